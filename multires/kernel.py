@@ -1,0 +1,154 @@
+"""The layer as one long causal convolution (DESIGN section 3).
+
+Every TREESELECT rule reads fixed lags, so per channel ``y = K * x`` with ::
+
+    K = sum_s w_s * shift(g_{band_s, level_s}, lag_s) + w_skip * delta
+
+``band_filters`` builds the impulse responses ``g`` of every tree band, ``composite_kernel`` sums
+them into ``K`` and ``causal_fft_conv`` applies ``K`` with ``torch.fft`` in ``O(N log N)``.
+All functions are differentiable in the filters and weights.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+import torch.nn.functional as F
+
+from .treeselect import Slot, receptive_field
+
+__all__ = ["band_filters", "slot_filters", "composite_kernel", "causal_fft_conv"]
+
+
+def _dilated_full_conv(p: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
+    """Full convolution of ``p (C, L)`` with ``taps (C, k)`` upsampled by ``dilation``."""
+    k = taps.shape[-1]
+    span = (k - 1) * dilation
+    return sum(
+        F.pad(taps[:, i : i + 1] * p, (i * dilation, span - i * dilation)) for i in range(k)
+    )
+
+
+def band_filters(h0: torch.Tensor, h1: torch.Tensor, depth: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Impulse responses (convolution form) of ``a_J`` and of every detail band.
+
+    ``b_l[n] = sum_m g_l[m] x[n - m]``; ``g_l`` has length ``(k-1)(2**l - 1) + 1``.
+
+    Parameters
+    ----------
+    h0, h1 : Tensor (C, k)
+        Cross-correlation taps.
+    depth : int
+
+    Returns
+    -------
+    approx : Tensor (C, (k-1)(2**J-1)+1)
+    details : list of J Tensors, ``details[l-1]`` of shape (C, (k-1)(2**l-1)+1)
+    """
+    lo, hi = h0.flip(-1), h1.flip(-1)  # convolution taps
+    p = torch.ones(h0.shape[0], 1, dtype=h0.dtype, device=h0.device)  # delta, (C 1)
+    details = []
+    for level in range(1, depth + 1):
+        dilation = 2 ** (level - 1)
+        details.append(_dilated_full_conv(p, hi, dilation))
+        p = _dilated_full_conv(p, lo, dilation)
+    return p, details
+
+
+def slot_filters(h0: torch.Tensor, h1: torch.Tensor, slots: list[Slot], depth: int) -> torch.Tensor:
+    """Impulse response of every slot, lag included: ``z_s[n] = sum_m G[:, s, m] x[n - m]``.
+
+    Parameters
+    ----------
+    h0, h1 : Tensor (C, k)
+    slots : list of Slot
+    depth : int
+
+    Returns
+    -------
+    G : Tensor (C, len(slots), (k-1)(2**J-1) + 1 + max lag)
+        Row ``s`` is zero before ``lag_s``; read it as "which past samples this coefficient mixes".
+    """
+    k = h0.shape[-1]
+    length = receptive_field(depth, k) + max((s.lag for s in slots), default=0)
+    approx, details = band_filters(h0, h1, depth)
+    rows = []
+    for s in slots:
+        g = approx if s.band == "approx" else details[s.level - 1]
+        rows.append(F.pad(g, (s.lag, length - s.lag - g.shape[-1])))
+    return torch.stack(rows, dim=1)
+
+
+def _group_by_band(slots: list[Slot]) -> dict[tuple[str, int], list[tuple[int, int]]]:
+    groups: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
+    for index, slot in enumerate(slots):
+        groups[(slot.band, slot.level)].append((index, slot.lag))
+    return groups
+
+
+def composite_kernel(
+    h0: torch.Tensor,
+    h1: torch.Tensor,
+    w: torch.Tensor,
+    slots: list[Slot],
+    depth: int,
+) -> torch.Tensor:
+    """The memory's impulse response ``K`` per channel.
+
+    Parameters
+    ----------
+    h0, h1 : Tensor (C, k)
+    w : Tensor (C, len(slots) + 1)
+        Slot weights in ``slots`` order, skip weight last.
+    slots : list of Slot
+    depth : int
+
+    Returns
+    -------
+    K : Tensor (C, (k-1)(2**J-1) + 1 + max lag)
+        ``y[n] = sum_m K[m] x[n-m]``.
+    """
+    channels, k = h0.shape
+    if w.shape != (channels, len(slots) + 1):
+        raise ValueError(f"w must be (channels, n_slots + 1) = {(channels, len(slots) + 1)}, got {tuple(w.shape)}")
+    max_lag = max((s.lag for s in slots), default=0)
+    length = receptive_field(depth, k) + max_lag
+    approx, details = band_filters(h0, h1, depth)
+    kernel = F.pad(w[:, -1:], (0, length - 1))  # skip term: w_skip * delta
+    for (band, level), members in _group_by_band(slots).items():
+        g = approx if band == "approx" else details[level - 1]  # (C Lg)
+        lags = [lag for _, lag in members]
+        index = torch.tensor([i for i, _ in members], device=w.device)
+        if len(members) == 1:
+            part = w[:, index] * g
+        else:  # a comb of weights at the lags, convolved with g
+            comb = torch.zeros(channels, max(lags) + 1, dtype=w.dtype, device=w.device)
+            comb = comb.index_copy(1, torch.tensor(lags, device=w.device), w[:, index])
+            part = F.conv1d(
+                F.pad(g, (comb.shape[-1] - 1, comb.shape[-1] - 1)).unsqueeze(0),
+                comb.flip(-1).unsqueeze(1),
+                groups=channels,
+            )[0]
+        shift = min(lags) if len(members) == 1 else 0
+        kernel = kernel + F.pad(part, (shift, length - shift - part.shape[-1]))
+    return kernel
+
+
+def causal_fft_conv(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Causal convolution ``y[n] = sum_m K[m] x[n-m]`` (zero history) via ``torch.fft``.
+
+    Parameters
+    ----------
+    x : Tensor (B, C, N)
+    kernel : Tensor (C, L)
+
+    Returns
+    -------
+    y : Tensor (B, C, N)
+    """
+    n = x.shape[-1]
+    kernel = kernel[..., :n]  # taps beyond N never reach an output
+    nfft = 1 << (n + kernel.shape[-1] - 2).bit_length()  # >= N + L - 1: no wrap-around
+    spectrum = torch.fft.rfft(x, n=nfft) * torch.fft.rfft(kernel, n=nfft)  # (B C F)
+    return torch.fft.irfft(spectrum, n=nfft)[..., :n]

@@ -1,0 +1,197 @@
+"""TREESELECT: which coefficients of the tree form the memory at time ``n`` (DESIGN section 2).
+
+A *slot* is ``(band, level, lag)``: the coefficient of band ``approx`` (only ``a_J``) or ``detail``
+(``b_level``) read at time ``n - lag``. ``memory_slots`` lists the slots of a strategy in the
+*weight order* of :class:`multires.MultiresConv` (approx first, then detail levels coarse to fine,
+most recent first within a level); the skip weight follows them.
+
+Examples
+--------
+>>> [str(s) for s in memory_slots("uniform", depth=3, kernel_size=2, memory_size=8)]
+['a3[n]', 'b3[n]', 'b2[n]', 'b2[n-4]', 'b1[n]', 'b1[n-2]', 'b1[n-4]', 'b1[n-6]']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .constants import TREE_SELECTS, Band, TreeSelect
+
+__all__ = [
+    "Slot",
+    "default_depth",
+    "receptive_field",
+    "memory_slots",
+    "max_uniform_memory",
+    "candidate_slots",
+    "kept_cells",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """One memory slot: coefficient ``band`` of tree ``level`` read ``lag`` steps behind ``n``."""
+
+    band: Band
+    level: int
+    lag: int
+
+    def __str__(self) -> str:
+        name = f"{'a' if self.band == 'approx' else 'b'}{self.level}"
+        return f"{name}[n]" if self.lag == 0 else f"{name}[n-{self.lag}]"
+
+
+def _check_kernel_size(kernel_size: int) -> None:
+    if not isinstance(kernel_size, int) or kernel_size < 2:
+        raise ValueError(f"kernel_size must be an integer >= 2, got {kernel_size!r}")
+
+
+def _check_depth(depth: int) -> None:
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+
+
+def receptive_field(depth: int, kernel_size: int) -> int:
+    """Number of samples the coarsest approximation ``a_J[n]`` depends on: ``(k-1)(2**J-1)+1``."""
+    return (kernel_size - 1) * (2**depth - 1) + 1
+
+
+def default_depth(seq_len: int, kernel_size: int = 2) -> int:
+    """Smallest depth ``J`` whose coarsest approximation sees the whole sequence.
+
+    That is the smallest ``J >= 1`` with ``(k-1)*(2**J - 1) + 1 >= seq_len`` (DESIGN section 1).
+
+    >>> default_depth(64, 2), default_depth(1024, 2), default_depth(1024, 4)
+    (6, 10, 9)
+    """
+    _check_kernel_size(kernel_size)
+    if not isinstance(seq_len, int) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+    depth = max(1, math.ceil(math.log2((seq_len - 1) / (kernel_size - 1) + 1)))
+    while receptive_field(depth, kernel_size) < seq_len:  # guard against float rounding
+        depth += 1
+    return depth
+
+
+def _uniform_level_counts(depth: int, kernel_size: int) -> list[tuple[int, int]]:
+    """``(level, slots)`` the uniform rule offers per detail level below ``J``, coarse to fine."""
+    counts = []
+    c = kernel_size
+    for level in range(depth - 1, 0, -1):
+        counts.append((level, c))
+        c = 2 * (c - 1) + kernel_size
+    return counts
+
+
+def max_uniform_memory(depth: int, kernel_size: int) -> int:
+    """Largest ``memory_size`` the uniform rule can fill: ``2 + sum`` of the per-level counts."""
+    return 2 + sum(c for _, c in _uniform_level_counts(depth, kernel_size))
+
+
+def memory_slots(
+    tree_select: TreeSelect,
+    depth: int,
+    kernel_size: int,
+    memory_size: int | None = None,
+    max_lag: int | None = None,
+) -> list[Slot]:
+    """Slots kept by a TREESELECT rule, in weight order.
+
+    Parameters
+    ----------
+    tree_select : {"fading", "uniform", "learned"}
+        ``fading`` keeps ``a_J[n], b_J[n], ..., b_1[n]`` (``J+1`` slots). ``uniform`` keeps
+        ``memory_size`` coefficients on each level's decimated grid, coarse levels first.
+        ``learned`` returns the *candidate* set the learned rule chooses from (see
+        :func:`candidate_slots`); the layer keeps ``memory_size`` of them per channel.
+    depth : int
+        Tree depth ``J``.
+    kernel_size : int
+        Filter length ``k``.
+    memory_size : int, optional
+        ``M``. Required for ``uniform`` and ``learned``; for ``fading`` it may be omitted or
+        equal to ``J+1``.
+    max_lag : int, optional
+        Only for ``learned``: largest lag of a candidate (default: receptive field - 1).
+
+    Returns
+    -------
+    list of Slot
+
+    Examples
+    --------
+    >>> [str(s) for s in memory_slots("fading", depth=2, kernel_size=2)]
+    ['a2[n]', 'b2[n]', 'b1[n]']
+    """
+    _check_depth(depth)
+    _check_kernel_size(kernel_size)
+    if tree_select not in TREE_SELECTS:
+        raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {tree_select!r}")
+    if tree_select == "fading":
+        if memory_size is not None and memory_size != depth + 1:
+            raise ValueError(
+                f"fading keeps exactly depth + 1 = {depth + 1} slots; got memory_size={memory_size}. "
+                "Omit memory_size, or use tree_select='uniform' or 'learned' for another budget."
+            )
+        return [Slot("approx", depth, 0)] + [Slot("detail", lvl, 0) for lvl in range(depth, 0, -1)]
+    if memory_size is None:
+        raise ValueError(f"tree_select={tree_select!r} needs memory_size (the number of slots M)")
+    if not isinstance(memory_size, int) or memory_size < 1:
+        raise ValueError(f"memory_size must be a positive integer, got {memory_size!r}")
+    if tree_select == "learned":
+        candidates = candidate_slots(depth, kernel_size, max_lag)
+        if memory_size > len(candidates):
+            raise ValueError(
+                f"memory_size={memory_size} is larger than the {len(candidates)} candidate slots "
+                f"(depth={depth}, max_lag={max_lag}); use a smaller memory_size or a larger max_lag"
+            )
+        return candidates
+    limit = max_uniform_memory(depth, kernel_size)
+    if memory_size > limit:
+        raise ValueError(
+            f"memory_size={memory_size} is larger than the uniform tree offers for depth={depth}, "
+            f"kernel_size={kernel_size}: at most {limit}"
+        )
+    slots = [Slot("approx", depth, 0)]
+    if memory_size >= 2:
+        slots.append(Slot("detail", depth, 0))
+    for level, count in _uniform_level_counts(depth, kernel_size):
+        take = min(count, memory_size - len(slots))
+        slots.extend(Slot("detail", level, i * 2**level) for i in range(take))
+        if len(slots) == memory_size:
+            break
+    return slots
+
+
+def candidate_slots(depth: int, kernel_size: int, max_lag: int | None = None) -> list[Slot]:
+    """Every slot on the decimated grid of the tree with lag ``<= max_lag``, in weight order.
+
+    ``a_J`` and ``b_J`` at lags ``0, 2**J, ...``; ``b_l`` at lags ``0, 2**l, 2*2**l, ...``.
+    This is the menu the ``learned`` rule chooses from.
+
+    >>> len(candidate_slots(3, 2, max_lag=7))
+    8
+    """
+    _check_depth(depth)
+    _check_kernel_size(kernel_size)
+    if max_lag is None:
+        max_lag = receptive_field(depth, kernel_size) - 1
+    if not isinstance(max_lag, int) or max_lag < 0:
+        raise ValueError(f"max_lag must be a non-negative integer, got {max_lag!r}")
+    top = 2**depth
+    slots = [Slot("approx", depth, lag) for lag in range(0, max_lag + 1, top)]
+    for level in range(depth, 0, -1):
+        slots.extend(Slot("detail", level, lag) for lag in range(0, max_lag + 1, 2**level))
+    return slots
+
+
+def kept_cells(slots: list[Slot], n: int) -> list[tuple[Slot, int]]:
+    """Tree cells ``(slot, time)`` that form the memory at time ``n``; times before 0 are dropped.
+
+    >>> [(str(s), t) for s, t in kept_cells(memory_slots("fading", 2, 2), n=5)]
+    [('a2[n]', 5), ('b2[n]', 5), ('b1[n]', 5)]
+    """
+    if n < 0:
+        raise ValueError(f"time n must be >= 0, got {n}")
+    return [(s, n - s.lag) for s in slots if n - s.lag >= 0]
