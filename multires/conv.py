@@ -112,6 +112,7 @@ class MultiresConv(nn.Module):
         n_weights = len(self.slots) + 1
         n_kept = (memory_size if tree_select == "learned" else len(self.slots)) + 1
         self.w = nn.Parameter(torch.randn(channels, n_weights) * math.sqrt(2.0 / n_kept))
+        # Which candidate slots are kept, per channel. All true except while/after learning a selection.
         self.register_buffer("slot_mask", torch.ones(channels, len(self.slots), dtype=torch.bool))
 
     @property
@@ -157,6 +158,44 @@ class MultiresConv(nn.Module):
     def slot_filters(self) -> torch.Tensor:
         """Impulse response of every slot, lag included, (C, n_slots, L) — see :func:`multires.kernel.slot_filters`."""
         return slot_filters(self.h0, self.h1, self.slots, self.depth)
+
+    # --- learned TREESELECT -------------------------------------------------------------------
+    # Gradual magnitude pruning (Zhu & Gupta 2017) over the candidate slots: training starts with
+    # every candidate active and the number kept per channel shrinks on a cubic schedule to exactly
+    # ``memory_size``; a slot's importance is |w_s| * ||g_s||_2, its weight times the energy of its
+    # impulse response, so slots of different levels compete on the size of their contribution to y.
+    # Chosen over relaxed top-k / hard-concrete gates: no temperature or penalty to tune, a hard
+    # mask at every step (the kernel stays exactly the linear, causal one of DESIGN section 3), and
+    # the selection's history is just the sequence of masks.
+
+    PRUNE_END: float = 0.6  # fraction of training after which exactly memory_size slots remain
+
+    def prune_schedule(self, progress: float) -> int:
+        """Slots to keep per channel at ``progress`` in [0, 1] of training (cubic decay to ``M``)."""
+        if self.tree_select != "learned":
+            return len(self.slots)
+        t = min(max(progress / self.PRUNE_END, 0.0), 1.0)
+        total, target = len(self.slots), self.memory_size
+        return target + int(round((total - target) * (1.0 - t) ** 3))
+
+    def slot_importance(self) -> torch.Tensor:
+        """``|w_s| * ||g_s||_2`` per channel and candidate slot, (C, n_candidates)."""
+        with torch.no_grad():
+            energy = self.slot_filters().norm(dim=-1)  # (C S)
+            return self.w[:, :-1].abs() * energy
+
+    def select_top(self, keep: int) -> None:
+        """Keep the ``keep`` most important of the currently kept slots in every channel."""
+        if self.tree_select != "learned":
+            raise ValueError("select_top only applies to tree_select='learned'")
+        if not self.memory_size <= keep <= len(self.slots):
+            raise ValueError(f"keep must be in {self.memory_size}..{len(self.slots)}, got {keep}")
+        if keep >= int(self.slot_mask.sum(dim=1).min()):
+            return
+        with torch.no_grad():
+            score = self.slot_importance().masked_fill(~self.slot_mask, -1.0)
+            top = score.topk(keep, dim=1).indices
+            self.slot_mask.zero_().scatter_(1, top, True)
 
     def kept_slots(self, channel: int) -> list[Slot]:
         """Slots that form channel ``channel``'s memory, in weight order."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import struct
 import wave
 from dataclasses import dataclass
 from typing import Literal
@@ -459,8 +460,11 @@ def _sniff_delimiter(text: str) -> str:
 def _is_number(cell: object) -> bool:
     if cell is None or (isinstance(cell, float) and math.isnan(cell)):
         return False
+    text = str(cell).strip()
+    if "_" in text:  # float() accepts "1_000"; CSV readers do not
+        return False
     try:
-        float(str(cell).strip())
+        float(text)
     except ValueError:
         return False
     return True
@@ -547,20 +551,17 @@ def _parse_text(data: bytes, column: str | None) -> ParsedSignal:
             f"column {chosen!r} holds text values, e.g. {mixed[chosen]}; every value must be a number"
         )
 
-    cells = body.iloc[:, names.index(chosen)]
-    values = pd.to_numeric(cells.replace("", np.nan), errors="raise").to_numpy(dtype=np.float64)
+    cells = body.iloc[:, names.index(chosen)].tolist()
+    values = np.array([float(cell) if cell != "" else np.nan for cell in cells], dtype=np.float64)
 
-    notes = [("no header row; " if not has_header else "") + f"used column {_display(chosen, has_header)}"]
+    label = chosen if not has_header else f"column {chosen!r}"
+    notes = [("no header row; " if not has_header else "") + f"used {label}"]
     if len(numeric) > 1:
         notes[0] += f" of {len(numeric)} numeric columns"
     skipped = [n for n in names if n in text_only or (n in mixed and n != chosen)]
     if skipped:
         notes.append(f"skipped non-numeric column(s) {', '.join(repr(n) for n in skipped)}")
     return ParsedSignal(values=values, columns=tuple(numeric), column=chosen, note="; ".join(notes))
-
-
-def _display(name: str, has_header: bool) -> str:
-    return name if not has_header and name.startswith("column ") else repr(name)
 
 
 def _deduplicate(names: list[str]) -> list[str]:
@@ -648,7 +649,7 @@ _WAV_DTYPE = {1: np.dtype("u1"), 2: np.dtype("<i2"), 4: np.dtype("<i4")}
 def _parse_wav(data: bytes) -> ParsedSignal:
     try:
         reader = wave.open(io.BytesIO(data), "rb")
-    except (wave.Error, EOFError) as error:
+    except (wave.Error, EOFError, struct.error, ValueError, OSError) as error:
         reason = str(error) or "the header is incomplete"
         raise SignalError(
             f"the file is not a readable PCM WAV file ({reason}); only uncompressed integer PCM "
@@ -675,7 +676,10 @@ def _parse_wav(data: bytes) -> ParsedSignal:
                 f"the WAV header declares {frames} frames ({declared} bytes) but the file has only "
                 f"{len(data)} bytes; it is truncated or its header is corrupt"
             )
-        raw = reader.readframes(frames)
+        try:
+            raw = reader.readframes(frames)
+        except (wave.Error, EOFError, struct.error, ValueError, OSError) as error:
+            raise SignalError(f"the WAV sample data could not be read ({error})") from None
     if len(raw) != declared:
         raise SignalError(
             f"the WAV file is truncated: the header declares {frames} frames but only "

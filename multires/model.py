@@ -1,0 +1,216 @@
+"""``MultiresLayer`` and ``MultiresNet``: the paper's network around ``MultiresConv``, readable top to bottom.
+
+Shapes: ``B`` batch, ``D`` input features, ``H`` model width (channels), ``N`` length.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .constants import TREE_SELECTS, TreeSelect
+from .conv import MultiresConv
+from .treeselect import Slot, default_depth
+from .wavelets import check_wavelet_name, wavelet_filters
+
+__all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS"]
+
+Head = Literal["pool", "last", "sequence"]
+Norm = Literal["batch", "layer"]
+
+#: Upper bounds that keep a config (for example from an uploaded checkpoint) from allocating absurd sizes.
+CONFIG_LIMITS = {"d_input": 64, "d_output": 1024, "d_model": 512, "n_layers": 16, "seq_len": 65536,
+                 "kernel_size": 16, "depth": 16, "memory_size": 4096, "max_lag": 65536}
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a ``MultiresNet``; round-trips through JSON."""
+
+    d_input: int = 1  # input features per time step (1 for a scalar signal)
+    d_output: int = 10  # classes, or regression targets
+    d_model: int = 32  # channels H of every MultiresConv
+    n_layers: int = 2  # stacked residual blocks
+    seq_len: int = 64  # sequence length, sets the default depth
+    kernel_size: int = 2  # filter length k (overridden by wavelet's length)
+    depth: int | None = None  # tree depth J; None: covers seq_len
+    tree_select: TreeSelect = "fading"  # TREESELECT rule
+    memory_size: int | None = None  # M, for uniform and learned
+    max_lag: int | None = None  # learned only: largest candidate lag
+    wavelet: str | None = "haar"  # filter init from PyWavelets; None: random
+    dropout: float = 0.0  # after each MultiresConv's GELU
+    norm: Norm = "batch"  # normalisation after each residual block
+    head: Head = "pool"  # pool: mean over time; last: last step; sequence: every step
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad field and what is allowed."""
+        for name, limit in CONFIG_LIMITS.items():
+            value = getattr(self, name)
+            if value is None and name in ("depth", "memory_size", "max_lag"):
+                continue
+            lowest = 0 if name == "max_lag" else (2 if name == "kernel_size" else 1)
+            if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= limit:
+                raise ValueError(f"config field {name} must be an integer in {lowest}..{limit}, got {value!r}")
+        if self.tree_select not in TREE_SELECTS:
+            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {self.tree_select!r}")
+        if self.tree_select in ("uniform", "learned") and self.memory_size is None:
+            raise ValueError(f"tree_select={self.tree_select!r} needs memory_size")
+        if self.wavelet is not None:
+            check_wavelet_name(self.wavelet)
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.norm not in ("batch", "layer"):
+            raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
+        if self.head not in ("pool", "last", "sequence"):
+            raise ValueError(f"head must be 'pool', 'last' or 'sequence', got {self.head!r}")
+
+    @property
+    def resolved_depth(self) -> int:
+        """The tree depth actually used."""
+        if self.depth is not None:
+            return self.depth
+        return default_depth(self.seq_len, self.resolved_kernel_size)
+
+    @property
+    def resolved_kernel_size(self) -> int:
+        """The filter length actually used (the wavelet's, when one is given)."""
+        return self.kernel_size if self.wavelet is None else len(wavelet_filters(self.wavelet)[0])
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"a model config must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}; allowed: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"model config is not valid JSON: {err}") from None
+        return cls.from_dict(data)
+
+
+class MultiresLayer(nn.Module):
+    """``MultiresConv`` followed by GELU and dropout. ``(B, H, N) -> (B, H, N)``."""
+
+    def __init__(self, channels: int, dropout: float = 0.0, **conv_kwargs) -> None:
+        super().__init__()
+        self.conv = MultiresConv(channels, **conv_kwargs)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(F.gelu(self.conv(x)))
+
+
+class _ChannelNorm(nn.Module):
+    """LayerNorm over channels of a (B, H, N) tensor."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class MultiresNet(nn.Module):
+    """Encoder, residual MultiresLayer blocks with 1x1-conv GLU mixing and norm, then a head.
+
+    ``x (B, D, N)`` -> ``(B, d_output)`` for heads ``pool``/``last``, ``(B, d_output, N)`` for ``sequence``.
+
+    Examples
+    --------
+    >>> net = MultiresNet(ModelConfig(d_model=8, seq_len=64))
+    >>> net(torch.randn(3, 1, 64)).shape
+    torch.Size([3, 10])
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        c = config
+        self.encoder = nn.Conv1d(c.d_input, c.d_model, 1)
+        self.layers = nn.ModuleList(
+            MultiresLayer(
+                c.d_model, dropout=c.dropout, depth=c.depth, kernel_size=c.kernel_size,
+                tree_select=c.tree_select, memory_size=c.memory_size, wavelet=c.wavelet,
+                seq_len=c.seq_len, max_lag=c.max_lag,
+            )
+            for _ in range(c.n_layers)
+        )
+        self.mixers = nn.ModuleList(nn.Conv1d(c.d_model, 2 * c.d_model, 1) for _ in range(c.n_layers))
+        make_norm = (lambda: nn.BatchNorm1d(c.d_model)) if c.norm == "batch" else (lambda: _ChannelNorm(c.d_model))
+        self.norms = nn.ModuleList(make_norm() for _ in range(c.n_layers))
+        self.dropout = nn.Dropout(c.dropout)
+        self.decoder = nn.Linear(c.d_model, c.d_output)
+
+    @property
+    def convs(self) -> list[MultiresConv]:
+        """The ``MultiresConv`` of every block, first to last."""
+        return [layer.conv for layer in self.layers]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[1] != self.config.d_input:
+            raise ValueError(f"input must be (batch, {self.config.d_input}, length), got {tuple(x.shape)}")
+        h = self.encoder(x)  # (B H N)
+        for layer, mixer, norm in zip(self.layers, self.mixers, self.norms):
+            z = F.glu(mixer(layer(h)), dim=1)  # (B H N)
+            h = norm(h + self.dropout(z))
+        if self.config.head == "pool":
+            return self.decoder(h.mean(dim=-1))  # (B d_output)
+        if self.config.head == "last":
+            return self.decoder(h[..., -1])  # (B d_output)
+        return self.decoder(h.transpose(1, 2)).transpose(1, 2)  # (B d_output N)
+
+    def _conv(self, layer: int) -> MultiresConv:
+        if not 0 <= layer < len(self.layers):
+            raise ValueError(f"layer must be in 0..{len(self.layers) - 1}, got {layer}")
+        return self.convs[layer]
+
+    def filters(self, layer: int, channel: int) -> tuple[np.ndarray, np.ndarray]:
+        """Learned ``(h0, h1)`` of one layer and channel, as float64 arrays (k,)."""
+        conv = self._conv(layer)
+        if not 0 <= channel < conv.channels:
+            raise ValueError(f"channel must be in 0..{conv.channels - 1}, got {channel}")
+        return (conv.h0[channel].detach().double().numpy().copy(),
+                conv.h1[channel].detach().double().numpy().copy())
+
+    def memory(self, layer: int, channel: int) -> tuple[list[Slot], np.ndarray]:
+        """Kept slots and their weights (skip weight last) of one layer and channel."""
+        slots, weights = self._conv(layer).kept_weights(channel)
+        return slots, weights.double().numpy()
+
+    def kernel(self, layer: int, channel: int) -> np.ndarray:
+        """Composite kernel (impulse response of the memory) of one layer and channel."""
+        with torch.no_grad():
+            return self._conv(layer).kernel()[channel].double().numpy()
+
+    def update_selection(self, progress: float) -> None:
+        """Advance the learned TREESELECT pruning schedule to ``progress`` in [0, 1] of training.
+
+        No-op for fading/uniform. See :meth:`MultiresConv.prune_schedule`.
+        """
+        for conv in self.convs:
+            if conv.tree_select == "learned":
+                conv.select_top(conv.prune_schedule(progress))
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
