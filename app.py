@@ -1,0 +1,51 @@
+"""Wavelet Memory Explorer — ``streamlit run app.py``.
+
+This entry point is the frame around every page: page config, the navigation, and the sidebar
+pickers (model, layer, channel, signal, comparison wavelet) that all pages share.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+import torch
+
+from ui import state
+
+
+@st.cache_resource
+def _configure_torch() -> int:
+    """Set PyTorch's CPU threads once per server process (not per session or per request)."""
+    threads = int(os.environ.get("WME_TORCH_THREADS", min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(threads)
+    return threads
+
+
+st.set_page_config(page_title="Wavelet Memory Explorer", page_icon="〰️", layout="wide")
+_configure_torch()
+
+PAGES = [
+    st.Page("pages/0_Home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/1_Wavelets.py", title="Wavelets", icon=":material/waves:"),
+    st.Page("pages/2_Filters.py", title="Filters", icon=":material/tune:"),
+    st.Page("pages/3_Coefficient_tree.py", title="Coefficient tree", icon=":material/account_tree:"),
+    st.Page("pages/4_TREESELECT.py", title="TREESELECT memory", icon=":material/memory:"),
+    st.Page("pages/5_Train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/6_Compare.py", title="Compare", icon=":material/leaderboard:"),
+]
+page = st.navigation(PAGES)
+
+state.apply_query_params()
+with st.sidebar:
+    st.caption("Shared by every page")
+entry = state.model_picker()
+layer, channel = state.layer_channel_picker(entry)
+signal_name, signal = state.signal_picker()
+wavelet = state.wavelet_picker()
+for problem in state.query_problems():
+    st.warning(f"Ignored a link parameter: {problem}.", icon=":material/link_off:")
+
+state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
+page.run()
+state.share_view()

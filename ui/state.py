@@ -1,0 +1,237 @@
+"""Session state, shared pickers and cached loaders — the only place pages touch ``st.session_state``.
+
+* Shipped models are loaded once per server with ``st.cache_resource`` and never mutated
+  (pages only read them under ``torch.no_grad``).
+* A session's own models (trained or uploaded) live in ``st.session_state["session_models"]``.
+* The chosen model, layer, channel, signal and comparison wavelet are sidebar widgets rendered by
+  ``app.py`` on every page, so they carry across pages; they are mirrored into the URL's query
+  string so a view can be shared, and read back (validated) when a session starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from multires import MultiresNet, discrete_wavelet_names
+from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "assets" / "models"
+UPLOADED = "Uploaded signal"
+SIGNAL_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
+
+
+@dataclass
+class ModelEntry:
+    """A model the app can show: shipped with the app, trained in this session, or uploaded."""
+
+    name: str
+    net: MultiresNet
+    metrics: dict[str, Any]
+    source: str  # "shipped" | "trained" | "uploaded"
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. training history, selection history
+
+    @property
+    def config(self):
+        return self.net.config
+
+
+@st.cache_resource(show_spinner="Loading the shipped models…")
+def shipped_models() -> dict[str, ModelEntry]:
+    """Every model in ``assets/models`` (read-only, shared by all sessions)."""
+    from multires.checkpoint import load_checkpoint
+
+    out: dict[str, ModelEntry] = {}
+    for path in sorted(MODELS_DIR.glob("*.safetensors")):
+        net, _config, metrics = load_checkpoint(path)
+        net.eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        out[path.stem] = ModelEntry(path.stem, net, metrics, "shipped")
+    return out
+
+
+def session_models() -> dict[str, ModelEntry]:
+    """This session's own models (trained or uploaded), by name."""
+    return st.session_state.setdefault("session_models", {})
+
+
+def add_session_model(entry: ModelEntry) -> str:
+    """Add a model to the session under a unique name and select it; returns the name used."""
+    models = session_models()
+    name, i = entry.name, 2
+    while name in models or name in shipped_models():
+        name, i = f"{entry.name} ({i})", i + 1
+    entry.name = name
+    models[name] = entry
+    st.session_state["pending_model"] = name  # applied before the picker is drawn on the next run
+    return name
+
+
+def all_models() -> dict[str, ModelEntry]:
+    return {**shipped_models(), **session_models()}
+
+
+# --- shared pickers (rendered by app.py in the sidebar) ----------------------------------------
+
+_QUERY_KEYS = ("model", "layer", "channel", "signal", "n", "wavelet")
+
+
+def _int_param(value: str, low: int, high: int) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
+
+
+def apply_query_params() -> None:
+    """Once per session: take the view from the URL, ignoring (and reporting) bad values."""
+    if st.session_state.get("_query_applied"):
+        return
+    st.session_state["_query_applied"] = True
+    params = st.query_params
+    problems = []
+    models = all_models()
+    if "model" in params:
+        if params["model"] in models:
+            st.session_state["model"] = params["model"]
+        else:
+            problems.append(f"model {params['model']!r} is not available")
+    if "signal" in params:
+        if params["signal"] in SIGNAL_NAMES:
+            st.session_state["signal"] = params["signal"]
+        else:
+            problems.append(f"signal {params['signal']!r} is not one of the built-in signals")
+    if "wavelet" in params:
+        if params["wavelet"] in discrete_wavelet_names():
+            st.session_state["wavelet"] = params["wavelet"]
+        else:
+            problems.append(f"wavelet {params['wavelet']!r} is not a discrete PyWavelets wavelet")
+    for key, high in (("layer", 15), ("channel", 511), ("n", MAX_SIGNAL_LENGTH)):
+        if key in params:
+            value = _int_param(params[key], 0, high)
+            if value is None:
+                problems.append(f"{key}={params[key]!r} must be a whole number in 0..{high}")
+            else:
+                st.session_state[f"query_{key}"] = value
+    if problems:
+        st.session_state["_query_problems"] = problems
+
+
+def query_problems() -> list[str]:
+    return st.session_state.pop("_query_problems", [])
+
+
+def share_view(**extra: Any) -> None:
+    """Mirror the current view into the URL so it can be shared."""
+    values = {k: st.session_state.get(k) for k in ("model", "signal", "wavelet")}
+    values.update({k: st.session_state.get(f"_{k}") for k in ("layer", "channel")})
+    values.update(extra)
+    for key, value in values.items():
+        if value is not None and str(st.query_params.get(key)) != str(value):
+            st.query_params[key] = str(value)
+
+
+def model_picker() -> ModelEntry:
+    """Sidebar: the model every page shows."""
+    models = all_models()
+    if not models:
+        st.sidebar.error("No models: the shipped models in assets/models are missing. Train one on the Train page.")
+        st.stop()
+    names = list(models)
+    pending = st.session_state.pop("pending_model", None)
+    if pending in models:
+        st.session_state["model"] = pending
+    if st.session_state.get("model") not in models:
+        st.session_state["model"] = names[0]
+    name = st.sidebar.selectbox(
+        "Model",
+        names,
+        key="model",
+        format_func=lambda n: f"{n}  ·  {models[n].source}",
+        help="Shipped models come with the app; models you train or upload join this list.",
+    )
+    return models[name]
+
+
+def layer_channel_picker(entry: ModelEntry) -> tuple[int, int]:
+    """Sidebar: which block and channel's filters and memory to show (kept valid for every model)."""
+    n_layers, channels = entry.config.n_layers, entry.config.d_model
+    layer = st.session_state.pop("query_layer", st.session_state.get("_layer", 0))
+    channel = st.session_state.pop("query_channel", st.session_state.get("_channel", 0))
+    layer = min(int(layer), n_layers - 1)
+    channel = min(int(channel), channels - 1)
+    col1, col2 = st.sidebar.columns(2)
+    layer = col1.number_input("Layer", 0, n_layers - 1, layer, key=f"layer_{entry.name}",
+                              help=f"Block of the network, 0..{n_layers - 1}")
+    channel = col2.number_input("Channel", 0, channels - 1, channel, key=f"channel_{entry.name}",
+                                help=f"Channel within the block, 0..{channels - 1}")
+    st.session_state["_layer"], st.session_state["_channel"] = int(layer), int(channel)
+    return int(layer), int(channel)
+
+
+def signal_picker() -> tuple[str, np.ndarray]:
+    """Sidebar: the signal shown on the tree pages (a built-in one or the session's upload)."""
+    options = list(SIGNAL_NAMES)
+    if "uploaded_signal" in st.session_state:
+        options = [UPLOADED] + options
+    if st.session_state.get("signal") not in options:
+        st.session_state["signal"] = "ECG"
+    name = st.sidebar.selectbox("Signal", options, key="signal",
+                                help="Used by the Coefficient tree and TREESELECT pages.")
+    if name == UPLOADED:
+        upload = st.session_state["uploaded_signal"]
+        return upload["name"], upload["values"]
+    length = st.sidebar.select_slider("Signal length", SIGNAL_LENGTHS, value=st.session_state.get("signal_length", 512),
+                                      key="signal_length", help="Samples generated or cropped from the source.")
+    return name, cached_signal(name, int(length))
+
+
+def wavelet_picker() -> str:
+    """Sidebar: the fixed PyWavelets wavelet shown beside the learned filters."""
+    names = discrete_wavelet_names()
+    if st.session_state.get("wavelet") not in names:
+        st.session_state["wavelet"] = "haar"
+    return st.sidebar.selectbox("Fixed wavelet to compare", names, key="wavelet",
+                                help="Any discrete PyWavelets wavelet (pywt.wavelist(kind='discrete')).")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_signal(name: str, length: int) -> np.ndarray:
+    return load_signal(name, n=length)
+
+
+def model_filters(entry: ModelEntry, layer: int, channel: int) -> tuple[np.ndarray, np.ndarray]:
+    with torch.no_grad():
+        return entry.net.filters(layer, channel)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar picked; pages read it with :func:`selection`."""
+
+    entry: ModelEntry
+    layer: int
+    channel: int
+    signal_name: str
+    signal: np.ndarray
+    wavelet: str
+
+
+def set_selection(selection: Selection) -> None:
+    st.session_state["_selection"] = selection
+
+
+def selection() -> Selection:
+    """The sidebar's current picks (set by ``app.py`` before the page runs)."""
+    if "_selection" not in st.session_state:
+        st.error("Open the app with `streamlit run app.py`: pages need the shared sidebar.")
+        st.stop()
+    return st.session_state["_selection"]
