@@ -108,7 +108,9 @@ All but ``"Cusp"`` come from ``pywt.data.demo_signal(name, n)``; PyWavelets 1.8 
 Cusp, so it is computed here from the WaveLab ``MakeSignal`` formula ``sqrt(|t - 0.37|)``.
 """
 
-SIGNAL_NAMES: tuple[str, ...] = ("ECG", "Nino SST", *DEMO_SIGNAL_NAMES, "Digit", "White noise", "Impulse", "Step")
+SIGNAL_NAMES: tuple[str, ...] = (
+    "ECG", "Nino SST", *DEMO_SIGNAL_NAMES, "Digit", "White noise", "Impulse", "Step"
+)
 """Every name :func:`load_signal` accepts, in display order."""
 
 _ECG_NATIVE_LENGTH = 1024
@@ -134,11 +136,14 @@ def _demo_signal(name: str, n: int) -> np.ndarray:
     if name == "Cusp":
         t = np.arange(1, n + 1) / n
         return np.sqrt(np.abs(t - 0.37))
-    # pywt builds t with np.arange(1/n, 1 + 1/n, 1/n), which for some n (49, 103, ...) returns one
-    # extra sample just past t = 1, where Doppler's sqrt(t (1 - t)) is NaN. Keep the first n.
+    # pywt builds t with np.arange(1/n, 1 + 1/n, 1/n): for some n (49, 103, ...) that returns one
+    # extra sample past t = 1, and for others (93, 117, ...) the last t is 1 + 2e-16, where
+    # Doppler's sqrt(t (1 - t)) is NaN instead of its exact value 0. Keep n samples, repair t = 1.
     with np.errstate(invalid="ignore"):
-        values = np.asarray(pywt.data.demo_signal(name, n), dtype=np.float64)
-    return values[:n]
+        values = np.array(pywt.data.demo_signal(name, n), dtype=np.float64)[:n]
+    if name == "Doppler" and np.isnan(values[-1]):
+        values[-1] = 0.0
+    return values
 
 
 @functools.lru_cache(maxsize=1)
@@ -308,7 +313,8 @@ def parse_upload(data: bytes, filename: str, column: str | None = None) -> Parse
     Notes
     -----
     * CSV: the delimiter is the first of ``,`` ``;`` tab found on the first non-empty line, else
-      whitespace. The first row is a header unless every cell in it is a number. Columns with no
+      whitespace. The first row is a header unless every cell in it is a number. A file that is a
+      single row of numbers is read along the row (``columns`` is then empty). Columns with no
       number at all (dates, labels) are skipped; a column mixing numbers and text is refused when
       chosen, naming the line and value. Empty cells count as missing values (refused like NaN).
     * NPY: the header is read first and checked (dtype, shape, byte count) before
@@ -325,10 +331,10 @@ def parse_upload(data: bytes, filename: str, column: str | None = None) -> Parse
     array([1., 2., 3., 4., 5., 6., 7., 8.])
     >>> p.columns, p.note
     (('column 1',), 'no header row; used column 1')
-    >>> parse_upload(b"\\x00", "song.mp3")
+    >>> parse_upload(b"\\x00", "song.mp3")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    multires.signals.SignalError: 'song.mp3' has an unsupported file type; accepted types: .csv, .txt, .npy, .wav
+    multires.signals.SignalError: 'song.mp3' has an unsupported file type; accepted types: .csv, ...
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
@@ -401,7 +407,8 @@ def window_signal(values: np.ndarray, start: int, length: int) -> np.ndarray:
             raise SignalError(f"{label} must be an integer, got {value!r}")
     if not MIN_SIGNAL_LENGTH <= length <= MAX_SIGNAL_LENGTH:
         raise SignalError(
-            f"the window length must be between {MIN_SIGNAL_LENGTH} and {MAX_SIGNAL_LENGTH} samples, got {length}"
+            f"the window length must be between {MIN_SIGNAL_LENGTH} and {MAX_SIGNAL_LENGTH} samples, "
+            f"got {length}"
         )
     if start < 0 or start + length > array.size:
         raise SignalError(
@@ -491,7 +498,7 @@ def _parse_text(data: bytes, column: str | None) -> ParsedSignal:
             keep_default_na=False,
             skip_blank_lines=True,
             skipinitialspace=True,
-            engine="python",
+            engine="python" if delimiter == r"\s+" else "c",
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise SignalError(f"the file could not be read as delimited text: {error}") from None
@@ -514,6 +521,11 @@ def _parse_text(data: bytes, column: str | None) -> ParsedSignal:
     names = _deduplicate(names)
     if body.empty:
         raise SignalError("the file has only a header row and no data rows")
+    if not has_header and body.shape == (1, len(names)) and len(names) > 1:
+        # A single line of numbers (a row vector, as csvwrite saves one) is the signal itself.
+        row = body.iloc[0].tolist()
+        values = np.array([float(cell) if cell != "" else np.nan for cell in row], dtype=np.float64)
+        return ParsedSignal(values=values, note=f"one row of {len(row)} numbers read as the signal")
 
     numeric: list[str] = []
     mixed: dict[str, str] = {}  # column -> description of its first text value
@@ -589,8 +601,8 @@ def _parse_npy(data: bytes) -> ParsedSignal:
             shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise SignalError(
-                f"unsupported .npy format version {version[0]}.{version[1]}; save a plain numeric "
-                "array with numpy.save"
+                f"the file is not a valid .npy array (format version {version[0]}.{version[1]} is not "
+                "supported); save a plain numeric array with numpy.save"
             )
     except SignalError:
         raise
