@@ -27,12 +27,12 @@ _configure_torch()
 
 PAGES = [
     st.Page("pages/0_Home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/1_Wavelets.py", title="Wavelets", icon=":material/waves:"),
-    st.Page("pages/2_Filters.py", title="Filters", icon=":material/tune:"),
-    st.Page("pages/3_Coefficient_tree.py", title="Coefficient tree", icon=":material/account_tree:"),
-    st.Page("pages/4_TREESELECT.py", title="TREESELECT memory", icon=":material/memory:"),
-    st.Page("pages/5_Train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/6_Compare.py", title="Compare", icon=":material/leaderboard:"),
+    st.Page("pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
+    st.Page("pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
+    st.Page("pages/3_Coefficient_tree.py", url_path="tree", title="Coefficient tree", icon=":material/account_tree:"),
+    st.Page("pages/4_TREESELECT.py", url_path="treeselect", title="TREESELECT memory", icon=":material/memory:"),
+    st.Page("pages/5_Train.py", url_path="train", title="Train", icon=":material/model_training:"),
+    st.Page("pages/6_Compare.py", url_path="compare", title="Compare", icon=":material/leaderboard:"),
 ]
 page = st.navigation(PAGES)
 
