@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .constants import TREE_SELECTS, TreeSelect
-from .kernel import causal_fft_conv, composite_kernel, slot_filters
+from .kernel import band_filters, causal_fft_conv, composite_kernel, slot_filters
 from .tree import tree_levels
 from .treeselect import Slot, default_depth, memory_slots
 from .wavelets import wavelet_filters
@@ -181,7 +181,12 @@ class MultiresConv(nn.Module):
     def slot_importance(self) -> torch.Tensor:
         """``|w_s| * ||g_s||_2`` per channel and candidate slot, (C, n_candidates)."""
         with torch.no_grad():
-            energy = self.slot_filters().norm(dim=-1)  # (C S)
+            # ||g_s|| does not depend on the lag, so one norm per band suffices; building every
+            # slot's filter (slot_filters) would cost O(C * S * L) memory for many candidates.
+            approx, details = band_filters(self.h0, self.h1, self.depth)
+            norms = {("approx", self.depth): approx.norm(dim=-1)}  # (C)
+            norms.update({("detail", lvl): g.norm(dim=-1) for lvl, g in enumerate(details, start=1)})
+            energy = torch.stack([norms[(s.band, s.level)] for s in self.slots], dim=1)  # (C S)
             return self.w[:, :-1].abs() * energy
 
     def select_top(self, keep: int) -> None:
