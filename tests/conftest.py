@@ -1,0 +1,111 @@
+"""Shared fixtures: a real app server on a free loopback port, and Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+SERVER_START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def health(self, timeout: float = 5.0) -> str:
+        with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=timeout) as response:
+            return response.read().decode()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process (Linux ``/proc``)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS line")
+
+
+def start_app_server(log_dir: Path, extra_args: tuple[str, ...] = ()) -> AppServer:
+    """Start ``streamlit run app.py`` on loopback and wait until its health endpoint answers."""
+    port = free_port()
+    log = log_dir / f"streamlit-{port}.log"
+    env = {**os.environ, "WME_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", *extra_args,
+    ]
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    server = AppServer(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if server.health(timeout=1.0) == "ok":
+                return server
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"streamlit did not answer on {server.url} within {SERVER_START_TIMEOUT_S} s")
+
+
+def stop_app_server(server: AppServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    server = start_app_server(tmp_path_factory.mktemp("server"))
+    yield server
+    stop_app_server(server)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by PyPI playwright. Missing Chromium is a failure, not a skip."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def wait_for_app_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the script run has finished: app mounted, no 'running' status widget."""
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_ms)
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+    )
+    page.wait_for_timeout(300)
