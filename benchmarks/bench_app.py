@@ -1,0 +1,103 @@
+"""App speed: cold start to first chart in headless Chromium, and warm script runs per page.
+
+Targets (issue "The Streamlit app"): from ``streamlit run`` to the first chart drawn in headless
+Chromium under 5 s; every page's script run with warm caches, for signals up to 4096 samples,
+under 0.5 s.
+
+* Cold start: Chromium is launched first (not timed); the clock starts when the ``streamlit run``
+  process is spawned and stops when the first ``.js-plotly-plot`` of the Home page is in the DOM.
+  Repeated ``--starts`` times with a fresh server each time (OS file cache warm, Streamlit caches cold).
+* Warm runs: ``streamlit.testing.v1.AppTest`` runs ``app.py`` and switches to each page with the
+  sidebar signal length set to 4096; after two warm-up runs, the median wall time of
+  ``--repeats`` further script runs is reported (AppTest's own overhead included, so this
+  slightly over-states the script time).
+
+Usage: ``python benchmarks/bench_app.py [--starts 3] [--repeats 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, start_app_server, stop_app_server  # noqa: E402
+
+PAGES = ["pages/0_Home.py", "pages/1_Wavelets.py", "pages/2_Filters.py", "pages/3_Coefficient_tree.py",
+         "pages/4_TREESELECT.py", "pages/5_Train.py", "pages/6_Compare.py"]
+START_TARGET_S = 5.0
+RUN_TARGET_S = 0.5
+
+
+def cold_start(browser) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        server = start_app_server(Path(tmp))
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(server.url, wait_until="commit")
+            page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+            elapsed = time.perf_counter() - t0
+            page.close()
+        finally:
+            stop_app_server(server)
+    return elapsed
+
+
+def warm_runs(repeats: int, length: int) -> dict[str, float]:
+    from streamlit.testing.v1 import AppTest
+
+    out = {}
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.sidebar.select_slider(key="signal_length").set_value(length)
+    at.run()
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        at.run()
+        assert not at.exception, f"{page}: {at.exception}"
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+        out[page] = statistics.median(times)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--length", type=int, default=4096)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    print(f"# App speed — {platform.machine()}, Python {platform.python_version()}\n")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        starts = [cold_start(browser) for _ in range(args.starts)]
+        browser.close()
+    best, median = min(starts), statistics.median(starts)
+    print("| measurement | value | target | ratio to target |\n|---|---|---|---|")
+    print(f"| cold start → first chart (median of {args.starts}) | {median:.2f} s | < {START_TARGET_S} s | "
+          f"{median / START_TARGET_S:.2f} {'PASS' if median < START_TARGET_S else 'FAIL'} |")
+    runs = warm_runs(args.repeats, args.length)
+    for page, seconds in runs.items():
+        print(f"| warm script run, {Path(page).stem} (N={args.length}) | {seconds * 1000:.0f} ms | "
+              f"< {RUN_TARGET_S * 1000:.0f} ms | {seconds / RUN_TARGET_S:.2f} {'PASS' if seconds < RUN_TARGET_S else 'FAIL'} |")
+    print(f"\n(cold starts: {', '.join(f'{s:.2f}' for s in starts)} s; best {best:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
