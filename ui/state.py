@@ -235,3 +235,13 @@ def selection() -> Selection:
         st.error("Open the app with `streamlit run app.py`: pages need the shared sidebar.")
         st.stop()
     return st.session_state["_selection"]
+
+
+def use_uploaded_signal(name: str, values: np.ndarray) -> None:
+    """Store an uploaded signal as this session's and select it in the sidebar's Signal picker.
+
+    Call it from a widget callback (``on_change`` / ``on_click``): callbacks run before the next run
+    draws the sidebar, the one moment the picker's ``"signal"`` state may still be set.
+    """
+    st.session_state["uploaded_signal"] = {"name": str(name), "values": np.asarray(values, dtype=np.float64)}
+    st.session_state["signal"] = UPLOADED

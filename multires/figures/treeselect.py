@@ -1,0 +1,237 @@
+"""Figures of the TREESELECT memory: footprint, reconstruction of the past, capacity, composite kernel.
+
+Series are passed as ``{strategy: values}`` dicts keyed by ``"fading"``, ``"uniform"``, ``"learned"``
+(and ``"full history"``, ``"tree"`` for the footprint); each strategy is drawn in its
+:data:`~multires.figures.style.STRATEGY_COLORS` colour, under the name given in ``labels`` (default
+:data:`~multires.figures.style.STRATEGY_LABELS`).
+
+Examples
+--------
+>>> import numpy as np
+>>> fig = capacity_figure(np.arange(4), {"fading": np.array([1.0, 1.0, 0.5, 0.5])})
+>>> fig.data[0].name, fig.layout.xaxis.title.text
+('resolution fading (total 3.0)', 'lag τ (samples)')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+
+__all__ = [
+    "footprint_figure",
+    "reconstruction_figure",
+    "reconstruction_error_figure",
+    "capacity_figure",
+    "kernel_figure",
+]
+
+_DASHES = {"full history": "dot", "tree": "dash"}
+_SIGNAL_COLOR = "#222222"
+
+
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """Legend under the x-axis title, so it never collides with the title in a half-width column."""
+    height = fig.layout.height or 400
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
+                      margin=dict(b=110), height=height + 50)
+    return fig
+
+
+def _label(strategy: str, labels: Mapping[str, str] | None) -> str:
+    if labels and strategy in labels:
+        return labels[strategy]
+    return STRATEGY_LABELS.get(strategy, strategy)
+
+
+def _color(strategy: str) -> str:
+    return STRATEGY_COLORS.get(strategy, "#000000")
+
+
+def footprint_figure(
+    n_values: np.ndarray,
+    series: Mapping[str, np.ndarray],
+    labels: Mapping[str, str] | None = None,
+    current_n: int | None = None,
+    height: int = 400,
+) -> go.Figure:
+    """Numbers each memory holds as the sequence length ``N`` grows, on log-log axes.
+
+    Parameters
+    ----------
+    n_values : ndarray (P,)
+        Sequence lengths ``N``.
+    series : dict str -> ndarray (P,)
+        Per memory kind (``"full history"``, ``"tree"``, ``"fading"``, ``"uniform"``, ``"learned"``).
+    labels : dict str -> str, optional
+        Legend names, e.g. ``{"uniform": "uniform (M = 8)"}``.
+    current_n : int, optional
+        Marks the length of the signal on screen.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line trace per series.
+    """
+    fig = go.Figure()
+    for strategy, values in series.items():
+        fig.add_trace(go.Scatter(
+            x=n_values, y=values, mode="lines+markers", name=_label(strategy, labels),
+            line=dict(color=_color(strategy), width=2.5, dash=_DASHES.get(strategy, "solid")),
+            marker=dict(size=5), hovertemplate="N = %{x}: %{y:,} numbers<extra>" + _label(strategy, labels) + "</extra>",
+        ))
+    if current_n is not None:
+        fig.add_vline(x=current_n, line=dict(color="#555555", width=1, dash="dash"),
+                      annotation_text=f"this signal: N = {current_n}", annotation_position="top left",
+                      annotation_font=dict(size=12, color="#555555"))
+    n_values = np.asarray(n_values)
+    fig.update_xaxes(type="log", tickvals=n_values[::2], ticktext=[f"{v:,}" for v in n_values[::2]])
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power")
+    finish(fig, "Memory footprint as the sequence grows", "sequence length N (samples, log scale)",
+           "numbers held (log scale)", height=height)
+    return _legend_below(fig)
+
+
+def reconstruction_figure(
+    t: np.ndarray,
+    x_window: np.ndarray,
+    x_hats: Mapping[str, np.ndarray],
+    n: int,
+    labels: Mapping[str, str] | None = None,
+    height: int = 400,
+) -> go.Figure:
+    """The past window of the signal and its minimum-norm reconstruction from each strategy's memory.
+
+    Parameters
+    ----------
+    t : ndarray (W,)
+        Times of the window, oldest first.
+    x_window : ndarray (W,)
+        The signal on ``t``.
+    x_hats : dict strategy -> ndarray (W,)
+        ``x_hat`` of :func:`multires.memory.reconstruct_past` on the same ``t``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``"signal x"`` then one trace per strategy.
+    """
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t, y=x_window, mode="lines", name="signal x",
+                             line=dict(color=_SIGNAL_COLOR, width=3), opacity=0.35))
+    for strategy, x_hat in x_hats.items():
+        fig.add_trace(go.Scatter(x=t, y=x_hat, mode="lines", name=_label(strategy, labels),
+                                 line=dict(color=_color(strategy), width=2, shape="hv")))
+    fig.add_vline(x=n, line=dict(color="#555555", width=1, dash="dash"))
+    finish(fig, f"What the memory at n = {n} still knows about the past",
+           "time t (samples)", "amplitude (signal units)", height=height)
+    return _legend_below(fig)
+
+
+def reconstruction_error_figure(
+    lags: np.ndarray,
+    errors: Mapping[str, np.ndarray],
+    labels: Mapping[str, str] | None = None,
+    height: int = 400,
+) -> go.Figure:
+    """Expected squared reconstruction error per lag for white-noise input (0 = remembered exactly).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One step-line trace per strategy.
+    """
+    fig = go.Figure()
+    for strategy, error in errors.items():
+        fig.add_trace(go.Scatter(x=lags, y=error, mode="lines", name=_label(strategy, labels),
+                                 line=dict(color=_color(strategy), width=2.2, shape="hvh")))
+    fig.update_yaxes(range=[-0.03, 1.05])
+    finish(fig, "Reconstruction error vs lag (white-noise input)", "lag τ = n − t (samples)",
+           "squared error (fraction of variance)", height=height)
+    return _legend_below(fig)
+
+
+def capacity_figure(
+    lags: np.ndarray,
+    r2: Mapping[str, np.ndarray],
+    labels: Mapping[str, str] | None = None,
+    height: int = 400,
+) -> go.Figure:
+    """Memory capacity: R² of the best linear readout of ``x[n - τ]`` from the memory, per lag.
+
+    The legend gives each strategy's total capacity ``Σ_τ R²(τ)`` (at most its number of slots).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per strategy.
+    """
+    fig = go.Figure()
+    for strategy, values in r2.items():
+        total = float(np.sum(values))
+        fig.add_trace(go.Scatter(x=lags, y=values, mode="lines", name=f"{_label(strategy, labels)} (total {total:.1f})",
+                                 line=dict(color=_color(strategy), width=2.2, shape="hvh")))
+    fig.update_yaxes(range=[-0.03, 1.05])
+    finish(fig, "Memory capacity: reading x[n − τ] out of the memory",
+           "lag τ (samples)", "R² of the linear readout", height=height)
+    return _legend_below(fig)
+
+
+def kernel_figure(
+    kernel: np.ndarray,
+    contributions: np.ndarray,
+    slot_labels: Sequence[str],
+    skip_weight: float,
+    height: int | None = None,
+) -> go.Figure:
+    """The composite kernel ``K`` (the memory's impulse response) above the slot contributions it sums.
+
+    ``K[m] = Σ_s w_s g_s[m − lag_s] + w_skip δ[m]``: row ``s`` of the heatmap is ``w_s`` times slot
+    ``s``'s impulse response (lag included); the columns of the heatmap plus the skip sum to ``K``.
+
+    Parameters
+    ----------
+    kernel : ndarray (L,)
+        ``K``, index = lag ``m``.
+    contributions : ndarray (S, L)
+        ``w_s`` times the slot impulse responses.
+    slot_labels : list of str
+        One per row of ``contributions``, e.g. ``"b2[n-4]  (w = 0.31)"``.
+    skip_weight : float
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``"K"`` line trace (top) and a ``"slot contributions"`` heatmap (bottom), sharing the lag axis.
+    """
+    contributions = np.asarray(contributions, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    lags = np.arange(kernel.size)
+    n_rows = max(1, contributions.shape[0])
+    heat_share = min(0.75, 0.3 + 0.03 * n_rows)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[1 - heat_share, heat_share])
+    fig.add_trace(go.Scatter(x=lags, y=kernel, mode="lines+markers" if kernel.size <= 200 else "lines",
+                             name="K", line=dict(color=_SIGNAL_COLOR, width=1.8), marker=dict(size=4),
+                             hovertemplate="K[%{x}] = %{y:.4g}<extra></extra>"), row=1, col=1)
+    fig.add_hline(y=0, line=dict(color="#bbbbbb", width=1), row=1, col=1)
+    zmax = float(np.abs(contributions).max()) if contributions.size else 1.0
+    fig.add_trace(go.Heatmap(
+        z=contributions, x=lags, y=list(slot_labels), name="slot contributions",
+        colorscale="RdBu_r", zmid=0.0, zmin=-zmax, zmax=zmax,
+        colorbar=dict(title=dict(text="w<sub>s</sub> · g<sub>s</sub>[m]", side="right"), thickness=14,
+                      len=heat_share, y=heat_share / 2, yanchor="middle"),
+        hovertemplate="%{y}<br>lag %{x}: %{z:.4g}<extra></extra>",
+    ), row=2, col=1)
+    fig.update_yaxes(title_text="K[m]", row=1, col=1)
+    fig.update_yaxes(title_text="slot", autorange="reversed", type="category", row=2, col=1,
+                     tickfont=dict(size=11))
+    finish(fig, f"Composite kernel K and the slot contributions it sums (skip weight {skip_weight:+.3f} at m = 0)",
+           None, None, height=height or int(320 + 16 * n_rows), legend=False)
+    fig.update_xaxes(title_text="lag m (samples)", row=2, col=1)
+    return fig

@@ -1,0 +1,184 @@
+"""Coefficient tree: the whole multiresolution tree of a signal, learned filters beside a fixed wavelet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from multires import coefficient_tree, default_depth, wavelet_filters
+from multires.figures.tree import level_energy, level_traces, signal_figure, tree_heatmap
+from multires.signals import (
+    MAX_SIGNAL_LENGTH,
+    UPLOAD_EXTENSIONS,
+    ParsedSignal,
+    SignalError,
+    SignalTooLongError,
+    parse_upload,
+    window_signal,
+)
+from ui import state
+
+UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_column", "tree_upload_start", "tree_upload_error"
+MAX_DEPTH = 14
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_upload(data: bytes, filename: str, column: str | None) -> tuple[ParsedSignal, bool]:
+    """Parse an upload; a signal that is too long comes back whole with ``True`` (window it next)."""
+    try:
+        return parse_upload(data, filename, column), False
+    except SignalTooLongError as error:
+        return error.parsed, True
+
+
+def upload_choice(data: bytes, filename: str, column: str | None, start: int | None) -> tuple[str, np.ndarray]:
+    """Name and values of an upload with the user's column and window choices (raises SignalError)."""
+    parsed, too_long = read_upload(data, filename, column)
+    name, values = filename, parsed.values
+    if len(parsed.columns) > 1:
+        name += f" · {parsed.column}"
+    if too_long:
+        first = min(max(int(start or 0), 0), values.size - MAX_SIGNAL_LENGTH)
+        values = window_signal(values, first, MAX_SIGNAL_LENGTH)
+        name += f" · samples {first}–{first + MAX_SIGNAL_LENGTH - 1}"
+    return name, values
+
+
+def sync_upload(new_file: bool = False) -> None:
+    """Callback of the upload widgets: read the file with the current choices and select it in the sidebar.
+
+    On a SignalError the message is kept for display and the session's signal stays as it was.
+    """
+    if new_file:  # choices made for the previous file do not apply to this one
+        st.session_state.pop(COLUMN_KEY, None)
+        st.session_state.pop(START_KEY, None)
+    file = st.session_state.get(UPLOAD_KEY)
+    if file is None:
+        st.session_state.pop(ERROR_KEY, None)
+        return
+    try:
+        name, values = upload_choice(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY),
+                                     st.session_state.get(START_KEY))
+    except SignalError as error:
+        st.session_state[ERROR_KEY] = f"Could not use {file.name}: {error}"
+        return
+    st.session_state.pop(ERROR_KEY, None)
+    state.use_uploaded_signal(name, values)
+
+
+# --- derived arrays --------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list[tuple[str, np.ndarray]]:
+    return coefficient_tree(x, h0, h1, depth=depth).rows()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def tree_csv(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> bytes:
+    table = pd.DataFrame({"t": np.arange(x.size), "x": x, **{label: values for label, values in rows}})
+    return table.to_csv(index=False).encode()
+
+
+# --- page ------------------------------------------------------------------------------------
+
+st.title("The coefficient tree")
+st.markdown(
+    "The tree computes, at **every** time step, one approximation a<sub>J</sub> and one detail b<sub>l</sub> per "
+    "level: b<sub>1</sub> holds the fastest changes, b<sub>J</sub> the slowest, a<sub>J</sub> the running average. "
+    "Left: the sidebar model's **learned** filters; right: the sidebar's **fixed wavelet**, on the same signal.",
+    unsafe_allow_html=True,
+)
+
+with st.expander("Use your own signal: upload CSV, TXT, NPY or WAV", expanded=st.session_state.get(UPLOAD_KEY) is not None or ERROR_KEY in st.session_state):
+    file = st.file_uploader(
+        "Signal file", type=[e.lstrip(".") for e in UPLOAD_EXTENSIONS], key=UPLOAD_KEY,
+        on_change=sync_upload, kwargs={"new_file": True},
+        help=f"One column of numbers (CSV/TXT), a 1-D NumPy array (.npy) or PCM audio (.wav, averaged to mono). "
+             f"Up to {MAX_SIGNAL_LENGTH} samples are shown; longer signals offer a window.",
+    )
+    error = st.session_state.get(ERROR_KEY)
+    if error:
+        st.error(error)
+    elif file is not None:
+        try:
+            parsed, too_long = read_upload(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY))
+        except SignalError as problem:  # only if the file changed without its callback running
+            st.error(f"Could not use {file.name}: {problem}")
+        else:
+            if len(parsed.columns) > 1:
+                st.selectbox("Column to use", parsed.columns, index=parsed.columns.index(parsed.column),
+                             key=COLUMN_KEY, on_change=sync_upload,
+                             help="The file has several numeric columns; pick the one to analyse.")
+            if too_long:
+                st.slider(f"Window start (the file has {parsed.values.size} samples; {MAX_SIGNAL_LENGTH} are used)",
+                          0, parsed.values.size - MAX_SIGNAL_LENGTH, 0, step=1, key=START_KEY,
+                          on_change=sync_upload, help="First sample of the window that is analysed.")
+            if parsed.note:
+                st.caption(f"Read {file.name}: {parsed.note}.")
+    st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page.")
+
+sel = state.selection()
+x = np.asarray(sel.signal, dtype=np.float64)
+n_samples = x.size
+model_h0, model_h1 = state.model_filters(sel.entry, sel.layer, sel.channel)
+wave_h0, wave_h1 = wavelet_filters(sel.wavelet)
+model_depth = sel.entry.net.convs[sel.layer].depth
+
+controls = st.columns([2, 2, 3], gap="large")
+with controls[0]:
+    top_depth = min(MAX_DEPTH, max(default_depth(n_samples, 2), 1))
+    depth = int(st.slider("Tree depth J", 1, top_depth, min(top_depth, default_depth(n_samples, model_h0.size)),
+                          key="tree_depth",
+                          help="Number of levels. The default is the smallest J whose coarsest level sees the "
+                               f"whole signal; the model's layer itself uses J = {model_depth}."))
+with controls[1]:
+    normalize = st.toggle("Scale rows separately", value=True, key="tree_normalize",
+                          help="Coarse levels have much larger coefficients than fine ones; scaling each row "
+                               "keeps the fine details visible. Hover always shows the true value.")
+with controls[2]:
+    st.markdown(f"**{sel.signal_name}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
+                f"{sel.wavelet}: k = {wave_h0.size}")
+
+st.plotly_chart(signal_figure(x, sel.signal_name), key="tree_signal")
+st.caption("The signal the trees below decompose (sidebar: Signal, or your upload).")
+
+sides = {  # subheader, short name for figure titles, filters
+    "model": (f"Learned: {sel.entry.name}, layer {sel.layer}, channel {sel.channel}", "learned filters",
+              model_h0, model_h1),
+    "wavelet": (f"Fixed wavelet: {sel.wavelet}", sel.wavelet, wave_h0, wave_h1),
+}
+trees = {side: tree_rows(x, h0, h1, depth) for side, (_, _, h0, h1) in sides.items()}
+
+headers = st.columns(2, gap="large")
+for column, (side, (title, _, _, _)) in zip(headers, sides.items()):
+    column.subheader(title)
+
+row = st.columns(2, gap="large")
+for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+    with column:
+        st.plotly_chart(tree_heatmap(trees[side], f"Coefficient tree · {title}", normalize_rows=normalize), key=f"tree_heatmap_{side}")
+        st.caption("Rows are levels (coarsest at the top, finest b1 at the bottom), columns are time; red is positive, "
+                   "blue negative. Look for where edges and bursts light up each level; coarse rows fade in from the "
+                   "left because the causal tree assumes zeros before t = 0.")
+
+row = st.columns(2, gap="large")
+for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+    with column:
+        st.plotly_chart(level_traces(trees[side], f"Each level over time · {title}"), key=f"tree_traces_{side}")
+        st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
+
+row = st.columns(2, gap="large")
+for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+    with column:
+        st.plotly_chart(level_energy(trees[side], f"Energy per level · {title}"), key=f"tree_energy_{side}")
+        st.caption("Share of the signal's energy at each level (Σc² / 2^l, which adds up to ‖x‖² for an orthogonal "
+                   "wavelet): where does this signal live in scale?")
+        safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side}")
+        st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
+                           tree_csv(x, trees[side]), file_name=f"tree_{safe_name}.csv", mime="text/csv",
+                           key=f"tree_download_{side}", icon=":material/download:")

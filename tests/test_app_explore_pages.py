@@ -1,0 +1,225 @@
+"""AppTest interaction tests of the explore pages: Home, Wavelets, Coefficient tree, TREESELECT.
+
+Each test runs the real ``app.py`` (sidebar + navigation) with two small session models injected, so the
+assertions do not depend on which shipped models exist; widgets are set by key and the numbers the
+page shows are compared with the library.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from multires import ModelConfig, MultiresNet, kept_cells, max_uniform_memory, memory_slots
+from multires.signals import MAX_SIGNAL_LENGTH, load_signal
+from ui.state import UPLOADED, ModelEntry
+
+APP = Path(__file__).absolute().parent.parent / "app.py"
+TIMEOUT_S = 60
+SEED = 3
+FADING, LEARNED = "test fading net", "test learned net"
+SEQ_LEN, MEMORY = 64, 6  # depth 6 with k = 2
+DEPTH = 6
+
+
+def make_net(tree_select: str) -> MultiresNet:
+    torch.manual_seed(SEED)
+    config = ModelConfig(d_model=4, n_layers=2, seq_len=SEQ_LEN, tree_select=tree_select,
+                         memory_size=MEMORY if tree_select == "learned" else None)
+    net = MultiresNet(config)
+    net.update_selection(1.0)  # the learned selection at the end of training: exactly MEMORY slots
+    net.eval()
+    return net
+
+
+@pytest.fixture(scope="module")
+def session_models() -> dict[str, ModelEntry]:
+    return {name: ModelEntry(name, make_net(kind), {}, "trained")
+            for name, kind in ((FADING, "fading"), (LEARNED, "learned"))}
+
+
+def open_page(session_models, page: str | None, model: str = FADING, **state) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.session_state["session_models"] = dict(session_models)
+    at.session_state["model"] = model
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    matches = [m.value for m in at.metric if m.label == label]
+    assert len(matches) == 1, f"no single metric {label!r} in {[m.label for m in at.metric]}"
+    return matches[0]
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("page", [None, "pages/1_Wavelets.py", "pages/3_Coefficient_tree.py", "pages/4_TREESELECT.py"],
+                         ids=["home", "wavelets", "tree", "treeselect"])
+def test_page_runs_and_draws_charts(session_models, page):
+    at = open_page(session_models, page)
+    assert len(at.get("plotly_chart")) >= 1
+    assert not at.error
+
+
+# --- Home ----------------------------------------------------------------------------------------
+
+
+def test_home_figure2_counts_the_kept_slots(session_models):
+    at = open_page(session_models, None)
+    assert metric(at, "Slots kept at n") == "5"  # fading, J = 4: a4, b4, b3, b2, b1
+    at.radio(key="home_strategy").set_value("uniform")
+    at.run()  # the M slider is enabled only for the uniform strategy
+    at.slider(key="home_memory_size").set_value(8)
+    at.slider(key="home_n").set_value(9)
+    at.run()
+    # uniform, J = 4, M = 8: a4[n], b4[n], b3[n], b3[n-8], b2[n], b2[n-4], b2[n-8], b2[n-12]
+    expected = kept_cells(memory_slots("uniform", 4, 2, memory_size=8), 9)
+    assert metric(at, "Slots kept at n") == str(len(expected)) == "7"  # b2[n-12] points before t = 0
+    assert "a4[9], b4[9], b3[9], b3[1], b2[9], b2[5], b2[1]" in markdown_text(at)
+    assert len(at.get("page_link")) == 6
+
+
+# --- Wavelets ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["haar", "db2", "sym4"])
+def test_wavelets_page_checks_the_defining_properties(session_models, name):
+    at = open_page(session_models, "pages/1_Wavelets.py")
+    at.selectbox(key="wv_name").set_value(name)
+    at.slider(key="wv_levels").set_value(3)
+    at.run()
+    assert not at.exception
+    assert abs(float(metric(at, "Zero mean: ∫ψ(t) dt"))) < 1e-6
+    assert float(metric(at, "Finite energy: ∫ψ(t)² dt")) == pytest.approx(1.0, abs=1e-6)
+    assert float(metric(at, "Gram: max |G − I|")) < 0.05
+    assert markdown_text(at).count(":material/check: pass") >= 3
+
+
+# --- Coefficient tree: uploads ---------------------------------------------------------------------
+
+
+def npy_bytes(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()
+
+
+def test_csv_upload_is_selected_and_its_column_can_be_changed(session_models):
+    at = open_page(session_models, "pages/3_Coefficient_tree.py")
+    rows = "\n".join(f"{i},{np.sin(i / 3):.6f},{i % 5}" for i in range(40))
+    at.file_uploader(key="tree_upload").set_value(("two.csv", f"t,wave,saw\n{rows}\n".encode(), "text/csv"))
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state["signal"] == UPLOADED
+    upload = at.session_state["uploaded_signal"]
+    np.testing.assert_array_equal(upload["values"], np.arange(40.0))  # first numeric column by default
+    column = at.selectbox(key="tree_upload_column")
+    assert list(column.options) == ["t", "wave", "saw"]
+    column.set_value("saw")
+    at.run()
+    np.testing.assert_array_equal(at.session_state["uploaded_signal"]["values"], np.arange(40.0) % 5)
+    assert "saw" in at.session_state["uploaded_signal"]["name"]
+    assert "40 samples" in markdown_text(at)
+    assert at.selectbox(key="signal").value == UPLOADED
+
+
+def test_bad_upload_shows_the_error_and_keeps_the_signal(session_models):
+    at = open_page(session_models, "pages/3_Coefficient_tree.py")
+    at.file_uploader(key="tree_upload").set_value(("text.csv", b"name,city\nann,rome\nbob,oslo\n", "text/csv"))
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "no column holds numbers" in at.error[0].value
+    assert at.session_state["signal"] == "ECG"
+    assert "uploaded_signal" not in at.session_state
+    assert len(at.get("plotly_chart")) >= 7  # the page still shows the ECG tree
+
+
+def test_too_long_upload_offers_a_window(session_models):
+    at = open_page(session_models, "pages/3_Coefficient_tree.py")
+    long = np.arange(MAX_SIGNAL_LENGTH + 500, dtype=np.float64)
+    at.file_uploader(key="tree_upload").set_value(("long.npy", npy_bytes(long), "application/octet-stream"))
+    at.run()
+    assert not at.exception and not at.error
+    np.testing.assert_array_equal(at.session_state["uploaded_signal"]["values"], long[:MAX_SIGNAL_LENGTH])
+    start = at.slider(key="tree_upload_start")
+    assert start.max == 500
+    start.set_value(120)
+    at.run()
+    values = at.session_state["uploaded_signal"]["values"]
+    assert values.size == MAX_SIGNAL_LENGTH and values[0] == 120.0
+    assert at.session_state["signal"] == UPLOADED
+
+
+def test_uploaded_signal_in_session_state_drives_the_tree(session_models):
+    values = np.r_[np.zeros(32), np.ones(32)]
+    at = open_page(session_models, "pages/3_Coefficient_tree.py",
+                   uploaded_signal={"name": "my step", "values": values}, signal=UPLOADED)
+    assert "**my step**, 64 samples" in markdown_text(at)
+    assert at.slider(key="tree_depth").value == 6  # smallest J whose coarsest level sees 64 samples (k = 2)
+    at.slider(key="tree_depth").set_value(3)
+    at.run()
+    assert not at.exception
+    assert "4 levels × 64 samples" in at.get("download_button")[0].proto.label
+
+
+# --- TREESELECT ----------------------------------------------------------------------------------
+
+
+def kept_metric(at: AppTest, strategy: str) -> int:
+    return int(metric(at, f"Cells kept at n · {strategy}"))
+
+
+def test_treeselect_kept_cells_follow_n_and_memory_size(session_models):
+    at = open_page(session_models, "pages/4_TREESELECT.py")
+    n_last = load_signal("ECG", n=512).size - 1
+    assert at.slider(key="ts_n").value == n_last
+    assert kept_metric(at, "resolution fading") == DEPTH + 1
+    assert kept_metric(at, "uniform") == DEPTH + 1  # default M matches fading's budget
+    at.slider(key="ts_memory_size").set_value(12)
+    at.slider(key="ts_n").set_value(20)
+    at.run()
+    expected = kept_cells(memory_slots("uniform", DEPTH, 2, memory_size=12), 20)
+    # a6, b6, b5 at lags 0, 32, b4 at 0, 16, 32, 48, b3 at 0, 8, 16, 24: lags above 20 are before t = 0
+    assert kept_metric(at, "uniform") == len(expected) == 8
+    assert "**b4[n-16]**\u00a0(t\u00a0=\u00a04)" in markdown_text(at)
+    at.slider(key="ts_n").set_value(0)
+    at.run()
+    assert kept_metric(at, "uniform") == sum(1 for s in memory_slots("uniform", DEPTH, 2, 12) if s.lag == 0)
+    assert kept_metric(at, "resolution fading") == DEPTH + 1
+
+
+def test_treeselect_shows_the_learned_selection(session_models):
+    at = open_page(session_models, "pages/4_TREESELECT.py", model=LEARNED)
+    slots, _ = session_models[LEARNED].net.memory(0, 0)
+    assert kept_metric(at, "learned") == len(kept_cells(slots, at.slider(key="ts_n").value)) == MEMORY
+    assert set(at.multiselect(key="ts_strategies").value) == {"fading", "uniform", "learned"}
+    assert kept_metric(at, "uniform") == MEMORY  # the default M is the model's
+    at.multiselect(key="ts_strategies").set_value(["learned"])
+    at.run()
+    assert [m.label for m in at.metric if m.label.startswith("Cells kept")] == ["Cells kept at n · learned"]
+
+
+def test_treeselect_toggle_uses_the_fixed_wavelet(session_models):
+    at = open_page(session_models, "pages/4_TREESELECT.py", wavelet="db2")
+    assert "learned h0/h1 of model" in markdown_text(at)
+    at.toggle(key="ts_use_wavelet").set_value(True)
+    at.run()
+    assert not at.exception
+    text = markdown_text(at)
+    assert "the fixed wavelet **db2** (k = 4 taps)" in text
+    # k = 4 changes the uniform grid: b_l keeps k, 3k-2, ... slots per level
+    assert at.slider(key="ts_memory_size").max == max_uniform_memory(DEPTH, 4) == 2 + 4 + 10 + 22 + 46 + 94
