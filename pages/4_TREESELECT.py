@@ -109,7 +109,9 @@ if conv.tree_select == "learned":
     strategies["learned"] = learned_slots
     labels["learned"] = f"learned by the model (M = {len(learned_slots)})"
 shown = st.multiselect("Strategies to compare", list(strategies), default=list(strategies),
-                       format_func=lambda s: STRATEGY_LABELS[s], key="ts_strategies")
+                       format_func=lambda s: STRATEGY_LABELS[s],
+                       # its own state when a learned selection is on offer, so it starts with every strategy
+                       key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
 strategies = {s: slots for s, slots in strategies.items() if s in shown}
 if conv.tree_select != "learned":
     st.caption(f"Model {entry.name} uses tree_select = \"{conv.tree_select}\", so there is no learned selection to "
@@ -149,8 +151,9 @@ for column, (strategy, kept) in zip(kept_columns, cells.items()):
                     unsafe_allow_html=True)
         st.metric(f"Cells kept at n · {STRATEGY_LABELS[strategy]}", len(kept),
                   help="Slots whose time n − lag falls before 0 are not available yet.")
-        nbsp = "\u00a0"  # keep "b4[n-16] (t = 495)" on one line
-        st.markdown(" · ".join(f"**{s}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "") for s, t in kept)
+        nbsp = "\u00a0"  # with the minus sign below, keeps "b4[n−16] (t = 495)" on one line
+        st.markdown(" · ".join(f"**{str(s).replace('-', '−')}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "")
+                               for s, t in kept)
                     if kept else "*none yet*", help="Each slot, and the time it reads when it lags behind n.")
 
 # --- what the memory remembers ---------------------------------------------------------------

@@ -195,7 +195,7 @@ def test_treeselect_kept_cells_follow_n_and_memory_size(session_models):
     expected = kept_cells(memory_slots("uniform", DEPTH, 2, memory_size=12), 20)
     # a6, b6, b5 at lags 0, 32, b4 at 0, 16, 32, 48, b3 at 0, 8, 16, 24: lags above 20 are before t = 0
     assert kept_metric(at, "uniform") == len(expected) == 8
-    assert "**b4[n-16]**\u00a0(t\u00a0=\u00a04)" in markdown_text(at)
+    assert "**b4[n−16]**\u00a0(t\u00a0=\u00a04)" in markdown_text(at)
     at.slider(key="ts_n").set_value(0)
     at.run()
     assert kept_metric(at, "uniform") == sum(1 for s in memory_slots("uniform", DEPTH, 2, 12) if s.lag == 0)
@@ -206,11 +206,17 @@ def test_treeselect_shows_the_learned_selection(session_models):
     at = open_page(session_models, "pages/4_TREESELECT.py", model=LEARNED)
     slots, _ = session_models[LEARNED].net.memory(0, 0)
     assert kept_metric(at, "learned") == len(kept_cells(slots, at.slider(key="ts_n").value)) == MEMORY
-    assert set(at.multiselect(key="ts_strategies").value) == {"fading", "uniform", "learned"}
+    assert set(at.multiselect(key="ts_strategies_learned").value) == {"fading", "uniform", "learned"}
     assert kept_metric(at, "uniform") == MEMORY  # the default M is the model's
-    at.multiselect(key="ts_strategies").set_value(["learned"])
+    at.multiselect(key="ts_strategies_learned").set_value(["learned"])
     at.run()
     assert [m.label for m in at.metric if m.label.startswith("Cells kept")] == ["Cells kept at n · learned"]
+    at.selectbox(key="model").set_value(FADING)
+    at.run()
+    assert at.multiselect(key="ts_strategies").value == ["fading", "uniform"]
+    at.selectbox(key="model").set_value(LEARNED)
+    at.run()
+    assert at.multiselect(key="ts_strategies_learned").value == ["fading", "uniform", "learned"]
 
 
 def test_treeselect_toggle_uses_the_fixed_wavelet(session_models):

@@ -105,7 +105,7 @@ def family_figure(
                 hovertemplate=f"ψ<sub>{j},{k}</sub>(%{{x:.3f}}) = %{{y:.3f}}<extra></extra>",
             ), row=row, col=1)
         fig.add_hline(y=0, line=dict(color="#bbbbbb", width=1), row=row, col=1)
-        fig.update_yaxes(title_text=f"j = {j}", range=[-1.15 * peak, 1.15 * peak], nticks=5, row=row, col=1)
+        fig.update_yaxes(title_text=f"j = {j}", range=[-1.15 * peak, 1.15 * peak], nticks=3, row=row, col=1)
         count = len(row_members)
         fig.add_annotation(text=f"{count} translate{'s' if count > 1 else ''}, width {support / 2 ** j:g}",
                            xref="x domain", yref="y domain", x=1.0, y=1.02, showarrow=False,
