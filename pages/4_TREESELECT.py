@@ -208,6 +208,9 @@ st.markdown(
 model_h0, model_h1 = state.model_filters(entry, layer, channel)
 kernel = entry.net.kernel(layer, channel)
 kept_slots, weights = entry.net.memory(layer, channel)
+# K is as long as the longest candidate slot; past the kept slots' reach it is zero, so cut it there
+reach = memory_span(kept_slots, depth, model_h0.size) if kept_slots else 1
+kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
 contributions = slot_contributions(model_h0, model_h1, _key(kept_slots), weights[:-1], depth, kernel.size)
 slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(kept_slots, weights[:-1])]
 st.plotly_chart(kernel_figure(kernel, contributions, slot_labels, float(weights[-1])), key="ts_kernel")
