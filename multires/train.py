@@ -1,0 +1,186 @@
+"""Command line trainer: ``python -m multires.train``, in one process or as ``torchrun`` ranks.
+
+One process::
+
+    python -m multires.train --task digits --tree-select fading --wavelet haar --epochs 15 --seed 0 --out runs/x
+
+Several processes (data parallel, CPU ``gloo`` or CUDA ``nccl``, detected from the environment
+``torchrun`` sets: ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``)::
+
+    torchrun --nproc_per_node=2 -m multires.train --task digits --out runs/ddp
+
+Both run the same loop, :func:`multires.training.train`; under ``torchrun`` it gets
+:class:`multires.training.DistributedHooks` (DDP wrapping, ``DistributedSampler`` shards,
+``all_reduce``-averaged metrics). ``--batch-size`` is the global batch, split over the ranks. Only
+rank 0 shows the progress bar and writes ``OUT/model.safetensors`` plus the human-readable sidecars
+``OUT/config.json`` and ``OUT/metrics.json``. Nothing is written when training fails.
+
+Exit status: 0 on success (also when ``--max-seconds`` stopped the run early), 1 when training
+failed (:class:`multires.training.TrainingError`), 2 for invalid arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+
+from .checkpoint import save_run
+from .constants import TREE_SELECTS
+from .tasks import TASK_NAMES, load_task
+from .training import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, train
+
+__all__ = ["build_parser", "main"]
+
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+
+
+def _wavelet(value: str) -> str | None:
+    return None if value.lower() in ("none", "random") else value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser (defaults are :class:`~multires.training.TrainConfig`'s)."""
+    p = argparse.ArgumentParser(
+        prog="python -m multires.train",
+        description="Train a MultiresConv network (Shi, Wang & Fox 2023) on a built-in task and save a "
+                    "checkpoint. Runs data-parallel when launched with torchrun.",
+    )
+    d = _DEFAULTS
+    task = p.add_argument_group("task and output")
+    task.add_argument("--task", choices=TASK_NAMES, default="digits", help="built-in task (default: digits)")
+    task.add_argument("--data-seed", type=int, default=0, help="seed of the task's data and split (default: 0)")
+    task.add_argument("--out", type=Path, required=True, help="run directory for model.safetensors + sidecars")
+    model = p.add_argument_group("model")
+    model.add_argument("--tree-select", choices=TREE_SELECTS, default=d["tree_select"], help="TREESELECT rule")
+    model.add_argument("--memory-size", type=int, default=d["memory_size"], help="slots M (uniform, learned)")
+    model.add_argument("--max-lag", type=int, default=d["max_lag"], help="learned: largest candidate lag")
+    model.add_argument("--wavelet", type=_wavelet, default=d["wavelet"],
+                       help="filter init: a PyWavelets name (haar, db2, ...) or 'none' for random (default: haar)")
+    model.add_argument("--kernel-size", type=int, default=d["kernel_size"], help="filter length with --wavelet none")
+    model.add_argument("--freeze-filters", action="store_true", help="keep h0, h1 fixed (fixed-wavelet baseline)")
+    model.add_argument("--d-model", type=int, default=d["d_model"], help=f"channels (default: {d['d_model']})")
+    model.add_argument("--n-layers", type=int, default=d["n_layers"], help=f"blocks (default: {d['n_layers']})")
+    model.add_argument("--dropout", type=float, default=d["dropout"], help="dropout after each layer")
+    model.add_argument("--norm", choices=("batch", "layer"), default=d["norm"], help="normalisation")
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--epochs", type=int, default=d["epochs"], help=f"default: {d['epochs']}")
+    opt.add_argument("--lr", type=float, default=d["lr"], help=f"peak learning rate (default: {d['lr']})")
+    opt.add_argument("--batch-size", type=int, default=d["batch_size"],
+                     help=f"global batch, split over ranks (default: {d['batch_size']})")
+    opt.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW decay of dense weights")
+    opt.add_argument("--seed", type=int, default=d["seed"], help="init, shuffling and dropout seed")
+    opt.add_argument("--max-seconds", type=float, default=d["max_seconds"],
+                     help=f"stop cleanly after this many seconds of training (max {TRAIN_LIMITS['max_seconds'][1]:g})")
+    run = p.add_argument_group("process")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch CPU threads per process (default: torch's choice; under torchrun "
+                          "cpu_count // local processes)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{name: getattr(args, name) for name in _DEFAULTS})
+
+
+def _init_distributed() -> DistributedHooks | None:
+    """Join the ``torchrun`` job described by the environment, or return None for one process."""
+    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    import torch.distributed as dist
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    else:
+        device, backend = torch.device("cpu"), "gloo"
+    dist.init_process_group(backend=backend, timeout=datetime.timedelta(minutes=5))
+    return DistributedHooks(device)
+
+
+class _Bar:
+    """tqdm progress bar, created at the first step (when the number of steps is known)."""
+
+    def __init__(self, enabled: bool, description: str) -> None:
+        self.enabled, self.description, self.bar, self.val = enabled, description, None, None
+
+    def __call__(self, p: Progress) -> bool:
+        if not self.enabled:
+            return False
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=p.total_steps, desc=self.description, unit="step", dynamic_ncols=True)
+        if p.val_metric is not None:
+            self.val = p.val_metric
+        postfix = {"epoch": f"{p.epoch + 1}/{p.epochs}", "loss": f"{p.loss:.4f}", p.metric_name: f"{p.metric:.3f}"}
+        if self.val is not None:
+            postfix["val"] = f"{self.val:.3f}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
+        return False
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _train_config(args)
+    except ValueError as err:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    hooks = _init_distributed()
+    rank = 0 if hooks is None else hooks.rank
+    try:
+        threads = args.threads
+        if threads is None and hooks is not None:
+            threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        if threads is not None:
+            torch.set_num_threads(max(1, threads))
+        try:
+            task = load_task(args.task, seed=args.data_seed)
+            bar = _Bar(rank == 0 and not args.quiet, f"{args.task} {config.tree_select}")
+            try:
+                result = train(task, config, bar, distributed=hooks)
+            finally:
+                bar.close()
+        except TrainingError as err:
+            if rank == 0:
+                print(f"training failed: {err}", file=sys.stderr)
+            return 1
+        except ValueError as err:
+            if rank == 0:
+                print(f"{parser.prog}: error: {err}", file=sys.stderr)
+            return 2
+        if rank == 0:
+            metrics = result.metrics()
+            metrics["data_seed"] = args.data_seed
+            path = save_run(args.out, result.net, metrics)
+            name = "test accuracy" if result.kind == "classify" else "test mean R^2"
+            note = f" (stopped early: {result.stop_reason})" if result.stopped else ""
+            print(f"{name} {result.test_metric:.4f} after {result.epochs_done} epochs, {result.train_time:.1f} s "
+                  f"on {result.world_size} process(es){note}; wrote {path}")
+        return 0
+    finally:
+        if hooks is not None:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
