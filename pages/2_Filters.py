@@ -1,0 +1,149 @@
+"""Filters: the learned h0, h1 of the sidebar's model/layer/channel beside the sidebar's fixed wavelet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pywt
+import streamlit as st
+
+from multires.figures.filters import (
+    cascade_figure,
+    channel_taps_figure,
+    diagnostics_frame,
+    frequency_response_figure,
+    nearest_distance_figure,
+    taps_figure,
+)
+from multires.filters import cascade, filter_diagnostics, frequency_response, nearest_wavelet, normalize_filters
+from multires.wavelets import wavelet_filters
+from ui import state
+
+N_FREQS = 257
+CASCADE_LEVEL = 8
+DIVERGED = 20.0  # |phi| or |psi| above this: the cascade of these filters does not settle to a function
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def channel_overview(h0: np.ndarray, h1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest named wavelet and distance of every (layer, channel); normalised taps. h0, h1: (L, C, k)."""
+    n_layers, n_channels, k = h0.shape
+    distance = np.full((n_layers, n_channels), np.nan)
+    names = np.full((n_layers, n_channels), "none of length k", dtype=object)
+    h0n, h1n = np.zeros_like(h0), np.zeros_like(h1)
+    for layer in range(n_layers):
+        for channel in range(n_channels):
+            try:
+                a, b, _ = normalize_filters(h0[layer, channel], h1[layer, channel])
+            except ValueError:  # an all-zero filter: nothing to normalise or compare
+                names[layer, channel] = "zero filter"
+                continue
+            h0n[layer, channel], h1n[layer, channel] = a, b
+            name, dist = nearest_wavelet(a)
+            if name is not None:
+                names[layer, channel], distance[layer, channel] = name, dist
+    return distance, names, h0n, h1n
+
+
+sel = state.selection()
+entry, layer, channel, wavelet = sel.entry, sel.layer, sel.channel, sel.wavelet
+config = entry.config
+frozen = bool((entry.metrics.get("train_config") or {}).get("freeze_filters", False))
+init = "random" if config.wavelet is None else f"{config.wavelet}{' (frozen)' if frozen else ''}"
+
+st.title("Filters: learned vs fixed")
+st.markdown(
+    f"Model **{entry.name}** (filters initialised from **{init}**), layer **{layer}**, channel **{channel}**, "
+    f"beside the fixed PyWavelets wavelet **{wavelet}**. Every level of the tree reuses this one pair: "
+    "**h0** (lowpass) makes the approximations, **h1** (highpass) the details. Change the layer, channel and "
+    "wavelet in the sidebar."
+)
+
+raw_h0, raw_h1 = state.model_filters(entry, layer, channel)
+fix_h0, fix_h1 = wavelet_filters(wavelet)
+normalise = st.toggle(
+    "Normalise the learned filters", value=True, key="filters_normalise",
+    help="A learned pair has an arbitrary scale and sign (the memory weights absorb them). Normalising "
+         "sets sum h0 = √2 and ‖h1‖ = ‖h0‖, the convention of PyWavelets' orthonormal wavelets.",
+)
+try:
+    norm_h0, norm_h1, note = normalize_filters(raw_h0, raw_h1)
+except ValueError as err:  # an all-zero learned filter
+    norm_h0, norm_h1, note = raw_h0, raw_h1, f"not normalised: {err}"
+    normalise = False
+learned = (norm_h0, norm_h1) if normalise else (raw_h0, raw_h1)
+learned_name = f"learned{' (normalised)' if normalise else ' (raw)'}"
+learned_panel = f"learned · layer {layer}, ch {channel}" + (" (normalised)" if normalise else " (raw)")
+fixed_panel = f"fixed · {wavelet}"
+if normalise:
+    st.caption(f"Normalisation of the learned pair: {note}. The cascade below always uses the normalised pair.")
+else:
+    st.caption(f"Showing the learned taps as stored. Normalising would have: {note}.")
+
+learned_diag = filter_diagnostics(*learned)
+fixed_diag = filter_diagnostics(fix_h0, fix_h1)
+summary = st.columns(4)
+summary[0].metric("Taps k: learned / fixed", f"{raw_h0.size} / {fix_h0.size}",
+                  help=f"Filter length of the learned pair and of {wavelet}.")
+summary[1].metric("Nearest named wavelet", learned_diag.nearest_wavelet or "none of this length",
+                  help="Among orthogonal PyWavelets wavelets (haar, db, sym, coif) with the same number of taps.")
+summary[2].metric("Distance to it", "—" if learned_diag.nearest_distance is None else f"{learned_diag.nearest_distance:.3f}",
+                  help="L2 distance of the unit-norm lowpass filters: 0 = identical, √2 ≈ 1.41 = orthogonal.")
+summary[3].metric("Orthonormality error", f"{learned_diag.orthonormality_error:.3g}",
+                  help="0 means h0, h1 and their even shifts form an orthonormal basis.")
+
+st.subheader("How wavelet-like is this pair?")
+table = diagnostics_frame(learned_diag.rows(), fixed_diag.rows(), learned_name, f"fixed {wavelet}")
+st.table(table)
+st.caption("Read down the columns: a learned pair that is still a wavelet has every error near 0 and a highpass "
+           "sum near 0, like the fixed column." + (" (Normalised, the lowpass DC gain is √2 by construction; switch "
+           "normalisation off to see the learned scale.)" if normalise else ""))
+
+st.subheader("Taps")
+st.plotly_chart(taps_figure(learned, (fix_h0, fix_h1), learned_panel, fixed_panel), key="filters_taps")
+st.caption("Each bar is one tap of the cross-correlation filter (h0 blue, h1 orange); compare the shapes: "
+           "Haar is two equal lowpass taps and a +/− highpass pair.")
+
+st.subheader("Frequency response")
+freqs, mag_lo, _ = frequency_response(learned[0], N_FREQS)
+_, mag_hi, _ = frequency_response(learned[1], N_FREQS)
+_, fix_lo, _ = frequency_response(fix_h0, N_FREQS)
+_, fix_hi, _ = frequency_response(fix_h1, N_FREQS)
+st.plotly_chart(
+    frequency_response_figure(freqs, (mag_lo, mag_hi), (fix_lo, fix_hi), learned_name, wavelet),
+    key="filters_response",
+)
+st.caption("A wavelet pair splits the band in two: h0 (blue) passes 0 cycles/sample and blocks 0.5, h1 (orange) "
+           "the reverse, and the two curves cross near 0.25. Solid = learned, dashed = fixed.")
+
+st.subheader("Scaling function φ and wavelet ψ (cascade algorithm)")
+x_l, phi_l, psi_l = cascade(raw_h0, raw_h1, level=CASCADE_LEVEL)
+x_f, phi_f, psi_f = cascade(fix_h0, fix_h1, level=CASCADE_LEVEL)
+st.plotly_chart(
+    cascade_figure((x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)", f"fixed {wavelet}"),
+    key="filters_cascade",
+)
+st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the continuous functions they stand for: smooth, "
+           "bounded curves mean the pair behaves like a wavelet; spiky or exploding curves mean it does not.")
+if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:
+    st.warning("The cascade of the learned pair does not settle to a bounded function: these filters are far "
+               "from an orthonormal wavelet, so φ and ψ are not meaningful for them.", icon=":material/warning:")
+if not pywt.Wavelet(wavelet).orthogonal:
+    st.info(f"{wavelet} is biorthogonal: its analysis filters alone are not orthonormal, so its cascade here (which "
+            "treats the pair as orthogonal) differs from PyWavelets' dual functions.", icon=":material/info:")
+
+st.subheader("All channels: did the filters stay wavelet-like?")
+convs = entry.net.convs
+taps0 = np.stack([c.h0.detach().double().numpy() for c in convs])  # (L C k)
+taps1 = np.stack([c.h1.detach().double().numpy() for c in convs])  # (L C k)
+distance, names, h0n, h1n = channel_overview(taps0, taps1)
+st.plotly_chart(nearest_distance_figure(distance, names.tolist(), selected=(layer, channel)),
+                key="filters_overview_distance")
+finite = distance[np.isfinite(distance)]
+summary_line = (f" Over all {finite.size} channels: median distance **{np.median(finite):.3f}**, "
+                f"largest **{finite.max():.3f}**." if finite.size else "")
+st.caption("One cell per channel, the sidebar's outlined. Dark = still (almost) a named wavelet; bright = learned "
+           "away from every wavelet of this length (hover for the nearest name)." + summary_line)
+st.plotly_chart(channel_taps_figure(h0n[layer], h1n[layer], layer, (fix_h0, fix_h1), f"{wavelet}"),
+                key="filters_overview_taps")
+st.caption(f"Layer {layer}'s channels side by side (red positive, blue negative), the fixed {wavelet} in the last "
+           "column when it has the same length: columns that look alike are filters that stayed put.")

@@ -1,0 +1,355 @@
+"""The model pages (Filters, Train, Compare) under ``streamlit.testing.v1.AppTest``, the background
+training runner, and the figure builders of ``multires.figures.training``.
+
+Every app test injects one small, seeded session model (so the tests do not depend on which shipped
+models exist) and selects it in the sidebar.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from multires import ModelConfig, MultiresNet
+from multires.figures.style import STRATEGY_COLORS
+from multires.figures.training import (
+    grouped_metric_figure,
+    lag_r2_figure,
+    selection_history_figure,
+    selection_snapshot_figure,
+    summary_row,
+    training_curves_figure,
+)
+from multires.training import Progress, TrainConfig
+from ui import training_runner
+from ui.state import ModelEntry
+
+from test_figures_filters import _assert_labelled
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT_S = 60
+TRAINING_DEADLINE_S = 60  # the tiny run takes a few seconds; this only guards against a hang
+MODEL = "test model · haar · 4×2"
+PAGES = ["pages/2_Filters.py", "pages/5_Train.py", "pages/6_Compare.py"]
+
+
+@pytest.fixture(autouse=True)
+def navigation_runs_app_py(monkeypatch):
+    """Make every AppTest run go through ``app.py``'s ``st.navigation`` (as the real server does).
+
+    AppTest resets ``PagesManager.uses_pages_directory`` before each run; because the project has a
+    ``pages/`` folder it then runs the *pages folder* (Streamlit's v1 multipage mode) on every run
+    after the first, executing a page without ``app.py`` and so without the shared sidebar.
+    ``st.navigation`` clears the flag at the first real run; this fixture does it for AppTest.
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _test_model() -> ModelEntry:
+    """A 4-channel, 2-layer Haar-initialised net whose channels moved apart by seeded noise."""
+    generator = torch.Generator().manual_seed(0)
+    net = MultiresNet(ModelConfig(d_model=4, n_layers=2, seq_len=64, wavelet="haar"))
+    with torch.no_grad():
+        for conv in net.convs:
+            conv.h0.add_(0.2 * torch.randn(conv.h0.shape, generator=generator))
+            conv.h1.add_(0.2 * torch.randn(conv.h1.shape, generator=generator))
+    net.eval()
+    metrics = {"task": "digits", "metric_name": "accuracy", "test_metric": 0.5, "test_accuracy": 0.5,
+               "train_config": {"freeze_filters": False}, "train_time_s": 1.0}
+    return ModelEntry(MODEL, net, metrics, "trained")
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state["session_models"] = {MODEL: _test_model()}
+    at.session_state["model"] = MODEL
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def _widget(widgets, key: str):
+    for widget in widgets:
+        if widget.key == key:
+            return widget
+    raise KeyError(f"no widget with key {key!r}; keys: {[w.key for w in widgets]}")
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+# --- smoke -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_without_exception(page):
+    at = _app(page)
+    _no_exception(at)
+    assert at.title[0].value
+    assert _widget(at.sidebar.selectbox, "model").value == MODEL
+    assert len(at.get("plotly_chart")) >= 1 or page == "pages/5_Train.py"
+
+
+# --- Filters ---------------------------------------------------------------------------------------
+
+
+def _diagnostics(at: AppTest) -> pd.DataFrame:
+    return at.table[0].value
+
+
+def test_filters_diagnostics_follow_layer_channel_and_wavelet():
+    at = _app("pages/2_Filters.py")
+    first = _diagnostics(at)
+    learned_column = first.columns[0]
+    assert first.loc["nearest wavelet", learned_column] == "haar"
+    assert first.loc["nearest wavelet", "fixed haar"] == "haar"
+
+    _widget(at.sidebar.number_input, f"channel_{MODEL}").set_value(3).run()
+    _no_exception(at)
+    by_channel = _diagnostics(at)
+    assert by_channel[learned_column].tolist() != first[learned_column].tolist()
+
+    _widget(at.sidebar.number_input, f"layer_{MODEL}").set_value(1).run()
+    by_layer = _diagnostics(at)
+    assert by_layer[learned_column].tolist() != by_channel[learned_column].tolist()
+
+    _widget(at.sidebar.selectbox, "wavelet").set_value("db2").run()
+    _no_exception(at)
+    by_wavelet = _diagnostics(at)
+    assert "fixed db2" in by_wavelet.columns
+    assert by_wavelet.loc["kernel size k", "fixed db2"] == "4"
+    assert by_wavelet.loc["nearest wavelet", "fixed db2"] == "db2"
+    assert by_wavelet[learned_column].tolist() == by_layer[learned_column].tolist()
+
+
+def test_filters_raw_toggle_shows_unnormalised_taps():
+    at = _app("pages/2_Filters.py")
+    normalised = _diagnostics(at)
+    assert normalised.loc["DC gain error", normalised.columns[0]] == "0"
+    at.toggle(key="filters_normalise").set_value(False).run()
+    raw = _diagnostics(at)
+    assert raw.columns[0] == "learned (raw)"
+    assert raw.loc["DC gain error", "learned (raw)"] != "0"
+
+
+# --- Train and Compare -----------------------------------------------------------------------------
+
+
+def _wait_for_collected(at: AppTest) -> training_runner.TrainingRun:
+    deadline = time.monotonic() + TRAINING_DEADLINE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        at.run()  # the page polls the run; a finished run joins the session models
+        run = at.session_state["training_run"]
+        if run.collected:
+            at.run()
+            return run
+    raise AssertionError("the training run did not finish in time")
+
+
+def test_train_tiny_model_joins_sidebar_and_compare_table():
+    at = _app("pages/5_Train.py")
+    at.number_input(key="train_width").set_value(1)
+    at.number_input(key="train_layers").set_value(1)
+    at.number_input(key="train_epochs").set_value(1)
+    at.run()
+    at.button(key="train_start").click().run()
+    _no_exception(at)
+    assert at.session_state["training_run"].active or at.session_state["training_run"].finished.is_set()
+    at.button(key="train_start").click().run()  # a second click while it runs starts nothing
+    if at.session_state["training_run"].active:
+        assert any("Already training" in w.value for w in at.warning)
+
+    run = _wait_for_collected(at)
+    _no_exception(at)
+    assert run.error is None and run.result is not None
+    model_box = _widget(at.sidebar.selectbox, "model")
+    assert f"{run.name}  ·  trained" in model_box.options  # options as the picker formats them
+    assert model_box.value == run.name
+    assert any(run.name in s.value for s in at.success)
+    assert at.session_state["session_models"][run.name].extra["history"].step_loss
+
+    at.switch_page("pages/6_Compare.py").run()
+    _no_exception(at)
+    table = at.dataframe[0].value
+    row = table[table["name"] == run.name].iloc[0]
+    assert row["task"] == "digits" and row["strategy"] == "fading" and row["source"] == "trained"
+    assert 0.0 <= row["test score"] <= 1.0
+
+
+def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_history():
+    at = _app("pages/5_Train.py")
+    at.radio(key="train_strategy").set_value("learned").run()
+    at.number_input(key="train_width").set_value(1)
+    at.number_input(key="train_layers").set_value(1)
+    at.number_input(key="train_epochs").set_value(500)
+    at.run()
+    at.button(key="train_start").click().run()
+    at.session_state["training_run"].request_stop()  # what the Stop button's on_click does
+    run = _wait_for_collected(at)
+    assert run.result is not None and run.result.stopped and run.result.stop_reason == "callback"
+    assert run.result.steps < run.result.total_steps
+    assert run.name in at.session_state["session_models"]
+    _no_exception(at)
+    assert at.selectbox(key="train_result_model").value == run.name
+    charts = {chart.proto.id for chart in at.get("plotly_chart")}
+    assert len(charts) >= 3  # curves, selection over training, snapshot on the tree
+
+
+def test_bad_checkpoint_upload_shows_error_and_changes_nothing():
+    at = _app("pages/5_Train.py")
+    before = dict(at.session_state["session_models"])
+    at.file_uploader(key="train_upload").set_value(("broken.safetensors", b"not a checkpoint", "application/octet-stream"))
+    at.run()
+    _no_exception(at)
+    assert any("broken.safetensors" in e.value and "not a usable checkpoint" in e.value for e in at.error)
+    assert at.session_state["session_models"] == before
+    assert _widget(at.sidebar.selectbox, "model").value == MODEL
+
+
+def test_good_checkpoint_upload_adds_and_selects_the_model():
+    from multires.checkpoint import checkpoint_bytes
+
+    entry = _test_model()
+    data = checkpoint_bytes(entry.net, entry.metrics)
+    at = _app("pages/5_Train.py")
+    at.file_uploader(key="train_upload").set_value(("round trip.safetensors", data, "application/octet-stream"))
+    at.run()
+    _no_exception(at)
+    assert "round trip" in at.session_state["session_models"]
+    assert _widget(at.sidebar.selectbox, "model").value == "round trip"
+
+
+# --- the runner without the app ---------------------------------------------------------------------
+
+
+def _progress(step: int) -> Progress:
+    return Progress(step, 10, 0, 1, 1.0, 0.5, "accuracy", 0.1 * step, 0.01, 0.4 if step == 10 else None)
+
+
+def test_runner_callback_records_curves_and_stops_when_the_session_is_gone(monkeypatch):
+    run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id="gone")
+    connected = {"value": True}
+    monkeypatch.setattr(training_runner, "_session_connected", lambda session_id: connected["value"])
+    monkeypatch.setattr(training_runner, "SESSION_GRACE_SECONDS", 0.0)
+    assert run._callback(_progress(1)) is False
+    connected["value"] = False
+    run._next_check = 0.0
+    assert run._callback(_progress(2)) is False  # first sight of a missing session starts the grace period
+    run._next_check = 0.0
+    assert run._callback(_progress(10)) is True
+    assert run.stop_cause == "session closed"
+    curves = run.curves()
+    assert curves["steps"] == [1, 2, 10] and curves["val_steps"] == [10] and curves["val_metric"] == [0.4]
+
+
+def test_runner_stop_button_cause_is_kept():
+    run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
+    run.request_stop()
+    run.request_stop("session closed")
+    assert run.stop_event.is_set() and run.stop_cause == "Stop button"
+    assert run._callback(_progress(1)) is True
+
+
+def test_model_name_describes_the_run():
+    config = TrainConfig(tree_select="uniform", memory_size=8, wavelet="db2", freeze_filters=True, d_model=16,
+                         max_seconds=5.0)
+    assert training_runner.model_name("memory", config) == "memory · uniform M=8 · db2 frozen · 16×2"
+
+
+# --- figure builders of multires.figures.training ------------------------------------------------------
+
+
+def test_training_curves_figure_has_loss_train_and_validation_traces():
+    steps = list(range(1, 1001))
+    fig = training_curves_figure(steps, np.linspace(2, 0.1, 1000), np.linspace(0.1, 0.9, 1000), "accuracy",
+                                 [500, 1000], [0.6, 0.85], total_steps=1000, max_points=100)
+    _assert_labelled(fig, "optimizer step", "cross entropy")
+    assert [t.name for t in fig.data] == ["training loss", "training (running, this epoch)", "validation (epoch end)"]
+    assert len(fig.data[0].x) <= 100 and fig.data[0].x[-1] == 1000  # thinned, last point kept
+    assert fig.layout.yaxis2.title.text == "accuracy (fraction correct)"
+
+
+def test_selection_figures_sum_bands_and_place_slots_on_the_tree():
+    bands = ["a2", "b2", "b1", "b1"]
+    lags = [0, 0, 0, 2]
+    kept = np.array([[1, 1, 1, 1], [1, 0.5, 1, 0.5], [1, 0, 1, 0]])
+    fig = selection_history_figure([0, 5, 10], kept, bands, layer=0, memory_size=2)
+    _assert_labelled(fig, "training step", "tree band")
+    assert len(fig.data) == 1 and list(fig.data[0].y) == ["a2", "b2", "b1"] and "M = 2" in fig.layout.title.text
+    np.testing.assert_allclose(np.asarray(fig.data[0].z)[:, -1], [1, 0, 1])  # slots per channel at the end
+    np.testing.assert_allclose(np.asarray(fig.data[0].z)[2], [2, 1.5, 1])  # b1 over training
+    snap = selection_snapshot_figure(kept[-1], bands, lags, layer=0, step=10, channel=1,
+                                     channel_mask=np.array([True, False, True, False]))
+    _assert_labelled(snap, "lag", "tree band")
+    assert len(snap.data) == 2
+    assert list(snap.data[1].x) == [0, 0] and list(snap.data[1].y) == ["a2", "b1"]
+
+
+def _rows() -> pd.DataFrame:
+    rows = []
+    for i, (strategy, wavelet, frozen) in enumerate([("fading", "haar", False), ("fading", "haar", True),
+                                                     ("uniform", None, False), ("learned", "haar", False)]):
+        config = ModelConfig(tree_select=strategy, memory_size=None if strategy == "fading" else 7,
+                             wavelet=wavelet, kernel_size=2)
+        metrics = {"task": "memory", "test_r2_mean": 0.1 * (i + 1), "train_config": {"freeze_filters": frozen},
+                   "lags": [1, 2, 4], "test_r2_per_lag": [0.9, 0.5, None]}
+        rows.append(summary_row(f"m{i}", "trained", config, metrics, 100 + i, 7))
+    return pd.DataFrame(rows)
+
+
+def test_summary_row_reads_checkpoint_metrics():
+    table = _rows()
+    assert table["init"].tolist() == ["haar, learned", "haar, frozen", "random k=2, learned", "haar, learned"]
+    assert table["score"].unique().tolist() == ["mean R²"]
+    assert table["test score"].tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    blank = summary_row("uploaded", "uploaded", ModelConfig(), {}, 10, 7)
+    assert blank["task"] == "?" and np.isnan(blank["test score"])
+
+
+def test_grouped_metric_figure_zoom_draws_dots_on_a_fitted_axis():
+    fig = grouped_metric_figure(_rows(), "strategy", "title", "score", zoom=True)
+    assert {t.type for t in fig.data} == {"scatter"}
+    low, high = fig.layout.xaxis.range
+    assert 0.0 < low < 0.1 and 0.4 < high < 0.6  # scores 0.1 .. 0.4, not 0 .. 1
+
+
+@pytest.mark.parametrize("group, expected", [("strategy", ["fading", "uniform", "learned"]),
+                                             ("init kind", ["random, learned", "wavelet init, learned",
+                                                            "wavelet, frozen"])])
+def test_grouped_metric_figure_has_one_trace_per_group(group, expected):
+    fig = grouped_metric_figure(_rows(), group, "title", "test mean R² over lags")
+    assert fig.layout.title.text == "title" and fig.layout.xaxis.title.text == "test mean R² over lags"
+    assert {t.orientation for t in fig.data} == {"h"}
+    if group == "strategy":
+        assert [t.marker.color for t in fig.data] == [STRATEGY_COLORS[s] for s in expected]
+        assert [t.name for t in fig.data] == ["resolution fading", "uniform", "learned"]
+    else:
+        assert [t.name for t in fig.data] == expected
+    assert sum(len(t.x) for t in fig.data) == 4
+
+
+def test_lag_r2_figure_one_line_per_model_coloured_by_strategy():
+    table = _rows()
+    fig = lag_r2_figure(table.to_dict("records"))
+    _assert_labelled(fig, "lag", "R²")
+    assert len(fig.data) == 4
+    assert [t.line.color for t in fig.data] == [STRATEGY_COLORS[s] for s in table["strategy"]]
+    assert fig.layout.xaxis.type == "log"
+    assert np.isnan(fig.data[0].y[-1])  # a missing R² is a gap, not a zero
