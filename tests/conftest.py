@@ -109,3 +109,16 @@ def wait_for_app_idle(page, timeout_ms: int = 60_000) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
     )
     page.wait_for_timeout(300)
+
+
+def full_page_screenshot(page, path: Path, width: int = 1440) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its main container, so grow the viewport."""
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stAppViewContainer', 'stSidebar']"
+        ".map(id => document.querySelector(`[data-testid=\"${id}\"]`))"
+        ".filter(Boolean).map(el => el.scrollHeight), 900)"
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(800)  # let Plotly re-layout to the new size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)

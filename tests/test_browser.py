@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SCREENSHOTS, wait_for_app_idle
+from conftest import SCREENSHOTS, full_page_screenshot, wait_for_app_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,7 +42,6 @@ def test_page_renders_with_a_chart(app_server, chromium, index, path, heading):
         assert_healthy(page)
         assert page.locator(".js-plotly-plot").count() >= 1
         assert heading.lower() in page.locator("h1").first.inner_text().lower()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{index}_{path or 'home'}.png"), full_page=True)
+        full_page_screenshot(page, SCREENSHOTS / f"{index}_{path or 'home'}.png")
     finally:
         page.close()

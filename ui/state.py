@@ -24,6 +24,8 @@ from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "assets" / "models"
 UPLOADED = "Uploaded signal"
+#: The model a new session starts on: the paper's default layer (fading, Haar init, learned filters).
+DEFAULT_MODEL = "digits-fading-haar"
 SIGNAL_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
@@ -150,7 +152,7 @@ def model_picker() -> ModelEntry:
     if pending in models:
         st.session_state["model"] = pending
     if st.session_state.get("model") not in models:
-        st.session_state["model"] = names[0]
+        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in models else names[0]
     name = st.sidebar.selectbox(
         "Model",
         names,
