@@ -28,7 +28,6 @@ server-wide :data:`MAX_CONCURRENT_RUNS` keeps a shared 2-core CPU responsive.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 import time
 import traceback
@@ -36,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from multires.tasks import TaskData, load_task
 from multires.training import Progress, TrainConfig, TrainingError, TrainResult, train
@@ -57,7 +57,7 @@ __all__ = [
     "add_uploaded_checkpoint",
 ]
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)  # Streamlit's handler and level, so it shows in the server log
 
 #: Upper bound of one run's training time in the app (seconds).
 APP_MAX_SECONDS = 300.0
@@ -154,7 +154,9 @@ class TrainingRun:
                 self._gone_since = None
             elif self._gone_since is None:
                 self._gone_since = now
-            elif now - self._gone_since >= SESSION_GRACE_SECONDS:
+            elif now - self._gone_since >= SESSION_GRACE_SECONDS and not self.stop_event.is_set():
+                _LOG.info("stopping training run %r at step %d: its session %s is closed",
+                          self.name, progress.step, self.session_id)
                 self.request_stop("session closed")
         return self.stop_event.is_set()
 
@@ -177,6 +179,11 @@ class TrainingRun:
             if acquired:
                 _slots.release()
             self.finished.set()
+            _LOG.info("training run %r ended: %s", self.name,
+                      self.error or (f"{self.result.steps}/{self.result.total_steps} steps"
+                                     + (f", stopped ({self.stop_cause or self.result.stop_reason})"
+                                        if self.result.stopped else "")
+                                     if self.result is not None else "not started"))
 
 
 # --- script side (called by the page) ------------------------------------------------------------
