@@ -26,13 +26,13 @@ st.set_page_config(page_title="Wavelet Memory Explorer", page_icon="〰️", lay
 _configure_torch()
 
 PAGES = [
-    st.Page("pages/0_Home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
-    st.Page("pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
-    st.Page("pages/3_Coefficient_tree.py", url_path="tree", title="Coefficient tree", icon=":material/account_tree:"),
-    st.Page("pages/4_TREESELECT.py", url_path="treeselect", title="TREESELECT memory", icon=":material/memory:"),
-    st.Page("pages/5_Train.py", url_path="train", title="Train", icon=":material/model_training:"),
-    st.Page("pages/6_Compare.py", url_path="compare", title="Compare", icon=":material/leaderboard:"),
+    st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
+    st.Page("app_pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
+    st.Page("app_pages/3_Coefficient_tree.py", url_path="tree", title="Coefficient tree", icon=":material/account_tree:"),
+    st.Page("app_pages/4_TREESELECT.py", url_path="treeselect", title="TREESELECT memory", icon=":material/memory:"),
+    st.Page("app_pages/5_Train.py", url_path="train", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/6_Compare.py", url_path="compare", title="Compare", icon=":material/leaderboard:"),
 ]
 page = st.navigation(PAGES)
 

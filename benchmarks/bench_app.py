@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, start_app_server, stop_app_server  # noqa: E402
 
-PAGES = ["pages/0_Home.py", "pages/1_Wavelets.py", "pages/2_Filters.py", "pages/3_Coefficient_tree.py",
-         "pages/4_TREESELECT.py", "pages/5_Train.py", "pages/6_Compare.py"]
+PAGES = ["app_pages/0_Home.py", "app_pages/1_Wavelets.py", "app_pages/2_Filters.py", "app_pages/3_Coefficient_tree.py",
+         "app_pages/4_TREESELECT.py", "app_pages/5_Train.py", "app_pages/6_Compare.py"]
 START_TARGET_S = 5.0
 RUN_TARGET_S = 0.5
 

@@ -67,7 +67,7 @@ def markdown_text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
-@pytest.mark.parametrize("page", [None, "pages/1_Wavelets.py", "pages/3_Coefficient_tree.py", "pages/4_TREESELECT.py"],
+@pytest.mark.parametrize("page", [None, "app_pages/1_Wavelets.py", "app_pages/3_Coefficient_tree.py", "app_pages/4_TREESELECT.py"],
                          ids=["home", "wavelets", "tree", "treeselect"])
 def test_page_runs_and_draws_charts(session_models, page):
     at = open_page(session_models, page)
@@ -98,7 +98,7 @@ def test_home_figure2_counts_the_kept_slots(session_models):
 
 @pytest.mark.parametrize("name", ["haar", "db2", "sym4"])
 def test_wavelets_page_checks_the_defining_properties(session_models, name):
-    at = open_page(session_models, "pages/1_Wavelets.py")
+    at = open_page(session_models, "app_pages/1_Wavelets.py")
     at.selectbox(key="wv_name").set_value(name)
     at.slider(key="wv_levels").set_value(3)
     at.run()
@@ -119,7 +119,7 @@ def npy_bytes(values: np.ndarray) -> bytes:
 
 
 def test_csv_upload_is_selected_and_its_column_can_be_changed(session_models):
-    at = open_page(session_models, "pages/3_Coefficient_tree.py")
+    at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
     rows = "\n".join(f"{i},{np.sin(i / 3):.6f},{i % 5}" for i in range(40))
     at.file_uploader(key="tree_upload").set_value(("two.csv", f"t,wave,saw\n{rows}\n".encode(), "text/csv"))
     at.run()
@@ -138,7 +138,7 @@ def test_csv_upload_is_selected_and_its_column_can_be_changed(session_models):
 
 
 def test_bad_upload_shows_the_error_and_keeps_the_signal(session_models):
-    at = open_page(session_models, "pages/3_Coefficient_tree.py")
+    at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
     at.file_uploader(key="tree_upload").set_value(("text.csv", b"name,city\nann,rome\nbob,oslo\n", "text/csv"))
     at.run()
     assert not at.exception
@@ -149,7 +149,7 @@ def test_bad_upload_shows_the_error_and_keeps_the_signal(session_models):
 
 
 def test_too_long_upload_offers_a_window(session_models):
-    at = open_page(session_models, "pages/3_Coefficient_tree.py")
+    at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
     long = np.arange(MAX_SIGNAL_LENGTH + 500, dtype=np.float64)
     at.file_uploader(key="tree_upload").set_value(("long.npy", npy_bytes(long), "application/octet-stream"))
     at.run()
@@ -166,7 +166,7 @@ def test_too_long_upload_offers_a_window(session_models):
 
 def test_uploaded_signal_in_session_state_drives_the_tree(session_models):
     values = np.r_[np.zeros(32), np.ones(32)]
-    at = open_page(session_models, "pages/3_Coefficient_tree.py",
+    at = open_page(session_models, "app_pages/3_Coefficient_tree.py",
                    uploaded_signal={"name": "my step", "values": values}, signal=UPLOADED)
     assert "**my step**, 64 samples" in markdown_text(at)
     assert at.slider(key="tree_depth").value == 6  # smallest J whose coarsest level sees 64 samples (k = 2)
@@ -184,7 +184,7 @@ def kept_metric(at: AppTest, strategy: str) -> int:
 
 
 def test_treeselect_kept_cells_follow_n_and_memory_size(session_models):
-    at = open_page(session_models, "pages/4_TREESELECT.py")
+    at = open_page(session_models, "app_pages/4_TREESELECT.py")
     n_last = load_signal("ECG", n=512).size - 1
     assert at.slider(key="ts_n").value == n_last
     assert kept_metric(at, "resolution fading") == DEPTH + 1
@@ -203,7 +203,7 @@ def test_treeselect_kept_cells_follow_n_and_memory_size(session_models):
 
 
 def test_treeselect_shows_the_learned_selection(session_models):
-    at = open_page(session_models, "pages/4_TREESELECT.py", model=LEARNED)
+    at = open_page(session_models, "app_pages/4_TREESELECT.py", model=LEARNED)
     slots, _ = session_models[LEARNED].net.memory(0, 0)
     assert kept_metric(at, "learned") == len(kept_cells(slots, at.slider(key="ts_n").value)) == MEMORY
     assert set(at.multiselect(key="ts_strategies_learned").value) == {"fading", "uniform", "learned"}
@@ -220,7 +220,7 @@ def test_treeselect_shows_the_learned_selection(session_models):
 
 
 def test_treeselect_toggle_uses_the_fixed_wavelet(session_models):
-    at = open_page(session_models, "pages/4_TREESELECT.py", wavelet="db2")
+    at = open_page(session_models, "app_pages/4_TREESELECT.py", wavelet="db2")
     assert "learned h0/h1 of model" in markdown_text(at)
     at.toggle(key="ts_use_wavelet").set_value(True)
     at.run()

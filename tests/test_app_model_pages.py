@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
@@ -38,25 +37,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT_S = 60
 TRAINING_DEADLINE_S = 60  # the tiny run takes a few seconds; this only guards against a hang
 MODEL = "test model · haar · 4×2"
-PAGES = ["pages/2_Filters.py", "pages/5_Train.py", "pages/6_Compare.py"]
-
-
-@pytest.fixture(autouse=True)
-def navigation_runs_app_py(monkeypatch):
-    """Make every AppTest run go through ``app.py``'s ``st.navigation`` (as the real server does).
-
-    AppTest resets ``PagesManager.uses_pages_directory`` before each run; because the project has a
-    ``pages/`` folder it then runs the *pages folder* (Streamlit's v1 multipage mode) on every run
-    after the first, executing a page without ``app.py`` and so without the shared sidebar.
-    ``st.navigation`` clears the flag at the first real run; this fixture does it for AppTest.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+PAGES = ["app_pages/2_Filters.py", "app_pages/5_Train.py", "app_pages/6_Compare.py"]
 
 
 def _test_model() -> ModelEntry:
@@ -103,7 +84,7 @@ def test_page_runs_without_exception(page):
     _no_exception(at)
     assert at.title[0].value
     assert _widget(at.sidebar.selectbox, "model").value == MODEL
-    assert len(at.get("plotly_chart")) >= 1 or page == "pages/5_Train.py"
+    assert len(at.get("plotly_chart")) >= 1 or page == "app_pages/5_Train.py"
 
 
 # --- Filters ---------------------------------------------------------------------------------------
@@ -114,7 +95,7 @@ def _diagnostics(at: AppTest) -> pd.DataFrame:
 
 
 def test_filters_diagnostics_follow_layer_channel_and_wavelet():
-    at = _app("pages/2_Filters.py")
+    at = _app("app_pages/2_Filters.py")
     first = _diagnostics(at)
     learned_column = first.columns[0]
     assert first.loc["nearest wavelet", learned_column] == "haar"
@@ -139,7 +120,7 @@ def test_filters_diagnostics_follow_layer_channel_and_wavelet():
 
 
 def test_filters_raw_toggle_shows_unnormalised_taps():
-    at = _app("pages/2_Filters.py")
+    at = _app("app_pages/2_Filters.py")
     normalised = _diagnostics(at)
     assert normalised.loc["DC gain error", normalised.columns[0]] == "0"
     at.toggle(key="filters_normalise").set_value(False).run()
@@ -164,7 +145,7 @@ def _wait_for_collected(at: AppTest) -> training_runner.TrainingRun:
 
 
 def test_train_tiny_model_joins_sidebar_and_compare_table():
-    at = _app("pages/5_Train.py")
+    at = _app("app_pages/5_Train.py")
     at.number_input(key="train_width").set_value(1)
     at.number_input(key="train_layers").set_value(1)
     at.number_input(key="train_epochs").set_value(1)
@@ -185,7 +166,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
     assert any(run.name in s.value for s in at.success)
     assert at.session_state["session_models"][run.name].extra["history"].step_loss
 
-    at.switch_page("pages/6_Compare.py").run()
+    at.switch_page("app_pages/6_Compare.py").run()
     _no_exception(at)
     table = at.dataframe[0].value
     row = table[table["name"] == run.name].iloc[0]
@@ -194,7 +175,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
 
 
 def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_history():
-    at = _app("pages/5_Train.py")
+    at = _app("app_pages/5_Train.py")
     at.radio(key="train_strategy").set_value("learned").run()
     at.number_input(key="train_width").set_value(1)
     at.number_input(key="train_layers").set_value(1)
@@ -213,7 +194,7 @@ def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_hist
 
 
 def test_bad_checkpoint_upload_shows_error_and_changes_nothing():
-    at = _app("pages/5_Train.py")
+    at = _app("app_pages/5_Train.py")
     before = dict(at.session_state["session_models"])
     at.file_uploader(key="train_upload").set_value(("broken.safetensors", b"not a checkpoint", "application/octet-stream"))
     at.run()
@@ -228,7 +209,7 @@ def test_good_checkpoint_upload_adds_and_selects_the_model():
 
     entry = _test_model()
     data = checkpoint_bytes(entry.net, entry.metrics)
-    at = _app("pages/5_Train.py")
+    at = _app("app_pages/5_Train.py")
     at.file_uploader(key="train_upload").set_value(("round trip.safetensors", data, "application/octet-stream"))
     at.run()
     _no_exception(at)

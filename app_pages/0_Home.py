@@ -69,17 +69,17 @@ st.header("A guided path")
 st.markdown("Each page uses the sidebar's model, layer, channel, signal and fixed wavelet, so you can follow one "
             "example all the way through.")
 GUIDE = [
-    ("pages/1_Wavelets.py", "Wavelets", ":material/waves:",
+    ("app_pages/1_Wavelets.py", "Wavelets", ":material/waves:",
      "What a wavelet is: the mother wavelet, its dilated and shifted family, and why that family is orthonormal."),
-    ("pages/2_Filters.py", "Filters", ":material/tune:",
+    ("app_pages/2_Filters.py", "Filters", ":material/tune:",
      "The h0/h1 a model learned next to a fixed wavelet: taps, frequency response, how wavelet-like they are."),
-    ("pages/3_Coefficient_tree.py", "Coefficient tree", ":material/account_tree:",
+    ("app_pages/3_Coefficient_tree.py", "Coefficient tree", ":material/account_tree:",
      "The whole tree of a signal (or your own upload): which levels carry which structure."),
-    ("pages/4_TREESELECT.py", "TREESELECT memory", ":material/memory:",
+    ("app_pages/4_TREESELECT.py", "TREESELECT memory", ":material/memory:",
      "Which coefficients each strategy keeps, how much of the past they can rebuild, and what that costs."),
-    ("pages/5_Train.py", "Train", ":material/model_training:",
+    ("app_pages/5_Train.py", "Train", ":material/model_training:",
      "Train a small MultiresConv on the CPU and watch its filters and memory selection change."),
-    ("pages/6_Compare.py", "Compare", ":material/leaderboard:",
+    ("app_pages/6_Compare.py", "Compare", ":material/leaderboard:",
      "Learned vs fixed wavelets and the strategies side by side, on accuracy and memory."),
 ]
 for step, (path, label, icon, what) in enumerate(GUIDE, start=1):
