@@ -11,7 +11,7 @@ import os
 import streamlit as st
 import torch
 
-from ui import state
+from ui import state, training_runner
 
 
 @st.cache_resource
@@ -37,6 +37,11 @@ PAGES = [
 page = st.navigation(PAGES)
 
 state.apply_query_params()
+# A training run that finished in the background joins the session's models (and is selected)
+# before the sidebar is drawn, whichever page the user is on.
+collected = training_runner.collect_finished()
+if collected is not None and collected.result is not None:
+    st.session_state["train_result_model"] = collected.name
 with st.sidebar:
     st.caption("Shared by every page")
 entry = state.model_picker()

@@ -31,11 +31,7 @@ TASK_HELP = {
     "memory": "Recall white noise 1…128 steps back at the last step (length 256); scored by R² per lag.",
 }
 
-just_collected = runner.collect_finished()
-if just_collected is not None:
-    if just_collected.result is not None:
-        st.session_state["train_result_model"] = just_collected.name
-    st.rerun()  # redraw the sidebar so the new model is listed (and selected)
+# A finished run is collected by app.py (on whatever page the user is) before the sidebar is drawn.
 
 
 def _bounds(name: str) -> str:

@@ -10,8 +10,6 @@ from multires.figures.training import grouped_metric_figure, lag_r2_figure, summ
 from ui import state
 from ui import training_runner as runner
 
-if runner.collect_finished() is not None:  # a run that finished while this session was on another page
-    st.rerun()
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "test score", "parameters",
                  "memory slots / step", "width × layers", "training time (s)"]

@@ -145,7 +145,8 @@ def model_picker() -> ModelEntry:
     """Sidebar: the model every page shows."""
     models = all_models()
     if not models:
-        st.sidebar.error("No models: the shipped models in assets/models are missing. Train one on the Train page.")
+        st.sidebar.error("No models: the shipped models in assets/models are missing. "
+                         "Restore them from git or regenerate them with `python scripts/make_pretrained.py`.")
         st.stop()
     names = list(models)
     pending = st.session_state.pop("pending_model", None)
