@@ -17,7 +17,9 @@ from ui import state, training_runner
 @st.cache_resource
 def _configure_torch() -> int:
     """Set PyTorch's CPU threads once per server process (not per session or per request)."""
-    threads = int(os.environ.get("WME_TORCH_THREADS", min(2, os.cpu_count() or 1)))
+    # One intra-op thread: sessions train concurrently, and on a busy 2-core machine two OpenMP
+    # threads per op measured up to 17x slower than one (spin-waiting on a contended core).
+    threads = int(os.environ.get("WME_TORCH_THREADS", 1))
     torch.set_num_threads(threads)
     return threads
 

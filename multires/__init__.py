@@ -15,7 +15,8 @@ Examples
 (torch.Size([4, 8, 256]), 4, 7)
 """
 
-from . import filters, memory, signals, tasks
+from . import checkpoint, filters, memory, signals, tasks, training
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .constants import BANDS, TREE_SELECTS, Band, TreeSelect
 from .conv import MultiresConv
 from .filters import (
@@ -30,6 +31,7 @@ from .memory import footprint, memory_capacity, memory_matrix, reconstruct_past,
 from .model import CONFIG_LIMITS, ModelConfig, MultiresLayer, MultiresNet
 from .signals import SignalError, load_signal, parse_upload
 from .tasks import TASK_NAMES, load_task
+from .training import TrainConfig, TrainingError, evaluate, train
 from .tree import CoefficientTree, coefficient_tree, tree_levels
 from .treeselect import (
     Slot,
@@ -55,5 +57,7 @@ __all__ = [
     "cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet", "normalize_filters",
     "footprint", "memory_capacity", "memory_matrix", "reconstruct_past", "reconstruction_error_by_lag",
     "SignalError", "load_signal", "parse_upload", "TASK_NAMES", "load_task",
-    "filters", "memory", "signals", "tasks",
+    "CheckpointError", "load_checkpoint", "save_checkpoint",
+    "TrainConfig", "TrainingError", "evaluate", "train",
+    "checkpoint", "filters", "memory", "signals", "tasks", "training",
 ]
