@@ -8,7 +8,6 @@ import streamlit as st
 
 from multires.figures.training import grouped_metric_figure, lag_r2_figure, summary_row
 from ui import state
-from ui import training_runner as runner
 
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "test score", "parameters",
