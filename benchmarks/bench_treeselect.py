@@ -50,7 +50,7 @@ def memory_run(strategy: str, seed: int, epochs: int) -> dict:
     seen = sorted({s for c in range(conv.channels) for s in conv.kept_slots(c)})
     _, capacity = memory_capacity(h0, h1, seen, conv.depth, max_lag=128)
     return {"r2": np.array(result.test["r2"]), "r2_mean": result.test["r2_mean"],
-            "capacity": float(np.mean(capacity[:129])), "distinct_slots": len(seen),
+            "capacity": float(np.mean(capacity[:129])), "capacity_curve": np.asarray(capacity[:129]), "distinct_slots": len(seen),
             "time": result.train_time, "lags": task.lags}
 
 
@@ -91,6 +91,14 @@ def main() -> int:
         distinct = np.mean([r["distinct_slots"] for r in mem[s]])
         t = np.mean([r["time"] for r in mem[s]])
         print(f"| {s} | " + " | ".join(f"{v:.2f}" for v in r2) + f" | {m:.3f} ± {se:.3f} | {cap:.3f} | {distinct:.0f} | {t:.0f} |")
+
+    print("\n## memory capacity of the kept slots (closed-form ridge R^2 of x[n - tau] from the memory, white noise)\n")
+    taus = [0, *lags]
+    print("| strategy | " + " | ".join(f"tau={t}" for t in taus) + " |")
+    print("|---" * (len(taus) + 1) + "|")
+    for s in STRATEGIES:
+        curve = np.mean([r["capacity_curve"] for r in mem[s]], axis=0)
+        print(f"| {s} | " + " | ".join(f"{curve[t]:.2f}" for t in taus) + " |")
 
     dig = {s: [digits_run(s, seed, args.digits_epochs) for seed in args.seeds] for s in STRATEGIES}
     print(f"\n## digits (learned filters from Haar, M = 7, {args.digits_epochs} epochs): test accuracy\n")

@@ -85,6 +85,18 @@ def _specs() -> list[Spec]:
             TrainConfig(tree_select=select, memory_size=memory, wavelet="haar", epochs=8, seed=SEED),
             f"White-noise recall (length 256, lags 1..128), {select} TREESELECT with {MEMORY_M} slots, Haar init",
         ))
+    # The TREESELECT comparison of benchmarks/bench_treeselect.py: filters frozen at Haar and a narrow
+    # single block, so the choice of kept coefficients is the only difference between the three.
+    narrow = dict(wavelet="haar", freeze_filters=True, d_model=8, n_layers=1, norm="layer", epochs=15,
+                  batch_size=64, lr=3e-3, seed=SEED)
+    for select, memory in (("fading", None), ("uniform", MEMORY_M), ("learned", MEMORY_M)):
+        label = select if memory is None else f"{select}{memory}"
+        specs.append(Spec(
+            f"memory-{label}-haar-frozen-narrow", "memory",
+            TrainConfig(tree_select=select, memory_size=memory, **narrow),
+            f"White-noise recall, {select} TREESELECT with {MEMORY_M} slots, Haar frozen, 8 channels x 1 block: "
+            "only the kept coefficients differ",
+        ))
     return specs
 
 
