@@ -107,7 +107,7 @@ with setup[2]:
     e_low, e_high = _limit("epochs")
     epochs = int(size[0].number_input(f"Epochs ({e_low}–{e_high})", e_low, e_high, DEFAULTS.epochs, key="train_epochs"))
     s_low, s_high = _limit("seed")
-    seed = int(size[1].number_input(f"Seed (0–2³¹−1)" if (s_low, s_high) == (0, 2**31 - 1) else f"Seed ({s_low}–{s_high})",
+    seed = int(size[1].number_input("Seed (0–2³¹−1)" if (s_low, s_high) == (0, 2**31 - 1) else f"Seed ({s_low}–{s_high})",
                                     s_low, s_high, DEFAULTS.seed, key="train_seed",
                                     help="Initialisation and shuffling; the same seed gives the same model."))
     lr = st.select_slider(f"Peak learning rate ({_bounds('lr')})", LEARNING_RATES, value=DEFAULTS.lr, key="train_lr",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from multires import memory_capacity, memory_slots  # noqa: E402
+from multires import memory_capacity  # noqa: E402
 from multires.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 

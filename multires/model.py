@@ -5,9 +5,8 @@ Shapes: ``B`` batch, ``D`` input features, ``H`` model width (channels), ``N`` l
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -16,6 +15,7 @@ from torch import nn
 
 from .constants import TREE_SELECTS, TreeSelect
 from .conv import MultiresConv
+from .jsonconfig import JsonConfig
 from .treeselect import Slot, default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 
@@ -30,8 +30,10 @@ CONFIG_LIMITS = {"d_input": 64, "d_output": 1024, "d_model": 512, "n_layers": 16
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(JsonConfig):
     """Everything needed to rebuild a ``MultiresNet``; round-trips through JSON."""
+
+    _what: ClassVar[str] = "model config"
 
     d_input: int = 1  # input features per time step (1 for a scalar signal)
     d_output: int = 10  # classes, or regression targets
@@ -84,27 +86,6 @@ class ModelConfig:
     def resolved_kernel_size(self) -> int:
         """The filter length actually used (the wavelet's, when one is given)."""
         return self.kernel_size if self.wavelet is None else len(wavelet_filters(self.wavelet)[0])
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
-        if not isinstance(data, dict):
-            raise ValueError(f"a model config must be a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown config fields {unknown}; allowed: {sorted(known)}")
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ModelConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"model config is not valid JSON: {err}") from None
-        return cls.from_dict(data)
 
 
 class MultiresLayer(nn.Module):

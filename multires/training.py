@@ -31,8 +31,8 @@ import math
 import platform
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Literal
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from .constants import TREE_SELECTS, TreeSelect
+from .jsonconfig import JsonConfig
 from .model import ModelConfig, MultiresNet, Norm
 from .tasks import TaskData, recall_r2
 from .wavelets import check_wavelet_name
@@ -99,7 +100,7 @@ class TrainingError(RuntimeError):
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """A training run: the model options plus the optimisation; round-trips through JSON.
 
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
@@ -112,6 +113,8 @@ class TrainConfig:
     >>> TrainConfig.from_json(cfg.to_json()) == cfg
     True
     """
+
+    _what: ClassVar[str] = "training config"
 
     tree_select: TreeSelect = "fading"  # TREESELECT rule: fading, uniform or learned
     memory_size: int | None = None  # M slots per channel; needed by uniform and learned
@@ -187,30 +190,6 @@ class TrainConfig:
             norm=self.norm,
             head="pool" if task.kind == "classify" else "last",
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        if not isinstance(data, dict):
-            raise ValueError(f"a training config must be a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown training config fields {unknown}; allowed: {sorted(known)}")
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"training config is not valid JSON: {err}") from None
-        return cls.from_dict(data)
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ models exist) and selects it in the sidebar.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 

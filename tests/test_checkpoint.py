@@ -287,7 +287,7 @@ def test_config_of_another_architecture(saved, monkeypatch):
     monkeypatch.setattr(checkpoint_module, "_expected_state", _forbidden)
     gpt = {"n_layer": 12, "n_head": 12, "n_embd": 768, "vocab_size": 50257, "block_size": 1024}
     data = _rewrite(saved, metadata=lambda m: {**m, "config": json.dumps(gpt)})
-    with pytest.raises(CheckpointError, match="unknown config fields"):
+    with pytest.raises(CheckpointError, match="unknown model config fields"):
         load_checkpoint(data)
 
 

@@ -64,7 +64,7 @@ def test_resolved_depth_and_kernel_size():
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        ({"d_model": 32, "learning_rate": 0.1}, r"unknown config fields \['learning_rate'\]"),
+        ({"d_model": 32, "learning_rate": 0.1}, r"unknown model config fields \['learning_rate'\]"),
         ({"d_model": 0}, r"d_model must be an integer in 1\.\.512, got 0"),
         ({"d_model": CONFIG_LIMITS["d_model"] + 1}, r"d_model must be an integer in 1\.\.512"),
         ({"n_layers": 17}, r"n_layers must be an integer in 1\.\.16"),
