@@ -254,6 +254,21 @@ def test_causal_fft_conv_matches_direct_convolution(n):
     assert_rel_close(causal_fft_conv(x, kernel), direct, F64_RTOL, "fft conv")
 
 
+@pytest.mark.parametrize(("n", "kernel_len"), [(1, 1), (9, 4), (9, 9), (9, 15)], ids=["N1-L1", "short", "equal", "long"])
+def test_causal_fft_conv_gradcheck(n, kernel_len):
+    g = torch.Generator().manual_seed(SEED)
+    x = torch.randn(2, 2, n, generator=g, dtype=torch.float64, requires_grad=True)
+    kernel = torch.randn(2, kernel_len, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(causal_fft_conv, (x, kernel))
+
+
+def test_causal_fft_conv_promotes_mixed_dtypes():
+    x = torch.randn(1, 2, 10, dtype=torch.float64)
+    kernel = torch.randn(2, 3, dtype=torch.float32)
+    assert causal_fft_conv(x, kernel).dtype == torch.float64
+    assert causal_fft_conv(x.float(), kernel.double()).dtype == torch.float64
+
+
 def test_composite_kernel_rejects_wrong_weight_shape():
     slots = memory_slots("fading", 3, 2)
     h = torch.ones(4, 2)
