@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import math
 import os
@@ -51,9 +52,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from multires import MultiresConv, default_depth  # noqa: E402
+from multires import MultiresConv, default_depth
 
 SEED = 0
 KERNEL_SIZE = 2
@@ -74,7 +75,9 @@ def uniform_memory(n: int) -> int:
 def make_layer(strategy: str, n: int, channels: int) -> MultiresConv:
     torch.manual_seed(SEED)
     memory = uniform_memory(n) if strategy == "uniform" else None
-    return MultiresConv(channels, kernel_size=KERNEL_SIZE, tree_select=strategy, memory_size=memory, seq_len=n)
+    return MultiresConv(
+        channels, kernel_size=KERNEL_SIZE, tree_select=strategy, memory_size=memory, seq_len=n
+    )
 
 
 def make_inputs(batch: int, channels: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,7 +95,9 @@ def training_step(conv: MultiresConv, path: str, x: torch.Tensor, probe: torch.T
     (y * probe).sum().backward()
 
 
-def time_steps(strategy: str, n: int, batch: int, channels: int, warmup: int, repeats: int) -> dict[str, float]:
+def time_steps(
+    strategy: str, n: int, batch: int, channels: int, warmup: int, repeats: int
+) -> dict[str, float]:
     """Median wall time of a training step in seconds, per path.
 
     The paths alternate (ref, fast, ref, fast, ...) so that both see the same machine load; the
@@ -215,19 +220,34 @@ def run(quick: bool, repeats: int | None) -> list[dict]:
             ref_min, fast_min = timed["ref_min"], timed["fast_min"]
             mem_ref = measure_memory_in_subprocess(strategy, "ref", n, batch, channels)
             mem_fast = measure_memory_in_subprocess(strategy, "fast", n, batch, channels)
-            row = {"n": n, "strategy": strategy, "depth": default_depth(n, KERNEL_SIZE),
-                   "memory_size": uniform_memory(n) if strategy == "uniform" else default_depth(n, KERNEL_SIZE) + 1,
-                   "ref_s": ref, "fast_s": fast, "ref_min_s": ref_min, "fast_min_s": fast_min,
-                   "mem_ref": mem_ref, "mem_fast": mem_fast}
+            row = {
+                "n": n,
+                "strategy": strategy,
+                "depth": default_depth(n, KERNEL_SIZE),
+                "memory_size": uniform_memory(n)
+                if strategy == "uniform"
+                else default_depth(n, KERNEL_SIZE) + 1,
+                "ref_s": ref,
+                "fast_s": fast,
+                "ref_min_s": ref_min,
+                "fast_min_s": fast_min,
+                "mem_ref": mem_ref,
+                "mem_fast": mem_fast,
+            }
             rows.append(row)
-            print(f"  measured N={n} {strategy}: ref {ref * 1e3:.1f} ms, fast {fast * 1e3:.1f} ms", file=sys.stderr)
+            print(
+                f"  measured N={n} {strategy}: ref {ref * 1e3:.1f} ms, fast {fast * 1e3:.1f} ms",
+                file=sys.stderr,
+            )
     return rows
 
 
 def print_table(rows: list[dict]) -> None:
     print("Times are medians; the fastest repeat is in brackets.\n")
-    print("| N | strategy | J | M | ref ms | fast ms | speedup | peak step MB ref | peak step MB fast "
-          "| fast/ref peak | saved MB ref | saved MB fast |")
+    print(
+        "| N | strategy | J | M | ref ms | fast ms | speedup | peak step MB ref | peak step MB fast "
+        "| fast/ref peak | saved MB ref | saved MB fast |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         peak_ratio = r["mem_fast"]["peak_bytes"] / max(r["mem_ref"]["peak_bytes"], 1)
@@ -238,9 +258,11 @@ def print_table(rows: list[dict]) -> None:
             f"| {mb(r['mem_fast']['peak_bytes'])} | {peak_ratio:.3f} | {mb(r['mem_ref']['saved_bytes'])} "
             f"| {mb(r['mem_fast']['saved_bytes'])} |"
         )
-    print("\nTime-vs-N scaling exponent, log(t2/t1) / log(N2/N1), from the medians and (in brackets) from "
-          "the fastest repeat, which is less sensitive to other load on the machine. N log N over a 4x "
-          "step is ~1.1-1.2; the reference also gains 2 levels per 4x step.\n")
+    print(
+        "\nTime-vs-N scaling exponent, log(t2/t1) / log(N2/N1), from the medians and (in brackets) from "
+        "the fastest repeat, which is less sensitive to other load on the machine. N log N over a 4x "
+        "step is ~1.1-1.2; the reference also gains 2 levels per 4x step.\n"
+    )
     print("| strategy | N1 -> N2 | ref exponent | fast exponent |")
     print("|---|---|---:|---:|")
 
@@ -249,10 +271,12 @@ def print_table(rows: list[dict]) -> None:
 
     for strategy in STRATEGIES:
         mine = [r for r in rows if r["strategy"] == strategy]
-        for a, b in zip(mine, mine[1:]):
-            print(f"| {strategy} | {a['n']} -> {b['n']} | {exponent(a, b, 'ref_s'):.2f} "
-                  f"({exponent(a, b, 'ref_min_s'):.2f}) | {exponent(a, b, 'fast_s'):.2f} "
-                  f"({exponent(a, b, 'fast_min_s'):.2f}) |")
+        for a, b in itertools.pairwise(mine):
+            print(
+                f"| {strategy} | {a['n']} -> {b['n']} | {exponent(a, b, 'ref_s'):.2f} "
+                f"({exponent(a, b, 'ref_min_s'):.2f}) | {exponent(a, b, 'fast_s'):.2f} "
+                f"({exponent(a, b, 'fast_min_s'):.2f}) |"
+            )
 
 
 def print_targets(rows: list[dict]) -> bool:
@@ -266,13 +290,16 @@ def print_targets(rows: list[dict]) -> bool:
             speedup = r["ref_s"] / r["fast_s"]
             passed = speedup >= target
             ok &= passed
-            print(f"  [{'PASS' if passed else 'FAIL'}] N={r['n']} {r['strategy']}: speedup {speedup:.1f}x >= {target:g}x")
+            verdict = "PASS" if passed else "FAIL"
+            print(f"  [{verdict}] N={r['n']} {r['strategy']}: speedup {speedup:.1f}x >= {target:g}x")
         if r["n"] == MEMORY_TARGET_N:
             ratio = r["mem_fast"]["peak_bytes"] / max(r["mem_ref"]["peak_bytes"], 1)
             passed = ratio <= MEMORY_RATIO_TARGET
             ok &= passed
-            print(f"  [{'PASS' if passed else 'FAIL'}] N={r['n']} {r['strategy']}: fast/ref peak step memory "
-                  f"{ratio:.3f} <= {MEMORY_RATIO_TARGET:.3f}")
+            print(
+                f"  [{'PASS' if passed else 'FAIL'}] N={r['n']} {r['strategy']}: fast/ref peak step memory "
+                f"{ratio:.3f} <= {MEMORY_RATIO_TARGET:.3f}"
+            )
     if not checked:
         print("  (quick run: the targets are defined for N=4096 and N=16384; run without --quick)")
     return ok
@@ -286,7 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.memory_probe:
         spec = json.loads(args.memory_probe)
-        print(json.dumps(memory_probe(spec["strategy"], spec["path"], spec["n"], spec["batch"], spec["channels"])))
+        print(
+            json.dumps(
+                memory_probe(spec["strategy"], spec["path"], spec["n"], spec["batch"], spec["channels"])
+            )
+        )
         return 0
     rows = run(args.quick, args.repeats)
     method = rows[0]["mem_fast"]["method"]

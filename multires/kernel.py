@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from .treeselect import Slot, receptive_field
 
-__all__ = ["band_filters", "slot_filters", "composite_kernel", "causal_fft_conv"]
+__all__ = ["band_filters", "causal_fft_conv", "composite_kernel", "slot_filters"]
 
 
 def _dilated_full_conv(p: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:

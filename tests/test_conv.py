@@ -52,8 +52,9 @@ def make_conv(strategy: str, k: int, n: int, channels: int = 3, seed: int = SEED
     torch.manual_seed(seed)
     memory = {"fading": None, "uniform": partial_uniform_memory(k), "learned": LEARNED_MEMORY}[strategy]
     max_lag = LEARNED_MAX_LAG if strategy == "learned" else None
-    conv = MultiresConv(channels, kernel_size=k, tree_select=strategy, memory_size=memory, seq_len=n,
-                        max_lag=max_lag)
+    conv = MultiresConv(
+        channels, kernel_size=k, tree_select=strategy, memory_size=memory, seq_len=n, max_lag=max_lag
+    )
     if strategy == "learned":
         with torch.no_grad():
             conv.w.normal_()
@@ -254,7 +255,9 @@ def test_causal_fft_conv_matches_direct_convolution(n):
     assert_rel_close(causal_fft_conv(x, kernel), direct, F64_RTOL, "fft conv")
 
 
-@pytest.mark.parametrize(("n", "kernel_len"), [(1, 1), (9, 4), (9, 9), (9, 15)], ids=["N1-L1", "short", "equal", "long"])
+@pytest.mark.parametrize(
+    ("n", "kernel_len"), [(1, 1), (9, 4), (9, 9), (9, 15)], ids=["N1-L1", "short", "equal", "long"]
+)
 def test_causal_fft_conv_gradcheck(n, kernel_len):
     g = torch.Generator().manual_seed(SEED)
     x = torch.randn(2, 2, n, generator=g, dtype=torch.float64, requires_grad=True)
@@ -299,8 +302,13 @@ def test_wavelet_sets_kernel_size_and_filters(name):
 
 @pytest.mark.parametrize(
     ("kwargs", "depth"),
-    [({"seq_len": 1024}, 10), ({"seq_len": 1024, "kernel_size": 4}, 9), ({"seq_len": 1024, "wavelet": "db2"}, 9),
-     ({"seq_len": 64}, 6), ({"seq_len": 1024, "depth": 3}, 3)],
+    [
+        ({"seq_len": 1024}, 10),
+        ({"seq_len": 1024, "kernel_size": 4}, 9),
+        ({"seq_len": 1024, "wavelet": "db2"}, 9),
+        ({"seq_len": 64}, 6),
+        ({"seq_len": 1024, "depth": 3}, 3),
+    ],
     ids=["N1024-k2", "N1024-k4", "N1024-db2", "N64", "explicit-depth-wins"],
 )
 def test_depth_from_seq_len(kwargs, depth):
@@ -336,9 +344,18 @@ def test_gradcheck_tiny_double(strategy):
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: MultiresConv(2, depth=3)(torch.zeros(2, 8)), r"input must be a tensor \(batch, channels, length\)"),
-        (lambda: MultiresConv(2, depth=3)(torch.zeros(1, 3, 8)), r"input has 3 channels, the layer expects 2"),
-        (lambda: MultiresConv(2, depth=3).forward_reference(torch.zeros(1, 2, 3, 8)), r"input must be a tensor"),
+        (
+            lambda: MultiresConv(2, depth=3)(torch.zeros(2, 8)),
+            r"input must be a tensor \(batch, channels, length\)",
+        ),
+        (
+            lambda: MultiresConv(2, depth=3)(torch.zeros(1, 3, 8)),
+            r"input has 3 channels, the layer expects 2",
+        ),
+        (
+            lambda: MultiresConv(2, depth=3).forward_reference(torch.zeros(1, 2, 3, 8)),
+            r"input must be a tensor",
+        ),
         (lambda: MultiresConv(2, depth=3)(torch.zeros(1, 2, 0)), r"input sequence is empty"),
         (lambda: MultiresConv(2, depth=3, wavelet="haar2"), r"unknown wavelet 'haar2'.*pywt\.wavelist"),
         (lambda: MultiresConv(2, depth=3, wavelet="morl"), r"unknown wavelet 'morl'.*pywt\.wavelist"),
@@ -352,10 +369,23 @@ def test_gradcheck_tiny_double(strategy):
         (lambda: MultiresConv(2, depth=3).select_top(2), r"select_top only applies"),
         (lambda: MultiresConv(2, depth=3).kept_slots(2), r"channel must be in 0..1"),
     ],
-    ids=["input-rank-2", "wrong-channels", "reference-input-rank-4", "empty-input", "unknown-wavelet",
-         "continuous-wavelet", "uniform-without-memory", "memory-too-large", "unknown-strategy",
-         "neither-depth-nor-seq-len", "depth-zero", "channels-zero", "kernel-size-one",
-         "select-top-not-learned", "kept-slots-bad-channel"],
+    ids=[
+        "input-rank-2",
+        "wrong-channels",
+        "reference-input-rank-4",
+        "empty-input",
+        "unknown-wavelet",
+        "continuous-wavelet",
+        "uniform-without-memory",
+        "memory-too-large",
+        "unknown-strategy",
+        "neither-depth-nor-seq-len",
+        "depth-zero",
+        "channels-zero",
+        "kernel-size-one",
+        "select-top-not-learned",
+        "kept-slots-bad-channel",
+    ],
 )
 def test_bad_arguments_raise_value_error(make, match):
     with pytest.raises(ValueError, match=match):

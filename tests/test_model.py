@@ -30,9 +30,21 @@ def seeded_net(**fields) -> MultiresNet:
     "fields",
     [
         {},
-        {"d_input": 3, "d_output": 2, "d_model": 16, "n_layers": 3, "seq_len": 300, "kernel_size": 4,
-         "depth": 5, "tree_select": "uniform", "memory_size": 12, "wavelet": None, "dropout": 0.1,
-         "norm": "layer", "head": "sequence"},
+        {
+            "d_input": 3,
+            "d_output": 2,
+            "d_model": 16,
+            "n_layers": 3,
+            "seq_len": 300,
+            "kernel_size": 4,
+            "depth": 5,
+            "tree_select": "uniform",
+            "memory_size": 12,
+            "wavelet": None,
+            "dropout": 0.1,
+            "norm": "layer",
+            "head": "sequence",
+        },
         {"tree_select": "learned", "memory_size": 6, "max_lag": 40, "wavelet": "db2", "head": "last"},
     ],
     ids=["defaults", "every-field", "learned"],
@@ -83,10 +95,26 @@ def test_resolved_depth_and_kernel_size():
         ({"norm": "group"}, r"norm must be 'batch' or 'layer'"),
         ({"head": "max"}, r"head must be 'pool', 'last' or 'sequence'"),
     ],
-    ids=["unknown-field", "d-model-zero", "d-model-too-large", "n-layers-too-large", "seq-len-too-large",
-         "kernel-size-one", "depth-zero", "float-int", "bool-int", "memory-size-negative", "max-lag-negative",
-         "unknown-tree-select", "uniform-without-memory", "unknown-wavelet", "dropout-one", "dropout-negative",
-         "unknown-norm", "unknown-head"],
+    ids=[
+        "unknown-field",
+        "d-model-zero",
+        "d-model-too-large",
+        "n-layers-too-large",
+        "seq-len-too-large",
+        "kernel-size-one",
+        "depth-zero",
+        "float-int",
+        "bool-int",
+        "memory-size-negative",
+        "max-lag-negative",
+        "unknown-tree-select",
+        "uniform-without-memory",
+        "unknown-wavelet",
+        "dropout-one",
+        "dropout-negative",
+        "unknown-norm",
+        "unknown-head",
+    ],
 )
 def test_bad_config_raises_value_error(data, match):
     with pytest.raises(ValueError, match=match):
@@ -138,8 +166,9 @@ def test_input_shape_is_checked():
 @pytest.mark.parametrize("tree_select", ["fading", "uniform", "learned"])
 def test_filters_memory_and_kernel_readouts_match_parameters(tree_select):
     memory = None if tree_select == "fading" else 6
-    net = seeded_net(d_model=4, n_layers=2, seq_len=64, tree_select=tree_select, memory_size=memory,
-                     wavelet=None)
+    net = seeded_net(
+        d_model=4, n_layers=2, seq_len=64, tree_select=tree_select, memory_size=memory, wavelet=None
+    )
     if tree_select == "learned":
         net.update_selection(1.0)
     for layer, conv in enumerate(net.convs):
@@ -187,8 +216,21 @@ def test_readout_arguments_are_checked(call, match):
 @pytest.mark.parametrize("tree_select", ["fading", "uniform"])
 def test_sequence_head_with_layer_norm_is_causal_in_eval_mode(tree_select, t):
     memory = 10 if tree_select == "uniform" else None
-    net = seeded_net(d_input=2, d_output=3, d_model=8, n_layers=2, seq_len=48, head="sequence", norm="layer",
-                     tree_select=tree_select, memory_size=memory).double().eval()
+    net = (
+        seeded_net(
+            d_input=2,
+            d_output=3,
+            d_model=8,
+            n_layers=2,
+            seq_len=48,
+            head="sequence",
+            norm="layer",
+            tree_select=tree_select,
+            memory_size=memory,
+        )
+        .double()
+        .eval()
+    )
     g = torch.Generator().manual_seed(SEED)
     x = torch.randn(2, 2, 48, generator=g, dtype=torch.float64)
     bump = 1e3
@@ -228,7 +270,9 @@ def test_update_selection_shrinks_monotonically_to_memory_size():
             expected = min(conv.prune_schedule(float(progress)), int(previous[layer].sum(dim=1).min()))
             assert kept.tolist() == [expected] * conv.channels, f"progress {progress:.2f}, layer {layer}"
             regrown = conv.slot_mask & ~previous[layer]
-            assert not bool(regrown.any()), f"a pruned slot came back at progress {progress:.2f}, layer {layer}"
+            assert not bool(regrown.any()), (
+                f"a pruned slot came back at progress {progress:.2f}, layer {layer}"
+            )
             previous[layer] = conv.slot_mask.clone()
     for conv in net.convs:
         assert conv.slot_mask.sum(dim=1).tolist() == [memory] * conv.channels

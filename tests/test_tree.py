@@ -106,7 +106,9 @@ def test_tree_matches_pywt_swt_at_the_design_offset(name, depth):
         cA, cD = swt[depth - level]
         times, index = swt_valid_range(n, level, k)
         assert len(times) >= n // 2, "too few clean samples to compare"
-        np.testing.assert_allclose(tree.details[level - 1][times], cD[index], atol=F64_ATOL, err_msg=f"b{level}")
+        np.testing.assert_allclose(
+            tree.details[level - 1][times], cD[index], atol=F64_ATOL, err_msg=f"b{level}"
+        )
         approx_l = coefficient_tree(x, h0, h1, depth=level).approx  # a_l is a_J of the depth-l tree
         np.testing.assert_allclose(approx_l[times], cA[index], atol=F64_ATOL, err_msg=f"a{level}")
 
@@ -215,7 +217,9 @@ def test_parseval_does_not_hold_for_biorthogonal_wavelets():
     h0, h1 = wavelet_filters("bior2.2")
     x = np.r_[rng().standard_normal(50), np.zeros(receptive_field(3, len(h0)) - 1)]
     tree = coefficient_tree(x, h0, h1, depth=3)
-    energy = sum(np.sum(tree.details[lvl - 1] ** 2) / 2**lvl for lvl in range(1, 4)) + np.sum(tree.approx**2) / 8
+    energy = (
+        sum(np.sum(tree.details[lvl - 1] ** 2) / 2**lvl for lvl in range(1, 4)) + np.sum(tree.approx**2) / 8
+    )
     assert abs(energy / np.sum(x**2) - 1) > 0.01
 
 
@@ -237,17 +241,41 @@ def test_tree_is_linear(name):
     ("call", "match"),
     [
         (lambda: coefficient_tree(np.zeros((2, 5)), [1, 1], [1, -1]), r"numpy signal must be 1-D"),
-        (lambda: coefficient_tree(torch.zeros(5), [1, 1], [1, -1]), r"tensor input must be \(batch, channels, N\)"),
+        (
+            lambda: coefficient_tree(torch.zeros(5), [1, 1], [1, -1]),
+            r"tensor input must be \(batch, channels, N\)",
+        ),
         (lambda: coefficient_tree(np.zeros(0), [1, 1], [1, -1]), r"signal is empty"),
         (lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1, 0]), r"h0 and h1 must both be"),
         (lambda: coefficient_tree(np.zeros(8), [1], [1]), r"k >= 2"),
-        (lambda: coefficient_tree(torch.zeros(1, 2, 8), np.ones((3, 2)), np.ones((3, 2))), r"3 channels.*has 2"),
-        (lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1], depth=0), r"depth must be a positive integer"),
-        (lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1], depth=2).band("approx", 1), r"only the coarsest"),
-        (lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1], depth=2).band("detail", 3), r"detail level must"),
+        (
+            lambda: coefficient_tree(torch.zeros(1, 2, 8), np.ones((3, 2)), np.ones((3, 2))),
+            r"3 channels.*has 2",
+        ),
+        (
+            lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1], depth=0),
+            r"depth must be a positive integer",
+        ),
+        (
+            lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1], depth=2).band("approx", 1),
+            r"only the coarsest",
+        ),
+        (
+            lambda: coefficient_tree(np.zeros(8), [1, 1], [1, -1], depth=2).band("detail", 3),
+            r"detail level must",
+        ),
     ],
-    ids=["numpy-2d", "tensor-1d", "empty", "filter-shapes-differ", "filter-too-short", "channel-mismatch",
-         "depth-zero", "approx-not-coarsest", "detail-level-out-of-range"],
+    ids=[
+        "numpy-2d",
+        "tensor-1d",
+        "empty",
+        "filter-shapes-differ",
+        "filter-too-short",
+        "channel-mismatch",
+        "depth-zero",
+        "approx-not-coarsest",
+        "detail-level-out-of-range",
+    ],
 )
 def test_bad_arguments_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):

@@ -116,7 +116,10 @@ def test_uniform_memory_size_one_keeps_only_the_coarsest_approximation(depth):
 
 @pytest.mark.parametrize("depth", [1, 3, 5], ids=lambda j: f"J{j}")
 def test_uniform_memory_size_two_adds_the_coarsest_detail(depth):
-    assert memory_slots("uniform", depth, 2, memory_size=2) == [Slot("approx", depth, 0), Slot("detail", depth, 0)]
+    assert memory_slots("uniform", depth, 2, memory_size=2) == [
+        Slot("approx", depth, 0),
+        Slot("detail", depth, 0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -171,8 +174,21 @@ def test_uniform_haar_memory_equals_pywt_wavedec_of_the_last_window(depth):
 
 @pytest.mark.parametrize(
     ("seq_len", "kernel_size", "expected"),
-    [(1, 2, 1), (2, 2, 1), (3, 2, 2), (4, 2, 2), (5, 2, 3), (64, 2, 6), (65, 2, 7), (1024, 2, 10),
-     (1024, 4, 9), (100, 3, 6), (127, 3, 6), (128, 3, 7), (16384, 2, 14)],
+    [
+        (1, 2, 1),
+        (2, 2, 1),
+        (3, 2, 2),
+        (4, 2, 2),
+        (5, 2, 3),
+        (64, 2, 6),
+        (65, 2, 7),
+        (1024, 2, 10),
+        (1024, 4, 9),
+        (100, 3, 6),
+        (127, 3, 6),
+        (128, 3, 7),
+        (16384, 2, 14),
+    ],
     ids=lambda v: str(v),
 )
 def test_default_depth_examples(seq_len, kernel_size, expected):
@@ -201,7 +217,13 @@ def test_candidate_slots_example():
 
 def test_candidate_slots_add_a_grid_point_per_band_at_the_top_period():
     assert names(candidate_slots(2, 2, max_lag=4)) == [
-        "a2[n]", "a2[n-4]", "b2[n]", "b2[n-4]", "b1[n]", "b1[n-2]", "b1[n-4]",
+        "a2[n]",
+        "a2[n-4]",
+        "b2[n]",
+        "b2[n-4]",
+        "b1[n]",
+        "b1[n-2]",
+        "b1[n-4]",
     ]
 
 
@@ -228,7 +250,13 @@ def test_kept_cells_reads_times_n_minus_lag_and_drops_negative_times():
     slots = memory_slots("uniform", 3, 2, memory_size=8)
     cells = kept_cells(slots, n=4)
     assert [(str(s), t) for s, t in cells] == [
-        ("a3[n]", 4), ("b3[n]", 4), ("b2[n]", 4), ("b2[n-4]", 0), ("b1[n]", 4), ("b1[n-2]", 2), ("b1[n-4]", 0),
+        ("a3[n]", 4),
+        ("b3[n]", 4),
+        ("b2[n]", 4),
+        ("b2[n-4]", 0),
+        ("b1[n]", 4),
+        ("b1[n-2]", 2),
+        ("b1[n-4]", 0),
     ]
     assert len(kept_cells(slots, n=100)) == 8
 
@@ -247,9 +275,15 @@ def test_slot_str():
         (lambda: memory_slots("random", 3, 2), r"tree_select must be one of"),
         (lambda: memory_slots("uniform", 3, 2), r"needs memory_size"),
         (lambda: memory_slots("learned", 3, 2), r"needs memory_size"),
-        (lambda: memory_slots("uniform", 3, 2, memory_size=9), r"larger than the uniform tree offers.*at most 8"),
+        (
+            lambda: memory_slots("uniform", 3, 2, memory_size=9),
+            r"larger than the uniform tree offers.*at most 8",
+        ),
         (lambda: memory_slots("uniform", 3, 2, memory_size=0), r"memory_size must be a positive integer"),
-        (lambda: memory_slots("learned", 3, 2, memory_size=9, max_lag=7), r"larger than the 8 candidate slots"),
+        (
+            lambda: memory_slots("learned", 3, 2, memory_size=9, max_lag=7),
+            r"larger than the 8 candidate slots",
+        ),
         (lambda: memory_slots("fading", 3, 2, memory_size=3), r"fading keeps exactly depth \+ 1 = 4"),
         (lambda: memory_slots("fading", 3, 1), r"kernel_size must be an integer >= 2"),
         (lambda: memory_slots("fading", 3, 2.0), r"kernel_size must be an integer >= 2"),
@@ -262,10 +296,21 @@ def test_slot_str():
         (lambda: kept_cells([], n=-1), r"time n must be >= 0"),
     ],
     ids=[
-        "unknown-strategy", "uniform-without-memory-size", "learned-without-memory-size",
-        "uniform-memory-too-large", "uniform-memory-zero", "learned-memory-too-large",
-        "fading-wrong-memory-size", "kernel-size-one", "kernel-size-float", "depth-zero", "depth-float",
-        "seq-len-zero", "default-depth-kernel-size", "negative-max-lag", "candidates-depth-zero",
+        "unknown-strategy",
+        "uniform-without-memory-size",
+        "learned-without-memory-size",
+        "uniform-memory-too-large",
+        "uniform-memory-zero",
+        "learned-memory-too-large",
+        "fading-wrong-memory-size",
+        "kernel-size-one",
+        "kernel-size-float",
+        "depth-zero",
+        "depth-float",
+        "seq-len-zero",
+        "default-depth-kernel-size",
+        "negative-max-lag",
+        "candidates-depth-zero",
         "kept-cells-negative-time",
     ],
 )
