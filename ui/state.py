@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,13 +135,43 @@ def query_problems() -> list[str]:
 
 
 def share_view(**extra: Any) -> None:
-    """Mirror the current view into the URL so it can be shared."""
+    """Mirror the current view into the URL so it can be shared (``app.py`` calls it last in every run)."""
     values = {k: st.session_state.get(k) for k in ("model", "signal", "wavelet")}
     values.update({k: st.session_state.get(f"_{k}") for k in ("layer", "channel")})
     values.update(extra)
     for key, value in values.items():
         if value is not None and str(st.query_params.get(key)) != str(value):
             st.query_params[key] = str(value)
+    freeze_long_lived_objects()
+
+
+_freeze_lock = threading.Lock()
+_modules_at_last_freeze = 0
+
+
+def freeze_long_lived_objects() -> None:
+    """Keep full garbage collections short by freezing what is alive after new imports.
+
+    Streamlit runs ``gc.collect(2)`` after every script run (``runner.postScriptGC``). With torch,
+    plotly, scipy and sympy loaded, that walks about half a million long-lived objects while holding
+    the GIL: measured 0.2-0.4 s per run on a 2-core machine, during which every session, every
+    training thread and ``/_stcore/health`` stall, on each click of any user. ``gc.freeze()`` moves
+    the objects alive now out of all later collections (reference counting still frees them).
+
+    It runs only when modules were imported since the last freeze (a few times per server: first
+    visits of pages, first training run), right after a full collection so no garbage is frozen.
+    Besides modules it freezes what the live sessions hold at that moment: a bounded amount that
+    is only kept for good if it later becomes part of a reference cycle.
+    """
+    global _modules_at_last_freeze
+    if len(sys.modules) <= _modules_at_last_freeze or not _freeze_lock.acquire(blocking=False):
+        return
+    try:
+        gc.collect()
+        gc.freeze()
+        _modules_at_last_freeze = len(sys.modules)
+    finally:
+        _freeze_lock.release()
 
 
 def model_picker() -> ModelEntry:
@@ -167,8 +200,21 @@ def model_picker() -> ModelEntry:
 def layer_channel_picker(entry: ModelEntry) -> tuple[int, int]:
     """Sidebar: which block and channel's filters and memory to show (kept valid for every model)."""
     n_layers, channels = entry.config.n_layers, entry.config.d_model
-    layer = st.session_state.pop("query_layer", st.session_state.get("_layer", 0))
-    channel = st.session_state.pop("query_channel", st.session_state.get("_channel", 0))
+
+    def from_link(key: str, size: int, plural: str) -> int | None:
+        # A link's layer/channel passed the generic 0..15 / 0..511 check; it must also exist in
+        # this model, else it is reported like any other bad link value (not silently clamped).
+        value = st.session_state.pop(f"query_{key}", None)
+        if value is None or value < size:
+            return value
+        st.session_state.setdefault("_query_problems", []).append(
+            f"{key}={value} does not exist in model {entry.name!r} ({plural} 0..{size - 1})")
+        return None
+
+    layer = from_link("layer", n_layers, "layers")
+    channel = from_link("channel", channels, "channels")
+    layer = st.session_state.get("_layer", 0) if layer is None else layer
+    channel = st.session_state.get("_channel", 0) if channel is None else channel
     layer = min(int(layer), n_layers - 1)
     channel = min(int(channel), channels - 1)
     col1, col2 = st.sidebar.columns(2)

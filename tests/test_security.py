@@ -1,0 +1,403 @@
+"""Security checks for classes and shared servers.
+
+* The shipped Streamlit config is safe by default: loopback only, XSRF protection on, uploads capped at
+  the library's own limit (read with ``tomllib`` *and* as Streamlit itself reads it); a served app
+  refuses an upload without its XSRF token and an upload above the limit.
+* Nothing in the project's own code can unpickle or evaluate text: an AST scan of ``multires/``,
+  ``ui/``, ``app_pages/``, ``app.py`` and ``scripts/`` finds no ``pickle`` (or its relatives),
+  ``torch.load``, ``np.load`` without ``allow_pickle=False``, ``allow_pickle=True``, ``eval``, ``exec``.
+  The scanner is tested on snippets that must trip it, so a pass is not vacuous.
+* Uploads are never written to disk: parsing a signal upload and loading a checkpoint upload work
+  on bytes (an audit hook sees no file opened for writing), and a full upload flow through the app
+  leaves no new file holding the upload's bytes in the working directory, the repository or the
+  temp directory.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import tokenize
+import tomllib
+import urllib.error
+import urllib.request
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from multires import ModelConfig, MultiresNet
+from multires.checkpoint import checkpoint_bytes, load_checkpoint
+from multires.signals import MAX_UPLOAD_BYTES, parse_upload
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+CONFIG = ROOT / ".streamlit" / "config.toml"
+TIMEOUT_S = 60
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: The project's own Python (tests and benchmarks excluded: tests build pickles on purpose).
+SCANNED = ["multires", "ui", "app_pages", "app.py", "scripts"]
+
+
+# --- 1. the Streamlit config -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def config_toml() -> dict:
+    with CONFIG.open("rb") as f:
+        return tomllib.load(f)
+
+
+def test_config_serves_loopback_only_by_default(config_toml):
+    assert config_toml["server"]["address"] in LOOPBACK
+
+
+def test_config_turns_xsrf_protection_on(config_toml):
+    assert config_toml["server"]["enableXsrfProtection"] is True
+
+
+def test_config_upload_limit_matches_the_library(config_toml):
+    assert config_toml["server"]["maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES == 5 * 2**20
+
+
+def test_config_hides_error_details_and_usage_stats(config_toml):
+    assert config_toml["client"]["showErrorDetails"] == "none"  # no tracebacks shown to a room
+    assert config_toml["browser"]["gatherUsageStats"] is False
+
+
+def test_streamlit_itself_reads_these_options_from_the_repository():
+    """Catches a misspelt key or section, which tomllib alone would not: ask Streamlit what it parsed."""
+    probe = ("import json; from streamlit import config; config.get_config_options(force_reparse=True); "
+             "print(json.dumps({k: config.get_option(k) for k in ('server.address', 'server.enableXsrfProtection', "
+             "'server.maxUploadSize', 'server.enableCORS', 'client.showErrorDetails')}))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    options = json.loads(done.stdout.strip().splitlines()[-1])
+    assert options["server.address"] in LOOPBACK
+    assert options["server.enableXsrfProtection"] is True
+    assert options["server.maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES
+    assert options["client.showErrorDetails"] == "none"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_served_app_refuses_an_upload_without_its_xsrf_token(app_server):
+    request = urllib.request.Request(f"{app_server.url}/_stcore/upload_file/some-session/some-file",
+                                     data=b"x" * 64, method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    assert info.value.code == 403
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_served_app_refuses_an_upload_above_the_limit(app_server, chromium, tmp_path):
+    """A real browser picks a file 1 byte above maxUploadSize: the uploader refuses it, nothing is read."""
+    from conftest import wait_for_app_idle
+
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"1\n" * (MAX_UPLOAD_BYTES // 2) + b"1")
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        page.goto(f"{app_server.url}/tree", wait_until="domcontentloaded")
+        wait_for_app_idle(page)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(big))
+        # The uploader sits in a collapsed expander: its alert is in the DOM, not necessarily visible.
+        page.get_by_text("must be 5.0MB or smaller").first.wait_for(state="attached", timeout=30_000)
+        wait_for_app_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "Uploaded signal" not in page.locator('[data-testid="stSidebar"]').inner_text()
+    finally:
+        page.close()
+
+
+# --- 2. nothing unpickles or evaluates text -------------------------------------------------------------
+
+PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "marshal", "joblib", "pickletools"}
+EVALUATORS = {"eval", "exec", "compile", "__import__"}
+
+
+def _dotted(node: ast.AST) -> str:
+    """``np.load`` for the call target ``np.load``; '' for anything that is not a plain dotted name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def unsafe_uses(source: str, filename: str = "<snippet>") -> list[str]:
+    """Every way ``source`` could unpickle or evaluate text, as ``"line N: what"`` strings."""
+    found = []
+    tree = ast.parse(source, filename)
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            found += [f"line {line}: import {a.name}" for a in node.names if a.name.split(".")[0] in PICKLE_MODULES]
+        elif isinstance(node, ast.ImportFrom):
+            module = (node.module or "").split(".")[0]
+            if module in PICKLE_MODULES:
+                found.append(f"line {line}: from {node.module} import ...")
+            if module == "torch" and any(a.name == "load" for a in node.names):
+                found.append(f"line {line}: from torch import load")
+        elif isinstance(node, ast.Call):
+            target = _dotted(node.func)
+            keywords = {k.arg: k.value for k in node.keywords if k.arg}
+            if isinstance(node.func, ast.Name) and node.func.id in EVALUATORS:
+                found.append(f"line {line}: {node.func.id}(...)")
+            if target in ("torch.load", "torch.jit.load") or target.endswith(".read_pickle"):
+                found.append(f"line {line}: {target}(...)")
+            if target in ("np.load", "numpy.load"):
+                flag = keywords.get("allow_pickle")
+                if not (isinstance(flag, ast.Constant) and flag.value is False):
+                    found.append(f"line {line}: {target}(...) without allow_pickle=False")
+            flag = keywords.get("allow_pickle")
+            if flag is not None and not (isinstance(flag, ast.Constant) and flag.value is False):
+                found.append(f"line {line}: allow_pickle={ast.unparse(flag)}")
+    # Any identifier mentioning pickle in code (not in strings or comments), e.g. an aliased module.
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.NAME and "pickle" in token.string.lower() and token.string != "allow_pickle":
+            found.append(f"line {token.start[0]}: name {token.string!r}")
+    return sorted(set(found))
+
+
+def _project_files() -> list[Path]:
+    files = []
+    for entry in SCANNED:
+        path = ROOT / entry
+        files += [path] if path.is_file() else sorted(path.rglob("*.py"))
+    return files
+
+
+PROJECT_FILES = _project_files()
+
+
+def test_the_scan_covers_the_project():
+    names = {p.relative_to(ROOT).as_posix() for p in PROJECT_FILES}
+    assert {"app.py", "multires/signals.py", "multires/checkpoint.py", "ui/training_runner.py",
+            "app_pages/5_Train.py", "scripts/make_pretrained.py"} <= names
+
+
+@pytest.mark.parametrize("path", PROJECT_FILES, ids=[p.relative_to(ROOT).as_posix() for p in PROJECT_FILES])
+def test_no_pickle_or_eval_in_project_code(path):
+    assert unsafe_uses(path.read_text(encoding="utf-8"), str(path)) == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import pickle",
+        "import pickle as p",
+        "from _pickle import loads",
+        "import dill",
+        "import joblib",
+        "import marshal",
+        "from torch import load",
+        "import torch\ntorch.load('m.pt')",
+        "import torch\ntorch.load('m.pt', weights_only=True)",
+        "import numpy as np\nnp.load('x.npy')",
+        "import numpy\nnumpy.load('x.npy', allow_pickle=True)",
+        "import numpy as np\nflag = False\nnp.load('x.npy', allow_pickle=flag)",
+        "import numpy as np\nnp.lib.format.read_array(f, allow_pickle=True)",
+        "import pandas as pd\npd.read_pickle('x.pkl')",
+        "eval('1 + 1')",
+        "exec('x = 1')",
+        "compile('x', 'f', 'exec')",
+        "__import__('os')",
+        "unpickler = None",
+    ],
+    ids=["import-pickle", "aliased", "_pickle", "dill", "joblib", "marshal", "from-torch-import-load", "torch.load",
+         "torch.load-weights_only", "np.load-default", "allow_pickle-True", "allow_pickle-variable",
+         "read_array-allow_pickle", "read_pickle", "eval", "exec", "compile", "__import__", "pickle-identifier"],
+)
+def test_the_scanner_catches(snippet):
+    assert unsafe_uses(snippet), f"the scanner missed: {snippet!r}"
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import numpy as np\nnp.load(f, allow_pickle=False)",
+        "net.eval()",
+        "model.eval()\nx = 'pickle and eval( in a string'  # torch.load( in a comment",
+        "def f():\n    '''never unpickled; np.load(...) exec(...)'''",
+        "from safetensors.torch import load",
+    ],
+    ids=["np.load-safe", "method-eval", "strings-and-comments", "docstring", "safetensors-load"],
+)
+def test_the_scanner_passes_safe_code(snippet):
+    assert unsafe_uses(snippet) == []
+
+
+# --- 3. uploads stay in memory ------------------------------------------------------------------------
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_FILE_EVENTS = {"os.rename", "os.replace", "os.mkdir", "os.link", "os.symlink", "shutil.copyfile", "shutil.move",
+                "tempfile.mkstemp", "tempfile.mkdtemp", "os.truncate"}
+_audit_lock = threading.Lock()
+_audit_log: list | None = None  # a list while recording
+_audit_installed = False
+
+
+def _audit(event: str, args: tuple) -> None:
+    log = _audit_log
+    if log is None:
+        return
+    if event == "open":
+        path, mode, flags = (tuple(args) + (None, None, None))[:3]
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS)
+        if writing and path not in (os.devnull,) and not isinstance(path, int):
+            log.append((event, str(path), mode, flags))
+    elif event in _FILE_EVENTS:
+        log.append((event, *map(str, args)))
+
+
+class WriteRecorder:
+    """Records every file opened for writing (and every rename/mkdir/mkstemp) in this process."""
+
+    def __enter__(self) -> list:
+        global _audit_log, _audit_installed
+        with _audit_lock:
+            if not _audit_installed:  # audit hooks cannot be removed: install one, switch it on and off
+                sys.addaudithook(_audit)
+                _audit_installed = True
+            _audit_log = []
+            return _audit_log
+
+    def __exit__(self, *exc) -> None:
+        global _audit_log
+        _audit_log = None
+
+
+def test_write_recorder_sees_a_write(tmp_path):
+    with WriteRecorder() as writes:
+        (tmp_path / "probe.txt").write_bytes(b"x")
+        fd, name = tempfile.mkstemp(dir=tmp_path)
+        os.close(fd)
+    assert any("probe.txt" in w[1] for w in writes)
+    assert any(w[0] == "tempfile.mkstemp" or name in w[1] for w in writes)
+
+
+MARKER = 0.123456789012345  # a value unlikely to be in any other file, as text and as float64 bytes
+
+
+def _npy(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()
+
+
+def _wav(frames: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(frames.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+SIGNAL_UPLOADS = {
+    "csv": ("signal.csv", ("x\n" + "\n".join(f"{MARKER * i!r}" for i in range(64)) + "\n").encode()),
+    "npy": ("signal.npy", _npy(MARKER * np.arange(64.0))),
+    "wav": ("signal.wav", _wav(np.arange(64) * 97)),
+}
+
+
+@pytest.mark.parametrize("kind", list(SIGNAL_UPLOADS))
+def test_parse_upload_writes_no_file(kind):
+    filename, data = SIGNAL_UPLOADS[kind]
+    with WriteRecorder() as writes:
+        parsed = parse_upload(data, filename)
+    assert parsed.values.size == 64
+    assert writes == []
+
+
+def _checkpoint() -> bytes:
+    net = MultiresNet(ModelConfig(d_model=4, n_layers=1, seq_len=64))
+    return checkpoint_bytes(net.eval(), {"marker": MARKER})
+
+
+def test_load_checkpoint_from_bytes_writes_no_file():
+    data = _checkpoint()
+    # Warm-up: PyTorch's first model build lazily imports torch._dynamo, which creates its (empty)
+    # cache directory once per process; that is PyTorch's doing, not the upload's.
+    load_checkpoint(data)
+    with WriteRecorder() as writes:
+        _, _, metrics = load_checkpoint(data)
+    assert metrics["marker"] == MARKER
+    assert writes == []
+
+
+def _snapshot(directories: dict[Path, bool]) -> dict[Path, tuple[int, int]]:
+    """``{file: (size, mtime_ns)}`` of each directory (recursively when its flag says so)."""
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules"}
+    files = {}
+    for directory, recursive in directories.items():
+        if recursive:
+            for base, dirs, names in os.walk(directory):
+                dirs[:] = [d for d in dirs if d not in skip]
+                for name in names:
+                    path = Path(base) / name
+                    try:
+                        stat = path.stat()
+                    except OSError:
+                        continue
+                    files[path] = (stat.st_size, stat.st_mtime_ns)
+        else:
+            for path in directory.iterdir():
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                files[path] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def _holds(path: Path, needles: list[bytes]) -> bool:
+    try:
+        if not path.is_file() or path.stat().st_size > 64 * 2**20:
+            return False
+        content = path.read_bytes()
+    except OSError:
+        return False
+    return any(needle in content for needle in needles)
+
+
+def test_an_upload_flow_through_the_app_writes_nothing_to_disk():
+    """Upload a signal on the Coefficient tree page and a checkpoint on the Train page, in one session."""
+    signal_name, signal_bytes = SIGNAL_UPLOADS["npy"]
+    checkpoint = _checkpoint()
+    directories = {Path.cwd(): False, Path(tempfile.gettempdir()): False, ROOT: True}
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    load_checkpoint(checkpoint)  # warm-up, see test_load_checkpoint_from_bytes_writes_no_file
+    at.run()  # warm: shipped models loaded, caches filled, before anything is recorded
+    at.switch_page("app_pages/3_Coefficient_tree.py").run()
+    before = _snapshot(directories)
+    with WriteRecorder() as writes:
+        at.file_uploader(key="tree_upload").set_value((signal_name, signal_bytes, "application/octet-stream"))
+        at.run()
+        at.switch_page("app_pages/5_Train.py").run()
+        at.file_uploader(key="train_upload").set_value(("mine.safetensors", checkpoint, "application/octet-stream"))
+        at.run()
+    after = _snapshot(directories)
+    assert not at.exception, [e.message for e in at.exception]
+    np.testing.assert_array_equal(at.session_state["uploaded_signal"]["values"], MARKER * np.arange(64.0))
+    assert "mine" in at.session_state["session_models"]
+    assert writes == [], "files opened for writing during the upload flow"
+    changed = [p for p, stat in after.items() if before.get(p) != stat]
+    needles = [signal_bytes[-256:], checkpoint[-256:]]
+    assert [p for p in changed if _holds(p, needles)] == []
