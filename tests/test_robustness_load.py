@@ -199,6 +199,9 @@ def served(tmp_path_factory):
     finally:
         health.stop()
         stop_app_server(server)
+        REPORT["faults_tried"] = {"sessions_at_once": 4, "trainings_at_once": 2,
+                                  "sessions_closed_mid_training": 1 + CLOSE_SESSIONS, "fast_clicks_on_train": 5,
+                                  "runs_at_their_time_bound": 1, "thread_pool_settings": 2}
         record_reliability("load", REPORT)
 
 
