@@ -13,15 +13,15 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
 import torch
 
-from multires import MultiresNet, discrete_wavelet_names
+from multires import ModelConfig, MultiresNet, discrete_wavelet_names
 from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,31 +34,55 @@ SIGNAL_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 @dataclass
 class ModelEntry:
-    """A model the app can show: shipped with the app, trained in this session, or uploaded."""
+    """A model the app can show: shipped with the app, trained in this session, or uploaded.
 
-    name: str
-    net: MultiresNet
-    metrics: dict[str, Any]
-    source: str  # "shipped" | "trained" | "uploaded"
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. training history, selection history
+    ``net`` may be given as a zero-argument loader instead of a network: shipped models are read
+    from disk only when a page first needs their weights (the sidebar needs only their names), so
+    the app's first chart appears sooner.
+    """
+
+    def __init__(self, name: str, net: MultiresNet | Callable[[], MultiresNet], metrics: dict[str, Any],
+                 source: str, extra: dict[str, Any] | None = None, config: ModelConfig | None = None) -> None:
+        self.name = name
+        self._net = net
+        self.metrics = metrics
+        self.source = source  # "shipped" | "trained" | "uploaded"
+        self.extra = extra if extra is not None else {}  # e.g. training history, selection history
+        self._config = config
 
     @property
-    def config(self):
-        return self.net.config
+    def net(self) -> MultiresNet:
+        if not isinstance(self._net, MultiresNet):
+            self._net = self._net()
+        return self._net
+
+    @property
+    def config(self) -> ModelConfig:
+        return self._config if self._config is not None else self.net.config
 
 
-@st.cache_resource(show_spinner="Loading the shipped models…")
-def shipped_models() -> dict[str, ModelEntry]:
-    """Every model in ``assets/models`` (read-only, shared by all sessions)."""
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _load_shipped_net(path: str) -> MultiresNet:
+    """Weights of one shipped model, loaded once per server and never mutated (read-only)."""
     from multires.checkpoint import load_checkpoint
+
+    net, _config, _metrics = load_checkpoint(path)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_models() -> dict[str, ModelEntry]:
+    """Every model in ``assets/models`` (shared by all sessions); weights load on first use."""
+    from multires.checkpoint import read_metadata
 
     out: dict[str, ModelEntry] = {}
     for path in sorted(MODELS_DIR.glob("*.safetensors")):
-        net, _config, metrics = load_checkpoint(path)
-        net.eval()
-        for p in net.parameters():
-            p.requires_grad_(False)
-        out[path.stem] = ModelEntry(path.stem, net, metrics, "shipped")
+        config, metrics = read_metadata(path)  # validated header only, no weights yet
+        out[path.stem] = ModelEntry(path.stem, lambda p=str(path): _load_shipped_net(p), metrics, "shipped",
+                                    config=config)
     return out
 
 
