@@ -56,3 +56,4 @@ for problem in state.query_problems():
 state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
 page.run()
 state.share_view()
+state.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server

@@ -159,14 +159,13 @@ def query_problems() -> list[str]:
 
 
 def share_view(**extra: Any) -> None:
-    """Mirror the current view into the URL so it can be shared (``app.py`` calls it last in every run)."""
+    """Mirror the current view into the URL so it can be shared."""
     values = {k: st.session_state.get(k) for k in ("model", "signal", "wavelet")}
     values.update({k: st.session_state.get(f"_{k}") for k in ("layer", "channel")})
     values.update(extra)
     for key, value in values.items():
         if value is not None and str(st.query_params.get(key)) != str(value):
             st.query_params[key] = str(value)
-    freeze_long_lived_objects()
 
 
 _freeze_lock = threading.Lock()
