@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -122,3 +124,18 @@ def full_page_screenshot(page, path: Path, width: int = 1440) -> None:
     page.wait_for_timeout(800)  # let Plotly re-layout to the new size
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
+
+
+def rewrite_checkpoint(data: bytes, tensors=None, metadata=None) -> bytes:
+    """Re-save a checkpoint after editing its tensors and/or metadata (to forge bad files)."""
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    tensors_now = st_load(data)
+    header_len = struct.unpack("<Q", data[:8])[0]
+    metadata_now = json.loads(data[8 : 8 + header_len])["__metadata__"]
+    if tensors is not None:
+        tensors_now = tensors(tensors_now)
+    if metadata is not None:
+        metadata_now = metadata(metadata_now)
+    return st_save(tensors_now, metadata=metadata_now)

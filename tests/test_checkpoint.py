@@ -10,10 +10,10 @@ import struct
 import pytest
 import torch
 from safetensors import safe_open
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 import multires.checkpoint as checkpoint_module
+from conftest import rewrite_checkpoint
 from multires import ModelConfig
 from multires.checkpoint import (
     FORMAT,
@@ -58,18 +58,6 @@ def _model(kind: str):
 @pytest.fixture(scope="module")
 def saved() -> bytes:
     return checkpoint_bytes(_model("fading"), METRICS)
-
-
-def _rewrite(data: bytes, tensors=None, metadata=None) -> bytes:
-    """Re-save a checkpoint after editing its tensors and/or metadata (to forge bad files)."""
-    tensors_now = st_load(data)
-    header_len = struct.unpack("<Q", data[:8])[0]
-    metadata_now = json.loads(data[8 : 8 + header_len])["__metadata__"]
-    if tensors is not None:
-        tensors_now = tensors(tensors_now)
-    if metadata is not None:
-        metadata_now = metadata(metadata_now)
-    return st_save(tensors_now, metadata=metadata_now)
 
 
 def _assert_identical(a, b) -> None:
@@ -208,43 +196,43 @@ def test_plain_safetensors_without_our_metadata():
 
 
 def test_other_format(saved):
-    data = _rewrite(saved, metadata=lambda m: {**m, "format": "someone-else"})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "format": "someone-else"})
     with pytest.raises(CheckpointError, match="format is 'someone-else'"):
         load_checkpoint(data)
 
 
 def test_unknown_format_version(saved):
-    data = _rewrite(saved, metadata=lambda m: {**m, "format_version": "2"})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "format_version": "2"})
     with pytest.raises(CheckpointError, match="format_version '2' is not supported"):
         load_checkpoint(data)
 
 
 def test_missing_metadata_field(saved):
-    data = _rewrite(saved, metadata=lambda m: {k: v for k, v in m.items() if k != "metrics"})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {k: v for k, v in m.items() if k != "metrics"})
     with pytest.raises(CheckpointError, match="lacks"):
         load_checkpoint(data)
 
 
 def test_wrong_shape(saved):
-    data = _rewrite(saved, tensors=lambda t: {**t, "decoder.weight": torch.zeros(10, 7)})
+    data = rewrite_checkpoint(saved, tensors=lambda t: {**t, "decoder.weight": torch.zeros(10, 7)})
     with pytest.raises(CheckpointError, match="decoder.weight"):
         load_checkpoint(data)
 
 
 def test_wrong_dtype(saved):
-    data = _rewrite(saved, tensors=lambda t: {**t, "encoder.weight": t["encoder.weight"].double()})
+    data = rewrite_checkpoint(saved, tensors=lambda t: {**t, "encoder.weight": t["encoder.weight"].double()})
     with pytest.raises(CheckpointError, match="encoder.weight.*F64"):
         load_checkpoint(data)
 
 
 def test_unknown_key(saved):
-    data = _rewrite(saved, tensors=lambda t: {**t, "backdoor.weight": torch.zeros(3)})
+    data = rewrite_checkpoint(saved, tensors=lambda t: {**t, "backdoor.weight": torch.zeros(3)})
     with pytest.raises(CheckpointError, match="does not know: backdoor.weight"):
         load_checkpoint(data)
 
 
 def test_missing_key(saved):
-    data = _rewrite(saved, tensors=lambda t: {k: v for k, v in t.items() if k != "layers.1.conv.w"})
+    data = rewrite_checkpoint(saved, tensors=lambda t: {k: v for k, v in t.items() if k != "layers.1.conv.w"})
     with pytest.raises(CheckpointError, match="lacks tensors.*layers.1.conv.w"):
         load_checkpoint(data)
 
@@ -256,7 +244,7 @@ def test_non_finite_weights(saved):
         return {**t, "layers.0.conv.h0": w}
 
     with pytest.raises(CheckpointError, match="non-finite"):
-        load_checkpoint(_rewrite(saved, tensors=poison))
+        load_checkpoint(rewrite_checkpoint(saved, tensors=poison))
 
 
 def test_inconsistent_selection_mask():
@@ -268,7 +256,7 @@ def test_inconsistent_selection_mask():
         return {**t, "layers.0.conv.slot_mask": mask}
 
     with pytest.raises(CheckpointError, match="inconsistent memory selection"):
-        load_checkpoint(_rewrite(data, tensors=unmask))
+        load_checkpoint(rewrite_checkpoint(data, tensors=unmask))
 
 
 @pytest.mark.parametrize("field", ["d_model", "n_layers", "seq_len", "memory_size"])
@@ -278,7 +266,7 @@ def test_absurd_config_is_refused_before_any_allocation(saved, field, monkeypatc
     config = {**json.loads(ModelConfig().to_json()), field: 10**9}
     if field == "memory_size":
         config["tree_select"] = "uniform"
-    data = _rewrite(saved, metadata=lambda m: {**m, "config": json.dumps(config)})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "config": json.dumps(config)})
     with pytest.raises(CheckpointError, match=f"invalid model config.*{field}"):
         load_checkpoint(data)
 
@@ -286,26 +274,26 @@ def test_absurd_config_is_refused_before_any_allocation(saved, field, monkeypatc
 def test_config_of_another_architecture(saved, monkeypatch):
     monkeypatch.setattr(checkpoint_module, "_expected_state", _forbidden)
     gpt = {"n_layer": 12, "n_head": 12, "n_embd": 768, "vocab_size": 50257, "block_size": 1024}
-    data = _rewrite(saved, metadata=lambda m: {**m, "config": json.dumps(gpt)})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "config": json.dumps(gpt)})
     with pytest.raises(CheckpointError, match="unknown model config fields"):
         load_checkpoint(data)
 
 
 def test_valid_config_that_does_not_fit_the_weights(saved):
     other = ModelConfig(d_model=12, n_layers=2, seq_len=64)
-    data = _rewrite(saved, metadata=lambda m: {**m, "config": other.to_json()})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "config": other.to_json()})
     with pytest.raises(CheckpointError, match="the config needs"):
         load_checkpoint(data)
 
 
 def test_config_that_is_not_json(saved):
-    data = _rewrite(saved, metadata=lambda m: {**m, "config": "{not json"})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "config": "{not json"})
     with pytest.raises(CheckpointError, match="invalid model config"):
         load_checkpoint(data)
 
 
 def test_metrics_that_are_not_an_object(saved):
-    data = _rewrite(saved, metadata=lambda m: {**m, "metrics": "[1, 2]"})
+    data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "metrics": "[1, 2]"})
     with pytest.raises(CheckpointError, match="metrics must be a JSON object"):
         load_checkpoint(data)
 

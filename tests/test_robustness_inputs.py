@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from streamlit.testing.v1 import AppTest
 
@@ -42,6 +41,7 @@ import multires.checkpoint as checkpoint_module
 import multires.model as model_module
 import multires.train as cli
 import multires.training as training_module
+from conftest import rewrite_checkpoint
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
 from multires.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
@@ -299,21 +299,9 @@ def _good_checkpoint() -> bytes:
 GOOD = _good_checkpoint()
 
 
-def rewrite(data: bytes, tensors=None, metadata=None) -> bytes:
-    """Re-save a checkpoint after editing its tensors and/or metadata (to forge bad files)."""
-    tensors_now = st_load(data)
-    header_len = struct.unpack("<Q", data[:8])[0]
-    metadata_now = json.loads(data[8 : 8 + header_len])["__metadata__"]
-    if tensors is not None:
-        tensors_now = tensors(tensors_now)
-    if metadata is not None:
-        metadata_now = metadata(metadata_now)
-    return st_save(tensors_now, metadata=metadata_now)
-
-
 def with_config(**fields) -> bytes:
     config = {**json.loads(ModelConfig(d_model=4, n_layers=2, seq_len=64).to_json()), **fields}
-    return rewrite(GOOD, metadata=lambda m: {**m, "config": json.dumps(config)})
+    return rewrite_checkpoint(GOOD, metadata=lambda m: {**m, "config": json.dumps(config)})
 
 
 def pickle_payload(marker: Path) -> bytes:
@@ -345,11 +333,11 @@ CHECKPOINT_CASES: dict[str, tuple[bytes | Callable[[Path], bytes], str, str]] = 
     "truncated-data": (GOOD[:-7], "header", "truncated"),
     "trailing-garbage": (GOOD + b"\0" * 16, "header", "unexpected bytes"),
     "plain-safetensors": (st_save({"w": torch.zeros(3)}), "header", "no string metadata"),
-    "other-format": (rewrite(GOOD, metadata=lambda m: {**m, "format": "someone-else"}), "header",
+    "other-format": (rewrite_checkpoint(GOOD, metadata=lambda m: {**m, "format": "someone-else"}), "header",
                      "format is 'someone-else'"),
-    "other-architecture-config": (rewrite(GOOD, metadata=lambda m: {**m, "config": json.dumps(GPT)}), "header",
+    "other-architecture-config": (rewrite_checkpoint(GOOD, metadata=lambda m: {**m, "config": json.dumps(GPT)}), "header",
                                   r"unknown (model )?config fields \[.block_size."),
-    "config-not-json": (rewrite(GOOD, metadata=lambda m: {**m, "config": "{not json"}), "header",
+    "config-not-json": (rewrite_checkpoint(GOOD, metadata=lambda m: {**m, "config": "{not json"}), "header",
                         "invalid model config"),
     "absurd-d_model": (with_config(d_model=10**9), "header", "d_model must be an integer in 1..512"),
     "absurd-n_layers": (with_config(n_layers=10**6), "header", "n_layers must be an integer in 1..16"),
@@ -358,13 +346,13 @@ CHECKPOINT_CASES: dict[str, tuple[bytes | Callable[[Path], bytes], str, str]] = 
                            "memory_size must be an integer in 1..4096"),
     "largest-allowed-config-wrong-weights": (
         with_config(d_model=512, n_layers=16, seq_len=65536), "shapes", "the config needs"),
-    "wrong-shape": (rewrite(GOOD, tensors=lambda t: {**t, "decoder.weight": torch.zeros(10, 7)}), "shapes",
+    "wrong-shape": (rewrite_checkpoint(GOOD, tensors=lambda t: {**t, "decoder.weight": torch.zeros(10, 7)}), "shapes",
                     "decoder.weight"),
-    "wrong-dtype": (rewrite(GOOD, tensors=lambda t: {**t, "encoder.weight": t["encoder.weight"].double()}),
+    "wrong-dtype": (rewrite_checkpoint(GOOD, tensors=lambda t: {**t, "encoder.weight": t["encoder.weight"].double()}),
                     "shapes", "encoder.weight.*F64"),
-    "unknown-tensor": (rewrite(GOOD, tensors=lambda t: {**t, "backdoor.weight": torch.zeros(3)}), "shapes",
+    "unknown-tensor": (rewrite_checkpoint(GOOD, tensors=lambda t: {**t, "backdoor.weight": torch.zeros(3)}), "shapes",
                        "does not know: backdoor.weight"),
-    "non-finite-weights": (rewrite(GOOD, tensors=non_finite), "data", "non-finite"),
+    "non-finite-weights": (rewrite_checkpoint(GOOD, tensors=non_finite), "data", "non-finite"),
 }
 
 
