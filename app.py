@@ -6,26 +6,16 @@ pickers (model, layer, channel, signal, comparison wavelet) that all pages share
 
 from __future__ import annotations
 
-import os
-
+import pandas  # noqa: F401 - on this thread, never the preloading one (see ui/runtime.py)
 import streamlit as st
-import torch
 
-from ui import state, training_runner
+from ui import runtime
 
+runtime.limit_torch_threads()  # before anything imports torch
 
-@st.cache_resource
-def _configure_torch() -> int:
-    """Set PyTorch's CPU threads once per server process (not per session or per request)."""
-    # One intra-op thread: sessions train concurrently, and on a busy 2-core machine two OpenMP
-    # threads per op measured up to 17x slower than one (spin-waiting on a contended core).
-    threads = int(os.environ.get("WME_TORCH_THREADS", 1))
-    torch.set_num_threads(threads)
-    return threads
-
+from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
 
 st.set_page_config(page_title="Wavelet Memory Explorer", page_icon="〰️", layout="wide")
-_configure_torch()
 
 PAGES = [
     st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True),
@@ -56,4 +46,5 @@ for problem in state.query_problems():
 state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
 page.run()
 state.share_view()
-state.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server
+runtime.start_preloading()  # once per server, in a few seconds: torch and the model code
+runtime.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server

@@ -6,6 +6,9 @@ exact coefficient tree), ``kernel`` (the layer as one long FFT convolution), ``c
 (filter-bank diagnostics), ``memory`` (what the memory remembers), ``signals`` and ``tasks`` (data),
 ``training`` and ``checkpoint``; ``figures`` builds Plotly figures. No Streamlit anywhere.
 
+Names are imported on first use (PEP 562), so ``from multires import kept_cells`` loads only
+``treeselect`` and never PyTorch: the app draws its first page without waiting for torch.
+
 Examples
 --------
 >>> import torch
@@ -15,49 +18,50 @@ Examples
 (torch.Size([4, 8, 256]), 4, 7)
 """
 
-from . import checkpoint, filters, memory, signals, tasks, training
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .constants import BANDS, TREE_SELECTS, Band, TreeSelect
-from .conv import MultiresConv
-from .filters import (
-    cascade,
-    filter_diagnostics,
-    frequency_response,
-    nearest_wavelet,
-    normalize_filters,
-)
-from .kernel import band_filters, causal_fft_conv, composite_kernel, slot_filters
-from .memory import footprint, memory_capacity, memory_matrix, reconstruct_past, reconstruction_error_by_lag
-from .model import CONFIG_LIMITS, ModelConfig, MultiresLayer, MultiresNet
-from .signals import SignalError, load_signal, parse_upload
-from .tasks import TASK_NAMES, load_task
-from .training import TrainConfig, TrainingError, evaluate, train
-from .tree import CoefficientTree, coefficient_tree, tree_levels
-from .treeselect import (
-    Slot,
-    candidate_slots,
-    default_depth,
-    kept_cells,
-    max_uniform_memory,
-    memory_slots,
-    receptive_field,
-)
-from .wavelets import check_wavelet_name, discrete_wavelet_names, wavelet_filters
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BANDS", "TREE_SELECTS", "Band", "TreeSelect",
-    "MultiresConv", "ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS",
-    "band_filters", "causal_fft_conv", "composite_kernel", "slot_filters",
-    "CoefficientTree", "coefficient_tree", "tree_levels",
-    "Slot", "candidate_slots", "default_depth", "kept_cells", "max_uniform_memory", "memory_slots",
-    "receptive_field",
-    "check_wavelet_name", "discrete_wavelet_names", "wavelet_filters",
-    "cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet", "normalize_filters",
-    "footprint", "memory_capacity", "memory_matrix", "reconstruct_past", "reconstruction_error_by_lag",
-    "SignalError", "load_signal", "parse_upload", "TASK_NAMES", "load_task",
-    "CheckpointError", "load_checkpoint", "save_checkpoint",
-    "TrainConfig", "TrainingError", "evaluate", "train",
-    "checkpoint", "filters", "memory", "signals", "tasks", "training",
-]
+#: Public name -> the submodule that defines it (imported when the name is first used).
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["BANDS", "TREE_SELECTS", "Band", "TreeSelect"], "constants"),
+    **dict.fromkeys(["CONFIG_LIMITS", "ModelConfig"], "config"),
+    "MultiresConv": "conv",
+    **dict.fromkeys(["MultiresLayer", "MultiresNet"], "model"),
+    **dict.fromkeys(["band_filters", "causal_fft_conv", "composite_kernel", "slot_filters"], "kernel"),
+    **dict.fromkeys(["CoefficientTree", "coefficient_tree", "tree_levels"], "tree"),
+    **dict.fromkeys(["Slot", "candidate_slots", "default_depth", "kept_cells", "max_uniform_memory",
+                     "memory_slots", "receptive_field"], "treeselect"),
+    **dict.fromkeys(["check_wavelet_name", "discrete_wavelet_names", "wavelet_filters"], "wavelets"),
+    **dict.fromkeys(["cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet",
+                     "normalize_filters"], "filters"),
+    **dict.fromkeys(["footprint", "memory_capacity", "memory_matrix", "reconstruct_past",
+                     "reconstruction_error_by_lag"], "memory"),
+    **dict.fromkeys(["SignalError", "load_signal", "parse_upload"], "signals"),
+    **dict.fromkeys(["TASK_NAMES", "load_task"], "tasks"),
+    "CheckpointError": "checkpoint_format",
+    **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint"),
+    **dict.fromkeys(["TrainConfig", "TrainingError", "evaluate", "train"], "training"),
+}
+_SUBMODULES = ("checkpoint", "filters", "memory", "signals", "tasks", "training")
+
+__all__ = [*_EXPORTS, *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+

@@ -43,6 +43,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 
+from .checkpoint_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_CHECKPOINT_BYTES,
+    MAX_HEADER_BYTES,
+    CheckpointError,
+    parse_checkpoint,
+    read_metadata,
+    read_source,
+)
 from .model import ModelConfig, MultiresNet
 
 __all__ = [
@@ -58,30 +68,10 @@ __all__ = [
     "read_metadata",
 ]
 
-FORMAT = "wavelet-memory-explorer"
-"""Value of the ``format`` metadata field."""
-
-FORMAT_VERSION = "1"
-"""The ``format_version`` this code writes and reads."""
-
-MAX_HEADER_BYTES = 8 * 2**20
-"""Largest safetensors header accepted (8 MiB): the JSON of tensor names, shapes and metadata."""
-
-MAX_CHECKPOINT_BYTES = 2**30
-"""Largest checkpoint file accepted (1 GiB); checked before the file is read."""
-
-# safetensors dtype names <-> torch dtypes, with their sizes in bytes.
-_DTYPES: dict[str, tuple[torch.dtype, int]] = {
-    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
-    "I64": (torch.int64, 8), "I32": (torch.int32, 4), "I16": (torch.int16, 2), "I8": (torch.int8, 1),
-    "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1),
-}
-_DTYPE_NAMES = {dtype: name for name, (dtype, _) in _DTYPES.items()}
-_METADATA_KEYS = ("format", "format_version", "config", "metrics")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be read; the message says what is wrong with it."""
+# safetensors dtype names of the torch dtypes a checkpoint may hold.
+_DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+                torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+                torch.bool: "BOOL"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,7 +173,7 @@ def save_run(directory: str | os.PathLike, net: MultiresNet, metrics: dict[str, 
     """
     directory = Path(directory)
     data = checkpoint_bytes(net, metrics)
-    _, config, stored = _parse(data)
+    _, config, stored = parse_checkpoint(data)
     path = directory / "model.safetensors"
     _atomic_write(path, data)
     _atomic_write(directory / "config.json", (config.to_json() + "\n").encode())
@@ -192,95 +182,8 @@ def save_run(directory: str | os.PathLike, net: MultiresNet, metrics: dict[str, 
 
 
 # --------------------------------------------------------------------------------------------
-# Reading (untrusted)
+# Reading (untrusted): the header is validated by checkpoint_format, then the tensors here
 # --------------------------------------------------------------------------------------------
-
-
-def _read_source(source: str | os.PathLike | bytes | bytearray | memoryview) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        if len(data) > MAX_CHECKPOINT_BYTES:
-            raise CheckpointError(f"checkpoint is {len(data)} bytes, more than the {MAX_CHECKPOINT_BYTES} allowed")
-        return data
-    if not isinstance(source, (str, os.PathLike)):
-        raise CheckpointError(f"expected a file path or bytes, got {type(source).__name__}")
-    path = Path(source)
-    if path.is_dir():
-        if not (path / "model.safetensors").is_file():
-            raise CheckpointError(f"{path} is a directory without a model.safetensors file")
-        path = path / "model.safetensors"
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
-    size = path.stat().st_size
-    if size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{path} is {size} bytes, more than the {MAX_CHECKPOINT_BYTES} allowed")
-    return path.read_bytes()
-
-
-def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
-    """Validate the safetensors header; returns (metadata, tensor entries). Reads no tensor data."""
-    not_safetensors = ("not a safetensors checkpoint of this app (pickled or zipped PyTorch files such as "
-                       "torch.save output are refused and never unpickled)")
-    if len(data) < 8:
-        raise CheckpointError(f"file is {len(data)} bytes, too short to be a checkpoint")
-    header_len = int.from_bytes(data[:8], "little")
-    if header_len > MAX_HEADER_BYTES:
-        raise CheckpointError(f"{not_safetensors}: its first 8 bytes declare a header of {header_len} bytes, "
-                              f"more than the {MAX_HEADER_BYTES} allowed")
-    if 8 + header_len > len(data):
-        raise CheckpointError(f"file is truncated: the header needs {header_len} bytes but only "
-                              f"{len(data) - 8} follow")
-    try:
-        header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(f"{not_safetensors}: its header is not JSON") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{not_safetensors}: its header is not a JSON object")
-    metadata = header.pop("__metadata__", None)
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
-                              "(format 'wavelet-memory-explorer')")
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint format is {metadata.get('format')!r}, expected {FORMAT!r}: "
-                              "this file was not written by this app")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint format_version {metadata.get('format_version')!r} is not supported; "
-                              f"this version reads format_version {FORMAT_VERSION!r} (upgrade multires?)")
-    missing = [k for k in _METADATA_KEYS if k not in metadata]
-    if missing:
-        raise CheckpointError(f"checkpoint metadata lacks {missing}")
-
-    data_len = len(data) - 8 - header_len
-    spans = []
-    for name, entry in header.items():
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise CheckpointError(f"tensor {name!r}: malformed header entry")
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype not in _DTYPES:
-            raise CheckpointError(f"tensor {name!r}: unsupported dtype {dtype!r}")
-        if (not isinstance(shape, list) or len(shape) > 8
-                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape)):
-            raise CheckpointError(f"tensor {name!r}: invalid shape {shape!r}")
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
-                or not 0 <= offsets[0] <= offsets[1]):
-            raise CheckpointError(f"tensor {name!r}: invalid data offsets {offsets!r}")
-        if offsets[1] - offsets[0] != math.prod(shape) * _DTYPES[dtype][1]:
-            raise CheckpointError(f"tensor {name!r}: {offsets[1] - offsets[0]} bytes do not hold a "
-                                  f"{dtype} tensor of shape {shape}")
-        spans.append(tuple(offsets))
-    end = max((e for _, e in spans), default=0)
-    if end > data_len:
-        raise CheckpointError(f"file is truncated: tensor data should end at byte {end} but only "
-                              f"{data_len} bytes of data are present")
-    position = 0
-    for begin, stop in sorted(spans):
-        if begin != position:
-            raise CheckpointError("tensor data is not laid out contiguously: corrupted checkpoint")
-        position = stop
-    if position != data_len:
-        raise CheckpointError(f"{data_len - position} unexpected bytes after the tensor data: corrupted checkpoint")
-    return metadata, header
 
 
 def _expected_state(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
@@ -295,27 +198,6 @@ def _expected_state(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], tor
         finally:
             torch.set_rng_state(state)
     return {k: (tuple(v.shape), v.dtype) for k, v in net.state_dict().items()}
-
-
-def _parse(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any]]:
-    metadata, entries = _parse_header(data)
-    try:
-        config = ModelConfig.from_json(metadata["config"])
-    except (ValueError, TypeError) as err:  # TypeError: e.g. a field given the wrong type of JSON value
-        raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
-    try:
-        metrics = json.loads(metadata["metrics"])
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"checkpoint metrics are not valid JSON: {err}") from None
-    if not isinstance(metrics, dict):
-        raise CheckpointError("checkpoint metrics must be a JSON object")
-    return entries, config, metrics
-
-
-def read_metadata(source: str | os.PathLike | bytes) -> tuple[ModelConfig, dict[str, Any]]:
-    """``(config, metrics)`` of a checkpoint after validating its header; builds nothing."""
-    _, config, metrics = _parse(_read_source(source))
-    return config, metrics
 
 
 def _list(names: set[str]) -> str:
@@ -345,8 +227,8 @@ def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, Mod
         ``format_version``; an invalid or oversized config; missing or unknown tensors; shapes or
         dtypes that do not fit the config; non-finite weights; inconsistent selection masks.
     """
-    data = _read_source(source)
-    entries, config, metrics = _parse(data)
+    data = read_source(source)
+    entries, config, metrics = parse_checkpoint(data)
     try:
         expected = _expected_state(config)
     except ValueError as err:  # e.g. memory_size larger than the tree offers

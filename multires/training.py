@@ -42,7 +42,8 @@ from torch.utils.data import DistributedSampler
 
 from .constants import TREE_SELECTS, TreeSelect
 from .jsonconfig import JsonConfig
-from .model import ModelConfig, MultiresNet, Norm
+from .config import ModelConfig, Norm
+from .model import MultiresNet
 from .tasks import TaskData, recall_r2
 from .wavelets import check_wavelet_name
 

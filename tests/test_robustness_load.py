@@ -40,7 +40,7 @@ from streamlit.testing.v1 import AppTest
 from test_robustness_inputs import record_reliability
 
 from multires.training import TrainConfig
-from ui import training_runner
+from ui import runtime, training_runner
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -519,6 +519,7 @@ def test_torch_threads_are_set_once_per_server_process(setting, expected, monkey
         first = AppTest.from_file(APP, default_timeout=60)
         first.run()
         assert not first.exception
+        runtime.start_preloading().join(timeout=60)  # the first run started it; threads are set there
         assert calls == [expected] and _threads_a_new_thread_gets() == expected
         second = AppTest.from_file(APP, default_timeout=60)  # another session on the same server
         second.run()

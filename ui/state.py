@@ -10,19 +10,18 @@
 
 from __future__ import annotations
 
-import gc
-import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import streamlit as st
-import torch
 
-from multires import ModelConfig, MultiresNet, discrete_wavelet_names
+from multires import ModelConfig, discrete_wavelet_names
 from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
+
+if TYPE_CHECKING:  # torch is imported only where weights are used: the first page needs none
+    from multires import MultiresNet
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "assets" / "models"
@@ -32,28 +31,34 @@ DEFAULT_MODEL = "digits-fading-haar"
 SIGNAL_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
-@dataclass
 class ModelEntry:
     """A model the app can show: shipped with the app, trained in this session, or uploaded.
 
-    ``net`` may be given as a zero-argument loader instead of a network: shipped models are read
-    from disk only when a page first needs their weights (the sidebar needs only their names), so
-    the app's first chart appears sooner.
+    Give either ``net`` or, for a shipped model, a zero-argument ``loader`` and its ``config``: its
+    weights are then read from disk only when a page first needs them (the sidebar needs only the
+    name and config), so the app's first chart does not wait for PyTorch.
     """
 
-    def __init__(self, name: str, net: MultiresNet | Callable[[], MultiresNet], metrics: dict[str, Any],
-                 source: str, extra: dict[str, Any] | None = None, config: ModelConfig | None = None) -> None:
+    def __init__(self, name: str, net: MultiresNet | None, metrics: dict[str, Any], source: str,
+                 extra: dict[str, Any] | None = None, *, config: ModelConfig | None = None,
+                 loader: Callable[[], MultiresNet] | None = None) -> None:
+        if (net is None) == (loader is None) or (loader is not None and config is None):
+            raise ValueError("give a net, or a loader together with its config")
         self.name = name
         self._net = net
+        self._loader = loader
         self.metrics = metrics
         self.source = source  # "shipped" | "trained" | "uploaded"
         self.extra = extra if extra is not None else {}  # e.g. training history, selection history
         self._config = config
 
+    def __repr__(self) -> str:
+        return f"ModelEntry({self.name!r}, source={self.source!r})"
+
     @property
     def net(self) -> MultiresNet:
-        if not isinstance(self._net, MultiresNet):
-            self._net = self._net()
+        if self._net is None:
+            self._net = self._loader()
         return self._net
 
     @property
@@ -76,13 +81,13 @@ def _load_shipped_net(path: str) -> MultiresNet:
 @st.cache_resource(show_spinner=False)
 def shipped_models() -> dict[str, ModelEntry]:
     """Every model in ``assets/models`` (shared by all sessions); weights load on first use."""
-    from multires.checkpoint import read_metadata
+    from multires.checkpoint_format import read_metadata
 
     out: dict[str, ModelEntry] = {}
     for path in sorted(MODELS_DIR.glob("*.safetensors")):
         config, metrics = read_metadata(path)  # validated header only, no weights yet
-        out[path.stem] = ModelEntry(path.stem, lambda p=str(path): _load_shipped_net(p), metrics, "shipped",
-                                    config=config)
+        out[path.stem] = ModelEntry(path.stem, None, metrics, "shipped", config=config,
+                                    loader=lambda p=str(path): _load_shipped_net(p))
     return out
 
 
@@ -166,35 +171,6 @@ def share_view(**extra: Any) -> None:
     for key, value in values.items():
         if value is not None and str(st.query_params.get(key)) != str(value):
             st.query_params[key] = str(value)
-
-
-_freeze_lock = threading.Lock()
-_modules_at_last_freeze = 0
-
-
-def freeze_long_lived_objects() -> None:
-    """Keep full garbage collections short by freezing what is alive after new imports.
-
-    Streamlit runs ``gc.collect(2)`` after every script run (``runner.postScriptGC``). With torch,
-    plotly, scipy and sympy loaded, that walks about half a million long-lived objects while holding
-    the GIL: measured 0.2-0.4 s per run on a 2-core machine, during which every session, every
-    training thread and ``/_stcore/health`` stall, on each click of any user. ``gc.freeze()`` moves
-    the objects alive now out of all later collections (reference counting still frees them).
-
-    It runs only when modules were imported since the last freeze (a few times per server: first
-    visits of pages, first training run), right after a full collection so no garbage is frozen.
-    Besides modules it freezes what the live sessions hold at that moment: a bounded amount that
-    is only kept for good if it later becomes part of a reference cycle.
-    """
-    global _modules_at_last_freeze
-    if len(sys.modules) <= _modules_at_last_freeze or not _freeze_lock.acquire(blocking=False):
-        return
-    try:
-        gc.collect()
-        gc.freeze()
-        _modules_at_last_freeze = len(sys.modules)
-    finally:
-        _freeze_lock.release()
 
 
 def model_picker() -> ModelEntry:
@@ -281,6 +257,8 @@ def cached_signal(name: str, length: int) -> np.ndarray:
 
 
 def model_filters(entry: ModelEntry, layer: int, channel: int) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
     with torch.no_grad():
         return entry.net.filters(layer, channel)
 

@@ -32,15 +32,16 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from streamlit.logger import get_logger
 
-from multires.tasks import TaskData, load_task
-from multires.training import Progress, TrainConfig, TrainingError, TrainResult, train
-
 from . import state
+
+if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
+    from multires.tasks import TaskData
+    from multires.training import Progress, TrainConfig, TrainResult
 
 __all__ = [
     "APP_MAX_SECONDS",
@@ -75,6 +76,8 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
 @functools.lru_cache(maxsize=3)
 def cached_task(name: str) -> TaskData:
     """The task's tensors (read-only, shared by every session and run)."""
+    from multires.tasks import load_task
+
     return load_task(name, seed=TASK_SEED)
 
 
@@ -161,6 +164,8 @@ class TrainingRun:
         return self.stop_event.is_set()
 
     def _work(self) -> None:
+        from multires.training import TrainingError, train
+
         acquired = False
         try:
             while not (acquired := _slots.acquire(timeout=0.5)):  # wait for a free slot, stoppable

@@ -1,0 +1,99 @@
+"""The app's first page draws without PyTorch, and the background preloading then loads it.
+
+Cold start (``streamlit run`` -> first chart) is timed by ``benchmarks/bench_app.py``; these tests
+check the mechanism it relies on: which modules the first script run imports, and that the
+preloading thread imports everything the other pages and training need and sets torch's threads.
+Each runs in a fresh interpreter, because this test process has long imported torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+HEAVY = ("torch", "sklearn", "scipy", "sympy", "safetensors")
+
+
+def _run(code: str, **env: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_library_names_load_on_first_use_and_the_light_ones_never_import_torch():
+    result = _run("""
+import json, sys
+import multires
+from multires import kept_cells, memory_slots, ModelConfig, discrete_wavelet_names
+from multires.figures.tree import dilated_tree_figure
+from multires.checkpoint_format import read_metadata
+from multires.signals import load_signal
+config, metrics = read_metadata("assets/models/digits-fading-haar.safetensors")
+fig = dilated_tree_figure(16, 4, 2, 15, kept_cells(memory_slots("fading", 4, 2), 15), "fading")
+light = {m: m in sys.modules for m in %r}
+missing = sorted(n for n in multires.__all__ if not hasattr(multires, n))
+try:
+    multires.no_such_name
+    unknown = "no error"
+except AttributeError as err:
+    unknown = str(err)
+print(json.dumps({"light": light, "config": config.to_json(), "task": metrics["task"], "missing": missing,
+                  "net": type(multires.MultiresNet(config)).__name__, "unknown": unknown,
+                  "dir": sorted(set(multires.__all__) - set(dir(multires)))}))
+""" % (HEAVY,))
+    assert result["light"] == dict.fromkeys(HEAVY, False)
+    assert '"tree_select": "fading"' in result["config"] and result["task"] == "digits"
+    assert result["missing"] == [] and result["dir"] == [], "every name in __all__ resolves and is listed"
+    assert result["net"] == "MultiresNet"
+    assert "has no attribute 'no_such_name'" in result["unknown"]
+
+
+def test_first_script_run_draws_home_without_torch_or_sklearn():
+    result = _run("""
+import json, sys
+from streamlit.testing.v1 import AppTest
+from ui import runtime
+runtime.start_preloading = lambda *a, **k: None  # only what the first run itself imports
+at = AppTest.from_file("app.py", default_timeout=120)
+at.run()
+charts = at.get("plotly_chart")
+print(json.dumps({"exceptions": [e.value for e in at.exception], "charts": len(charts),
+                  "title": at.title[0].value, "sidebar": [w.label for w in at.sidebar.selectbox],
+                  "loaded": {m: m in sys.modules for m in %r}}))
+""" % (HEAVY,))
+    assert result["exceptions"] == []
+    assert result["title"] == "Wavelet Memory Explorer" and result["charts"] == 1
+    assert result["sidebar"] == ["Model", "Signal", "Fixed wavelet to compare"]
+    assert result["loaded"] == dict.fromkeys(HEAVY, False)
+
+
+def test_preloading_sets_torch_threads_and_leaves_no_heavy_import_to_any_page():
+    result = _run("""
+import json, sys
+from streamlit.testing.v1 import AppTest
+from ui import runtime
+at = AppTest.from_file("app.py", default_timeout=300)
+at.run()
+assert "torch" not in sys.modules
+runtime.start_preloading().join(timeout=120)
+import torch
+threads = torch.get_num_threads()
+before = set(sys.modules)
+pages = ["1_Wavelets", "2_Filters", "3_Coefficient_tree", "4_TREESELECT", "5_Train", "6_Compare"]
+exceptions = []
+for page in pages:
+    at.switch_page(f"app_pages/{page}.py").run()
+    exceptions += [f"{page}: {e.value}" for e in at.exception]
+new = sorted(m for m in set(sys.modules) - before
+             if m.split(".")[0] in ("torch", "sklearn", "scipy", "sympy", "safetensors", "multires"))
+print(json.dumps({"threads": threads, "preloaded": all(m in before for m in runtime.PRELOAD_MODULES),
+                  "new": new, "exceptions": exceptions}))
+""", WME_TORCH_THREADS="1")
+    assert result["exceptions"] == []
+    assert result["threads"] == 1 and result["preloaded"]
+    assert result["new"] == [], f"pages imported heavy modules the preloading missed: {result['new']}"

@@ -1,0 +1,126 @@
+"""The app's server process: PyTorch's thread count, background preloading, and GC freezing.
+
+Called from ``app.py``; one server process serves every session, so each of these happens once
+per process (or a few times), never per click.
+
+* **Threads.** One intra-op thread by default (``WME_TORCH_THREADS``): sessions train
+  concurrently, and on a busy 2-core machine two OpenMP threads per op measured up to 17x slower
+  than one (spin-waiting on a contended core).
+* **Preloading.** The Home page needs neither PyTorch nor the model code, so its chart is drawn
+  without them (importing torch alone takes about a second). A few seconds after the server's
+  first script run, :func:`start_preloading` imports them in a background thread, so the next page
+  a user opens does not wait either. The delay leaves both cores to the browser while it loads
+  Plotly and draws the first chart (starting at once drew it 0.5 s later on a 2-core machine).
+  Never preload pandas this way: Plotly looks pandas up in ``sys.modules`` and, while another
+  thread is still importing it, fails with "partially initialized module 'pandas'" (seen in the
+  browser tests); ``app.py`` imports pandas on the script thread before any page runs.
+* **GC freezing.** See :func:`freeze_long_lived_objects`.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import sys
+import threading
+import time
+
+import streamlit as st
+from streamlit.logger import get_logger
+
+__all__ = [
+    "PRELOAD_DELAY_S", "PRELOAD_MODULES", "freeze_long_lived_objects", "limit_torch_threads", "start_preloading",
+    "torch_threads",
+]
+
+_LOG = get_logger(__name__)
+
+#: Seconds between the first script run and the preloading.
+PRELOAD_DELAY_S = 3.0
+
+#: Imported by the preloading thread: everything the other pages and training need (not pandas).
+PRELOAD_MODULES = (
+    "torch", "multires.checkpoint", "multires.training", "multires.tasks", "multires.memory",
+    "multires.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.treeselect",
+    "multires.figures.wavelets", "ui.training_runner",
+)
+
+
+def torch_threads() -> int:
+    """PyTorch intra-op threads for this server (``WME_TORCH_THREADS``, default 1)."""
+    return int(os.environ.get("WME_TORCH_THREADS", 1))
+
+
+def limit_torch_threads() -> None:
+    """Before torch is imported, make its default thread count :func:`torch_threads`.
+
+    OpenMP reads ``OMP_NUM_THREADS`` when torch loads, so a page that imports torch before the
+    preloading thread has called ``torch.set_num_threads`` computes with the right count.
+    """
+    if "torch" not in sys.modules:
+        os.environ["OMP_NUM_THREADS"] = str(torch_threads())
+
+
+def _preload(delay: float) -> None:
+    time.sleep(delay)
+    import torch
+
+    torch.set_num_threads(torch_threads())  # the process default, whenever torch was first imported
+    for name in PRELOAD_MODULES:
+        importlib.import_module(name)
+    try:
+        _first_calls()
+    except Exception:  # noqa: BLE001 - a missing model is reported by the pages; preloading is best effort
+        _LOG.warning("preloading stopped early", exc_info=True)
+    freeze_long_lived_objects()
+
+
+@st.cache_resource(show_spinner=False)
+def start_preloading(delay: float = PRELOAD_DELAY_S) -> threading.Thread:
+    """Once per server: import the heavy modules in a daemon thread after ``delay`` s; returns the thread."""
+    if "pandas" not in sys.modules:
+        raise RuntimeError("import pandas on the script thread first (see the module docstring)")
+    thread = threading.Thread(target=_preload, args=(delay,), name="wme-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _first_calls() -> None:
+    """First calls that cost more than their imports, made once so no page pays for them."""
+    from multires.checkpoint import load_checkpoint
+    from ui import state, training_runner
+
+    # Validating a checkpoint builds the network on the meta device, whose first use imports
+    # sympy and torch._dynamo (about a second).
+    load_checkpoint(state.MODELS_DIR / f"{state.DEFAULT_MODEL}.safetensors")
+    training_runner.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
+
+
+_freeze_lock = threading.Lock()
+_modules_at_last_freeze = 0
+
+
+def freeze_long_lived_objects() -> None:
+    """Keep full garbage collections short by freezing what is alive after new imports.
+
+    Streamlit runs ``gc.collect(2)`` after every script run (``runner.postScriptGC``). With torch,
+    plotly, scipy and sympy loaded, that walks about half a million long-lived objects while holding
+    the GIL: measured 0.2-0.4 s per run on a 2-core machine, during which every session, every
+    training thread and ``/_stcore/health`` stall, on each click of any user. ``gc.freeze()`` moves
+    the objects alive now out of all later collections (reference counting still frees them).
+
+    It runs only when modules were imported since the last freeze (a few times per server: the
+    preloading, first uploads, first training run), right after a full collection so no
+    garbage is frozen. Besides modules it freezes what the live sessions hold at that moment: a
+    bounded amount that is only kept for good if it later becomes part of a reference cycle.
+    """
+    global _modules_at_last_freeze
+    if len(sys.modules) <= _modules_at_last_freeze or not _freeze_lock.acquire(blocking=False):
+        return
+    try:
+        gc.collect()
+        gc.freeze()
+        _modules_at_last_freeze = len(sys.modules)
+    finally:
+        _freeze_lock.release()
