@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 import torch
 from torch import nn
 
@@ -103,10 +101,8 @@ class MultiresConv(nn.Module):
         self.max_lag = max(s.lag for s in self.slots)
 
         if wavelet is not None:
-            # np.tile rather than Tensor.repeat: on the meta device (checkpoint validation) repeat's
-            # shape check imports sympy and torch._dynamo, about a second on first use.
-            h0 = torch.tensor(np.tile(lo, (channels, 1)), dtype=torch.float32)
-            h1 = torch.tensor(np.tile(hi, (channels, 1)), dtype=torch.float32)
+            h0 = torch.tensor(lo, dtype=torch.float32).repeat(channels, 1)
+            h1 = torch.tensor(hi, dtype=torch.float32).repeat(channels, 1)
         else:  # unit expected energy per filter, so the tree neither explodes nor vanishes on average
             bound = math.sqrt(3.0 / kernel_size)
             h0 = torch.empty(channels, kernel_size).uniform_(-bound, bound)
