@@ -64,12 +64,27 @@ at.run()
 charts = at.get("plotly_chart")
 print(json.dumps({"exceptions": [e.value for e in at.exception], "charts": len(charts),
                   "title": at.title[0].value, "sidebar": [w.label for w in at.sidebar.selectbox],
-                  "loaded": {m: m in sys.modules for m in %r}}))
+                  "loaded": {m: m in sys.modules for m in %r}, "pandas": "pandas" in sys.modules}))
 """ % (HEAVY,))
     assert result["exceptions"] == []
     assert result["title"] == "Wavelet Memory Explorer" and result["charts"] == 1
     assert result["sidebar"] == ["Model", "Signal", "Fixed wavelet to compare"]
     assert result["loaded"] == dict.fromkeys(HEAVY, False)
+    assert result["pandas"], "pandas must be fully imported on the script thread before the preloading starts"
+
+
+def test_preloading_refuses_to_start_before_pandas_is_imported():
+    result = _run("""
+import json
+from ui import runtime
+try:
+    runtime.start_preloading(0.0)
+    outcome = "started"
+except RuntimeError as err:
+    outcome = str(err)
+print(json.dumps({"outcome": outcome}))
+""")
+    assert "import pandas on the script thread first" in result["outcome"]
 
 
 def test_preloading_sets_torch_threads_and_leaves_no_heavy_import_to_any_page():
