@@ -48,7 +48,7 @@ _EXPORTS: dict[str, str] = {
 }
 _SUBMODULES = ("checkpoint", "filters", "memory", "signals", "tasks", "training")
 
-__all__ = [*_EXPORTS, *_SUBMODULES]
+__all__ = [*_EXPORTS, *_SUBMODULES]  # noqa: PLE0604 - built from the lazy map, checked by tests
 
 
 def __getattr__(name: str) -> Any:

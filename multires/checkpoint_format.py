@@ -17,8 +17,17 @@ from typing import Any
 
 from .config import ModelConfig
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_CHECKPOINT_BYTES", "DTYPE_SIZES",
-           "CheckpointError", "read_source", "parse_checkpoint", "read_metadata"]
+__all__ = [
+    "DTYPE_SIZES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_CHECKPOINT_BYTES",
+    "MAX_HEADER_BYTES",
+    "CheckpointError",
+    "parse_checkpoint",
+    "read_metadata",
+    "read_source",
+]
 
 FORMAT = "wavelet-memory-explorer"
 """Value of the ``format`` metadata field."""

@@ -14,7 +14,7 @@ from .jsonconfig import JsonConfig
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 
-__all__ = ["ModelConfig", "CONFIG_LIMITS", "Head", "Norm"]
+__all__ = ["CONFIG_LIMITS", "Head", "ModelConfig", "Norm"]
 
 Head = Literal["pool", "last", "sequence"]
 Norm = Literal["batch", "layer"]

@@ -49,7 +49,7 @@ PRELOAD_MODULES = (
 
 def torch_threads() -> int:
     """PyTorch intra-op threads for this server (``WME_TORCH_THREADS``, default 1)."""
-    return int(os.environ.get("WME_TORCH_THREADS", 1))
+    return int(os.environ.get("WME_TORCH_THREADS", "1"))
 
 
 def limit_torch_threads() -> None:
