@@ -88,12 +88,11 @@ def start_preloading(delay: float = PRELOAD_DELAY_S) -> threading.Thread:
 
 def _first_calls() -> None:
     """First calls that cost more than their imports, made once so no page pays for them."""
-    from multires.checkpoint import load_checkpoint
     from ui import state, training_runner
 
-    # Validating a checkpoint builds the network on the meta device, whose first use imports
-    # sympy and torch._dynamo (about a second).
-    load_checkpoint(state.MODELS_DIR / f"{state.DEFAULT_MODEL}.safetensors")
+    # The default model, loaded into the cache its pages read from. Validating a checkpoint builds
+    # the network on the meta device, whose first use imports sympy and torch._dynamo (about a second).
+    state.shipped_models()[state.DEFAULT_MODEL].net  # noqa: B018 - the property loads and caches the weights
     training_runner.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
 
 
