@@ -233,12 +233,17 @@ def _upload_signal(at: AppTest, filename: str, data: bytes) -> None:
     at.run()
 
 
-@pytest.mark.parametrize("case", list(SIGNAL_CASES))
-def test_bad_signal_upload_is_refused_and_the_session_kept(case, tmp_path):
+def _signal_case(case: str, tmp_path: Path) -> tuple[str, bytes, str, Path]:
+    """(filename, bytes, expected message, marker) of a bad signal file; a pickle payload in the
+    bytes would create the marker file if anything unpickled it."""
     filename, data, message = SIGNAL_CASES[case]
     marker = tmp_path / "unpickled"
-    if callable(data):
-        data = data(marker)
+    return filename, data(marker) if callable(data) else data, message, marker
+
+
+@pytest.mark.parametrize("case", list(SIGNAL_CASES))
+def test_bad_signal_upload_is_refused_and_the_session_kept(case, tmp_path):
+    filename, data, message, marker = _signal_case(case, tmp_path)
     at = open_app(TREE_PAGE)
     before = snapshot(at)
     _upload_signal(at, filename, data)
@@ -254,10 +259,7 @@ def test_bad_signal_upload_is_refused_and_the_session_kept(case, tmp_path):
 
 @pytest.mark.parametrize("case", ["not-utf8", "npy-pickled-objects", "wav-huge-declared-size", "above-upload-limit"])
 def test_bad_upload_after_a_good_one_keeps_the_good_one(case, tmp_path):
-    filename, data, message = SIGNAL_CASES[case]
-    marker = tmp_path / "unpickled"
-    if callable(data):
-        data = data(marker)
+    filename, data, message, marker = _signal_case(case, tmp_path)
     at = open_app(TREE_PAGE)
     good = np.cos(np.arange(100) / 7.0)
     _upload_signal(at, "good.npy", npy(good))
