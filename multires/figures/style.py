@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-__all__ = ["STRATEGY_COLORS", "STRATEGY_LABELS", "BAND_COLORS", "FILTER_COLORS", "finish"]
+__all__ = ["BAND_COLORS", "FILTER_COLORS", "STRATEGY_COLORS", "STRATEGY_LABELS", "finish", "presentation_style"]
 
-#: Each TREESELECT strategy keeps one colour across the whole app (Okabe-Ito, colour-blind safe).
+#: Each TREESELECT strategy keeps one colour across the whole app. Blue and orange are reserved for
+#: h0/h1 (lowpass/highpass, approximation/detail), so strategies never use them.
 STRATEGY_COLORS: dict[str, str] = {
-    "fading": "#0072B2",  # blue
-    "uniform": "#E69F00",  # orange
-    "learned": "#009E73",  # green
-    "full history": "#7f7f7f",
-    "tree": "#CC79A7",
+    "fading": "#009E73",  # bluish green (Okabe-Ito)
+    "uniform": "#CC79A7",  # reddish purple (Okabe-Ito)
+    "learned": "#5E3C99",  # dark violet
+    "full history": "#7f7f7f",  # grey
+    "tree": "#8C564B",  # brown
 }
 STRATEGY_LABELS: dict[str, str] = {
     "fading": "resolution fading",
@@ -49,4 +50,12 @@ def finish(
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
         fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def presentation_style(fig: go.Figure, font_size: int = 18) -> go.Figure:
+    """Enlarge a finished figure for a projector: base font, ticks (>= 14 px), title."""
+    fig.update_layout(font=dict(size=font_size), title_font=dict(size=font_size + 4))
+    fig.update_xaxes(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
+    fig.update_yaxes(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
     return fig

@@ -1,0 +1,31 @@
+"""Drawing figures on a page: every page calls :func:`show` instead of ``st.plotly_chart``.
+
+One place decides how a figure is shown, so presentation mode (larger fonts for a projector)
+applies to every chart of every page at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+__all__ = ["PRESENT_KEY", "presenting", "show"]
+
+#: Session-state key of the presentation-mode toggle (mirrored into the URL as ``present=1``).
+PRESENT_KEY = "present"
+
+
+def presenting() -> bool:
+    """True when the user turned presentation mode on."""
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def show(fig: go.Figure, key: str, **kwargs: Any) -> Any:
+    """Draw ``fig`` full width (enlarged in presentation mode); returns ``st.plotly_chart``'s value."""
+    if presenting():
+        from multires.figures.style import presentation_style
+
+        fig = presentation_style(go.Figure(fig))
+    return st.plotly_chart(fig, key=key, use_container_width=True, **kwargs)
