@@ -13,6 +13,8 @@ import pytest
 import pywt
 
 import multires.signals as signals
+import multires.uploads as uploads
+import multires.limits as limits
 from multires.signals import (
     DEMO_SIGNAL_NAMES,
     MAX_SIGNAL_LENGTH,
@@ -195,7 +197,7 @@ def test_upload_above_size_limit_is_refused_before_parsing(filename: str, monkey
         raise AssertionError("parser called on an oversized upload")
 
     for parser in ("_parse_text", "_parse_npy", "_parse_wav"):
-        monkeypatch.setattr(signals, parser, fail)
+        monkeypatch.setattr(uploads, parser, fail)
     with pytest.raises(SignalError, match="largest accepted upload is 5 MiB"):
         parse_upload(b"0" * (MAX_UPLOAD_BYTES + 1), filename)
 
@@ -591,7 +593,33 @@ def test_window_signal_refuses_2d_and_non_finite() -> None:
         window_signal(values, 8, 8)
 
 
-def test_docstring_examples() -> None:
-    result = doctest.testmod(signals, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [signals, uploads, limits], ids=lambda m: m.__name__)
+def test_docstring_examples(module) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_upload_names_stay_importable_from_signals() -> None:
+    for name in ("SignalError", "SignalTooLongError", "ParsedSignal", "parse_upload", "window_signal",
+                 "UPLOAD_EXTENSIONS", "MAX_UPLOAD_BYTES"):
+        assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else limits, name)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(b"", "the file is empty"), (b"x" * (MAX_UPLOAD_BYTES + 1), "largest accepted upload is 5 MiB"),
+     (b"1,2", "unsupported file type; accepted types: .tsv")],
+)
+def test_check_upload_bytes_raises_the_callers_exception(data: bytes, message: str) -> None:
+    class CustomError(ValueError):
+        pass
+
+    name = "a.csv" if "unsupported" in message else "a.tsv"
+    with pytest.raises(CustomError, match=message):
+        uploads.check_upload_bytes(data, name, (".tsv",), error=CustomError)
+
+
+def test_decode_text_refuses_binary_with_the_hint() -> None:
+    with pytest.raises(SignalError, match="not UTF-8 text .* use a .tsv file"):
+        uploads.decode_text(b"\xff\xfe\x00", hint="use a .tsv file")
