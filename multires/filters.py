@@ -39,6 +39,7 @@ import pywt
 __all__ = [
     "ORTHOGONAL_FAMILIES",
     "frequency_response",
+    "quadrature_mirror",
     "FilterDiagnostics",
     "filter_diagnostics",
     "nearest_wavelet",
@@ -86,9 +87,34 @@ def _as_pair(h0: Any, h1: Any) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _quadrature_mirror(h0: np.ndarray) -> np.ndarray:
-    """``(-1)**n * h0[k-1-n]``: the highpass PyWavelets pairs with ``h0`` in our convention."""
-    return (-1.0) ** np.arange(h0.size) * h0[::-1]
+def quadrature_mirror(h0: Any) -> np.ndarray:
+    """The highpass ``h1[n] = (-1)**n * h0[k-1-n]`` that PyWavelets pairs with lowpass ``h0``.
+
+    In the layer's cross-correlation convention (``h0 = dec_lo[::-1]``) this gives exactly
+    ``pywt.Wavelet(name).dec_hi[::-1]`` for every orthogonal PyWavelets wavelet (haar, dbN, symN,
+    coifN); if ``h0`` is an orthonormal lowpass, ``(h0, h1)`` is then an orthonormal filter bank.
+
+    Parameters
+    ----------
+    h0 : array-like (k,)
+        Lowpass taps, cross-correlation form.
+
+    Returns
+    -------
+    ndarray (k,)
+
+    Examples
+    --------
+    >>> import pywt
+    >>> w = pywt.Wavelet("db2")
+    >>> bool(np.allclose(quadrature_mirror(w.dec_lo[::-1]), w.dec_hi[::-1]))
+    True
+    """
+    taps = _as_taps(h0, "h0")
+    return (-1.0) ** np.arange(taps.size) * taps[::-1]
+
+
+_quadrature_mirror = quadrature_mirror
 
 
 def _modulate(c: np.ndarray) -> np.ndarray:
@@ -158,22 +184,22 @@ class FilterDiagnostics:
 
     _LABELS = {
         "kernel_size": ("kernel size k", "number of taps in each filter"),
-        "highpass_sum": ("highpass sum", "0 means the wavelet has zero mean: constants give no detail"),
-        "lowpass_dc_gain": ("lowpass DC gain", "sum of h0; sqrt 2 = 1.414 for an orthonormal lowpass"),
-        "dc_gain_error": ("DC gain error", "|sum h0 - sqrt 2|; 0 means the approximation keeps averages"),
+        "highpass_sum": ("highpass sum", "sum of h1 = 0: a constant gives no detail (the wavelet has zero mean)"),
+        "lowpass_dc_gain": ("lowpass DC gain", "sum of h0 = sqrt 2 = 1.414: it passes constants, times sqrt 2 per level"),
+        "dc_gain_error": ("DC gain error", "|sum h0 - sqrt 2|: 0 means h0 has the orthonormal gain for constants"),
         "orthonormality_error": (
             "orthonormality error",
-            "0 means h0 and h1 with their even shifts form an orthonormal basis (energy preserved)",
+            "0: h0, h1 and their shifts by 2 are orthonormal, so the decimated transform keeps energy",
         ),
         "qmf_error": (
             "quadrature-mirror error",
-            "0 means h1 is h0 reversed with alternating signs, as for every orthogonal wavelet",
+            "0: h1 is h0 reversed with alternating signs, h1[n] = (-1)^n h0[k-1-n] (or its negative)",
         ),
         "perfect_reconstruction_error": (
             "perfect-reconstruction error",
-            "0 means the time-reversed filters rebuild the input exactly after decimation",
+            "0: the time-reversed filters rebuild the input exactly from every other coefficient",
         ),
-        "nearest_wavelet": ("nearest wavelet", "closest orthogonal PyWavelets wavelet of the same length"),
+        "nearest_wavelet": ("nearest wavelet", "closest orthogonal PyWavelets wavelet (haar, db, sym, coif) of this length"),
         "nearest_distance": (
             "distance to nearest",
             "L2 distance between unit-norm lowpass filters (0 = identical, sqrt 2 = orthogonal)",
@@ -198,8 +224,8 @@ class FilterDiagnostics:
 
         >>> from multires.wavelets import wavelet_filters
         >>> rows = filter_diagnostics(*wavelet_filters("haar")).rows()
-        >>> rows[1]["quantity"], rows[1]["ideal"], rows[1]["meaning"][:30]
-        ('highpass sum', 0.0, '0 means the wavelet has zero m')
+        >>> rows[1]["quantity"], rows[1]["ideal"], rows[1]["meaning"][:25]
+        ('highpass sum', 0.0, 'sum of h1 = 0: a constant')
         """
         return [
             {
@@ -521,7 +547,7 @@ class WaveletProperties:
 
     name: str  #: PyWavelets name
     psi_integral: float  #: integral of psi; 0: the wavelet has zero mean
-    psi_energy: float  #: integral of psi**2; 1 for an orthonormal wavelet (finite energy)
+    psi_energy: float  #: integral of psi**2 = ||psi||^2; 1 means unit norm (any finite value is "finite energy")
     phi_integral: float  #: integral of phi; 1 for a scaling function normalised like PyWavelets'
     vanishing_moments: int | None  #: PyWavelets' vanishing_moments_psi
 
@@ -531,7 +557,7 @@ class WaveletProperties:
             {"quantity": "integral of psi", "value": self.psi_integral, "ideal": 0.0,
              "meaning": "zero mean: the wavelet responds to change, not to constant level"},
             {"quantity": "integral of psi^2", "value": self.psi_energy, "ideal": 1.0,
-             "meaning": "finite, unit energy: every scaled copy 2^(j/2) psi(2^j t - k) has norm 1"},
+             "meaning": "unit norm ||psi|| = 1, so every copy 2^(j/2) psi(2^j t - k) has norm 1 too"},
             {"quantity": "integral of phi", "value": self.phi_integral, "ideal": 1.0,
              "meaning": "the scaling function is a local average"},
             {"quantity": "vanishing moments", "value": self.vanishing_moments, "ideal": None,
