@@ -1,23 +1,59 @@
 """``ModelConfig``: everything needed to rebuild a ``MultiresNet``, validated, JSON round-trip.
 
 Kept apart from the network (and from PyTorch) so that a checkpoint's config can be read and
-checked without importing torch.
+checked without importing torch. ``MODEL_PRESETS`` holds named sets of field values; ``"paper"``
+is the official classification network of Shi, Wang & Fox (github.com/thjashin/multires-conv,
+``classification.py`` and ``layers/multireslayer.py``): post-norm LayerNorm residual blocks with
+1x1-conv GLU mixing, channel dropout (``nn.Dropout1d``) after the layer's GELU and after the GLU,
+mean pooling, random filters with the official initialisation scales.
+
+Examples
+--------
+>>> cfg = ModelConfig.from_preset("paper", d_model=16, seq_len=128)
+>>> cfg.norm, cfg.dropout_mode, cfg.init, cfg.wavelet
+('layer', 'channel', 'paper', None)
+>>> ModelConfig.from_json(cfg.to_json()) == cfg
+True
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from .constants import TREE_SELECTS, TreeSelect
 from .jsonconfig import JsonConfig
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 
-__all__ = ["CONFIG_LIMITS", "Head", "ModelConfig", "Norm"]
+__all__ = ["CONFIG_LIMITS", "DropoutMode", "Head", "InitScheme", "MODEL_PRESETS", "ModelConfig", "Norm"]
 
 Head = Literal["pool", "last", "sequence"]
 Norm = Literal["batch", "layer"]
+#: ``element``: ``nn.Dropout`` (independent entries); ``channel``: ``nn.Dropout1d`` (whole channels
+#: of a ``(B, H, N)`` tensor, as the official layer).
+DropoutMode = Literal["element", "channel"]
+#: Initialisation of ``h0, h1, w`` (see :class:`multires.MultiresConv`): ``default`` (this
+#: project's) or ``paper`` (the official code's scales).
+InitScheme = Literal["default", "paper"]
+
+#: Named sets of ``ModelConfig`` field values; ``ModelConfig.from_preset(name, **overrides)``.
+#: ``paper``: the official classification network's architecture and its command-line defaults
+#: (``--hinit`` None, ``--kernel_size`` 2, ``--dropout`` 0.1, LayerNorm unless ``--batchnorm``).
+#: Sizes (``d_model``, ``n_layers``) are left to the caller: the paper's (256 x 10 for sCIFAR)
+#: are far beyond a CPU demo. The optimizer side of the paper preset lives in ``TrainConfig``.
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "norm": "layer",
+        "dropout_mode": "channel",
+        "dropout": 0.1,
+        "init": "paper",
+        "indep_res_init": False,
+        "wavelet": None,
+        "kernel_size": 2,
+        "head": "pool",
+    },
+}
 
 #: Upper bounds that keep a config (for example from an uploaded checkpoint) from allocating absurd sizes.
 CONFIG_LIMITS = {"d_input": 64, "d_output": 1024, "d_model": 512, "n_layers": 16, "seq_len": 65536,
@@ -44,6 +80,16 @@ class ModelConfig(JsonConfig):
     dropout: float = 0.0  # after each MultiresConv's GELU
     norm: Norm = "batch"  # normalisation after each residual block
     head: Head = "pool"  # pool: mean over time; last: last step; sequence: every step
+    dropout_mode: DropoutMode = "element"  # element: nn.Dropout; channel: nn.Dropout1d (official)
+    init: InitScheme = "default"  # scales of random h0/h1 and of w; "paper": the official ones
+    indep_res_init: bool = False  # skip weight ~ U(-1, 1), independent of M (official option)
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides: Any) -> ModelConfig:
+        """A config from ``MODEL_PRESETS[preset]``, with ``overrides`` (any field) applied on top."""
+        if preset not in MODEL_PRESETS:
+            raise ValueError(f"unknown model preset {preset!r}; known presets: {sorted(MODEL_PRESETS)}")
+        return cls.from_dict({**MODEL_PRESETS[preset], **overrides})
 
     def __post_init__(self) -> None:
         self.validate()
@@ -69,6 +115,12 @@ class ModelConfig(JsonConfig):
             raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
         if self.head not in ("pool", "last", "sequence"):
             raise ValueError(f"head must be 'pool', 'last' or 'sequence', got {self.head!r}")
+        if self.dropout_mode not in get_args(DropoutMode):
+            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {self.dropout_mode!r}")
+        if self.init not in get_args(InitScheme):
+            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {self.init!r}")
+        if not isinstance(self.indep_res_init, bool):
+            raise ValueError(f"indep_res_init must be true or false, got {self.indep_res_init!r}")
 
     @property
     def resolved_depth(self) -> int:

@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from .config import InitScheme
 from .constants import TREE_SELECTS, TreeSelect
 from .kernel import band_filters, causal_fft_conv, composite_kernel, slot_filters
 from .tree import tree_levels
@@ -44,7 +45,25 @@ class MultiresConv(nn.Module):
     seq_len : int, optional
         Sequence length, used for the default depth.
     max_lag : int, optional
-        ``learned`` only: largest lag a candidate slot may have.
+        ``learned`` only: largest lag a candidate slot may have (on top of the per-band cap of
+        :func:`multires.treeselect.learned_lags_per_band`).
+    init : {"default", "paper"}
+        Scales of the random initialisation (``m`` = slots kept per channel, ``k`` = filter
+        length). ``default``: random ``h0, h1 ~ U(-sqrt(3/k), sqrt(3/k))`` (each tap has variance
+        ``1/k``, so each filter has expected squared norm 1) and ``w ~ N(0, 2/(m+1))``.
+        ``paper``: the official code's ``h0, h1 ~ U(-1, 1) * sqrt(2/(2k))`` and
+        ``w ~ U(-1, 1) * sqrt(2/(2m+2))``. A ``wavelet`` replaces ``h0, h1`` in both.
+    indep_res_init : bool
+        The official option: draw the skip weight ``U(-1, 1)``, independently of ``m``.
+
+    Notes
+    -----
+    Unit expected energy per filter does *not* keep the tree's bands at unit energy: ``h0`` is
+    shared by every level, so the coarse bands' impulse responses are ``J``-fold dilated
+    convolutions of it and their energy grows or shrinks roughly like ``||h0||**(2J)`` (exactly
+    so for 2-tap filters, whose dilated copies never overlap). A random
+    ``h0`` with ``||h0|| = 1.2`` makes ``a_10`` about 40x more energetic than the input; only
+    filters with ``||h0|| = 1`` (orthonormal wavelets) keep every band's energy fixed.
 
     Attributes
     ----------
@@ -57,6 +76,10 @@ class MultiresConv(nn.Module):
     slot_mask : Tensor (C, n_slots), bool buffer
         All true except for ``learned``, where exactly ``memory_size`` per channel are true
         after :meth:`select_top`.
+
+    The learned rule's candidates are bounded (at most about ``3 (J+1)`` or ``2 M``, see
+    :mod:`multires.treeselect`), so its trainable weights stay a small multiple of fading's at
+    any length; :meth:`compact` shrinks them further to the slots some channel keeps.
 
     Examples
     --------
@@ -75,6 +98,8 @@ class MultiresConv(nn.Module):
         wavelet: str | None = None,
         seq_len: int | None = None,
         max_lag: int | None = None,
+        init: InitScheme = "default",
+        indep_res_init: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(channels, int) or channels < 1:
@@ -92,6 +117,8 @@ class MultiresConv(nn.Module):
             depth = default_depth(seq_len, kernel_size)
         elif not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be a positive integer, got {depth!r}")
+        if init not in ("default", "paper"):
+            raise ValueError(f"init must be 'default' or 'paper', got {init!r}")
         self.channels = channels
         self.depth = depth
         self.kernel_size = kernel_size
@@ -103,15 +130,20 @@ class MultiresConv(nn.Module):
         if wavelet is not None:
             h0 = torch.tensor(lo, dtype=torch.float32).repeat(channels, 1)
             h1 = torch.tensor(hi, dtype=torch.float32).repeat(channels, 1)
-        else:  # unit expected energy per filter, so the tree neither explodes nor vanishes on average
-            bound = math.sqrt(3.0 / kernel_size)
+        else:  # see Notes: unit expected filter energy does not keep the coarse bands at unit energy
+            bound = math.sqrt(3.0 / kernel_size) if init == "default" else math.sqrt(2.0 / (2 * kernel_size))
             h0 = torch.empty(channels, kernel_size).uniform_(-bound, bound)
             h1 = torch.empty(channels, kernel_size).uniform_(-bound, bound)
         self.h0 = nn.Parameter(h0)
         self.h1 = nn.Parameter(h1)
         n_weights = len(self.slots) + 1
-        n_kept = (memory_size if tree_select == "learned" else len(self.slots)) + 1
-        w = torch.randn(channels, n_weights) * math.sqrt(2.0 / n_kept)
+        m = memory_size if tree_select == "learned" else len(self.slots)  # slots kept per channel
+        if init == "default":
+            w = torch.randn(channels, n_weights) * math.sqrt(2.0 / (m + 1))
+        else:  # official: uniform(-1, 1) * sqrt(2 / (2m + 2))
+            w = torch.empty(channels, n_weights).uniform_(-1.0, 1.0) * math.sqrt(2.0 / (2 * m + 2))
+        if indep_res_init:  # official option: the skip weight does not shrink with m
+            w[:, -1].uniform_(-1.0, 1.0)
         if tree_select == "learned":
             # Start from resolution fading: only the lag-0 slots (and the skip) carry weight; every
             # other candidate starts at 0 and grows only where the gradient pays for it. Measured on
@@ -168,8 +200,9 @@ class MultiresConv(nn.Module):
     # --- learned TREESELECT -------------------------------------------------------------------
     # Gradual magnitude pruning (Zhu & Gupta 2017) over the candidate slots: training starts with
     # every candidate active and the number kept per channel shrinks on a cubic schedule to exactly
-    # ``memory_size``; a slot's importance is |w_s| * ||g_s||_2, its weight times the energy of its
-    # impulse response, so slots of different levels compete on the size of their contribution to y.
+    # ``memory_size``; a slot's importance is |w_s| * ||g_s||_2, its weight times the L2 norm (not
+    # the energy, which would be the squared norm) of its impulse response: the RMS size of its
+    # contribution to y under white-noise input, so slots of different levels compete on that.
     # Chosen over relaxed top-k / hard-concrete gates: no temperature or penalty to tune, a hard
     # mask at every step (the kernel stays exactly the linear, causal one of DESIGN section 3), and
     # the selection's history is just the sequence of masks.
@@ -192,8 +225,8 @@ class MultiresConv(nn.Module):
             approx, details = band_filters(self.h0, self.h1, self.depth)
             norms = {("approx", self.depth): approx.norm(dim=-1)}  # (C)
             norms.update({("detail", lvl): g.norm(dim=-1) for lvl, g in enumerate(details, start=1)})
-            energy = torch.stack([norms[(s.band, s.level)] for s in self.slots], dim=1)  # (C S)
-            return self.w[:, :-1].abs() * energy
+            norm = torch.stack([norms[(s.band, s.level)] for s in self.slots], dim=1)  # (C S)
+            return self.w[:, :-1].abs() * norm
 
     def select_top(self, keep: int) -> None:
         """Keep the ``keep`` most important of the currently kept slots in every channel."""
@@ -207,6 +240,70 @@ class MultiresConv(nn.Module):
             score = self.slot_importance().masked_fill(~self.slot_mask, -1.0)
             top = score.topk(keep, dim=1).indices
             self.slot_mask.zero_().scatter_(1, top, True)
+
+    # --- budget counting and compaction -------------------------------------------------------
+
+    def slots_per_channel(self) -> int:
+        """Largest number of slots any channel reads per time step (``M``; ``J+1`` for fading).
+
+        For ``learned`` this is ``memory_size`` once the pruning schedule has ended (more before).
+
+        >>> MultiresConv(4, depth=5).slots_per_channel()
+        6
+        """
+        return int(self.slot_mask.sum(dim=1).max())
+
+    def distinct_slots(self) -> int:
+        """Distinct ``(band, level, lag)`` slots kept by *any* channel of the layer.
+
+        Equal to :meth:`slots_per_channel` for fading and uniform (every channel reads the same
+        slots); up to ``channels * M`` for learned, whose channels may split the tree.
+
+        >>> MultiresConv(4, depth=5, tree_select="uniform", memory_size=7).distinct_slots()
+        7
+        """
+        return int(self.slot_mask.any(dim=0).sum())
+
+    def use_candidates(self, slots: list[Slot]) -> None:
+        """Replace the learned rule's candidate list (``w`` and ``slot_mask`` resized, zeroed/all true).
+
+        Used to load compacted or pre-cap checkpoints: build the layer, call this with the stored
+        candidates, then ``load_state_dict``. ``slots`` must be unique, in weight order, within
+        the tree (``approx`` only at level ``J``) and at least ``memory_size`` long.
+        """
+        if self.tree_select != "learned":
+            raise ValueError("use_candidates only applies to tree_select='learned'")
+        slots = list(slots)
+        bad = [s for s in slots if not (isinstance(s, Slot) and 1 <= s.level <= self.depth and s.lag >= 0
+                                        and (s.band == "detail" or s.level == self.depth))]
+        if bad:
+            raise ValueError(f"candidate slots outside a depth-{self.depth} tree: {[str(s) for s in bad[:3]]}")
+        if slots != sorted(set(slots), key=_weight_order):
+            raise ValueError("candidate slots must be unique and in weight order (approx, then detail "
+                             "levels coarse to fine, most recent first)")
+        if len(slots) < self.memory_size:
+            raise ValueError(f"{len(slots)} candidate slots cannot hold memory_size={self.memory_size}")
+        self.slots = slots
+        self.max_lag = max(s.lag for s in slots)
+        like = self.w.detach()
+        self.w = nn.Parameter(like.new_zeros(self.channels, len(slots) + 1))
+        self.slot_mask = self.slot_mask.new_ones(self.channels, len(slots))
+
+    def compact(self) -> None:
+        """Drop the candidates no channel keeps (learned only); outputs are unchanged.
+
+        Keeps the union of the channels' kept slots, in weight order, their weights, the skip
+        weight and the masks. What a checkpoint stores.
+        """
+        if self.tree_select != "learned":
+            raise ValueError("compact only applies to tree_select='learned'")
+        used = self.slot_mask.any(dim=0)  # (S)
+        columns = torch.cat([used, used.new_ones(1)])
+        weights, mask = self.w.detach()[:, columns].clone(), self.slot_mask[:, used].clone()
+        self.use_candidates([s for s, keep in zip(self.slots, used.tolist()) if keep])
+        with torch.no_grad():
+            self.w.copy_(weights)
+        self.slot_mask.copy_(mask)
 
     def kept_slots(self, channel: int) -> list[Slot]:
         """Slots that form channel ``channel``'s memory, in weight order."""
@@ -225,3 +322,8 @@ class MultiresConv(nn.Module):
             f"channels={self.channels}, depth={self.depth}, kernel_size={self.kernel_size}, "
             f"tree_select={self.tree_select!r}, slots={self.n_slots}"
         )
+
+
+def _weight_order(slot: Slot) -> tuple[int, int, int]:
+    """Sort key of the weight order: approx first, then detail levels coarse to fine, recent first."""
+    return (0 if slot.band == "approx" else 1, -slot.level, slot.lag)

@@ -1,5 +1,10 @@
 """``MultiresLayer`` and ``MultiresNet``: the paper's network around ``MultiresConv``, readable top to bottom.
 
+The block is the official classification network's (thjashin/multires-conv, ``classification.py``):
+``h <- norm(h + dropout(GLU(conv1x1(dropout(GELU(MultiresConv(h)))))))``, post-norm, then mean
+pooling and a linear decoder. ``ModelConfig.from_preset("paper")`` selects its LayerNorm, channel
+dropout and initialisation; the defaults (BatchNorm, element dropout, this project's init) differ.
+
 Shapes: ``B`` batch, ``D`` input features, ``H`` model width (channels), ``N`` length.
 """
 
@@ -10,20 +15,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CONFIG_LIMITS, ModelConfig
+from .config import CONFIG_LIMITS, DropoutMode, ModelConfig
 from .conv import MultiresConv
 from .treeselect import Slot
 
-__all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS"]  # the config is re-exported
+__all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS", "make_dropout"]  # the config is re-exported
+
+
+def make_dropout(rate: float, mode: DropoutMode) -> nn.Module:
+    """``nn.Dropout`` (``element``) or ``nn.Dropout1d`` (``channel``: whole channels of (B, H, N))."""
+    if mode not in ("element", "channel"):
+        raise ValueError(f"dropout mode must be 'element' or 'channel', got {mode!r}")
+    return nn.Dropout(rate) if mode == "element" else nn.Dropout1d(rate)
 
 
 class MultiresLayer(nn.Module):
     """``MultiresConv`` followed by GELU and dropout. ``(B, H, N) -> (B, H, N)``."""
 
-    def __init__(self, channels: int, dropout: float = 0.0, **conv_kwargs) -> None:
+    def __init__(self, channels: int, dropout: float = 0.0, dropout_mode: DropoutMode = "element",
+                 **conv_kwargs) -> None:
         super().__init__()
         self.conv = MultiresConv(channels, **conv_kwargs)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = make_dropout(dropout, dropout_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(F.gelu(self.conv(x)))
@@ -60,16 +73,17 @@ class MultiresNet(nn.Module):
         self.encoder = nn.Conv1d(c.d_input, c.d_model, 1)
         self.layers = nn.ModuleList(
             MultiresLayer(
-                c.d_model, dropout=c.dropout, depth=c.depth, kernel_size=c.kernel_size,
-                tree_select=c.tree_select, memory_size=c.memory_size, wavelet=c.wavelet,
-                seq_len=c.seq_len, max_lag=c.max_lag,
+                c.d_model, dropout=c.dropout, dropout_mode=c.dropout_mode, depth=c.depth,
+                kernel_size=c.kernel_size, tree_select=c.tree_select, memory_size=c.memory_size,
+                wavelet=c.wavelet, seq_len=c.seq_len, max_lag=c.max_lag, init=c.init,
+                indep_res_init=c.indep_res_init,
             )
             for _ in range(c.n_layers)
         )
         self.mixers = nn.ModuleList(nn.Conv1d(c.d_model, 2 * c.d_model, 1) for _ in range(c.n_layers))
         make_norm = (lambda: nn.BatchNorm1d(c.d_model)) if c.norm == "batch" else (lambda: _ChannelNorm(c.d_model))
         self.norms = nn.ModuleList(make_norm() for _ in range(c.n_layers))
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = make_dropout(c.dropout, c.dropout_mode)  # after the GLU, as the official mixing
         self.decoder = nn.Linear(c.d_model, c.d_output)
 
     @property
