@@ -1,0 +1,45 @@
+"""Studies: sweeps of MultiresConv trials on Ray Tune, with a tidy results table.
+
+``python -m multires.study --grid ucr --out runs/ucr`` runs a grid on a local Ray (or a cluster
+with ``--address``), one CPU thread per trial, and writes ``results.csv`` / ``results.parquet``;
+running it again with the same ``--out`` skips finished trials. The grid, the single trial and
+the table need no Ray: only :func:`run_study` imports it (Ray is in ``requirements-study.txt``, not
+in the app's requirements).
+
+Modules: ``grid`` (what to run), ``trial`` (one run -> one row), ``results`` (the table),
+``runner`` (Ray Tune).
+
+Examples
+--------
+>>> from multires.study import grid_preset
+>>> [t.tree_select for t in grid_preset("smoke").trials()]
+['fading', 'uniform']
+"""
+
+from __future__ import annotations
+
+from .grid import GRID_PRESETS, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
+from .results import (BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError, pareto_front,
+                      read_results, summarise, write_results)
+from .runner import run_study
+from .trial import memory_budget, run_trial
+
+__all__ = [
+    "BUDGET_COLUMNS",
+    "BudgetAxis",
+    "GRID_PRESETS",
+    "GridPreset",
+    "REQUIRED_COLUMNS",
+    "StudyGrid",
+    "StudyResultsError",
+    "TrialSpec",
+    "grid_preset",
+    "init_label",
+    "memory_budget",
+    "pareto_front",
+    "read_results",
+    "run_study",
+    "run_trial",
+    "summarise",
+    "write_results",
+]

@@ -1,0 +1,202 @@
+"""What a study runs: one :class:`TrialSpec` per trial, expanded from a :class:`StudyGrid`.
+
+A grid is the cross product task x TREESELECT rule x memory budget x filter init x frozen-or-learned
+filters x width x seed. Two rules keep it free of pointless trials: ``fading`` has no budget of its
+own (it keeps ``J + 1`` slots, so it runs once per remaining combination, with ``memory_size=None``),
+and frozen *random* filters are skipped (a frozen random filter bank is nobody's baseline; "random
+init" means learned from a random start).
+
+Every spec has a stable :meth:`TrialSpec.key` (a hash of its fields) that the results table
+stores, so a re-run of the same grid into the same directory skips finished trials.
+
+Examples
+--------
+>>> grid = StudyGrid(tasks=("digits",), tree_selects=("fading", "uniform"), memory_sizes=(4, 8),
+...                  inits=("haar",), seeds=(0, 1))
+>>> [(t.tree_select, t.memory_size, t.seed) for t in grid.trials()]
+[('fading', None, 0), ('fading', None, 1), ('uniform', 4, 0), ('uniform', 4, 1), ('uniform', 8, 0), ('uniform', 8, 1)]
+>>> sorted(GRID_PRESETS)
+['memory', 'smoke', 'ucr']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, get_args
+
+from ..constants import TREE_SELECTS, TreeSelect
+
+__all__ = ["GRID_PRESETS", "GridPreset", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
+
+GridPreset = Literal["smoke", "ucr", "memory"]
+
+#: Name that stands for random filters in ``StudyGrid.inits`` and in the results table.
+RANDOM_INIT = "random"
+
+
+def init_label(wavelet: str | None, freeze_filters: bool) -> str:
+    """How a trial's filters were made, as the Study page groups them.
+
+    >>> init_label("haar", True), init_label("haar", False), init_label(None, False)
+    ('frozen haar', 'learned from haar', 'learned from random')
+    """
+    start = wavelet if wavelet is not None else RANDOM_INIT
+    return f"frozen {start}" if freeze_filters else f"learned from {start}"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial: a task and a :class:`~multires.training.TrainConfig`, as flat, hashable fields.
+
+    ``task_options`` and ``train_options`` are JSON objects (sorted keys) of extra keyword
+    arguments for :func:`~multires.tasks.load_task` and :class:`~multires.training.TrainConfig`,
+    so specs stay flat table rows while any new option of either can be swept.
+    """
+
+    task: str  # a load_task name: "digits", "memory", "ucr:GunPoint", "smnist", ...
+    tree_select: TreeSelect  # TREESELECT rule
+    memory_size: int | None  # slots per channel M (None for fading: J + 1)
+    wavelet: str | None  # filter init (a PyWavelets name) or None for random filters
+    freeze_filters: bool  # keep h0, h1 at their init
+    d_model: int  # channels per layer
+    n_layers: int  # residual blocks
+    epochs: int  # training epochs
+    max_seconds: float | None  # training time cap per trial (None: no cap)
+    seed: int  # model init, shuffling, and the task's own split seed
+    task_options: str = "{}"  # JSON: extra load_task keyword arguments
+    train_options: str = "{}"  # JSON: extra TrainConfig keyword arguments
+
+    def key(self) -> str:
+        """Stable 16-hex-digit hash of every field: the trial's identity in a results table."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def init(self) -> str:
+        """:func:`init_label` of this trial."""
+        return init_label(self.wavelet, self.freeze_filters)
+
+    def train_config(self) -> Any:
+        """The validated :class:`~multires.training.TrainConfig` (imports torch)."""
+        from ..training import TrainConfig
+
+        return TrainConfig(
+            tree_select=self.tree_select, memory_size=self.memory_size, wavelet=self.wavelet,
+            freeze_filters=self.freeze_filters, d_model=self.d_model, n_layers=self.n_layers,
+            epochs=self.epochs, max_seconds=self.max_seconds, seed=self.seed,
+            **json.loads(self.train_options),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrialSpec":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class StudyGrid:
+    """A cross product of trial settings; :meth:`trials` expands it (see the module notes).
+
+    ``inits`` holds PyWavelets names and/or ``"random"``; ``task_options`` maps a task name to
+    its extra :func:`~multires.tasks.load_task` options; ``train_options`` holds extra
+    :class:`~multires.training.TrainConfig` fields shared by every trial.
+    """
+
+    tasks: tuple[str, ...]  # load_task names
+    tree_selects: tuple[TreeSelect, ...] = TREE_SELECTS  # type: ignore[assignment]
+    memory_sizes: tuple[int, ...] = (8,)  # budgets M for uniform and learned
+    inits: tuple[str, ...] = ("haar", RANDOM_INIT)  # filter inits
+    freeze: tuple[bool, ...] = (False,)  # frozen filters (fixed-wavelet baseline) and/or learned
+    d_models: tuple[int, ...] = (16,)  # widths; 1 gives the single-channel network
+    seeds: tuple[int, ...] = (0, 1, 2)
+    n_layers: int = 2
+    epochs: int = 10
+    max_seconds: float | None = None
+    task_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    train_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad setting and what is allowed."""
+        for name in ("tasks", "tree_selects", "memory_sizes", "inits", "freeze", "d_models", "seeds"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not value:
+                raise ValueError(f"{name} must be a non-empty tuple, got {value!r}")
+            if len(set(value)) != len(value):
+                raise ValueError(f"{name} has repeated values: {value!r}")
+        bad = [r for r in self.tree_selects if r not in TREE_SELECTS]
+        if bad:
+            raise ValueError(f"unknown tree_select {bad[0]!r}; allowed: {', '.join(TREE_SELECTS)}")
+        for name in ("memory_sizes", "d_models", "seeds"):
+            low = 0 if name == "seeds" else 1
+            for v in getattr(self, name):
+                if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                    raise ValueError(f"{name} must hold integers >= {low}, got {v!r}")
+        if any(not isinstance(v, bool) for v in self.freeze):
+            raise ValueError(f"freeze must hold True/False, got {self.freeze!r}")
+        for init in self.inits:
+            if init != RANDOM_INIT:
+                from ..wavelets import check_wavelet_name
+
+                check_wavelet_name(init)
+        unknown = sorted(set(self.task_options) - set(self.tasks))
+        if unknown:
+            raise ValueError(f"task_options names tasks not in the grid: {unknown}; grid tasks: {list(self.tasks)}")
+
+    def trials(self) -> list[TrialSpec]:
+        """Every trial of the grid, in a stable order (task, rule, budget, init, freeze, width, seed)."""
+        out: list[TrialSpec] = []
+        axes = itertools.product(self.tasks, self.tree_selects, self.memory_sizes, self.inits,
+                                 self.freeze, self.d_models, self.seeds)
+        for task, rule, budget, init, frozen, width, seed in axes:
+            if rule == "fading" and budget != self.memory_sizes[0]:
+                continue  # fading has no budget: one trial per other combination
+            if init == RANDOM_INIT and frozen:
+                continue
+            out.append(TrialSpec(
+                task=task, tree_select=rule, memory_size=None if rule == "fading" else budget,
+                wavelet=None if init == RANDOM_INIT else init, freeze_filters=frozen, d_model=width,
+                n_layers=self.n_layers, epochs=self.epochs, max_seconds=self.max_seconds, seed=seed,
+                task_options=json.dumps(self.task_options.get(task, {}), sort_keys=True),
+                train_options=json.dumps(self.train_options, sort_keys=True),
+            ))
+        return out
+
+
+#: UCR datasets of the shipped study: short, fast, and from easy (ItalyPowerDemand) to hard (ArrowHead).
+UCR_STUDY_TASKS = ("ucr:ItalyPowerDemand", "ucr:GunPoint", "ucr:ArrowHead")
+
+GRID_PRESETS: dict[str, StudyGrid] = {
+    # Seconds in all: CI and the tests' CLI run.
+    "smoke": StudyGrid(tasks=("memory",), tree_selects=("fading", "uniform"), memory_sizes=(4,), inits=("haar",),
+                       d_models=(2,), seeds=(0,), n_layers=1, epochs=1,
+                       task_options={"memory": {"length": 32, "lags": [1, 2, 4, 8], "n_train": 64,
+                                                "n_val": 32, "n_test": 64}}),
+    # The shipped study over real sequences (assets/studies/ucr.csv).
+    "ucr": StudyGrid(tasks=UCR_STUDY_TASKS, memory_sizes=(4, 8), inits=("haar", RANDOM_INIT), freeze=(False, True),
+                     d_models=(16,), seeds=(0, 1, 2), epochs=30, max_seconds=20.0),
+    # Equal distinct coefficients per layer: the single-channel network (d_model=1) makes budgets per
+    # channel and per layer the same number; d_model=8 shows the channel-diversity effect.
+    "memory": StudyGrid(tasks=("memory",), memory_sizes=(4, 9, 16), inits=("haar",), freeze=(True, False),
+                        d_models=(1, 8), seeds=(0, 1, 2), n_layers=1, epochs=8, max_seconds=30.0,
+                        task_options={"memory": {"n_train": 1000, "n_val": 250, "n_test": 500}}),
+}
+
+
+def grid_preset(name: str) -> StudyGrid:
+    """The preset grid ``name`` (one of :data:`GRID_PRESETS`).
+
+    >>> len(grid_preset("smoke").trials())
+    2
+    """
+    if name not in GRID_PRESETS:
+        raise ValueError(f"unknown grid preset {name!r}; allowed: {', '.join(get_args(GridPreset))}")
+    return GRID_PRESETS[name]

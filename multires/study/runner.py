@@ -1,0 +1,155 @@
+"""Run a :class:`~multires.study.grid.StudyGrid` on Ray Tune; resumable, one row per trial.
+
+Each trial is a Ray Tune *function trainable* that calls :func:`~multires.study.trial.run_trial`
+and reports its row once, with ``{"cpu": 1}`` of resources and one torch thread, so a machine with
+``n`` CPUs runs ``n`` trials at a time. Rows are appended to ``results.csv`` / ``results.parquet``
+in the output directory as trials finish (a driver-side Tune callback), so an interrupted study
+keeps what it finished, and running the same grid into the same directory again skips every trial
+whose key already has a ``status == "ok"`` row (failed trials are retried).
+
+Ray is imported here only, inside :func:`run_study`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .grid import StudyGrid, TrialSpec
+from .results import read_results, write_results
+from .trial import run_trial
+
+__all__ = ["run_study"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _trainable(config: dict[str, Any]) -> None:
+    from ray import tune
+
+    tune.report(run_trial(TrialSpec.from_dict(config["spec"]), threads=1))
+
+
+def _existing(out: Path) -> pd.DataFrame:
+    path = out / "results.csv"
+    return read_results(path) if path.exists() else pd.DataFrame()
+
+
+def _merge(existing: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    new = pd.DataFrame(rows)
+    if existing.empty:
+        return new
+    keep = existing[~existing["key"].isin(set(new["key"]))] if not new.empty else existing
+    return pd.concat([keep, new], ignore_index=True)
+
+
+def _row_only(result: dict[str, Any], spec_fields: set[str]) -> dict[str, Any]:
+    """Drop Ray Tune's own bookkeeping (``trial_id``, ``time_this_iter_s``, ...) from a report."""
+    ours = spec_fields | {"key", "init", "status", "error", "traceback", "metric_name", "test_score", "val_score",
+                          "slots_per_channel", "distinct_slots_mean", "distinct_slots_max", "depth",
+                          "n_parameters", "seq_len", "steps", "train_time_s", "wall_time_s"}
+    return {k: v for k, v in result.items() if k in ours or k.startswith("r2_lag_")}
+
+
+def run_study(
+    grid: StudyGrid,
+    out_dir: str | Path,
+    *,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    verbose: int = 1,
+    log: Callable[[str], Any] | None = None,
+) -> pd.DataFrame:
+    """Run every unfinished trial of ``grid`` on Ray Tune and return the whole results table.
+
+    Parameters
+    ----------
+    grid : StudyGrid
+        What to run.
+    out_dir : path
+        Where ``results.csv``, ``results.parquet`` and Ray Tune's own logs (``tune/``) go. Rows
+        already there with ``status == "ok"`` are kept and their trials skipped.
+    address : str, optional
+        A running Ray cluster (``"ray://host:10001"`` or ``"auto"``); its workers must have this
+        package installed. Default: start a local Ray for this call and stop it afterwards.
+    num_cpus : int, optional
+        CPUs of the local Ray (trials run at once); default all of them. Ignored with ``address``.
+    verbose : {0, 1, 2}
+        Progress display: 0 silent, 1 one line per finished trial (with the time left), 2 also
+        Ray Tune's own status tables and the workers' logs.
+    log : callable, optional
+        Called with one line per finished trial (default: print to stderr; ``verbose=0`` silences it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Old and new rows, one per trial key.
+    """
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    specs = grid.trials()
+    for spec in specs:  # a bad config fails here, in the driver, before any Ray start-up
+        spec.train_config()
+    existing = _existing(out)
+    done = set(existing.loc[existing["status"] == "ok", "key"]) if not existing.empty else set()
+    todo = [s for s in specs if s.key() not in done]
+    if log is None:
+        log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else (lambda line: None)
+    log(f"study: {len(specs)} trials, {len(specs) - len(todo)} already done, {len(todo)} to run -> {out}")
+    if not todo:
+        return existing
+    rows = _run_on_ray(todo, out, existing, address=address, num_cpus=num_cpus, verbose=verbose, log=log)
+    table = _merge(existing, rows)
+    write_results(table, out)
+    return table
+
+
+def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, address: str | None,
+                num_cpus: int | None, verbose: int, log: Callable[[str], Any]) -> list[dict[str, Any]]:
+    import ray
+    from ray import tune
+
+    spec_fields = set(todo[0].to_dict())
+    rows: list[dict[str, Any]] = []
+
+    class _SaveRows(tune.Callback):
+        """Append each finished trial's row to the results files at once (resumable studies)."""
+
+        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+            row = _row_only(result, spec_fields)
+            rows.append(row)
+            write_results(_merge(existing, rows), out)
+            score = row.get("test_score")
+            shown = f"{score:.3f}" if isinstance(score, float) else row.get("error", "")
+            elapsed = time.perf_counter() - start
+            left = elapsed / len(rows) * (len(todo) - len(rows))
+            log(f"[{len(rows)}/{len(todo)}, {elapsed:.0f} s, ~{left:.0f} s left] {row['task']} {row['tree_select']} M={row['memory_size']} "
+                f"{row['init']} d={row['d_model']} seed={row['seed']}: {row['status']} {shown} "
+                f"({row.get('wall_time_s', 0):.1f} s)")
+
+    start = time.perf_counter()
+    started_here = not ray.is_initialized()
+    if started_here:
+        env = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+        if address is None:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=verbose > 1,
+                     runtime_env={"env_vars": env})
+        else:
+            ray.init(address=address, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}, log_to_driver=verbose > 1)
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(_trainable, {"cpu": 1}),
+            param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
+            tune_config=tune.TuneConfig(reuse_actors=False),
+            run_config=tune.RunConfig(storage_path=str(out / "tune"), name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
+                                      verbose=max(verbose - 1, 0), callbacks=[_SaveRows()]),
+        )
+        tuner.fit()
+    finally:
+        if started_here:
+            ray.shutdown()
+    return rows

@@ -1,0 +1,110 @@
+"""Run one trial and summarise it as one row of the results table (no Ray here).
+
+:func:`run_trial` is what every Ray Tune trial calls, and it works as well on its own (a notebook,
+a debugger). :func:`memory_budget` counts a trained network's memory both ways the study
+compares: slots per channel (``M``) and distinct ``(band, level, lag)`` coefficients per layer
+(a layer whose channels read different slots holds more distinct coefficients than ``M``).
+
+Examples
+--------
+>>> from multires.study.grid import grid_preset
+>>> row = run_trial(grid_preset("smoke").trials()[0])
+>>> row["status"], row["slots_per_channel"], row["distinct_slots_mean"]
+('ok', 6, 6.0)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from typing import Any
+
+from .grid import TrialSpec
+
+__all__ = ["memory_budget", "run_trial"]
+
+
+def _distinct_slots(conv: Any) -> int:
+    """Distinct slots kept by any channel of ``conv`` (MODEL's ``distinct_slots`` if it has one)."""
+    if hasattr(conv, "distinct_slots"):
+        value = conv.distinct_slots()
+        return value if isinstance(value, int) else len(value)
+    return len({slot for c in range(conv.channels) for slot in conv.kept_slots(c)})
+
+
+def memory_budget(net: Any) -> dict[str, float]:
+    """Memory of a trained ``MultiresNet``: slots per channel and distinct slots per layer.
+
+    Returns
+    -------
+    dict
+        ``slots_per_channel`` (``M`` of the first layer; every layer has the same),
+        ``distinct_slots_mean`` and ``distinct_slots_max`` (over layers), ``depth`` (``J``).
+
+    Examples
+    --------
+    >>> from multires import ModelConfig, MultiresNet
+    >>> net = MultiresNet(ModelConfig(d_input=1, d_output=2, d_model=4, n_layers=2, seq_len=64))
+    >>> memory_budget(net)  # fading keeps J + 1 = 7 slots, the same in every channel
+    {'slots_per_channel': 7, 'distinct_slots_mean': 7.0, 'distinct_slots_max': 7, 'depth': 6}
+    """
+    convs = list(net.convs)
+    distinct = [_distinct_slots(conv) for conv in convs]
+    return {
+        "slots_per_channel": int(convs[0].n_slots),
+        "distinct_slots_mean": float(sum(distinct) / len(distinct)),
+        "distinct_slots_max": int(max(distinct)),
+        "depth": int(convs[0].depth),
+    }
+
+
+def _load(spec: TrialSpec) -> Any:
+    from ..tasks import load_task
+
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(spec.task_options).items()}
+    return load_task(spec.task, seed=spec.seed, **options)
+
+
+def run_trial(spec: TrialSpec, threads: int | None = 1) -> dict[str, Any]:
+    """Train ``spec`` and return its results row (never raises for a failed run).
+
+    Parameters
+    ----------
+    spec : TrialSpec
+        The trial.
+    threads : int or None, default 1
+        ``torch.set_num_threads`` for this process (a Ray worker runs one trial per CPU); None
+        leaves the thread pool alone.
+
+    Returns
+    -------
+    dict
+        The spec's fields, ``key``, ``init``, ``status`` (``"ok"`` or ``"error"``), ``error``,
+        ``metric_name``, ``test_score``, ``val_score``, ``r2_lag_<tau>`` per lag (recall tasks),
+        :func:`memory_budget`'s counts, ``n_parameters``, ``seq_len``, ``steps``,
+        ``train_time_s`` and ``wall_time_s``.
+    """
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    row: dict[str, Any] = {**spec.to_dict(), "key": spec.key(), "init": spec.init, "status": "ok", "error": ""}
+    start = time.perf_counter()
+    try:
+        from ..training import train
+
+        task = _load(spec)
+        result = train(task, spec.train_config())
+    except Exception as err:  # one failed trial must not end a study: it becomes an "error" row
+        row.update(status="error", error=f"{type(err).__name__}: {err}", wall_time_s=time.perf_counter() - start)
+        row["traceback"] = traceback.format_exc(limit=3)
+        return row
+    row.update(metric_name=result.test["metric_name"], test_score=float(result.test["metric"]),
+               val_score=float(result.val["metric"]))
+    if task.kind == "recall":
+        row.update({f"r2_lag_{lag}": float(r2) for lag, r2 in zip(task.lags, result.test["r2"])})
+    row.update(memory_budget(result.net))
+    row.update(n_parameters=int(result.net.n_parameters()), seq_len=int(task.length), steps=int(result.steps),
+               train_time_s=float(result.train_time), wall_time_s=float(result.wall_time))
+    return row
