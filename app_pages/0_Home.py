@@ -1,69 +1,77 @@
-"""Home: what MultiresConv is, the paper's Figure 2 to play with, and a guided path through the app."""
+"""Home: what MultiresConv is, the paper's Figure 2 in motion, and a guided path through the app."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from multires import kept_cells, max_uniform_memory, memory_slots
+from multires import max_uniform_memory, memory_slots
 from multires.figures.style import STRATEGY_LABELS
-from multires.figures.tree import cell_label, dilated_tree_figure
+from multires.figures.tree import tree_animation_figure
+from ui.charts import presenting, show
 
 TOY_N, TOY_DEPTH, TOY_K = 16, 4, 2  # small enough that every node stays readable
 
 st.title("Wavelet Memory Explorer")
 st.markdown(
-    """
-**MultiresConv** is the sequence layer of *Sequence Modeling with Multiresolution Convolutional Memory*
-(Jiaxin Shi, Ke Alexander Wang & Emily B. Fox, ICML 2023, [arXiv:2305.01638](https://arxiv.org/abs/2305.01638)).
-Each channel runs the input through a **causal dilated convolution tree**: level *l* applies the same two
-short filters, a lowpass **h0** and a highpass **h1**, with dilation 2<sup>l−1</sup>, producing an
-*approximation* a<sub>l</sub> (which feeds the next level) and a *detail* b<sub>l</sub>. Because h0 and h1
-are shared across levels they act like a learnable wavelet filter bank, and the tree is a stationary
-wavelet transform of the past. At every time step **TREESELECT** keeps only a few of these coefficients as
-the layer's memory (the paper's *resolution fading* keeps one per level: recent past sharp, distant past
-blurred) and mixes them linearly. The whole layer is therefore one long causal convolution, cheap to compute.
-""",
-    unsafe_allow_html=True,
+    "**MultiresConv** (Shi, Wang & Fox, ICML 2023, [arXiv:2305.01638](https://arxiv.org/abs/2305.01638)) remembers "
+    "a sequence through a **tree of two shared filters**, and keeps only a few of its numbers at each step. "
+    "Press **▶ Play** to watch the memory move with time."
 )
 
-st.header("The tree at a glance (the paper's Figure 2)")
-st.markdown(
-    f"A toy tree: **N = {TOY_N}** samples, depth **J = {TOY_DEPTH}**, filters of **k = {TOY_K}** taps. "
-    "Move the time step and switch the strategy to see which coefficients become the memory."
-)
-controls = st.columns([3, 2, 3], gap="large")
+controls = st.columns([3, 3, 3], gap="medium")
 with controls[0]:
-    n = st.slider("Time step n", 0, TOY_N - 1, TOY_N - 1, key="home_n",
-                  help="The memory is read at this time; nodes after n do not exist yet (faded).")
-with controls[1]:
     strategy = st.radio("TREESELECT strategy", ["fading", "uniform"], key="home_strategy",
                         format_func=lambda s: STRATEGY_LABELS[s], horizontal=True,
-                        help="Resolution fading keeps a_J[n], b_J[n], …, b_1[n]; uniform spreads M slots "
-                             "evenly over each level's decimated grid.")
-with controls[2]:
+                        help="Which coefficients of the tree become the memory at each time step.")
+with controls[1]:
     largest = max_uniform_memory(TOY_DEPTH, TOY_K)
-    memory_size = st.slider("Memory size M (uniform)", 1, largest, 8, key="home_memory_size",
-                            disabled=strategy != "uniform",
-                            help=f"Number of slots the uniform rule keeps (1..{largest}).")
+    memory_size = int(st.slider("Memory size M (uniform)", 1, largest, 8, key="home_memory_size",
+                                disabled=strategy != "uniform",
+                                help=f"Number of slots the uniform rule keeps (1..{largest})."))
+with controls[2]:
+    impulse_at = int(st.slider("Impulse x[t₀] = 1 at t₀", 0, TOY_N - 1, 2, key="home_impulse",
+                               help="Yellow halos mark every node that still depends on this input sample."))
 
 if strategy == "fading":
     slots = memory_slots("fading", TOY_DEPTH, TOY_K)
+    rule = (f"**Resolution fading** keeps one cell per tree row, all at lag 0: a{TOY_DEPTH}[n], b{TOY_DEPTH}[n], …, "
+            f"b1[n], that is J + 1 = {TOY_DEPTH + 1} numbers (one detail per level plus the coarsest approximation). "
+            "b1[n] sees the last 2 samples, b2[n] the last 4, …: the recent past finely, the distant past coarsely.")
 else:
-    slots = memory_slots("uniform", TOY_DEPTH, TOY_K, memory_size=int(memory_size))
-cells = kept_cells(slots, int(n))
+    slots = memory_slots("uniform", TOY_DEPTH, TOY_K, memory_size=memory_size)
+    rule = (f"**Uniform** fills M = {memory_size} slots coarsest first: a{TOY_DEPTH}[n], b{TOY_DEPTH}[n], then level l at "
+            "lags 0, 2<sup>l</sup>, 2·2<sup>l</sup>, … (the level's decimated grid, 2, 4, 8 … slots for k = 2) until M "
+            "are used, so at small M the finest levels get none. With M = 2<sup>J</sup> = 16 it is the ordinary "
+            "Haar DWT of the last 16 samples.")
 
-st.plotly_chart(dilated_tree_figure(TOY_N, TOY_DEPTH, TOY_K, int(n), cells, strategy), key="home_tree")
+fig = tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, slots, strategy, impulse_at=impulse_at,
+                            height=520 if presenting() else 560)
+show(fig, key="home_tree")
 st.caption(
-    "Each node combines k = 2 nodes of the level below, spaced by the dilation: blue edges are the shared "
-    "lowpass h0, orange edges the shared highpass h1. Outlined nodes are the memory at time n; the coloured "
-    "edges are everything computed to produce them."
+    f"A toy tree: N = {TOY_N} samples, J = {TOY_DEPTH} levels, k = {TOY_K} taps. Each node combines k nodes of the level "
+    "below, spaced by the dilation: blue edges are the shared lowpass h0, orange the shared highpass h1. Circled nodes "
+    "are the memory at time n (coloured edges: what computes them); the boxes under the input are the memory list. "
+    "Watch the yellow impulse climb: the fine levels forget it first, the coarse ones hold it longest.",
 )
-summary = st.columns([1, 4], vertical_alignment="center")
-summary[0].metric("Slots kept at n", len(cells), help="Slots whose time n − lag is before 0 are not kept yet.")
-summary[1].markdown(
-    f"**Memory at n = {int(n)}:** " + ", ".join(f"{cell_label(slot)}[{t}]" for slot, t in cells)
-    if cells else "The memory is empty: every slot still points before time 0."
-)
+st.markdown(rule, unsafe_allow_html=True)
+
+with st.expander("What the layer computes, in five lines", expanded=not presenting()):
+    st.markdown(
+        """
+* Level *l* applies a lowpass **h0** and a highpass **h1** (the same two short filters at every level) with dilation
+  2<sup>l−1</sup> to the approximation a<sub>l−1</sub> (a<sub>0</sub> = x), giving a<sub>l</sub> and the detail b<sub>l</sub>.
+* The tree is *undecimated*: every level has one coefficient per time step, J + 1 rows of N numbers in all.
+  With a fixed orthogonal wavelet (Haar, db2, …) it is a causal stationary wavelet transform of the past; learned
+  filters need not be an exact wavelet pair (the Filters page measures how close they are).
+* With Haar filters a<sub>J</sub>[n] = 2<sup>J/2</sup> × the mean of the last 2<sup>J</sup> samples (zeros before t = 0),
+  and b<sub>l</sub>[n] = 2<sup>−l/2</sup> × (sum of the older half − sum of the newer half) of the last 2<sup>l</sup> samples.
+* **TREESELECT** keeps a few cells at fixed lags behind n as the memory z<sub>n</sub>; the output is
+  y[n] = Σ<sub>s</sub> w<sub>s</sub> z<sub>n,s</sub> + w<sub>skip</sub> x[n].
+* Every slot reads a fixed lag of a linear tree, so the whole layer is one causal convolution y = K * x, computed with
+  one FFT in O(N log N).
+""",
+        unsafe_allow_html=True,
+    )
 
 st.header("A guided path")
 st.markdown("Each page uses the sidebar's model, layer, channel, signal and fixed wavelet, so you can follow one "

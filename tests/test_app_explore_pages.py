@@ -78,18 +78,31 @@ def test_page_runs_and_draws_charts(session_models, page):
 # --- Home ----------------------------------------------------------------------------------------
 
 
-def test_home_figure2_counts_the_kept_slots(session_models):
+def chart_spec(at: AppTest, key: str) -> dict:
+    """The plotly figure a page drew under ``key``, as plain JSON."""
+    import json
+
+    charts = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
+    assert len(charts) == 1, f"no single chart with key {key!r}"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_home_figure2_animates_the_kept_slots(session_models):
     at = open_page(session_models, None)
-    assert metric(at, "Slots kept at n") == "5"  # fading, J = 4: a4, b4, b3, b2, b1
+    spec = chart_spec(at, "home_tree")
+    assert len(spec["frames"]) == 16  # one frame per time step of the toy tree
     at.radio(key="home_strategy").set_value("uniform")
     at.run()  # the M slider is enabled only for the uniform strategy
     at.slider(key="home_memory_size").set_value(8)
-    at.slider(key="home_n").set_value(9)
     at.run()
+    spec = chart_spec(at, "home_tree")
+    frame = next(f for f in spec["frames"] if f["name"] == "9")
+    strip = next(d for d in frame["data"] if d.get("name") == "memory z_n")
     # uniform, J = 4, M = 8: a4[n], b4[n], b3[n], b3[n-8], b2[n], b2[n-4], b2[n-8], b2[n-12]
     expected = kept_cells(memory_slots("uniform", 4, 2, memory_size=8), 9)
-    assert metric(at, "Slots kept at n") == str(len(expected)) == "7"  # b2[n-12] points before t = 0
-    assert "a4[9], b4[9], b3[9], b3[1], b2[9], b2[5], b2[1]" in markdown_text(at)
+    lit = [text.split("<br>")[1] for text in strip["text"] if "not yet" not in text]
+    assert lit == ["a4[9]", "b4[9]", "b3[9]", "b3[1]", "b2[9]", "b2[5]", "b2[1]"] == [
+        f"{'a' if s.band == 'approx' else 'b'}{s.level}[{t}]" for s, t in expected]  # b2[n-12] is before t = 0
     assert len(at.get("page_link")) == 6
 
 

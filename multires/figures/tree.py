@@ -1,4 +1,4 @@
-"""Figures of the coefficient tree: the dilated tree as a graph, the tree as a heatmap, per-level views.
+"""Figures of the coefficient tree: the tree as a heatmap, per-level views (the graph: :mod:`.dilated_tree`).
 
 Every builder takes plain data (numpy arrays, lists of ``(label, values)`` rows as returned by
 :meth:`multires.CoefficientTree.rows`, lists of kept cells) and returns a ``plotly`` Figure.
@@ -11,7 +11,7 @@ Examples
 >>> cells = kept_cells(memory_slots("fading", 3, 2), n=20)
 >>> fig = tree_heatmap(tree.rows(), "Tree", kept={"fading": cell_coords(cells)}, n=20)
 >>> [t.name for t in fig.data]
-['coefficients', 'kept by resolution fading']
+['coefficients', 'halo fading', 'kept by resolution fading']
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..treeselect import Slot
-from .style import BAND_COLORS, FILTER_COLORS, STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .cells import cell_coords, cell_label
+from .dilated_tree import dilated_tree_figure, tree_animation_figure
+from .style import BAND_COLORS, STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = [
     "signal_figure",
     "cell_label",
     "cell_coords",
     "dilated_tree_figure",
+    "tree_animation_figure",
     "tree_heatmap",
     "level_traces",
     "level_energy",
@@ -37,6 +39,7 @@ __all__ = [
     "pool_columns",
     "envelope",
     "KEPT_MARKER_SIZES",
+    "FOCUS_COLOR",
 ]
 
 Rows = Sequence[tuple[str, np.ndarray]]
@@ -49,20 +52,8 @@ MAX_TRACE_POINTS = 4096
 #: Open-square marker size per strategy, so that cells kept by several strategies show nested squares.
 KEPT_MARKER_SIZES: dict[str, int] = {"fading": 19, "uniform": 14, "learned": 9}
 _GREY = "#9a9a9a"
-
-
-def cell_label(slot: Slot) -> str:
-    """Row label of the tree band a slot reads: ``"a4"`` for ``a_4``, ``"b2"`` for ``b_2``.
-
-    >>> cell_label(Slot("detail", 2, 4))
-    'b2'
-    """
-    return f"{'a' if slot.band == 'approx' else 'b'}{slot.level}"
-
-
-def cell_coords(cells: Sequence[tuple[Slot, int]]) -> list[tuple[str, int]]:
-    """``(row label, time)`` of every cell from :func:`multires.kept_cells`, in the same order."""
-    return [(cell_label(slot), int(t)) for slot, t in cells]
+#: The inspected cell and its receptive field (Okabe-Ito yellow: not a strategy, not a band).
+FOCUS_COLOR = "#E6B800"
 
 
 def _strategy_name(strategy: str) -> str:
@@ -132,161 +123,6 @@ def envelope(values: np.ndarray, max_points: int = MAX_TRACE_POINTS) -> tuple[np
     return times, values[times]
 
 
-# --- the paper's Figure 2: the dilated tree as a graph ------------------------------------------
-
-
-def _sources(t: int, level: int, kernel_size: int) -> list[tuple[int, int]]:
-    """``(tap i, time)`` of the ``a_{level-1}`` samples that ``a_level[t]`` and ``b_level[t]`` combine."""
-    dilation = 2 ** (level - 1)
-    out = []
-    for i in range(kernel_size):
-        s = t - (kernel_size - 1 - i) * dilation
-        if s >= 0:  # earlier samples are the causal zero padding: no node, no edge
-            out.append((i, s))
-    return out
-
-
-def dilated_tree_figure(
-    n_samples: int,
-    depth: int,
-    kernel_size: int,
-    n: int,
-    kept: Sequence[tuple[Slot, int]] = (),
-    strategy: str = "fading",
-    height: int = 560,
-) -> go.Figure:
-    """The causal dilated tree as nodes and edges, with the memory kept at time ``n`` outlined.
-
-    Row 0 holds the input ``x``; row ``l`` holds ``a_l[t]`` (circle, left) and ``b_l[t]`` (square,
-    right) for every time ``t``. Both combine the same ``k`` samples of ``a_{l-1}``, spaced by the
-    dilation ``2**(l-1)``: through the shared lowpass ``h0`` into ``a_l`` and the shared highpass
-    ``h1`` into ``b_l``. Faint edges show every connection; the computation that produces the kept
-    cells (their *cone*, down to the input samples it reads) is drawn in the two filter colours.
-    Nodes after ``n`` are faded: they do not exist yet at time ``n``.
-
-    Parameters
-    ----------
-    n_samples, depth, kernel_size : int
-        ``N``, ``J``, ``k`` (keep ``N`` small, e.g. 16, so nodes stay readable).
-    n : int
-        Current time step, ``0 <= n < N``.
-    kept : list of (Slot, int)
-        Cells kept at time ``n``, as returned by :func:`multires.kept_cells`.
-    strategy : str
-        Key of :data:`STRATEGY_COLORS`, for the outline colour and the legend.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Traces named ``"all connections"``, ``"h0 (lowpass, shared)"``, ``"h1 (highpass, shared)"``,
-        ``"input x"``, ``"a (approximation)"``, ``"b (detail)"`` and ``"kept by <strategy>"``.
-    """
-    if not 0 <= n < n_samples:
-        raise ValueError(f"n must be in 0..{n_samples - 1}, got {n}")
-    offset = 0.2  # a_l[t] sits left of t, b_l[t] right of it
-
-    def position(band: str, level: int, t: int) -> tuple[float, float]:
-        if level == 0:
-            return float(t), 0.0
-        return (t - offset if band == "approx" else t + offset), float(level)
-
-    # The cone: every edge that contributes to a kept cell, found top-down level by level.
-    needed_a: set[tuple[int, int]] = set()  # (level, t) of approximations that must be computed
-    cone_edges: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {"h0": [], "h1": []}
-    for slot, t in kept:
-        if slot.band == "approx":
-            needed_a.add((slot.level, t))
-        else:
-            for _, s in _sources(t, slot.level, kernel_size):
-                cone_edges["h1"].append((position("approx", slot.level - 1, s), position("detail", slot.level, t)))
-                needed_a.add((slot.level - 1, s))
-    for level in range(depth, 0, -1):
-        for lvl, t in sorted(needed_a):
-            if lvl != level:
-                continue
-            for _, s in _sources(t, level, kernel_size):
-                cone_edges["h0"].append((position("approx", level - 1, s), position("approx", level, t)))
-                needed_a.add((level - 1, s))
-
-    def segments(pairs):
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for (x0, y0), (x1, y1) in pairs:
-            xs += [x0, x1, None]
-            ys += [y0, y1, None]
-        return xs, ys
-
-    all_edges = []
-    for level in range(1, depth + 1):
-        for t in range(n_samples):
-            for _, s in _sources(t, level, kernel_size):
-                src = position("approx", level - 1, s)
-                all_edges.append((src, position("approx", level, t)))
-                all_edges.append((src, position("detail", level, t)))
-
-    fig = go.Figure()
-    xs, ys = segments(all_edges)
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="all connections", hoverinfo="skip",
-                             line=dict(color="rgba(120,120,120,0.22)", width=1)))
-    for key, label in (("h0", "h0 (lowpass, shared)"), ("h1", "h1 (highpass, shared)")):
-        xs, ys = segments(cone_edges[key])
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label, hoverinfo="skip",
-                                 line=dict(color=FILTER_COLORS[key], width=2.6)))
-
-    def opacity(t: int) -> float:
-        return 1.0 if t <= n else 0.25
-
-    times = np.arange(n_samples)
-    fig.add_trace(go.Scatter(
-        x=times, y=np.zeros(n_samples), mode="markers", name="input x",
-        marker=dict(size=11, color="#444444", opacity=[opacity(t) for t in times]),
-        hovertemplate="x[%{x}]<extra></extra>",
-    ))
-    for band, symbol, label, letter, filt in (("approx", "circle", "a (approximation)", "a", "h0"),
-                                               ("detail", "square", "b (detail)", "b", "h1")):
-        px, py, text, op = [], [], [], []
-        for level in range(1, depth + 1):
-            for t in range(n_samples):
-                x, y = position(band, level, t)
-                px.append(x)
-                py.append(y)
-                src = ", ".join(f"{'x' if level == 1 else f'a{level - 1}'}[{s}]"
-                                for _, s in _sources(t, level, kernel_size))
-                text.append(f"{letter}{level}[{t}] = {filt} · ({src})")
-                op.append(opacity(t))
-        fig.add_trace(go.Scatter(
-            x=px, y=py, mode="markers", name=label, text=text, hovertemplate="%{text}<extra></extra>",
-            marker=dict(size=9, symbol=symbol, color=BAND_COLORS[band], opacity=op,
-                        line=dict(color="white", width=1)),
-        ))
-
-    kx, ky, ktext = [], [], []
-    for slot, t in kept:
-        x, y = position(slot.band, slot.level, t)
-        kx.append(x)
-        ky.append(y)
-        ktext.append(f"{slot} = {cell_label(slot)}[{t}]")
-    color = STRATEGY_COLORS.get(strategy, "#000000")
-    fig.add_trace(go.Scatter(
-        x=kx, y=ky, mode="markers", name=f"kept by {_strategy_name(strategy)}", text=ktext,
-        hovertemplate="%{text}<extra></extra>",
-        marker=dict(size=19, symbol="circle-open", color=color, line=dict(width=3, color=color)),
-    ))
-    fig.add_vrect(x0=n - 0.45, x1=n + 0.45, fillcolor=color, opacity=0.08, line_width=0)
-    fig.add_annotation(x=n, y=depth + 0.45, text=f"n = {n}", showarrow=False, font=dict(color=color, size=14))
-
-    ticktext = ["input x"] + [f"level {lvl}  (dilation {2 ** (lvl - 1)})" for lvl in range(1, depth + 1)]
-    fig.update_yaxes(tickvals=list(range(depth + 1)), ticktext=ticktext, range=[-0.5, depth + 0.75],
-                     showgrid=False, zeroline=False)
-    fig.update_xaxes(tickvals=list(range(n_samples)), range=[-0.7, n_samples - 0.3], showgrid=False,
-                     zeroline=False)
-    finish(fig, f"The dilated tree at time n = {n}: memory kept by {_strategy_name(strategy)}",
-           "time t (samples)", "tree level", height=height)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="center", x=0.5),
-                      margin=dict(b=90))
-    return fig
-
-
 # --- the coefficient tree as a heatmap ----------------------------------------------------------
 
 
@@ -299,6 +135,7 @@ def tree_heatmap(
     x_range: tuple[float, float] | None = None,
     height: int | None = None,
     start: int = 0,
+    focus: tuple[str, int, int, int] | None = None,
 ) -> go.Figure:
     """Levels-by-time heatmap of the tree (rows ``a_J, b_J, ..., b_1`` top to bottom).
 
@@ -321,11 +158,15 @@ def tree_heatmap(
         Time of the rows' first column, when they are a window ``[start, start + N')`` of the tree.
         Signals longer than :data:`MAX_HEATMAP_COLUMNS` are pooled: each column then shows the
         largest ``|coefficient|`` of its bucket of samples.
+    focus : (str, int, int, int), optional
+        ``(row label, time, first, last)``: a cell to star and the span ``x[first..last]`` of the
+        past it reads (its receptive field), shaded across the rows.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        A ``"coefficients"`` heatmap trace, then one ``"kept by ..."`` scatter per strategy.
+        A ``"coefficients"`` heatmap trace, then per strategy a white ``"halo ..."`` and its
+        ``"kept by ..."`` scatter (then ``"inspected: ..."`` with ``focus``).
     """
     labels = [label for label, _ in rows]
     times, values, bucket = pool_columns(np.vstack([np.asarray(v, dtype=np.float64) for _, v in rows]))  # (J+1, N')
@@ -352,6 +193,12 @@ def tree_heatmap(
     ))
     for strategy, cells in (kept or {}).items():
         color = STRATEGY_COLORS.get(strategy, "#000000")
+        size = KEPT_MARKER_SIZES.get(strategy, 12)
+        fig.add_trace(go.Scatter(  # a white halo under the outline: readable on the darkest cells too
+            x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", showlegend=False,
+            name=f"halo {strategy}", hoverinfo="skip",
+            marker=dict(symbol="square-open", size=size, color="white", line=dict(width=5.5, color="white")),
+        ))
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers",
             name=f"kept by {_strategy_name(strategy)}",
@@ -359,6 +206,13 @@ def tree_heatmap(
                         line=dict(width=2.5, color=color)),
             hovertemplate="%{y}[%{x}]<extra>" + _strategy_name(strategy) + "</extra>",
         ))
+    if focus is not None:  # one cell and the span of the past it reads
+        label, t, first, last = focus
+        fig.add_vrect(x0=first - 0.5, x1=last + 0.5, fillcolor=FOCUS_COLOR, opacity=0.22, line_width=0)
+        fig.add_trace(go.Scatter(x=[t], y=[label], mode="markers", name=f"inspected: {label}[{t}]",
+                                 marker=dict(symbol="star", size=16, color=FOCUS_COLOR,
+                                             line=dict(width=1.5, color="#333333")),
+                                 hovertemplate=f"{label}[{t}] reads x[{first}..{last}]<extra></extra>"))
     if n is not None:  # the title names n; a text label here would collide with the legend
         fig.add_vline(x=n, line=dict(color="#333333", width=1.5, dash="dash"))
     fig.update_yaxes(autorange="reversed", type="category", categoryorder="array", categoryarray=labels)
