@@ -21,6 +21,7 @@ PAGES = [
     st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
     st.Page("app_pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
+    st.Page("app_pages/2b_Playground.py", url_path="playground", title="Wavelet playground", icon=":material/science:"),
     st.Page("app_pages/3_Coefficient_tree.py", url_path="tree", title="Coefficient tree", icon=":material/account_tree:"),
     st.Page("app_pages/4_TREESELECT.py", url_path="treeselect", title="TREESELECT memory", icon=":material/memory:"),
     st.Page("app_pages/5_Train.py", url_path="train", title="Train", icon=":material/model_training:"),
@@ -29,11 +30,13 @@ PAGES = [
 page = st.navigation(PAGES)
 
 state.apply_query_params()
+state.presentation_layout()  # before anything is drawn: the sidebar's initial state and page fonts
 # A training run that finished in the background joins the session's models (and is selected)
 # before the sidebar is drawn, whichever page the user is on.
 collected = training_runner.collect_finished()
 if collected is not None and collected.result is not None:
     st.session_state["train_result_model"] = collected.name
+state.presentation_toggle()
 with st.sidebar:
     st.caption("Shared by every page")
 entry = state.model_picker()

@@ -36,6 +36,7 @@ __all__ = [
     "TapsError",
     "cascade_diverges",
     "check_taps",
+    "parse_taps",
     "playground_pair",
     "preset_pair",
     "random_pair",
@@ -91,6 +92,27 @@ def check_taps(values: Any, name: str = "h0") -> np.ndarray:
     if not np.any(taps):
         raise TapsError(f"{name} is all zeros: give at least one non-zero tap (e.g. the Haar preset 0.7071, 0.7071)")
     return taps
+
+
+def parse_taps(text: str, name: str = "h0") -> np.ndarray:
+    """Taps typed as text, separated by commas, spaces or semicolons, checked by :func:`check_taps`.
+
+    Examples
+    --------
+    >>> parse_taps("0.7071, 0.7071").tolist()
+    [0.7071, 0.7071]
+    >>> parse_taps("1, nan")
+    Traceback (most recent call last):
+    ...
+    multires.playground.TapsError: h0[1] is nan: every tap must be a finite number
+    """
+    parts = [p for p in text.replace(";", ",").replace(",", " ").split() if p]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError as exc:
+        raise TapsError(f"{name}: {exc.args[0].split(': ', 1)[-1]} is not a number; type numbers separated by "
+                        f"commas, e.g. 0.7071, 0.7071") from exc
+    return check_taps(values, name)
 
 
 def playground_pair(h0: Any, h1: Any | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -76,8 +76,10 @@ def test_nearest_distance_figure_is_one_heatmap_with_selected_outline():
     _assert_labelled(fig, "channel", "layer")
     assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
     assert np.asarray(fig.data[0].z).shape == (2, 3)
-    (outline,) = fig.layout.shapes
-    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (1.5, 2.5, 0.5, 1.5)
+    outer, inner = fig.layout.shapes  # black then white: the outline shows on dark and bright cells
+    for outline in (outer, inner):
+        assert (outline.x0, outline.x1, outline.y0, outline.y1) == (1.5, 2.5, 0.5, 1.5)
+    assert {outer.line.color, inner.line.color} == {"#000000", "#ffffff"}
 
 
 def test_channel_taps_figure_appends_reference_row_only_when_lengths_match():

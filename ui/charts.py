@@ -28,4 +28,5 @@ def show(fig: go.Figure, key: str, **kwargs: Any) -> Any:
         from multires.figures.style import presentation_style
 
         fig = presentation_style(go.Figure(fig))
-    return st.plotly_chart(fig, key=key, use_container_width=True, **kwargs)
+    kwargs.setdefault("width", "stretch")
+    return st.plotly_chart(fig, key=key, **kwargs)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import streamlit as st
 
+from ui.charts import PRESENT_KEY, presenting
+
 from multires import ModelConfig, discrete_wavelet_names
 from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
 
@@ -114,7 +116,7 @@ def all_models() -> dict[str, ModelEntry]:
 
 # --- shared pickers (rendered by app.py in the sidebar) ----------------------------------------
 
-_QUERY_KEYS = ("model", "layer", "channel", "signal", "n", "wavelet")
+_QUERY_KEYS = ("model", "layer", "channel", "signal", "n", "wavelet", "present")
 
 
 def _int_param(value: str, low: int, high: int) -> int | None:
@@ -148,6 +150,11 @@ def apply_query_params() -> None:
             st.session_state["wavelet"] = params["wavelet"]
         else:
             problems.append(f"wavelet {params['wavelet']!r} is not a discrete PyWavelets wavelet")
+    if "present" in params:
+        if params["present"] in ("0", "1"):
+            st.session_state[PRESENT_KEY] = params["present"] == "1"
+        else:
+            problems.append(f"present={params['present']!r} must be 1 (presentation mode) or 0")
     for key, high in (("layer", 15), ("channel", 511), ("n", MAX_SIGNAL_LENGTH)):
         if key in params:
             value = _int_param(params[key], 0, high)
@@ -171,6 +178,48 @@ def share_view(**extra: Any) -> None:
     for key, value in values.items():
         if value is not None and str(st.query_params.get(key)) != str(value):
             st.query_params[key] = str(value)
+    if presenting():
+        if st.query_params.get("present") != "1":
+            st.query_params["present"] = "1"
+    elif "present" in st.query_params:
+        del st.query_params["present"]
+
+
+#: Page text, captions and headings enlarged for a projector, and less empty space above the
+#: title so each page's key chart stays above the fold at 1280 x 720 (figures: ui.charts.show).
+_PRESENTATION_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.6rem; padding-bottom: 1rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; line-height: 1.45; }
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
+[data-testid="stMainBlockContainer"] h1 { font-size: 2.2rem; padding: 0 0 0.4rem 0; }
+[data-testid="stMainBlockContainer"] h2, [data-testid="stMainBlockContainer"] h3 { font-size: 1.6rem; }
+[data-testid="stMainBlockContainer"] label p { font-size: 1.1rem; }
+[data-testid="stMainBlockContainer"] button[role="tab"] p { font-size: 1.2rem; }
+[data-testid="stMetricValue"] { font-size: 2rem; }
+</style>
+"""
+
+
+def presentation_layout() -> None:
+    """Start of every run: collapse the sidebar and enlarge the page text when presenting.
+
+    Only layout changes: every widget is still drawn with the same key, so switching presentation
+    mode on or off keeps the session's models and every choice made on the pages.
+    """
+    st.set_page_config(initial_sidebar_state="collapsed" if presenting() else "auto")
+    if presenting():
+        st.html(_PRESENTATION_CSS)
+
+
+def presentation_toggle() -> bool:
+    """Sidebar: the presentation-mode switch (mirrored into the URL as ``present=1``)."""
+    return st.sidebar.toggle(
+        "Presentation mode", key=PRESENT_KEY,
+        help="For a projector: the sidebar folds away, fonts grow, each page's key chart fits on a 1280×720 "
+             "screen. Open the sidebar (top-left arrow) to change the model or signal, or to switch it off.",
+    )
 
 
 def model_picker() -> ModelEntry:

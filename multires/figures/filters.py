@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import FILTER_COLORS, finish
+from .style import FILTER_COLORS, SIGNED_COLORSCALE, finish
 
 __all__ = [
     "FilterPair",
@@ -82,7 +82,7 @@ def taps_figure(learned: FilterPair, fixed: FilterPair, learned_label: str, fixe
 def frequency_response_figure(
     freqs: np.ndarray,
     learned: FilterPair,
-    fixed: FilterPair,
+    fixed: FilterPair | None,
     learned_label: str,
     fixed_label: str,
 ) -> go.Figure:
@@ -93,15 +93,16 @@ def frequency_response_figure(
     freqs : ndarray (F,)
         Frequencies in cycles/sample, 0 to 0.5.
     learned, fixed : (|H0|, |H1|)
-        Magnitudes at ``freqs``.
+        Magnitudes at ``freqs``; ``fixed`` may be ``None`` (nothing to compare with).
 
     Returns
     -------
-    Figure with 4 line traces (learned solid, fixed dashed) and a dotted guide at ``sqrt(2)``,
-    the DC gain of an orthonormal lowpass filter.
+    Figure with 4 line traces (learned solid, fixed dashed; 2 without ``fixed``) and a dotted
+    guide at ``sqrt(2)``, the DC gain of an orthonormal lowpass filter.
     """
     fig = go.Figure()
-    for (mags, label, dash) in ((learned, learned_label, _LEARNED_DASH), (fixed, fixed_label, _FIXED_DASH)):
+    pairs = [(learned, learned_label, _LEARNED_DASH)] + ([(fixed, fixed_label, _FIXED_DASH)] if fixed is not None else [])
+    for (mags, label, dash) in pairs:
         for name, mag in zip(("h0", "h1"), mags):
             fig.add_trace(go.Scatter(
                 x=freqs, y=np.asarray(mag, dtype=float), mode="lines",
@@ -112,7 +113,7 @@ def frequency_response_figure(
     fig.add_hline(y=SQRT2, line=dict(color="#888", dash="dot", width=1),
                   annotation_text="√2: pass-band gain of an orthonormal filter", annotation_position="top")
     fig.update_xaxes(range=[0, 0.5])
-    top = max([float(np.max(m)) for pair in (learned, fixed) for m in pair] + [SQRT2])
+    top = max([float(np.max(m)) for pair, _, _ in pairs for m in pair] + [SQRT2])
     fig.update_yaxes(range=[0, 1.15 * top])
     fig = finish(fig, "Frequency response: lowpass keeps slow, highpass keeps fast",
                  "frequency (cycles/sample)", "|H(f)| (gain)")
@@ -196,8 +197,9 @@ def nearest_distance_figure(distances: np.ndarray, names: Sequence[Sequence[str]
     ))
     if selected is not None:
         layer, channel = selected
-        fig.add_shape(type="rect", x0=channel - 0.5, x1=channel + 0.5, y0=layer - 0.5, y1=layer + 0.5,
-                      line=dict(color="#D55E00", width=3))
+        for color, width in (("#000000", 5), ("#ffffff", 2)):  # visible on dark and on bright cells
+            fig.add_shape(type="rect", x0=channel - 0.5, x1=channel + 0.5, y0=layer - 0.5, y1=layer + 0.5,
+                          line=dict(color=color, width=width))
     fig.update_yaxes(tickmode="array", tickvals=list(range(n_layers)), autorange="reversed")
     fig.update_xaxes(dtick=max(1, n_channels // 32))
     height = 150 + max(2, n_layers) * 34
@@ -237,7 +239,7 @@ def channel_taps_figure(h0: np.ndarray, h1: np.ndarray, layer: int, reference: F
                         subplot_titles=("lowpass h0", "highpass h1"))
     for row, taps in enumerate((h0, h1), start=1):
         fig.add_trace(go.Heatmap(
-            z=taps.T, x=columns, y=np.arange(k), colorscale="RdBu_r", zmid=0.0, zmin=-limit, zmax=limit,
+            z=taps.T, x=columns, y=np.arange(k), colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-limit, zmax=limit,
             showscale=row == 1, colorbar=dict(title=dict(text="tap value", side="right"), thickness=14),
             xgap=1, ygap=1, hovertemplate="channel %{x}, tap %{y}: %{z:.4f}<extra></extra>",
         ), row=row, col=1)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-__all__ = ["BAND_COLORS", "FILTER_COLORS", "STRATEGY_COLORS", "STRATEGY_LABELS", "finish", "presentation_style"]
+__all__ = [
+    "BAND_COLORS",
+    "FILTER_COLORS",
+    "PRESENTATION_FONT_SIZE",
+    "PRESENTATION_TICK_SIZE",
+    "SIGNED_COLORSCALE",
+    "STRATEGY_COLORS",
+    "STRATEGY_LABELS",
+    "finish",
+    "presentation_style",
+]
 
 #: Each TREESELECT strategy keeps one colour across the whole app. Blue and orange are reserved for
 #: h0/h1 (lowpass/highpass, approximation/detail), so strategies never use them.
@@ -23,6 +33,10 @@ STRATEGY_LABELS: dict[str, str] = {
 #: Lowpass / highpass and approximation / detail.
 FILTER_COLORS: dict[str, str] = {"h0": "#0072B2", "h1": "#D55E00"}
 BAND_COLORS: dict[str, str] = {"approx": "#0072B2", "detail": "#D55E00"}
+#: Signed values (taps, coefficients, inner products): red positive, white 0, dark grey negative.
+#: No blue, so blue keeps meaning h0 / approximation everywhere.
+SIGNED_COLORSCALE: list[list] = [[0.0, "#252525"], [0.25, "#969696"], [0.5, "#ffffff"], [0.75, "#f4a582"],
+                                 [1.0, "#b2182b"]]
 
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=14)
 
@@ -53,9 +67,32 @@ def finish(
     return fig
 
 
-def presentation_style(fig: go.Figure, font_size: int = 18) -> go.Figure:
-    """Enlarge a finished figure for a projector: base font, ticks (>= 14 px), title."""
-    fig.update_layout(font=dict(size=font_size), title_font=dict(size=font_size + 4))
-    fig.update_xaxes(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
-    fig.update_yaxes(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
+#: Presentation mode: base font and tick font in px (ticks must stay >= 14 px at 1280 x 720).
+PRESENTATION_FONT_SIZE = 18
+PRESENTATION_TICK_SIZE = 16
+
+
+def presentation_style(fig: go.Figure, font_size: int = PRESENTATION_FONT_SIZE,
+                       tick_size: int = PRESENTATION_TICK_SIZE) -> go.Figure:
+    """Enlarge a finished figure for a projector, in place; returns it.
+
+    Base font ``font_size`` px, title ``font_size + 4``, axis titles ``font_size``, every axis's
+    ticks and every colour bar's ticks ``tick_size`` px (>= 14 px reads from the back of a room),
+    annotations (subplot titles, notes) at least ``tick_size`` px, legend ``tick_size`` px.
+
+    Examples
+    --------
+    >>> fig = presentation_style(finish(go.Figure(go.Scatter(y=[1, 2])), "t", "x", "y"))
+    >>> fig.layout.xaxis.tickfont.size, fig.layout.font.size
+    (16, 18)
+    """
+    fig.update_layout(font=dict(size=font_size), title_font=dict(size=font_size + 4),
+                      legend=dict(font=dict(size=tick_size)))
+    fig.update_xaxes(tickfont=dict(size=tick_size), title_font=dict(size=font_size))
+    fig.update_yaxes(tickfont=dict(size=tick_size), title_font=dict(size=font_size))
+    fig.update_traces(colorbar=dict(tickfont=dict(size=tick_size)), selector=dict(type="heatmap"))
+    for annotation in fig.layout.annotations:
+        size = annotation.font.size
+        if size is None or size < tick_size:
+            annotation.font.size = tick_size
     return fig

@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import FILTER_COLORS, finish
+from .style import FILTER_COLORS, SIGNED_COLORSCALE, finish
 
 __all__ = ["mother_wavelet_figure", "family_figure", "family_members_shown", "gram_heatmap", "member_label"]
 
@@ -136,7 +136,7 @@ def gram_heatmap(gram: np.ndarray, members: Sequence[tuple[int, int]], name: str
     labels = [f"ψ{j},{k}" for j, k in members]
     index = np.arange(m)
     fig = go.Figure(go.Heatmap(
-        z=gram, x=index, y=index, colorscale="RdBu_r", zmid=0.0, zmin=-1.0, zmax=1.0,
+        z=gram, x=index, y=index, colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-1.0, zmax=1.0,
         customdata=np.array([[f"⟨{a}, {b}⟩" for b in labels] for a in labels]) if m <= 150 else None,
         hovertemplate=("%{customdata} = %{z:.4f}" if m <= 150 else "row %{y}, column %{x}: %{z:.4f}")
         + "<extra></extra>",
