@@ -2,7 +2,18 @@
 
 One process::
 
-    python -m multires.train --task digits --tree-select fading --wavelet haar --epochs 15 --seed 0 --out runs/x
+    python -m multires.train --task digits --tree-select fading --wavelet haar --seed 0 --out runs/x
+    python -m multires.train --task ucr:GunPoint --out runs/gunpoint
+    python -m multires.train --task ucr:GunPoint --preset paper --out runs/gunpoint-paper
+
+``--task`` is handed to :func:`multires.tasks.load_task` as typed (a built-in name, ``ucr:NAME``,
+``smnist``, ``psmnist``, or ``TRAIN.tsv,TEST.tsv``); an unknown one exits with status 2 and
+``load_task``'s message. ``--preset paper`` is the official classification recipe (see
+:mod:`multires.trainconfig`); options given explicitly override the preset's values. The budget is
+``--epochs`` raised until the run has ``--min-steps`` optimizer steps, and ``--max-seconds`` bounds
+it in time (the learning rate still anneals to about 0 by then). The saved model is the best
+validation epoch's; ``metrics.json`` records ``test_accuracy`` (classification), ``best_epoch``,
+the eval-mode training score and any training warnings.
 
 Several processes (data parallel, CPU ``gloo`` or CUDA ``nccl``, detected from the environment
 ``torchrun`` sets: ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``)::
@@ -25,6 +36,7 @@ import argparse
 import datetime
 import os
 import sys
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -33,7 +45,8 @@ import torch
 from .checkpoint import save_run
 from .constants import TREE_SELECTS
 from .tasks import TASK_NAMES, load_task
-from .training import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, train
+from .trainconfig import DECAYS, PRESETS
+from .training import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, TrainingWarning, train
 
 __all__ = ["build_parser", "main"]
 
@@ -48,14 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser (defaults are :class:`~multires.training.TrainConfig`'s)."""
     p = argparse.ArgumentParser(
         prog="python -m multires.train",
-        description="Train a MultiresConv network (Shi, Wang & Fox 2023) on a built-in task and save a "
-                    "checkpoint. Runs data-parallel when launched with torchrun.",
+        description="Train a MultiresConv network (Shi, Wang & Fox 2023) on a task and save a checkpoint "
+                    "of its best validation epoch. Runs data-parallel when launched with torchrun.",
     )
     d = _DEFAULTS
     task = p.add_argument_group("task and output")
-    task.add_argument("--task", choices=TASK_NAMES, default="digits", help="built-in task (default: digits)")
+    task.add_argument("--task", default="digits",
+                      help=f"task name for load_task: {', '.join(TASK_NAMES)}, ucr:NAME, smnist, psmnist, "
+                           "or TRAIN.tsv,TEST.tsv (default: digits)")
     task.add_argument("--data-seed", type=int, default=0, help="seed of the task's data and split (default: 0)")
     task.add_argument("--out", type=Path, required=True, help="run directory for model.safetensors + sidecars")
+    p.add_argument("--preset", choices=PRESETS, default=d["preset"],
+                   help="named recipe: default (this project's) or paper (the official classification code's); "
+                        "explicit options override it")
     model = p.add_argument_group("model")
     model.add_argument("--tree-select", choices=TREE_SELECTS, default=d["tree_select"], help="TREESELECT rule")
     model.add_argument("--memory-size", type=int, default=d["memory_size"], help="slots M (uniform, learned)")
@@ -68,12 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--n-layers", type=int, default=d["n_layers"], help=f"blocks (default: {d['n_layers']})")
     model.add_argument("--dropout", type=float, default=d["dropout"], help="dropout after each layer")
     model.add_argument("--norm", choices=("batch", "layer"), default=d["norm"], help="normalisation")
+    model.add_argument("--dropout-mode", default=d["dropout_mode"], help="element or channel (nn.Dropout1d)")
+    model.add_argument("--init", default=d["init"], help="initialisation scales: default or paper")
+    model.add_argument("--indep-res-init", action="store_true", help="official indep_res_init option")
     opt = p.add_argument_group("optimisation")
-    opt.add_argument("--epochs", type=int, default=d["epochs"], help=f"default: {d['epochs']}")
+    opt.add_argument("--epochs", type=int, default=d["epochs"],
+                     help=f"at least this many epochs (default: {d['epochs']})")
+    opt.add_argument("--min-steps", type=int, default=d["min_steps"],
+                     help=f"...and at least this many optimizer steps: more epochs on small data (default: {d['min_steps']})")
+    opt.add_argument("--patience", type=int, default=d["patience"],
+                     help="stop after this many epochs without a better validation score (default: off)")
+    opt.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"],
+                     help="linear warm-up in epochs (default: 5%% of the run)")
+    opt.add_argument("--decay", choices=DECAYS, default=d["decay"],
+                     help="parameters AdamW decays: dense weights only, or all (the paper's)")
+    opt.add_argument("--last-epoch", dest="select_best", action="store_false",
+                     help="keep the last epoch's weights instead of the best validation epoch's")
     opt.add_argument("--lr", type=float, default=d["lr"], help=f"peak learning rate (default: {d['lr']})")
     opt.add_argument("--batch-size", type=int, default=d["batch_size"],
                      help=f"global batch, split over ranks (default: {d['batch_size']})")
-    opt.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW decay of dense weights")
+    opt.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW weight decay")
     opt.add_argument("--seed", type=int, default=d["seed"], help="init, shuffling and dropout seed")
     opt.add_argument("--max-seconds", type=float, default=d["max_seconds"],
                      help=f"stop cleanly after this many seconds of training (max {TRAIN_LIMITS['max_seconds'][1]:g})")
@@ -153,9 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(max(1, threads))
         try:
             task = load_task(args.task, seed=args.data_seed)
-            bar = _Bar(rank == 0 and not args.quiet, f"{args.task} {config.tree_select}")
+            bar = _Bar(rank == 0 and not args.quiet, f"{task.name} {config.tree_select}")
             try:
-                result = train(task, config, bar, distributed=hooks)
+                with warnings.catch_warnings():  # printed below, once, as plain lines
+                    warnings.simplefilter("ignore", TrainingWarning)
+                    result = train(task, config, bar, distributed=hooks)
             finally:
                 bar.close()
         except TrainingError as err:
@@ -172,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
             path = save_run(args.out, result.net, metrics)
             name = "test accuracy" if result.kind == "classify" else "test mean R^2"
             note = f" (stopped early: {result.stop_reason})" if result.stopped else ""
-            print(f"{name} {result.test_metric:.4f} after {result.epochs_done} epochs, {result.train_time:.1f} s "
-                  f"on {result.world_size} process(es){note}; wrote {path}")
+            best = f" at best validation epoch {result.best_epoch}" if result.best_epoch is not None else ""
+            print(f"{name} {result.test_metric:.4f}{best} after {result.epochs_done} epochs ({result.steps} steps), "
+                  f"{result.train_time:.1f} s on {result.world_size} process(es){note}; wrote {path}")
+            for message in result.warnings:
+                print(f"warning: {message}", file=sys.stderr)
         return 0
     finally:
         if hooks is not None:
