@@ -1,4 +1,4 @@
-"""Wavelets: the mother wavelet, its dilated and shifted family, and why the family is orthonormal."""
+"""Wavelets: the mother wavelet, its compressed and shifted family, and why the family is orthonormal."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import streamlit as st
 
 from multires.figures.wavelets import family_figure, gram_heatmap, mother_wavelet_figure
 from multires.filters import ORTHOGONAL_FAMILIES, family_gram, wavelet_family, wavelet_properties
+from ui.charts import show
 
 PASS_TOLERANCE = 1e-3  # |value - ideal| counted as a pass (dmey, an FIR approximation, misses by ~0.015)
 MAX_GRAM_MEMBERS = 400  # larger Gram matrices are slow to send and unreadable on screen
@@ -70,14 +71,12 @@ def verdict(value: float, ideal: float) -> str:
     return ":red-badge[:material/close: fail]"
 
 
-st.title("Wavelets: one shape, stretched and shifted")
+st.title("Wavelets: one shape, compressed and shifted")
 st.markdown(
-    "A **wavelet** ψ is a short wave: it has **zero mean** (it responds to change, not to a constant level) and "
-    "**finite energy** (it dies out). Stretching it by 2<sup>−j</sup> and sliding it by k gives the family "
-    "ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> ψ(2<sup>j</sup>t − k): coarse rows see long stretches of a signal, fine rows "
-    "short ones. For an *orthogonal* wavelet the family is an orthonormal basis, so the coefficients split a signal "
-    "into scales without double counting. MultiresConv's shared filters h0/h1 are exactly the discrete filters "
-    "that generate such a family; the Filters page shows the one a model learned.",
+    "A **wavelet** ψ is a short wave with **zero mean** (it answers change, not a constant level). The family "
+    "ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> ψ(2<sup>j</sup>t − k) **compresses** ψ by 2<sup>j</sup> and shifts it by "
+    "k·2<sup>−j</sup>: small j sees long stretches of a signal, large j short ones. For an *orthogonal* wavelet the "
+    "family is an orthonormal basis, so its coefficients split a signal into scales without double counting.",
     unsafe_allow_html=True,
 )
 
@@ -102,53 +101,67 @@ if family_levels < levels:
     st.info(f"{name} is long (support {wavelet.dec_len - 1}): showing scales j < {family_levels} to keep the page "
             "responsive.")
 props = properties(name)
+off = float(np.abs(gram - np.eye(gram.shape[0])).max())
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.plotly_chart(mother_wavelet_figure(family.t, family.phi, family.psi, name), key="wv_mother")
-    st.caption("ψ (solid) swings above and below zero so its area cancels; φ (dotted) is the matching local average "
-               "that the lowpass h0 produces.")
-with right:
-    st.markdown("#### The two defining properties")
-    c1, c2 = st.columns(2)
-    c1.metric("Zero mean: ∫ψ(t) dt", six_places(props.psi_integral), help="Trapezoid rule on the cascade grid; ideal 0.")
-    c1.markdown(verdict(props.psi_integral, 0.0))
-    c2.metric("Finite energy: ∫ψ(t)² dt", six_places(props.psi_energy),
-              help="Ideal 1: unit energy, so every member 2^(j/2) ψ(2^j t − k) has norm 1.")
-    c2.markdown(verdict(props.psi_energy, 1.0))
-    st.markdown("#### What makes the family a basis")
-    c3, c4 = st.columns(2)
-    c3.metric("Local average: ∫φ(t) dt", six_places(props.phi_integral), help="Ideal 1: φ is a local average.")
-    c3.markdown(verdict(props.phi_integral, 1.0))
-    off = float(np.abs(gram - np.eye(gram.shape[0])).max())
-    c4.metric("Gram: max |G − I|", f"{off:.4f}",
-              help="Largest deviation of the Gram matrix (right, below) from the identity; it comes from sampling "
-                   "the functions on a grid and grows at fine scales.")
-    c4.markdown(verdict(off, 0.0) if off < PASS_TOLERANCE else
-                (":green-badge[:material/check: orthonormal up to sampling]" if off < 0.05
-                 else ":orange-badge[:material/warning: approximately]"))
-    st.caption(f"Pass: within {PASS_TOLERANCE:g} of the ideal value. Integrals use the trapezoid rule on "
-               "pywt.Wavelet(name).wavefun().")
+mother_tab, family_tab, gram_tab = st.tabs(["Mother wavelet ψ", "The family ψ_j,k", "Why it is a basis (Gram matrix)"])
+with mother_tab:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        show(mother_wavelet_figure(family.t, family.phi, family.psi, name), key="wv_mother")
+        st.caption("ψ (solid) swings above and below zero so its area cancels; φ (dotted), the scaling function of "
+                   "the lowpass h0, is a local average with area 1.")
+    with right:
+        st.markdown("#### The defining properties")
+        c1, c2 = st.columns(2)
+        c1.metric("Zero mean: ∫ψ(t) dt", six_places(props.psi_integral),
+                  help="Trapezoid rule on the cascade grid; ideal 0.")
+        c1.markdown(verdict(props.psi_integral, 0.0))
+        c2.metric("Unit norm: ∫ψ(t)² dt", six_places(props.psi_energy),
+                  help="Ideal 1. Any wavelet has finite energy ∫ψ²; PyWavelets' orthogonal ψ is scaled to norm 1, "
+                       "so every member 2^(j/2) ψ(2^j t − k) has norm 1 too.")
+        c2.markdown(verdict(props.psi_energy, 1.0))
+        c3, c4 = st.columns(2)
+        c3.metric("Local average: ∫φ(t) dt", six_places(props.phi_integral), help="Ideal 1: φ is a local average.")
+        c3.markdown(verdict(props.phi_integral, 1.0))
+        c4.metric("Gram: max |G − I|", f"{off:.4f}",
+                  help="Largest deviation of the family's Gram matrix (third tab) from the identity; it comes from "
+                       "sampling the functions on a grid and grows at fine scales.")
+        c4.markdown(verdict(off, 0.0) if off < PASS_TOLERANCE else
+                    (":green-badge[:material/check: orthonormal up to sampling]" if off < 0.05
+                     else ":orange-badge[:material/warning: approximately]"))
+        st.caption(f"Pass: within {PASS_TOLERANCE:g} of the ideal value. Integrals use the trapezoid rule on "
+                   "pywt.Wavelet(name).wavefun().")
+        st.markdown(
+            "**And MultiresConv?** A discrete pair h0/h1 generates such a family (by the cascade) when it is a "
+            "perfect-reconstruction, orthonormal pair — the fixed wavelets here are. A model's h0/h1 start from "
+            "one (wavelet init) or from random taps, and training moves them: a learned pair is near a wavelet "
+            "pair, not exactly one. The Filters page measures how near; the Playground lets you try your own."
+        )
 
-st.plotly_chart(family_figure(family.t, family.members, family.support, name), key="wv_family")
-st.caption("Each row halves the width and doubles the number of translates; the height grows by √2 so that every copy "
-           "keeps unit energy. Shown: the shifts that tile the support without overlap (the Gram matrix uses all).")
+with family_tab:
+    show(family_figure(family.t, family.members, family.support, name), key="wv_family")
+    st.caption("Each row down compresses ψ by 2 and doubles the number of translates; the height grows by √2 so every "
+               "copy keeps norm 1. Shown: the shifts that tile the support without overlap (the Gram matrix uses all).")
 
-left, right = st.columns([1, 1], gap="large")
-with left:
-    st.plotly_chart(gram_heatmap(gram, gram_members, name), key="wv_gram")
-    shown_levels = max(j for j, _ in gram_members) + 1
-    note = "" if shown_levels == family_levels else f" (scales j < {shown_levels} only, to keep it readable)"
-    st.caption(f"Inner products of every pair of members, every shift{note}: a diagonal of 1s on a white background "
-               "means the family is orthonormal.")
-with right:
-    st.markdown("#### How to read the Gram matrix")
-    st.markdown(
-        f"Entry (i, i′) is the inner product ∫ψ<sub>i</sub>(t) ψ<sub>i′</sub>(t) dt of two members, ordered by scale j "
-        f"(blocks) and shift k within a block. The diagonal is each member's energy, 1 because of the 2<sup>j/2</sup> "
-        f"factor. Off the diagonal, members at the **same scale** with overlapping supports cancel because ψ is "
-        f"orthogonal to its own integer shifts, and members at **different scales** cancel because a finer wavelet "
-        f"averages to zero over the stretch where a coarser one is smooth. Largest deviation from the identity "
-        f"here: **{off:.4f}**, from sampling the functions on a grid of spacing 2<sup>−{cascade_level(wavelet.dec_len - 1)}</sup>.",
-        unsafe_allow_html=True,
-    )
+with gram_tab:
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        show(gram_heatmap(gram, gram_members, name), key="wv_gram")
+        shown_levels = max(j for j, _ in gram_members) + 1
+        note = "" if shown_levels == family_levels else f" (scales j < {shown_levels} only, to keep it readable)"
+        st.caption(f"Inner products of every pair of members, every shift{note}: a red diagonal of 1s on a white "
+                   "background means the family is orthonormal.")
+    with right:
+        st.markdown("#### How to read the Gram matrix")
+        st.markdown(
+            f"Entry (i, i′) is the inner product ∫ψ<sub>i</sub>(t) ψ<sub>i′</sub>(t) dt of two members, ordered by "
+            f"scale j (blocks) and shift k within a block. The diagonal is each member's squared norm, 1 because ψ "
+            f"has norm 1 and the 2<sup>j/2</sup> factor makes up for the compression. Off the diagonal, members at "
+            f"the **same scale** are orthogonal because ψ is orthogonal to its own integer shifts; members at "
+            f"**different scales** are orthogonal because a coarser member is built from the finer scale's "
+            f"translates of φ, and finer wavelets are orthogonal to all of those (for Haar you can see it: the "
+            f"coarser ψ is constant wherever a finer one lives, and the finer one has zero mean). Largest deviation "
+            f"from the identity here: **{off:.4f}**, from sampling the functions on a grid of spacing "
+            f"2<sup>−{cascade_level(wavelet.dec_len - 1)}</sup>.",
+            unsafe_allow_html=True,
+        )

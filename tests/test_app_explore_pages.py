@@ -117,7 +117,7 @@ def test_wavelets_page_checks_the_defining_properties(session_models, name):
     at.run()
     assert not at.exception
     assert abs(float(metric(at, "Zero mean: ∫ψ(t) dt"))) < 1e-6
-    assert float(metric(at, "Finite energy: ∫ψ(t)² dt")) == pytest.approx(1.0, abs=1e-6)
+    assert float(metric(at, "Unit norm: ∫ψ(t)² dt")) == pytest.approx(1.0, abs=1e-6)
     assert float(metric(at, "Gram: max |G − I|")) < 0.05
     assert markdown_text(at).count(":material/check: pass") >= 3
 
@@ -196,8 +196,14 @@ def kept_metric(at: AppTest, strategy: str) -> int:
     return int(metric(at, f"Cells kept at n · {strategy}"))
 
 
+def caption_text(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
 def test_treeselect_kept_cells_follow_n_and_memory_size(session_models):
     at = open_page(session_models, "app_pages/4_TREESELECT.py")
+    at.selectbox(key=f"ts_model_{FADING}").set_value(FADING)  # the page starts on a learned model
+    at.run()
     n_last = load_signal("ECG", n=512).size - 1
     assert at.slider(key="ts_n").value == n_last
     assert kept_metric(at, "resolution fading") == DEPTH + 1
@@ -225,6 +231,10 @@ def test_treeselect_shows_the_learned_selection(session_models):
     at.run()
     assert [m.label for m in at.metric if m.label.startswith("Cells kept")] == ["Cells kept at n · learned"]
     at.selectbox(key="model").set_value(FADING)
+    at.run()  # a sidebar model without a learned selection: the page shows a learned one instead
+    assert at.selectbox(key=f"ts_model_{FADING}").value in (LEARNED, "digits-learned8-haar")
+    assert at.multiselect(key="ts_strategies_learned").value == ["fading", "uniform", "learned"]
+    at.selectbox(key=f"ts_model_{FADING}").set_value(FADING)
     at.run()
     assert at.multiselect(key="ts_strategies").value == ["fading", "uniform"]
     at.selectbox(key="model").set_value(LEARNED)
@@ -234,11 +244,13 @@ def test_treeselect_shows_the_learned_selection(session_models):
 
 def test_treeselect_toggle_uses_the_fixed_wavelet(session_models):
     at = open_page(session_models, "app_pages/4_TREESELECT.py", wavelet="db2")
-    assert "learned h0/h1 of model" in markdown_text(at)
+    at.selectbox(key=f"ts_model_{FADING}").set_value(FADING)
+    at.run()
+    assert "learned h0/h1 of model" in caption_text(at)
     at.toggle(key="ts_use_wavelet").set_value(True)
     at.run()
     assert not at.exception
-    text = markdown_text(at)
+    text = caption_text(at)
     assert "the fixed wavelet **db2** (k = 4 taps)" in text
     # k = 4 changes the uniform grid: b_l keeps k, 3k-2, ... slots per level
     assert at.slider(key="ts_memory_size").max == max_uniform_memory(DEPTH, 4) == 2 + 4 + 10 + 22 + 46 + 94

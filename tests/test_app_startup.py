@@ -99,7 +99,7 @@ runtime.start_preloading().join(timeout=120)
 import torch
 threads = torch.get_num_threads()
 before = set(sys.modules)
-pages = ["1_Wavelets", "2_Filters", "3_Coefficient_tree", "4_TREESELECT", "5_Train", "6_Compare"]
+pages = ["1_Wavelets", "2_Filters", "2b_Playground", "3_Coefficient_tree", "4_TREESELECT", "5_Train", "6_Compare"]
 exceptions = []
 for page in pages:
     at.switch_page(f"app_pages/{page}.py").run()
