@@ -33,13 +33,18 @@ def _distinct_slots(conv: Any) -> int:
     return len({slot for c in range(conv.channels) for slot in conv.kept_slots(c)})
 
 
+def _per_channel(conv: Any) -> int:
+    """Slots per channel of ``conv`` (MODEL's ``slots_per_channel`` if it has one)."""
+    return int(conv.slots_per_channel()) if hasattr(conv, "slots_per_channel") else int(conv.n_slots)
+
+
 def memory_budget(net: Any) -> dict[str, float]:
     """Memory of a trained ``MultiresNet``: slots per channel and distinct slots per layer.
 
     Returns
     -------
     dict
-        ``slots_per_channel`` (``M`` of the first layer; every layer has the same),
+        ``slots_per_channel`` (``M``, the largest over layers and channels),
         ``distinct_slots_mean`` and ``distinct_slots_max`` (over layers), ``depth`` (``J``).
 
     Examples
@@ -52,7 +57,7 @@ def memory_budget(net: Any) -> dict[str, float]:
     convs = list(net.convs)
     distinct = [_distinct_slots(conv) for conv in convs]
     return {
-        "slots_per_channel": int(convs[0].n_slots),
+        "slots_per_channel": int(max(_per_channel(conv) for conv in convs)),
         "distinct_slots_mean": float(sum(distinct) / len(distinct)),
         "distinct_slots_max": int(max(distinct)),
         "depth": int(convs[0].depth),
