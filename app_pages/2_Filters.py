@@ -17,6 +17,7 @@ from multires.figures.filters import (
 from multires.filters import cascade, filter_diagnostics, frequency_response, nearest_wavelet, normalize_filters
 from multires.wavelets import wavelet_filters
 from ui import state
+from ui.charts import show
 
 N_FREQS = 257
 CASCADE_LEVEL = 8
@@ -52,15 +53,15 @@ init = "random" if config.wavelet is None else f"{config.wavelet}{' (frozen)' if
 
 st.title("Filters: learned vs fixed")
 st.markdown(
-    f"Model **{entry.name}** (filters initialised from **{init}**), layer **{layer}**, channel **{channel}**, "
-    f"beside the fixed PyWavelets wavelet **{wavelet}**. Every level of the tree reuses this one pair: "
-    "**h0** (lowpass) makes the approximations, **h1** (highpass) the details. Change the layer, channel and "
-    "wavelet in the sidebar."
+    f"Model **{entry.name}** (init **{init}**), layer **{layer}**, channel **{channel}**, beside the fixed wavelet "
+    f"**{wavelet}**. Every level of the tree reuses this one pair: **h0** (lowpass) makes the approximations, "
+    "**h1** (highpass) the details."
 )
 
 raw_h0, raw_h1 = state.model_filters(entry, layer, channel)
 fix_h0, fix_h1 = wavelet_filters(wavelet)
-normalise = st.toggle(
+summary = st.columns([1, 1, 1, 1, 1.3])
+normalise = summary[4].toggle(
     "Normalise the learned filters", value=True, key="filters_normalise",
     help="A learned pair has an arbitrary scale and sign (the memory weights absorb them). Normalising "
          "sets sum h0 = √2 and ‖h1‖ = ‖h0‖, the convention of PyWavelets' orthonormal wavelets.",
@@ -74,14 +75,11 @@ learned = (norm_h0, norm_h1) if normalise else (raw_h0, raw_h1)
 learned_name = f"learned{' (normalised)' if normalise else ' (raw)'}"
 learned_panel = f"learned · layer {layer}, ch {channel}" + (" (normalised)" if normalise else " (raw)")
 fixed_panel = f"fixed · {wavelet}"
-if normalise:
-    st.caption(f"Normalisation of the learned pair: {note}. The cascade below always uses the normalised pair.")
-else:
-    st.caption(f"Showing the learned taps as stored. Normalising would have: {note}.")
+norm_note = (f"Normalisation of the learned pair: {note}." if normalise
+             else f"Learned taps as stored. Normalising would have: {note}.")
 
 learned_diag = filter_diagnostics(*learned)
 fixed_diag = filter_diagnostics(fix_h0, fix_h1)
-summary = st.columns(4)
 summary[0].metric("Taps k: learned / fixed", f"{raw_h0.size} / {fix_h0.size}",
                   help=f"Filter length of the learned pair and of {wavelet}.")
 summary[1].metric("Nearest named wavelet", learned_diag.nearest_wavelet or "none of this length",
@@ -89,61 +87,62 @@ summary[1].metric("Nearest named wavelet", learned_diag.nearest_wavelet or "none
 summary[2].metric("Distance to it", "—" if learned_diag.nearest_distance is None else f"{learned_diag.nearest_distance:.3f}",
                   help="L2 distance of the unit-norm lowpass filters: 0 = identical, √2 ≈ 1.41 = orthogonal.")
 summary[3].metric("Orthonormality error", f"{learned_diag.orthonormality_error:.3g}",
-                  help="0 means h0, h1 and their even shifts form an orthonormal basis.")
+                  help="0 means h0, h1 and their shifts by 2 form an orthonormal basis.")
 
-st.subheader("How wavelet-like is this pair?")
-table = diagnostics_frame(learned_diag.rows(), fixed_diag.rows(), learned_name, f"fixed {wavelet}")
-st.table(table)
-st.caption("Read down the columns: a learned pair that is still a wavelet has every error near 0 and a highpass "
-           "sum near 0, like the fixed column." + (" (Normalised, the lowpass DC gain is √2 by construction; switch "
-           "normalisation off to see the learned scale.)" if normalise else ""))
+taps_tab, response_tab, cascade_tab, checks_tab, channels_tab = st.tabs(
+    ["Taps", "Frequency response", "φ and ψ (cascade)", "How wavelet-like?", "All channels"])
+with taps_tab:
+    fig = taps_figure(learned, (fix_h0, fix_h1), learned_panel, fixed_panel)
+    fig.update_layout(height=380)
+    show(fig, key="filters_taps")
+    st.caption("Each bar is one tap of the cross-correlation filter (h0 blue, h1 orange); compare the shapes: Haar is "
+               f"two equal lowpass taps and a +/− highpass pair. {norm_note}")
 
-st.subheader("Taps")
-st.plotly_chart(taps_figure(learned, (fix_h0, fix_h1), learned_panel, fixed_panel), key="filters_taps")
-st.caption("Each bar is one tap of the cross-correlation filter (h0 blue, h1 orange); compare the shapes: "
-           "Haar is two equal lowpass taps and a +/− highpass pair.")
+with response_tab:
+    freqs, mag_lo, _ = frequency_response(learned[0], N_FREQS)
+    _, mag_hi, _ = frequency_response(learned[1], N_FREQS)
+    _, fix_lo, _ = frequency_response(fix_h0, N_FREQS)
+    _, fix_hi, _ = frequency_response(fix_h1, N_FREQS)
+    show(frequency_response_figure(freqs, (mag_lo, mag_hi), (fix_lo, fix_hi), learned_name, wavelet),
+         key="filters_response")
+    st.caption("A wavelet pair splits the band in two: h0 (blue) passes 0 cycles/sample and blocks 0.5, h1 (orange) "
+               "the reverse; for a quadrature-mirror pair the curves cross at exactly 0.25. Solid = learned, "
+               "dashed = fixed.")
 
-st.subheader("Frequency response")
-freqs, mag_lo, _ = frequency_response(learned[0], N_FREQS)
-_, mag_hi, _ = frequency_response(learned[1], N_FREQS)
-_, fix_lo, _ = frequency_response(fix_h0, N_FREQS)
-_, fix_hi, _ = frequency_response(fix_h1, N_FREQS)
-st.plotly_chart(
-    frequency_response_figure(freqs, (mag_lo, mag_hi), (fix_lo, fix_hi), learned_name, wavelet),
-    key="filters_response",
-)
-st.caption("A wavelet pair splits the band in two: h0 (blue) passes 0 cycles/sample and blocks 0.5, h1 (orange) "
-           "the reverse, and the two curves cross near 0.25. Solid = learned, dashed = fixed.")
+with cascade_tab:
+    x_l, phi_l, psi_l = cascade(raw_h0, raw_h1, level=CASCADE_LEVEL)
+    x_f, phi_f, psi_f = cascade(fix_h0, fix_h1, level=CASCADE_LEVEL)
+    show(cascade_figure((x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)", f"fixed {wavelet}"),
+         key="filters_cascade")
+    st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the functions they stand for. Bounded, settled "
+               "curves are needed for a wavelet (not enough on their own: see the checks); spiky or exploding "
+               "curves mean the pair is not one.")
+    if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:
+        st.warning("The cascade of the learned pair does not settle to a bounded function: these filters are far "
+                   "from an orthonormal wavelet, so φ and ψ are not meaningful for them.", icon=":material/warning:")
+    if not pywt.Wavelet(wavelet).orthogonal:
+        st.info(f"{wavelet} is biorthogonal: its analysis filters alone are not orthonormal, so its cascade here "
+                "(which treats the pair as orthogonal) differs from PyWavelets' dual functions.", icon=":material/info:")
 
-st.subheader("Scaling function φ and wavelet ψ (cascade algorithm)")
-x_l, phi_l, psi_l = cascade(raw_h0, raw_h1, level=CASCADE_LEVEL)
-x_f, phi_f, psi_f = cascade(fix_h0, fix_h1, level=CASCADE_LEVEL)
-st.plotly_chart(
-    cascade_figure((x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)", f"fixed {wavelet}"),
-    key="filters_cascade",
-)
-st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the continuous functions they stand for: smooth, "
-           "bounded curves mean the pair behaves like a wavelet; spiky or exploding curves mean it does not.")
-if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:
-    st.warning("The cascade of the learned pair does not settle to a bounded function: these filters are far "
-               "from an orthonormal wavelet, so φ and ψ are not meaningful for them.", icon=":material/warning:")
-if not pywt.Wavelet(wavelet).orthogonal:
-    st.info(f"{wavelet} is biorthogonal: its analysis filters alone are not orthonormal, so its cascade here (which "
-            "treats the pair as orthogonal) differs from PyWavelets' dual functions.", icon=":material/info:")
+with checks_tab:
+    table = diagnostics_frame(learned_diag.rows(), fixed_diag.rows(), learned_name, f"fixed {wavelet}")
+    st.table(table)
+    st.caption("Read down the columns: a learned pair that is still a wavelet has every error near 0 and a highpass "
+               "sum near 0, like the fixed column." + (" (Normalised, the lowpass DC gain is √2 by construction; "
+               "switch normalisation off to see the learned scale.)" if normalise else ""))
 
-st.subheader("All channels: did the filters stay wavelet-like?")
-convs = entry.net.convs
-taps0 = np.stack([c.h0.detach().double().numpy() for c in convs])  # (L C k)
-taps1 = np.stack([c.h1.detach().double().numpy() for c in convs])  # (L C k)
-distance, names, h0n, h1n = channel_overview(taps0, taps1)
-st.plotly_chart(nearest_distance_figure(distance, names.tolist(), selected=(layer, channel)),
-                key="filters_overview_distance")
-finite = distance[np.isfinite(distance)]
-summary_line = (f" Over all {finite.size} channels: median distance **{np.median(finite):.3f}**, "
-                f"largest **{finite.max():.3f}**." if finite.size else "")
-st.caption("One cell per channel, the sidebar's outlined. Dark = still (almost) a named wavelet; bright = learned "
-           "away from every wavelet of this length (hover for the nearest name)." + summary_line)
-st.plotly_chart(channel_taps_figure(h0n[layer], h1n[layer], layer, (fix_h0, fix_h1), f"{wavelet}"),
-                key="filters_overview_taps")
-st.caption(f"Layer {layer}'s channels side by side (red positive, blue negative), the fixed {wavelet} in the last "
-           "column when it has the same length: columns that look alike are filters that stayed put.")
+with channels_tab:
+    convs = entry.net.convs
+    taps0 = np.stack([c.h0.detach().double().numpy() for c in convs])  # (L C k)
+    taps1 = np.stack([c.h1.detach().double().numpy() for c in convs])  # (L C k)
+    distance, names, h0n, h1n = channel_overview(taps0, taps1)
+    show(nearest_distance_figure(distance, names.tolist(), selected=(layer, channel)), key="filters_overview_distance")
+    finite = distance[np.isfinite(distance)]
+    summary_line = (f" Over all {finite.size} channels: median distance **{np.median(finite):.3f}**, "
+                    f"largest **{finite.max():.3f}**." if finite.size else "")
+    st.caption("One cell per channel, the sidebar's outlined. Dark = still (almost) a named wavelet; bright = learned "
+               "away from every wavelet of this length (hover for the nearest name)." + summary_line)
+    show(channel_taps_figure(h0n[layer], h1n[layer], layer, (fix_h0, fix_h1), f"{wavelet}"),
+         key="filters_overview_taps")
+    st.caption(f"Layer {layer}'s channels side by side (red positive, grey negative), the fixed {wavelet} in the last "
+               "column when it has the same length: columns that look alike are filters that stayed put.")
