@@ -8,19 +8,27 @@ import torch
 
 from multires import coefficient_tree, kept_cells, max_uniform_memory, memory_slots, slot_filters, wavelet_filters
 from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
-from multires.figures.tree import cell_coords, tree_heatmap
+from multires.figures.tree import cell_coords, cell_label, tree_heatmap
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
+    guess_overlay,
     kernel_figure,
-    reconstruction_error_figure,
     reconstruction_figure,
+    selection_matrix_figure,
 )
 from multires.memory import footprint, memory_capacity, memory_span, reconstruct_past, reconstruction_error_by_lag
-from multires.treeselect import Slot
+from multires.treeselect import Slot, receptive_field
 from ui import state
+from ui.charts import presenting, show
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
+#: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
+DEFAULT_LEARNED_MODEL = "digits-learned8-haar"
+#: A lag counts as "forgotten" once the memory loses more than this fraction of it (white noise).
+FORGET_THRESHOLD = 0.1
+QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
+QUESTION_CELLS = 16  # uniform cells offered by the "which cells" question
 
 SlotKey = tuple[tuple[str, int, int], ...]  # hashable slots for st.cache_data
 
@@ -39,11 +47,9 @@ def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def lag_profiles(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, depth: int, window: int):
-    """Reconstruction error and memory capacity per lag (they depend on the filters, not the signal)."""
-    lags, error = reconstruction_error_by_lag(h0, h1, _slots(slots), depth, window=window)
-    _, r2 = memory_capacity(h0, h1, _slots(slots), depth, max_lag=window - 1)
-    return lags, error, r2
+def remembered(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, depth: int, window: int):
+    """R² per lag (memory capacity, white noise); 1 − R² is the reconstruction error."""
+    return memory_capacity(h0, h1, _slots(slots), depth, max_lag=window - 1)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -61,27 +67,62 @@ def slot_contributions(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, weights: 
     return weights[:, None] * g
 
 
+def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
+    """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one."""
+    models = state.all_models()
+    learned = [name for name, e in models.items() if e.config.tree_select == "learned" and name != sidebar.name]
+    if sidebar.config.tree_select == "learned" or not learned:
+        return sidebar
+    options = learned + [sidebar.name]
+    default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
+    name = st.selectbox("Model shown here", options, index=default, key=f"ts_model_{sidebar.name}",
+                        help=f"The sidebar's model ({sidebar.name}) uses tree_select = \"{sidebar.config.tree_select}\"; "
+                             "this page starts on a model that learned its selection, so there is one to see.")
+    return models[name]
+
+
+def rule_line(strategy: str, slots: list[Slot], depth: int, k: int) -> str:
+    """The strategy's rule in one line, with this page's numbers."""
+    if strategy == "fading":
+        return (f"One cell per level, all at lag 0: a{depth}[n], b{depth}[n], …, b1[n], so J + 1 = {depth + 1} numbers. "
+                f"b<sub>l</sub>[n] reads the last (k−1)(2<sup>l</sup>−1)+1 samples: fine levels the recent past, "
+                "coarse levels the distant past.")
+    if strategy == "uniform":
+        finest = min((s.level for s in slots if s.band == "detail"), default=depth + 1)
+        starved = (f" At M = {len(slots)} the finer levels b{finest - 1}…b1 get nothing: the coarse levels use the budget "
+                   "first." if finest > 1 else "")
+        return (f"M = {len(slots)} slots on each level's decimated grid, coarsest first: a{depth}[n], b{depth}[n], then "
+                f"b<sub>l</sub> at lags 0, 2<sup>l</sup>, 2·2<sup>l</sup>, … ({k}, {3 * k - 2}, {7 * k - 6}, … slots per "
+                f"level) until M are used.{starved}")
+    return (f"Training scored every candidate cell (any level, lags on that level's grid) by |w<sub>s</sub>|·‖g<sub>s</sub>‖ "
+            f"(weight × norm of its impulse response) and pruned each channel to its top M = {len(slots)}.")
+
+
+def cell_span(slot: Slot, t: int, k: int) -> tuple[int, int]:
+    """First and last input times the cell ``slot`` read at time ``t`` depends on (its receptive field)."""
+    return max(0, t - receptive_field(slot.level, k) + 1), t
+
+
+st.title("TREESELECT: which coefficients become the memory")
+st.markdown("At every step *n* the layer keeps a few cells of its tree, read at fixed lags behind *n*, and mixes them "
+            "linearly. Which cells, what they still know about the past, and what that costs:")
+
 sel = state.selection()
-entry, layer, channel = sel.entry, sel.layer, sel.channel
+entry = page_model(sel.entry)
+layer = min(sel.layer, entry.config.n_layers - 1)
+channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
 
-st.title("TREESELECT: which coefficients become the memory")
-st.markdown(
-    "At every time step *n* the layer keeps only a few coefficients of its tree, read at fixed lags behind *n*, "
-    "and mixes them linearly. Here you see **which** cells each strategy keeps, **what** the kept cells still know "
-    "about the past, and **how much** memory that costs."
-)
 
 # --- page controls ---------------------------------------------------------------------------
-top = st.columns([4, 3, 3], gap="large")
-with top[0]:
-    use_wavelet = st.toggle(f"Build the tree from the fixed wavelet ({sel.wavelet})",
-                            key="ts_use_wavelet",
+with st.expander("Options: filters of the tree, strategies shown", expanded=False):
+    use_wavelet = st.toggle(f"Build the tree from the fixed wavelet ({sel.wavelet})", key="ts_use_wavelet",
                             help="The sidebar's fixed wavelet replaces the learned h0/h1 for the tree, the "
-                                 "reconstruction and the capacity. The layer's kernel below always uses the model.")
+                                 "reconstruction and the capacity. The layer's kernel always uses the model.")
+    strategy_slot = st.empty()
 if use_wavelet:
     h0, h1 = wavelet_filters(sel.wavelet)
     source = f"the fixed wavelet **{sel.wavelet}**"
@@ -91,10 +132,14 @@ else:
 k = int(h0.size)
 largest_m = max_uniform_memory(depth, k)
 default_m = int(min(conv.memory_size or depth + 1, largest_m))
-with top[1]:
+if st.session_state.get("_ts_m_source") != (entry.name, layer, k):  # M's default belongs to the model shown
+    st.session_state["_ts_m_source"] = (entry.name, layer, k)
+    st.session_state.pop("ts_memory_size", None)
+top = st.columns(2, gap="large")
+with top[0]:
     n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal."))
-with top[2]:
+with top[1]:
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest_m, default_m, key="ts_memory_size",
                                 help=f"Slots the uniform rule keeps, 1..{largest_m}. The default matches "
                                      f"{'the model' if conv.memory_size else 'resolution fading (J + 1)'}."))
@@ -104,88 +149,170 @@ strategies: dict[str, list[Slot]] = {
     "uniform": memory_slots("uniform", depth, k, memory_size=memory_size),
 }
 labels = {"fading": f"resolution fading (J + 1 = {depth + 1})", "uniform": f"uniform (M = {memory_size})"}
+model_slots, model_weights = entry.net.memory(layer, channel)
 if conv.tree_select == "learned":
-    learned_slots, _ = entry.net.memory(layer, channel)
-    strategies["learned"] = learned_slots
-    labels["learned"] = f"learned by the model (M = {len(learned_slots)})"
-shown = st.multiselect("Strategies to compare", list(strategies), default=list(strategies),
-                       format_func=lambda s: STRATEGY_LABELS[s],
-                       # its own state when a learned selection is on offer, so it starts with every strategy
-                       key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
+    strategies["learned"] = model_slots
+    labels["learned"] = f"learned by the model (M = {len(model_slots)})"
+with strategy_slot.container():
+    shown = st.multiselect("Strategies to compare", list(strategies), default=list(strategies),
+                           format_func=lambda s: STRATEGY_LABELS[s],
+                           # its own state when a learned selection is on offer, so it starts with every strategy
+                           key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
 strategies = {s: slots for s, slots in strategies.items() if s in shown}
-if conv.tree_select != "learned":
-    st.caption(f"Model {entry.name} uses tree_select = \"{conv.tree_select}\", so there is no learned selection to "
-               "show; train one with tree_select = \"learned\" on the Train page.")
-st.markdown(f"The tree is computed with {source} (k = {k} taps), depth **J = {depth}** (the model layer's depth), "
-            f"on the sidebar signal **{sel.signal_name}** ({n_samples} samples).")
+st.caption(f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
+           f"**{sel.signal_name}** ({n_samples} samples). Options above: other filters, fewer strategies.")
 if not strategies:
-    st.info("Pick at least one strategy above.")
+    st.info("Pick at least one strategy under Options.")
     st.stop()
 
-# --- the kept cells on the tree --------------------------------------------------------------
-st.header("Kept cells on the tree")
-rows = tree_rows(x, h0, h1, depth)
 cells = {s: kept_cells(slots, n) for s, slots in strategies.items()}
-spans = {s: memory_span(slots, depth, k) for s, slots in strategies.items()}
-window = max(spans.values())
-zoom = st.toggle("Zoom on the memory window", value=True, key="ts_zoom",
-                 help="Show only the samples the memory at n depends on (and a little after).")
-if zoom:  # only the window the memory depends on (never pooled, so every cell stays visible)
+window = max(memory_span(slots, depth, k) for slots in strategies.values())
+
+# --- the inspected cell (linked views) -------------------------------------------------------
+choices = {f"{s}:{slot}": (s, slot, t) for s, kept in cells.items() for slot, t in kept}
+if st.session_state.get("ts_cell") not in choices:
+    st.session_state.pop("ts_cell", None)
+picked = choices.get(st.session_state.get("ts_cell"))
+focus_span = cell_span(picked[1], picked[2], k) if picked else None
+
+tabs = st.tabs(["Kept cells", "What it remembers", "Predict, then reveal", "Learned choice", "Cost",
+                "One long convolution"])
+
+with tabs[0]:
+    rows = tree_rows(x, h0, h1, depth)
     first = max(0, n - window - 1)
     shown_rows = [(label, values[first : n + 1]) for label, values in rows]
     x_range = (first - 0.5, n + max(3, window // 6) + 0.5)
-else:
-    first, shown_rows, x_range = 0, rows, None
-st.plotly_chart(
-    tree_heatmap(shown_rows, f"Coefficient tree with the memory kept at n = {n}",
-                 kept={s: cell_coords(c) for s, c in cells.items()}, n=n, x_range=x_range, start=first),
-    key="ts_tree_heatmap",
-)
-st.caption("Outlined squares are the cells each strategy keeps at time n (colour = strategy, nested squares = kept "
-           "by several): fading reads one cell per level at n, uniform spreads its cells back along each level.")
-kept_columns = st.columns(len(strategies))
-for column, (strategy, kept) in zip(kept_columns, cells.items()):
-    with column:
-        color = STRATEGY_COLORS[strategy]
-        st.markdown(f"<span style='color:{color}; font-weight:600'>■ {labels[strategy]}</span>",
+    focus = (cell_label(picked[1]), picked[2], *focus_span) if picked else None
+    event = show(tree_heatmap(shown_rows, f"The tree over the last {n + 1 - first} samples, memory kept at n = {n}",
+                              kept={s: cell_coords(c) for s, c in cells.items()}, n=n, x_range=x_range, start=first,
+                              focus=focus, height=330 if presenting() else None),
+                 key="ts_tree_heatmap", on_select="rerun", selection_mode="points")
+    clicked = [(p.get("y"), p.get("x")) for p in (event.selection.points if event else [])]
+    by_cell = {(cell_label(slot), t): key for key, (_, slot, t) in choices.items()}
+    hit = next((by_cell[c] for c in clicked if c in by_cell), None)
+    if hit is not None and st.session_state.get("_ts_clicked") != clicked:
+        st.session_state["_ts_clicked"] = clicked
+        st.session_state["ts_cell"] = hit
+        st.rerun()
+    st.caption("Squares outline the cells each strategy keeps at n (colour = strategy; nested squares = kept by several). "
+               "Click a kept cell, or pick one below, to shade the span of the past it reads.")
+    kept_columns = st.columns(len(strategies))
+    for column, (strategy, kept) in zip(kept_columns, cells.items()):
+        with column:
+            st.markdown(f"<span style='color:{STRATEGY_COLORS[strategy]}; font-weight:600'>■ {labels[strategy]}</span>",
+                        unsafe_allow_html=True)
+            st.metric(f"Cells kept at n · {STRATEGY_LABELS[strategy]}", len(kept),
+                      help="Slots whose time n − lag falls before 0 are not available yet.")
+            st.markdown(rule_line(strategy, strategies[strategy], depth, k), unsafe_allow_html=True)
+            nbsp = "\u00a0"  # with the minus sign below, keeps "b4[n−16] (t = 495)" on one line
+            st.markdown(" · ".join(f"**{str(s).replace('-', '−')}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "")
+                                   for s, t in kept)
+                        if kept else "*none yet*", help="Each slot, and the time it reads when it lags behind n.")
+    st.selectbox("Inspect a kept cell", [None, *choices], key="ts_cell",
+                 format_func=lambda c: "— none —" if c is None else
+                 f"{STRATEGY_LABELS[choices[c][0]]}: {choices[c][1]} (t = {choices[c][2]})",
+                 help="Shades the samples this cell depends on here, on the reconstruction, and its row in the "
+                      "slot contributions of the layer's kernel.")
+    if picked:
+        st.markdown(f"**{picked[1]}** at t = {picked[2]} reads x[{focus_span[0]}..{focus_span[1]}]: "
+                    f"{focus_span[1] - focus_span[0] + 1} samples (level {picked[1].level}: "
+                    f"(k−1)(2<sup>{picked[1].level}</sup>−1)+1 = {receptive_field(picked[1].level, k)}).",
                     unsafe_allow_html=True)
-        st.metric(f"Cells kept at n · {STRATEGY_LABELS[strategy]}", len(kept),
-                  help="Slots whose time n − lag falls before 0 are not available yet.")
-        nbsp = "\u00a0"  # with the minus sign below, keeps "b4[n−16] (t = 495)" on one line
-        st.markdown(" · ".join(f"**{str(s).replace('-', '−')}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "")
-                               for s, t in kept)
-                    if kept else "*none yet*", help="Each slot, and the time it reads when it lags behind n.")
 
-# --- what the memory remembers ---------------------------------------------------------------
-st.header("What the memory remembers")
-recon, errors, capacities = {}, {}, {}
-t = x_window = None
-for strategy, slots in strategies.items():
-    key = _key(slots)
-    t, x_window, x_hat = past_reconstruction(x, n, h0, h1, key, depth, window)
-    recon[strategy] = x_hat
-    lags, errors[strategy], capacities[strategy] = lag_profiles(h0, h1, key, depth, window)
-left, right = st.columns(2, gap="large")
-with left:
-    st.plotly_chart(reconstruction_figure(t, x_window, recon, n, labels), key="ts_reconstruction")
-    st.caption("Grey: the signal over the last samples the memory depends on; coloured: the shortest signal consistent "
-               "with each memory. Where a curve follows grey the memory remembers, where it flattens it has only an average.")
-with right:
-    st.plotly_chart(reconstruction_error_figure(lags, errors, labels), key="ts_reconstruction_error")
-    st.caption("For white-noise input: 0 means x[n − τ] is recovered exactly, 1 means it is forgotten. Fading is exact "
-               "only for the newest samples; uniform spreads its error evenly over the window.")
-metric_columns = st.columns(len(strategies))
-for column, strategy in zip(metric_columns, strategies):
-    rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
-    column.metric(f"Reconstruction RMSE · {STRATEGY_LABELS[strategy]}", f"{rmse:.3g}",
-                  help="Root-mean-square error of the reconstruction on this window.")
+with tabs[1]:
+    recon, r2 = {}, {}
+    t = x_window = lags = None
+    for strategy, slots in strategies.items():
+        t, x_window, recon[strategy] = past_reconstruction(x, n, h0, h1, _key(slots), depth, window)
+        lags, r2[strategy] = remembered(h0, h1, _key(slots), depth, window)
+    left, right = st.columns(2, gap="large")
+    with left:
+        show(reconstruction_figure(t, x_window, recon, n, labels, span=focus_span), key="ts_reconstruction")
+        st.caption("Grey: the signal over the samples the memory depends on; coloured: the minimum-norm signal that "
+                   "gives the same memory. Where a curve follows grey the memory remembers; where it is flat it keeps "
+                   "only an average.")
+    with right:
+        show(capacity_figure(lags, r2, labels), key="ts_capacity")
+        st.caption("For white-noise input: the fraction of x[n − τ] a linear readout recovers from the memory (1 = exact, "
+                   "0 = forgotten). The reconstruction error per lag is 1 − this curve; the legend's total is at most "
+                   "the number of slots.")
+    metric_columns = st.columns(len(strategies))
+    for column, strategy in zip(metric_columns, strategies):
+        rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
+        column.metric(f"Reconstruction RMSE · {STRATEGY_LABELS[strategy]}", f"{rmse:.3g}",
+                      help="Root-mean-square error of the reconstruction on this window.")
 
-left, right = st.columns(2, gap="large")
-with left:
-    st.plotly_chart(capacity_figure(lags, capacities, labels), key="ts_capacity")
-    st.caption("R² of the best linear readout of x[n − τ] from the memory (white noise in). The total in the legend "
-               "is the memory capacity: at most the number of slots.")
-with right:
+with tabs[2]:
+    st.subheader(f"1. Which cells will uniform keep at a given M? (J = {depth}, k = {k})")
+    offered = memory_slots("uniform", depth, k, memory_size=min(largest_m, QUESTION_CELLS))
+    question_m = int(st.select_slider("M in the question", list(range(2, min(10, largest_m) + 1)),
+                                      value=min(6, largest_m), key="ts_q_cells_m",
+                                      on_change=lambda: st.session_state.pop("ts_q_cells_shown", None)))
+    guess = st.multiselect(f"Your guess: the {question_m} slots uniform keeps", [str(s) for s in offered],
+                           key="ts_q_cells_guess",
+                           on_change=lambda: st.session_state.pop("ts_q_cells_shown", None))
+    if st.button("Reveal", key="ts_q_cells_reveal", icon=":material/visibility:"):
+        st.session_state["ts_q_cells_shown"] = True
+    if st.session_state.get("ts_q_cells_shown"):
+        answer = memory_slots("uniform", depth, k, memory_size=question_m)
+        right, guessed = {str(s) for s in answer}, set(guess)
+        if guessed == right:
+            st.success(f"Right: uniform keeps {', '.join(map(str, answer))}.")
+        else:
+            st.warning(f"Not quite. Uniform keeps {', '.join(map(str, answer))}."
+                       + (f" Not kept: {', '.join(sorted(guessed - right))}." if guessed - right else "")
+                       + (f" Missed: {', '.join(s for s in map(str, answer) if s not in guessed)}." if right - guessed else ""))
+        st.markdown("Why: " + rule_line("uniform", answer, depth, k), unsafe_allow_html=True)
+        by_name = {str(s): s for s in offered}
+        fig = tree_heatmap(shown_rows, f"The answer at n = {n}: uniform with M = {question_m}",
+                           kept={"uniform": cell_coords(kept_cells(answer, n))}, n=n, x_range=x_range, start=first)
+        show(guess_overlay(fig, cell_coords(kept_cells([by_name[g] for g in guess], n)),
+                           cell_coords(kept_cells(answer, n))), key="ts_q_cells_figure")
+        st.caption("Outlined: the cells uniform keeps. Green dots: your guesses it keeps; red crosses: guesses it does not.")
+
+    st.subheader("2. Which lag will resolution fading forget first?")
+    fading = memory_slots("fading", depth, k)
+    st.markdown(f"Counting a lag τ as forgotten once the memory loses more than {FORGET_THRESHOLD:.0%} of x[n − τ] "
+                "(white-noise input, the tree's current filters).")
+    lag_guess = st.radio("Your guess: the first forgotten lag τ", list(range(QUESTION_LAGS)), horizontal=True,
+                         key="ts_q_lag_guess", index=None,
+                         on_change=lambda: st.session_state.pop("ts_q_lag_shown", None))
+    if st.button("Reveal", key="ts_q_lag_reveal", icon=":material/visibility:"):
+        st.session_state["ts_q_lag_shown"] = True
+    if st.session_state.get("ts_q_lag_shown"):
+        lag_axis, error = reconstruction_error_by_lag(h0, h1, fading, depth)
+        forgotten = np.flatnonzero(error > FORGET_THRESHOLD)
+        answer_lag = int(lag_axis[forgotten[0]]) if forgotten.size else None
+        if answer_lag is None:
+            st.info("With these filters fading forgets no lag within its span.")
+        else:
+            verdict = st.success if lag_guess == answer_lag else st.warning
+            verdict(f"Fading first forgets τ = {answer_lag} (it loses {error[answer_lag]:.0%} of it)"
+                    + ("." if lag_guess == answer_lag else f"; you guessed τ = {lag_guess}."))
+            st.markdown("Why: fading keeps one cell per level at lag 0, and b<sub>l</sub>[n] mixes the last "
+                        "(k−1)(2<sup>l</sup>−1)+1 samples. J + 1 numbers can pin down only the newest few samples "
+                        f"exactly (here τ < {answer_lag}); older ones are known only through averages over longer and "
+                        "longer spans.", unsafe_allow_html=True)
+            show(capacity_figure(lag_axis, {"fading": 1.0 - error}, labels,
+                                 mark_lag=(answer_lag, f"first forgotten: τ = {answer_lag}")), key="ts_q_lag_figure")
+            st.caption("Fading's R² per lag (1 − reconstruction error); the dotted line is the answer.")
+
+with tabs[3]:
+    if conv.tree_select != "learned":
+        st.info(f"Model {entry.name} uses tree_select = \"{conv.tree_select}\" and no model with a learned selection is "
+                "available; train one with tree_select = \"learned\" on the Train page.")
+    else:
+        kept_by_channel = [conv.kept_slots(c) for c in range(conv.channels)]
+        st.markdown(f"**{entry.name}**, layer {layer}: " + rule_line("learned", model_slots, depth, k),
+                    unsafe_allow_html=True)
+        show(selection_matrix_figure(kept_by_channel, channel,
+                                     f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
+                                     f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
+        st.caption(f"One row per channel, one column per slot kept by some channel; the bar counts channels. Channel "
+                   f"{channel} (outlined) is the one on the other tabs. Look for the lags the channels agree on.")
+
+with tabs[4]:
     fp = footprint(FOOTPRINT_LENGTHS, depth=None, memory_size=memory_size, kernel_size=k)
     series = {"full history": fp["full_history_per_step"], "tree": fp["tree_total"],
               "fading": fp["fading_per_step"], "uniform": fp["uniform_per_step"]}
@@ -194,26 +321,25 @@ with right:
     if "learned" in strategies:
         series["learned"] = np.full(FOOTPRINT_LENGTHS.shape, len(strategies["learned"]))
         fp_labels["learned"] = f"learned (M = {len(strategies['learned'])})"
-    st.plotly_chart(footprint_figure(FOOTPRINT_LENGTHS, series, fp_labels, current_n=n_samples), key="ts_footprint")
+    show(footprint_figure(FOOTPRINT_LENGTHS, series, fp_labels, current_n=n_samples), key="ts_footprint")
     st.caption("Numbers held to produce one output at step N (J grows like log₂ N so the tree covers the sequence): "
-               "the full history grows linearly, the stored tree faster still, fading logarithmically, uniform not at all.")
+               "the full history grows linearly, the stored tree like N log N, fading logarithmically, uniform and "
+               "learned not at all.")
 
-# --- the layer as one long convolution -------------------------------------------------------
-st.header("The layer as one long convolution")
-st.markdown(
-    f"Every slot reads a fixed lag, so the model's layer is a causal convolution y = K * x. Below: layer {layer}, "
-    f"channel {channel} of **{entry.name}** (tree_select = \"{conv.tree_select}\"), always with its learned filters. "
-    "Each row of the heatmap is one kept slot: its weight times its impulse response, shifted by its lag."
-)
-model_h0, model_h1 = state.model_filters(entry, layer, channel)
-kernel = entry.net.kernel(layer, channel)
-kept_slots, weights = entry.net.memory(layer, channel)
-# K is as long as the longest candidate slot; past the kept slots' reach it is zero, so cut it there
-reach = memory_span(kept_slots, depth, model_h0.size) if kept_slots else 1
-kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
-contributions = slot_contributions(model_h0, model_h1, _key(kept_slots), weights[:-1], depth, kernel.size)
-slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(kept_slots, weights[:-1])]
-st.plotly_chart(kernel_figure(kernel, contributions, slot_labels, float(weights[-1])), key="ts_kernel")
-residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * weights[-1] - kernel).max())
-st.caption(f"Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds; the columns "
-           f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e}).")
+with tabs[5]:
+    st.markdown(f"Every slot reads a fixed lag, so the layer is a causal convolution y = K * x. Layer {layer}, channel "
+                f"{channel} of **{entry.name}** (tree_select = \"{conv.tree_select}\"), always with its learned filters. "
+                "Each heatmap row is one kept slot: its weight times its impulse response, shifted by its lag.")
+    model_h0, model_h1 = state.model_filters(entry, layer, channel)
+    kernel = entry.net.kernel(layer, channel)
+    # K is as long as the longest candidate slot; past the kept slots' reach it is zero, so cut it there
+    reach = memory_span(model_slots, depth, model_h0.size) if model_slots else 1
+    kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
+    contributions = slot_contributions(model_h0, model_h1, _key(model_slots), model_weights[:-1], depth, kernel.size)
+    slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(model_slots, model_weights[:-1])]
+    row = model_slots.index(picked[1]) if picked and picked[1] in model_slots else None
+    show(kernel_figure(kernel, contributions, slot_labels, float(model_weights[-1]), highlight_row=row), key="ts_kernel")
+    residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * model_weights[-1] - kernel).max())
+    st.caption(f"Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds; the columns "
+               f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e})."
+               + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))

@@ -21,18 +21,23 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..treeselect import Slot
 from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = [
-    "footprint_figure",
-    "reconstruction_figure",
-    "reconstruction_error_figure",
     "capacity_figure",
+    "footprint_figure",
+    "guess_overlay",
     "kernel_figure",
+    "reconstruction_error_figure",
+    "reconstruction_figure",
+    "selection_matrix_figure",
 ]
 
 _DASHES = {"full history": "dot", "tree": "dash"}
 _SIGNAL_COLOR = "#222222"
+#: The inspected cell's span of the past (same yellow as :data:`multires.figures.tree.FOCUS_COLOR`).
+_FOCUS_COLOR = "#E6B800"
 
 
 def _legend_below(fig: go.Figure) -> go.Figure:
@@ -104,6 +109,7 @@ def reconstruction_figure(
     n: int,
     labels: Mapping[str, str] | None = None,
     height: int = 400,
+    span: tuple[int, int] | None = None,
 ) -> go.Figure:
     """The past window of the signal and its minimum-norm reconstruction from each strategy's memory.
 
@@ -115,6 +121,8 @@ def reconstruction_figure(
         The signal on ``t``.
     x_hats : dict strategy -> ndarray (W,)
         ``x_hat`` of :func:`multires.memory.reconstruct_past` on the same ``t``.
+    span : (int, int), optional
+        ``(first, last)`` times to shade: the samples an inspected memory cell reads.
 
     Returns
     -------
@@ -128,6 +136,10 @@ def reconstruction_figure(
         fig.add_trace(go.Scatter(x=t, y=x_hat, mode="lines", name=_label(strategy, labels),
                                  line=dict(color=_color(strategy), width=2, shape="hv")))
     fig.add_vline(x=n, line=dict(color="#555555", width=1, dash="dash"))
+    if span is not None:
+        fig.add_vrect(x0=span[0] - 0.5, x1=span[1] + 0.5, fillcolor=_FOCUS_COLOR, opacity=0.22, line_width=0,
+                      annotation_text="read by the inspected cell", annotation_position="top left",
+                      annotation_font=dict(size=12))
     finish(fig, f"What the memory at n = {n} still knows about the past",
            "time t (samples)", "amplitude (signal units)", height=height)
     return _legend_below(fig)
@@ -161,10 +173,14 @@ def capacity_figure(
     r2: Mapping[str, np.ndarray],
     labels: Mapping[str, str] | None = None,
     height: int = 400,
+    mark_lag: tuple[int, str] | None = None,
 ) -> go.Figure:
     """Memory capacity: R² of the best linear readout of ``x[n - τ]`` from the memory, per lag.
 
     The legend gives each strategy's total capacity ``Σ_τ R²(τ)`` (at most its number of slots).
+    With a vanishing ridge ``R²(τ) = 1 −`` the reconstruction error of
+    :func:`multires.memory.reconstruction_error_by_lag`, so this one chart shows both.
+    ``mark_lag = (τ, text)`` draws a labelled vertical line at ``τ`` (a revealed answer).
 
     Returns
     -------
@@ -176,9 +192,12 @@ def capacity_figure(
         total = float(np.sum(values))
         fig.add_trace(go.Scatter(x=lags, y=values, mode="lines", name=f"{_label(strategy, labels)} (total {total:.1f})",
                                  line=dict(color=_color(strategy), width=2.2, shape="hvh")))
+    if mark_lag is not None:
+        fig.add_vline(x=mark_lag[0], line=dict(color="#333333", width=2, dash="dot"),
+                      annotation_text=mark_lag[1], annotation_position="top right", annotation_font=dict(size=13))
     fig.update_yaxes(range=[-0.03, 1.05])
-    finish(fig, "Memory capacity: reading x[n − τ] out of the memory",
-           "lag τ (samples)", "R² of the linear readout", height=height)
+    finish(fig, "How well the memory remembers x[n − τ]",
+           "lag τ (samples)", "R² remembered (= 1 − error)", height=height)
     return _legend_below(fig)
 
 
@@ -188,6 +207,7 @@ def kernel_figure(
     slot_labels: Sequence[str],
     skip_weight: float,
     height: int | None = None,
+    highlight_row: int | None = None,
 ) -> go.Figure:
     """The composite kernel ``K`` (the memory's impulse response) above the slot contributions it sums.
 
@@ -203,6 +223,8 @@ def kernel_figure(
     slot_labels : list of str
         One per row of ``contributions``, e.g. ``"b2[n-4]  (w = 0.31)"``.
     skip_weight : float
+    highlight_row : int, optional
+        Index of a slot row to outline (the inspected cell's slot).
 
     Returns
     -------
@@ -228,10 +250,96 @@ def kernel_figure(
                       len=heat_share, y=heat_share / 2, yanchor="middle"),
         hovertemplate="%{y}<br>lag %{x}: %{z:.4g}<extra></extra>",
     ), row=2, col=1)
+    if highlight_row is not None and 0 <= highlight_row < len(slot_labels):
+        nonzero = np.flatnonzero(contributions[highlight_row])
+        first, last = (int(nonzero[0]), int(nonzero[-1])) if nonzero.size else (0, kernel.size - 1)
+        fig.add_shape(type="rect", x0=first - 0.5, x1=last + 0.5, y0=highlight_row - 0.5, y1=highlight_row + 0.5,
+                      line=dict(color=_FOCUS_COLOR, width=3), row=2, col=1)
+        fig.add_vrect(x0=first - 0.5, x1=last + 0.5, fillcolor=_FOCUS_COLOR, opacity=0.18, line_width=0,
+                      row=1, col=1)
     fig.update_yaxes(title_text="K[m]", row=1, col=1)
     fig.update_yaxes(title_text="slot", autorange="reversed", type="category", row=2, col=1,
                      tickfont=dict(size=11))
     finish(fig, f"Composite kernel K and the slot contributions it sums (skip weight {skip_weight:+.3f} at m = 0)",
            None, None, height=height or int(320 + 16 * n_rows), legend=False)
     fig.update_xaxes(title_text="lag m (samples)", row=2, col=1)
+    return fig
+
+
+def selection_matrix_figure(
+    kept_by_channel: Sequence[Sequence[Slot]],
+    channel: int | None = None,
+    title: str = "What the learned selection kept, per channel",
+    height: int | None = None,
+) -> go.Figure:
+    """Channels × slots: which slots each channel's learned TREESELECT kept.
+
+    Columns are the slots kept by at least one channel, in weight order (``a_J`` first, then detail
+    levels coarse to fine, most recent first); a filled cell means the channel keeps that slot. The
+    bar on top counts the channels that keep each slot.
+
+    Parameters
+    ----------
+    kept_by_channel : list of list of Slot
+        ``kept_by_channel[c]`` is channel ``c``'s kept slots (e.g. ``conv.kept_slots(c)``).
+    channel : int, optional
+        A channel to outline (the one shown elsewhere on the page).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``"channels keeping the slot"`` bar trace (top) and a ``"kept"`` heatmap (bottom).
+
+    Examples
+    --------
+    >>> fig = selection_matrix_figure([[Slot("approx", 2, 0)], [Slot("approx", 2, 0), Slot("detail", 1, 2)]])
+    >>> list(fig.data[1].x), fig.data[1].z.tolist()
+    (['a2[n]', 'b1[n-2]'], [[1.0, 0.0], [1.0, 1.0]])
+    """
+    if not kept_by_channel:
+        raise ValueError("kept_by_channel is empty: pass one list of kept slots per channel")
+    order = sorted({s for slots in kept_by_channel for s in slots},
+                   key=lambda s: (s.band != "approx", -s.level, s.lag))
+    index = {s: i for i, s in enumerate(order)}
+    z = np.zeros((len(kept_by_channel), len(order)))
+    for c, slots in enumerate(kept_by_channel):
+        for s in slots:
+            z[c, index[s]] = 1.0
+    names = [str(s) for s in order]
+    color = STRATEGY_COLORS["learned"]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.22, 0.78])
+    fig.add_trace(go.Bar(x=names, y=z.sum(axis=0), name="channels keeping the slot", marker_color=color,
+                         hovertemplate="%{x}: kept by %{y:.0f} channels<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=z, x=names, y=list(range(len(kept_by_channel))), name="kept", showscale=False,
+                             colorscale=[[0, "#f4f4f4"], [1, color]], zmin=0, zmax=1, xgap=1, ygap=1,
+                             hovertemplate="channel %{y}, %{x}: %{z:.0f}<extra>1 = kept</extra>"), row=2, col=1)
+    if channel is not None and 0 <= channel < len(kept_by_channel):
+        fig.add_shape(type="rect", x0=-0.5, x1=len(order) - 0.5, y0=channel - 0.5, y1=channel + 0.5,
+                      line=dict(color=_FOCUS_COLOR, width=3), row=2, col=1)
+    fig.update_yaxes(title_text="channels", row=1, col=1)
+    fig.update_yaxes(title_text="channel", autorange="reversed", row=2, col=1)
+    finish(fig, title, None, None, height=height or int(min(640, 220 + 9 * len(kept_by_channel))), legend=False)
+    fig.update_xaxes(title_text="slot (band, level, lag in samples)", tickangle=-45, row=2, col=1)
+    return fig
+
+
+def guess_overlay(fig: go.Figure, guess: Sequence[tuple[str, int]], right: Sequence[tuple[str, int]]) -> go.Figure:
+    """Mark a student's guessed cells on a tree heatmap: ✓ where the guess is right, ✗ where it is not.
+
+    ``guess`` and ``right`` are ``(row label, time)`` cells (:func:`multires.figures.tree.cell_coords`);
+    the right cells themselves are drawn by the heatmap's ``kept`` outlines.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``fig`` with ``"your guess: kept"`` and ``"your guess: not kept"`` marker traces added.
+    """
+    right_set = set(right)
+    for name, cells, symbol, color in (
+        ("your guess: kept", [c for c in guess if c in right_set], "circle", "#1a9641"),
+        ("your guess: not kept", [c for c in guess if c not in right_set], "x", "#d7191c"),
+    ):
+        fig.add_trace(go.Scatter(x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", name=name,
+                                 marker=dict(symbol=symbol, size=9, color=color, line=dict(width=1.5, color="white")),
+                                 hovertemplate="%{y}[%{x}]<extra>" + name + "</extra>"))
     return fig
