@@ -15,7 +15,7 @@ import sys
 
 from conftest import ROOT
 
-HEAVY = ("torch", "sklearn", "scipy", "sympy", "safetensors")
+HEAVY = ("torch", "sklearn", "scipy", "sympy", "safetensors", "aeon", "mlxtend", "numba")
 
 
 def _run(code: str, **env: str) -> dict:
