@@ -8,6 +8,13 @@ The file holds every entry of ``net.state_dict()`` (float32 weights, the bool ``
 * ``metrics``: JSON object of whatever the trainer reports (test metric, epochs, wall time, seed,
   versions, task, a thinned training history, ...).
 
+A learned-TREESELECT layer is stored *compacted* (:meth:`multires.MultiresConv.compact`): only the
+candidate slots some channel keeps, listed in ``layers.{i}.conv.candidates`` (int32, one row
+``(band, level, lag)`` per slot, band 0 = approx, 1 = detail), with ``w`` and ``slot_mask`` cut
+to those columns. A learned checkpoint without that tensor (written before candidates were
+capped) holds the old unbounded menu (:func:`multires.candidate_slots` with no cap); it loads as
+is and is compacted in memory. Either way the loaded model's outputs equal the saved model's.
+
 It is what users download from and upload to the app, so :func:`load_checkpoint` treats it as
 hostile: nothing is ever unpickled (only ``safetensors`` parsing), the 8-byte header length is
 checked against a limit and the file size before the header is read, the header, metadata and
@@ -53,7 +60,9 @@ from .checkpoint_format import (
     read_metadata,
     read_source,
 )
+from .conv import MultiresConv
 from .model import ModelConfig, MultiresNet
+from .treeselect import Slot, candidate_slots
 
 __all__ = [
     "FORMAT",
@@ -67,6 +76,9 @@ __all__ = [
     "load_checkpoint",
     "read_metadata",
 ]
+
+#: Most candidate slots a stored learned layer may list (bounds the allocation of an uploaded file).
+CONFIG_SLOT_LIMIT = 2**20
 
 # safetensors dtype names of the torch dtypes a checkpoint may hold.
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -108,6 +120,23 @@ def _unwrap(net: torch.nn.Module) -> MultiresNet:
     return net
 
 
+_BAND_CODES = {"approx": 0, "detail": 1}
+
+
+def _candidates_key(layer: int) -> str:
+    return f"layers.{layer}.conv.candidates"
+
+
+def _compact_tensors(conv: MultiresConv, prefix: str) -> dict[str, torch.Tensor]:
+    """``w``, ``slot_mask`` and ``candidates`` of a learned layer, cut to the slots some channel keeps."""
+    used = conv.slot_mask.any(dim=0)  # (S)
+    columns = torch.cat([used, used.new_ones(1)])
+    table = [[_BAND_CODES[s.band], s.level, s.lag] for s, keep in zip(conv.slots, used.tolist()) if keep]
+    return {f"{prefix}w": conv.w.detach()[:, columns],
+            f"{prefix}slot_mask": conv.slot_mask[:, used],
+            f"{prefix}candidates": torch.tensor(table, dtype=torch.int32).reshape(-1, 3)}
+
+
 def checkpoint_bytes(net: MultiresNet, metrics: dict[str, Any] | None = None) -> bytes:
     """The checkpoint of ``net`` as bytes (what the app offers for download).
 
@@ -133,6 +162,10 @@ def checkpoint_bytes(net: MultiresNet, metrics: dict[str, Any] | None = None) ->
         if tensor.is_floating_point() and tensor.dtype != torch.float32:
             raise ValueError(f"tensor {name} is {tensor.dtype}; checkpoints hold float32 (call net.float())")
         tensors[name] = tensor.detach().cpu().contiguous()
+    for index, conv in enumerate(net.convs):
+        if conv.tree_select == "learned":
+            compact = _compact_tensors(conv, f"layers.{index}.conv.")
+            tensors.update({k: v.detach().cpu().contiguous() for k, v in compact.items()})
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -200,6 +233,36 @@ def _expected_state(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], tor
     return {k: (tuple(v.shape), v.dtype) for k, v in net.state_dict().items()}
 
 
+def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[int, int]:
+    """Candidate count of every learned layer as stored: the ``candidates`` table's rows, or the old
+    unbounded menu's size when the table is absent. Checks the table's header entry."""
+    if config.tree_select != "learned":
+        return {}
+    counts = {}
+    for index in range(config.n_layers):
+        entry = entries.get(_candidates_key(index))
+        if entry is None:  # written before the cap: every grid slot up to max_lag
+            counts[index] = len(candidate_slots(config.resolved_depth, config.resolved_kernel_size, config.max_lag))
+            continue
+        shape = tuple(entry["shape"])
+        if entry["dtype"] not in ("I32", "I64") or len(shape) != 2 or shape[1] != 3:
+            raise CheckpointError(f"tensor {_candidates_key(index)!r} is {entry['dtype']} {shape}; expected "
+                                  "an int32 table (slots, 3) of (band, level, lag)")
+        if not config.memory_size <= shape[0] <= CONFIG_SLOT_LIMIT:
+            raise CheckpointError(f"layer {index}: {shape[0]} stored candidate slots; expected "
+                                  f"{config.memory_size}..{CONFIG_SLOT_LIMIT}")
+        counts[index] = shape[0]
+    return counts
+
+
+def _decode_candidates(table: torch.Tensor, layer: int) -> list[Slot]:
+    bands = {code: band for band, code in _BAND_CODES.items()}
+    rows = table.tolist()
+    if any(row[0] not in bands for row in rows):
+        raise CheckpointError(f"layer {layer}: candidate bands must be 0 (approx) or 1 (detail)")
+    return [Slot(bands[band], int(level), int(lag)) for band, level, lag in rows]
+
+
 def _list(names: set[str]) -> str:
     names = sorted(names)
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -233,6 +296,15 @@ def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, Mod
         expected = _expected_state(config)
     except ValueError as err:  # e.g. memory_size larger than the tree offers
         raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
+    stored = _stored_candidates(config, entries)
+    for index, count in stored.items():
+        prefix = f"layers.{index}.conv."
+        channels = expected[prefix + "w"][0][0]
+        expected[prefix + "w"] = ((channels, count + 1), torch.float32)
+        expected[prefix + "slot_mask"] = ((channels, count), torch.bool)
+        if _candidates_key(index) in entries:
+            expected[_candidates_key(index)] = ((count, 3), torch.int32 if entries[_candidates_key(index)]
+                                                ["dtype"] == "I32" else torch.int64)
     missing, unknown = set(expected) - set(entries), set(entries) - set(expected)
     if missing:
         raise CheckpointError(f"checkpoint lacks tensors the config needs: {_list(missing)}")
@@ -266,6 +338,17 @@ def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, Mod
     from .training import build_model
 
     net = build_model(config, seed=0)
+    for index in stored:
+        conv = net.convs[index]
+        key = _candidates_key(index)
+        slots = (_decode_candidates(tensors.pop(key), index) if key in tensors
+                 else candidate_slots(conv.depth, conv.kernel_size, config.max_lag))
+        try:
+            conv.use_candidates(slots)
+        except ValueError as err:
+            raise CheckpointError(f"layer {index}: invalid candidate slots: {err}") from None
     net.load_state_dict(tensors, strict=True)
+    for index in stored:
+        net.convs[index].compact()  # a no-op for compacted files; shrinks pre-cap ones
     net.eval()
     return net, config, metrics

@@ -5,6 +5,16 @@ A *slot* is ``(band, level, lag)``: the coefficient of band ``approx`` (only ``a
 *weight order* of :class:`multires.MultiresConv` (approx first, then detail levels coarse to fine,
 most recent first within a level); the skip weight follows them.
 
+The learned rule chooses ``M`` slots per channel from a bounded *candidate* menu
+(:func:`candidate_slots` with ``lags_per_band``): every band -- ``a_J`` and each ``b_l`` -- offers
+only its ``c`` most recent lags on its own decimated grid (``0, 2**l, ..., (c-1) 2**l``; ``2**J``
+for ``a_J``), with ``c = max(LEARNED_LAGS_PER_BAND, ceil(2 M / (J + 1)))``
+(:func:`learned_lags_per_band`). So the menu has at most ``c (J + 1)`` slots: about 3x fading's
+``J + 1`` when ``M = J + 1``, and at least ``2 M`` whenever the lags exist, whatever the sequence
+length -- a fixed multiple of the budget instead of one slot per sample of the receptive field.
+Each level still sees ``c`` of its own periods into the past, so the menu contains fading and the
+coarse part of uniform.
+
 Examples
 --------
 >>> [str(s) for s in memory_slots("uniform", depth=3, kernel_size=2, memory_size=8)]
@@ -26,7 +36,12 @@ __all__ = [
     "max_uniform_memory",
     "candidate_slots",
     "kept_cells",
+    "learned_lags_per_band",
+    "LEARNED_LAGS_PER_BAND",
 ]
+
+#: Fewest lags every band offers the learned rule (its most recent ones on the band's grid).
+LEARNED_LAGS_PER_BAND = 3
 
 
 @dataclass(frozen=True, order=True)
@@ -89,6 +104,18 @@ def max_uniform_memory(depth: int, kernel_size: int) -> int:
     return 2 + sum(c for _, c in _uniform_level_counts(depth, kernel_size))
 
 
+def learned_lags_per_band(depth: int, memory_size: int) -> int:
+    """Lags per band of the learned rule's candidate menu: ``max(3, ceil(2 M / (J + 1)))``.
+
+    >>> learned_lags_per_band(11, 12), learned_lags_per_band(6, 20)
+    (3, 6)
+    """
+    _check_depth(depth)
+    if not isinstance(memory_size, int) or memory_size < 1:
+        raise ValueError(f"memory_size must be a positive integer, got {memory_size!r}")
+    return max(LEARNED_LAGS_PER_BAND, math.ceil(2 * memory_size / (depth + 1)))
+
+
 def memory_slots(
     tree_select: TreeSelect,
     depth: int,
@@ -102,9 +129,12 @@ def memory_slots(
     ----------
     tree_select : {"fading", "uniform", "learned"}
         ``fading`` keeps ``a_J[n], b_J[n], ..., b_1[n]`` (``J+1`` slots). ``uniform`` keeps
-        ``memory_size`` coefficients on each level's decimated grid, coarse levels first.
-        ``learned`` returns the *candidate* set the learned rule chooses from (see
-        :func:`candidate_slots`); the layer keeps ``memory_size`` of them per channel.
+        ``memory_size`` coefficients in total, read on each level's decimated grid, coarse levels
+        first (for ``k = 2`` and ``M = 2**J`` exactly the DWT of the last ``2**J`` samples;
+        for other ``M`` a truncation of it). ``learned`` returns the bounded *candidate* menu the
+        learned rule chooses from (:func:`candidate_slots` with
+        :func:`learned_lags_per_band` lags per band); the layer keeps ``memory_size`` of them
+        per channel.
     depth : int
         Tree depth ``J``.
     kernel_size : int
@@ -113,7 +143,8 @@ def memory_slots(
         ``M``. Required for ``uniform`` and ``learned``; for ``fading`` it may be omitted or
         equal to ``J+1``.
     max_lag : int, optional
-        Only for ``learned``: largest lag of a candidate (default: receptive field - 1).
+        Only for ``learned``: largest lag of a candidate (default: receptive field - 1), applied
+        on top of the per-band cap.
 
     Returns
     -------
@@ -140,7 +171,8 @@ def memory_slots(
     if not isinstance(memory_size, int) or memory_size < 1:
         raise ValueError(f"memory_size must be a positive integer, got {memory_size!r}")
     if tree_select == "learned":
-        candidates = candidate_slots(depth, kernel_size, max_lag)
+        lags = learned_lags_per_band(depth, memory_size)
+        candidates = candidate_slots(depth, kernel_size, max_lag, lags_per_band=lags)
         if memory_size > len(candidates):
             raise ValueError(
                 f"memory_size={memory_size} is larger than the {len(candidates)} candidate slots "
@@ -164,14 +196,19 @@ def memory_slots(
     return slots
 
 
-def candidate_slots(depth: int, kernel_size: int, max_lag: int | None = None) -> list[Slot]:
-    """Every slot on the decimated grid of the tree with lag ``<= max_lag``, in weight order.
+def candidate_slots(
+    depth: int, kernel_size: int, max_lag: int | None = None, lags_per_band: int | None = None
+) -> list[Slot]:
+    """Slots on the decimated grid of the tree with lag ``<= max_lag``, in weight order.
 
-    ``a_J`` and ``b_J`` at lags ``0, 2**J, ...``; ``b_l`` at lags ``0, 2**l, 2*2**l, ...``.
-    This is the menu the ``learned`` rule chooses from.
+    ``a_J`` and ``b_J`` at lags ``0, 2**J, ...``; ``b_l`` at lags ``0, 2**l, 2*2**l, ...``;
+    with ``lags_per_band`` only the first (most recent) ``lags_per_band`` of each band. The
+    ``learned`` rule chooses from this menu with ``lags_per_band=learned_lags_per_band(J, M)``;
+    ``lags_per_band=None`` (every grid point, about one slot per sample of the receptive field)
+    is the unbounded menu of checkpoints written before the cap.
 
-    >>> len(candidate_slots(3, 2, max_lag=7))
-    8
+    >>> len(candidate_slots(3, 2, max_lag=7)), len(candidate_slots(11, 2)), len(candidate_slots(11, 2, lags_per_band=3))
+    (8, 2048, 31)
     """
     _check_depth(depth)
     _check_kernel_size(kernel_size)
@@ -179,10 +216,13 @@ def candidate_slots(depth: int, kernel_size: int, max_lag: int | None = None) ->
         max_lag = receptive_field(depth, kernel_size) - 1
     if not isinstance(max_lag, int) or max_lag < 0:
         raise ValueError(f"max_lag must be a non-negative integer, got {max_lag!r}")
+    if lags_per_band is not None and (not isinstance(lags_per_band, int) or lags_per_band < 1):
+        raise ValueError(f"lags_per_band must be a positive integer or None, got {lags_per_band!r}")
+    cap = slice(None, lags_per_band)
     top = 2**depth
-    slots = [Slot("approx", depth, lag) for lag in range(0, max_lag + 1, top)]
+    slots = [Slot("approx", depth, lag) for lag in range(0, max_lag + 1, top)[cap]]
     for level in range(depth, 0, -1):
-        slots.extend(Slot("detail", level, lag) for lag in range(0, max_lag + 1, 2**level))
+        slots.extend(Slot("detail", level, lag) for lag in range(0, max_lag + 1, 2**level)[cap])
     return slots
 
 

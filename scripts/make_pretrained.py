@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from multires.checkpoint import save_checkpoint  # noqa: E402
+from multires.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from multires.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
@@ -124,14 +124,21 @@ def _row(spec: Spec, metrics: dict, size: int) -> dict:
     }
 
 
+def _parameters(row: dict) -> str:
+    trained = row.get("n_parameters_trained", row["n_parameters"])
+    return f"{row['n_parameters']:,}" + (f" (trained: {trained:,})" if trained != row["n_parameters"] else "")
+
+
 def _markdown(rows: list[dict]) -> str:
     lines = [
         "# Shipped models",
         "",
         "Regenerate with `python scripts/make_pretrained.py` (fixed seeds, task split of seed 0, one CPU thread).",
         "Test metric: accuracy for `digits` and `signals`; mean R² over the recalled lags for `memory`.",
-        "Memory slots per step: coefficients each channel keeps per time step (M). Training time: this",
-        "machine, one thread, as measured when the models were made.",
+        "Memory slots per step: coefficients each channel keeps per time step (M). Parameters: of the shipped",
+        "file (a learned-selection model stores only the candidate slots some channel keeps; trained: all",
+        "candidates). Training time: this machine, one thread, as measured when the models were made (the",
+        "learned-selection models were regenerated while other jobs shared the CPU: slower than alone).",
         "",
         "| name | task | strategy | init | frozen? | test metric | parameters | memory slots / step "
         "| training time (s) | file size (KB) |",
@@ -143,7 +150,7 @@ def _markdown(rows: list[dict]) -> str:
                   else f"R² {r['test_metric']:.3f}")
         lines.append(
             f"| {r['name']} | {r['task']} | {strategy} | {r['wavelet']} | {'yes' if r['frozen'] else 'no'} "
-            f"| {metric} | {r['n_parameters']:,} | {r['memory_slots_per_step']} | {r['train_time_s']:.1f} "
+            f"| {metric} | {_parameters(r)} | {r['memory_slots_per_step']} | {r['train_time_s']:.1f} "
             f"| {r['size_bytes'] / 1024:.0f} |"
         )
     return "\n".join(lines) + "\n"
@@ -179,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         size = path.stat().st_size
         if size > MAX_MODEL_BYTES:
             raise SystemExit(f"{path} is {size} bytes, over the {MAX_MODEL_BYTES} budget of a shipped model")
-        rows.append(_row(spec, metrics, size))
+        # A learned-selection checkpoint keeps only the candidates some channel uses: the shipped
+        # model has fewer parameters than were trained. The index lists both.
+        trained = metrics["n_parameters"]
+        metrics["n_parameters"] = load_checkpoint(path)[0].n_parameters()
+        rows.append(_row(spec, metrics, size) | {"n_parameters_trained": trained})
         print(f"{spec.name:28s} {metrics['metric_name']} {metrics['test_metric']:.4f}  "
               f"{metrics['train_time_s']:6.1f} s  {size / 1024:6.0f} KB", flush=True)
     index = {"format": "wavelet-memory-explorer-models", "task_seed": TASK_SEED, "models": rows}

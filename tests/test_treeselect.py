@@ -8,10 +8,12 @@ import pywt
 
 from multires.tree import coefficient_tree
 from multires.treeselect import (
+    LEARNED_LAGS_PER_BAND,
     Slot,
     candidate_slots,
     default_depth,
     kept_cells,
+    learned_lags_per_band,
     max_uniform_memory,
     memory_slots,
     receptive_field,
@@ -242,8 +244,44 @@ def test_candidate_slots_are_in_weight_order_and_unique():
     assert order == sorted(order)
 
 
-def test_learned_memory_slots_returns_the_candidates():
-    assert memory_slots("learned", 3, 2, memory_size=4, max_lag=10) == candidate_slots(3, 2, max_lag=10)
+def test_learned_memory_slots_returns_the_bounded_candidates():
+    slots = memory_slots("learned", 3, 2, memory_size=4, max_lag=10)
+    assert slots == candidate_slots(3, 2, max_lag=10, lags_per_band=LEARNED_LAGS_PER_BAND)
+    assert names(slots) == ["a3[n]", "a3[n-8]", "b3[n]", "b3[n-8]", "b2[n]", "b2[n-4]", "b2[n-8]",
+                            "b1[n]", "b1[n-2]", "b1[n-4]"]
+
+
+def test_candidate_cap_keeps_the_most_recent_lags_of_each_band():
+    capped = candidate_slots(5, 2, lags_per_band=2)
+    full = candidate_slots(5, 2)
+    for band, level in {(s.band, s.level) for s in full}:
+        lags = [s.lag for s in full if (s.band, s.level) == (band, level)]
+        assert [s.lag for s in capped if (s.band, s.level) == (band, level)] == lags[:2]
+
+
+@pytest.mark.parametrize("seq_len", [64, 1460, 16384], ids=lambda n: f"N{n}")
+@pytest.mark.parametrize("kernel_size", [2, 4], ids=lambda k: f"k{k}")
+def test_learned_menu_is_a_small_multiple_of_fading_at_equal_memory(seq_len, kernel_size):
+    depth = default_depth(seq_len, kernel_size)
+    fading = memory_slots("fading", depth, kernel_size)
+    learned = memory_slots("learned", depth, kernel_size, memory_size=len(fading))
+    assert set(fading) <= set(learned)
+    assert len(learned) + 1 <= 3 * (len(fading) + 1)  # trainable weights, skip included
+
+
+@pytest.mark.parametrize("memory_size", [4, 12, 40, 100])
+def test_learned_menu_offers_at_least_twice_the_budget_when_the_lags_exist(memory_size):
+    depth = default_depth(1460, 2)
+    learned = memory_slots("learned", depth, 2, memory_size=memory_size, max_lag=2**20)
+    assert len(learned) >= 2 * memory_size
+    assert learned_lags_per_band(depth, memory_size) * (depth + 1) >= len(learned)
+
+
+def test_learned_lags_per_band_rule():
+    assert learned_lags_per_band(11, 12) == LEARNED_LAGS_PER_BAND == 3
+    assert learned_lags_per_band(5, 13) == 5  # ceil(2 * 13 / 6)
+    with pytest.raises(ValueError, match="memory_size must be a positive integer"):
+        learned_lags_per_band(5, 0)
 
 
 def test_kept_cells_reads_times_n_minus_lag_and_drops_negative_times():
