@@ -1,5 +1,6 @@
 """The trainer: learns, stops cleanly, is reproducible without touching global RNG, keeps frozen
-filters frozen, ends a learned selection at exactly M slots, refuses non-finite data."""
+filters frozen, ends a learned selection at exactly M slots, refuses non-finite data; budgets in
+steps, eval-mode scores and warnings, best-epoch selection, the schedule and the paper preset."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import torch
 
 from multires import wavelet_filters
 from multires.tasks import load_task
+import multires.training as training_module
+from multires.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
+from multires.trainconfig import preset_values
 from multires.training import (
     TRAIN_LIMITS,
     DistributedHooks,
@@ -19,13 +23,14 @@ from multires.training import (
     SelectionSnapshot,
     TrainConfig,
     TrainingError,
+    TrainingWarning,
     build_model,
     evaluate,
     train,
 )
 
 # A small model that still learns digits well above chance (10 %) in two short epochs.
-TINY = dict(d_model=16, epochs=2, batch_size=32, lr=0.02)
+TINY = dict(d_model=16, epochs=2, min_steps=0, batch_size=32, lr=0.02)
 CHANCE_PLUS = 0.5
 MEMORY_M = 7
 
@@ -64,7 +69,7 @@ def test_learns_digits_above_chance(digits):
 
 def test_callback_gets_every_step_with_val_at_epoch_end(digits):
     seen: list[Progress] = []
-    result = train(digits, TrainConfig(d_model=8, epochs=2, batch_size=128), seen.append)
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=2, batch_size=128), seen.append)
     assert [p.step for p in seen] == list(range(1, result.total_steps + 1))
     ends = [p for p in seen if p.val_metric is not None]
     assert [p.epoch for p in ends] == [0, 1]
@@ -75,7 +80,7 @@ def test_callback_gets_every_step_with_val_at_epoch_end(digits):
 
 def test_stop_callback_stops_after_n_steps(digits):
     n = 3
-    result = train(digits, TrainConfig(d_model=8, epochs=5), lambda p: p.step >= n)
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=5), lambda p: p.step >= n)
     assert result.stopped and result.stop_reason == "callback"
     assert result.steps == n and len(result.history.step_loss) == n
     assert not result.net.training
@@ -83,7 +88,7 @@ def test_stop_callback_stops_after_n_steps(digits):
 
 
 def test_max_seconds_stops_cleanly(digits):
-    result = train(digits, TrainConfig(d_model=8, epochs=500, max_seconds=0.5))
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=500, max_seconds=0.5))
     assert result.stopped and result.stop_reason == "max_seconds"
     assert result.steps < result.total_steps
     assert result.train_time < 30  # one step past the bound, not the 500 epochs
@@ -93,7 +98,7 @@ def test_same_seed_gives_identical_weights_and_global_rng_is_untouched(digits):
     torch.manual_seed(1234)
     np.random.seed(1234)
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
-    config = TrainConfig(d_model=8, epochs=1, seed=7)
+    config = TrainConfig(d_model=8, min_steps=0, epochs=1, seed=7)
     first, second = train(digits, config), train(digits, config)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])
@@ -108,7 +113,7 @@ def test_same_seed_gives_identical_weights_and_global_rng_is_untouched(digits):
 
 def test_dropout_run_is_reproducible_and_restores_global_rng(digits):
     torch_state = torch.get_rng_state()
-    config = TrainConfig(d_model=8, epochs=1, dropout=0.2, seed=3)
+    config = TrainConfig(d_model=8, min_steps=0, epochs=1, dropout=0.2, seed=3)
     first, second = train(digits, config), train(digits, config)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert first.history.step_loss == second.history.step_loss
@@ -119,11 +124,11 @@ def test_train_never_sets_thread_count(digits, monkeypatch):
         raise AssertionError("train() must not call torch.set_num_threads")
 
     monkeypatch.setattr(torch, "set_num_threads", refuse)
-    train(digits, TrainConfig(d_model=4, epochs=1, batch_size=256))
+    train(digits, TrainConfig(d_model=4, min_steps=0, epochs=1, batch_size=256))
 
 
 def test_frozen_filters_stay_exactly_haar(digits):
-    result = train(digits, TrainConfig(d_model=8, epochs=1, wavelet="haar", freeze_filters=True))
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=1, wavelet="haar", freeze_filters=True))
     lo, hi = (torch.tensor(f, dtype=torch.float32) for f in wavelet_filters("haar"))
     untrained = build_model(result.model_config, seed=result.config.seed)
     for conv, fresh in zip(result.net.convs, untrained.convs):
@@ -133,13 +138,13 @@ def test_frozen_filters_stay_exactly_haar(digits):
 
 
 def test_learned_filters_move_from_haar(digits):
-    result = train(digits, TrainConfig(d_model=8, epochs=1, wavelet="haar"))
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=1, wavelet="haar"))
     lo, _ = wavelet_filters("haar")
     assert not torch.equal(result.net.convs[0].h0, torch.tensor(lo, dtype=torch.float32).expand(8, 2))
 
 
 def test_learned_selection_ends_with_exactly_m_slots_and_records_history(digits):
-    config = TrainConfig(d_model=8, epochs=2, tree_select="learned", memory_size=MEMORY_M)
+    config = TrainConfig(d_model=8, min_steps=0, epochs=2, tree_select="learned", memory_size=MEMORY_M)
     result = train(digits, config)
     for conv in result.net.convs:
         assert conv.slot_mask.sum(dim=1).tolist() == [MEMORY_M] * conv.channels
@@ -153,7 +158,7 @@ def test_learned_selection_ends_with_exactly_m_slots_and_records_history(digits)
 
 
 def test_stopped_learned_run_still_has_exactly_m_slots(digits):
-    config = TrainConfig(d_model=8, epochs=3, tree_select="learned", memory_size=MEMORY_M)
+    config = TrainConfig(d_model=8, min_steps=0, epochs=3, tree_select="learned", memory_size=MEMORY_M)
     result = train(digits, config, lambda p: p.step >= 2)
     assert result.stopped
     for conv in result.net.convs:
@@ -173,17 +178,17 @@ def test_non_finite_input_raises_training_error(digits):
     x = digits.x_train.clone()
     x[3, 0, 10] = float("nan")
     with pytest.raises(TrainingError, match="non-finite"):
-        train(dataclasses.replace(digits, x_train=x), TrainConfig(d_model=4, epochs=1))
+        train(dataclasses.replace(digits, x_train=x), TrainConfig(d_model=4, min_steps=0, epochs=1))
 
 
 def test_non_finite_loss_raises_training_error(digits):
     huge = dataclasses.replace(digits, x_train=digits.x_train * 1e37)  # finite inputs that overflow
     with pytest.raises(TrainingError, match="loss became non-finite"):
-        train(huge, TrainConfig(d_model=4, epochs=1))
+        train(huge, TrainConfig(d_model=4, min_steps=0, epochs=1))
 
 
 def test_recall_task_reports_r2_per_lag(tiny_memory):
-    result = train(tiny_memory, TrainConfig(d_model=8, epochs=2, batch_size=32))
+    result = train(tiny_memory, TrainConfig(d_model=8, min_steps=0, epochs=2, batch_size=32))
     assert result.model_config.head == "last"
     assert result.test["metric_name"] == "r2_mean" and result.test["lags"] == [1, 4, 16]
     assert len(result.test["r2"]) == 3
@@ -193,7 +198,7 @@ def test_recall_task_reports_r2_per_lag(tiny_memory):
 
 
 def test_metrics_are_strict_json(digits):
-    result = train(digits, TrainConfig(d_model=4, epochs=1, tree_select="learned", memory_size=MEMORY_M))
+    result = train(digits, TrainConfig(d_model=4, min_steps=0, epochs=1, tree_select="learned", memory_size=MEMORY_M))
     metrics = result.metrics()
     text = json.dumps(metrics, allow_nan=False)
     assert json.loads(text)["test_accuracy"] == pytest.approx(result.test["accuracy"])
@@ -236,7 +241,7 @@ def test_world_of_one_distributed_run_matches_single_process(digits, tmp_path):
     """The DDP path (hooks, DistributedSampler, all_reduce) is the same loop: at world size 1 it is bit-identical."""
     import torch.distributed as dist
 
-    config = TrainConfig(d_model=8, epochs=1, tree_select="learned", memory_size=MEMORY_M)
+    config = TrainConfig(d_model=8, min_steps=0, epochs=1, tree_select="learned", memory_size=MEMORY_M)
     single = train(digits, config)
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
@@ -247,3 +252,189 @@ def test_world_of_one_distributed_run_matches_single_process(digits, tmp_path):
     for key, value in single.net.state_dict().items():
         assert torch.equal(value, ranked.net.state_dict()[key]), key
     assert single.history.step_loss == ranked.history.step_loss
+
+
+# --------------------------------------------------------------------------------------------
+# Budget, eval-mode scores, warnings, best epoch, schedule, presets (issue 10)
+# --------------------------------------------------------------------------------------------
+
+SMALL_N = 50  # series in the small-data task: GunPoint's training-set size
+LR_EPS = 1e-12
+
+
+@pytest.fixture(scope="module")
+def small_two_class(digits):
+    """Digits 0 vs 1, only 50 training series: the size at which TrainConfig() used to fail silently."""
+    def pick(x, y, n):
+        keep = torch.nonzero(y < 2).flatten()[:n]
+        return x[keep], y[keep]
+
+    x_train, y_train = pick(digits.x_train, digits.y_train, SMALL_N)
+    x_val, y_val = pick(digits.x_val, digits.y_val, 40)
+    x_test, y_test = pick(digits.x_test, digits.y_test, 80)
+    return dataclasses.replace(digits, name="digits01", x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+                               x_test=x_test, y_test=y_test, n_classes=2, class_names=("0", "1"))
+
+
+@pytest.mark.parametrize(
+    ("epochs", "min_steps", "steps_per_epoch", "expected"),
+    [(15, 300, 1, 300), (15, 300, 20, 15), (15, 300, 7, 43), (2, 0, 1, 2), (500, 300, 1, 500)],
+)
+def test_total_epochs_reach_min_steps_in_whole_epochs(epochs, min_steps, steps_per_epoch, expected):
+    config = TrainConfig(epochs=epochs, min_steps=min_steps)
+    assert config.total_epochs(steps_per_epoch) == expected
+    assert expected * steps_per_epoch >= min_steps and expected >= epochs
+
+
+def test_default_budget_on_50_series_trains_min_steps_not_15(small_two_class):
+    """The issue's silent failure: 50 series at batch 64 used to be 15 steps and chance accuracy."""
+    config = TrainConfig(d_model=16)
+    result = train(small_two_class, config)
+    assert result.steps == result.total_steps == config.min_steps == result.total_epochs  # one step per epoch
+    assert result.test["accuracy"] > 0.9
+    assert result.train["accuracy"] > 0.9  # eval mode, not batch statistics
+    assert not [w for w in result.warnings if "BatchNorm" in w]
+
+
+def test_too_few_steps_for_batchnorm_warns_and_records_it(digits):
+    config = TrainConfig(d_model=8, epochs=1, min_steps=0, batch_size=256)  # 5 steps
+    with pytest.warns(TrainingWarning, match="BatchNorm running statistics cannot have converged"):
+        result = train(digits, config)
+    assert result.steps == 5
+    assert any("needs at least 44" in w for w in result.warnings)
+    assert json.loads(json.dumps(result.metrics()))["warnings"] == result.warnings
+
+
+def test_layer_norm_run_has_no_batchnorm_warning(digits):
+    result = train(digits, TrainConfig(d_model=8, epochs=1, min_steps=0, batch_size=256, norm="layer"))
+    assert not [w for w in result.warnings if "BatchNorm" in w]
+
+
+def test_train_score_gap_warning(digits):
+    """An eval-mode training score far below the batch-statistics one is flagged."""
+    result = train(digits, TrainConfig(d_model=4, epochs=1, min_steps=0, norm="layer"))
+    faked = dataclasses.replace(result, train={**result.train, "metric": 0.52}, best_epoch=1,
+                                history=dataclasses.replace(result.history, epoch_train=[0.96]))
+    messages = training_module._score_warnings(faked)
+    assert len(messages) == 1 and "0.520" in messages[0] and "0.960" in messages[0]
+    assert training_module._score_warnings(dataclasses.replace(faked, train={**result.train, "metric": 0.9})) == []
+
+
+def test_result_train_score_is_eval_mode_on_the_training_split(digits):
+    result = train(digits, TrainConfig(d_model=8, epochs=1, min_steps=0))
+    assert result.train == evaluate(result.net, digits, "train")
+    metrics = result.metrics()
+    assert metrics["train_accuracy_eval_mode"] == pytest.approx(result.train["accuracy"])
+    assert metrics["train_metric_batch_stats"] == pytest.approx(result.history.epoch_train[-1])
+
+
+def test_returned_model_is_the_best_validation_epoch(digits):
+    result = train(digits, TrainConfig(d_model=8, epochs=4, min_steps=0, lr=0.05))
+    h = result.history
+    keys = [(m, -loss) for m, loss in zip(h.epoch_val, h.epoch_val_loss)]
+    best = max(range(len(keys)), key=lambda i: (keys[i], -i))  # first of equals
+    assert result.best_epoch == best + 1 and result.best_step == h.epoch_step[best]
+    # the restored weights score exactly what that epoch scored
+    assert result.val["metric"] == h.epoch_val[best] and result.val["loss"] == pytest.approx(h.epoch_val_loss[best])
+    assert result.metrics()["best_epoch"] == result.best_epoch
+
+
+def test_select_best_false_keeps_the_last_epoch(digits):
+    result = train(digits, TrainConfig(d_model=8, epochs=3, min_steps=0, select_best=False))
+    assert result.best_epoch is None
+    assert result.val["metric"] == result.history.epoch_val[-1]
+
+
+def test_patience_stops_after_that_many_epochs_without_improvement(digits, monkeypatch):
+    scripted = iter([0.5, 0.6, 0.55, 0.58, 0.59, 0.9, 0.9])
+    real = training_module.evaluate
+
+    def fake(net, task, split="test"):
+        score = real(net, task, split)
+        if split == "val":
+            score.update(metric=next(scripted), loss=1.0)
+        return score
+
+    monkeypatch.setattr(training_module, "evaluate", fake)
+    result = train(digits, TrainConfig(d_model=4, epochs=10, min_steps=0, batch_size=256, patience=3))
+    assert result.stopped and result.stop_reason == "early_stopping"
+    assert result.epochs_done == 5 and result.best_epoch == 2
+
+
+def test_learned_selection_best_epoch_comes_after_pruning(digits):
+    config = TrainConfig(d_model=8, epochs=5, min_steps=0, tree_select="learned", memory_size=MEMORY_M)
+    result = train(digits, config)
+    prune_end = result.net.convs[0].PRUNE_END
+    assert result.best_epoch is not None and result.best_step >= prune_end * result.total_steps - 1
+    for conv in result.net.convs:
+        assert conv.slot_mask.sum(dim=1).tolist() == [MEMORY_M] * conv.channels
+
+
+@pytest.mark.parametrize("warmup", [0.0, 0.05, 0.25, 1.0])
+def test_lr_factor_warms_up_linearly_then_cosine_to_zero(warmup):
+    grid = np.linspace(0, 1, 401)
+    factors = np.array([lr_factor(p, warmup) for p in grid])
+    assert factors.min() >= 0 and factors.max() <= 1 + LR_EPS
+    assert lr_factor(1.0, warmup) == pytest.approx(0.0, abs=LR_EPS) or warmup == 1.0
+    rising, falling = factors[grid < warmup], factors[grid >= warmup]
+    assert np.all(np.diff(rising) > 0) and np.all(np.diff(falling) <= LR_EPS)
+    if warmup > 0:
+        assert lr_factor(warmup / 2, warmup) == pytest.approx(0.5)
+    if warmup < 1:
+        assert lr_factor(warmup + (1 - warmup) / 2, warmup) == pytest.approx(0.5)
+
+
+def test_step_lrs_follow_the_schedule(digits):
+    config = TrainConfig(d_model=4, epochs=3, min_steps=0, lr=0.02)
+    result = train(digits, config)
+    total = result.total_steps
+    expected = [config.lr * lr_factor(i / total, WARMUP_FRACTION) for i in range(total)]
+    assert result.history.step_lr == pytest.approx(expected, rel=1e-6, abs=LR_EPS)
+
+
+def test_time_capped_run_anneals_to_a_low_learning_rate(digits):
+    config = TrainConfig(d_model=4, epochs=500, min_steps=0, batch_size=32, max_seconds=2.0)
+    result = train(digits, config)
+    assert result.stop_reason == "max_seconds" and result.steps < result.total_steps
+    assert result.history.step_lr[-1] <= 0.05 * config.lr  # not the step schedule's ~config.lr
+    assert max(result.history.step_lr) == pytest.approx(config.lr, rel=0.05)
+
+
+def test_paper_preset_fields_and_overrides():
+    paper = TrainConfig(preset="paper")
+    for name, value in preset_values("paper").items():
+        assert getattr(paper, name) == value, name
+    assert (paper.decay, paper.norm, paper.warmup_epochs, paper.lr, paper.weight_decay) == ("all", "layer", 1.0, 0.01, 0.01)
+    assert (paper.d_model, paper.n_layers, paper.dropout, paper.epochs, paper.batch_size) == (128, 4, 0.1, 100, 64)
+    assert paper.wavelet is None and paper.select_best
+    assert TrainConfig.from_json(paper.to_json()) == paper
+    custom = TrainConfig(preset="paper", lr=3e-3, d_model=16)
+    assert (custom.lr, custom.d_model, custom.decay) == (3e-3, 16, "all")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        TrainConfig(preset="fast")
+
+
+def test_paper_preset_decays_all_parameters_default_only_dense(digits):
+    config = TrainConfig(preset="paper", d_model=8, n_layers=1)
+    net = build_model(config.model_config(digits))
+    optimizer, _, _ = build_optimizer(net, config, steps_per_epoch=10, total_steps=100)
+    assert len(optimizer.param_groups) == 1
+    group = optimizer.param_groups[0]
+    assert group["weight_decay"] == 0.01
+    assert {id(p) for p in group["params"]} == {id(p) for p in net.parameters()}
+    dense = param_groups(net, 0.01, "dense")
+    decayed = {id(p) for p in dense[0]["params"]}
+    assert id(net.convs[0].h0) not in decayed and id(net.convs[0].w) not in decayed
+    assert id(net.decoder.weight) in decayed and dense[1]["weight_decay"] == 0.0
+
+
+def test_paper_preset_warms_up_one_whole_epoch_then_cosine(digits):
+    config = TrainConfig(preset="paper", d_model=4, n_layers=1, epochs=3)
+    seen: list[Progress] = []
+    result = train(digits, config, seen.append)
+    per_epoch = result.total_steps // 3
+    lrs = np.array(result.history.step_lr)
+    assert lrs[0] == 0.0 and lrs[per_epoch] == pytest.approx(config.lr)  # peak after exactly one epoch
+    assert np.all(np.diff(lrs[: per_epoch + 1]) > 0) and np.all(np.diff(lrs[per_epoch:]) < 0)
+    assert lrs[per_epoch // 2] == pytest.approx(config.lr * (per_epoch // 2) / per_epoch)
+    assert result.best_epoch is not None and seen[-1].best_epoch == result.best_epoch
