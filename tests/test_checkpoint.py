@@ -11,6 +11,7 @@ import struct
 import pytest
 import torch
 from safetensors import safe_open
+from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 import multires.checkpoint as checkpoint_module
@@ -27,6 +28,7 @@ from multires.checkpoint import (
     save_run,
 )
 from multires.training import build_model
+from multires.treeselect import candidate_slots
 
 CONFIGS = {
     "fading": ModelConfig(d_model=6, n_layers=2, seq_len=64),
@@ -317,3 +319,70 @@ def test_trailing_garbage(saved):
 def test_not_a_path_or_bytes():
     with pytest.raises(CheckpointError, match="expected a file path or bytes"):
         load_checkpoint(12345)
+
+
+# --- learned layers are stored compacted; pre-cap checkpoints still load ---------------------------
+
+
+def _pre_cap_checkpoint(net) -> tuple[bytes, object]:
+    """``net``'s learned layers re-expressed on the old unbounded menu, saved as before the cap."""
+    legacy = copy.deepcopy(net)
+    for conv in legacy.convs:
+        old_menu = candidate_slots(conv.depth, conv.kernel_size, legacy.config.max_lag)
+        index = {s: i for i, s in enumerate(old_menu)}
+        columns = [index[s] for s in conv.slots]
+        w, mask = conv.w.detach().clone(), conv.slot_mask.clone()
+        conv.use_candidates(old_menu)
+        with torch.no_grad():
+            conv.w[:, columns] = w[:, :-1]
+            conv.w[:, -1] = w[:, -1]
+        conv.slot_mask.zero_()
+        conv.slot_mask[:, columns] = mask
+    state = {k: v.contiguous() for k, v in legacy.state_dict().items()}
+    data = rewrite_checkpoint(checkpoint_bytes(net), tensors=lambda _: state)
+    return data, legacy
+
+
+def test_learned_checkpoint_stores_only_the_kept_slots():
+    net = _model("learned")
+    data = checkpoint_bytes(net)
+    tensors = st_load(data)
+    for index, conv in enumerate(net.convs):
+        table = tensors[f"layers.{index}.conv.candidates"]
+        assert table.dtype == torch.int32 and table.shape == (conv.distinct_slots(), 3)
+        assert tensors[f"layers.{index}.conv.w"].shape == (conv.channels, conv.distinct_slots() + 1)
+        assert conv.distinct_slots() < len(conv.slots)
+
+
+def test_pre_cap_learned_checkpoint_loads_with_identical_outputs_and_the_new_one_is_smaller():
+    net = _model("learned")
+    old, legacy = _pre_cap_checkpoint(net)
+    assert len(legacy.convs[0].slots) > len(net.convs[0].slots)  # the old menu really was larger
+    loaded, _, _ = load_checkpoint(old)
+    x = torch.randn(3, 1, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(loaded(x), legacy(x))
+        assert torch.equal(loaded(x), net(x))
+    assert [c.distinct_slots() for c in loaded.convs] == [len(c.slots) for c in loaded.convs]
+    assert len(checkpoint_bytes(loaded)) < len(old)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda t: t.to(torch.float32), r"expected an int32 table"),
+        (lambda t: t[:2], r"2 stored candidate slots; expected 5\.\."),
+        (lambda t: torch.cat([t[:, :1] + 5, t[:, 1:]], dim=1), r"bands must be 0 \(approx\) or 1 \(detail\)"),
+        (lambda t: t.flip(0), r"invalid candidate slots: .*weight order"),
+        (lambda t: torch.cat([t[:, :1], t[:, 1:2] + 40, t[:, 2:]], dim=1), r"invalid candidate slots: .*outside"),
+    ],
+    ids=["dtype", "too-few", "band-code", "order", "level"],
+)
+def test_bad_candidate_tables_are_refused(edit, match):
+    data = checkpoint_bytes(_model("learned"))
+
+    def forge(t):
+        return {**t, "layers.1.conv.candidates": edit(t["layers.1.conv.candidates"]).contiguous()}
+
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(rewrite_checkpoint(data, tensors=forge))

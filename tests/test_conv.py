@@ -390,3 +390,68 @@ def test_gradcheck_tiny_double(strategy):
 def test_bad_arguments_raise_value_error(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# --- budget counting and compaction ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["fading", "uniform"])
+def test_hand_made_rules_read_the_same_slots_in_every_channel(strategy):
+    conv = make_conv(strategy, 2, 64, channels=5)
+    assert conv.slots_per_channel() == conv.distinct_slots() == len(conv.slots)
+
+
+def test_learned_distinct_slots_count_the_union_over_channels():
+    conv = make_conv("learned", 2, 64, channels=4)
+    union = {s for c in range(4) for s in conv.kept_slots(c)}
+    assert conv.slots_per_channel() == LEARNED_MEMORY
+    assert conv.distinct_slots() == len(union)
+    assert LEARNED_MEMORY <= len(union) <= 4 * LEARNED_MEMORY
+
+
+def test_learned_channels_that_agree_count_once():
+    conv = MultiresConv(3, depth=4, tree_select="learned", memory_size=3)
+    conv.slot_mask.zero_()
+    conv.slot_mask[:, :3] = True
+    assert conv.distinct_slots() == 3
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_compact_keeps_outputs_bit_identical_and_drops_unused_candidates(k):
+    conv = make_conv("learned", k, 200, channels=4)
+    x = torch.randn(2, 4, 200, generator=torch.Generator().manual_seed(SEED))
+    kept = [conv.kept_weights(c) for c in range(4)]
+    with torch.no_grad():
+        before = conv(x)
+    n_before = len(conv.slots)
+    conv.compact()
+    assert len(conv.slots) == conv.distinct_slots() < n_before
+    assert conv.w.shape == (4, len(conv.slots) + 1) and conv.slot_mask.shape == (4, len(conv.slots))
+    with torch.no_grad():
+        assert torch.equal(conv(x), before)
+    for c in range(4):
+        slots, weights = conv.kept_weights(c)
+        assert slots == kept[c][0] and torch.equal(weights, kept[c][1])
+
+
+@pytest.mark.parametrize(
+    ("slots", "match"),
+    [
+        ([Slot("approx", 2, 0), Slot("detail", 1, 0), Slot("detail", 1, 2)], r"outside a depth-3 tree: \['a2\[n\]'\]"),
+        ([Slot("detail", 1, 0), Slot("detail", 3, 0), Slot("detail", 2, 0)], "in weight order"),
+        ([Slot("detail", 3, 0), Slot("detail", 3, 0), Slot("detail", 2, 0)], "unique"),
+        ([Slot("detail", 3, 0), Slot("detail", 2, 0)], "cannot hold memory_size=3"),
+    ],
+    ids=["approx-not-at-J", "order", "duplicate", "too-few"],
+)
+def test_use_candidates_refuses_bad_menus(slots, match):
+    conv = MultiresConv(2, depth=3, tree_select="learned", memory_size=3)
+    with pytest.raises(ValueError, match=match):
+        conv.use_candidates(slots)
+
+
+@pytest.mark.parametrize("method", ["compact", "use_candidates"])
+def test_compaction_is_for_learned_layers_only(method):
+    conv = MultiresConv(2, depth=3)
+    with pytest.raises(ValueError, match="only applies to tree_select='learned'"):
+        getattr(conv, method)(*([conv.slots] if method == "use_candidates" else []))

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from multires.config import MODEL_PRESETS
+from multires.conv import MultiresConv
 from multires.model import CONFIG_LIMITS, ModelConfig, MultiresNet
+from multires.wavelets import wavelet_filters
 
 #: float64 FFT leakage allowed before a perturbed time step, relative to the perturbation.
 CAUSAL_F64_RTOL = 1e-12
@@ -297,3 +300,140 @@ def test_pruned_slots_do_not_contribute():
         before = conv.kernel()
         conv.w[:, :-1][~conv.slot_mask] += 100.0  # move only the pruned weights
         torch.testing.assert_close(conv.kernel(), before, rtol=0, atol=0)
+
+
+# --- the paper preset (official classification network, thjashin/multires-conv) ------------------
+
+#: Relative tolerance of an empirical standard deviation over ~10^5 uniform draws (its own
+#: relative standard error is about 0.3 %).
+INIT_STD_RTOL = 0.02
+
+
+def test_paper_preset_sets_the_official_architecture_fields():
+    config = ModelConfig.from_preset("paper", d_model=8, seq_len=64)
+    assert MODEL_PRESETS["paper"] == {"norm": "layer", "dropout_mode": "channel", "dropout": 0.1, "init": "paper",
+                                      "indep_res_init": False, "wavelet": None, "kernel_size": 2, "head": "pool"}
+    assert (config.norm, config.dropout_mode, config.init, config.head) == ("layer", "channel", "paper", "pool")
+    assert ModelConfig.from_json(config.to_json()) == config
+
+
+def test_paper_preset_overrides_and_unknown_names():
+    assert ModelConfig.from_preset("paper", dropout=0.25, wavelet="haar").dropout == 0.25
+    with pytest.raises(ValueError, match=r"unknown model preset 'papr'; known presets: \['paper'\]"):
+        ModelConfig.from_preset("papr")
+    with pytest.raises(ValueError, match="unknown model config fields"):
+        ModelConfig.from_preset("paper", drop=0.1)
+
+
+def test_paper_network_structure_matches_the_official_block():
+    net = seeded_net(**{**MODEL_PRESETS["paper"], "d_model": 8, "n_layers": 2, "seq_len": 64})
+    # official: encoder Conv1d; per block MultiresLayer (conv, GELU, Dropout1d), Conv1d -> GLU ->
+    # Dropout1d, residual, LayerNorm over channels (post-norm); mean pooling; Linear decoder.
+    assert isinstance(net.encoder, torch.nn.Conv1d) and net.encoder.kernel_size == (1,)
+    for layer, mixer, norm in zip(net.layers, net.mixers, net.norms):
+        assert [type(m) for m in layer.children()] == [MultiresConv, torch.nn.Dropout1d]
+        assert isinstance(mixer, torch.nn.Conv1d) and mixer.out_channels == 2 * mixer.in_channels
+        assert isinstance(norm.norm, torch.nn.LayerNorm) and norm.norm.normalized_shape == (8,)
+    assert type(net.dropout) is torch.nn.Dropout1d and net.dropout.p == 0.1
+    assert isinstance(net.decoder, torch.nn.Linear)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())
+
+
+def test_channel_dropout_zeroes_whole_channels():
+    net = seeded_net(d_model=64, seq_len=32, dropout=0.5, dropout_mode="channel").train()
+    h = torch.ones(4, 64, 32)
+    dropped = net.layers[0].dropout(h)
+    per_channel = dropped.eq(0).all(dim=-1) | dropped.eq(2).all(dim=-1)  # (B H): all zero or all 1/(1-p)
+    assert bool(per_channel.all())
+    assert 0 < int(dropped.eq(0).all(dim=-1).sum()) < 4 * 64
+
+
+def test_default_config_keeps_element_dropout_and_batchnorm():
+    net = seeded_net(dropout=0.2)
+    assert type(net.dropout) is torch.nn.Dropout and type(net.layers[0].dropout) is torch.nn.Dropout
+    assert isinstance(net.norms[0], torch.nn.BatchNorm1d)
+
+
+def test_config_without_the_new_fields_loads_with_the_old_behaviour():
+    old = json.loads(ModelConfig().to_json())
+    for name in ("dropout_mode", "init", "indep_res_init"):
+        del old[name]
+    config = ModelConfig.from_dict(old)
+    assert (config.dropout_mode, config.init, config.indep_res_init) == ("element", "default", False)
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"dropout_mode": "spatial"}, r"dropout_mode must be one of \('element', 'channel'\)"),
+        ({"init": "xavier"}, r"init must be one of \('default', 'paper'\)"),
+        ({"indep_res_init": 1}, r"indep_res_init must be true or false"),
+    ],
+    ids=["dropout-mode", "init", "indep-res-init"],
+)
+def test_new_fields_are_validated(fields, match):
+    with pytest.raises(ValueError, match=match):
+        ModelConfig(**fields)
+
+
+def _uniform_std(half_width: float) -> float:
+    return half_width / np.sqrt(3.0)
+
+
+@pytest.mark.parametrize("kernel_size", [2, 4], ids=lambda k: f"k{k}")
+def test_paper_init_scales_of_h0_h1_w(kernel_size):
+    channels, depth = 20000, 5
+    torch.manual_seed(SEED)
+    conv = MultiresConv(channels, depth=depth, kernel_size=kernel_size, init="paper")
+    m = depth + 1
+    # official: h ~ U(-1, 1) * sqrt(2 / (2k)), w ~ U(-1, 1) * sqrt(2 / (2m + 2))
+    h_bound, w_bound = np.sqrt(2.0 / (2 * kernel_size)), np.sqrt(2.0 / (2 * m + 2))
+    for name, values, bound in (("h0", conv.h0, h_bound), ("h1", conv.h1, h_bound), ("w", conv.w, w_bound)):
+        values = values.detach().double()
+        assert float(values.abs().max()) <= bound, name
+        assert float(values.std()) == pytest.approx(_uniform_std(bound), rel=INIT_STD_RTOL), name
+        assert abs(float(values.mean())) < 0.02 * bound, name
+
+
+def test_paper_init_with_indep_res_init_draws_the_skip_weight_from_unit_uniform():
+    torch.manual_seed(SEED)
+    conv = MultiresConv(20000, depth=4, tree_select="uniform", memory_size=6, init="paper", indep_res_init=True)
+    skip, memory = conv.w[:, -1].detach().double(), conv.w[:, :-1].detach().double()
+    assert float(skip.std()) == pytest.approx(_uniform_std(1.0), rel=INIT_STD_RTOL)
+    assert float(skip.abs().max()) <= 1.0
+    assert float(memory.std()) == pytest.approx(_uniform_std(np.sqrt(2.0 / (2 * 6 + 2))), rel=INIT_STD_RTOL)
+
+
+def test_default_init_scales_differ_from_the_papers():
+    torch.manual_seed(SEED)
+    conv = MultiresConv(20000, depth=5, kernel_size=2)
+    assert float(conv.h0.detach().double().std()) == pytest.approx(_uniform_std(np.sqrt(3.0 / 2)), rel=INIT_STD_RTOL)
+    assert float(conv.w.detach().double().std()) == pytest.approx(np.sqrt(2.0 / 7), rel=INIT_STD_RTOL)
+
+
+@pytest.mark.parametrize("wavelet", ["haar", "db2"])
+def test_paper_init_with_a_wavelet_keeps_its_exact_taps(wavelet):
+    torch.manual_seed(SEED)
+    conv = MultiresConv(16, depth=4, wavelet=wavelet, init="paper")
+    lo, hi = wavelet_filters(wavelet)
+    assert torch.equal(conv.h0, torch.tensor(lo, dtype=torch.float32).repeat(16, 1))
+    assert torch.equal(conv.h1, torch.tensor(hi, dtype=torch.float32).repeat(16, 1))
+
+
+# --- learned selection stays bounded at long lengths -------------------------------------------
+
+
+@pytest.mark.parametrize("seq_len", [64, 1460], ids=lambda n: f"N{n}")
+def test_learned_parameters_within_three_times_fadings_at_equal_memory(seq_len):
+    fading = seeded_net(d_model=32, seq_len=seq_len)
+    depth = fading.convs[0].depth
+    learned = seeded_net(d_model=32, seq_len=seq_len, tree_select="learned", memory_size=depth + 1)
+    conv_params = [sum(p.numel() for p in net.convs[0].parameters()) for net in (fading, learned)]
+    assert conv_params[1] <= 3 * conv_params[0]
+    assert learned.n_parameters() <= 3 * fading.n_parameters()
+
+
+def test_learned_parameters_no_longer_grow_with_the_receptive_field():
+    sizes = [sum(p.numel() for p in seeded_net(d_model=4, seq_len=n, tree_select="learned",
+                                                memory_size=8).convs[0].parameters()) for n in (256, 4096, 65536)]
+    assert sizes[2] - sizes[0] <= 4 * 3 * 8  # a few bands more (3 lags each), not 256x more weights
