@@ -1,90 +1,146 @@
-"""Compare: every model of the session and the shipped ones, in one table and three charts."""
+"""Compare: every model of the session and the shipped ones; configurations over seeds, budgets, baselines."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from multires.figures.training import grouped_metric_figure, lag_r2_figure, summary_row
+from multires.figures.compare import baseline_scores, lag_r2_figure, score_ranges_figure, seed_groups, summary_row
 from ui import state
+from ui.charts import presenting, show
+
+BASELINES_CSV = state.ROOT / "assets" / "studies" / "baselines.csv"
+TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
+                 "memory slots / step", "distinct coefficients / layer", "width × layers", "training time (s)"]
+BUILT_IN = ("digits", "signals", "memory")
 
 
-TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "test score", "parameters",
-                 "memory slots / step", "width × layers", "training time (s)"]
+@st.cache_data(show_spinner=False, max_entries=4)
+def _baselines_table(path: str, modified: float) -> pd.DataFrame:
+    """The shipped baselines table (re-read when the file changes)."""
+    return pd.read_csv(path)
+
+
+def _baselines(task: str) -> dict[str, float]:
+    """Measured baseline accuracies for ``task`` from the shipped study, or {} (never invented numbers)."""
+    path = Path(BASELINES_CSV)
+    if not path.is_file():
+        return {}
+    try:
+        return baseline_scores(_baselines_table(str(path), path.stat().st_mtime), task)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {}
+
+
+def _row(name: str, entry: state.ModelEntry) -> dict:
+    net = entry.net
+    distinct = [int(conv.slot_mask.any(dim=0).sum()) for conv in net.convs]  # coefficients any channel reads
+    return summary_row(name, entry.source, entry.config, entry.metrics, net.n_parameters(), net.convs[0].n_slots,
+                       distinct)
+
 
 models = state.all_models()
-rows = [summary_row(name, e.source, e.config, e.metrics, e.net.n_parameters(), e.net.convs[0].n_slots)
-        for name, e in models.items()]
-table = pd.DataFrame(rows)
+table = pd.DataFrame([_row(name, e) for name, e in models.items()])
 
 st.title("Compare models")
-st.markdown(
-    "Every shipped model and every model you trained or uploaded in this session. Test scores are on the same "
-    "held-out split of each task (seed 0): **accuracy** for the classification tasks, mean **R²** over lags "
-    "for the memory task."
-)
+st.markdown("Test scores on each task's held-out split: **accuracy** for classification, mean **R²** over lags "
+            "for the memory task. Models that differ only by their seed are one point with its range over seeds.")
 
-st.dataframe(
-    table[TABLE_COLUMNS],
-    key="compare_table",
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "name": st.column_config.TextColumn("model", width="medium"),
-        "source": st.column_config.TextColumn("source", width="small"),
-        "task": st.column_config.TextColumn("task", width="small"),
-        "strategy": st.column_config.TextColumn("strategy", width="small"),
-        "test score": st.column_config.NumberColumn("test score", format="%.3f", width="small",
-                                                    help="Accuracy for digits and signals, mean R² over lags for "
-                                                         "the memory task."),
-        "parameters": st.column_config.NumberColumn("parameters", format="%d", width="small"),
-        "width × layers": st.column_config.TextColumn("W × L", width="small", help="Width (channels) × layers."),
-        "memory slots / step": st.column_config.NumberColumn(
-            "slots / step", width="small", help="Coefficients kept per channel and time step (fading: J+1; uniform and "
-                                        "learned: M)."),
-        "training time (s)": st.column_config.NumberColumn("time (s)", format="%.1f", width="small",
-                                                           help="Training time in seconds."),
-    },
-)
-st.caption("Sort by any column (click its header). Same task, same budget of memory slots: compare the test "
-           "score across strategies and initialisations.")
-
-tasks = [t for t in ("digits", "signals", "memory") if t in set(table["task"])] + sorted(
-    set(table["task"]) - {"digits", "signals", "memory", "?"})
+tasks = [t for t in BUILT_IN if t in set(table["task"])] + sorted(set(table["task"]) - {*BUILT_IN, "?"})
 if not tasks:
     st.info("No model records which task it was trained on, so there is nothing to chart yet. Train one on the "
             "Train page.", icon=":material/info:")
     st.stop()
 
-controls = st.columns([2, 3])
-task = controls[0].radio("Task to chart", tasks, key="compare_task", horizontal=True,
-                         help="Scores of different tasks are not comparable, so each chart shows one task's models.")
-zoom = controls[1].toggle("Zoom in on the scores (dots instead of bars from 0)", value=True, key="compare_zoom",
-                          help="Close scores such as 0.94 and 0.99 look identical as bars from 0; dots on a fitted "
-                               "axis separate them.")
-subset = table[(table["task"] == task) & np.isfinite(table["test score"].astype(float))]
-if subset.empty:
+trained_tasks = [t for t in tasks if any(table[(table["task"] == t)]["source"] != "shipped")]
+if st.session_state.get("compare_task") not in tasks:  # open on the task the user trained last, else the first
+    st.session_state["compare_task"] = trained_tasks[-1] if trained_tasks else tasks[0]
+controls = st.columns([3, 2])
+task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True,
+                         help="Scores of different tasks are not comparable, so the chart shows one task's models.")
+zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom",
+                          help="Off: the axis starts at 0, so lengths are honest. On: the axis is fitted to the "
+                               "scores and its label says where it starts.")
+subset = table[table["task"] == task]
+groups = seed_groups(subset)
+if groups.empty:
     st.info(f"No model of the {task} task has a test score.", icon=":material/info:")
     st.stop()
-score_title = subset["score"].iloc[0] or "score"
-x_title = "test accuracy (fraction correct)" if score_title == "accuracy" else "test mean R² over lags (1 = perfect)"
+score_name = subset["score"].iloc[0] or "score"
+x_title = "test accuracy (fraction correct)" if score_name == "accuracy" else "test mean R² over lags (1 = perfect)"
+baselines = _baselines(task) if score_name == "accuracy" else {}
 
-st.plotly_chart(grouped_metric_figure(subset, "init kind", f"{task}: learned vs fixed wavelets", x_title, zoom),
-                key="compare_by_init")
-st.caption("Grey: random filters; light blue: started at a wavelet and learned; pink: wavelet kept frozen. "
-           "Does learning the filters beat the fixed wavelet, and does a wavelet start beat random?")
-st.plotly_chart(grouped_metric_figure(subset, "strategy", f"{task}: fading vs uniform vs learned memory", x_title,
-                                      zoom),
-                key="compare_by_strategy")
-st.caption("The same models grouped by TREESELECT strategy (blue fading, orange uniform, green learned): which "
-           "choice of kept coefficients serves this task best at the same budget?")
+tab_names = ["Scores", "Budgets and models"] + (["Recall per lag"] if task == "memory" else [])
+tabs = st.tabs(tab_names)
+with tabs[0]:
+    show(score_ranges_figure(groups, f"{task}: test score per configuration", x_title, baselines, zoom),
+         key="compare_scores")
+    seeds = groups["seeds"]
+    spread = ("one seed each" if seeds.max() == 1 else
+              f"{seeds.min()}–{seeds.max()} seeds per configuration" if seeds.min() != seeds.max()
+              else f"{seeds.max()} seeds each")
+    reference = (f"Dashed lines: {', '.join(baselines)} on the same split (shipped study, measured)." if baselines
+                 else "No baseline lines: this task has no measured baseline in assets/studies/baselines.csv."
+                 if score_name == "accuracy" else "")
+    st.caption(f"Dot = mean over seeds ({spread}), bar = range over seeds, grey ticks = single seeds; colour = "
+               f"TREESELECT rule, shape = filter initialisation. {reference}")
+    slots = groups["memory slots / step"]
+    distinct = groups["distinct coefficients / layer"]
+    params = groups["parameters"]
+    if slots.nunique() > 1 or distinct.nunique() > 1 or params.nunique() > 1:
+        st.caption(f"**Budgets differ between these rows**: {slots.min()}–{slots.max()} slots per channel, "
+                   f"{distinct.min()}–{distinct.max()} distinct coefficients per layer, {params.min():,}–"
+                   f"{params.max():,} parameters (tab *Budgets and models*). Compare rows of equal budget.")
+    else:
+        st.caption(f"Every row here has the same budget: {slots.iloc[0]} slots per channel, {distinct.iloc[0]} "
+                   f"distinct coefficients per layer, {params.iloc[0]:,} parameters.")
 
-curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
-if curves:
-    st.plotly_chart(lag_r2_figure(curves), key="compare_lag_r2")
-    st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
-               "Fading should recall recent lags sharply and fade with distance; uniform spreads its budget more evenly.")
-elif task == "memory":
-    st.info("These models' metrics have no per-lag R²; models trained on the Train page record it.",
-            icon=":material/info:")
+with tabs[1]:
+    budget = groups[["configuration", "strategy", "init", "seeds", "mean", "low", "high", "memory slots / step",
+                     "distinct coefficients / layer", "parameters"]]
+    st.dataframe(budget, key="compare_groups", hide_index=True, width="stretch", column_config={
+        "configuration": st.column_config.TextColumn("configuration", width="large"),
+        "mean": st.column_config.NumberColumn("mean score", format="%.3f"),
+        "low": st.column_config.NumberColumn("lowest seed", format="%.3f"),
+        "high": st.column_config.NumberColumn("highest seed", format="%.3f"),
+        "memory slots / step": st.column_config.NumberColumn(
+            "slots / channel", help="Coefficients each channel reads per time step (fading: J + 1; uniform and "
+                                    "learned: M)."),
+        "distinct coefficients / layer": st.column_config.NumberColumn(
+            "distinct / layer", help="Distinct tree coefficients the channels of a layer read together (largest over "
+                                     "layers). Equal to slots per channel for fading and uniform; learned channels "
+                                     "may each pick different slots, so up to channels × M."),
+    })
+    st.caption(f"One row per configuration of {task}, best mean first; budgets counted both ways (per channel "
+               "and per layer) plus parameters.")
+    st.dataframe(table[TABLE_COLUMNS], key="compare_table", hide_index=True, width="stretch", column_config={
+        "name": st.column_config.TextColumn("model", width="large"),
+        "test score": st.column_config.NumberColumn("test score", format="%.3f",
+                                                    help="Accuracy for classification, mean R² over lags for the "
+                                                         "memory task."),
+        "parameters": st.column_config.NumberColumn("parameters", format="%d"),
+        "memory slots / step": st.column_config.NumberColumn("slots / channel"),
+        "distinct coefficients / layer": st.column_config.NumberColumn("distinct / layer"),
+        "width × layers": st.column_config.TextColumn("W × L", help="Width (channels) × layers."),
+        "training time (s)": st.column_config.NumberColumn("time (s)", format="%.1f"),
+    })
+    st.caption("Every model of every task, one row each (sort by any column). Rows can differ in slots per channel, "
+               "distinct coefficients per layer and parameters: read those columns before comparing scores.")
+
+if task == "memory":
+    with tabs[2]:
+        curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
+        if curves:
+            show(lag_r2_figure(curves), key="compare_lag_r2")
+            st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
+                       "Fading recalls recent lags sharply and fades with distance; uniform spreads its budget evenly.")
+        else:
+            st.info("These models' metrics have no per-lag R²; models trained on the Train page record it.",
+                    icon=":material/info:")
+
+if not presenting():
+    st.caption(f"{len(subset)} model(s) of {task} in {len(groups)} configuration(s); "
+               f"{int(np.isfinite(subset['test score'].astype(float)).sum())} with a test score.")

@@ -18,12 +18,18 @@ from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import STRATEGY_COLORS
-from multires.figures.training import (
-    grouped_metric_figure,
+from multires.figures.compare import (
+    baseline_scores,
     lag_r2_figure,
+    score_ranges_figure,
+    seed_groups,
+    summary_row,
+)
+from multires.figures.training import (
+    example_series_figure,
+    live_filters_figure,
     selection_history_figure,
     selection_snapshot_figure,
-    summary_row,
     training_curves_figure,
 )
 from multires.training import Progress, TrainConfig
@@ -143,8 +149,14 @@ def _wait_for_collected(at: AppTest) -> training_runner.TrainingRun:
     raise AssertionError("the training run did not finish in time")
 
 
+def _models_table(at: AppTest) -> pd.DataFrame:
+    """The Compare page's every-model table (the one with a model name per row)."""
+    return next(frame.value for frame in at.dataframe if "name" in frame.value.columns)
+
+
 def test_train_tiny_model_joins_sidebar_and_compare_table():
     at = _app("app_pages/5_Train.py")
+    at.selectbox(key="train_task").set_value("digits").run()
     at.number_input(key="train_width").set_value(1)
     at.number_input(key="train_layers").set_value(1)
     at.number_input(key="train_epochs").set_value(1)
@@ -167,7 +179,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
 
     at.switch_page("app_pages/6_Compare.py").run()
     _no_exception(at)
-    table = at.dataframe[0].value
+    table = _models_table(at)
     row = table[table["name"] == run.name].iloc[0]
     assert row["task"] == "digits" and row["strategy"] == "fading" and row["source"] == "trained"
     assert 0.0 <= row["test score"] <= 1.0
@@ -175,6 +187,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
 
 def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_history():
     at = _app("app_pages/5_Train.py")
+    at.selectbox(key="train_task").set_value("digits").run()
     at.radio(key="train_strategy").set_value("learned").run()
     at.number_input(key="train_width").set_value(1)
     at.number_input(key="train_layers").set_value(1)
@@ -250,7 +263,7 @@ def test_runner_stop_button_cause_is_kept():
 def test_model_name_describes_the_run():
     config = TrainConfig(tree_select="uniform", memory_size=8, wavelet="db2", freeze_filters=True, d_model=16,
                          max_seconds=5.0)
-    assert training_runner.model_name("memory", config) == "memory · uniform M=8 · db2 frozen · 16×2"
+    assert training_runner.model_name("memory", config) == "memory · uniform M=8 · db2 frozen · 16×2 · seed 0"
 
 
 # --- figure builders of multires.figures.training ------------------------------------------------------
@@ -290,7 +303,7 @@ def _rows() -> pd.DataFrame:
                              wavelet=wavelet, kernel_size=2)
         metrics = {"task": "memory", "test_r2_mean": 0.1 * (i + 1), "train_config": {"freeze_filters": frozen},
                    "lags": [1, 2, 4], "test_r2_per_lag": [0.9, 0.5, None]}
-        rows.append(summary_row(f"m{i}", "trained", config, metrics, 100 + i, 7))
+        rows.append(summary_row(f"m{i}", "trained", config, metrics, 100 + i, 7, [7, 7 + 10 * i]))
     return pd.DataFrame(rows)
 
 
@@ -299,30 +312,83 @@ def test_summary_row_reads_checkpoint_metrics():
     assert table["init"].tolist() == ["haar, learned", "haar, frozen", "random k=2, learned", "haar, learned"]
     assert table["score"].unique().tolist() == ["mean R²"]
     assert table["test score"].tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    assert table["distinct coefficients / layer"].tolist() == [7, 17, 27, 37]  # the largest layer's count
     blank = summary_row("uploaded", "uploaded", ModelConfig(), {}, 10, 7)
-    assert blank["task"] == "?" and np.isnan(blank["test score"])
+    assert blank["task"] == "?" and np.isnan(blank["test score"]) and blank["distinct coefficients / layer"] == 7
 
 
-def test_grouped_metric_figure_zoom_draws_dots_on_a_fitted_axis():
-    fig = grouped_metric_figure(_rows(), "strategy", "title", "score", zoom=True)
-    assert {t.type for t in fig.data} == {"scatter"}
-    low, high = fig.layout.xaxis.range
-    assert 0.0 < low < 0.1 and 0.4 < high < 0.6  # scores 0.1 .. 0.4, not 0 .. 1
+def _seeded(scores_by_seed: dict[int, float], epochs: int = 3, name: str = "gp · fading · haar · 8×1") -> list[dict]:
+    config = ModelConfig(d_model=8, n_layers=1)
+    return [summary_row(f"{name} · seed {seed}", "trained", config,
+                        {"task": "ucr:GunPoint", "test_accuracy": score,
+                         "train_config": {"seed": seed, "epochs": epochs}}, 500, 9, [9])
+            for seed, score in scores_by_seed.items()]
 
 
-@pytest.mark.parametrize("group, expected", [("strategy", ["fading", "uniform", "learned"]),
-                                             ("init kind", ["random, learned", "wavelet init, learned",
-                                                            "wavelet, frozen"])])
-def test_grouped_metric_figure_has_one_trace_per_group(group, expected):
-    fig = grouped_metric_figure(_rows(), group, "title", "test mean R² over lags")
-    assert fig.layout.title.text == "title" and fig.layout.xaxis.title.text == "test mean R² over lags"
-    assert {t.orientation for t in fig.data} == {"h"}
-    if group == "strategy":
-        assert [t.marker.color for t in fig.data] == [STRATEGY_COLORS[s] for s in expected]
-        assert [t.name for t in fig.data] == ["resolution fading", "uniform", "learned"]
-    else:
-        assert [t.name for t in fig.data] == expected
-    assert sum(len(t.x) for t in fig.data) == 4
+def test_seed_groups_merge_rows_that_differ_only_by_seed():
+    table = pd.DataFrame(_seeded({0: 0.8, 1: 0.9, 2: 0.7}) + _seeded({0: 0.6}, epochs=9))
+    groups = seed_groups(table)
+    assert groups["seeds"].tolist() == [3, 1]
+    assert groups["mean"].tolist() == pytest.approx([0.8, 0.6])
+    assert groups["low"].tolist() == pytest.approx([0.7, 0.6]) and groups["high"].tolist() == pytest.approx([0.9, 0.6])
+    # Same readable name, different epochs: the labels say what differs instead of repeating the name.
+    assert groups["configuration"].tolist() == ["gp · fading · haar · 8×1 (epochs=3)", "gp · fading · haar · 8×1 (epochs=9)"]
+
+
+def test_score_ranges_figure_starts_at_zero_unless_an_explicit_labelled_zoom():
+    groups = seed_groups(pd.DataFrame(_seeded({0: 0.94, 1: 0.96})))
+    honest = score_ranges_figure(groups, "title", "test accuracy")
+    low, high = honest.layout.xaxis.range
+    assert low == 0.0 and high >= 1.0 and "zoomed" not in honest.layout.xaxis.title.text
+    marker = honest.data[0]
+    assert marker.x[0] == pytest.approx(0.95)
+    assert marker.error_x.array[0] == pytest.approx(0.01) and marker.error_x.arrayminus[0] == pytest.approx(0.01)
+    assert list(honest.data[1].x) == pytest.approx([0.94, 0.96])  # one tick per seed
+    zoomed = score_ranges_figure(groups, "title", "test accuracy", zoom=True)
+    low, high = zoomed.layout.xaxis.range
+    assert 0.5 < low < 0.94 and 0.96 < high < 1.0
+    assert f"axis starts at {low:.2f}" in zoomed.layout.xaxis.title.text
+
+
+def test_score_ranges_figure_colours_strategies_and_draws_baselines():
+    groups = seed_groups(_rows())
+    fig = score_ranges_figure(groups, "title", "test mean R²", {"MiniRocket": 0.99, "1-NN DTW": 0.91})
+    colours = {t.name.split(" · ")[0]: t.marker.color for t in fig.data if t.name != "one seed"}
+    assert colours == {"resolution fading": STRATEGY_COLORS["fading"], "uniform": STRATEGY_COLORS["uniform"],
+                       "learned": STRATEGY_COLORS["learned"]}
+    lines = {shape.name: shape.x0 for shape in fig.layout.shapes}
+    assert lines == {"baseline: MiniRocket": 0.99, "baseline: 1-NN DTW": 0.91}
+    assert {a.text for a in fig.layout.annotations} == {"MiniRocket 0.990", "1-NN DTW 0.910"}
+
+
+def test_baseline_scores_average_seeds_and_never_invent():
+    table = pd.DataFrame({"dataset": ["GunPoint", "GunPoint", "GunPoint", "ArrowHead"],
+                          "method": ["MiniRocket", "MiniRocket", "1-NN DTW", "MiniRocket"],
+                          "test_accuracy": [0.98, 1.0, 0.91, 0.8]})
+    assert baseline_scores(table, "ucr:GunPoint") == {"MiniRocket": pytest.approx(0.99), "1-NN DTW": 0.91}
+    assert baseline_scores(table, "ucr:OSULeaf") == {}
+    assert baseline_scores(table.rename(columns={"method": "what"}), "ucr:GunPoint") == {}
+
+
+def test_live_filters_figure_draws_every_channel_and_the_start():
+    h0 = np.array([[0.7, 0.7], [0.5, 0.9], [0.6, 0.8]])
+    h1 = h0[:, ::-1] * np.array([-1, 1])
+    fig = live_filters_figure(h0, h1, layer=1, step=40, channel=2, initial=(h0 * 0, h1 * 0), y_limit=1.2)
+    assert [t.name for t in fig.data] == ["h0, every channel", "channel 2 at the start", "h0, channel 2",
+                                          "h1, every channel", "channel 2 at the start", "h1, channel 2"]
+    assert list(fig.data[2].y) == [0.6, 0.8] and list(fig.data[5].y) == pytest.approx([-0.8, 0.6])
+    assert np.count_nonzero(np.isnan(np.asarray(fig.data[0].y, dtype=float))) == 3  # one gap after each channel
+    assert fig.data[0].line.color == "#0072B2" and fig.data[3].line.color == "#D55E00"
+    assert "step 40" in fig.layout.title.text and tuple(fig.layout.yaxis.range) == (-1.2, 1.2)
+
+
+def test_example_series_figure_one_panel_per_class_shown():
+    x = np.arange(7 * 10, dtype=float).reshape(7, 10)
+    y = np.array([0, 1, 2, 0, 1, 2, 0])
+    fig = example_series_figure(x, y, ["a", "b", "c"], per_class=2, max_classes=2, y_title="value (z)")
+    assert [a.text for a in fig.layout.annotations] == ["class a", "class b"]
+    assert len(fig.data) == 4 and list(fig.data[1].y) == list(x[3])  # the first two series of class a
+    assert "first 2 of 3 classes" in fig.layout.title.text
 
 
 def test_lag_r2_figure_one_line_per_model_coloured_by_strategy():

@@ -4,16 +4,23 @@ Why a thread: Streamlit reruns the page script on every click, so a training loo
 the script would be cut off by the Stop button's own rerun (and would freeze every other widget).
 Instead :func:`start` runs :func:`multires.training.train` in a daemon thread and keeps a
 :class:`TrainingRun` in ``st.session_state``; the page polls it (``st.fragment(run_every=...)``)
-to draw progress, and :func:`collect_finished` turns a finished run into a session model on the
+to draw progress, and :func:`collect_finished` turns a finished run into session models on the
 script thread (the worker never touches Streamlit).
+
+A run trains one config for one or more seeds, one after the other (seed, seed + 1, ...); every
+seed becomes its own model, and the Compare page groups models that differ only by seed.
+
+While it trains, the worker copies the model's filters ``h0, h1`` (and, for learned TREESELECT,
+the kept-slot masks) at most every :data:`LIVE_SECONDS` into :attr:`TrainingRun.live`, so the page
+can draw them changing (a :class:`LiveFilters`).
 
 How a run ends — every path ends the thread within one optimizer step:
 
-* it finishes its epochs;
+* it finishes its epochs (for every seed);
 * **Stop**: the button sets ``run.stop_event``; the ``train`` callback returns ``True`` after the
-  next step and ``train`` returns a valid (stopped) model;
-* **time bound**: ``TrainConfig.max_seconds`` (at most :data:`APP_MAX_SECONDS`) is enforced by
-  ``train`` itself;
+  next step, ``train`` returns a valid (stopped) model and the remaining seeds are skipped;
+* **time bound**: ``TrainConfig.max_seconds`` (at most :data:`APP_MAX_SECONDS`, per seed) is
+  enforced by ``train`` itself;
 * **session closed**: at most once per second the callback asks the Streamlit runtime whether the
   session that started the run is still connected
   (``streamlit.runtime.get_instance().is_active_session``); after it has been gone for
@@ -27,6 +34,7 @@ server-wide :data:`MAX_CONCURRENT_RUNS` keeps a shared 2-core CPU responsive.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -34,33 +42,39 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import streamlit as st
 from streamlit.logger import get_logger
 
 from . import state
 
 if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
+    from multires import MultiresNet
     from multires.tasks import TaskData
     from multires.training import Progress, TrainConfig, TrainResult
 
 __all__ = [
     "APP_MAX_SECONDS",
-    "SESSION_GRACE_SECONDS",
+    "LIVE_SECONDS",
     "MAX_CONCURRENT_RUNS",
+    "MAX_SEEDS",
+    "SESSION_GRACE_SECONDS",
     "TASK_SEED",
+    "LiveFilters",
     "TrainingRun",
-    "cached_task",
-    "current_run",
-    "start",
-    "collect_finished",
-    "model_name",
-    "entry_from_result",
     "add_uploaded_checkpoint",
+    "cached_task",
+    "collect_finished",
+    "current_run",
+    "entry_from_result",
+    "live_filters",
+    "model_name",
+    "start",
 ]
 
 _LOG = get_logger(__name__)  # Streamlit's handler and level, so it shows in the server log
 
-#: Upper bound of one run's training time in the app (seconds).
+#: Upper bound of one seed's training time in the app (seconds).
 APP_MAX_SECONDS = 300.0
 #: A run whose session has been disconnected this long is stopped.
 SESSION_GRACE_SECONDS = 5.0
@@ -68,17 +82,103 @@ SESSION_GRACE_SECONDS = 5.0
 MAX_CONCURRENT_RUNS = 2
 #: Every task is split with this seed, so models trained here share the shipped models' test split.
 TASK_SEED = 0
+#: Seeds one run may train (one after the other).
+MAX_SEEDS = 5
+#: The live filters are copied from the training model at most this often (seconds).
+LIVE_SECONDS = 0.5
 
 _SESSION_KEY = "training_run"
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
 
 
-@functools.lru_cache(maxsize=3)
+@functools.lru_cache(maxsize=4)
 def cached_task(name: str) -> TaskData:
-    """The task's tensors (read-only, shared by every session and run)."""
+    """The named task's tensors, loaded once per server (read-only, shared by every session and run).
+
+    Large tasks (sequential MNIST, the longer UCR sets) take seconds to build; nothing here or in
+    :func:`multires.training.train` writes into a task's tensors.
+    """
     from multires.tasks import load_task
 
     return load_task(name, seed=TASK_SEED)
+
+
+@dataclass(frozen=True)
+class LiveFilters:
+    """A copy of a training model's filters (and learned selection) at one optimizer step.
+
+    Attributes
+    ----------
+    step : int
+        Optimizer steps done when copied (0: the initial filters).
+    h0, h1 : ndarray (n_layers, channels, k)
+        Every layer's lowpass / highpass taps (cross-correlation order, as ``conv.h0``).
+    masks : tuple of ndarray (channels, n_candidates), bool
+        Kept-slot masks of the learned-TREESELECT layers (``net.convs`` order); empty otherwise.
+    learned_layers : tuple of int
+        Index in ``net.convs`` of each mask's layer.
+    bands, lags : tuple of tuple
+        Per learned layer, every candidate's band label (``"a6"``, ``"b3"``) and lag.
+    """
+
+    step: int
+    h0: np.ndarray
+    h1: np.ndarray
+    masks: tuple[np.ndarray, ...] = ()
+    learned_layers: tuple[int, ...] = ()
+    bands: tuple[tuple[str, ...], ...] = ()
+    lags: tuple[tuple[int, ...], ...] = ()
+
+
+def live_filters(net: MultiresNet, step: int) -> LiveFilters:
+    """Copy ``net``'s filters and learned masks now (cheap: a few hundred numbers per layer).
+
+    Examples
+    --------
+    >>> from multires import ModelConfig, MultiresNet
+    >>> live = live_filters(MultiresNet(ModelConfig(d_model=4, n_layers=2, seq_len=64, wavelet="haar")), 0)
+    >>> live.h0.shape, live.masks
+    ((2, 4, 2), ())
+    """
+    convs = net.convs
+    h0 = np.stack([conv.h0.detach().cpu().numpy().copy() for conv in convs])  # (L C k)
+    h1 = np.stack([conv.h1.detach().cpu().numpy().copy() for conv in convs])  # (L C k)
+    learned = tuple(i for i, conv in enumerate(convs) if conv.tree_select == "learned")
+    masks = tuple(convs[i].slot_mask.cpu().numpy().copy() for i in learned)  # (C candidates) each
+    bands = tuple(tuple(f"{'a' if s.band == 'approx' else 'b'}{s.level}" for s in convs[i].slots) for i in learned)
+    lags = tuple(tuple(int(s.lag) for s in convs[i].slots) for i in learned)
+    return LiveFilters(int(step), h0, h1, masks, learned, bands, lags)
+
+
+class _Observed:
+    """Single-process hooks for :func:`multires.training.train` that also remember the model.
+
+    ``train`` hands its model to ``hooks.wrap`` once, before the first step; everything else is
+    delegated to the trainer's own single-process hooks, so the run is exactly the default one.
+    """
+
+    def __init__(self, inner: Any, on_model: Any = None) -> None:
+        self._inner = inner
+        self._on_model = on_model  # called with the model before its first step
+        self.net: MultiresNet | None = None
+
+    def wrap(self, net: Any) -> Any:
+        self.net = net
+        if self._on_model is not None:
+            self._on_model(net)
+        return self._inner.wrap(net)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _observed_hooks(on_model: Any = None) -> _Observed | None:
+    """Hooks that let the runner see the model being trained, or None if the trainer has none."""
+    from multires.training import train
+
+    found = (train.__globals__.get(name) for name in ("SingleProcess", "_SingleProcess"))  # the trainer's default
+    default = next((hooks for hooks in found if hooks is not None), None)
+    return None if default is None else _Observed(default(), on_model)
 
 
 def _session_id() -> str | None:
@@ -99,21 +199,25 @@ def _session_connected(session_id: str | None) -> bool:
 
 @dataclass
 class TrainingRun:
-    """One training run of one session; written by the worker thread, read by the page."""
+    """One training run of one session (one config, ``seeds`` seeds); written by the worker, read by the page."""
 
-    name: str  # the model's name once it joins the session
+    name: str  # the model's name (first seed) once it joins the session
     task_name: str
     config: TrainConfig
     session_id: str | None
+    task: TaskData | None = None  # an uploaded task; None: cached_task(task_name)
+    seeds: int = 1  # config.seed, config.seed + 1, ... trained one after the other
     stop_event: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     stop_cause: str | None = None  # "Stop button", "session closed"
-    result: TrainResult | None = None
+    results: list[TrainResult] = field(default_factory=list)  # one per finished seed
+    names: list[str] = field(default_factory=list)  # the models' names once collected
     error: str | None = None
     collected: bool = False
     waiting: bool = True  # for a free training slot on the server
-    # Curves so far (appended by the worker after every step; read under the lock).
+    seed_index: int = 0  # which seed is training (0-based)
+    # Curves of the current seed so far and its live filters (written by the worker, read under the lock).
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     steps: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
@@ -121,6 +225,10 @@ class TrainingRun:
     val_steps: list[int] = field(default_factory=list)
     val_metric: list[float] = field(default_factory=list)
     last: Progress | None = None
+    live: LiveFilters | None = None
+    initial: LiveFilters | None = None  # the current seed's filters before its first step
+    _hooks: _Observed | None = field(default=None, repr=False)
+    _next_live: float = 0.0
     _gone_since: float | None = None
     _next_check: float = 0.0
 
@@ -128,20 +236,38 @@ class TrainingRun:
     def active(self) -> bool:
         return not self.finished.is_set()
 
+    @property
+    def result(self) -> TrainResult | None:
+        """The last finished seed's result (None until one has finished)."""
+        return self.results[-1] if self.results else None
+
     def request_stop(self, cause: str = "Stop button") -> None:
         if self.stop_cause is None:
             self.stop_cause = cause
         self.stop_event.set()
 
     def curves(self) -> dict[str, Any]:
-        """A consistent copy of the curves so far."""
+        """A consistent copy of the current seed's curves and live filters."""
         with self._lock:
             return {"steps": list(self.steps), "loss": list(self.loss), "metric": list(self.metric),
-                    "val_steps": list(self.val_steps), "val_metric": list(self.val_metric), "last": self.last}
+                    "val_steps": list(self.val_steps), "val_metric": list(self.val_metric), "last": self.last,
+                    "live": self.live, "initial": self.initial}
 
     # --- worker side ---------------------------------------------------------------------------
 
+    def _observe(self, progress: Progress, now: float) -> None:
+        """Copy the model's filters if :data:`LIVE_SECONDS` have passed (or at an epoch's end)."""
+        net = getattr(progress, "net", None) or (self._hooks.net if self._hooks is not None else None)
+        if net is None or (now < self._next_live and progress.val_metric is None):
+            return
+        self._next_live = now + LIVE_SECONDS
+        snapshot = live_filters(net, progress.step)
+        with self._lock:
+            self.live = snapshot
+
     def _callback(self, progress: Progress) -> bool:
+        now = time.monotonic()
+        self._observe(progress, now)
         with self._lock:
             self.steps.append(progress.step)
             self.loss.append(progress.loss)
@@ -150,7 +276,6 @@ class TrainingRun:
                 self.val_steps.append(progress.step)
                 self.val_metric.append(progress.val_metric)
             self.last = progress
-        now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + 1.0
             if _session_connected(self.session_id):
@@ -163,8 +288,33 @@ class TrainingRun:
                 self.request_stop("session closed")
         return self.stop_event.is_set()
 
+    def _reset_curves(self) -> None:
+        with self._lock:
+            for series in (self.steps, self.loss, self.metric, self.val_steps, self.val_metric):
+                series.clear()
+            self.last, self.live, self.initial, self._next_live = None, None, None, 0.0
+
+    def _start_model(self, net: MultiresNet) -> None:
+        snapshot = live_filters(net, 0)
+        with self._lock:
+            self.live = self.initial = snapshot
+
+    def _train_seeds(self) -> None:
+        from multires.training import train
+
+        task = self.task if self.task is not None else cached_task(self.task_name)
+        for index in range(self.seeds):
+            if self.stop_event.is_set():
+                break
+            self.seed_index = index
+            self._reset_curves()
+            self._hooks = _observed_hooks(self._start_model)
+            config = dataclasses.replace(self.config, seed=self.config.seed + index)
+            self.results.append(train(task, config, callback=self._callback, distributed=self._hooks))
+            self._hooks = None  # the finished model is in results; do not keep a second reference
+
     def _work(self) -> None:
-        from multires.training import TrainingError, train
+        from multires.training import TrainingError
 
         acquired = False
         try:
@@ -173,8 +323,7 @@ class TrainingRun:
                     return
             self.waiting = False
             self.started = time.monotonic()
-            if not self.stop_event.is_set():
-                self.result = train(cached_task(self.task_name), self.config, callback=self._callback)
+            self._train_seeds()
         except (TrainingError, ValueError) as err:
             self.error = str(err)
         except Exception as err:  # noqa: BLE001 - the page must show it, not the thread die silently
@@ -185,7 +334,8 @@ class TrainingRun:
                 _slots.release()
             self.finished.set()
             _LOG.info("training run %r ended: %s", self.name,
-                      self.error or (f"{self.result.steps}/{self.result.total_steps} steps"
+                      self.error or (f"{len(self.results)} seed(s), last {self.result.steps}/"
+                                     f"{self.result.total_steps} steps"
                                      + (f", stopped ({self.stop_cause or self.result.stop_reason})"
                                         if self.result.stopped else "")
                                      if self.result is not None else "not started"))
@@ -200,17 +350,32 @@ def current_run() -> TrainingRun | None:
 
 
 def model_name(task_name: str, config: TrainConfig) -> str:
-    """A readable default name, e.g. ``"digits · fading · haar · 32×2"``."""
+    """A full, readable name, e.g. ``"digits · fading · haar · 48×2 · seed 0"``.
+
+    Models that differ only in the last part (the seed) are one configuration on the Compare page.
+    """
     if config.wavelet is None:
         init = f"random k={config.kernel_size}"
     else:
         init = config.wavelet + (" frozen" if config.freeze_filters else "")
     budget = f" M={config.memory_size}" if config.memory_size else ""
-    return f"{task_name} · {config.tree_select}{budget} · {init} · {config.d_model}×{config.n_layers}"
+    return f"{task_name} · {config.tree_select}{budget} · {init} · {config.d_model}×{config.n_layers} · seed {config.seed}"
 
 
-def start(task_name: str, config: TrainConfig) -> tuple[TrainingRun | None, str | None]:
+def start(task_name: str, config: TrainConfig, *, task: TaskData | None = None,
+          seeds: int = 1) -> tuple[TrainingRun | None, str | None]:
     """Start a run for this session in a background thread.
+
+    Parameters
+    ----------
+    task_name : str
+        A :func:`multires.tasks.load_task` name, or a label for ``task``.
+    config : TrainConfig
+        Needs ``max_seconds <= APP_MAX_SECONDS`` (the bound applies to each seed).
+    task : TaskData, optional
+        A task built by the page (an uploaded dataset); default: ``cached_task(task_name)``.
+    seeds : int
+        Train seeds ``config.seed .. config.seed + seeds - 1`` one after the other (1..MAX_SEEDS).
 
     Returns
     -------
@@ -221,8 +386,10 @@ def start(task_name: str, config: TrainConfig) -> tuple[TrainingRun | None, str 
         return None, (f"Already training “{run.name}”: wait for it to finish or press Stop "
                       "before starting another run.")
     if config.max_seconds is None or config.max_seconds > APP_MAX_SECONDS:
-        raise ValueError(f"an app run needs max_seconds <= {APP_MAX_SECONDS:g}")
-    run = TrainingRun(model_name(task_name, config), task_name, config, _session_id())
+        raise ValueError(f"an app run needs max_seconds <= {APP_MAX_SECONDS:g}, got {config.max_seconds}")
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise ValueError(f"seeds must be in 1..{MAX_SEEDS}, got {seeds}")
+    run = TrainingRun(model_name(task_name, config), task_name, config, _session_id(), task=task, seeds=seeds)
     st.session_state[_SESSION_KEY] = run
     thread = threading.Thread(target=run._work, name=f"train-{run.name}", daemon=True)
     thread.start()
@@ -238,16 +405,20 @@ def entry_from_result(name: str, result: TrainResult) -> state.ModelEntry:
 
 
 def collect_finished() -> TrainingRun | None:
-    """If this session's run has finished and not been collected yet, add its model to the session.
+    """If this session's run has finished and not been collected yet, add its models to the session.
 
-    Returns the run that was just collected (its model is selected on the next rerun), else None.
+    Every finished seed becomes one model (the last one is selected). Returns the run that was just
+    collected, else None.
     """
     run = current_run()
     if run is None or run.active or run.collected:
         return None
     run.collected = True
-    if run.result is not None:
-        run.name = state.add_session_model(entry_from_result(run.name, run.result))
+    for result in run.results:
+        wanted = model_name(run.task_name, result.config)
+        run.names.append(state.add_session_model(entry_from_result(wanted, result)))
+    if run.names:
+        run.name = run.names[-1]
     return run
 
 

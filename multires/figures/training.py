@@ -1,9 +1,7 @@
-"""Figures of training runs and of model comparisons: curves, learned selection, accuracy bars.
+"""Figures of training runs: a dataset's example series, curves, live filters, learned selection.
 
-Plain data in (lists, arrays, ``pandas.DataFrame``), ``plotly.graph_objects.Figure`` out; no
-Streamlit, no model objects. :func:`summary_row` turns a model's config and metrics (the dict
-:meth:`multires.training.TrainResult.metrics` writes into checkpoints) into one row of the
-comparison table that :func:`grouped_metric_figure` and :func:`lag_r2_figure` draw.
+Plain data in (lists, arrays), ``plotly.graph_objects.Figure`` out; no Streamlit, no model objects.
+Comparisons between models are in :mod:`multires.figures.compare`.
 
 Examples
 --------
@@ -17,30 +15,20 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import FILTER_COLORS, STRATEGY_COLORS, finish
 
 __all__ = [
-    "INIT_COLORS",
     "METRIC_LABELS",
-    "training_curves_figure",
+    "example_series_figure",
+    "live_filters_figure",
     "selection_history_figure",
     "selection_snapshot_figure",
-    "summary_row",
-    "init_kind",
-    "grouped_metric_figure",
-    "lag_r2_figure",
+    "training_curves_figure",
 ]
 
-#: How filters were initialised / trained; one colour each on the Compare page.
-INIT_COLORS: dict[str, str] = {
-    "random, learned": "#999999",
-    "wavelet init, learned": "#56B4E9",
-    "wavelet, frozen": "#CC79A7",
-}
 #: Axis labels of the metrics a task reports.
 METRIC_LABELS: dict[str, str] = {
     "accuracy": "accuracy (fraction correct)",
@@ -231,170 +219,122 @@ def selection_snapshot_figure(
     return fig
 
 
-# --- comparison of models ----------------------------------------------------------------------
-
-
-def init_kind(wavelet: str | None, frozen: bool) -> str:
-    """``"random, learned"``, ``"wavelet init, learned"`` or ``"wavelet, frozen"`` (keys of :data:`INIT_COLORS`)."""
-    if wavelet is None:
-        return "random, learned"
-    return "wavelet, frozen" if frozen else "wavelet init, learned"
-
-
-def _number(value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-    return out
-
-
-def summary_row(name: str, source: str, config: Any, metrics: dict[str, Any], n_parameters: int,
-                memory_slots: int) -> dict[str, Any]:
-    """One row of the comparison table from a model's config and (possibly empty) metrics.
+def live_filters_figure(
+    h0: np.ndarray,
+    h1: np.ndarray,
+    layer: int,
+    step: int,
+    channel: int = 0,
+    initial: tuple[np.ndarray, np.ndarray] | None = None,
+    y_limit: float | None = None,
+) -> go.Figure:
+    """One layer's filters during training: every channel's taps as thin lines, one channel in bold.
 
     Parameters
     ----------
-    name, source : str
-        Model name and where it came from (``shipped``, ``trained``, ``uploaded``).
-    config : ModelConfig
-        The network's config (``tree_select``, ``wavelet``, ``kernel_size``, ...).
-    metrics : dict
-        As :meth:`multires.training.TrainResult.metrics` writes them; missing keys give blanks.
-    n_parameters, memory_slots : int
-        ``net.n_parameters()`` and the slots per channel and step (``net.convs[0].n_slots``).
+    h0, h1 : ndarray (channels, k)
+        Lowpass / highpass taps of every channel of the layer (cross-correlation order, as
+        ``conv.h0``).
+    layer, step : int
+        For the title (``step`` 0: before training).
+    channel : int
+        The channel drawn in bold (with markers).
+    initial : (ndarray (channels, k), ndarray (channels, k)), optional
+        The filters at step 0; the chosen channel's are drawn dashed grey, so the change shows.
+    y_limit : float, optional
+        Fixed symmetric y range ``[-y_limit, y_limit]`` (keeps a live chart from rescaling).
 
     Returns
     -------
-    dict with the table's columns; ``test score`` is accuracy (classification) or mean R^2 (recall).
+    Figure with two panels (h0 blue, h1 orange) and 2 traces per panel (all channels, the chosen one),
+    plus 1 per panel for ``initial``.
 
     Examples
     --------
-    >>> from multires import ModelConfig
-    >>> row = summary_row("m", "trained", ModelConfig(), {"task": "digits", "test_accuracy": 0.9}, 100, 7)
-    >>> row["init"], row["test score"], row["score"]
-    ('haar, learned', 0.9, 'accuracy')
+    >>> haar = np.array([[0.7071, 0.7071]]), np.array([[-0.7071, 0.7071]])
+    >>> fig = live_filters_figure(*haar, layer=0, step=0)
+    >>> len(fig.data), fig.layout.title.text
+    (4, 'Layer 0 filters at step 0 (1 channel; channel 0 bold)')
     """
-    train_config = metrics.get("train_config") or {}
-    frozen = bool(train_config.get("freeze_filters", metrics.get("freeze_filters", False)))
-    wavelet = config.wavelet
-    kind = init_kind(wavelet, frozen)
-    if wavelet is None:
-        init = f"random k={config.kernel_size}, learned"
-    else:
-        init = f"{wavelet}, {'frozen' if frozen else 'learned'}"
-    metric_name = metrics.get("metric_name")
-    if "test_accuracy" in metrics or metric_name == "accuracy":
-        score_name, score = "accuracy", _number(metrics.get("test_accuracy", metrics.get("test_metric")))
-    elif "test_r2_mean" in metrics or metric_name in ("r2", "r2_mean"):
-        score_name, score = "mean R²", _number(metrics.get("test_r2_mean", metrics.get("test_metric")))
-    else:
-        score_name, score = "", float("nan")
-    return {
-        "name": name,
-        "source": source,
-        "task": metrics.get("task", "?"),
-        "strategy": config.tree_select,
-        "init": init,
-        "init kind": kind,
-        "test score": score,
-        "score": score_name,
-        "parameters": int(n_parameters),
-        "memory slots / step": int(memory_slots),
-        "width × layers": f"{config.d_model} × {config.n_layers}",
-        "training time (s)": _number(metrics.get("train_time_s")),
-        "lags": list(metrics.get("lags") or []),
-        "r2 per lag": list(metrics.get("test_r2_per_lag") or []),
-    }
-
-
-def grouped_metric_figure(table: pd.DataFrame, group: str, title: str, x_title: str, zoom: bool = False) -> go.Figure:
-    """Horizontal bars of every model's test score, in blocks by ``group`` (``"strategy"`` or ``"init kind"``).
-
-    Colours: strategies keep :data:`STRATEGY_COLORS`; init kinds use :data:`INIT_COLORS`. The y axis is
-    two-level (group, then model name, best first), so each group reads as a block and long model
-    names stay readable.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Rows from :func:`summary_row` (one task's models); needs ``name``, ``test score``, ``init``,
-        ``strategy`` and ``group``.
-    title, x_title : str
-        Figure title and score axis label.
-    zoom : bool
-        Draw dots on an axis fitted to the scores instead of bars from 0: close scores (say 0.94 to
-        0.99) become distinguishable, and dots make no false claim about length.
-
-    Returns
-    -------
-    Figure with one trace per group value present (bars, or marker dots when ``zoom``).
-    """
-    palette = STRATEGY_COLORS if group == "strategy" else INIT_COLORS
-    present = set(table[group])
-    order = [g for g in palette if g in present] + sorted(present - set(palette))
-    fig = go.Figure()
-    for value in order:
-        rows = table[table[group] == value].sort_values("test score", ascending=False)
-        label = STRATEGY_LABELS.get(value, value) if group == "strategy" else value
-        scores = rows["test score"].astype(float)
-        common = dict(
-            y=[[label] * len(rows), list(rows["name"])], x=scores, name=label,
-            text=[f"{v:.3f}" if np.isfinite(v) else "n/a" for v in scores],
-            customdata=np.stack([rows["init"], rows["strategy"]], axis=-1),
-            hovertemplate="%{y}<br>score %{x:.3f}<br>init %{customdata[0]}<br>strategy %{customdata[1]}<extra></extra>",
-        )
-        color = palette.get(value, "#777777")
-        if zoom:
-            fig.add_trace(go.Scatter(mode="markers+text", textposition="middle right", cliponaxis=False,
-                                     marker=dict(color=color, size=15, line=dict(color="#333", width=1)), **common))
-        else:
-            fig.add_trace(go.Bar(orientation="h", marker_color=color, textposition="outside", **common))
-    finite = table["test score"].astype(float)
-    finite = finite[np.isfinite(finite)]
-    top = float(finite.max()) if len(finite) else 1.0
-    low = float(finite.min()) if len(finite) else 0.0
-    if zoom:
-        span = max(top - low, 0.01)
-        fig.update_xaxes(range=[low - 0.15 * span, top + 0.3 * span], showgrid=True)
-    else:
-        fig.update_xaxes(range=[min(0.0, low), max(1.0, top) * 1.1])
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=12))
-    height = 130 + 34 * len(table) + 10 * len(order)
-    fig = finish(fig, title, x_title, None, height=height)
-    fig.update_layout(bargap=0.25, legend=dict(traceorder="normal"))
+    filters = {"h0": np.asarray(h0, dtype=float), "h1": np.asarray(h1, dtype=float)}
+    channels, k = filters["h0"].shape
+    channel = int(min(max(channel, 0), channels - 1))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("h0 (lowpass)", "h1 (highpass)"), horizontal_spacing=0.08)
+    taps = np.arange(k)
+    for col, (name, taps_of) in enumerate(filters.items(), start=1):
+        color = FILTER_COLORS[name]
+        x_all = np.concatenate([np.append(taps, np.nan) for _ in range(channels)])  # one trace, gaps between
+        y_all = np.concatenate([np.append(row, np.nan) for row in taps_of])
+        fig.add_trace(go.Scatter(x=x_all, y=y_all, mode="lines", name=f"{name}, every channel", opacity=0.25,
+                                 line=dict(color=color, width=1), hoverinfo="skip", showlegend=col == 1), row=1, col=col)
+        if initial is not None:
+            fig.add_trace(go.Scatter(x=taps, y=np.asarray(initial[col - 1], dtype=float)[channel], mode="lines",
+                                     name=f"channel {channel} at the start", line=dict(color="#888888", dash="dash"),
+                                     showlegend=col == 1, hovertemplate="tap %{x}: %{y:.3f}<extra>start</extra>"),
+                          row=1, col=col)
+        fig.add_trace(go.Scatter(x=taps, y=taps_of[channel], mode="lines+markers", name=f"{name}, channel {channel}",
+                                 line=dict(color=color, width=3), marker=dict(size=9),
+                                 hovertemplate="tap %{x}: %{y:.4f}<extra>" + f"{name} channel {channel}</extra>"),
+                      row=1, col=col)
+    fig.update_xaxes(title_text="tap index i", tickvals=list(taps))
+    if y_limit:
+        fig.update_yaxes(range=[-y_limit, y_limit])
+    fig.update_yaxes(title_text="tap value", zeroline=True, zerolinecolor="#999999", row=1, col=1)
+    plural = "channel" if channels == 1 else "channels"
+    fig = finish(fig, f"Layer {layer} filters at step {step} ({channels} {plural}; channel {channel} bold)",
+                 height=330)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0), margin=dict(b=90))
     return fig
 
 
-def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
-    """Memory task: test R^2 of recalling ``x[n - tau]`` against the lag ``tau``, one line per model.
+def example_series_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    class_names: Sequence[str],
+    per_class: int = 3,
+    max_classes: int = 5,
+    y_title: str = "value",
+) -> go.Figure:
+    """A dataset at a glance: a few series of each of the first classes, one small panel per class.
 
     Parameters
     ----------
-    curves : sequence of dict
-        Each with ``name``, ``strategy``, ``init kind``, ``lags`` and ``r2 per lag`` (a row of
-        :func:`summary_row`). Colour = strategy; dash = init kind.
+    x : ndarray (n_series, length)
+        The series (one channel).
+    y : ndarray (n_series,) of int
+        Class index of each series (into ``class_names``).
+    class_names : sequence of str
+        Panel titles.
+    per_class, max_classes : int
+        Series drawn per class (the first ones of that class) and classes shown.
+    y_title : str
+        Label of the value axis (say how the series were scaled).
 
     Returns
     -------
-    Figure with one line trace per model (log2 lag axis).
+    Figure with one panel per class shown and one line trace per series drawn.
+
+    Examples
+    --------
+    >>> fig = example_series_figure(np.zeros((4, 16)), np.array([0, 1, 0, 1]), ["a", "b"], per_class=2)
+    >>> len(fig.data), [a.text for a in fig.layout.annotations]
+    (4, ['class a', 'class b'])
     """
-    dashes = {"random, learned": "dot", "wavelet init, learned": "solid", "wavelet, frozen": "dash"}
-    fig = go.Figure()
-    for row in curves:
-        lags = np.asarray(row["lags"], dtype=float)
-        r2 = np.asarray([np.nan if v is None else v for v in row["r2 per lag"]], dtype=float)
-        fig.add_trace(go.Scatter(
-            x=lags, y=r2, mode="lines+markers", name=row["name"],
-            line=dict(color=STRATEGY_COLORS.get(row["strategy"], "#777777"), width=2.5,
-                      dash=dashes.get(row["init kind"], "solid")),
-            marker=dict(size=7),
-            hovertemplate="lag %{x}<br>R² %{y:.3f}<extra>%{fullData.name}</extra>",
-        ))
-    fig.add_hline(y=0, line=dict(color="#888", width=1))
-    fig.update_xaxes(type="log", tickvals=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
-    fig.update_yaxes(range=[-0.1, 1.05])
-    fig = finish(fig, "Memory task: how well each model recalls the input τ steps back",
-                 "lag τ (time steps, log scale)", "test R² (1 = perfect recall)", height=420)
-    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
+    x, y = np.asarray(x, dtype=float), np.asarray(y)
+    shown = [c for c in range(len(class_names)) if np.any(y == c)][:max_classes]
+    fig = make_subplots(rows=1, cols=max(len(shown), 1), shared_yaxes=True, horizontal_spacing=0.02,
+                        subplot_titles=[f"class {class_names[c]}" for c in shown])
+    time_axis = np.arange(x.shape[1])
+    greys = ("#222222", "#6b6b6b", "#a8a8a8")
+    for col, c in enumerate(shown, start=1):
+        for i, index in enumerate(np.flatnonzero(y == c)[:per_class]):
+            fig.add_trace(go.Scatter(x=time_axis, y=x[index], mode="lines", line=dict(color=greys[i % 3], width=1.2),
+                                     showlegend=False, hovertemplate=f"series {index}<br>t=%{{x}}: %{{y:.3f}}<extra></extra>"),
+                          row=1, col=col)
+    more = len(class_names) - len(shown)
+    title = f"Example series, {per_class} per class" + (f" (first {len(shown)} of {len(class_names)} classes)"
+                                                       if more > 0 else "")
+    fig = finish(fig, title, None, y_title, height=230, legend=False)
+    fig.update_xaxes(title_text="time step", row=1, col=1)
+    fig.update_layout(margin=dict(t=70, b=45))
     return fig

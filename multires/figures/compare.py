@@ -1,0 +1,329 @@
+"""Figures and tables that compare models: one row per model, one point per configuration over seeds.
+
+Plain data in (dicts, ``pandas.DataFrame``), ``plotly.graph_objects.Figure`` out; no Streamlit, no
+model objects. :func:`summary_row` turns a model's config and metrics (the dict
+:meth:`multires.training.TrainResult.metrics` writes into checkpoints) plus its counted budget into
+one row; :func:`seed_groups` merges rows that differ only by seed; :func:`score_ranges_figure` draws
+each configuration's mean with the range over its seeds, beside reference lines for baselines
+(:func:`baseline_scores`).
+
+Examples
+--------
+>>> from multires import ModelConfig
+>>> rows = [summary_row(f"m · seed {s}", "trained", ModelConfig(), {"task": "digits", "test_accuracy": a,
+...         "train_config": {"seed": s, "epochs": 3}}, 100, 7, [7, 7]) for s, a in ((0, 0.75), (1, 0.25))]
+>>> groups = seed_groups(pd.DataFrame(rows))
+>>> groups[["configuration", "seeds", "mean", "low", "high"]].values.tolist()
+[['m', 2, 0.5, 0.25, 0.75]]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+
+__all__ = [
+    "INIT_SYMBOLS",
+    "InitKind",
+    "baseline_scores",
+    "init_kind",
+    "lag_r2_figure",
+    "score_ranges_figure",
+    "seed_groups",
+    "summary_row",
+]
+
+InitKind = Literal["random, learned", "wavelet init, learned", "wavelet, frozen"]
+#: How filters were initialised / trained: one marker shape each (colour is the strategy's).
+INIT_SYMBOLS: dict[str, str] = {
+    "wavelet init, learned": "circle",
+    "wavelet, frozen": "diamond",
+    "random, learned": "x",
+}
+_BASELINE_DASHES = ("dash", "dot", "dashdot", "longdash")
+_SEED_SUFFIX = re.compile(r"\s*·\s*seed \d+$")
+_CONFIG_FIELDS = ("tree_select", "memory_size", "wavelet", "kernel_size", "d_model", "n_layers")
+
+
+def init_kind(wavelet: str | None, frozen: bool) -> InitKind:
+    """``"random, learned"``, ``"wavelet init, learned"`` or ``"wavelet, frozen"`` (keys of :data:`INIT_SYMBOLS`)."""
+    if wavelet is None:
+        return "random, learned"
+    return "wavelet, frozen" if frozen else "wavelet init, learned"
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _score(metrics: dict[str, Any]) -> tuple[str, float]:
+    metric_name = metrics.get("metric_name")
+    if "test_accuracy" in metrics or metric_name == "accuracy":
+        return "accuracy", _number(metrics.get("test_accuracy", metrics.get("test_metric")))
+    if "test_r2_mean" in metrics or metric_name in ("r2", "r2_mean"):
+        return "mean R²", _number(metrics.get("test_r2_mean", metrics.get("test_metric")))
+    return "", float("nan")
+
+
+def _config_key(task: str, config: Any, train_config: dict[str, Any]) -> str:
+    """Everything that defines a run except its seed, as canonical JSON (the seed-grouping key)."""
+    key = {name: getattr(config, name, None) for name in _CONFIG_FIELDS}
+    key.update({k: v for k, v in train_config.items() if k != "seed"})
+    return json.dumps({"task": task, **key}, sort_keys=True, default=str)
+
+
+def summary_row(name: str, source: str, config: Any, metrics: dict[str, Any], n_parameters: int,
+                memory_slots: int, distinct_per_layer: Sequence[int] = ()) -> dict[str, Any]:
+    """One row of the comparison table from a model's config, metrics and counted budget.
+
+    Parameters
+    ----------
+    name, source : str
+        Model name and where it came from (``shipped``, ``trained``, ``uploaded``).
+    config : ModelConfig
+        The network's config (``tree_select``, ``wavelet``, ``kernel_size``, ...).
+    metrics : dict
+        As :meth:`multires.training.TrainResult.metrics` writes them; missing keys give blanks.
+    n_parameters, memory_slots : int
+        ``net.n_parameters()`` and the slots each channel reads per time step (``net.convs[0].n_slots``).
+    distinct_per_layer : sequence of int
+        Distinct tree coefficients the channels of each layer read together (fading and uniform: the
+        same slots in every channel; learned: the union of the channels' choices).
+
+    Returns
+    -------
+    dict with the table's columns; ``test score`` is accuracy (classification) or mean R^2 (recall).
+
+    Examples
+    --------
+    >>> from multires import ModelConfig
+    >>> row = summary_row("m", "trained", ModelConfig(), {"task": "digits", "test_accuracy": 0.9}, 100, 7, [7, 7])
+    >>> row["init"], row["test score"], row["score"], row["distinct coefficients / layer"]
+    ('haar, learned', 0.9, 'accuracy', 7)
+    """
+    train_config = dict(metrics.get("train_config") or {})
+    frozen = bool(train_config.get("freeze_filters", metrics.get("freeze_filters", False)))
+    wavelet = config.wavelet
+    init = f"random k={config.kernel_size}, learned" if wavelet is None else f"{wavelet}, {'frozen' if frozen else 'learned'}"
+    score_name, score = _score(metrics)
+    task = str(metrics.get("task", "?"))
+    seed = train_config.get("seed", metrics.get("seed"))
+    return {
+        "name": name,
+        "source": source,
+        "task": task,
+        "strategy": config.tree_select,
+        "init": init,
+        "init kind": init_kind(wavelet, frozen),
+        "test score": score,
+        "score": score_name,
+        "seed": None if seed is None else int(seed),
+        "parameters": int(n_parameters),
+        "memory slots / step": int(memory_slots),
+        "distinct coefficients / layer": int(max(distinct_per_layer)) if len(distinct_per_layer) else int(memory_slots),
+        "width × layers": f"{config.d_model} × {config.n_layers}",
+        "training time (s)": _number(metrics.get("train_time_s")),
+        "configuration": _SEED_SUFFIX.sub("", name),
+        "config key": _config_key(task, config, train_config),
+        "lags": list(metrics.get("lags") or []),
+        "r2 per lag": list(metrics.get("test_r2_per_lag") or []),
+    }
+
+
+def _distinct_labels(groups: pd.DataFrame) -> list[str]:
+    """Each group's label, extended by the settings that tell apart groups sharing one label."""
+    labels = list(groups["configuration"])
+    for label in set(labels):
+        same = [i for i, lab in enumerate(labels) if lab == label]
+        if len(same) < 2:
+            continue
+        configs = [json.loads(groups["config key"].iloc[i]) for i in same]
+        differing = sorted(k for k in configs[0] if len({json.dumps(c.get(k), default=str) for c in configs}) > 1)
+        for i, config in zip(same, configs):
+            labels[i] = f"{label} ({', '.join(f'{k}={config.get(k)}' for k in differing)})"
+    return labels
+
+
+def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
+    """Merge the rows of :func:`summary_row` that differ only by seed: one row per configuration.
+
+    Returns
+    -------
+    DataFrame with ``configuration`` (unique labels), ``task``, ``strategy``, ``init kind``,
+    ``seeds``, ``mean``, ``low``, ``high`` (range over seeds), ``scores``, ``models`` and the
+    budget columns (``parameters``, ``memory slots / step``, ``distinct coefficients / layer``);
+    best mean first. Rows without a finite score are left out.
+    """
+    finite = table[np.isfinite(table["test score"].astype(float))]
+    columns = ["configuration", "task", "strategy", "init kind", "init", "seeds", "mean", "low", "high", "scores",
+               "models", "parameters", "memory slots / step", "distinct coefficients / layer", "config key"]
+    if finite.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for key, rows_of in finite.groupby("config key", sort=False):
+        scores = rows_of["test score"].astype(float).to_numpy()
+        first = rows_of.iloc[0]
+        rows.append({
+            "configuration": first["configuration"], "task": first["task"], "strategy": first["strategy"],
+            "init kind": first["init kind"], "init": first["init"], "seeds": len(scores),
+            "mean": float(scores.mean()), "low": float(scores.min()), "high": float(scores.max()),
+            "scores": [float(s) for s in scores], "models": list(rows_of["name"]),
+            "parameters": int(first["parameters"]), "memory slots / step": int(first["memory slots / step"]),
+            "distinct coefficients / layer": int(first["distinct coefficients / layer"]), "config key": key,
+        })
+    groups = pd.DataFrame(rows, columns=columns).sort_values("mean", ascending=False, ignore_index=True)
+    groups["configuration"] = _distinct_labels(groups)
+    return groups
+
+
+def baseline_scores(table: pd.DataFrame, task: str) -> dict[str, float]:
+    """Mean test accuracy of every baseline method on ``task`` from a baselines table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per (dataset, method[, seed]): a dataset column (``dataset`` or ``task``), a method
+        column (``method``, ``baseline`` or ``model``) and a score column (``test_accuracy`` or
+        ``accuracy``), as ``assets/studies/baselines.csv`` stores them.
+    task : str
+        A task name; ``"ucr:GunPoint"`` matches the dataset ``"GunPoint"``.
+
+    Returns
+    -------
+    dict method -> mean accuracy over its rows; empty when the task or the columns are missing
+    (nothing is invented).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dataset": ["GunPoint"] * 3, "method": ["MiniRocket"] * 2 + ["1-NN DTW"],
+    ...                   "test_accuracy": [0.98, 1.0, 0.91]})
+    >>> baseline_scores(t, "ucr:GunPoint")
+    {'MiniRocket': 0.99, '1-NN DTW': 0.91}
+    """
+    def column(*names: str) -> str | None:
+        return next((n for n in names if n in table.columns), None)
+
+    dataset, method, score = column("dataset", "task"), column("method", "baseline", "model"), column(
+        "test_accuracy", "accuracy", "test_score")
+    if dataset is None or method is None or score is None:
+        return {}
+    wanted = {task, task.split(":", 1)[-1]}
+    rows = table[table[dataset].astype(str).isin(wanted)]
+    out: dict[str, float] = {}
+    for name, rows_of in rows.groupby(method, sort=False):
+        values = pd.to_numeric(rows_of[score], errors="coerce").dropna()
+        if len(values):
+            out[str(name)] = round(float(values.mean()), 6)
+    return out
+
+
+def _axis_range(groups: pd.DataFrame, baselines: dict[str, float], zoom: bool) -> tuple[list[float], str]:
+    """The score axis: 0..1 (honest lengths), or fitted to the data when ``zoom`` (said in the label)."""
+    values = [*groups["low"], *groups["high"], *baselines.values()]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if not zoom:
+        return [min(0.0, low), max(1.0, high) + 0.02], ""
+    span = max(high - low, 0.02)
+    start = max(low - 0.15 * span, -1.0)
+    return [start, high + 0.15 * span], f" — zoomed: axis starts at {start:.2f}, not 0"
+
+
+def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
+                        baselines: dict[str, float] | None = None, zoom: bool = False) -> go.Figure:
+    """Each configuration's mean test score with its range over seeds, and baselines as vertical lines.
+
+    Colour = TREESELECT strategy (:data:`~multires.figures.style.STRATEGY_COLORS`), marker shape =
+    initialisation (:data:`INIT_SYMBOLS`); every seed is a small grey tick on the range bar. The
+    score axis runs from 0 unless ``zoom`` (then the axis label says where it starts).
+
+    Parameters
+    ----------
+    groups : DataFrame
+        From :func:`seed_groups` (one task's configurations).
+    title, x_title : str
+        Figure title and score axis label.
+    baselines : dict, optional
+        Method name -> score (from :func:`baseline_scores`), drawn as labelled vertical lines.
+    zoom : bool
+        Fit the axis to the scores (an explicit, labelled zoom) instead of starting at 0.
+
+    Returns
+    -------
+    Figure with one marker trace per (strategy, init) pair present and one trace of seed ticks; each
+    baseline is a labelled vertical line (a layout shape named ``"baseline: <method>"``).
+    """
+    baselines = dict(baselines or {})
+    fig = go.Figure()
+    labels = list(groups["configuration"])
+    for (strategy, kind), rows in groups.groupby(["strategy", "init kind"], sort=False):
+        error = dict(type="data", symmetric=False, array=rows["high"] - rows["mean"],
+                     arrayminus=rows["mean"] - rows["low"], color="#444444", thickness=1.5, width=6)
+        fig.add_trace(go.Scatter(
+            x=rows["mean"], y=rows["configuration"], mode="markers", error_x=error,
+            name=f"{STRATEGY_LABELS.get(strategy, strategy)} · {kind}",
+            marker=dict(color=STRATEGY_COLORS.get(strategy, "#777777"), symbol=INIT_SYMBOLS.get(kind, "circle"),
+                        size=14, line=dict(color="#222222", width=1)),
+            customdata=np.stack([rows["seeds"], rows["low"], rows["high"], rows["parameters"]], axis=-1),
+            hovertemplate=("%{y}<br>mean %{x:.3f} over %{customdata[0]} seed(s), range %{customdata[1]:.3f}–"
+                           "%{customdata[2]:.3f}<br>%{customdata[3]:,} parameters<extra></extra>"),
+        ))
+    ticks = [(s, lab) for lab, scores in zip(labels, groups["scores"]) for s in scores]
+    if ticks:
+        fig.add_trace(go.Scatter(x=[s for s, _ in ticks], y=[lab for _, lab in ticks], mode="markers",
+                                 name="one seed", marker=dict(symbol="line-ns-open", size=12, color="#777777"),
+                                 hovertemplate="%{y}<br>one seed: %{x:.3f}<extra></extra>"))
+    for (name, score), dash in zip(baselines.items(), _BASELINE_DASHES * 4):
+        fig.add_vline(x=score, line=dict(color="#333333", width=2, dash=dash), annotation_text=f"{name} {score:.3f}",
+                      annotation_position="top", annotation_font=dict(size=12), name=f"baseline: {name}")
+    x_range, zoom_note = _axis_range(groups, baselines, zoom)
+    fig.update_xaxes(range=x_range, showgrid=True)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], tickfont=dict(size=12),
+                     automargin=True)
+    fig = finish(fig, title, x_title + zoom_note, None, height=150 + 40 * max(len(labels), 2))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0),
+                      margin=dict(b=110))
+    return fig
+
+
+def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
+    """Memory task: test R^2 of recalling ``x[n - tau]`` against the lag ``tau``, one line per model.
+
+    Parameters
+    ----------
+    curves : sequence of dict
+        Each with ``name``, ``strategy``, ``init kind``, ``lags`` and ``r2 per lag`` (a row of
+        :func:`summary_row`). Colour = strategy; dash = init kind.
+
+    Returns
+    -------
+    Figure with one line trace per model (log2 lag axis).
+    """
+    dashes = {"random, learned": "dot", "wavelet init, learned": "solid", "wavelet, frozen": "dash"}
+    fig = go.Figure()
+    for row in curves:
+        lags = np.asarray(row["lags"], dtype=float)
+        r2 = np.asarray([np.nan if v is None else v for v in row["r2 per lag"]], dtype=float)
+        fig.add_trace(go.Scatter(
+            x=lags, y=r2, mode="lines+markers", name=row["name"],
+            line=dict(color=STRATEGY_COLORS.get(row["strategy"], "#777777"), width=2.5,
+                      dash=dashes.get(row["init kind"], "solid")),
+            marker=dict(size=7),
+            hovertemplate="lag %{x}<br>R² %{y:.3f}<extra>%{fullData.name}</extra>",
+        ))
+    fig.add_hline(y=0, line=dict(color="#888", width=1))
+    fig.update_xaxes(type="log", tickvals=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
+    fig.update_yaxes(range=[-0.1, 1.05])
+    fig = finish(fig, "Memory task: how well each model recalls the input τ steps back",
+                 "lag τ (time steps, log scale)", "test R² (1 = perfect recall)", height=420)
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
+    return fig
