@@ -20,7 +20,7 @@ from multires.tasks import load_task
 from multires.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_ARGS = ["--task", "digits", "--epochs", "1", "--d-model", "8", "--quiet"]
+TINY_ARGS = ["--task", "digits", "--epochs", "1", "--min-steps", "0", "--d-model", "8", "--quiet"]
 SUBPROCESS_TIMEOUT_S = 300
 
 
@@ -42,6 +42,8 @@ def _check_run(out: Path, world_size: int) -> dict:
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert metrics["task"] == "digits" and metrics["world_size"] == world_size
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["best_epoch"] == 1 and 0.0 <= metrics["train_accuracy_eval_mode"] <= 1.0
+    assert isinstance(metrics["warnings"], list)
     with torch.no_grad():
         assert net(torch.zeros(2, 1, 64)).shape == (2, 10)
     return metrics
@@ -66,6 +68,52 @@ def test_parser_defaults_are_the_trainer_defaults():
                                           "--tree-select", "learned", "--memory-size", "8"])
     config = cli._train_config(args)
     assert config.wavelet is None and config.freeze_filters and config.memory_size == 8
+
+
+def test_preset_paper_parses_to_the_paper_config_and_options_override_it():
+    args = cli.build_parser().parse_args(["--out", "x", "--preset", "paper"])
+    assert cli._train_config(args) == TrainConfig(preset="paper")
+    args = cli.build_parser().parse_args(["--out", "x", "--preset", "paper", "--lr", "0.003", "--d-model", "16"])
+    config = cli._train_config(args)
+    assert (config.lr, config.d_model, config.decay, config.norm) == (0.003, 16, "all", "layer")
+
+
+def test_budget_options_reach_the_config():
+    args = cli.build_parser().parse_args(["--out", "x", "--min-steps", "50", "--patience", "4", "--warmup-epochs", "2",
+                                          "--decay", "all", "--last-epoch"])
+    config = cli._train_config(args)
+    assert (config.min_steps, config.patience, config.warmup_epochs, config.decay, config.select_best) == (
+        50, 4, 2.0, "all", False)
+
+
+def test_unknown_task_exits_2_with_load_task_message(tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError) as expected:
+        load_task("no-such-task")
+    assert cli.main(["--task", "no-such-task", "--out", str(out), "--quiet"]) == 2
+    assert str(expected.value) in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_task_name_is_passed_to_load_task_as_typed(tmp_path, monkeypatch):
+    seen = []
+
+    def small(name, seed=0):
+        seen.append(name)
+        return load_task("digits", seed=seed)
+
+    monkeypatch.setattr(cli, "load_task", small)
+    assert cli.main([*TINY_ARGS[2:], "--task", "ucr:Whatever", "--out", str(tmp_path / "run")]) == 0
+    assert seen == ["ucr:Whatever"]
+
+
+def test_short_run_prints_its_warning_and_records_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main([*TINY_ARGS, "--batch-size", "256", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: BatchNorm running statistics cannot have converged" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert any("BatchNorm" in w for w in metrics["warnings"])
 
 
 def test_invalid_arguments_exit_2_and_write_nothing(tmp_path, capsys):
