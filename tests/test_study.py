@@ -17,7 +17,7 @@ import torch
 
 from conftest import ROOT
 from multires import ModelConfig, MultiresNet
-from multires.study import (REQUIRED_COLUMNS, StudyGrid, StudyResultsError, grid_preset, memory_budget,
+from multires.study import (REQUIRED_COLUMNS, all_trials, StudyGrid, StudyResultsError, grid_preset, memory_budget,
                             pareto_front, read_results, run_study, run_trial, summarise)
 from multires.treeselect import default_depth
 
@@ -40,8 +40,8 @@ def test_grid_runs_fading_once_per_setting_and_skips_frozen_random_filters():
 
 
 def test_trial_key_is_stable_and_depends_on_every_field():
-    a, b = grid_preset("smoke").trials()
-    assert a.key() == grid_preset("smoke").trials()[0].key()
+    a, b = all_trials(grid_preset("smoke"))
+    assert a.key() == all_trials(grid_preset("smoke"))[0].key()
     assert a.key() != b.key()
     assert a.key() != type(a).from_dict({**a.to_dict(), "epochs": 2}).key()
 
@@ -106,7 +106,7 @@ def test_learned_counts_the_union_of_what_its_channels_keep():
 
 
 def test_run_trial_returns_a_full_row_and_per_lag_scores():
-    spec = grid_preset("smoke").trials()[1]  # uniform, M=4 on the tiny memory task
+    spec = all_trials(grid_preset("smoke"))[1]  # uniform, M=4 on the tiny memory task
     row = run_trial(spec, threads=None)
     assert row["status"] == "ok", row.get("error")
     assert row["key"] == spec.key() and row["init"] == "learned from haar"
@@ -118,8 +118,8 @@ def test_run_trial_returns_a_full_row_and_per_lag_scores():
 
 
 def test_a_failing_trial_becomes_an_error_row():
-    spec = type(grid_preset("smoke").trials()[0]).from_dict(
-        {**grid_preset("smoke").trials()[0].to_dict(), "task": "no-such-task"})
+    spec = type(all_trials(grid_preset("smoke"))[0]).from_dict(
+        {**all_trials(grid_preset("smoke"))[0].to_dict(), "task": "no-such-task"})
     row = run_trial(spec, threads=None)
     assert row["status"] == "error" and "unknown task 'no-such-task'" in row["error"]
 
@@ -203,7 +203,7 @@ def local_ray():
 @pytest.mark.slow
 @pytest.mark.timeout(RAY_TIMEOUT_S)
 def test_python_api_runs_on_ray_keeps_finished_rows_and_only_runs_new_trials(tmp_path, local_ray):
-    grid = grid_preset("smoke")
+    (grid,) = grid_preset("smoke")
     lines: list[str] = []
     table = run_study(grid, tmp_path, log=lines.append)
     assert len(table) == 2 and (table["status"] == "ok").all()

@@ -11,14 +11,14 @@ Modules: ``grid`` (what to run), ``trial`` (one run -> one row), ``results`` (th
 
 Examples
 --------
->>> from multires.study import grid_preset
->>> [t.tree_select for t in grid_preset("smoke").trials()]
+>>> from multires.study import all_trials, grid_preset
+>>> [t.tree_select for t in all_trials(grid_preset("smoke"))]
 ['fading', 'uniform']
 """
 
 from __future__ import annotations
 
-from .grid import GRID_PRESETS, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
+from .grid import GRID_PRESETS, all_trials, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
 from .results import (BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError, pareto_front,
                       read_results, summarise, write_results)
 from .runner import run_study
@@ -33,6 +33,7 @@ __all__ = [
     "StudyGrid",
     "StudyResultsError",
     "TrialSpec",
+    "all_trials",
     "grid_preset",
     "init_label",
     "memory_budget",

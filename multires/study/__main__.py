@@ -16,9 +16,9 @@ import dataclasses
 import sys
 from typing import Any, Callable, Sequence
 
-from .grid import GRID_PRESETS, StudyGrid, grid_preset
+from .grid import GRID_PRESETS, StudyGrid, all_trials, grid_preset
 
-__all__ = ["main", "parse_args"]
+__all__ = ["build_grids", "main", "parse_args"]
 
 
 def _items(cast: Callable[[str], Any]) -> Callable[[str], tuple]:
@@ -65,32 +65,35 @@ _FIELDS = {"tasks": "tasks", "tree_selects": "tree_selects", "memory_sizes": "me
            "epochs": "epochs", "max_seconds": "max_seconds"}
 
 
-def build_grid(args: argparse.Namespace) -> StudyGrid:
-    """The grid of the preset (if any) with every given flag replacing its field; validated."""
+def build_grids(args: argparse.Namespace) -> tuple[StudyGrid, ...]:
+    """The preset's grids (if any) with every given flag replacing its field in each; validated."""
     changes = {field: getattr(args, arg) for arg, field in _FIELDS.items() if getattr(args, arg) is not None}
     if args.grid is None:
         if "tasks" not in changes:
             raise ValueError("give --grid PRESET or --tasks (e.g. --tasks ucr:GunPoint)")
-        return StudyGrid(**changes)
-    base = grid_preset(args.grid)
-    if "tasks" in changes:  # options of tasks that are no longer in the grid do not apply
-        changes["task_options"] = {k: v for k, v in base.task_options.items() if k in changes["tasks"]}
-    return dataclasses.replace(base, **changes)
+        return (StudyGrid(**changes),)
+    grids = []
+    for base in grid_preset(args.grid):
+        own = dict(changes)
+        if "tasks" in own:  # options of tasks that are no longer in the grid do not apply
+            own["task_options"] = {k: v for k, v in base.task_options.items() if k in own["tasks"]}
+        grids.append(dataclasses.replace(base, **own))
+    return tuple(grids)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        grid = build_grid(args)
+        grids = build_grids(args)
         if args.dry_run:
-            for spec in grid.trials():
+            for spec in all_trials(grids):
                 print(spec.key(), spec.task, spec.tree_select, spec.memory_size, spec.init, spec.d_model, spec.seed)
             return 0
         if args.num_cpus is not None and args.num_cpus < 1:
             raise ValueError(f"--num-cpus must be >= 1, got {args.num_cpus}")
         from .runner import run_study
 
-        table = run_study(grid, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
+        table = run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

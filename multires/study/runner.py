@@ -15,11 +15,11 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from .grid import StudyGrid, TrialSpec
+from .grid import StudyGrid, TrialSpec, all_trials
 from .results import read_results, write_results
 from .trial import run_trial
 
@@ -56,7 +56,7 @@ def _row_only(result: dict[str, Any], spec_fields: set[str]) -> dict[str, Any]:
 
 
 def run_study(
-    grid: StudyGrid,
+    grid: StudyGrid | Sequence[StudyGrid],
     out_dir: str | Path,
     *,
     address: str | None = None,
@@ -68,8 +68,8 @@ def run_study(
 
     Parameters
     ----------
-    grid : StudyGrid
-        What to run.
+    grid : StudyGrid or sequence of StudyGrid
+        What to run (a preset is a tuple of grids; see :func:`~multires.study.grid.grid_preset`).
     out_dir : path
         Where ``results.csv``, ``results.parquet`` and Ray Tune's own logs (``tune/``) go. Rows
         already there with ``status == "ok"`` are kept and their trials skipped.
@@ -91,7 +91,7 @@ def run_study(
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    specs = grid.trials()
+    specs = all_trials(grid)
     for spec in specs:  # a bad config fails here, in the driver, before any Ray start-up
         spec.train_config()
     existing = _existing(out)
