@@ -39,10 +39,12 @@ import sys
 import warnings
 from dataclasses import fields
 from pathlib import Path
+from typing import get_args
 
 import torch
 
 from .checkpoint import save_run
+from .config import DropoutMode, InitScheme
 from .constants import TREE_SELECTS
 from .tasks import TASK_NAMES, load_task
 from .trainconfig import DECAYS, PRESETS
@@ -86,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--n-layers", type=int, default=d["n_layers"], help=f"blocks (default: {d['n_layers']})")
     model.add_argument("--dropout", type=float, default=d["dropout"], help="dropout after each layer")
     model.add_argument("--norm", choices=("batch", "layer"), default=d["norm"], help="normalisation")
-    model.add_argument("--dropout-mode", default=d["dropout_mode"], help="element or channel (nn.Dropout1d)")
-    model.add_argument("--init", default=d["init"], help="initialisation scales: default or paper")
+    model.add_argument("--dropout-mode", choices=get_args(DropoutMode), default=d["dropout_mode"],
+                       help="element (nn.Dropout) or channel (nn.Dropout1d, the paper's)")
+    model.add_argument("--init", choices=get_args(InitScheme), default=d["init"],
+                       help="initialisation scales of random filters and memory weights: default or paper")
     model.add_argument("--indep-res-init", action="store_true", help="official indep_res_init option")
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--epochs", type=int, default=d["epochs"],

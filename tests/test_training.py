@@ -407,6 +407,9 @@ def test_paper_preset_fields_and_overrides():
     assert (paper.decay, paper.norm, paper.warmup_epochs, paper.lr, paper.weight_decay) == ("all", "layer", 1.0, 0.01, 0.01)
     assert (paper.d_model, paper.n_layers, paper.dropout, paper.epochs, paper.batch_size) == (128, 4, 0.1, 100, 64)
     assert paper.wavelet is None and paper.select_best
+    assert (paper.dropout_mode, paper.init, paper.indep_res_init) == ("channel", "paper", False)
+    model = paper.model_config(load_task("digits", seed=0))
+    assert (model.norm, model.dropout_mode, model.init, model.dropout) == ("layer", "channel", "paper", 0.1)
     assert TrainConfig.from_json(paper.to_json()) == paper
     custom = TrainConfig(preset="paper", lr=3e-3, d_model=16)
     assert (custom.lr, custom.d_model, custom.decay) == (3e-3, 16, "all")
