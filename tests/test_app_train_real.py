@@ -1,0 +1,240 @@
+"""The Train page on real data: a bundled UCR dataset end to end, uploaded datasets (bad and good),
+several seeds grouped on Compare, and the live filters the runner copies while a model trains.
+
+Every app test injects one small session model first, so "nothing the user had is lost" is checked
+against something real.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from multires import ModelConfig, MultiresNet
+from multires.figures.compare import baseline_scores
+from multires.tasks import load_task
+from multires.training import Progress, TrainConfig
+from ui import training_runner
+from ui.state import ModelEntry
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TRAIN, COMPARE = "app_pages/5_Train.py", "app_pages/6_Compare.py"
+BASELINES_CSV = ROOT / "assets" / "studies" / "baselines.csv"
+TIMEOUT_S = 120
+RUN_DEADLINE_S = 240  # guards against a hang only; tiny runs take seconds on an idle machine
+KEPT = "kept model · haar · 2×1"
+
+
+def _kept_model() -> ModelEntry:
+    net = MultiresNet(ModelConfig(d_model=2, n_layers=1, seq_len=64, wavelet="haar")).eval()
+    return ModelEntry(KEPT, net, {"task": "digits", "metric_name": "accuracy", "test_accuracy": 0.5}, "trained")
+
+
+def _train_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state["session_models"] = {KEPT: _kept_model()}
+    at.session_state["model"] = KEPT
+    at.run()
+    at.switch_page(TRAIN).run()
+    return at
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def _tiny(at: AppTest, seconds: int = 5) -> None:
+    at.number_input(key="train_width").set_value(2)
+    at.number_input(key="train_layers").set_value(1)
+    at.number_input(key="train_epochs").set_value(1)
+    at.slider(key="train_budget").set_value(seconds)
+    at.run()
+
+
+def _train_to_end(at: AppTest) -> training_runner.TrainingRun:
+    at.button(key="train_start").click().run()
+    _no_exception(at)
+    deadline = time.monotonic() + RUN_DEADLINE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        run = at.session_state["training_run"]
+        if run.collected:
+            at.run()
+            return run
+    raise AssertionError("the training run did not finish in time")
+
+
+def _ucr_lines(rows: np.ndarray, labels: np.ndarray) -> bytes:
+    return "".join(f"{label}\t" + "\t".join(f"{v:.6f}" for v in row) + "\n" for row, label in zip(rows, labels)).encode()
+
+
+def _gunpoint_files() -> tuple[bytes, bytes]:
+    """GunPoint's official splits written back out as UCR .tsv files (labels 1 and 2)."""
+    task = load_task("ucr:GunPoint")
+    x_train = torch.cat([task.x_train, task.x_val])[:, 0].numpy()
+    y_train = torch.cat([task.y_train, task.y_val]).numpy() + 1
+    return _ucr_lines(x_train, y_train), _ucr_lines(task.x_test[:, 0].numpy(), task.y_test.numpy() + 1)
+
+
+# --- a bundled UCR dataset, end to end -------------------------------------------------------------
+
+
+def test_gunpoint_is_offered_first_and_described():
+    at = _train_page()
+    _no_exception(at)
+    picker = at.selectbox(key="train_task")
+    assert picker.value == "ucr:GunPoint" and picker.options[0] == "GunPoint (UCR)"
+    assert {"sequential MNIST (784 pixels)", "permuted sequential MNIST", "your own dataset (upload two files)…"} <= set(
+        picker.options)
+    assert any("length **150**" in c.value and "2 classes" in c.value for c in at.caption)
+    assert any("class 1" in str(chart.proto.spec) for chart in at.get("plotly_chart"))  # example series panels
+
+
+def test_gunpoint_trains_and_appears_on_compare_with_measured_baselines_only():
+    at = _train_page()
+    _tiny(at)
+    run = _train_to_end(at)
+    _no_exception(at)
+    assert run.error is None and run.result is not None
+    assert run.result.task_name == "ucr:GunPoint" and run.name.startswith("ucr:GunPoint · fading · haar · 2×1 · seed 0")
+    assert any(run.name in s.value and "test accuracy" in s.value for s in at.success)
+    assert KEPT in at.session_state["session_models"]
+
+    at.switch_page(COMPARE).run()
+    _no_exception(at)
+    assert at.radio(key="compare_task").value == "ucr:GunPoint"  # opens on the task just trained
+    chart = next(c for c in at.get("plotly_chart") if "test score per configuration" in c.proto.spec)
+    names = [shape.get("name") for shape in json.loads(chart.proto.spec)["layout"].get("shapes", [])]
+    expected = baseline_scores(pd.read_csv(BASELINES_CSV), "ucr:GunPoint") if BASELINES_CSV.is_file() else {}
+    assert sorted(n for n in names if n and n.startswith("baseline: ")) == sorted(f"baseline: {m}" for m in expected)
+    if not expected:
+        assert any("No baseline lines" in c.value for c in at.caption)
+
+
+# --- uploads ---------------------------------------------------------------------------------------
+
+_GOOD_TEST = b"1\t0.1\t0.2\t0.3\t0.4\n2\t0.4\t0.3\t0.2\t0.1\n"
+_TOY_TRAIN = b"".join(b"%d\t%f\t%f\t%f\t%f\n" % (c, c * 0.1 + i, -c, c * i, 0.5) for i in range(6) for c in (1, 2))
+BAD_UPLOADS = {
+    "ragged": (b"1\t1\t2\t3\t4\n2\t1\t2\n" + _TOY_TRAIN, "rows have different lengths"),
+    "non-numeric": (b"1\t1\tabc\t3\t4\n" + _TOY_TRAIN, "'abc' is not a number"),
+    "single-class": (b"".join(b"1\t%d\t2\t3\t4\n" % i for i in range(8)), "single class"),
+    "too long": (b"1\t" + b"\t".join(b"0.5" for _ in range(20000)) + b"\n", "at most 16384 per series"),
+    "too large": ((b"1\t" + b"\t".join(b"0.123456" for _ in range(1000)) + b"\n") * 800, "largest accepted upload"),
+}
+
+
+def _upload(at: AppTest, train: tuple[str, bytes], test: tuple[str, bytes]) -> None:
+    at.selectbox(key="train_task").set_value("your own dataset").run()
+    at.file_uploader(key="train_data_train").set_value((train[0], train[1], "text/tab-separated-values"))
+    at.file_uploader(key="train_data_test").set_value((test[0], test[1], "text/tab-separated-values"))
+    at.run()
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+def test_bad_upload_shows_its_message_and_keeps_the_session(case):
+    data, message = BAD_UPLOADS[case]
+    at = _train_page()
+    at.radio(key="train_strategy").set_value("uniform").run()  # a choice the user made before uploading
+    _upload(at, (f"{case}_TRAIN.tsv", data), ("x_TEST.tsv", _GOOD_TEST))
+    _no_exception(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="train_start").disabled
+    assert list(at.session_state["session_models"]) == [KEPT]
+    assert at.radio(key="train_strategy").value == "uniform"
+    assert at.sidebar.selectbox(key="model").value == KEPT
+
+
+def test_good_upload_pair_trains_a_model_named_after_the_files():
+    train_bytes, test_bytes = _gunpoint_files()
+    at = _train_page()
+    _upload(at, ("MyGun_TRAIN.tsv", train_bytes), ("MyGun_TEST.tsv", test_bytes))
+    _no_exception(at)
+    assert not at.error
+    assert any("length **150**" in c.value for c in at.caption)
+    _tiny(at)
+    run = _train_to_end(at)
+    assert run.error is None and run.result.task_name == "MyGun"
+    assert run.name in at.session_state["session_models"] and KEPT in at.session_state["session_models"]
+    entry = at.session_state["session_models"][run.name]
+    assert entry.metrics["task"] == "MyGun" and 0.0 <= entry.metrics["test_accuracy"] <= 1.0
+
+
+# --- several seeds ---------------------------------------------------------------------------------
+
+
+def test_two_seeds_become_two_models_and_one_configuration_on_compare():
+    at = _train_page()
+    at.selectbox(key="train_task").set_value("digits").run()
+    _tiny(at, seconds=5)
+    at.number_input(key="train_seeds").set_value(2).run()
+    run = _train_to_end(at)
+    assert run.error is None and [r.config.seed for r in run.results] == [0, 1]
+    assert [n.rsplit("· ", 1)[-1] for n in run.names] == ["seed 0", "seed 1"]
+    at.switch_page(COMPARE).run()
+    _no_exception(at)
+    groups = next(f.value for f in at.dataframe if "seeds" in f.value.columns)
+    row = groups[groups["configuration"] == run.names[0].rsplit(" · seed", 1)[0]].iloc[0]
+    scores = sorted(r.test_metric for r in run.results)
+    assert row["seeds"] == 2 and row["low"] == pytest.approx(scores[0]) and row["high"] == pytest.approx(scores[1])
+
+
+# --- the live filters, at the callback level ---------------------------------------------------------
+
+
+def _progress(step: int) -> Progress:
+    return Progress(step, 100, 0, 1, 1.0, 0.5, "accuracy", 0.01 * step, 0.01)
+
+
+def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
+    monkeypatch.setattr(training_runner, "LIVE_SECONDS", 0.0)  # copy at every step
+    net = MultiresNet(ModelConfig(d_model=3, n_layers=2, seq_len=64, wavelet="haar", tree_select="learned",
+                                  memory_size=3))
+    run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
+    run._hooks = training_runner._Observed(None, run._start_model)
+    run._hooks.net = net
+    run._start_model(net)
+    start = run.curves()["initial"]
+    assert start.step == 0 and start.h0.shape == (2, 3, 2) and start.learned_layers == (0, 1)
+    np.testing.assert_allclose(start.h0[0, 0], [2 ** -0.5, 2 ** -0.5], rtol=1e-6)
+
+    with torch.no_grad():
+        net.convs[1].h1[2] += 0.25  # what an optimizer step does
+        net.convs[0].slot_mask[1, 0] = False
+    run._callback(_progress(1))
+    live = run.curves()["live"]
+    assert live.step == 1
+    np.testing.assert_allclose(live.h1[1, 2] - start.h1[1, 2], [0.25, 0.25], rtol=1e-6)
+    np.testing.assert_array_equal(live.h0, start.h0)
+    assert not live.masks[0][1, 0] and start.masks[0][1, 0]
+    assert len(live.bands[0]) == live.masks[0].shape[1] == len(live.lags[0])
+    assert run.curves()["initial"] is start  # the start stays for the dashed "at the start" line
+
+
+def test_live_filters_change_during_a_real_run(monkeypatch):
+    monkeypatch.setattr(training_runner, "LIVE_SECONDS", 0.0)
+    seen: list[tuple[int, np.ndarray]] = []
+    original = training_runner.TrainingRun._callback
+
+    def spy(self, progress):
+        stop = original(self, progress)
+        seen.append((self.live.step, self.live.h0.copy()))
+        return stop
+
+    monkeypatch.setattr(training_runner.TrainingRun, "_callback", spy)
+    task = load_task("ucr:GunPoint")
+    config = TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=20, lr=0.05, max_seconds=60.0)
+    run = training_runner.TrainingRun("gp", "ucr:GunPoint", config, session_id=None, task=task)
+    run._work()
+    assert run.error is None and run.result is not None
+    assert [step for step, _ in seen] == list(range(1, len(seen) + 1))  # a fresh copy after every step
+    assert not np.allclose(seen[-1][1], run.initial.h0)  # the filters moved while it trained
