@@ -73,10 +73,9 @@ def verdict(value: float, ideal: float) -> str:
 
 st.title("Wavelets: one shape, compressed and shifted")
 st.markdown(
-    "A **wavelet** ψ is a short wave with **zero mean** (it answers change, not a constant level). The family "
-    "ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> ψ(2<sup>j</sup>t − k) **compresses** ψ by 2<sup>j</sup> and shifts it by "
-    "k·2<sup>−j</sup>: small j sees long stretches of a signal, large j short ones. For an *orthogonal* wavelet the "
-    "family is an orthonormal basis, so its coefficients split a signal into scales without double counting.",
+    "A **wavelet** ψ is a short wave with **zero mean**. Its family ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> "
+    "ψ(2<sup>j</sup>t − k) **compresses** it by 2<sup>j</sup> and shifts it by k·2<sup>−j</sup>; for an *orthogonal* "
+    "wavelet the family is an orthonormal basis, splitting a signal into scales without double counting.",
     unsafe_allow_html=True,
 )
 

@@ -60,11 +60,12 @@ st.markdown(
 
 raw_h0, raw_h1 = state.model_filters(entry, layer, channel)
 fix_h0, fix_h1 = wavelet_filters(wavelet)
-summary = st.columns([1, 1, 1, 1, 1.3])
+summary = st.columns([1.1, 1, 1, 1.1, 0.9])
 normalise = summary[4].toggle(
-    "Normalise the learned filters", value=True, key="filters_normalise",
-    help="A learned pair has an arbitrary scale and sign (the memory weights absorb them). Normalising "
-         "sets sum h0 = √2 and ‖h1‖ = ‖h0‖, the convention of PyWavelets' orthonormal wavelets.",
+    "Normalise", value=True, key="filters_normalise",
+    help="Normalise the learned filters. A learned pair has an arbitrary scale and sign (the memory weights "
+         "absorb them). Normalising sets sum h0 = √2 and ‖h1‖ = ‖h0‖, the convention of PyWavelets' orthonormal "
+         "wavelets.",
 )
 try:
     norm_h0, norm_h1, note = normalize_filters(raw_h0, raw_h1)
@@ -80,9 +81,9 @@ norm_note = (f"Normalisation of the learned pair: {note}." if normalise
 
 learned_diag = filter_diagnostics(*learned)
 fixed_diag = filter_diagnostics(fix_h0, fix_h1)
-summary[0].metric("Taps k: learned / fixed", f"{raw_h0.size} / {fix_h0.size}",
+summary[0].metric("Taps k (learned / fixed)", f"{raw_h0.size} / {fix_h0.size}",
                   help=f"Filter length of the learned pair and of {wavelet}.")
-summary[1].metric("Nearest named wavelet", learned_diag.nearest_wavelet or "none of this length",
+summary[1].metric("Nearest wavelet", learned_diag.nearest_wavelet or "none of this length",
                   help="Among orthogonal PyWavelets wavelets (haar, db, sym, coif) with the same number of taps.")
 summary[2].metric("Distance to it", "—" if learned_diag.nearest_distance is None else f"{learned_diag.nearest_distance:.3f}",
                   help="L2 distance of the unit-norm lowpass filters: 0 = identical, √2 ≈ 1.41 = orthogonal.")

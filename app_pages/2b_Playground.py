@@ -176,8 +176,8 @@ with chart:
     if diverges:
         fig.update_yaxes(range=[-5, 5])
     show(fig, key="pg_cascade")
-    st.caption("The cascade (pywt.Wavelet.wavefun, pair rescaled to sum h0 = √2) iterates your filters: a smooth, "
-               "bounded ψ with equal area above and below 0 means they make a wavelet.")
+    st.caption("The cascade (pywt.Wavelet.wavefun, pair rescaled to sum h0 = √2) iterates your filters: a wavelet "
+               "needs a bounded ψ with equal area above and below 0; the checks below say if the pair is orthonormal.")
     if diverges:
         st.warning("The cascade does not settle to a bounded function (values beyond ±20, axis clipped to ±5): "
                    "these taps do not define a wavelet.", icon=":material/warning:")

@@ -189,7 +189,7 @@ def share_view(**extra: Any) -> None:
 #: title so each page's key chart stays above the fold at 1280 x 720 (figures: ui.charts.show).
 _PRESENTATION_CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.6rem; padding-bottom: 1rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.9rem; padding-bottom: 1rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; line-height: 1.45; }
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }

@@ -70,6 +70,7 @@ def finish(
 #: Presentation mode: base font and tick font in px (ticks must stay >= 14 px at 1280 x 720).
 PRESENTATION_FONT_SIZE = 18
 PRESENTATION_TICK_SIZE = 16
+LEGEND_SIZE = 14
 
 
 def presentation_style(fig: go.Figure, font_size: int = PRESENTATION_FONT_SIZE,
@@ -78,7 +79,7 @@ def presentation_style(fig: go.Figure, font_size: int = PRESENTATION_FONT_SIZE,
 
     Base font ``font_size`` px, title ``font_size + 4``, axis titles ``font_size``, every axis's
     ticks and every colour bar's ticks ``tick_size`` px (>= 14 px reads from the back of a room),
-    annotations (subplot titles, notes) at least ``tick_size`` px, legend ``tick_size`` px.
+    annotations (subplot titles, notes) at least ``tick_size`` px, legend 14 px; 12 px more top margin.
 
     Examples
     --------
@@ -86,8 +87,11 @@ def presentation_style(fig: go.Figure, font_size: int = PRESENTATION_FONT_SIZE,
     >>> fig.layout.xaxis.tickfont.size, fig.layout.font.size
     (16, 18)
     """
+    # The legend keeps the house size (14 px, readable): a larger legend above the plot would grow
+    # into the title. The top margin grows by what the larger title needs.
+    top = fig.layout.margin.t
     fig.update_layout(font=dict(size=font_size), title_font=dict(size=font_size + 4),
-                      legend=dict(font=dict(size=tick_size)))
+                      legend=dict(font=dict(size=LEGEND_SIZE)), margin=dict(t=(top if top is not None else 80) + 12))
     fig.update_xaxes(tickfont=dict(size=tick_size), title_font=dict(size=font_size))
     fig.update_yaxes(tickfont=dict(size=tick_size), title_font=dict(size=font_size))
     fig.update_traces(colorbar=dict(tickfont=dict(size=tick_size)), selector=dict(type="heatmap"))
