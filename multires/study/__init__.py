@@ -19,12 +19,13 @@ Examples
 from __future__ import annotations
 
 from .grid import GRID_PRESETS, all_trials, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
-from .results import (BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError, pareto_front,
-                      read_results, summarise, write_results)
+from .results import (BASELINE_COLUMNS, BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError,
+                      baseline_levels, pareto_front, read_baselines, read_results, summarise, write_results)
 from .runner import run_study
 from .trial import memory_budget, run_trial
 
 __all__ = [
+    "BASELINE_COLUMNS",
     "BUDGET_COLUMNS",
     "BudgetAxis",
     "GRID_PRESETS",
@@ -34,10 +35,12 @@ __all__ = [
     "StudyResultsError",
     "TrialSpec",
     "all_trials",
+    "baseline_levels",
     "grid_preset",
     "init_label",
     "memory_budget",
     "pareto_front",
+    "read_baselines",
     "read_results",
     "run_study",
     "run_trial",

@@ -25,8 +25,11 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "BudgetAxis",
     "BUDGET_COLUMNS",
+    "BASELINE_COLUMNS",
     "StudyResultsError",
+    "baseline_levels",
     "pareto_front",
+    "read_baselines",
     "read_results",
     "summarise",
     "write_results",
@@ -38,6 +41,10 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "status", "metric_name", "test_score", "slots_per_channel", "distinct_slots_mean", "distinct_slots_max",
     "n_parameters", "train_time_s",
 )
+#: Columns of a baselines table (``assets/studies/baselines.csv``, written by ``benchmarks/bench_real.py``):
+#: one row per task, method ("MiniRocket", "1-NN DTW") and seed.
+BASELINE_COLUMNS: tuple[str, ...] = ("task", "method", "seed", "accuracy", "fit_s", "predict_s", "n_train", "n_test",
+                                     "window")
 #: Which column a memory budget reads: distinct coefficients per layer, or slots per channel.
 BudgetAxis = Literal["distinct", "per_channel"]
 BUDGET_COLUMNS: dict[str, str] = {"distinct": "distinct_slots_mean", "per_channel": "slots_per_channel"}
@@ -164,3 +171,31 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
             keep.append(index)
             best = value
     return ordered.loc[keep]
+
+
+def read_baselines(source: str | Path | IO[bytes] | bytes) -> pd.DataFrame:
+    """Read a baselines table (CSV with :data:`BASELINE_COLUMNS`); ``StudyResultsError`` if it is not one."""
+    data = _read_bytes(source)
+    try:
+        table = pd.read_csv(io.BytesIO(data))
+    except Exception as err:
+        raise StudyResultsError(f"could not read the baselines file as CSV ({type(err).__name__}: {err})") from None
+    missing = [c for c in ("task", "method", "accuracy") if c not in table.columns]
+    if missing:
+        raise StudyResultsError(f"not a baselines table: missing column(s) {', '.join(missing)}")
+    table["accuracy"] = pd.to_numeric(table["accuracy"], errors="coerce")
+    return table
+
+
+def baseline_levels(baselines: pd.DataFrame | None, task: str) -> dict[str, float]:
+    """Mean test accuracy of each baseline method on ``task`` (empty if none was measured).
+
+    >>> b = pd.DataFrame({"task": ["ucr:GunPoint"] * 3, "method": ["MiniRocket", "MiniRocket", "1-NN DTW"],
+    ...                   "accuracy": [0.98, 1.0, 0.91]})
+    >>> baseline_levels(b, "ucr:GunPoint")
+    {'MiniRocket': 0.99, '1-NN DTW': 0.91}
+    """
+    if baselines is None or baselines.empty:
+        return {}
+    rows = baselines[baselines["task"] == task].dropna(subset=["accuracy"])
+    return {str(m): round(float(g["accuracy"].mean()), 6) for m, g in rows.groupby("method", sort=False)}
