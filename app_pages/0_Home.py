@@ -18,19 +18,18 @@ st.markdown(
     "Press **▶ Play** to watch the memory move with time."
 )
 
-controls = st.columns([3, 3, 3], gap="medium")
-with controls[0]:
+figure_column, controls = st.columns([5, 1.35], gap="medium")
+with controls:
     strategy = st.radio("TREESELECT strategy", ["fading", "uniform"], key="home_strategy",
-                        format_func=lambda s: STRATEGY_LABELS[s], horizontal=True,
+                        format_func=lambda s: STRATEGY_LABELS[s],
                         help="Which coefficients of the tree become the memory at each time step.")
-with controls[1]:
     largest = max_uniform_memory(TOY_DEPTH, TOY_K)
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest, 8, key="home_memory_size",
                                 disabled=strategy != "uniform",
                                 help=f"Number of slots the uniform rule keeps (1..{largest})."))
-with controls[2]:
-    impulse_at = int(st.slider("Impulse x[t₀] = 1 at t₀", 0, TOY_N - 1, 2, key="home_impulse",
-                               help="Yellow halos mark every node that still depends on this input sample."))
+    impulse_at = int(st.slider("Impulse at t₀", 0, TOY_N - 1, 2, key="home_impulse",
+                               help="An input x that is 1 at t₀ and 0 elsewhere: yellow halos mark every node "
+                                    "that still depends on it."))
 
 if strategy == "fading":
     slots = memory_slots("fading", TOY_DEPTH, TOY_K)
@@ -44,14 +43,17 @@ else:
             "are used, so at small M the finest levels get none. With M = 2<sup>J</sup> = 16 it is the ordinary "
             "Haar DWT of the last 16 samples.")
 
-fig = tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, slots, strategy, impulse_at=impulse_at,
-                            height=520 if presenting() else 560)
-show(fig, key="home_tree")
+with figure_column:
+    show(tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, slots, strategy, impulse_at=impulse_at, height=455),
+         key="home_tree")
+with controls:
+    st.caption("Blue edges: the shared lowpass h0; orange: the shared highpass h1 (coloured: what computes the memory). "
+               "Circles: the memory at n; boxes at the bottom: the memory list. Yellow: nodes that still hold the "
+               "impulse.")
 st.caption(
-    f"A toy tree: N = {TOY_N} samples, J = {TOY_DEPTH} levels, k = {TOY_K} taps. Each node combines k nodes of the level "
-    "below, spaced by the dilation: blue edges are the shared lowpass h0, orange the shared highpass h1. Circled nodes "
-    "are the memory at time n (coloured edges: what computes them); the boxes under the input are the memory list. "
-    "Watch the yellow impulse climb: the fine levels forget it first, the coarse ones hold it longest.",
+    f"A toy tree: N = {TOY_N} samples, J = {TOY_DEPTH} levels, k = {TOY_K} taps; each node combines k nodes of the level "
+    "below, spaced by the dilation. Press ▶ Play and watch the yellow impulse climb: the fine levels forget it first, "
+    "the coarse ones hold it longest.",
 )
 st.markdown(rule, unsafe_allow_html=True)
 

@@ -72,10 +72,11 @@ def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
     models = state.all_models()
     learned = [name for name, e in models.items() if e.config.tree_select == "learned" and name != sidebar.name]
     if sidebar.config.tree_select == "learned" or not learned:
+        st.markdown(f"Model: **{sidebar.name}** (sidebar)")
         return sidebar
     options = learned + [sidebar.name]
     default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
-    name = st.selectbox("Model shown here", options, index=default, key=f"ts_model_{sidebar.name}",
+    name = st.selectbox("Model (this page)", options, index=default, key=f"ts_model_{sidebar.name}",
                         help=f"The sidebar's model ({sidebar.name}) uses tree_select = \"{sidebar.config.tree_select}\"; "
                              "this page starts on a model that learned its selection, so there is one to see.")
     return models[name]
@@ -103,12 +104,14 @@ def cell_span(slot: Slot, t: int, k: int) -> tuple[int, int]:
     return max(0, t - receptive_field(slot.level, k) + 1), t
 
 
-st.title("TREESELECT: which coefficients become the memory")
-st.markdown("At every step *n* the layer keeps a few cells of its tree, read at fixed lags behind *n*, and mixes them "
-            "linearly. Which cells, what they still know about the past, and what that costs:")
+st.title("TREESELECT: what the memory keeps")
+st.markdown("At every step *n* the layer keeps a few cells of its tree, at fixed lags behind *n*, and mixes them "
+            "linearly.")
 
 sel = state.selection()
-entry = page_model(sel.entry)
+top = st.columns([3, 3, 3, 1.7], gap="medium", vertical_alignment="bottom")
+with top[0]:
+    entry = page_model(sel.entry)
 layer = min(sel.layer, entry.config.n_layers - 1)
 channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]
@@ -118,7 +121,7 @@ n_samples = x.size
 
 
 # --- page controls ---------------------------------------------------------------------------
-with st.expander("Options: filters of the tree, strategies shown", expanded=False):
+with top[3].popover("Options", icon=":material/settings:", use_container_width=True):
     use_wavelet = st.toggle(f"Build the tree from the fixed wavelet ({sel.wavelet})", key="ts_use_wavelet",
                             help="The sidebar's fixed wavelet replaces the learned h0/h1 for the tree, the "
                                  "reconstruction and the capacity. The layer's kernel always uses the model.")
@@ -135,11 +138,10 @@ default_m = int(min(conv.memory_size or depth + 1, largest_m))
 if st.session_state.get("_ts_m_source") != (entry.name, layer, k):  # M's default belongs to the model shown
     st.session_state["_ts_m_source"] = (entry.name, layer, k)
     st.session_state.pop("ts_memory_size", None)
-top = st.columns(2, gap="large")
-with top[0]:
+with top[1]:
     n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal."))
-with top[1]:
+with top[2]:
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest_m, default_m, key="ts_memory_size",
                                 help=f"Slots the uniform rule keeps, 1..{largest_m}. The default matches "
                                      f"{'the model' if conv.memory_size else 'resolution fading (J + 1)'}."))
@@ -159,8 +161,6 @@ with strategy_slot.container():
                            # its own state when a learned selection is on offer, so it starts with every strategy
                            key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
 strategies = {s: slots for s, slots in strategies.items() if s in shown}
-st.caption(f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
-           f"**{sel.signal_name}** ({n_samples} samples). Options above: other filters, fewer strategies.")
 if not strategies:
     st.info("Pick at least one strategy under Options.")
     st.stop()
@@ -196,7 +196,9 @@ with tabs[0]:
         st.session_state["ts_cell"] = hit
         st.rerun()
     st.caption("Squares outline the cells each strategy keeps at n (colour = strategy; nested squares = kept by several). "
-               "Click a kept cell, or pick one below, to shade the span of the past it reads.")
+               "Click a kept cell, or pick one below, to shade the span of the past it reads. "
+               f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
+               f"**{sel.signal_name}** ({n_samples} samples); Options: other filters, fewer strategies.")
     kept_columns = st.columns(len(strategies))
     for column, (strategy, kept) in zip(kept_columns, cells.items()):
         with column:
@@ -244,12 +246,13 @@ with tabs[1]:
                       help="Root-mean-square error of the reconstruction on this window.")
 
 with tabs[2]:
-    st.subheader(f"1. Which cells will uniform keep at a given M? (J = {depth}, k = {k})")
+    st.markdown(f"#### 1. Which cells will uniform keep at a given M? (J = {depth}, k = {k})")
     offered = memory_slots("uniform", depth, k, memory_size=min(largest_m, QUESTION_CELLS))
-    question_m = int(st.select_slider("M in the question", list(range(2, min(10, largest_m) + 1)),
-                                      value=min(6, largest_m), key="ts_q_cells_m",
-                                      on_change=lambda: st.session_state.pop("ts_q_cells_shown", None)))
-    guess = st.multiselect(f"Your guess: the {question_m} slots uniform keeps", [str(s) for s in offered],
+    ask, answer_column = st.columns([1, 3], gap="medium")
+    question_m = int(ask.select_slider("M in the question", list(range(2, min(10, largest_m) + 1)),
+                                       value=min(6, largest_m), key="ts_q_cells_m",
+                                       on_change=lambda: st.session_state.pop("ts_q_cells_shown", None)))
+    guess = answer_column.multiselect(f"Your guess: the {question_m} slots uniform keeps", [str(s) for s in offered],
                            key="ts_q_cells_guess",
                            on_change=lambda: st.session_state.pop("ts_q_cells_shown", None))
     if st.button("Reveal", key="ts_q_cells_reveal", icon=":material/visibility:"):
@@ -271,7 +274,7 @@ with tabs[2]:
                            cell_coords(kept_cells(answer, n))), key="ts_q_cells_figure")
         st.caption("Outlined: the cells uniform keeps. Green dots: your guesses it keeps; red crosses: guesses it does not.")
 
-    st.subheader("2. Which lag will resolution fading forget first?")
+    st.markdown("#### 2. Which lag will resolution fading forget first?")
     fading = memory_slots("fading", depth, k)
     st.markdown(f"Counting a lag τ as forgotten once the memory loses more than {FORGET_THRESHOLD:.0%} of x[n − τ] "
                 "(white-noise input, the tree's current filters).")
@@ -304,13 +307,13 @@ with tabs[3]:
                 "available; train one with tree_select = \"learned\" on the Train page.")
     else:
         kept_by_channel = [conv.kept_slots(c) for c in range(conv.channels)]
-        st.markdown(f"**{entry.name}**, layer {layer}: " + rule_line("learned", model_slots, depth, k),
-                    unsafe_allow_html=True)
         show(selection_matrix_figure(kept_by_channel, channel,
                                      f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
                                      f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
-        st.caption(f"One row per channel, one column per slot kept by some channel; the bar counts channels. Channel "
-                   f"{channel} (outlined) is the one on the other tabs. Look for the lags the channels agree on.")
+        st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
+                   f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on.")
+        st.markdown(f"**The learned rule ({entry.name}, layer {layer}).** " + rule_line("learned", model_slots, depth, k),
+                    unsafe_allow_html=True)
 
 with tabs[4]:
     fp = footprint(FOOTPRINT_LENGTHS, depth=None, memory_size=memory_size, kernel_size=k)

@@ -33,7 +33,7 @@ ANIMATED_TRACES: tuple[str, ...] = ("carries the impulse", "h0 (lowpass, shared)
 #: Halo of the nodes that still depend on the impulse (Okabe-Ito yellow, darkened for white paper).
 IMPULSE_COLOR = "#E6B800"
 _OFFSET = 0.2  # a_l[t] sits left of t, b_l[t] right of it
-_STRIP_Y = -1.0  # row of the memory list under the input
+_STRIP_Y = -1.45  # row of the memory list under the input (its labels sit above it)
 Point = tuple[float, float]
 
 
@@ -160,7 +160,7 @@ def _memory_strip(n: int, n_samples: int, depth: int, kernel_size: int, slots: S
         ring.append(IMPULSE_COLOR if (s.band, s.level, t) in holds else "white")
     return go.Scatter(
         x=_strip_x(len(slots), n_samples), y=[_STRIP_Y] * len(slots), mode="markers+text", name="memory z_n",
-        showlegend=False, text=text, textposition="bottom center", textfont=dict(size=12),
+        showlegend=False, text=text, textposition="top center", textfont=dict(size=12),
         hovertemplate="%{text}<extra>memory slot</extra>",
         marker=dict(size=20, symbol="square", color=lit, line=dict(width=4, color=ring)),
     )
@@ -181,11 +181,12 @@ def _frame_layout(n: int, n_samples: int, depth: int, kernel_size: int, strategy
         count = _impulse_count(n, depth, kernel_size, slots, impulse_at)
         label += f" · x[{impulse_at}] is in {count} of {len(slots)} memory slots"
     return dict(
-        title=dict(text=f"The dilated tree at time n = {n}: memory kept by {STRATEGY_LABELS.get(strategy, strategy)}"),
+        title=dict(text=f"Time n = {n}: the memory of {STRATEGY_LABELS.get(strategy, strategy)}"),
         shapes=[dict(type="rect", xref="x", yref="paper", x0=n - 0.45, x1=n + 0.45, y0=0, y1=1,
                      fillcolor=color, opacity=0.08, line_width=0, layer="below")],
-        annotations=[dict(x=n, y=depth + 0.5, xref="x", yref="y", text=label, showarrow=False,
-                          xanchor="right" if n > n_samples / 2 else "left", font=dict(color=color, size=14))],
+        annotations=[dict(x=n + (0.5 if n <= n_samples / 2 else -0.5), y=depth + 0.5, xref="x", yref="y", text=label,
+                          showarrow=False, xanchor="right" if n > n_samples / 2 else "left",
+                          font=dict(color=color, size=14))],
     )
 
 
@@ -254,7 +255,7 @@ def dilated_tree_figure(
     bottom = -0.5
     if slots:
         ticks = {_STRIP_Y: "memory z<sub>n</sub>", **ticks}
-        bottom = _STRIP_Y - 0.9  # room for the two-line slot labels
+        bottom = _STRIP_Y - 0.45
     fig.update_yaxes(tickvals=list(ticks), ticktext=list(ticks.values()), range=[bottom, depth + 0.75],
                      showgrid=False, zeroline=False)
     fig.update_xaxes(tickvals=list(range(n_samples)), range=[-0.7, n_samples - 0.3], showgrid=False,
@@ -309,21 +310,23 @@ def tree_animation_figure(
                  layout=_frame_layout(n, n_samples, depth, kernel_size, strategy, slots, impulse_at))
         for n in range(n_samples)
     ]
+    fig.update_xaxes(showticklabels=False, title_text=None)  # the slider under the plot is the time axis
     play = dict(frame=dict(duration=frame_ms, redraw=True), transition=dict(duration=0), fromcurrent=False,
                 mode="immediate")
     pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")
     fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.1, xanchor="left", yanchor="top",
-                          pad=dict(t=0, r=8), showactive=False,
+        updatemenus=[dict(type="buttons", direction="left", x=1.0, y=1.02, xanchor="right", yanchor="bottom",
+                          pad=dict(t=0, r=0), showactive=False, font=dict(size=14),
                           buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                                    dict(label="❚❚ Pause", method="animate", args=[[None], pause])])],
-        sliders=[dict(active=start, x=0.16, len=0.84, y=-0.06, yanchor="top", pad=dict(t=0, b=0),
-                      currentvalue=dict(prefix="time step n = ", font=dict(size=14)),
+        sliders=[dict(active=start, x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=8, b=0, l=0, r=0),
+                      currentvalue=dict(prefix="time step n = ", font=dict(size=14), xanchor="left"),
+                      font=dict(size=13),
                       steps=[dict(label=str(n), method="animate",
                                   args=[[str(n)], dict(frame=dict(duration=0, redraw=True), mode="immediate",
                                                        transition=dict(duration=0))])
                              for n in range(n_samples)])],
-        legend=dict(y=1.0, yanchor="bottom", x=1.0, xanchor="right"),
-        margin=dict(b=110, t=90),
+        showlegend=False,  # the caption explains the colours; a legend would crowd the title on a projector
+        margin=dict(b=95, t=50, r=10),
     )
     return fig

@@ -140,7 +140,7 @@ def reconstruction_figure(
         fig.add_vrect(x0=span[0] - 0.5, x1=span[1] + 0.5, fillcolor=_FOCUS_COLOR, opacity=0.22, line_width=0,
                       annotation_text="read by the inspected cell", annotation_position="top left",
                       annotation_font=dict(size=12))
-    finish(fig, f"What the memory at n = {n} still knows about the past",
+    finish(fig, f"What the memory at n = {n} still knows",
            "time t (samples)", "amplitude (signal units)", height=height)
     return _legend_below(fig)
 
@@ -272,11 +272,11 @@ def selection_matrix_figure(
     title: str = "What the learned selection kept, per channel",
     height: int | None = None,
 ) -> go.Figure:
-    """Channels × slots: which slots each channel's learned TREESELECT kept.
+    """Slots × channels: which slots each channel's learned TREESELECT kept.
 
-    Columns are the slots kept by at least one channel, in weight order (``a_J`` first, then detail
-    levels coarse to fine, most recent first); a filled cell means the channel keeps that slot. The
-    bar on top counts the channels that keep each slot.
+    Rows are the slots kept by at least one channel, in weight order (``a_J`` first, then detail
+    levels coarse to fine, most recent first); columns are channels; a filled cell means the channel
+    keeps that slot. The bars on the right count the channels that keep each slot.
 
     Parameters
     ----------
@@ -288,38 +288,39 @@ def selection_matrix_figure(
     Returns
     -------
     plotly.graph_objects.Figure
-        A ``"channels keeping the slot"`` bar trace (top) and a ``"kept"`` heatmap (bottom).
+        A ``"kept"`` heatmap (left) and a ``"channels keeping the slot"`` bar trace (right).
 
     Examples
     --------
     >>> fig = selection_matrix_figure([[Slot("approx", 2, 0)], [Slot("approx", 2, 0), Slot("detail", 1, 2)]])
-    >>> list(fig.data[1].x), fig.data[1].z.tolist()
-    (['a2[n]', 'b1[n-2]'], [[1.0, 0.0], [1.0, 1.0]])
+    >>> list(fig.data[0].y), fig.data[0].z.tolist(), fig.data[1].x.tolist()
+    (['a2[n]', 'b1[n-2]'], [[1.0, 1.0], [0.0, 1.0]], [2.0, 1.0])
     """
     if not kept_by_channel:
         raise ValueError("kept_by_channel is empty: pass one list of kept slots per channel")
     order = sorted({s for slots in kept_by_channel for s in slots},
                    key=lambda s: (s.band != "approx", -s.level, s.lag))
     index = {s: i for i, s in enumerate(order)}
-    z = np.zeros((len(kept_by_channel), len(order)))
+    z = np.zeros((len(order), len(kept_by_channel)))  # (slots channels)
     for c, slots in enumerate(kept_by_channel):
         for s in slots:
-            z[c, index[s]] = 1.0
+            z[index[s], c] = 1.0
     names = [str(s) for s in order]
     color = STRATEGY_COLORS["learned"]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.22, 0.78])
-    fig.add_trace(go.Bar(x=names, y=z.sum(axis=0), name="channels keeping the slot", marker_color=color,
-                         hovertemplate="%{x}: kept by %{y:.0f} channels<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=z, x=names, y=list(range(len(kept_by_channel))), name="kept", showscale=False,
-                             colorscale=[[0, "#f4f4f4"], [1, color]], zmin=0, zmax=1, xgap=1, ygap=1,
-                             hovertemplate="channel %{y}, %{x}: %{z:.0f}<extra>1 = kept</extra>"), row=2, col=1)
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.02, column_widths=[0.86, 0.14])
+    fig.add_trace(go.Heatmap(z=z, x=list(range(len(kept_by_channel))), y=names, name="kept", showscale=False,
+                             colorscale=[[0, "#f1f1f1"], [1, color]], zmin=0, zmax=1, xgap=1, ygap=1,
+                             hovertemplate="channel %{x}, %{y}: %{z:.0f}<extra>1 = kept</extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=z.sum(axis=1), y=names, orientation="h", name="channels keeping the slot",
+                         marker_color=color, hovertemplate="%{y}: kept by %{x:.0f} channels<extra></extra>"),
+                  row=1, col=2)
     if channel is not None and 0 <= channel < len(kept_by_channel):
-        fig.add_shape(type="rect", x0=-0.5, x1=len(order) - 0.5, y0=channel - 0.5, y1=channel + 0.5,
-                      line=dict(color=_FOCUS_COLOR, width=3), row=2, col=1)
-    fig.update_yaxes(title_text="channels", row=1, col=1)
-    fig.update_yaxes(title_text="channel", autorange="reversed", row=2, col=1)
-    finish(fig, title, None, None, height=height or int(min(640, 220 + 9 * len(kept_by_channel))), legend=False)
-    fig.update_xaxes(title_text="slot (band, level, lag in samples)", tickangle=-45, row=2, col=1)
+        fig.add_shape(type="rect", x0=channel - 0.5, x1=channel + 0.5, y0=-0.5, y1=len(order) - 0.5,
+                      line=dict(color=_FOCUS_COLOR, width=3), row=1, col=1)
+    fig.update_yaxes(title_text="slot (band, level, lag)", autorange="reversed", type="category", row=1, col=1)
+    finish(fig, title, None, None, height=height or int(150 + 24 * len(order)), legend=False)
+    fig.update_xaxes(title_text="channel", row=1, col=1)
+    fig.update_xaxes(title_text="channels (count)", row=1, col=2)
     return fig
 
 
