@@ -288,3 +288,53 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(tasks, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+# --------------------------------------------------------------------------------------------
+# memory variants
+# --------------------------------------------------------------------------------------------
+
+
+def test_memory_data_is_the_seeded_white_noise_in_split_order() -> None:
+    task = memory_task(seed=5, length=32, lags=(1, 3), n_train=6, n_val=2, n_test=3)
+    noise = np.random.default_rng(5).standard_normal((11, 1, 32)).astype(np.float32)
+    np.testing.assert_array_equal(torch.cat([task.x_train, task.x_val, task.x_test]).numpy(), noise)
+    assert task.lag_channels == (0, 0) and task.source
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_independent_memory_targets_are_each_channels_own_input(channels: int) -> None:
+    lags = (0, 2, 9)
+    task = load_task("memory-independent", seed=2, length=16, lags=lags, n_train=5, n_val=2, n_test=2,
+                     channels=channels)
+    assert task.name == "memory-independent" and task.channels_in == channels
+    assert task.n_outputs == channels * len(lags) == len(task.class_names) == len(task.lag_channels)
+    for column, (tau, channel) in enumerate(zip(task.lags, task.lag_channels)):
+        for _, x, y in splits(task):
+            assert torch.equal(y[:, column], x[:, channel, 16 - 1 - tau]), (column, tau, channel)
+    assert task.class_names[-1] == f"ch {channels} lag 9"
+
+
+def test_independent_memory_channels_are_independent_draws() -> None:
+    task = memory_task(seed=0, n_train=200, n_val=1, n_test=1, inputs="independent")
+    assert task.channels_in == 8
+    x = task.x_train.permute(1, 0, 2).reshape(8, -1).double()
+    correlation = torch.corrcoef(x) - torch.eye(8, dtype=torch.float64)
+    assert float(correlation.abs().max()) < 0.05  # 51200 samples per channel: |r| ~ 0.004
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"channels": 2}, "shared memory task has exactly 1 input channel"),
+     ({"inputs": "mixed"}, "inputs must be one of shared, independent"),
+     ({"inputs": "independent", "channels": 0}, "channels must be an integer >= 1"),
+     ({"inputs": "independent", "channels": 65}, "channels must be at most 64")],
+)
+def test_memory_variant_options_are_checked(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        memory_task(n_train=2, n_val=1, n_test=1, **options)
+
+
+def test_memory_independent_name_does_not_take_inputs() -> None:
+    with pytest.raises(TypeError, match="no option.*inputs"):
+        load_task("memory-independent", inputs="shared")
