@@ -11,6 +11,11 @@ Same seeds, same training budget, same network; only the TREESELECT rule differs
 * ``digits``: sklearn digits as length-64 sequences (J = 6), learned filters from Haar init,
   the default network, M = J + 1 = 7. Reported: test accuracy.
 
+* ``size``: trainable weights of one MultiresConv channel, fading vs learned at M = J + 1, and
+  what a checkpoint stores, over lengths 64..16384 (no training): the learned candidate menu is
+  capped per band (``multires.treeselect.learned_lags_per_band``), so it stays a small multiple
+  of fading's instead of growing with the receptive field.
+
 Usage: ``python benchmarks/bench_treeselect.py [--seeds 0 1 2] [--quick]``. Prints markdown tables
 and a PASS/FAIL line for the target: learned >= max(fading, uniform) on every task (within one
 standard error over seeds) and learned > both on the memory task.
@@ -28,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from multires import memory_capacity  # noqa: E402
+from multires import MultiresConv, candidate_slots, memory_capacity  # noqa: E402
 from multires.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
@@ -47,6 +52,7 @@ def memory_run(strategy: str, seed: int, epochs: int) -> dict:
     conv = result.net.convs[0]
     h0, h1 = (conv.h0[0].detach().double().numpy(), conv.h1[0].detach().double().numpy())
     seen = sorted({s for c in range(conv.channels) for s in conv.kept_slots(c)})
+    assert len(seen) == conv.distinct_slots()
     _, capacity = memory_capacity(h0, h1, seen, conv.depth, max_lag=128)
     return {"r2": np.array(result.test["r2"]), "r2_mean": result.test["r2_mean"],
             "capacity": float(np.mean(capacity[:129])), "capacity_curve": np.asarray(capacity[:129]), "distinct_slots": len(seen),
@@ -59,6 +65,20 @@ def digits_run(strategy: str, seed: int, epochs: int) -> dict:
                       wavelet="haar", epochs=epochs, seed=seed)
     result = train(task, cfg)
     return {"accuracy": result.test["accuracy"], "time": result.train_time}
+
+
+def size_table() -> None:
+    """Weights per channel (h0, h1, w) of fading and learned(M = J + 1), and the pre-cap menu's."""
+    print("## size: trainable weights per MultiresConv channel (k = 2, M = J + 1)\n")
+    print("| length N | J | fading | learned (capped menu) | learned before the cap | ratio learned / fading |")
+    print("|---|---|---|---|---|---|")
+    for n in (64, 256, 1460, 4096, 16384):
+        fading = MultiresConv(1, seq_len=n)
+        learned = MultiresConv(1, seq_len=n, tree_select="learned", memory_size=fading.depth + 1)
+        sizes = [sum(p.numel() for p in conv.parameters()) for conv in (fading, learned)]
+        before = 2 * 2 + len(candidate_slots(fading.depth, 2)) + 1
+        print(f"| {n} | {fading.depth} | {sizes[0]} | {sizes[1]} | {before} | {sizes[1] / sizes[0]:.2f} |")
+    print()
 
 
 def mean_se(values) -> tuple[float, float]:
@@ -77,6 +97,7 @@ def main() -> int:
         args.seeds, args.memory_epochs, args.digits_epochs = [0], 2, 2
     print(f"# TREESELECT comparison — {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}, seeds {args.seeds}\n")
+    size_table()
 
     mem = {s: [memory_run(s, seed, args.memory_epochs) for seed in args.seeds] for s in STRATEGIES}
     lags = mem["fading"][0]["lags"]

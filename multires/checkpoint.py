@@ -1,7 +1,7 @@
 """Checkpoints: one self-contained ``.safetensors`` file per model, loaded as untrusted input.
 
 The file holds every entry of ``net.state_dict()`` (float32 weights, the bool ``slot_mask`` of each
-``MultiresConv`` and the BatchNorm statistics) and, in the safetensors metadata, four strings:
+``MultiresConv`` and the BatchNorm statistics; learned-selection layers compacted, see below) and, in the safetensors metadata, four strings:
 
 * ``format`` = ``"wavelet-memory-explorer"`` and ``format_version`` = ``"1"``;
 * ``config``: the :class:`~multires.ModelConfig` as JSON (enough to rebuild the architecture);
@@ -279,7 +279,8 @@ def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, Mod
     Returns
     -------
     net : MultiresNet
-        In eval mode, bit-identical to the saved model.
+        In eval mode; its outputs are bit-identical to the saved model's (learned-selection
+        layers come back compacted: only the candidate slots some channel keeps).
     config : ModelConfig
     metrics : dict
 

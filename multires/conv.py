@@ -60,10 +60,12 @@ class MultiresConv(nn.Module):
     -----
     Unit expected energy per filter does *not* keep the tree's bands at unit energy: ``h0`` is
     shared by every level, so the coarse bands' impulse responses are ``J``-fold dilated
-    convolutions of it and their energy grows or shrinks roughly like ``||h0||**(2J)`` (exactly
-    so for 2-tap filters, whose dilated copies never overlap). A random
-    ``h0`` with ``||h0|| = 1.2`` makes ``a_10`` about 40x more energetic than the input; only
-    filters with ``||h0|| = 1`` (orthonormal wavelets) keep every band's energy fixed.
+    convolutions of it and their energy goes like ``||h0||**(2J)`` (exactly so for 2-tap filters,
+    whose dilated copies never overlap; measured, the median of ``log||g_J||^2 / log||h0||^2`` is
+    ``J`` for ``k = 4`` too). With the default random init at ``J = 8`` the median channel's
+    ``||g_{a,8}||^2`` is 0.63 but the mean is about 116: some channels explode, others vanish.
+    Orthonormal wavelet filters keep every band at unit norm (the bands are then DWT basis
+    functions), which is one reason wavelet initialisation helps.
 
     Attributes
     ----------
