@@ -114,7 +114,7 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     x is the setting (rule and ``M``), one trace per filter init in :data:`INIT_COLORS`, points
     at the mean over seeds with min-max error bars; baselines as horizontal lines.
     """
-    rows = _rows(table, task, init=None, d_model=d_model)
+    rows = _rows(table, task, init=None, d_model=d_model, every_init=True)
     points = summarise(rows, by=("tree_select", "memory_size", "init"))
     points["setting"] = [STRATEGY_LABELS.get(r, r) + ("" if pd.isna(m) else f" M={int(m)}")
                          for r, m in zip(points["tree_select"], points["memory_size"])]
@@ -138,7 +138,8 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
                   _score_title(rows))
 
 
-def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None) -> pd.DataFrame:
+def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
+          every_init: bool = False) -> pd.DataFrame:
     rows = table[(table["task"] == task) & (table["status"] == "ok")]
     if rows.empty:
         raise ValueError(f"no finished trials for task {task!r}; tasks in the table: {sorted(table['task'].unique())}")
@@ -147,7 +148,7 @@ def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None)
     rows = rows[rows["d_model"] == d_model]
     if init is not None:
         rows = rows[rows["init"] == init]
-    else:  # the paper's setting when it is there, else the init with the most trials
+    elif not every_init:  # the paper's setting when it is there, else the init with the most trials
         counts = rows["init"].value_counts()
         rows = rows[rows["init"] == (DEFAULT_INIT if DEFAULT_INIT in counts else counts.idxmax())]
     if rows.empty:
