@@ -85,7 +85,9 @@ def predict(
         net.train(was_training)
     logits = torch.cat(scores)  # (n, n_classes)
     if logits.ndim != 2:
-        raise ValueError(f"the network must return scores of shape (batch, n_classes), got {tuple(logits.shape)}")
+        raise ValueError(
+            f"the network must return scores of shape (batch, n_classes), got {tuple(logits.shape)}"
+        )
     indices = logits.argmax(dim=1).numpy().astype(np.int64)
     if class_names is None:
         return indices

@@ -38,17 +38,17 @@ from multires.uploads import (
 )
 
 __all__ = [
-    "SignalName",
-    "SIGNAL_NAMES",
     "DEMO_SIGNAL_NAMES",
-    "MIN_SIGNAL_LENGTH",
     "MAX_SIGNAL_LENGTH",
     "MAX_UPLOAD_BYTES",
     "MAX_WAV_SAMPLE_RATE",
+    "MIN_SIGNAL_LENGTH",
+    "SIGNAL_NAMES",
     "UPLOAD_EXTENSIONS",
-    "SignalError",
-    "SignalTooLongError",
     "ParsedSignal",
+    "SignalError",
+    "SignalName",
+    "SignalTooLongError",
     "load_signal",
     "parse_upload",
     "window_signal",

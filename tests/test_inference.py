@@ -9,8 +9,7 @@ import pytest
 import torch
 
 import multires
-import multires.inference as inference
-from multires import MultiresNet, ModelConfig, predict
+from multires import ModelConfig, MultiresNet, inference, predict
 from multires.tasks import DatasetError, normalize_series, ucr_task
 
 TRAIN_STEPS = 30
@@ -83,7 +82,11 @@ def test_normalize_none_passes_values_through(trained) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"class_names": ("a", "b", "c")}, ValueError, "class_names has 3 names but the network gives 2 scores"),
+        (
+            {"class_names": ("a", "b", "c")},
+            ValueError,
+            "class_names has 3 names but the network gives 2 scores",
+        ),
         ({"normalize": "global"}, ValueError, "normalize must be one of series, none"),
         ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
     ],

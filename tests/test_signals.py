@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 import pywt
 
-import multires.signals as signals
-import multires.uploads as uploads
-import multires.limits as limits
+from multires import limits, signals, uploads
 from multires.signals import (
     DEMO_SIGNAL_NAMES,
     MAX_SIGNAL_LENGTH,

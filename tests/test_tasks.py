@@ -10,7 +10,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.metrics import r2_score
 
-import multires.tasks as tasks
+from multires import tasks
 from multires.signals import load_signal
 from multires.tasks import (
     DEFAULT_LAGS,

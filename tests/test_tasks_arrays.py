@@ -103,31 +103,59 @@ X_OK, Y_OK = toy()
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((X_OK, Y_OK, X_OK[:, :20], Y_OK), r"\(channels, length\) is \(1, 32\) in train and \(1, 20\) in test"),
-        ((np.where(np.arange(32) == 5, np.nan, X_OK), Y_OK, X_OK, Y_OK),
-         "X_train holds 20 NaN or infinite value.*series 0, channel 0, time step 5"),
+        (
+            (X_OK, Y_OK, X_OK[:, :20], Y_OK),
+            r"\(channels, length\) is \(1, 32\) in train and \(1, 20\) in test",
+        ),
+        (
+            (np.where(np.arange(32) == 5, np.nan, X_OK), Y_OK, X_OK, Y_OK),
+            "X_train holds 20 NaN or infinite value.*series 0, channel 0, time step 5",
+        ),
         ((X_OK, Y_OK, np.full_like(X_OK, np.inf), Y_OK), "X_test holds 640 NaN or infinite"),
         ((X_OK, ["a"] * 20, X_OK, ["a"] * 20), "single class .*'a' for all 20 series"),
         ((X_OK, Y_OK, X_OK[:2], ["walk", "swim"]), "never occur in training: 'swim'"),
         ((X_OK[:2], ["a", "b"], X_OK, Y_OK[:20]), "never occur in training"),
-        ((X_OK[:3], ["a", "b", "c"], X_OK[:3], ["a", "b", "c"]), "too few training series for a validation split"),
+        (
+            (X_OK[:3], ["a", "b", "c"], X_OK[:3], ["a", "b", "c"]),
+            "too few training series for a validation split",
+        ),
         ((X_OK, Y_OK[:5], X_OK, Y_OK), "X_train has 20 series but y_train has 5 labels"),
-        ((X_OK[:, None, None], Y_OK, X_OK, Y_OK), r"shape \(n_series, length\) or \(n_series, channels, length\)"),
+        (
+            (X_OK[:, None, None], Y_OK, X_OK, Y_OK),
+            r"shape \(n_series, length\) or \(n_series, channels, length\)",
+        ),
         ((X_OK.astype(str), Y_OK, X_OK, Y_OK), "X_train must hold real numbers"),
         ((X_OK[:, :1], Y_OK, X_OK[:, :1], Y_OK), "length 1; at least 2"),
         ((X_OK, [[1, 2]] * 20, X_OK, Y_OK), "y_train must be 1-D"),
     ],
-    ids=["length-mismatch", "nan", "inf", "single-class", "unseen-test-label", "unseen-2", "too-few",
-         "label-count", "ndim", "strings", "too-short", "2d-labels"],
+    ids=[
+        "length-mismatch",
+        "nan",
+        "inf",
+        "single-class",
+        "unseen-test-label",
+        "unseen-2",
+        "too-few",
+        "label-count",
+        "ndim",
+        "strings",
+        "too-short",
+        "2d-labels",
+    ],
 )
 def test_bad_arrays_raise_dataset_error(args, message: str) -> None:
     with pytest.raises(DatasetError, match=message):
         from_arrays("bad", *args)
 
 
-@pytest.mark.parametrize(("option", "message"), [({"val_fraction": 1.0}, "val_fraction must be"),
-                                                  ({"normalize": "minmax"}, "normalize must be one of series, global, none"),
-                                                  ({"seed": -1}, "seed must be a non-negative integer")])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"val_fraction": 1.0}, "val_fraction must be"),
+        ({"normalize": "minmax"}, "normalize must be one of series, global, none"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+    ],
+)
 def test_bad_options_are_value_errors(option: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         from_arrays("t", X_OK, Y_OK, X_OK, Y_OK, **option)
@@ -144,8 +172,12 @@ def test_series_array_shapes() -> None:
     assert series_array(np.zeros((3, 2, 5), dtype=np.int16)).dtype == np.float64
 
 
-@pytest.mark.parametrize("module", ["base", "splits", "arrays", "builtin", "mnist", "ucr", "files", "registry"])
+@pytest.mark.parametrize(
+    "module", ["base", "splits", "arrays", "builtin", "mnist", "ucr", "files", "registry"]
+)
 def test_docstring_examples(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(f"multires.tasks.{module}"), optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(
+        importlib.import_module(f"multires.tasks.{module}"), optionflags=doctest.ELLIPSIS
+    )
     assert result.failed == 0
     assert result.attempted > 0

@@ -14,10 +14,14 @@ EXACT = 0.0
 
 def ucr_lines(labels, X, sep: str = "\t") -> bytes:
     """A UCR-layout file: label first, then the values (repr keeps float64 exactly)."""
-    return "".join(sep.join([str(label), *(repr(float(v)) for v in row)]) + "\n" for label, row in zip(labels, X)).encode()
+    return "".join(
+        sep.join([str(label), *(repr(float(v)) for v in row)]) + "\n" for label, row in zip(labels, X)
+    ).encode()
 
 
-@pytest.mark.parametrize(("sep", "name"), [("\t", "a.tsv"), (",", "a.csv"), ("  ", "a.txt"), (" ", "A_TRAIN.TSV")])
+@pytest.mark.parametrize(
+    ("sep", "name"), [("\t", "a.tsv"), (",", "a.csv"), ("  ", "a.txt"), (" ", "A_TRAIN.TSV")]
+)
 def test_delimiters(sep: str, name: str) -> None:
     X, y = parse_ucr_file(f"1{sep}0.5{sep}-2{sep}3e1\n-1{sep}1{sep}2{sep}3\n".encode(), name)
     assert X.shape == (2, 1, 3) and X.dtype == np.float64
@@ -81,7 +85,11 @@ def test_task_from_paths_and_load_task(tmp_path) -> None:
 GOOD = b"1\t1\t2\t3\n2\t3\t2\t1\n1\t1\t1\t2\n2\t2\t1\t1\n"
 
 BAD_FILES = {
-    "ragged": (b"1\t1\t2\t3\n2\t3\t2\n", "a.tsv", "rows have different lengths: line 2 has 2 values but line 1 has 3"),
+    "ragged": (
+        b"1\t1\t2\t3\n2\t3\t2\n",
+        "a.tsv",
+        "rows have different lengths: line 2 has 2 values but line 1 has 3",
+    ),
     "non-numeric": (b"1,1,2,3\n2,3,x7,1\n", "a.csv", r"line 2, value 2: 'x7' is not a number"),
     "header-row": (b"label,t0,t1\n1,2,3\n", "a.csv", r"line 1, value 1: 't0' is not a number.*no header row"),
     "nan": (b"1 1 NaN 3\n2 3 2 1\n", "a.txt", r"line 1, value 2 is 'NaN': missing \(NaN\) and infinite"),
@@ -94,13 +102,25 @@ BAD_FILES = {
     "binary-garbage": (bytes(range(256)) * 4, "a.tsv", "not UTF-8 text"),
     "nul-bytes": (b"1,2,3\x00\x00\n", "a.csv", "binary, not text"),
     "wrong-type": (GOOD, "a.xlsx", "unsupported file type; accepted types: .tsv, .csv, .txt, .ts"),
-    "too-long": (b"1," + b"0," * MAX_SIGNAL_LENGTH + b"0\n", "a.csv", f"at most {MAX_SIGNAL_LENGTH} per series"),
+    "too-long": (
+        b"1," + b"0," * MAX_SIGNAL_LENGTH + b"0\n",
+        "a.csv",
+        f"at most {MAX_SIGNAL_LENGTH} per series",
+    ),
     "too-many": (b"1,0\n" * (MAX_DATASET_SERIES + 1), "a.csv", f"at most {MAX_DATASET_SERIES} are accepted"),
     "ts-no-data": (b"@classLabel true a b\n", "a.ts", "no @data line"),
     "ts-no-labels": (b"@classLabel false\n@data\n1,2,3\n", "a.ts", "no class labels"),
     "ts-timestamps": (b"@timeStamps true\n@classLabel true a\n@data\n(0,1):a\n", "a.ts", "time-stamped"),
-    "ts-ragged": (b"@classLabel true a b\n@data\n1,2,3:a\n1,2:b\n", "a.ts", "line 4 has 2 values but line 3 has 3"),
-    "ts-channels": (b"@classLabel true a b\n@data\n1,2:3,4:a\n1,2:b\n", "a.ts", "line 4 has 1 channel.*line 3 has 2"),
+    "ts-ragged": (
+        b"@classLabel true a b\n@data\n1,2,3:a\n1,2:b\n",
+        "a.ts",
+        "line 4 has 2 values but line 3 has 3",
+    ),
+    "ts-channels": (
+        b"@classLabel true a b\n@data\n1,2:3,4:a\n1,2:b\n",
+        "a.ts",
+        "line 4 has 1 channel.*line 3 has 2",
+    ),
     "ts-missing": (b"@classLabel true a\n@data\n1,?,3:a\n", "a.ts", r"'\?' is not a number"),
     "ts-no-colon": (b"@classLabel true a\n@data\n1,2,3\n", "a.ts", "no ':' before its label"),
     "ts-junk-header": (b"hello\n@data\n", "a.ts", "comes before the @data line"),

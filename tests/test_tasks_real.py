@@ -96,7 +96,11 @@ def test_validation_is_carved_from_the_official_train_split_only() -> None:
 
 
 def test_split_is_deterministic_by_seed_and_varies_with_it() -> None:
-    first, again, other = ucr_task("GunPoint", seed=5), ucr_task("GunPoint", seed=5), ucr_task("GunPoint", seed=6)
+    first, again, other = (
+        ucr_task("GunPoint", seed=5),
+        ucr_task("GunPoint", seed=5),
+        ucr_task("GunPoint", seed=6),
+    )
     assert torch.equal(first.x_val, again.x_val) and torch.equal(first.y_train, again.y_train)
     assert rows(first.x_val) != rows(other.x_val)
     assert torch.equal(first.x_test, other.x_test)  # the official test split never moves
@@ -123,7 +127,9 @@ def test_ucr_names_are_case_insensitive() -> None:
 
 
 def test_unknown_ucr_name_lists_the_bundled_ones() -> None:
-    with pytest.raises(ValueError, match="unknown UCR dataset 'Coffee'.*ucr:ACSF1, ucr:ArrowHead, ucr:GunPoint"):
+    with pytest.raises(
+        ValueError, match="unknown UCR dataset 'Coffee'.*ucr:ACSF1, ucr:ArrowHead, ucr:GunPoint"
+    ):
         load_task("ucr:Coffee")
 
 

@@ -83,7 +83,9 @@ def _label_sort_key(label: Hashable) -> tuple[int, float, str]:
         return (1, 0.0, str(label))
 
 
-def encode_labels(y_train: Sequence[Hashable], y_test: Sequence[Hashable] | None = None) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...]]:
+def encode_labels(
+    y_train: Sequence[Hashable], y_test: Sequence[Hashable] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...]]:
     """Map labels to ``0..C-1`` in a stable sorted order, keeping their names.
 
     Classes are the distinct labels of ``y_train``, sorted: numbers (and numeric strings such as
@@ -119,7 +121,9 @@ def encode_labels(y_train: Sequence[Hashable], y_test: Sequence[Hashable] | None
     if len(classes) < 2:
         raise DatasetError(
             f"the training labels hold a single class ({classes[0]!r} for all {len(train)} series); "
-            "classification needs at least two classes" if classes else "there are no training labels"
+            "classification needs at least two classes"
+            if classes
+            else "there are no training labels"
         )
     index = {label: code for code, label in enumerate(classes)}
     codes_train = np.array([index[label] for label in train], dtype=np.int64)
@@ -181,14 +185,17 @@ def series_array(X: Any, what: str = "X") -> np.ndarray:
     if values.shape[0] == 0 or values.shape[1] == 0:
         raise DatasetError(f"{what} is empty (shape {values.shape})")
     if values.shape[2] < MIN_SERIES_LENGTH:
-        raise DatasetError(f"{what} has series of length {values.shape[2]}; at least {MIN_SERIES_LENGTH} are needed")
+        raise DatasetError(
+            f"{what} has series of length {values.shape[2]}; at least {MIN_SERIES_LENGTH} are needed"
+        )
     values = values.astype(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         series, channel, step = (int(i) for i in np.argwhere(bad)[0])
         raise DatasetError(
             f"{what} holds {int(bad.sum())} NaN or infinite value(s), the first in series {series}, "
-            f"channel {channel}, time step {step}; only finite numbers are accepted (fill or drop missing values)"
+            f"channel {channel}, time step {step}; only finite numbers are accepted "
+            "(fill or drop missing values)"
         )
     return values
 
@@ -253,7 +260,11 @@ def from_arrays(
     (('1', '2'), 2, 2)
     """
     seed = check_seed(seed)
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not 0 < val_fraction < 1
+    ):
         raise ValueError(f"val_fraction must be a number strictly between 0 and 1, got {val_fraction!r}")
     if normalize not in _NORMALIZATIONS:
         raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {normalize!r}")
@@ -286,8 +297,11 @@ def from_arrays(
     )
     return classification_task(
         name,
-        {"train": (train[keep], codes_train[keep]), "val": (train[held], codes_train[held]),
-         "test": (test, codes_test)},
+        {
+            "train": (train[keep], codes_train[keep]),
+            "val": (train[held], codes_train[held]),
+            "test": (test, codes_test),
+        },
         class_names,
         description,
         source,

@@ -12,6 +12,7 @@ torch.Size([3, 2])
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Literal, get_args
 
 import numpy as np
@@ -69,7 +70,6 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     images.flags.writeable = False
     labels.flags.writeable = False
     return images, labels
-
 
 
 def digits_task(seed: int = 0) -> TaskData:
@@ -281,8 +281,8 @@ def memory_task(
     positions = [length - 1 - tau for tau in lags]
     targets = data[:, :, positions].reshape(sum(sizes), n_channels * len(lags))  # (n, C * n_lags)
     bounds = np.cumsum([0, *sizes])
-    x = [torch.from_numpy(np.ascontiguousarray(data[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
-    y = [torch.from_numpy(np.ascontiguousarray(targets[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+    x = [torch.from_numpy(np.ascontiguousarray(data[a:b])) for a, b in itertools.pairwise(bounds)]
+    y = [torch.from_numpy(np.ascontiguousarray(targets[a:b])) for a, b in itertools.pairwise(bounds)]
 
     independent = inputs == "independent"
     names = tuple(

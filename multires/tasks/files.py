@@ -77,7 +77,9 @@ def parse_ucr_file(data: bytes, filename: str) -> tuple[np.ndarray, np.ndarray]:
     data, extension = check_upload_bytes(data, filename, DATASET_EXTENSIONS, error=DatasetError)
     text = decode_text(data, error=DatasetError, hint=_HINT)
     if "\x00" in text:
-        raise DatasetError(f"the file is binary, not text (NUL byte at position {text.index(chr(0))}); {_HINT}")
+        raise DatasetError(
+            f"the file is binary, not text (NUL byte at position {text.index(chr(0))}); {_HINT}"
+        )
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
     if extension == ".ts":
         rows = _ts_rows(lines)
@@ -123,9 +125,13 @@ def _ts_rows(lines: list[tuple[int, str]]) -> list[_Row]:
             break
         header[key.lower()] = re.sub(r"\s+", " ", value.strip().lower())
     if body is None:
-        raise DatasetError("the .ts file has no @data line; see aeon's .ts format (header, @data, one series per line)")
+        raise DatasetError(
+            "the .ts file has no @data line; see aeon's .ts format (header, @data, one series per line)"
+        )
     if not header.get("classlabel", "").startswith("true"):
-        raise DatasetError("the .ts file has no class labels (@classLabel true ... is required for classification)")
+        raise DatasetError(
+            "the .ts file has no class labels (@classLabel true ... is required for classification)"
+        )
     if header.get("timestamps", "false") != "false":
         raise DatasetError("time-stamped .ts files (@timeStamps true) are not supported; save plain values")
     rows = []
@@ -141,7 +147,9 @@ def _to_arrays(rows: list[_Row]) -> tuple[np.ndarray, np.ndarray]:
     first_line, _, first_channels = rows[0]
     n_channels, length = len(first_channels), len(first_channels[0])
     if length > MAX_SIGNAL_LENGTH:
-        raise DatasetError(f"line {first_line} has {length} values; at most {MAX_SIGNAL_LENGTH} per series are accepted")
+        raise DatasetError(
+            f"line {first_line} has {length} values; at most {MAX_SIGNAL_LENGTH} per series are accepted"
+        )
     X = np.empty((len(rows), n_channels, length))
     for index, (number, label, channels) in enumerate(rows):
         if not label:
@@ -169,13 +177,15 @@ def _numbers(values: list[str], line: int) -> np.ndarray:
     except ValueError:
         column = next(i for i, v in enumerate(values) if not _is_float(v))
         raise DatasetError(
-            f"line {line}, value {column + 1}: {values[column][:30]!r} is not a number; every value after the "
+            f"line {line}, value {column + 1}: {values[column][:30]!r} is not a number; "
+            "every value after the "
             "label must be a number (no header row)"
         ) from None
     bad = np.flatnonzero(~np.isfinite(numbers))
     if bad.size:
         raise DatasetError(
-            f"line {line}, value {bad[0] + 1} is {values[bad[0]]!r}: missing (NaN) and infinite values are not "
+            f"line {line}, value {bad[0] + 1} is {values[bad[0]]!r}: "
+            "missing (NaN) and infinite values are not "
             "accepted; fill or drop them first"
         )
     return numbers
@@ -260,7 +270,9 @@ def task_from_files(
     )
 
 
-def task_from_paths(spec: str, seed: int = 0, *, val_fraction: float = 0.2, normalize: Normalization = "series") -> TaskData:
+def task_from_paths(
+    spec: str, seed: int = 0, *, val_fraction: float = 0.2, normalize: Normalization = "series"
+) -> TaskData:
     """The task named ``"TRAIN.tsv,TEST.tsv"``: two UCR-format files on disk, joined by a comma.
 
     Each file's size is checked before it is read; then as :func:`task_from_files`, with the
@@ -281,9 +293,18 @@ def task_from_paths(spec: str, seed: int = 0, *, val_fraction: float = 0.2, norm
             raise DatasetError(f"no such file: {path!r}")
         if os.path.getsize(path) > MAX_UPLOAD_BYTES:
             raise DatasetError(
-                f"{path!r} is {os.path.getsize(path) / 2**20:.1f} MiB; at most {MAX_UPLOAD_BYTES / 2**20:.0f} MiB "
+                f"{path!r} is {os.path.getsize(path) / 2**20:.1f} MiB; "
+                f"at most {MAX_UPLOAD_BYTES / 2**20:.0f} MiB "
                 "per file is accepted"
             )
         contents.append(Path(path).read_bytes())
-    return task_from_files(contents[0], paths[0], contents[1], paths[1], seed,
-                           val_fraction=val_fraction, normalize=normalize, name=spec)
+    return task_from_files(
+        contents[0],
+        paths[0],
+        contents[1],
+        paths[1],
+        seed,
+        val_fraction=val_fraction,
+        normalize=normalize,
+        name=spec,
+    )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from multires.tasks.base import TaskData
 from multires.tasks.builtin import digits_task, memory_task, signals_task
@@ -87,7 +88,7 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
         If an option is not one the task accepts (the message lists the accepted options).
     """
     if not isinstance(name, str):
-        raise ValueError(f"a task name must be a string, got {type(name).__name__}")
+        raise TypeError(f"a task name must be a string, got {type(name).__name__}")
     if name in _BUILDERS:
         builder: Callable[..., TaskData] = _BUILDERS[name]
     elif name.lower().startswith(UCR_PREFIX):

@@ -45,8 +45,8 @@ def stratified_three_way(
     parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        n_val = int(round(SPLIT_FRACTIONS[1] * members.size))
-        n_test = int(round(SPLIT_FRACTIONS[2] * members.size))
+        n_val = round(SPLIT_FRACTIONS[1] * members.size)
+        n_test = round(SPLIT_FRACTIONS[2] * members.size)
         parts[1].append(members[:n_val])
         parts[2].append(members[n_val : n_val + n_test])
         parts[0].append(members[n_val + n_test :])
@@ -86,7 +86,7 @@ def stratified_holdout(
     held: list[np.ndarray] = []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        n_held = 0 if members.size < 2 else min(max(int(round(fraction * members.size)), 1), members.size - 1)
+        n_held = 0 if members.size < 2 else min(max(round(fraction * members.size), 1), members.size - 1)
         held.append(members[:n_held])
         keep.append(members[n_held:])
     held_all = np.concatenate(held)
@@ -113,14 +113,17 @@ def classification_task(
     Examples
     --------
     >>> x, y = np.zeros((2, 1, 8)), np.array([0, 1])
-    >>> classification_task("t", {"train": (x, y), "val": (x, y), "test": (x, y)}, ("a", "b"), "toy").n_classes
+    >>> splits = {"train": (x, y), "val": (x, y), "test": (x, y)}
+    >>> classification_task("t", splits, ("a", "b"), "toy").n_classes
     2
     """
 
     def tensors(part: str) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = splits[part]
-        return (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
-                torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)))
+        return (
+            torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+            torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)),
+        )
 
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = (tensors(p) for p in ("train", "val", "test"))
     return TaskData(
@@ -168,5 +171,7 @@ def pooled_task(
         mean = inputs[train].mean(axis=(0, 2), keepdims=True)
         std = inputs[train].std(axis=(0, 2), keepdims=True)
         inputs = (inputs - mean) / std
-    splits = {part: (inputs[idx], labels[idx]) for part, idx in (("train", train), ("val", val), ("test", test))}
+    splits = {
+        part: (inputs[idx], labels[idx]) for part, idx in (("train", train), ("val", val), ("test", test))
+    }
     return classification_task(name, splits, class_names, description, source)

@@ -122,7 +122,7 @@ def canonical_ucr_name(dataset: str) -> str:
     >>> canonical_ucr_name("ucr:gunpoint")
     'GunPoint'
     """
-    bare = dataset[len(UCR_PREFIX):] if dataset.lower().startswith(UCR_PREFIX) else dataset
+    bare = dataset[len(UCR_PREFIX) :] if dataset.lower().startswith(UCR_PREFIX) else dataset
     names = ucr_datasets()
     match = {n.lower(): n for n in names}.get(bare.lower())
     if match is None:
