@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from multires import coefficient_tree, default_depth, wavelet_filters
-from multires.figures.tree import level_energy, level_traces, signal_figure, tree_heatmap
+from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
 from multires.signals import (
     MAX_SIGNAL_LENGTH,
     UPLOAD_EXTENSIONS,
@@ -18,6 +18,7 @@ from multires.signals import (
     window_signal,
 )
 from ui import state
+from ui.charts import show
 
 UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_column", "tree_upload_start", "tree_upload_error"
 MAX_DEPTH = 14
@@ -88,13 +89,99 @@ def tree_csv(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> bytes:
 
 st.title("The coefficient tree")
 st.markdown(
-    "The tree computes, at **every** time step, one approximation a<sub>J</sub> and one detail b<sub>l</sub> per "
-    "level: b<sub>1</sub> holds the fastest changes, b<sub>J</sub> the slowest, a<sub>J</sub> the running average. "
-    "Left: the sidebar model's **learned** filters; right: the sidebar's **fixed wavelet**, on the same signal.",
+    "J + 1 numbers per time step: details b<sub>1</sub> (fastest changes) … b<sub>J</sub> (slowest) and a<sub>J</sub> "
+    "(with Haar: 2<sup>J/2</sup> × the mean of the last 2<sup>J</sup> samples). Left **learned** filters, right a "
+    "**fixed wavelet**.",
     unsafe_allow_html=True,
 )
 
-with st.expander("Use your own signal: upload CSV, TXT, NPY or WAV", expanded=st.session_state.get(UPLOAD_KEY) is not None or ERROR_KEY in st.session_state):
+sel = state.selection()
+x = np.asarray(sel.signal, dtype=np.float64)
+n_samples = x.size
+model_h0, model_h1 = state.model_filters(sel.entry, sel.layer, sel.channel)
+wave_h0, wave_h1 = wavelet_filters(sel.wavelet)
+model_depth = sel.entry.net.convs[sel.layer].depth
+
+controls = st.columns([2, 2, 3], gap="large", vertical_alignment="bottom")
+with controls[0]:
+    top_depth = min(MAX_DEPTH, max(default_depth(n_samples, 2), 1))
+    depth = int(st.slider("Tree depth J", 1, top_depth, min(top_depth, default_depth(n_samples, model_h0.size)),
+                          key="tree_depth",
+                          help="Number of levels. The default is the smallest J whose coarsest level sees the "
+                               f"whole signal; the model's layer itself uses J = {model_depth}."))
+with controls[1]:
+    normalize = st.toggle("Scale rows separately", value=True, key="tree_normalize",
+                          help="Coarse levels have much larger coefficients than fine ones; scaling each row "
+                               "keeps the fine details visible. Hover always shows the true value.")
+with controls[2]:
+    st.markdown(f"**{sel.signal_name}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
+                f"{sel.wavelet}: k = {wave_h0.size}")
+
+sides = {  # subheader, short name for figure titles, filters
+    "model": (f"Learned: {sel.entry.name}, layer {sel.layer}, channel {sel.channel}", "learned filters",
+              model_h0, model_h1),
+    "wavelet": (f"Fixed wavelet: {sel.wavelet}", sel.wavelet, wave_h0, wave_h1),
+}
+trees = {side: tree_rows(x, h0, h1, depth) for side, (_, _, h0, h1) in sides.items()}
+tabs = st.tabs(["Trees side by side", "Each level over time", "Energy per level", "Predict, then reveal",
+                "Your own signal"])
+
+with tabs[0]:
+    row = st.columns(2, gap="large")
+    for column, (side, (subtitle, title, _, _)) in zip(row, sides.items()):
+        with column:
+            show(tree_heatmap(trees[side], subtitle, normalize_rows=normalize,
+                              height=min(360, 90 + 24 * (depth + 1))), key=f"tree_heatmap_{side}")
+    st.caption("Rows are levels (coarsest a_J at the top, finest b1 at the bottom), columns are time; red is positive, "
+               "blue negative. Look for where edges and bursts light up each level; coarse rows fade in from the left "
+               "because the causal tree assumes zeros before t = 0.")
+    show(signal_figure(x, sel.signal_name, height=200), key="tree_signal")
+    st.caption("The signal both trees decompose (sidebar: Signal, or your upload on the last tab).")
+
+with tabs[1]:
+    row = st.columns(2, gap="large")
+    for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+        with column:
+            show(level_traces(trees[side], f"Each level over time · {title}"), key=f"tree_traces_{side}")
+    st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
+
+energies = {side: normalized_level_energy(trees[side]) for side in sides}
+row_labels = [label for label, _ in trees["wavelet"]]
+with tabs[3]:
+    st.markdown(f"#### Which level holds the largest share of this signal's energy (tree of the fixed wavelet {sel.wavelet}, "
+                f"J = {depth})?")
+    level_guess = st.radio("Your guess", row_labels, horizontal=True, index=None, key="tree_q_level_guess",
+                           on_change=lambda: st.session_state.pop("tree_q_level_shown", None))
+    if st.button("Reveal", key="tree_q_level_reveal", icon=":material/visibility:"):
+        st.session_state["tree_q_level_shown"] = True
+    revealed = row_labels[int(np.argmax(energies["wavelet"]))] if st.session_state.get("tree_q_level_shown") else None
+    if revealed is not None:
+        share = 100 * energies["wavelet"].max() / energies["wavelet"].sum()
+        (st.success if level_guess == revealed else st.warning)(
+            f"{revealed} holds the most: {share:.0f} % of the energy"
+            + ("." if level_guess == revealed else f"; you guessed {level_guess}.")
+            + " The Energy tab outlines it too.")
+        show(level_energy(trees["wavelet"], f"Energy per level · {sel.wavelet}", highlight=revealed),
+             key="tree_q_level_figure")
+        st.caption("Slow, smooth signals live in a_J and the coarse details; noise and sharp edges in b1, b2.")
+
+with tabs[2]:
+    row = st.columns(2, gap="large")
+    for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+        with column:
+            show(level_energy(trees[side], f"Energy per level · {title}",
+                              highlight=revealed if side == "wavelet" else None), key=f"tree_energy_{side}")
+            safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side}")
+            st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
+                               tree_csv(x, trees[side]), file_name=f"tree_{safe_name}.csv", mime="text/csv",
+                               key=f"tree_download_{side}", icon=":material/download:")
+    st.caption("Each level's Σc² / 2^l as a share of their total (the undecimated tree repeats each level-l coefficient "
+               "2^l times; dividing undoes that). For an orthogonal wavelet these energies add up to ‖x‖², up to the "
+               "zero padding at the start, so the bars split the signal's energy by scale; learned filters need not "
+               "conserve energy. Where does this signal live in scale?")
+
+with tabs[4]:
+    st.markdown("**Use your own signal:** upload CSV, TXT, NPY or WAV.")
     file = st.file_uploader(
         "Signal file", type=[e.lstrip(".") for e in UPLOAD_EXTENSIONS], key=UPLOAD_KEY,
         on_change=sync_upload, kwargs={"new_file": True},
@@ -121,64 +208,3 @@ with st.expander("Use your own signal: upload CSV, TXT, NPY or WAV", expanded=st
             if parsed.note:
                 st.caption(f"Read {file.name}: {parsed.note}.")
     st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page.")
-
-sel = state.selection()
-x = np.asarray(sel.signal, dtype=np.float64)
-n_samples = x.size
-model_h0, model_h1 = state.model_filters(sel.entry, sel.layer, sel.channel)
-wave_h0, wave_h1 = wavelet_filters(sel.wavelet)
-model_depth = sel.entry.net.convs[sel.layer].depth
-
-controls = st.columns([2, 2, 3], gap="large")
-with controls[0]:
-    top_depth = min(MAX_DEPTH, max(default_depth(n_samples, 2), 1))
-    depth = int(st.slider("Tree depth J", 1, top_depth, min(top_depth, default_depth(n_samples, model_h0.size)),
-                          key="tree_depth",
-                          help="Number of levels. The default is the smallest J whose coarsest level sees the "
-                               f"whole signal; the model's layer itself uses J = {model_depth}."))
-with controls[1]:
-    normalize = st.toggle("Scale rows separately", value=True, key="tree_normalize",
-                          help="Coarse levels have much larger coefficients than fine ones; scaling each row "
-                               "keeps the fine details visible. Hover always shows the true value.")
-with controls[2]:
-    st.markdown(f"**{sel.signal_name}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
-                f"{sel.wavelet}: k = {wave_h0.size}")
-
-st.plotly_chart(signal_figure(x, sel.signal_name), key="tree_signal")
-st.caption("The signal the trees below decompose (sidebar: Signal, or your upload).")
-
-sides = {  # subheader, short name for figure titles, filters
-    "model": (f"Learned: {sel.entry.name}, layer {sel.layer}, channel {sel.channel}", "learned filters",
-              model_h0, model_h1),
-    "wavelet": (f"Fixed wavelet: {sel.wavelet}", sel.wavelet, wave_h0, wave_h1),
-}
-trees = {side: tree_rows(x, h0, h1, depth) for side, (_, _, h0, h1) in sides.items()}
-
-headers = st.columns(2, gap="large")
-for column, (side, (title, _, _, _)) in zip(headers, sides.items()):
-    column.subheader(title)
-
-row = st.columns(2, gap="large")
-for column, (side, (_, title, _, _)) in zip(row, sides.items()):
-    with column:
-        st.plotly_chart(tree_heatmap(trees[side], f"Coefficient tree · {title}", normalize_rows=normalize), key=f"tree_heatmap_{side}")
-        st.caption("Rows are levels (coarsest at the top, finest b1 at the bottom), columns are time; red is positive, "
-                   "blue negative. Look for where edges and bursts light up each level; coarse rows fade in from the "
-                   "left because the causal tree assumes zeros before t = 0.")
-
-row = st.columns(2, gap="large")
-for column, (side, (_, title, _, _)) in zip(row, sides.items()):
-    with column:
-        st.plotly_chart(level_traces(trees[side], f"Each level over time · {title}"), key=f"tree_traces_{side}")
-        st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
-
-row = st.columns(2, gap="large")
-for column, (side, (_, title, _, _)) in zip(row, sides.items()):
-    with column:
-        st.plotly_chart(level_energy(trees[side], f"Energy per level · {title}"), key=f"tree_energy_{side}")
-        st.caption("Share of the signal's energy at each level (Σc² / 2^l, which adds up to ‖x‖² for an orthogonal "
-                   "wavelet): where does this signal live in scale?")
-        safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side}")
-        st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
-                           tree_csv(x, trees[side]), file_name=f"tree_{safe_name}.csv", mime="text/csv",
-                           key=f"tree_download_{side}", icon=":material/download:")

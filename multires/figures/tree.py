@@ -260,8 +260,10 @@ def normalized_level_energy(rows: Rows) -> np.ndarray:
                      for label, v in rows])
 
 
-def level_energy(rows: Rows, title: str, height: int = 340) -> go.Figure:
+def level_energy(rows: Rows, title: str, height: int = 340, highlight: str | None = None) -> go.Figure:
     """Bar chart of each row's share of the (level-normalised) energy, in percent.
+
+    ``highlight`` names a row (e.g. ``"b3"``) whose bar gets a thick yellow outline (a revealed answer).
 
     Returns
     -------
@@ -277,6 +279,9 @@ def level_energy(rows: Rows, title: str, height: int = 340) -> go.Figure:
         text=[f"{s:.1f}%" for s in share], textposition="outside", cliponaxis=False, textfont=dict(size=11),
         customdata=energy, hovertemplate="%{x}: %{y:.2f}% (Σc²/2^l = %{customdata:.4g})<extra></extra>",
     ))
+    if highlight is not None:
+        fig.data[0].marker.line = dict(color=[FOCUS_COLOR if lab == highlight else "rgba(0,0,0,0)" for lab in labels],
+                                       width=4)
     fig.update_yaxes(range=[0, max(5.0, float(share.max()) * 1.18)])
     fig.update_layout(uniformtext=dict(minsize=9, mode="show"))
     return finish(fig, title, "tree level", "share of energy (%)", height=height, legend=False)
