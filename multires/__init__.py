@@ -28,13 +28,13 @@ __version__ = "0.1.0"
 #: Public name -> the submodule that defines it (imported when the name is first used).
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["BANDS", "TREE_SELECTS", "Band", "TreeSelect"], "constants"),
-    **dict.fromkeys(["CONFIG_LIMITS", "ModelConfig"], "config"),
+    **dict.fromkeys(["CONFIG_LIMITS", "MODEL_PRESETS", "ModelConfig"], "config"),
     "MultiresConv": "conv",
     **dict.fromkeys(["MultiresLayer", "MultiresNet"], "model"),
     **dict.fromkeys(["band_filters", "causal_fft_conv", "composite_kernel", "slot_filters"], "kernel"),
     **dict.fromkeys(["CoefficientTree", "coefficient_tree", "tree_levels"], "tree"),
-    **dict.fromkeys(["Slot", "candidate_slots", "default_depth", "kept_cells", "max_uniform_memory",
-                     "memory_slots", "receptive_field"], "treeselect"),
+    **dict.fromkeys(["Slot", "candidate_slots", "default_depth", "kept_cells", "learned_lags_per_band",
+                     "max_uniform_memory", "memory_slots", "receptive_field"], "treeselect"),
     **dict.fromkeys(["check_wavelet_name", "discrete_wavelet_names", "wavelet_filters"], "wavelets"),
     **dict.fromkeys(["cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet",
                      "normalize_filters"], "filters"),
