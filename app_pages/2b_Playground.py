@@ -190,7 +190,7 @@ checks, response, tree = st.tabs(["Checks", "Frequency response", f"Coefficient 
 with checks:
     rows = [r for r in diag.rows() if r["ideal"] is not None]
     st.table({"check": [r["quantity"] for r in rows],
-              "value": [f"{r['value']:.6f}" for r in rows],
+              "value": ["—" if r["value"] is None else f"{r['value']:.6f}" for r in rows],  # odd k: no nearest
               "ideal": [f"{r['ideal']:.4f}" for r in rows],
               "what it means": [r["meaning"] for r in rows]})
     st.caption("Each line is one property of a wavelet filter pair (multires.filters.filter_diagnostics). Read "
