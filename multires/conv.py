@@ -17,7 +17,7 @@ from .config import InitScheme
 from .constants import TREE_SELECTS, TreeSelect
 from .kernel import band_filters, causal_fft_conv, composite_kernel, slot_filters
 from .tree import tree_levels
-from .treeselect import Slot, default_depth, memory_slots
+from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters
 
 __all__ = ["MultiresConv"]
@@ -128,6 +128,8 @@ class MultiresConv(nn.Module):
         self.memory_size = memory_size
         self.slots: list[Slot] = memory_slots(tree_select, depth, kernel_size, memory_size, max_lag)
         self.max_lag = max(s.lag for s in self.slots)
+        # Largest lag any menu of this layer may hold (bounds what a loaded checkpoint can allocate).
+        self.lag_limit = receptive_field(depth, kernel_size) - 1 if max_lag is None else max_lag
 
         if wavelet is not None:
             h0 = torch.tensor(lo, dtype=torch.float32).repeat(channels, 1)
@@ -271,15 +273,18 @@ class MultiresConv(nn.Module):
 
         Used to load compacted or pre-cap checkpoints: build the layer, call this with the stored
         candidates, then ``load_state_dict``. ``slots`` must be unique, in weight order, within
-        the tree (``approx`` only at level ``J``) and at least ``memory_size`` long.
+        the tree (``approx`` only at level ``J``, lags up to ``max_lag`` or the receptive field)
+        and at least ``memory_size`` long.
         """
         if self.tree_select != "learned":
             raise ValueError("use_candidates only applies to tree_select='learned'")
         slots = list(slots)
-        bad = [s for s in slots if not (isinstance(s, Slot) and 1 <= s.level <= self.depth and s.lag >= 0
+        bad = [s for s in slots if not (isinstance(s, Slot) and 1 <= s.level <= self.depth
+                                        and 0 <= s.lag <= self.lag_limit
                                         and (s.band == "detail" or s.level == self.depth))]
         if bad:
-            raise ValueError(f"candidate slots outside a depth-{self.depth} tree: {[str(s) for s in bad[:3]]}")
+            raise ValueError(f"candidate slots outside a depth-{self.depth} tree with lags 0..{self.lag_limit}: "
+                             f"{[str(s) for s in bad[:3]]}")
         if slots != sorted(set(slots), key=_weight_order):
             raise ValueError("candidate slots must be unique and in weight order (approx, then detail "
                              "levels coarse to fine, most recent first)")

@@ -87,7 +87,8 @@ def _comb_conv(g: torch.Tensor, weights: torch.Tensor, lags: list[int]) -> torch
     The lags of one band lie on a grid of period ``P = gcd(lags)`` (``2**level`` for the uniform
     and learned rules), so the sum is a comb ``c`` (weights on the grid) convolved with ``g``. Cut
     ``g`` into ``Q = ceil(len(g) / P)`` blocks of ``P`` taps: phase ``r`` of the result is ``c``
-    convolved with the ``Q`` taps ``g[q*P + r]``, i.e. ``Q`` shifted outer products. ``Q <= k``.
+    convolved with the ``Q`` taps ``g[q*P + r]``, i.e. ``Q`` shifted outer products. ``Q <= k`` when the lags lie on the
+    band's decimated grid (multiples of ``2**level``); other lags are exact too, only slower.
     This replaces a grouped ``conv1d`` whose CPU backward was the bottleneck for many slots.
 
     Parameters

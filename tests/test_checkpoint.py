@@ -375,8 +375,9 @@ def test_pre_cap_learned_checkpoint_loads_with_identical_outputs_and_the_new_one
         (lambda t: torch.cat([t[:, :1] + 5, t[:, 1:]], dim=1), r"bands must be 0 \(approx\) or 1 \(detail\)"),
         (lambda t: t.flip(0), r"invalid candidate slots: .*weight order"),
         (lambda t: torch.cat([t[:, :1], t[:, 1:2] + 40, t[:, 2:]], dim=1), r"invalid candidate slots: .*outside"),
+        (lambda t: torch.cat([t[:, :2], t[:, 2:] + 2**30], dim=1), r"invalid candidate slots: .*lags 0\.\."),
     ],
-    ids=["dtype", "too-few", "band-code", "order", "level"],
+    ids=["dtype", "too-few", "band-code", "order", "level", "huge-lag"],
 )
 def test_bad_candidate_tables_are_refused(edit, match):
     data = checkpoint_bytes(_model("learned"))

@@ -437,12 +437,13 @@ def test_compact_keeps_outputs_bit_identical_and_drops_unused_candidates(k):
 @pytest.mark.parametrize(
     ("slots", "match"),
     [
-        ([Slot("approx", 2, 0), Slot("detail", 1, 0), Slot("detail", 1, 2)], r"outside a depth-3 tree: \['a2\[n\]'\]"),
+        ([Slot("approx", 2, 0), Slot("detail", 1, 0), Slot("detail", 1, 2)], r"outside a depth-3 tree.*\['a2\[n\]'\]"),
+        ([Slot("detail", 3, 0), Slot("detail", 2, 0), Slot("detail", 1, 2**40)], r"lags 0\.\.7: \['b1\[n-1099511627776\]'\]"),
         ([Slot("detail", 1, 0), Slot("detail", 3, 0), Slot("detail", 2, 0)], "in weight order"),
         ([Slot("detail", 3, 0), Slot("detail", 3, 0), Slot("detail", 2, 0)], "unique"),
         ([Slot("detail", 3, 0), Slot("detail", 2, 0)], "cannot hold memory_size=3"),
     ],
-    ids=["approx-not-at-J", "order", "duplicate", "too-few"],
+    ids=["approx-not-at-J", "lag-beyond-the-menu", "order", "duplicate", "too-few"],
 )
 def test_use_candidates_refuses_bad_menus(slots, match):
     conv = MultiresConv(2, depth=3, tree_select="learned", memory_size=3)
