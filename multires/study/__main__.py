@@ -97,9 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    ok = table[table["status"] == "ok"] if not table.empty else table
-    print(f"{len(ok)}/{len(table)} trials finished; results in {args.out}/results.csv and results.parquet")
-    return 0 if len(ok) == len(table) else 1
+    wanted = {spec.key() for spec in all_trials(grids)}
+    ok = set(table.loc[table["status"] == "ok", "key"]) & wanted if not table.empty else set()
+    print(f"{len(ok)}/{len(wanted)} trials of this grid finished; results in {args.out}/results.csv and results.parquet")
+    return 0 if len(ok) == len(wanted) else 1
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, add
         tuner = tune.Tuner(
             tune.with_resources(_trainable, {"cpu": 1}),
             param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
-            tune_config=tune.TuneConfig(reuse_actors=False),
+            tune_config=tune.TuneConfig(reuse_actors=True),  # one torch import per worker, not per trial
             run_config=tune.RunConfig(storage_path=str(out / "tune"), name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
                                       verbose=max(verbose - 1, 0), callbacks=[_SaveRows()]),
         )

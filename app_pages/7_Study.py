@@ -1,0 +1,111 @@
+"""Study: TREESELECT rules and filter inits over seeds, from a shipped or uploaded results table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
+from multires.study.results import StudyResultsError, baseline_levels, read_baselines, read_results, summarise
+from ui import state
+from ui.charts import show
+
+STUDIES_DIR = state.ROOT / "assets" / "studies"
+BASELINES_CSV = STUDIES_DIR / "baselines.csv"
+UPLOAD = "Upload a results file"
+BUDGET_AXES = {"distinct": "Distinct coefficients per layer", "per_channel": "Slots per channel (M)"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _shipped(path: str, modified: float) -> pd.DataFrame:
+    """A shipped results table (re-read when the file changes)."""
+    return read_results(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _uploaded(data: bytes) -> pd.DataFrame:
+    return read_results(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _baselines(path: str, modified: float) -> pd.DataFrame:
+    return read_baselines(path)
+
+
+def _load_baselines() -> pd.DataFrame | None:
+    path = Path(BASELINES_CSV)
+    if not path.is_file():
+        return None
+    try:
+        return _baselines(str(path), path.stat().st_mtime)
+    except StudyResultsError:
+        return None
+
+
+st.title("Studies")
+st.markdown("Sweeps run with `python -m multires.study` (Ray Tune): every TREESELECT rule at several memory "
+            "budgets, filters learned or frozen, Haar or random start, over seeds. Scores are on each "
+            "task's test split; points are means over seeds, bars the lowest to the highest seed.")
+
+shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv")) if p.name != BASELINES_CSV.name}
+source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
+                  help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
+table: pd.DataFrame | None = None
+if source == UPLOAD:
+    uploaded = st.file_uploader("results.csv or results.parquet from `python -m multires.study --out DIR`",
+                                type=["csv", "parquet"], key="study_upload")
+    if uploaded is not None:
+        try:
+            table = _uploaded(uploaded.getvalue())
+        except StudyResultsError as err:
+            st.error(f"{uploaded.name}: {err}", icon=":material/error:")
+    if table is None and shipped:
+        st.info("Showing the shipped study until a valid results file is uploaded.", icon=":material/info:")
+if table is None:
+    if not shipped:
+        st.info("No study results are shipped; run `python -m multires.study --grid ucr --out runs/ucr` and upload "
+                "runs/ucr/results.csv.", icon=":material/info:")
+        st.stop()
+    name = source if source in shipped else next(iter(shipped))
+    table = _shipped(str(shipped[name]), shipped[name].stat().st_mtime)
+
+finished = table[table["status"] == "ok"]
+if finished.empty:
+    st.warning("The table has no finished trials (every row has status 'error').", icon=":material/warning:")
+    st.stop()
+tasks = sorted(finished["task"].unique())
+controls = st.columns([3, 2, 2, 1])
+task = controls[0].selectbox("Task", tasks, key="study_task")
+rows = finished[finished["task"] == task]
+budget = controls[1].radio("Budget axis", list(BUDGET_AXES), format_func=BUDGET_AXES.get, key="study_budget_axis",
+                           help="Distinct coefficients per layer counts what the whole layer keeps: channels that "
+                                "keep different slots count separately. Slots per channel is the paper's M.")
+inits = sorted(rows["init"].unique())
+init = controls[2].selectbox("Filters", inits, index=inits.index(DEFAULT_INIT) if DEFAULT_INIT in inits else 0,
+                             key="study_init", help="Start (Haar or random) and whether the filters were learned.")
+widths = sorted(int(w) for w in rows["d_model"].unique())
+width = controls[3].selectbox("d_model", widths, index=len(widths) - 1, key="study_width")
+is_accuracy = set(rows["metric_name"].dropna()) == {"accuracy"}
+levels = baseline_levels(_load_baselines(), task) if is_accuracy else {}
+
+show(budget_figure(finished, task, budget, init=init, d_model=width, baselines=levels), key="study_budget")
+st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
+           "for that budget or less). Look for the rule whose points sit on the front"
+           + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))
+
+show(init_figure(finished, task, d_model=width, baselines=levels), key="study_init_chart")
+st.caption("The same rules with filters frozen at Haar, learned from Haar, or learned from a random start. "
+           "Where the bars of two inits overlap, the seeds do not separate them.")
+
+with st.expander("Numbers behind the charts"):
+    summary = summarise(rows[rows["d_model"] == width], by=("tree_select", "memory_size", "init"), budget=budget)
+    st.dataframe(summary.rename(columns={"mean": "mean score", "min": "lowest seed", "max": "highest seed",
+                                         "budget": BUDGET_AXES[budget].lower()}),
+                 hide_index=True, key="study_table")
+    if levels:
+        st.caption("Baselines (same splits, fit on train + validation): "
+                   + ", ".join(f"{name} {score:.3f}" for name, score in levels.items()))
+    st.caption(f"{len(table)} trials in this table, {len(finished)} finished. Re-run or extend a study with "
+               "`python -m multires.study --grid ucr --out DIR` (finished trials are skipped).")
