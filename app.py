@@ -26,6 +26,7 @@ PAGES = [
     st.Page("app_pages/4_TREESELECT.py", url_path="treeselect", title="TREESELECT memory", icon=":material/memory:"),
     st.Page("app_pages/5_Train.py", url_path="train", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/6_Compare.py", url_path="compare", title="Compare", icon=":material/leaderboard:"),
+    st.Page("app_pages/7_Study.py", url_path="study", title="Study", icon=":material/query_stats:"),
 ]
 page = st.navigation(PAGES)
 
