@@ -95,6 +95,7 @@ BAD_FILES = {
     "nan": (b"1 1 NaN 3\n2 3 2 1\n", "a.txt", r"line 1, value 2 is 'NaN': missing \(NaN\) and infinite"),
     "inf": (b"1,1,2,inf\n", "a.csv", "value 3 is 'inf'"),
     "underscore": (b"1,1_000,2\n", "a.csv", "'1_000' is not a number"),
+    "empty-cell": (b"1,2,,3\n", "a.csv", "line 1, value 2 is empty \\(a missing value\\)"),
     "label-only": (b"1\n2\n", "a.tsv", "line 1 has a label but no values"),
     "empty": (b"", "a.tsv", "the file is empty"),
     "blank": (b"\n \n\n", "a.tsv", "no data rows"),

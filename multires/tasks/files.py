@@ -176,17 +176,20 @@ def _numbers(values: list[str], line: int) -> np.ndarray:
         numbers = np.array([float(v) for v in values])
     except ValueError:
         column = next(i for i, v in enumerate(values) if not _is_float(v))
+        if not values[column]:
+            raise DatasetError(
+                f"line {line}, value {column + 1} is empty (a missing value); "
+                "fill or drop missing values first"
+            ) from None
         raise DatasetError(
             f"line {line}, value {column + 1}: {values[column][:30]!r} is not a number; "
-            "every value after the "
-            "label must be a number (no header row)"
+            "every value after the label must be a number (no header row)"
         ) from None
     bad = np.flatnonzero(~np.isfinite(numbers))
     if bad.size:
         raise DatasetError(
             f"line {line}, value {bad[0] + 1} is {values[bad[0]]!r}: "
-            "missing (NaN) and infinite values are not "
-            "accepted; fill or drop them first"
+            "missing (NaN) and infinite values are not accepted; fill or drop them first"
         )
     return numbers
 
