@@ -13,7 +13,8 @@ presets (:mod:`multires.trainconfig`), AdamW groups and the warm-up + cosine sch
 
 What a run does, in order: the budget is ``config.total_epochs`` whole epochs (at least
 ``min_steps`` optimizer steps); after every epoch the model is scored on the validation split in
-eval mode and the best epoch's weights are kept (ties go to the lower validation loss); with
+eval mode and the best epoch's weights are kept (ties go to the lower validation loss; only epochs
+whose BatchNorm statistics can have converged and whose learned selection is final compete); with
 ``patience`` the run stops after that many epochs without improvement; at the end the best
 epoch's weights are restored (``select_best``) and train, validation and test are scored in eval
 mode. :class:`TrainingWarning` flags BatchNorm statistics that cannot have converged and an
@@ -250,6 +251,7 @@ class _RunState:
     def __post_init__(self) -> None:
         self.model = self.hooks.wrap(self.net)
         self.learned = [conv for conv in self.net.convs if conv.tree_select == "learned"]
+        self.norm_steps = max([_batchnorm_steps(m) for m in self.net.modules()] + [0])
         if self.learned:
             self.net.update_selection(0.0)
             self.selection.append(self._snapshot(0, 0.0))
@@ -314,7 +316,7 @@ class _RunState:
         h.epoch_val_loss.append(val["loss"])
         h.epoch_time.append(self.clock.elapsed)
         h.epoch_step.append(self.clock.step)
-        if self._selection_final():
+        if self._selection_final() and self.clock.step >= self.norm_steps:
             self.best.offer(val["metric"], val["loss"], self.epochs_done, self.clock.step, self.net)
         self.model.train()
         return val["metric"]
@@ -359,20 +361,26 @@ class _RunState:
         return result
 
 
+def _batchnorm_steps(module: nn.Module) -> int:
+    """Steps a BatchNorm needs before its running statistics keep < :data:`BN_FORGET` of their start."""
+    if not isinstance(module, nn.modules.batchnorm._BatchNorm) or not module.momentum:
+        return 0
+    return math.ceil(math.log(BN_FORGET) / math.log(1.0 - module.momentum))
+
+
 def _score_warnings(result: TrainResult) -> list[str]:
     """Why the returned model's scores may mislead: unconverged BatchNorm, or a train-score gap."""
     messages = []
     steps = result.best_step if result.best_step is not None else result.steps
     for module in result.net.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.momentum is not None:
-            needed = math.ceil(math.log(BN_FORGET) / math.log(1.0 - module.momentum))
-            if steps < needed:
-                messages.append(
-                    f"BatchNorm running statistics cannot have converged: the returned weights had {steps} "
-                    f"optimizer step(s), momentum {module.momentum:g} needs at least {needed}; eval-mode scores "
-                    "may be far below training scores. Raise min_steps (or epochs), or use norm='layer'."
-                )
-                break
+        needed = _batchnorm_steps(module)
+        if steps < needed:
+            messages.append(
+                f"BatchNorm running statistics cannot have converged: the returned weights had {steps} "
+                f"optimizer step(s), momentum {module.momentum:g} needs at least {needed}; eval-mode scores "
+                "may be far below training scores. Raise min_steps (or epochs), or use norm='layer'."
+            )
+            break
     batch_stats = result._batch_stats_train_metric()
     eval_mode = result.train.get("metric")
     if batch_stats is not None and eval_mode is not None and batch_stats - eval_mode > EVAL_GAP:

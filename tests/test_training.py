@@ -329,7 +329,7 @@ def test_result_train_score_is_eval_mode_on_the_training_split(digits):
 
 
 def test_returned_model_is_the_best_validation_epoch(digits):
-    result = train(digits, TrainConfig(d_model=8, epochs=4, min_steps=0, lr=0.05))
+    result = train(digits, TrainConfig(d_model=8, epochs=4, min_steps=0, lr=0.05, norm="layer"))
     h = result.history
     keys = [(m, -loss) for m, loss in zip(h.epoch_val, h.epoch_val_loss)]
     best = max(range(len(keys)), key=lambda i: (keys[i], -i))  # first of equals
@@ -337,6 +337,13 @@ def test_returned_model_is_the_best_validation_epoch(digits):
     # the restored weights score exactly what that epoch scored
     assert result.val["metric"] == h.epoch_val[best] and result.val["loss"] == pytest.approx(h.epoch_val_loss[best])
     assert result.metrics()["best_epoch"] == result.best_epoch
+
+
+def test_batchnorm_epochs_compete_only_once_statistics_can_have_converged(digits):
+    result = train(digits, TrainConfig(d_model=8, epochs=4, min_steps=0))  # 20 steps per epoch
+    assert result.history.epoch_step == [20, 40, 60, 80]
+    assert result.best_epoch in (3, 4) and result.best_step >= 44
+    assert not [w for w in result.warnings if "BatchNorm" in w]
 
 
 def test_select_best_false_keeps_the_last_epoch(digits):
@@ -356,7 +363,7 @@ def test_patience_stops_after_that_many_epochs_without_improvement(digits, monke
         return score
 
     monkeypatch.setattr(training_module, "evaluate", fake)
-    result = train(digits, TrainConfig(d_model=4, epochs=10, min_steps=0, batch_size=256, patience=3))
+    result = train(digits, TrainConfig(d_model=4, epochs=10, min_steps=0, batch_size=256, patience=3, norm="layer"))
     assert result.stopped and result.stop_reason == "early_stopping"
     assert result.epochs_done == 5 and result.best_epoch == 2
 
