@@ -247,7 +247,9 @@ with tabs[1]:
 
 with tabs[2]:
     st.markdown(f"#### 1. Which cells will uniform keep at a given M? (J = {depth}, k = {k})")
-    offered = memory_slots("uniform", depth, k, memory_size=min(largest_m, QUESTION_CELLS))
+    offered = sorted(  # the first cells of the uniform grid, and every level's newest cell (the classic wrong guess)
+        {*memory_slots("uniform", depth, k, memory_size=min(largest_m, QUESTION_CELLS)), *memory_slots("fading", depth, k)},
+        key=lambda s: (s.band != "approx", -s.level, s.lag))
     ask, answer_column = st.columns([1, 3], gap="medium")
     question_m = int(ask.select_slider("M in the question", list(range(2, min(10, largest_m) + 1)),
                                        value=min(6, largest_m), key="ts_q_cells_m",
