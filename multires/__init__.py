@@ -46,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "predict": "inference",
     "CheckpointError": "checkpoint_format",
     **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint"),
-    **dict.fromkeys(["TrainConfig", "TrainingError", "evaluate", "train"], "training"),
+    **dict.fromkeys(["TrainConfig", "TrainingError", "TrainingWarning", "evaluate", "train"], "training"),
 }
 _SUBMODULES = ("checkpoint", "filters", "memory", "signals", "tasks", "training")
 
