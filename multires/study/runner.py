@@ -96,7 +96,8 @@ def run_study(
         spec.train_config()
     existing = _existing(out)
     done = set(existing.loc[existing["status"] == "ok", "key"]) if not existing.empty else set()
-    todo = [s for s in specs if s.key() not in done]
+    # Seed-major order: a study stopped half-way has whole seeds of every setting, not whole tasks.
+    todo = sorted((s for s in specs if s.key() not in done), key=lambda s: s.seed)
     if log is None:
         log = (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else (lambda line: None)
     log(f"study: {len(specs)} trials, {len(specs) - len(todo)} already done, {len(todo)} to run -> {out}")
