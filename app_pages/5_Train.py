@@ -106,13 +106,17 @@ def _live_view() -> None:
                    disabled=current.stop_event.is_set(), width="stretch")
     if current.stop_event.is_set():
         cols[1].caption("Stopping after the current step…")
-    panels = st.columns(1 if presenting() else 2, gap="medium")
+    side_by_side = not presenting()
+    panels = st.columns(2 if side_by_side else 1, gap="medium")
     if last is not None:
         with panels[0]:
             loss_name = "cross entropy" if last.metric_name == "accuracy" else "MSE"
+            bound = current.config.max_seconds or float("inf")
+            by_time = last.step * bound / max(last.elapsed, 1e-9)  # where the time bound will end the run
+            end = int(min(last.total_steps, max(by_time * 1.05, last.step + 1)))
             show(training_curves_figure(curves["steps"], curves["loss"], curves["metric"], last.metric_name,
-                                        curves["val_steps"], curves["val_metric"], last.total_steps, loss_name),
-                 key="train_live_chart")
+                                        curves["val_steps"], curves["val_metric"], end, loss_name,
+                                        compact=side_by_side), key="train_live_chart")
             st.caption("Loss should fall and the training score rise (batch statistics); the validation points "
                        "(epoch ends, eval mode) show whether it generalises.")
     if curves["live"] is not None:
@@ -122,7 +126,7 @@ def _live_view() -> None:
 
 run = runner.current_run()
 if run is not None and run.active:
-    st.subheader(f"Training “{run.name}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
+    st.markdown(f"**Training** “{run.name}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
     st.fragment(run_every=POLL_SECONDS)(_live_view)()
 elif run is not None and run.collected:
     if run.error:
@@ -171,15 +175,19 @@ with tabs[0]:
             st.caption(f"**{size['train']}** train / {size['validation']} validation / {size['test']} test series, "
                        f"length **{size['length']}**, {classes} (examples: tab *Dataset*).")
             expect = data.recipe_for(task_name).expect
+            baselines = data.measured_baselines(task_name)
+            if baselines:
+                expect += " Measured baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in baselines.items()) + "."
             if expect:
                 st.caption(expect)
+        launch = st.container()  # the Train button, filled in once every setting is read
+    with setup[1]:
+        st.markdown("**Memory and filters**")
         strategy = st.radio("TREESELECT strategy", ("fading", "uniform", "learned"), key="train_strategy",
                             format_func=lambda s: STRATEGY_LABELS[s], horizontal=True,
                             help="Fading: J + 1 slots per channel (a_J and one detail per level, all at lag 0). "
                                  "Uniform: M slots in total on the levels' decimated grids, coarse levels first. "
                                  "Learned: the model prunes the candidate slots down to M per channel while it trains.")
-    with setup[1]:
-        st.markdown("**Filters and memory**")
         init = st.radio("Initialisation", tuple(INITS), key="train_init", format_func=INITS.get,
                         help="Wavelet init starts h0, h1 at a PyWavelets wavelet and lets them learn; frozen keeps "
                              "them there (the fixed-wavelet baseline); random starts anywhere.")
@@ -250,21 +258,21 @@ with tabs[0]:
         train_config, config_error = None, str(err)
 
     run_name = task.name if task is not None else task_name
-    buttons = st.columns([1, 5])
-    clicked = buttons[0].button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
-                                disabled=config_error is not None or task is None, width="stretch")
-    if train_config is not None and task is not None:
-        more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
-        buttons[1].caption(f"Will train **{runner.model_name(run_name, train_config)}**{more}")
-    elif task is None:
-        buttons[1].caption("Choose a train file and a test file to train on your own dataset.")
-    if config_error:
-        st.error(f"These settings cannot be trained: {config_error}")
+    with launch:
+        clicked = st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
+                            disabled=config_error is not None or task is None, width="stretch")
+        if train_config is not None and task is not None:
+            more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
+            st.caption(f"Will train **{runner.model_name(run_name, train_config)}**{more}")
+        elif task is None:
+            st.caption("Choose a train file and a test file to train on your own dataset.")
+        if config_error:
+            st.error(f"These settings cannot be trained: {config_error}")
     if clicked and train_config is not None and task is not None:
         started, refusal = runner.start(run_name, train_config, task=task if task_name == data.UPLOAD else None,
                                         seeds=seeds)
         if refusal:
-            st.warning(refusal, icon=":material/hourglass_top:")
+            launch.warning(refusal, icon=":material/hourglass_top:")
         else:
             st.rerun()  # draw the live view at the top
 

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from multires.figures.compare import baseline_scores, lag_r2_figure, score_ranges_figure, seed_groups, summary_row
 from ui import state
+from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show
 
-BASELINES_CSV = state.ROOT / "assets" / "studies" / "baselines.csv"
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
                  "memory slots / step", "distinct coefficients / layer", "width × layers", "training time (s)"]
 BUILT_IN = ("digits", "signals", "memory")
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _baselines_table(path: str, modified: float) -> pd.DataFrame:
-    """The shipped baselines table (re-read when the file changes)."""
-    return pd.read_csv(path)
-
-
-def _baselines(task: str) -> dict[str, float]:
-    """Measured baseline accuracies for ``task`` from the shipped study, or {} (never invented numbers)."""
-    path = Path(BASELINES_CSV)
-    if not path.is_file():
-        return {}
-    try:
-        return baseline_scores(_baselines_table(str(path), path.stat().st_mtime), task)
-    except (OSError, ValueError, pd.errors.ParserError):
-        return {}
 
 
 def _row(name: str, entry: state.ModelEntry) -> dict:
@@ -71,7 +52,7 @@ if groups.empty:
     st.stop()
 score_name = subset["score"].iloc[0] or "score"
 x_title = "test accuracy (fraction correct)" if score_name == "accuracy" else "test mean R² over lags (1 = perfect)"
-baselines = _baselines(task) if score_name == "accuracy" else {}
+baselines = measured_baselines(task) if score_name == "accuracy" else {}
 
 tab_names = ["Scores", "Budgets and models"] + (["Recall per lag"] if task == "memory" else [])
 tabs = st.tabs(tab_names)
@@ -83,7 +64,7 @@ with tabs[0]:
               f"{seeds.min()}–{seeds.max()} seeds per configuration" if seeds.min() != seeds.max()
               else f"{seeds.max()} seeds each")
     reference = (f"Dashed lines: {', '.join(baselines)} on the same split (shipped study, measured)." if baselines
-                 else "No baseline lines: this task has no measured baseline in assets/studies/baselines.csv."
+                 else f"No baseline lines: this task has no measured baseline in {BASELINES_CSV.relative_to(state.ROOT)}."
                  if score_name == "accuracy" else "")
     st.caption(f"Dot = mean over seeds ({spread}), bar = range over seeds, grey ticks = single seeds; colour = "
                f"TREESELECT rule, shape = filter initialisation. {reference}")
@@ -94,9 +75,12 @@ with tabs[0]:
         st.caption(f"**Budgets differ between these rows**: {slots.min()}–{slots.max()} slots per channel, "
                    f"{distinct.min()}–{distinct.max()} distinct coefficients per layer, {params.min():,}–"
                    f"{params.max():,} parameters (tab *Budgets and models*). Compare rows of equal budget.")
-    else:
+    elif len(groups) > 1:
         st.caption(f"Every row here has the same budget: {slots.iloc[0]} slots per channel, {distinct.iloc[0]} "
                    f"distinct coefficients per layer, {params.iloc[0]:,} parameters.")
+    else:
+        st.caption(f"Budget: {slots.iloc[0]} slots per channel, {distinct.iloc[0]} distinct coefficients per layer, "
+                   f"{params.iloc[0]:,} parameters.")
 
 with tabs[1]:
     budget = groups[["configuration", "strategy", "init", "seeds", "mean", "low", "high", "memory slots / step",

@@ -259,7 +259,8 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
 
     Returns
     -------
-    Figure with one marker trace per (strategy, init) pair present and one trace of seed ticks; each
+    Figure with one marker trace per (strategy, init) pair present and, when some configuration has
+    several seeds, one trace of seed ticks; each
     baseline is a labelled vertical line (a layout shape named ``"baseline: <method>"``).
     """
     baselines = dict(baselines or {})
@@ -278,7 +279,7 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
                            "%{customdata[2]:.3f}<br>%{customdata[3]:,} parameters<extra></extra>"),
         ))
     ticks = [(s, lab) for lab, scores in zip(labels, groups["scores"]) for s in scores]
-    if ticks:
+    if len(ticks) > len(labels):  # some configuration has several seeds
         fig.add_trace(go.Scatter(x=[s for s, _ in ticks], y=[lab for _, lab in ticks], mode="markers",
                                  name="one seed", marker=dict(symbol="line-ns-open", size=12, color="#777777"),
                                  hovertemplate="%{y}<br>one seed: %{x:.3f}<extra></extra>"))
@@ -287,11 +288,13 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
                       annotation_position="top", annotation_font=dict(size=12), name=f"baseline: {name}")
     x_range, zoom_note = _axis_range(groups, baselines, zoom)
     fig.update_xaxes(range=x_range, showgrid=True)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], tickfont=dict(size=12),
-                     automargin=True)
-    fig = finish(fig, title, x_title + zoom_note, None, height=150 + 40 * max(len(labels), 2))
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0),
-                      margin=dict(b=110))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
+                     tickfont=dict(size=13, color="#222222"))
+    plot_height = 50 * max(len(labels), 2)
+    fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 200)
+    # The legend sits below the axis title at a fixed distance in pixels, whatever the number of rows.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-75 / plot_height, xanchor="left", x=0.0),
+                      margin=dict(t=60, b=140))
     return fig
 
 

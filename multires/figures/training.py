@@ -57,6 +57,7 @@ def training_curves_figure(
     total_steps: int | None = None,
     loss_name: str = "cross entropy",
     max_points: int = 400,
+    compact: bool = False,
 ) -> go.Figure:
     """Loss (left) and metric (right) against optimizer steps, train running curve + validation points.
 
@@ -78,14 +79,16 @@ def training_curves_figure(
         ``"cross entropy"`` or ``"MSE"``; y label of the loss panel.
     max_points : int
         Curves are thinned to this many points (keeps a live chart light).
+    compact : bool
+        For a narrow column: no panel titles (the y axes say what each panel is), lower height.
 
     Returns
     -------
     Figure with 3 traces: training loss, training metric, validation metric.
     """
     metric_label = METRIC_LABELS.get(metric_name, metric_name)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"training loss ({loss_name})", metric_label),
-                        horizontal_spacing=0.09)
+    titles = None if compact else (f"training loss ({loss_name})", metric_label)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.14 if compact else 0.09)
     mode = "lines+markers" if len(steps) < 30 else "lines"  # a short run's few points stay visible
     x, y = _thin(steps, loss, max_points)
     fig.add_trace(go.Scatter(x=x, y=y, mode=mode, name="training loss", line=dict(color=_LOSS_COLOR, width=2),
@@ -105,9 +108,9 @@ def training_curves_figure(
         fig.update_yaxes(title_text=metric_label, range=[0, 1.02], row=1, col=2)
     else:
         fig.update_yaxes(title_text=metric_label, row=1, col=2)
-    fig = finish(fig, "Training curves", height=400)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="center", x=0.5),
-                      margin=dict(b=95))
+    fig = finish(fig, "Training curves", height=360 if compact else 400)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.32 if compact else -0.2, xanchor="center",
+                                  x=0.5), margin=dict(b=130 if compact else 95))
     return fig
 
 
@@ -254,7 +257,7 @@ def live_filters_figure(
     >>> haar = np.array([[0.7071, 0.7071]]), np.array([[-0.7071, 0.7071]])
     >>> fig = live_filters_figure(*haar, layer=0, step=0)
     >>> len(fig.data), fig.layout.title.text
-    (4, 'Layer 0 filters at step 0 (1 channel; channel 0 bold)')
+    (4, 'Layer 0 filters at step 0 (1 channel)')
     """
     filters = {"h0": np.asarray(h0, dtype=float), "h1": np.asarray(h1, dtype=float)}
     channels, k = filters["h0"].shape
@@ -281,9 +284,8 @@ def live_filters_figure(
         fig.update_yaxes(range=[-y_limit, y_limit])
     fig.update_yaxes(title_text="tap value", zeroline=True, zerolinecolor="#999999", row=1, col=1)
     plural = "channel" if channels == 1 else "channels"
-    fig = finish(fig, f"Layer {layer} filters at step {step} ({channels} {plural}; channel {channel} bold)",
-                 height=330)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0), margin=dict(b=90))
+    fig = finish(fig, f"Layer {layer} filters at step {step} ({channels} {plural})", height=360)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0), margin=dict(b=120))
     return fig
 
 
@@ -334,7 +336,8 @@ def example_series_figure(
     more = len(class_names) - len(shown)
     title = f"Example series, {per_class} per class" + (f" (first {len(shown)} of {len(class_names)} classes)"
                                                        if more > 0 else "")
-    fig = finish(fig, title, None, y_title, height=230, legend=False)
+    fig = finish(fig, title, None, None, height=250, legend=False)
     fig.update_xaxes(title_text="time step", row=1, col=1)
+    fig.update_yaxes(title_text=y_title, row=1, col=1)
     fig.update_layout(margin=dict(t=70, b=45))
     return fig
