@@ -6,7 +6,9 @@ newest** and ``A`` the *memory matrix* (one row per slot, built from
 :func:`multires.kernel.slot_filters`). Everything here follows from ``A``:
 
 * :func:`reconstruct_past` -- the minimum-norm ``x_hat = pinv(A) z``: what the memory still
-  "knows" about the window (fading keeps the recent past sharp, uniform spreads evenly);
+  "knows" about the window (fading keeps the newest samples exactly and older ones only as averages
+  over longer and longer spans; uniform spreads its slots over the window, and with ``k = 2`` and
+  ``M = 2**J`` recovers the last ``2**J`` samples exactly);
 * :func:`reconstruction_error_by_lag` -- the expected squared error of that reconstruction per lag
   for white-noise input, ``diag(I - pinv(A) A)``;
 * :func:`memory_capacity` -- the R^2 of a ridge readout of ``x[n - tau]`` from ``z_n`` (Jaeger's
@@ -161,7 +163,8 @@ def reconstruct_past(
     ``z_n`` is computed from ``x`` with zero history before time 0 (as the tree computes it), and
     ``x_hat = pinv(A) z_n`` over every sample ``z_n`` can depend on, i.e. times
     ``max(0, n - span + 1) .. n`` (samples before 0 are known zeros and are not unknowns).
-    ``x_hat`` is the shortest signal that the memory cannot tell apart from ``x``: where it matches
+    ``x_hat`` is the minimum-norm signal (smallest Euclidean norm over those times) that gives the same
+    memory as ``x``, i.e. the orthogonal projection of ``x`` onto the row space of ``A``: where it matches
     ``x``, the memory remembers; where it is flat or blurred, it has forgotten.
 
     Parameters

@@ -171,6 +171,30 @@ def test_reconstruction_is_consistent_with_the_memory(case):
     assert np.linalg.norm(x_hat) <= np.linalg.norm(x_window) + 1e-9
 
 
+@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+def test_reconstruction_is_the_minimum_norm_signal_with_the_same_memory(case):
+    """x_hat is orthogonal to the null space of A: every other signal with the same memory is longer."""
+    h0, h1, slots, depth = setup(case)
+    x = np.random.default_rng(4).normal(size=80)
+    a = memory_matrix(h0, h1, slots, depth)
+    _, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    null = np.linalg.svd(a)[2][np.linalg.matrix_rank(a):]  # (W - rank, W): signals the memory cannot see
+    np.testing.assert_allclose(null @ x_hat, 0.0, atol=1e-8)
+    other = x_hat + null.T @ np.random.default_rng(5).normal(size=null.shape[0])
+    np.testing.assert_allclose(a @ other, a @ x_window, atol=1e-8)
+    assert np.linalg.norm(other) > np.linalg.norm(x_hat)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 5])
+def test_haar_coarsest_approximation_is_scaled_mean_of_the_last_samples(depth):
+    """The pages' statement: with Haar, a_J[n] = 2**(J/2) * mean(x[n - 2**J + 1 .. n]) (zeros before 0)."""
+    x = np.random.default_rng(6).normal(size=70)
+    a_j = dict(coefficient_tree(x, *wavelet_filters("haar"), depth=depth).rows())[f"a{depth}"]
+    padded = np.r_[np.zeros(2**depth - 1), x]
+    means = np.array([padded[n : n + 2**depth].mean() for n in range(x.size)])
+    np.testing.assert_allclose(a_j, 2 ** (depth / 2) * means, atol=EXACT_TOL)
+
+
 def test_reconstruction_near_the_start_uses_known_zero_history():
     h0, h1 = wavelet_filters("haar")
     slots = memory_slots("uniform", 3, 2, memory_size=8)
