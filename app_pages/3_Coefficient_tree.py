@@ -18,7 +18,7 @@ from multires.signals import (
     window_signal,
 )
 from ui import state
-from ui.charts import show
+from ui.charts import presenting, show
 
 UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_column", "tree_upload_start", "tree_upload_error"
 MAX_DEPTH = 14
@@ -131,7 +131,7 @@ with tabs[0]:
     for column, (side, (subtitle, title, _, _)) in zip(row, sides.items()):
         with column:
             show(tree_heatmap(trees[side], subtitle, normalize_rows=normalize,
-                              height=min(360, 90 + 24 * (depth + 1))), key=f"tree_heatmap_{side}")
+                              height=min(360, 90 + (26 if presenting() else 24) * (depth + 1))), key=f"tree_heatmap_{side}")
     st.caption("Rows are levels (coarsest a_J at the top, finest b1 at the bottom), columns are time; red is positive, "
                "blue negative. Look for where edges and bursts light up each level; coarse rows fade in from the left "
                "because the causal tree assumes zeros before t = 0.")

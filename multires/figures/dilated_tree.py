@@ -160,7 +160,7 @@ def _memory_strip(n: int, n_samples: int, depth: int, kernel_size: int, slots: S
         ring.append(IMPULSE_COLOR if (s.band, s.level, t) in holds else "white")
     return go.Scatter(
         x=_strip_x(len(slots), n_samples), y=[_STRIP_Y] * len(slots), mode="markers+text", name="memory z_n",
-        showlegend=False, text=text, textposition="top center", textfont=dict(size=12),
+        showlegend=False, text=text, textposition="top center", textfont=dict(size=13),
         hovertemplate="%{text}<extra>memory slot</extra>",
         marker=dict(size=20, symbol="square", color=lit, line=dict(width=4, color=ring)),
     )
@@ -321,7 +321,7 @@ def tree_animation_figure(
                                    dict(label="❚❚ Pause", method="animate", args=[[None], pause])])],
         sliders=[dict(active=start, x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=8, b=0, l=0, r=0),
                       currentvalue=dict(prefix="time step n = ", font=dict(size=14), xanchor="left"),
-                      font=dict(size=13),
+                      font=dict(size=14),
                       steps=[dict(label=str(n), method="animate",
                                   args=[[str(n)], dict(frame=dict(duration=0, redraw=True), mode="immediate",
                                                        transition=dict(duration=0))])

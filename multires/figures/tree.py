@@ -215,7 +215,8 @@ def tree_heatmap(
                                  hovertemplate=f"{label}[{t}] reads x[{first}..{last}]<extra></extra>"))
     if n is not None:  # the title names n; a text label here would collide with the legend
         fig.add_vline(x=n, line=dict(color="#333333", width=1.5, dash="dash"))
-    fig.update_yaxes(autorange="reversed", type="category", categoryorder="array", categoryarray=labels)
+    fig.update_yaxes(autorange="reversed", type="category", categoryorder="array", categoryarray=labels,
+                     tickmode="array", tickvals=labels)  # every row named, even with projector-sized fonts
     if x_range is not None:
         fig.update_xaxes(range=list(x_range))
     return finish(fig, title, "time t (samples)", "tree level",
