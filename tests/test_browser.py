@@ -110,6 +110,9 @@ def test_the_sidebar_toggle_switches_presentation_mode_and_the_url(app_server, c
         page.wait_for_function(
             "() => Math.min(...[...document.querySelectorAll('.xtick text')].map("
             "t => parseFloat(getComputedStyle(t).fontSize))) >= 14", timeout=30_000)
+        page.wait_for_function(  # the sidebar folds away as soon as the mode is on
+            "() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right <= 0",
+            timeout=30_000)
         assert_healthy(page)
     finally:
         page.close()
