@@ -12,6 +12,7 @@ Ray is imported here only, inside :func:`run_study`.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -137,6 +138,9 @@ def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, add
     if started_here:
         env = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
         if address is None:
+            # Ray starts its workers at nice 15; on a shared or busy machine they then barely run.
+            # A study is the job the user asked for: normal priority unless they set it themselves.
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=verbose > 1,
                      runtime_env={"env_vars": env})
         else:
