@@ -17,7 +17,14 @@ from multires.figures.treeselect import (
     reconstruction_figure,
     selection_matrix_figure,
 )
-from multires.memory import footprint, memory_capacity, memory_span, reconstruct_past, reconstruction_error_by_lag
+from multires.memory import (
+    cell_span,
+    footprint,
+    memory_capacity,
+    memory_span,
+    reconstruct_past,
+    reconstruction_error_by_lag,
+)
 from multires.treeselect import Slot, receptive_field
 from ui import state
 from ui.charts import presenting, show
@@ -97,11 +104,6 @@ def rule_line(strategy: str, slots: list[Slot], depth: int, k: int) -> str:
                 f"level) until M are used.{starved}")
     return (f"Training scored every candidate cell (any level, lags on that level's grid) by |w<sub>s</sub>|·‖g<sub>s</sub>‖ "
             f"(weight × norm of its impulse response) and pruned each channel to its top M = {len(slots)}.")
-
-
-def cell_span(slot: Slot, t: int, k: int) -> tuple[int, int]:
-    """First and last input times the cell ``slot`` read at time ``t`` depends on (its receptive field)."""
-    return max(0, t - receptive_field(slot.level, k) + 1), t
 
 
 st.title("TREESELECT: what the memory keeps")

@@ -41,6 +41,7 @@ from .kernel import slot_filters
 from .treeselect import Slot, default_depth
 
 __all__ = [
+    "cell_span",
     "memory_span",
     "memory_matrix",
     "reconstruct_past",
@@ -92,6 +93,24 @@ def memory_span(slots: Sequence[Slot], depth: int, kernel_size: int) -> int:
     kernel_size = _check_int(kernel_size, "kernel_size", 2)
     slots = _check_slots(slots, depth)
     return max(s.lag + (kernel_size - 1) * (2**s.level - 1) + 1 for s in slots)
+
+
+def cell_span(slot: Slot, t: int, kernel_size: int) -> tuple[int, int]:
+    """First and last input times the tree cell of ``slot`` at time ``t`` depends on (its receptive field).
+
+    ``a_l[t]`` and ``b_l[t]`` read ``x[t - (k-1)(2**l - 1) .. t]``; times before 0 are the causal zero
+    padding, so the first time is clipped at 0. The cell a memory slot reads at step ``n`` has
+    ``t = n - slot.lag``.
+
+    >>> cell_span(Slot("detail", 3, 8), 20, kernel_size=2)
+    (13, 20)
+    >>> cell_span(Slot("approx", 2, 0), 1, kernel_size=3)
+    (0, 1)
+    """
+    kernel_size = _check_int(kernel_size, "kernel_size", 2)
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"t must be a time >= 0, got {t!r}")
+    return max(0, int(t) - (kernel_size - 1) * (2**slot.level - 1)), int(t)
 
 
 def _impulse_responses(h0: Any, h1: Any, slots: Sequence[Slot], depth: int) -> np.ndarray:

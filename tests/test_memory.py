@@ -9,6 +9,7 @@ import torch
 from multires import MultiresConv
 from multires.kernel import slot_filters
 from multires.memory import (
+    cell_span,
     footprint,
     memory_capacity,
     memory_matrix,
@@ -196,6 +197,19 @@ def test_haar_coarsest_approximation_is_scaled_mean_of_the_last_samples(depth):
     padded = np.r_[np.zeros(2**depth - 1), x]
     means = np.array([padded[n : n + 2**depth].mean() for n in range(x.size)])
     np.testing.assert_allclose(a_j, 2 ** (depth / 2) * means, atol=EXACT_TOL)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("slot", [Slot("approx", 3, 0), Slot("detail", 1, 2), Slot("detail", 3, 8)])
+def test_cell_span_is_where_an_impulse_reaches_the_cell(slot, k):
+    """cell_span against the tree: the cell moves when x[s] changes exactly for s in the span."""
+    rng = np.random.default_rng(7)
+    h0, h1 = rng.uniform(0.2, 1.0, k), rng.uniform(0.2, 1.0, k)  # positive taps: no cancellation
+    t, depth = 40, 3
+    label = f"{'a' if slot.band == 'approx' else 'b'}{slot.level}"
+    reached = [s for s in range(t + 1)
+               if abs(dict(coefficient_tree(np.eye(t + 1)[s], h0, h1, depth=depth).rows())[label][t]) > 1e-12]
+    assert cell_span(slot, t, k) == (reached[0], reached[-1]) and reached == list(range(reached[0], t + 1))
 
 
 def test_reconstruction_near_the_start_uses_known_zero_history():
