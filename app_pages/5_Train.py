@@ -125,24 +125,26 @@ def _live_view() -> None:
 
 
 run = runner.current_run()
-if run is not None and run.active:
-    st.markdown(f"**Training** “{run.name}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
-    st.fragment(run_every=POLL_SECONDS)(_live_view)()
-elif run is not None and run.collected:
-    if run.error:
-        st.error(f"Training “{run.name}” failed: {run.error}", icon=":material/error:")
-    if run.results:
-        result = run.result
-        why = {"callback": f"stopped early ({run.stop_cause or 'Stop'})", "max_seconds": "stopped at the time bound"}
-        how = why.get(result.stop_reason, "finished")
-        score = "test accuracy" if result.kind == "classify" else "test mean R²"
-        scores = ", ".join(f"{r.test_metric:.3f}" for r in run.results)
-        seeds = f" ({len(run.results)} seeds: {scores}; see Compare)" if len(run.results) > 1 else ""
-        st.success(f"“{run.name}” {how} after {result.steps}/{result.total_steps} steps in {result.train_time:.1f} s: "
-                   f"{score} **{result.test_metric:.3f}**{seeds}. It is now selected in the sidebar.",
-                   icon=":material/check_circle:")
-        for message in dict.fromkeys(m for r in run.results for m in getattr(r, "warnings", [])):
-            st.warning(message, icon=":material/warning:")
+top = st.container()  # always one element: the tabs below never remount when a run starts or ends
+with top:
+    if run is not None and run.active:
+        st.markdown(f"**Training** “{run.name}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
+        st.fragment(run_every=POLL_SECONDS)(_live_view)()
+    elif run is not None and run.collected:
+        if run.error:
+            st.error(f"Training “{run.name}” failed: {run.error}", icon=":material/error:")
+        if run.results:
+            result = run.result
+            why = {"callback": f"stopped early ({run.stop_cause or 'Stop'})", "max_seconds": "stopped at the time bound"}
+            how = why.get(result.stop_reason, "finished")
+            score = "test accuracy" if result.kind == "classify" else "test mean R²"
+            scores = ", ".join(f"{r.test_metric:.3f}" for r in run.results)
+            seeds = f" ({len(run.results)} seeds: {scores}; see Compare)" if len(run.results) > 1 else ""
+            st.success(f"“{run.name}” {how} after {result.steps}/{result.total_steps} steps in {result.train_time:.1f} s: "
+                       f"{score} **{result.test_metric:.3f}**{seeds}. It is now selected in the sidebar.",
+                       icon=":material/check_circle:")
+            for message in dict.fromkeys(m for r in run.results for m in getattr(r, "warnings", [])):
+                st.warning(message, icon=":material/warning:")
 
 tabs = st.tabs(["Set up a run", "Dataset", "Results", "Load a checkpoint"])
 
@@ -167,7 +169,7 @@ with tabs[0]:
             if task_error:
                 st.error(task_error, icon=":material/error:")
         else:
-            with st.spinner("Loading the dataset…"):
+            with st.empty(), st.spinner("Loading the dataset…"):  # one element in every run: no remounts below
                 task = runner.cached_task(task_name)
         if task is not None:
             size = data.dataset_summary(task)

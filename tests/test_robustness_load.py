@@ -39,7 +39,7 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, start_app_server, stop_app_s
 from streamlit.testing.v1 import AppTest
 from test_robustness_inputs import record_reliability
 
-from multires.training import TrainConfig
+from multires.training import TRAIN_LIMITS, TrainConfig
 from ui import runtime, training_runner
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -259,6 +259,12 @@ async def errors_on(page) -> list[str]:
     return await page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').all_inner_texts()
 
 
+def _label(text: str, field: str) -> str:
+    """A Train page number input's label, with the trainer's bounds as the page shows them."""
+    low, high = TRAIN_LIMITS[field]
+    return f"{text} ({int(low)}–{int(high)})"
+
+
 async def set_number(page, label: str, value: int) -> None:
     field_ = page.get_by_role("spinbutton", name=label)
     await field_.fill(str(value))
@@ -280,8 +286,8 @@ async def sidebar_models(page) -> list[str]:
 async def start_training(page, width: int | None = None, layers: int | None = None, epochs: int | None = None,
                          seed: int | None = None) -> str:
     """Set the run up on the Train page and press Train; returns the name the page announces."""
-    for label, value in (("Width (1–256)", width), ("Layers (1–8)", layers), ("Epochs (1–500)", epochs),
-                         ("Seed (0–2³¹−1)", seed)):
+    for label, value in ((_label("Width", "d_model"), width), (_label("Layers", "n_layers"), layers),
+                         (_label("Epochs", "epochs"), epochs), ("Seed (0–2³¹−1)", seed)):
         if value is not None:
             await set_number(page, label, value)
     name = (await page.get_by_text("Will train").inner_text()).removeprefix("Will train").strip()
@@ -455,13 +461,13 @@ def test_twenty_sessions_train_and_close_memory_stays_bounded(served):
 async def _rapid_clicks(browser, url: str) -> dict:
     context, page = await open_session(browser, f"{url}/train")
     try:
-        await set_number(page, "Epochs (1–500)", 500)
+        await set_number(page, _label("Epochs", "epochs"), 500)
         name = (await page.get_by_text("Will train").inner_text()).removeprefix("Will train").strip()
         button = page.get_by_role("button", name="Train", exact=True)
         for _ in range(5):
             await button.click(delay=0, no_wait_after=True, timeout=10_000)
         await page.get_by_text(TRAINING_PROGRESS).first.wait_for(timeout=RUN_DEADLINE_S * 1000)
-        await page.get_by_role("button", name="Stop").click()
+        await page.get_by_role("button", name="Stop").first.click()  # the live view redraws every second
         await page.get_by_text("It is now selected in the sidebar").wait_for(timeout=RUN_DEADLINE_S * 1000)
         await wait_idle(page)
         return {"name": name, "errors": await errors_on(page), "models": await sidebar_models(page),
