@@ -116,6 +116,14 @@ def verdict(value: float, ideal: float) -> str:
     return ":red-badge[:material/close: no]"
 
 
+def mark(value: float | None, ideal: float) -> str:
+    """✓ at the ideal, ≈ close to it, ✗ far from it, – when there is nothing to compare."""
+    if value is None:
+        return "–"
+    error = abs(value - ideal)
+    return "✓" if error < PASS else ("≈" if error < CLOSE else "✗")
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray) -> list[tuple[str, np.ndarray]]:
     from multires import coefficient_tree, default_depth
@@ -191,10 +199,11 @@ with checks:
     rows = [r for r in diag.rows() if r["ideal"] is not None]
     st.table({"check": [r["quantity"] for r in rows],
               "value": ["—" if r["value"] is None else f"{r['value']:.6f}" for r in rows],  # odd k: no nearest
+              "ok?": [mark(r["value"], r["ideal"]) for r in rows],
               "ideal": [f"{r['ideal']:.4f}" for r in rows],
               "what it means": [r["meaning"] for r in rows]})
-    st.caption("Each line is one property of a wavelet filter pair (multires.filters.filter_diagnostics). Read "
-               "the value column against the ideal: Haar, db2, db3 and sym4 hit every ideal to 1e-12.")
+    st.caption("Each line is one property of a wavelet filter pair (multires.filters.filter_diagnostics): ✓ at the "
+               f"ideal (within {PASS:g}), ≈ within {CLOSE:g}, ✗ further. Haar, db2, db3 and sym4 hit every ideal.")
 with response:
     freqs, lo, _ = frequency_response(h0, N_FREQS)
     _, hi, _ = frequency_response(h1, N_FREQS)

@@ -56,6 +56,7 @@ def test_presentation_style_enlarges_every_axis_colorbar_and_annotation():
     for axis in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
         assert fig.layout[axis].tickfont.size >= MIN_TICK_PX, axis
     assert fig.data[1].colorbar.tickfont.size >= MIN_TICK_PX
+    assert fig.data[1].colorbar.title.font.size >= MIN_TICK_PX
     assert min(a.font.size for a in fig.layout.annotations) >= MIN_TICK_PX
     assert fig.layout.title.font.size > 17  # larger than the house title
 

@@ -94,7 +94,8 @@ def presentation_style(fig: go.Figure, font_size: int = PRESENTATION_FONT_SIZE,
                       legend=dict(font=dict(size=LEGEND_SIZE)), margin=dict(t=(top if top is not None else 80) + 12))
     fig.update_xaxes(tickfont=dict(size=tick_size), title_font=dict(size=font_size))
     fig.update_yaxes(tickfont=dict(size=tick_size), title_font=dict(size=font_size))
-    fig.update_traces(colorbar=dict(tickfont=dict(size=tick_size)), selector=dict(type="heatmap"))
+    fig.update_traces(colorbar=dict(tickfont=dict(size=tick_size), title=dict(font=dict(size=tick_size))),
+                      selector=dict(type="heatmap"))
     for annotation in fig.layout.annotations:
         size = annotation.font.size
         if size is None or size < tick_size:
