@@ -37,7 +37,7 @@ _EXPORTS: dict[str, str] = {
                      "max_uniform_memory", "memory_slots", "receptive_field"], "treeselect"),
     **dict.fromkeys(["check_wavelet_name", "discrete_wavelet_names", "wavelet_filters"], "wavelets"),
     **dict.fromkeys(["cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet",
-                     "normalize_filters"], "filters"),
+                     "normalize_filters", "quadrature_mirror"], "filters"),
     **dict.fromkeys(["footprint", "memory_capacity", "memory_matrix", "reconstruct_past",
                      "reconstruction_error_by_lag"], "memory"),
     **dict.fromkeys(["SignalError", "load_signal", "parse_upload"], "signals"),
