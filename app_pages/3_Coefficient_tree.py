@@ -175,8 +175,8 @@ with tabs[2]:
             st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
                                tree_csv(x, trees[side]), file_name=f"tree_{safe_name}.csv", mime="text/csv",
                                key=f"tree_download_{side}", icon=":material/download:")
-    st.caption("Each level's Σc² / 2^l as a share of their total (the undecimated tree repeats each level-l coefficient "
-               "2^l times; dividing undoes that). For an orthogonal wavelet these energies add up to ‖x‖², up to the "
+    st.caption("Each level's Σc² / 2^l as a share of their total (level l of the undecimated tree interleaves the "
+               "level-l DWT coefficients of 2^l shifts of the signal; dividing by 2^l averages over the shifts). For an orthogonal wavelet these energies add up to ‖x‖², up to the "
                "zero padding at the start, so the bars split the signal's energy by scale; learned filters need not "
                "conserve energy. Where does this signal live in scale?")
 

@@ -251,8 +251,10 @@ def level_traces(rows: Rows, title: str, height_per_row: int = 62) -> go.Figure:
 def normalized_level_energy(rows: Rows) -> np.ndarray:
     """Energy of each row divided by ``2**level``: for an orthogonal wavelet these sum to ``||x||^2``.
 
-    The undecimated tree repeats each level-``l`` coefficient ``2**l`` times, so its raw energy
-    doubles per level; dividing undoes that (exactly, away from the causal zero padding).
+    Level ``l`` of the undecimated tree interleaves the level-``l`` DWT coefficients of the
+    ``2**l`` shifts of the signal, so its raw energy is ``2**l`` times their average; dividing by
+    ``2**l`` takes that average. Summed over levels it is then ``||x||^2`` for an orthogonal wavelet
+    (exactly for the periodic ``pywt.swt``; here up to the causal zero padding at the start).
 
     >>> normalized_level_energy([("a1", np.array([1.0, 1.0])), ("b1", np.array([2.0, 0.0]))]).tolist()
     [1.0, 2.0]
