@@ -26,7 +26,7 @@ from multires.training import TRAIN_LIMITS, SelectionSnapshot, TrainConfig, Trai
 from ui import state
 from ui import train_data as data
 from ui import training_runner as runner
-from ui.charts import presenting, show
+from ui.charts import show
 
 DEFAULTS = TrainConfig()  # the trainer's defaults (the shipped models' recipe) start the widgets
 POLL_SECONDS = 1.0  # redraw the live view once a second (every few steps), not after every step
@@ -106,8 +106,7 @@ def _live_view() -> None:
                    disabled=current.stop_event.is_set(), width="stretch")
     if current.stop_event.is_set():
         cols[1].caption("Stopping after the current step…")
-    side_by_side = not presenting()
-    panels = st.columns(2 if side_by_side else 1, gap="medium")
+    panels = st.columns(2, gap="medium")  # curves beside the filters, in presentation mode too
     if last is not None:
         with panels[0]:
             loss_name = "cross entropy" if last.metric_name == "accuracy" else "MSE"
@@ -116,11 +115,11 @@ def _live_view() -> None:
             end = int(min(last.total_steps, max(by_time * 1.05, last.step + 1)))
             show(training_curves_figure(curves["steps"], curves["loss"], curves["metric"], last.metric_name,
                                         curves["val_steps"], curves["val_metric"], end, loss_name,
-                                        compact=side_by_side), key="train_live_chart")
+                                        compact=True), key="train_live_chart")
             st.caption("Loss should fall and the training score rise (batch statistics); the validation points "
                        "(epoch ends, eval mode) show whether it generalises.")
     if curves["live"] is not None:
-        with panels[-1]:
+        with panels[1]:
             _live_filters(curves["live"], curves["initial"])
 
 

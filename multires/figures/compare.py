@@ -14,7 +14,7 @@ Examples
 ...         "train_config": {"seed": s, "epochs": 3}}, 100, 7, [7, 7]) for s, a in ((0, 0.75), (1, 0.25))]
 >>> groups = seed_groups(pd.DataFrame(rows))
 >>> groups[["configuration", "seeds", "mean", "low", "high"]].values.tolist()
-[['m', 2, 0.5, 0.25, 0.75]]
+[['m (fading · haar · 32×2)', 2, 0.5, 0.25, 0.75]]
 """
 
 from __future__ import annotations
@@ -82,6 +82,16 @@ def _config_key(task: str, config: Any, train_config: dict[str, Any]) -> str:
     return json.dumps({"task": task, **key}, sort_keys=True, default=str)
 
 
+def _configuration(name: str, config: Any, frozen: bool) -> str:
+    """The name without its seed; a short name (a shipped file stem) gets its settings spelled out."""
+    base = _SEED_SUFFIX.sub("", name)
+    if " · " in base:  # already descriptive, as the Train page names models
+        return base
+    budget = f" M={config.memory_size}" if config.memory_size else ""
+    init = f"random k={config.kernel_size}" if config.wavelet is None else config.wavelet + (" frozen" if frozen else "")
+    return f"{base} ({config.tree_select}{budget} · {init} · {config.d_model}×{config.n_layers})"
+
+
 def summary_row(name: str, source: str, config: Any, metrics: dict[str, Any], n_parameters: int,
                 memory_slots: int, distinct_per_layer: Sequence[int] = ()) -> dict[str, Any]:
     """One row of the comparison table from a model's config, metrics and counted budget.
@@ -133,7 +143,7 @@ def summary_row(name: str, source: str, config: Any, metrics: dict[str, Any], n_
         "distinct coefficients / layer": int(max(distinct_per_layer)) if len(distinct_per_layer) else int(memory_slots),
         "width × layers": f"{config.d_model} × {config.n_layers}",
         "training time (s)": _number(metrics.get("train_time_s")),
-        "configuration": _SEED_SUFFIX.sub("", name),
+        "configuration": _configuration(name, config, frozen),
         "config key": _config_key(task, config, train_config),
         "lags": list(metrics.get("lags") or []),
         "r2 per lag": list(metrics.get("test_r2_per_lag") or []),
