@@ -98,7 +98,20 @@ def impulse_cells(depth: int, kernel_size: int, impulse_at: int, n: int) -> list
 
 
 def _strip_x(n_slots: int, n_samples: int) -> np.ndarray:
-    return np.linspace(0.0, n_samples - 1.0, n_slots) if n_slots > 1 else np.array([(n_samples - 1) / 2])
+    inset = 0.3  # keeps the first and last labels inside the plot
+    if n_slots == 1:
+        return np.array([(n_samples - 1) / 2])
+    return np.linspace(inset, n_samples - 1.0 - inset, n_slots)
+
+
+#: With more slots than this, the memory list's labels alternate above and below the boxes.
+_STAGGER_ABOVE = 8
+
+
+def _strip_text_positions(n_slots: int) -> list[str]:
+    if n_slots <= _STAGGER_ABOVE:
+        return ["top center"] * n_slots
+    return ["top center" if i % 2 == 0 else "bottom center" for i in range(n_slots)]
 
 
 def _frame_traces(n: int, n_samples: int, depth: int, kernel_size: int, kept: Sequence[tuple[Slot, int]],
@@ -160,7 +173,8 @@ def _memory_strip(n: int, n_samples: int, depth: int, kernel_size: int, slots: S
         ring.append(IMPULSE_COLOR if (s.band, s.level, t) in holds else "white")
     return go.Scatter(
         x=_strip_x(len(slots), n_samples), y=[_STRIP_Y] * len(slots), mode="markers+text", name="memory z_n",
-        showlegend=False, text=text, textposition="top center", textfont=dict(size=13),
+        showlegend=False, text=text, textposition=_strip_text_positions(len(slots)),
+        textfont=dict(size=13 if len(slots) <= _STAGGER_ABOVE else 11),
         hovertemplate="%{text}<extra>memory slot</extra>",
         marker=dict(size=20, symbol="square", color=lit, line=dict(width=4, color=ring)),
     )
@@ -255,7 +269,7 @@ def dilated_tree_figure(
     bottom = -0.5
     if slots:
         ticks = {_STRIP_Y: "memory z<sub>n</sub>", **ticks}
-        bottom = _STRIP_Y - 0.45
+        bottom = _STRIP_Y - (0.45 if len(slots) <= _STAGGER_ABOVE else 1.0)
     fig.update_yaxes(tickvals=list(ticks), ticktext=list(ticks.values()), range=[bottom, depth + 0.75],
                      showgrid=False, zeroline=False)
     fig.update_xaxes(tickvals=list(range(n_samples)), range=[-0.7, n_samples - 0.3], showgrid=False,
