@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from multires.figures.compare import baseline_scores, lag_r2_figure, score_ranges_figure, seed_groups, summary_row
+from multires.figures.compare import lag_r2_figure, score_ranges_figure, seed_groups, summary_row
 from ui import state
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show

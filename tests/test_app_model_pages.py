@@ -19,7 +19,6 @@ from streamlit.testing.v1 import AppTest
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import STRATEGY_COLORS
 from multires.figures.compare import (
-    baseline_scores,
     lag_r2_figure,
     score_ranges_figure,
     seed_groups,
@@ -359,15 +358,6 @@ def test_score_ranges_figure_colours_strategies_and_draws_baselines():
     lines = {shape.name: shape.x0 for shape in fig.layout.shapes}
     assert lines == {"baseline: MiniRocket": 0.99, "baseline: 1-NN DTW": 0.91}
     assert {a.text for a in fig.layout.annotations} == {"MiniRocket 0.990", "1-NN DTW 0.910"}
-
-
-def test_baseline_scores_average_seeds_and_never_invent():
-    table = pd.DataFrame({"dataset": ["GunPoint", "GunPoint", "GunPoint", "ArrowHead"],
-                          "method": ["MiniRocket", "MiniRocket", "1-NN DTW", "MiniRocket"],
-                          "test_accuracy": [0.98, 1.0, 0.91, 0.8]})
-    assert baseline_scores(table, "ucr:GunPoint") == {"MiniRocket": pytest.approx(0.99), "1-NN DTW": 0.91}
-    assert baseline_scores(table, "ucr:OSULeaf") == {}
-    assert baseline_scores(table.rename(columns={"method": "what"}), "ucr:GunPoint") == {}
 
 
 def test_live_filters_figure_draws_every_channel_and_the_start():

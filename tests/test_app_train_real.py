@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
-from multires.figures.compare import baseline_scores
+from multires.study.results import baseline_levels, read_baselines
 from multires.tasks import load_task
 from multires.training import Progress, TrainConfig
 from ui import training_runner
@@ -114,7 +113,7 @@ def test_gunpoint_trains_and_appears_on_compare_with_measured_baselines_only():
     assert at.radio(key="compare_task").value == "ucr:GunPoint"  # opens on the task just trained
     chart = next(c for c in at.get("plotly_chart") if "test score per configuration" in c.proto.spec)
     names = [shape.get("name") for shape in json.loads(chart.proto.spec)["layout"].get("shapes", [])]
-    expected = baseline_scores(pd.read_csv(BASELINES_CSV), "ucr:GunPoint") if BASELINES_CSV.is_file() else {}
+    expected = baseline_levels(read_baselines(BASELINES_CSV), "ucr:GunPoint") if BASELINES_CSV.is_file() else {}
     assert sorted(n for n in names if n and n.startswith("baseline: ")) == sorted(f"baseline: {m}" for m in expected)
     if not expected:
         assert any("No baseline lines" in c.value for c in at.caption)

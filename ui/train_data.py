@@ -140,22 +140,23 @@ def examples(task: TaskData, per_class: int = 3, max_classes: int = 5) -> tuple[
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _baselines_table(path: str, modified: float) -> Any:
-    """The shipped baselines table (re-read when the file changes)."""
-    import pandas as pd
+    """The shipped baselines table, validated (re-read when the file changes)."""
+    from multires.study.results import read_baselines
 
-    return pd.read_csv(path)
+    return read_baselines(path)
 
 
 def measured_baselines(task_name: str) -> dict[str, float]:
-    """Baseline accuracies on ``task_name`` from :data:`BASELINES_CSV`, or {} (never invented numbers).
+    """Mean baseline accuracies on ``task_name`` from :data:`BASELINES_CSV`, or {} (never invented numbers).
 
-    See :func:`multires.figures.compare.baseline_scores` for the table's columns.
+    Read with :func:`multires.study.results.read_baselines` and averaged over seeds with
+    :func:`multires.study.results.baseline_levels`.
     """
-    from multires.figures.compare import baseline_scores
+    from multires.study.results import StudyResultsError, baseline_levels
 
     if not BASELINES_CSV.is_file():
         return {}
     try:
-        return baseline_scores(_baselines_table(str(BASELINES_CSV), BASELINES_CSV.stat().st_mtime), task_name)
-    except (OSError, ValueError):  # pandas' ParserError is a ValueError
+        return baseline_levels(_baselines_table(str(BASELINES_CSV), BASELINES_CSV.stat().st_mtime), task_name)
+    except (OSError, StudyResultsError):
         return {}

@@ -5,7 +5,7 @@ model objects. :func:`summary_row` turns a model's config and metrics (the dict
 :meth:`multires.training.TrainResult.metrics` writes into checkpoints) plus its counted budget into
 one row; :func:`seed_groups` merges rows that differ only by seed; :func:`score_ranges_figure` draws
 each configuration's mean with the range over its seeds, beside reference lines for baselines
-(:func:`baseline_scores`).
+(:func:`multires.study.results.baseline_levels` reads them from the shipped study).
 
 Examples
 --------
@@ -32,7 +32,6 @@ from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
 __all__ = [
     "INIT_SYMBOLS",
     "InitKind",
-    "baseline_scores",
     "init_kind",
     "lag_r2_figure",
     "score_ranges_figure",
@@ -196,47 +195,6 @@ def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
     return groups
 
 
-def baseline_scores(table: pd.DataFrame, task: str) -> dict[str, float]:
-    """Mean test accuracy of every baseline method on ``task`` from a baselines table.
-
-    Parameters
-    ----------
-    table : DataFrame
-        One row per (dataset, method[, seed]): a dataset column (``dataset`` or ``task``), a method
-        column (``method``, ``baseline`` or ``model``) and a score column (``test_accuracy`` or
-        ``accuracy``), as ``assets/studies/baselines.csv`` stores them.
-    task : str
-        A task name; ``"ucr:GunPoint"`` matches the dataset ``"GunPoint"``.
-
-    Returns
-    -------
-    dict method -> mean accuracy over its rows; empty when the task or the columns are missing
-    (nothing is invented).
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"dataset": ["GunPoint"] * 3, "method": ["MiniRocket"] * 2 + ["1-NN DTW"],
-    ...                   "test_accuracy": [0.98, 1.0, 0.91]})
-    >>> baseline_scores(t, "ucr:GunPoint")
-    {'MiniRocket': 0.99, '1-NN DTW': 0.91}
-    """
-    def column(*names: str) -> str | None:
-        return next((n for n in names if n in table.columns), None)
-
-    dataset, method, score = column("dataset", "task"), column("method", "baseline", "model"), column(
-        "test_accuracy", "accuracy", "test_score")
-    if dataset is None or method is None or score is None:
-        return {}
-    wanted = {task, task.split(":", 1)[-1]}
-    rows = table[table[dataset].astype(str).isin(wanted)]
-    out: dict[str, float] = {}
-    for name, rows_of in rows.groupby(method, sort=False):
-        values = pd.to_numeric(rows_of[score], errors="coerce").dropna()
-        if len(values):
-            out[str(name)] = round(float(values.mean()), 6)
-    return out
-
-
 def _axis_range(groups: pd.DataFrame, baselines: dict[str, float], zoom: bool) -> tuple[list[float], str]:
     """The score axis: 0..1 (honest lengths), or fitted to the data when ``zoom`` (said in the label)."""
     values = [*groups["low"], *groups["high"], *baselines.values()]
@@ -263,7 +221,7 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
     title, x_title : str
         Figure title and score axis label.
     baselines : dict, optional
-        Method name -> score (from :func:`baseline_scores`), drawn as labelled vertical lines.
+        Method name -> score (``multires.study.results.baseline_levels``), drawn as labelled vertical lines.
     zoom : bool
         Fit the axis to the scores (an explicit, labelled zoom) instead of starting at 0.
 
