@@ -89,7 +89,7 @@ def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
     return models[name]
 
 
-def rule_line(strategy: str, slots: list[Slot], depth: int, k: int) -> str:
+def rule_line(strategy: str, slots: list[Slot], depth: int, k: int, max_lag: int | None = None) -> str:
     """The strategy's rule in one line, with this page's numbers."""
     if strategy == "fading":
         return (f"One cell per level, all at lag 0: a{depth}[n], b{depth}[n], …, b1[n], so J + 1 = {depth + 1} numbers. "
@@ -102,7 +102,9 @@ def rule_line(strategy: str, slots: list[Slot], depth: int, k: int) -> str:
         return (f"M = {len(slots)} slots on each level's decimated grid, coarsest first: a{depth}[n], b{depth}[n], then "
                 f"b<sub>l</sub> at lags 0, 2<sup>l</sup>, 2·2<sup>l</sup>, … ({k}, {3 * k - 2}, {7 * k - 6}, … slots per "
                 f"level) until M are used.{starved}")
-    return (f"Training scored every candidate cell (any level, lags on that level's grid) by |w<sub>s</sub>|·‖g<sub>s</sub>‖ "
+    reach = f" up to lag {max_lag}" if max_lag is not None else ""
+    return (f"Training scored every candidate cell (any level, lags on that level's grid{reach}) by "
+            f"|w<sub>s</sub>|·‖g<sub>s</sub>‖ "
             f"(weight × norm of its impulse response) and pruned each channel to its top M = {len(slots)}.")
 
 
@@ -208,7 +210,8 @@ with tabs[0]:
                         unsafe_allow_html=True)
             st.metric(f"Cells kept at n · {STRATEGY_LABELS[strategy]}", len(kept),
                       help="Slots whose time n − lag falls before 0 are not available yet.")
-            st.markdown(rule_line(strategy, strategies[strategy], depth, k), unsafe_allow_html=True)
+            st.markdown(rule_line(strategy, strategies[strategy], depth, k, getattr(conv, "max_lag", None)),
+                        unsafe_allow_html=True)
             nbsp = "\u00a0"  # with the minus sign below, keeps "b4[n−16] (t = 495)" on one line
             st.markdown(" · ".join(f"**{str(s).replace('-', '−')}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "")
                                    for s, t in kept)
@@ -316,7 +319,8 @@ with tabs[3]:
                                      f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
                    f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on.")
-        st.markdown(f"**The learned rule ({entry.name}, layer {layer}).** " + rule_line("learned", model_slots, depth, k),
+        st.markdown(f"**The learned rule ({entry.name}, layer {layer}).** "
+                    + rule_line("learned", model_slots, depth, k, getattr(conv, "max_lag", None)),
                     unsafe_allow_html=True)
 
 with tabs[4]:
