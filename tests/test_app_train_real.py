@@ -237,3 +237,20 @@ def test_live_filters_change_during_a_real_run(monkeypatch):
     assert run.error is None and run.result is not None
     assert [step for step, _ in seen] == list(range(1, len(seen) + 1))  # a fresh copy after every step
     assert not np.allclose(seen[-1][1], run.initial.h0)  # the filters moved while it trained
+
+
+def test_a_run_leaves_the_shared_cached_task_unchanged():
+    """The cached task is shared by every session: training and the page's examples only read it."""
+    from ui import train_data
+
+    task = training_runner.cached_task("ucr:GunPoint")
+    assert training_runner.cached_task("ucr:GunPoint") is task  # loaded once per server
+    before = {name: getattr(task, name).clone() for name in ("x_train", "y_train", "x_val", "x_test", "y_test")}
+    x, y, _ = train_data.examples(task)
+    x[:] = 0.0  # a caller scribbling on the examples must not reach the cache
+    run = training_runner.TrainingRun("gp", "ucr:GunPoint", TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=5,
+                                                                         max_seconds=30.0), session_id=None)
+    run._work()
+    assert run.error is None
+    for name, tensor in before.items():
+        assert torch.equal(getattr(task, name), tensor), name
