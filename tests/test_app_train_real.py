@@ -119,6 +119,19 @@ def test_gunpoint_trains_and_appears_on_compare_with_measured_baselines_only():
         assert any("No baseline lines" in c.value for c in at.caption)
 
 
+def test_sequential_mnist_trains_within_the_time_bound():
+    at = _train_page()
+    at.selectbox(key="train_task").set_value("smnist").run()
+    _no_exception(at)
+    assert at.number_input(key="train_width").value == 16  # the dataset's recipe, not the last task's
+    assert any("length **784**" in c.value and "10 classes" in c.value for c in at.caption)
+    _tiny(at, seconds=5)
+    run = _train_to_end(at)
+    assert run.error is None and run.result.task_name == "smnist"
+    assert run.config.max_seconds == 5.0 and run.result.stop_reason in (None, "max_seconds")  # bounded, not stopped
+    assert any("test accuracy" in s.value for s in at.success)
+
+
 # --- uploads ---------------------------------------------------------------------------------------
 
 _GOOD_TEST = b"1\t0.1\t0.2\t0.3\t0.4\n2\t0.4\t0.3\t0.2\t0.1\n"
