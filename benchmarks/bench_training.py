@@ -9,7 +9,7 @@ Usage (from the repository root)::
 What is measured
     Each variant is :func:`multires.training.train` on ``load_task("digits", seed=0)`` with a
     time budget of ``--budget`` seconds (``TrainConfig.max_seconds``, default 20): the run ends
-    after its budget in steps (the default: 15 epochs, at least 300 steps; digits has 20 steps per
+    after its budget in steps (the default: 15 epochs, at least 300 steps; digits has 79 steps per
     epoch) or at the time budget, whichever comes first (the learning rate anneals to ~0 either
     way). To see the *test* accuracy at every epoch's end without touching the trainer, the
     benchmark hands ``train`` a copy of the task whose validation split is the test split, so
@@ -19,7 +19,7 @@ What is measured
     split here, best-epoch selection is switched off (``select_best=False``): *final* is the test
     accuracy of the last epoch's model, never one picked by its test score.
 
-Variants (all the trainer's defaults: d_model 48, 2 layers, batch 64, lr 0.01, AdamW + warm-up + cosine)
+Variants (all the trainer's defaults: d_model 48, 2 layers, batch 16, lr 0.01, AdamW + warm-up + cosine)
     fading / Haar init (the default model); uniform M=8 / Haar init; learned TREESELECT M=8 / Haar
     init; fading / Haar frozen (the fixed-wavelet baseline); fading / random init; fading / random
     frozen (random fixed filters).

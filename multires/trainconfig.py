@@ -5,8 +5,14 @@ imports PyTorch. Two recipes are named here:
 
 * ``preset="default"`` -- the project's recipe, chosen once on validation splits carved from the
   *training* sets of digits and three UCR datasets (never on test data) and used unchanged on every
-  dataset. The budget is ``epochs`` raised until the run has at least ``min_steps`` optimizer steps,
-  so a 50-series dataset trains as long (in steps) as a 3,500-series one.
+  dataset: fading, Haar init, d_model 48, 2 blocks, BatchNorm, batch 16, AdamW lr 0.01 (decay 0.01
+  on the dense weights), 5 % warm-up then cosine, at least 15 epochs *and* at least 300 optimizer
+  steps, the best validation epoch's weights. The budget is ``epochs`` raised until the run has
+  ``min_steps`` steps, so a 50-series dataset trains as long (in steps) as a 3,500-series one.
+  Tuning (validation accuracy; UCR: 30 % of each class of the official TRAIN set held out, carves
+  0 and 1; digits: its own validation split): batch 64 -> 16 lifted GunPoint 0.93/1.00 -> 1.00/1.00,
+  ItalyPowerDemand 0.95 -> 1.00, ArrowHead 0.67/0.92 -> 0.75/0.92, digits 0.983 -> 0.983;
+  LayerNorm instead of BatchNorm matched on UCR but lost on digits (0.961 at batch 64, 0.978 at 16).
 * ``preset="paper"`` -- the official classification recipe of Shi, Wang & Fox (ICML 2023), from
   ``classification.py`` of github.com/thjashin/multires-conv: ``AdamW(model.parameters(), lr=0.01,
   weight_decay=0.01)`` (decay on *all* parameters), 100 epochs of batch 64, a linear warm-up of whole
@@ -111,7 +117,7 @@ class TrainConfig(JsonConfig):
     indep_res_init: bool = False  # skip weight ~ U(-1, 1), independent of M (official option)
     epochs: int = 15  # at least this many passes over the training split
     min_steps: int = 300  # ...and at least this many optimizer steps (more epochs on small data)
-    batch_size: int = 64  # samples per optimizer step, summed over all ranks
+    batch_size: int = 16  # samples per optimizer step, summed over all ranks
     lr: float = 0.01  # peak AdamW learning rate (warm-up, then cosine decay to 0)
     weight_decay: float = 0.01  # AdamW decoupled weight decay
     decay: Decay = "dense"  # decayed parameters: dense weights only, or all (the paper's)

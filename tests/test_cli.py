@@ -20,7 +20,7 @@ from multires.tasks import load_task
 from multires.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_ARGS = ["--task", "digits", "--epochs", "1", "--min-steps", "0", "--d-model", "8", "--quiet"]
+TINY_ARGS = ["--task", "digits", "--epochs", "1", "--min-steps", "0", "--batch-size", "64", "--d-model", "8", "--quiet"]
 SUBPROCESS_TIMEOUT_S = 300
 
 
@@ -42,8 +42,9 @@ def _check_run(out: Path, world_size: int) -> dict:
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert metrics["task"] == "digits" and metrics["world_size"] == world_size
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
-    assert metrics["best_epoch"] == 1 and 0.0 <= metrics["train_accuracy_eval_mode"] <= 1.0
-    assert isinstance(metrics["warnings"], list)
+    assert 0.0 <= metrics["train_accuracy_eval_mode"] <= 1.0
+    # 20 steps: BatchNorm statistics cannot have converged, so no epoch competes and the run says so
+    assert metrics["best_epoch"] is None and any("BatchNorm" in w for w in metrics["warnings"])
     with torch.no_grad():
         assert net(torch.zeros(2, 1, 64)).shape == (2, 10)
     return metrics

@@ -80,7 +80,7 @@ def test_callback_gets_every_step_with_val_at_epoch_end(digits):
 
 def test_stop_callback_stops_after_n_steps(digits):
     n = 3
-    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=5), lambda p: p.step >= n)
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=5), lambda p: p.step >= n)
     assert result.stopped and result.stop_reason == "callback"
     assert result.steps == n and len(result.history.step_loss) == n
     assert not result.net.training
@@ -88,7 +88,7 @@ def test_stop_callback_stops_after_n_steps(digits):
 
 
 def test_max_seconds_stops_cleanly(digits):
-    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=500, max_seconds=0.5))
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=500, max_seconds=0.5))
     assert result.stopped and result.stop_reason == "max_seconds"
     assert result.steps < result.total_steps
     assert result.train_time < 30  # one step past the bound, not the 500 epochs
@@ -98,7 +98,7 @@ def test_same_seed_gives_identical_weights_and_global_rng_is_untouched(digits):
     torch.manual_seed(1234)
     np.random.seed(1234)
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
-    config = TrainConfig(d_model=8, min_steps=0, epochs=1, seed=7)
+    config = TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=1, seed=7)
     first, second = train(digits, config), train(digits, config)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])
@@ -113,7 +113,7 @@ def test_same_seed_gives_identical_weights_and_global_rng_is_untouched(digits):
 
 def test_dropout_run_is_reproducible_and_restores_global_rng(digits):
     torch_state = torch.get_rng_state()
-    config = TrainConfig(d_model=8, min_steps=0, epochs=1, dropout=0.2, seed=3)
+    config = TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=1, dropout=0.2, seed=3)
     first, second = train(digits, config), train(digits, config)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert first.history.step_loss == second.history.step_loss
@@ -128,7 +128,7 @@ def test_train_never_sets_thread_count(digits, monkeypatch):
 
 
 def test_frozen_filters_stay_exactly_haar(digits):
-    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=1, wavelet="haar", freeze_filters=True))
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=1, wavelet="haar", freeze_filters=True))
     lo, hi = (torch.tensor(f, dtype=torch.float32) for f in wavelet_filters("haar"))
     untrained = build_model(result.model_config, seed=result.config.seed)
     for conv, fresh in zip(result.net.convs, untrained.convs):
@@ -138,13 +138,13 @@ def test_frozen_filters_stay_exactly_haar(digits):
 
 
 def test_learned_filters_move_from_haar(digits):
-    result = train(digits, TrainConfig(d_model=8, min_steps=0, epochs=1, wavelet="haar"))
+    result = train(digits, TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=1, wavelet="haar"))
     lo, _ = wavelet_filters("haar")
     assert not torch.equal(result.net.convs[0].h0, torch.tensor(lo, dtype=torch.float32).expand(8, 2))
 
 
 def test_learned_selection_ends_with_exactly_m_slots_and_records_history(digits):
-    config = TrainConfig(d_model=8, min_steps=0, epochs=2, tree_select="learned", memory_size=MEMORY_M)
+    config = TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=2, tree_select="learned", memory_size=MEMORY_M)
     result = train(digits, config)
     for conv in result.net.convs:
         assert conv.slot_mask.sum(dim=1).tolist() == [MEMORY_M] * conv.channels
@@ -158,7 +158,7 @@ def test_learned_selection_ends_with_exactly_m_slots_and_records_history(digits)
 
 
 def test_stopped_learned_run_still_has_exactly_m_slots(digits):
-    config = TrainConfig(d_model=8, min_steps=0, epochs=3, tree_select="learned", memory_size=MEMORY_M)
+    config = TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=3, tree_select="learned", memory_size=MEMORY_M)
     result = train(digits, config, lambda p: p.step >= 2)
     assert result.stopped
     for conv in result.net.convs:
@@ -178,13 +178,13 @@ def test_non_finite_input_raises_training_error(digits):
     x = digits.x_train.clone()
     x[3, 0, 10] = float("nan")
     with pytest.raises(TrainingError, match="non-finite"):
-        train(dataclasses.replace(digits, x_train=x), TrainConfig(d_model=4, min_steps=0, epochs=1))
+        train(dataclasses.replace(digits, x_train=x), TrainConfig(d_model=4, min_steps=0, batch_size=64, epochs=1))
 
 
 def test_non_finite_loss_raises_training_error(digits):
     huge = dataclasses.replace(digits, x_train=digits.x_train * 1e37)  # finite inputs that overflow
     with pytest.raises(TrainingError, match="loss became non-finite"):
-        train(huge, TrainConfig(d_model=4, min_steps=0, epochs=1))
+        train(huge, TrainConfig(d_model=4, min_steps=0, batch_size=64, epochs=1))
 
 
 def test_recall_task_reports_r2_per_lag(tiny_memory):
@@ -198,7 +198,7 @@ def test_recall_task_reports_r2_per_lag(tiny_memory):
 
 
 def test_metrics_are_strict_json(digits):
-    result = train(digits, TrainConfig(d_model=4, min_steps=0, epochs=1, tree_select="learned", memory_size=MEMORY_M))
+    result = train(digits, TrainConfig(d_model=4, min_steps=0, batch_size=64, epochs=1, tree_select="learned", memory_size=MEMORY_M))
     metrics = result.metrics()
     text = json.dumps(metrics, allow_nan=False)
     assert json.loads(text)["test_accuracy"] == pytest.approx(result.test["accuracy"])
@@ -241,7 +241,7 @@ def test_world_of_one_distributed_run_matches_single_process(digits, tmp_path):
     """The DDP path (hooks, DistributedSampler, all_reduce) is the same loop: at world size 1 it is bit-identical."""
     import torch.distributed as dist
 
-    config = TrainConfig(d_model=8, min_steps=0, epochs=1, tree_select="learned", memory_size=MEMORY_M)
+    config = TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=1, tree_select="learned", memory_size=MEMORY_M)
     single = train(digits, config)
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
@@ -288,7 +288,7 @@ def test_total_epochs_reach_min_steps_in_whole_epochs(epochs, min_steps, steps_p
 
 def test_default_budget_on_50_series_trains_min_steps_not_15(small_two_class):
     """The issue's silent failure: 50 series at batch 64 used to be 15 steps and chance accuracy."""
-    config = TrainConfig(d_model=16)
+    config = TrainConfig(d_model=16, batch_size=64)  # the default recipe at the issue's batch size
     result = train(small_two_class, config)
     assert result.steps == result.total_steps == config.min_steps == result.total_epochs  # one step per epoch
     assert result.test["accuracy"] > 0.9
@@ -340,7 +340,7 @@ def test_returned_model_is_the_best_validation_epoch(digits):
 
 
 def test_batchnorm_epochs_compete_only_once_statistics_can_have_converged(digits):
-    result = train(digits, TrainConfig(d_model=8, epochs=4, min_steps=0))  # 20 steps per epoch
+    result = train(digits, TrainConfig(d_model=8, epochs=4, min_steps=0, batch_size=64))  # 20 steps per epoch
     assert result.history.epoch_step == [20, 40, 60, 80]
     assert result.best_epoch in (3, 4) and result.best_step >= 44
     assert not [w for w in result.warnings if "BatchNorm" in w]
