@@ -54,8 +54,8 @@ _RECIPES: dict[str, Recipe] = {  # ``expect``: measured on this project's 2-core
                                    "test accuracy."),
     "smnist": Recipe(16, 2, 3, 60, "Measured on a busy 2-core machine: 0.67 test accuracy after the 60 s bound (101 steps), about 90 s in all "
                                    "with scoring; width 32 reached 0.74 in the same bound but took 3 minutes."),
-    "psmnist": Recipe(16, 2, 3, 60, "Permuted pixels remove the local structure, so expect less than sequential "
-                                    "MNIST in the same time."),
+    "psmnist": Recipe(16, 2, 3, 60, "Measured: 0.41 test accuracy after the 60 s bound (515 steps on a quieter "
+                                    "machine): permuting the pixels removes the local structure."),
     "ucr:GunPoint": Recipe(48, 2, 15, 60, "Measured with this recipe on a busy 2-core machine: 0.933 test accuracy (seed 0, 125 steps in the "
                                           "60 s bound)."),
 }
