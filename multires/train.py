@@ -118,11 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="torch CPU threads per process (default: torch's choice; under torchrun "
                           "cpu_count // local processes)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)
+        if action.dest in _DEFAULTS and action.dest != "preset":
+            action.default = argparse.SUPPRESS
     return p
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(**{name: getattr(args, name) for name in _DEFAULTS})
+    """The options given on the command line over ``--preset``'s recipe (every given value kept)."""
+    given = {name: getattr(args, name) for name in _DEFAULTS if name != "preset" and hasattr(args, name)}
+    return TrainConfig.from_preset(args.preset, **given)
 
 
 def _init_distributed() -> DistributedHooks | None:

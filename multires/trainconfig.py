@@ -36,6 +36,7 @@ True
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, get_args
 
@@ -89,9 +90,10 @@ class TrainConfig(JsonConfig):
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
     sequence length, and the head: ``pool`` for classification, ``last`` for recall); see
     :meth:`model_config`. ``preset`` fills every field left at its default value with the preset's
-    value (so ``TrainConfig(preset="paper", lr=3e-3)`` is the paper recipe with another lr; a field
-    set explicitly to the *default* value is indistinguishable from one left alone and takes the
-    preset's value).
+    value (so ``TrainConfig(preset="paper", lr=3e-3)`` is the paper recipe with another lr). A field
+    passed to the constructor *at* its default value cannot be told from one left alone and takes
+    the preset's value: :meth:`from_preset` (and :meth:`from_dict`, which fills only the fields a
+    dict leaves out) keep every value given, e.g. ``TrainConfig.from_preset("paper", min_steps=300)``.
 
     The budget: ``steps = max(epochs, ceil(min_steps / steps_per_epoch)) * steps_per_epoch``, i.e.
     whole epochs, at least ``epochs`` of them and at least ``min_steps`` optimizer steps; a
@@ -130,10 +132,38 @@ class TrainConfig(JsonConfig):
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {PRESETS}, got {self.preset!r}")
-        for name, value in preset_values(self.preset).items():
-            if getattr(self, name) == _FIELD_DEFAULTS[name]:
-                setattr(self, name, value)
+        if _FILL_PRESET.get():
+            for name, value in preset_values(self.preset).items():
+                if getattr(self, name) == _FIELD_DEFAULTS[name]:
+                    setattr(self, name, value)
         self.validate()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """A config from a (JSON) dict: its ``preset`` fills only the fields the dict leaves out.
+
+        >>> TrainConfig.from_dict({"preset": "paper", "min_steps": 300}).min_steps
+        300
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a {cls._what} must be a JSON object, got {type(data).__name__}")
+        preset = data.get("preset", "default")
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+        token = _FILL_PRESET.set(False)
+        try:
+            return super().from_dict({**preset_values(preset), **data})
+        finally:
+            _FILL_PRESET.reset(token)
+
+    @classmethod
+    def from_preset(cls, preset: Preset, **overrides: Any) -> TrainConfig:
+        """The named recipe with ``overrides`` on top; every override is kept as given.
+
+        >>> TrainConfig.from_preset("paper", min_steps=300, batch_size=16).min_steps
+        300
+        """
+        return cls.from_dict({**overrides, "preset": preset})
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
@@ -216,6 +246,8 @@ class TrainConfig(JsonConfig):
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
+# False while from_dict builds a config: the dict's own values are kept even when they equal a default.
+_FILL_PRESET: ContextVar[bool] = ContextVar("_FILL_PRESET", default=True)
 
 
 def preset_values(preset: str) -> dict[str, Any]:

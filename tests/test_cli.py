@@ -77,6 +77,9 @@ def test_preset_paper_parses_to_the_paper_config_and_options_override_it():
     args = cli.build_parser().parse_args(["--out", "x", "--preset", "paper", "--lr", "0.003", "--d-model", "16"])
     config = cli._train_config(args)
     assert (config.lr, config.d_model, config.decay, config.norm) == (0.003, 16, "all", "layer")
+    args = cli.build_parser().parse_args(["--out", "x", "--preset", "paper", "--min-steps", "300", "--batch-size", "16"])
+    config = cli._train_config(args)  # values equal to the default recipe's are still the user's choice
+    assert (config.min_steps, config.batch_size, config.epochs) == (300, 16, 100)
 
 
 def test_budget_options_reach_the_config():

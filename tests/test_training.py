@@ -422,6 +422,10 @@ def test_paper_preset_fields_and_overrides():
     assert (custom.lr, custom.d_model, custom.decay) == (3e-3, 16, "all")
     with pytest.raises(ValueError, match="preset must be one of"):
         TrainConfig(preset="fast")
+    kept = TrainConfig.from_preset("paper", min_steps=300, batch_size=16)  # default-recipe values, given
+    assert (kept.min_steps, kept.batch_size, kept.decay) == (300, 16, "all")
+    assert TrainConfig.from_json(kept.to_json()) == kept
+    assert TrainConfig.from_dict({"preset": "paper"}) == paper
 
 
 def test_paper_preset_decays_all_parameters_default_only_dense(digits):
