@@ -52,17 +52,22 @@ _DEFAULT = Recipe(48, 2, 15, 60, "")
 _RECIPES: dict[str, Recipe] = {  # ``expect``: measured on this project's 2-core machine while it was busy
     "digits": Recipe(48, 2, 15, 60, "The shipped digits-fading-haar (48×2, the trainer's defaults) scores 0.992 "
                                    "test accuracy."),
-    "smnist": Recipe(16, 2, 3, 60, "Measured on a busy 2-core machine: 0.67 test accuracy after the 60 s bound (101 steps), about 90 s in all "
-                                   "with scoring; width 32 reached 0.74 in the same bound but took 3 minutes."),
-    "psmnist": Recipe(16, 2, 3, 60, "Measured: 0.41 test accuracy after the 60 s bound (515 steps on a quieter "
-                                    "machine): permuting the pixels removes the local structure."),
-    "ucr:GunPoint": Recipe(48, 2, 15, 60, "Measured with this recipe on a busy 2-core machine: 0.933 test accuracy (seed 0, 125 steps in the "
-                                          "60 s bound)."),
+    "smnist": Recipe(16, 2, 3, 60, "Default recipe (16×2, fading, Haar, 60 s) on a busy 2-core machine: 0.67 test "
+                                   "accuracy (101 steps), about 90 s in all with scoring; width 32 reached 0.74 in "
+                                   "the same bound but took 3 minutes."),
+    "psmnist": Recipe(16, 2, 3, 60, "Default recipe (16×2, fading, Haar, 60 s): 0.41 test accuracy (515 steps on a "
+                                    "quieter machine): permuting the pixels removes the local structure."),
+    "ucr:GunPoint": Recipe(48, 2, 15, 60, "Default recipe (48×2, fading, Haar, 60 s) on a busy 2-core machine: 0.933 "
+                                          "test accuracy (seed 0, 125 steps)."),
 }
 
 
 def recipe_for(task_name: str) -> Recipe:
-    """Starting values for ``task_name`` (other UCR datasets and uploads: the trainer's defaults, 60 s)."""
+    """Starting values for ``task_name`` (other UCR datasets and uploads: the trainer's defaults, 60 s).
+
+    >>> recipe_for("smnist").d_model, recipe_for("ucr:OSULeaf").seconds
+    (16, 60)
+    """
     return _RECIPES.get(task_name, _DEFAULT)
 
 
