@@ -68,6 +68,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--baselines-only", action="store_true", help="measure only MiniRocket and 1-NN DTW")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=str(ROOT / "artifacts" / "bench_real"))
+    p.add_argument("--baselines-csv", default=str(BASELINES_CSV),
+                   help="where baseline rows are merged (default assets/studies/baselines.csv); '' to skip")
     args = p.parse_args()
     known = tuple(f"ucr:{n}" for n in UCR_DATASETS) + MNIST_TASKS
     args.datasets = known if args.datasets is None else tuple(d.strip() for d in args.datasets.split(",") if d.strip())
@@ -148,6 +150,17 @@ def summarise(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return means, verdict
 
 
+def _save_baselines(table: pd.DataFrame, path: Path) -> None:
+    """Merge this run's baseline rows into ``path``: rows of the datasets measured now are replaced."""
+    cols = ["task", "method", "seed", "accuracy", "fit_s", "predict_s", "n_train", "n_test", "window"]
+    baselines = table.loc[table["method"].isin(["MiniRocket", "1-NN DTW"]), cols]
+    if path.exists():
+        old = pd.read_csv(path)
+        baselines = pd.concat([old[~old["task"].isin(set(baselines["task"]))], baselines], ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    baselines.to_csv(path, index=False, float_format="%.6g")
+
+
 def main() -> int:
     args = _args()
     torch.set_num_threads(args.threads)
@@ -159,13 +172,8 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "results.csv", index=False)
-    baselines = table[table["method"].isin(["MiniRocket", "1-NN DTW"])]
-    cols = ["task", "method", "seed", "accuracy", "fit_s", "predict_s", "n_train", "n_test", "window"]
-    if BASELINES_CSV.exists():
-        old = pd.read_csv(BASELINES_CSV)
-        baselines = pd.concat([old[~old["task"].isin(set(baselines["task"]))], baselines[cols]], ignore_index=True)
-    BASELINES_CSV.parent.mkdir(parents=True, exist_ok=True)
-    baselines[cols].to_csv(BASELINES_CSV, index=False, float_format="%.6g")
+    if args.baselines_csv:
+        _save_baselines(table, Path(args.baselines_csv))
     means, verdict = summarise(table)
     print("\nMean test accuracy over seeds (differences in accuracy, 0.01 = 1 point):")
     print(means.round(4).to_string())
@@ -174,7 +182,8 @@ def main() -> int:
     summary = {"datasets": list(args.datasets), "seeds": list(args.seeds), "wall_time_s": time.perf_counter() - start,
                "means": json.loads(means.to_json(orient="index")), "targets": verdict}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nwall time {summary['wall_time_s']:.0f} s; wrote {out}/results.csv, summary.json and {BASELINES_CSV}")
+    print(f"\nwall time {summary['wall_time_s']:.0f} s; wrote {out}/results.csv, summary.json" +
+          (f" and {args.baselines_csv}" if args.baselines_csv else ""))
     return 0
 
 
