@@ -43,7 +43,8 @@ PRELOAD_DELAY_S = 3.0
 PRELOAD_MODULES = (
     "torch", "multires.checkpoint", "multires.training", "multires.tasks", "multires.memory",
     "multires.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.treeselect",
-    "multires.figures.wavelets", "multires.playground", "ui.training_runner",
+    "multires.figures.wavelets", "multires.playground", "ui.training_runner", "multires.figures.compare",
+    "multires.study.results",
 )
 
 
