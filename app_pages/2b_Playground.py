@@ -53,8 +53,8 @@ def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray) -> list[tuple[str, 
     return coefficient_tree(x, h0, h1, depth=default_depth(x.size, h0.size)).rows()
 
 
-def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator) -> None:
-    """The cascade beside the controls, then the checks, the frequency response and the tree in tabs."""
+def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_box: DeltaGenerator) -> None:
+    """The cascade beside the controls, the verdict under them, then checks, response and tree in tabs."""
     diag = filter_diagnostics(h0, h1)
     x, phi, psi = cascade(h0, h1, level=CASCADE_LEVEL)
     diverges = cascade_diverges(phi, psi)
@@ -68,7 +68,8 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator) -> None:
         if diverges:
             st.warning("The cascade does not settle to a bounded function (values beyond ±20, axis clipped to ±5): "
                        "these taps do not define a wavelet.", icon=":material/warning:")
-        worst = max(diag.orthonormality_error, diag.perfect_reconstruction_error)
+    worst = max(diag.orthonormality_error, diag.perfect_reconstruction_error)
+    with verdict_box:
         st.markdown(f"**Orthonormal wavelet pair?** {verdict(worst, 0.0)} largest error {worst:.2g}"
                     + (f" · nearest named wavelet **{diag.nearest_wavelet}** (distance {diag.nearest_distance:.3f})"
                        if diag.nearest_wavelet else " · no orthogonal wavelet has this length"))
@@ -134,4 +135,4 @@ try:
 except TapsError as err:
     chart.error(f"{err}. The charts come back as soon as the taps are valid.", icon=":material/error:")
 else:
-    draw_results(*pair, chart)
+    draw_results(*pair, chart, controls)
