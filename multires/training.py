@@ -32,7 +32,7 @@ Examples
 --------
 >>> from multires.tasks import load_task
 >>> task = load_task("digits", seed=0)
->>> result = train(task, TrainConfig(d_model=8, epochs=1, min_steps=0, batch_size=64))
+>>> result = train(task, TrainConfig(d_model=8, epochs=1, min_steps=0, norm="layer"))
 >>> 0.0 <= result.test["accuracy"] <= 1.0, result.net.training, result.best_epoch
 (True, False, 1)
 """
