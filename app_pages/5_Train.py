@@ -145,7 +145,7 @@ with top:
             for message in dict.fromkeys(m for r in run.results for m in getattr(r, "warnings", [])):
                 st.warning(message, icon=":material/warning:")
 
-tabs = st.tabs(["Set up a run", "Dataset", "Results", "Load a checkpoint"])
+tabs = st.tabs(["Set up a run", "Results", "Load a checkpoint"])
 
 # --- 1. set up a run -------------------------------------------------------------------------------
 with tabs[0]:
@@ -174,7 +174,7 @@ with tabs[0]:
             size = data.dataset_summary(task)
             classes = f"{size['classes']} classes" if size["kind"] == "classify" else f"{len(task.lags)} recall lags"
             st.caption(f"**{size['train']}** train / {size['validation']} validation / {size['test']} test series, "
-                       f"length **{size['length']}**, {classes} (examples: tab *Dataset*).")
+                       f"length **{size['length']}**, {classes} (examples below).")
             expect = data.recipe_for(task_name).expect
             baselines = data.measured_baselines(task_name)
             if baselines:
@@ -277,23 +277,14 @@ with tabs[0]:
         else:
             st.rerun()  # draw the live view at the top
 
-# --- 2. the dataset --------------------------------------------------------------------------------
-with tabs[1]:
-    if task is None:
-        st.info("No dataset loaded yet: upload a train and a test file in *Set up a run*.", icon=":material/info:")
-    else:
-        size = data.dataset_summary(task)
-        cols = st.columns(4)
-        cols[0].metric("Series (train / val / test)", f"{size['train']} / {size['validation']} / {size['test']}")
-        cols[1].metric("Length", size["length"])
-        cols[2].metric("Classes" if size["kind"] == "classify" else "Recall lags",
-                       size["classes"] if size["kind"] == "classify" else len(task.lags))
-        cols[3].metric("Channels", size["channels"])
+# --- the dataset at a glance, under the setup (it is what the run will learn from) ----------------------
+with tabs[0]:
+    if task is not None:
         x, y, names = data.examples(task)
         scaled = "value (z-normalised per series)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
         show(example_series_figure(x, y, names, y_title=scaled), key="train_examples")
         source = getattr(task, "source", "") or task.description
-        st.caption(f"The first training series of each class. Source: {source}.")
+        st.caption(f"The dataset the run learns from: the first training series of each class. Source: {source}.")
 
 # --- 3. results of any model with a training history -------------------------------------------------
 
@@ -338,7 +329,7 @@ def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapsho
                f"more channels. Black outlines: channel {channel}'s memory (the sidebar's channel).")
 
 
-with tabs[2]:
+with tabs[1]:
     models = state.all_models()
     with_history = [name for name, e in models.items() if _history(e) is not None]
     if run is not None and run.active:
@@ -386,7 +377,7 @@ with tabs[2]:
                                 "multires.checkpoint.load_checkpoint.")
 
 # --- 4. load a checkpoint ----------------------------------------------------------------------------
-with tabs[3]:
+with tabs[2]:
     uploaded = st.file_uploader("A .safetensors checkpoint saved by this app or by multires.checkpoint",
                                 type=["safetensors"], key="train_upload")
     if uploaded is not None:

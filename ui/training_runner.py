@@ -333,12 +333,19 @@ class TrainingRun:
             if acquired:
                 _slots.release()
             self.finished.set()
-            _LOG.info("training run %r ended: %s", self.name,
-                      self.error or (f"{len(self.results)} seed(s), last {self.result.steps}/"
-                                     f"{self.result.total_steps} steps"
-                                     + (f", stopped ({self.stop_cause or self.result.stop_reason})"
-                                        if self.result.stopped else "")
-                                     if self.result is not None else "not started"))
+            _LOG.info("training run %r ended: %s", self.name, self.error or self._outcome())
+
+    def _outcome(self) -> str:
+        """For the server log: ``"300/300 steps"``, ``"12/300 steps, stopped (Stop button)"``, ...
+
+        With several seeds the last one's steps, after ``"3 seeds, last "``.
+        """
+        result = self.result
+        if result is None:
+            return "not started"
+        seeds = f"{len(self.results)} seeds, last " if self.seeds > 1 else ""
+        stopped = f", stopped ({self.stop_cause or result.stop_reason})" if result.stopped else ""
+        return f"{seeds}{result.steps}/{result.total_steps} steps{stopped}"
 
 
 # --- script side (called by the page) ------------------------------------------------------------
