@@ -76,13 +76,15 @@ with st.expander("What the layer computes, in five lines", expanded=not presenti
     )
 
 st.header("A guided path")
-st.markdown("Each page uses the sidebar's model, layer, channel, signal and fixed wavelet, so you can follow one "
-            "example all the way through.")
+st.markdown("Every page of the app, in menu order. The pages share the sidebar's model, layer, channel, signal and "
+            "fixed wavelet, so you can follow one example all the way through.")
 GUIDE = [
     ("app_pages/1_Wavelets.py", "Wavelets", ":material/waves:",
      "What a wavelet is: the mother wavelet, its dilated and shifted family, and why that family is orthonormal."),
     ("app_pages/2_Filters.py", "Filters", ":material/tune:",
      "The h0/h1 a model learned next to a fixed wavelet: taps, frequency response, how wavelet-like they are."),
+    ("app_pages/2b_Playground.py", "Wavelet playground", ":material/science:",
+     "Type your own h0 (and h1) taps and see at once whether they make a wavelet pair."),
     ("app_pages/3_Coefficient_tree.py", "Coefficient tree", ":material/account_tree:",
      "The whole tree of a signal (or your own upload): which levels carry which structure."),
     ("app_pages/4_TREESELECT.py", "TREESELECT memory", ":material/memory:",
@@ -91,6 +93,8 @@ GUIDE = [
      "Train a small MultiresConv on the CPU and watch its filters and memory selection change."),
     ("app_pages/6_Compare.py", "Compare", ":material/leaderboard:",
      "Learned vs fixed wavelets and the strategies side by side, on accuracy and memory."),
+    ("app_pages/7_Study.py", "Study", ":material/query_stats:",
+     "Sweeps over seeds (shipped, or upload your own): which TREESELECT rule, budget and filter start win."),
 ]
 for step, (path, label, icon, what) in enumerate(GUIDE, start=1):
     link, text = st.columns([1, 3], vertical_alignment="center")

@@ -132,9 +132,10 @@ with tabs[0]:
         with column:
             show(tree_heatmap(trees[side], subtitle, normalize_rows=normalize,
                               height=min(360, 90 + (26 if presenting() else 24) * (depth + 1))), key=f"tree_heatmap_{side}")
-    st.caption("Rows are levels (coarsest a_J at the top, finest b1 at the bottom), columns are time; red is positive, "
-               "blue negative. Look for where edges and bursts light up each level; coarse rows fade in from the left "
-               "because the causal tree assumes zeros before t = 0.")
+    st.caption("Rows are levels (coarsest a<sub>J</sub> at the top, finest b<sub>1</sub> at the bottom), columns are "
+               "time; red is positive, dark grey negative, white near 0. Look for where edges and bursts light up each "
+               "level; coarse rows fade in from the left because the causal tree assumes zeros before t = 0.",
+               unsafe_allow_html=True)
     show(signal_figure(x, sel.signal_name, height=200), key="tree_signal")
     st.caption("The signal both trees decompose (sidebar: Signal, or your upload on the last tab).")
 

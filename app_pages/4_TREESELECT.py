@@ -199,7 +199,8 @@ with tabs[0]:
         st.session_state["_ts_clicked"] = clicked
         st.session_state["ts_cell"] = hit
         st.rerun()
-    st.caption("Squares outline the cells each strategy keeps at n (colour = strategy; nested squares = kept by several). "
+    st.caption("Squares outline the cells each strategy keeps at n (colour = strategy, with a white rim; nested squares "
+               "= kept by several). Cells: red positive, dark grey negative, white near 0. "
                "Click a kept cell, or pick one below, to shade the span of the past it reads. "
                f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
                f"**{sel.signal_name}** ({n_samples} samples); Options: other filters, fewer strategies.")
@@ -279,7 +280,8 @@ with tabs[2]:
                            kept={"uniform": cell_coords(kept_cells(answer, n))}, n=n, x_range=x_range, start=first)
         show(guess_overlay(fig, cell_coords(kept_cells([by_name[g] for g in guess], n)),
                            cell_coords(kept_cells(answer, n))), key="ts_q_cells_figure")
-        st.caption("Outlined: the cells uniform keeps. Green dots: your guesses it keeps; red crosses: guesses it does not.")
+        st.caption("Outlined: the cells uniform keeps. White dots: your guesses it keeps; black crosses: guesses it "
+                   "does not.")
 
     st.markdown("#### 2. Which lag will resolution fading forget first?")
     fading = memory_slots("fading", depth, k)
@@ -351,6 +353,7 @@ with tabs[5]:
     row = model_slots.index(picked[1]) if picked and picked[1] in model_slots else None
     show(kernel_figure(kernel, contributions, slot_labels, float(model_weights[-1]), highlight_row=row), key="ts_kernel")
     residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * model_weights[-1] - kernel).max())
-    st.caption(f"Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds; the columns "
+    st.caption("Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds (red "
+               "positive, dark grey negative); the columns "
                f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e})."
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))

@@ -8,6 +8,7 @@ page shows are compared with the library.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,11 @@ def test_home_figure2_animates_the_kept_slots(session_models):
     lit = [text.split("<br>")[1] for text in strip["text"] if "not yet" not in text]
     assert lit == ["a4[9]", "b4[9]", "b3[9]", "b3[1]", "b2[9]", "b2[5]", "b2[1]"] == [
         f"{'a' if s.band == 'approx' else 'b'}{s.level}[{t}]" for s, t in expected]  # b2[n-12] is before t = 0
-    assert len(at.get("page_link")) == 6
+    # the guide links every page of app.py's navigation but Home, in menu order
+    titles = re.findall(r'st\.Page\([^)]*title="([^"]+)"', APP.read_text())
+    assert len(titles) >= 9 and "Wavelet playground" in titles and "Study" in titles
+    links = [link.proto.label for link in at.get("page_link")]
+    assert links == [f"{step}. {title}" for step, title in enumerate(titles[1:], start=1)]
 
 
 # --- Wavelets ------------------------------------------------------------------------------------

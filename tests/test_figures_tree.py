@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from multires import ModelConfig, MultiresNet, coefficient_tree, kept_cells, memory_slots, slot_filters
-from multires.figures.style import STRATEGY_COLORS
+from multires.figures.style import SIGNED_COLORSCALE, STRATEGY_COLORS
 from multires.figures.tree import (
+    KEPT_HALO_WIDTH,
+    KEPT_LINE_WIDTH,
     KEPT_MARKER_SIZES,
     MAX_HEATMAP_COLUMNS,
     MAX_TRACE_POINTS,
@@ -153,6 +155,49 @@ def test_tree_heatmap_outlines_kept_cells_of_every_strategy(n):
         assert tr.marker.size == KEPT_MARKER_SIZES[strategy]
 
 
+def rgb(color: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` or ``"rgb(r, g, b)"`` as integers."""
+    if color.startswith("#"):
+        return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(c)) for c in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
+
+
+def assert_signed_scale_without_blue(heat) -> None:
+    """Signed values use the app's red/white/grey scale: blue means h0 / approximation only."""
+    assert [list(stop) for stop in heat.colorscale] == SIGNED_COLORSCALE
+    assert heat.zmid == 0 and heat.zmin == -heat.zmax
+    for _, color in heat.colorscale:
+        r, g, b = rgb(color)
+        assert b <= max(r, g), f"{color} is bluish"
+    assert rgb(heat.colorscale[0][1]) < rgb(heat.colorscale[-1][1])  # negative end dark, positive end red
+    assert rgb(heat.colorscale[-1][1])[0] > 150 and rgb(heat.colorscale[-1][1])[2] < 100
+
+
+def test_tree_heatmap_signed_scale_and_readable_nested_outlines():
+    rows = coefficient_tree(signal(), *wavelet_filters("haar"), depth=4).rows()
+    kept = {"fading": cell_coords(kept_cells(memory_slots("fading", 4, 2), 40)),
+            "uniform": cell_coords(kept_cells(memory_slots("uniform", 4, 2, memory_size=6), 40)),
+            "learned": cell_coords(kept_cells(memory_slots("uniform", 4, 2, memory_size=3), 40))}
+    fig = tree_heatmap(rows, "Tree", kept=kept, n=40)
+    assert_signed_scale_without_blue(trace(fig, "coefficients"))
+    names = [t.name for t in fig.data]
+    halos = [i for i, name in enumerate(names) if name.startswith("halo")]
+    outlines = [i for i, name in enumerate(names) if name.startswith("kept by")]
+    assert len(halos) == len(outlines) == 3
+    # every halo under every outline: a smaller square's halo never paints over a larger one's outline
+    assert max(halos) < min(outlines)
+    for i in halos:
+        assert fig.data[i].marker.line.color == "white" and fig.data[i].marker.line.width == KEPT_HALO_WIDTH
+    for i in outlines:
+        assert fig.data[i].marker.line.width == KEPT_LINE_WIDTH
+    assert (KEPT_HALO_WIDTH - KEPT_LINE_WIDTH) / 2 >= 1.5  # white on both sides of each outline
+    # nested squares (cells kept by several strategies) do not overlap: outlines abut at most
+    sizes = sorted(KEPT_MARKER_SIZES.values(), reverse=True)
+    assert all((a - b) / 2 >= KEPT_LINE_WIDTH for a, b in zip(sizes, sizes[1:]))
+    colors = {fig.data[i].marker.color for i in outlines}
+    assert colors == {STRATEGY_COLORS[s] for s in kept}
+
+
 def test_tree_heatmap_of_a_window_keeps_true_times():
     rows = coefficient_tree(signal(), *wavelet_filters("haar"), depth=3).rows()
     window = [(label, values[40:61]) for label, values in rows]
@@ -267,6 +312,7 @@ def test_kernel_figure_rows_sum_to_the_composite_kernel():
     assert fig.layout.yaxis.title.text == "K[m]"
     heat = trace(fig, "slot contributions")
     assert list(heat.y) == labels and len(labels) == 5
+    assert_signed_scale_without_blue(heat)
     summed = np.asarray(heat.z).sum(axis=0)
     summed[0] += weights[-1]
     np.testing.assert_allclose(summed, trace(fig, "K").y, atol=KERNEL_ATOL)

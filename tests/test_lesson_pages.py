@@ -142,6 +142,12 @@ def test_guess_overlay_splits_right_and_wrong_guesses():
     right = next(t for t in fig.data if t.name == "your guess: kept")
     wrong = next(t for t in fig.data if t.name == "your guess: not kept")
     assert list(zip(right.y, right.x)) == [("a2", 7)] and list(zip(wrong.y, wrong.x)) == [("b1", 5)]
+    # shape says right/wrong; neutral black/white with an edge of the other, never a strategy's colour or
+    # the heatmap's red (positive)
+    assert right.marker.symbol != wrong.marker.symbol
+    for tr in (right, wrong):
+        assert {tr.marker.color, tr.marker.line.color} == {"white", "#111111"}
+        assert tr.marker.color not in STRATEGY_COLORS.values()
 
 
 def test_tree_heatmap_focus_shades_the_receptive_field():

@@ -24,7 +24,7 @@ from plotly.subplots import make_subplots
 
 from .cells import cell_coords, cell_label
 from .dilated_tree import dilated_tree_figure, tree_animation_figure
-from .style import BAND_COLORS, STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import BAND_COLORS, SIGNED_COLORSCALE, STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = [
     "signal_figure",
@@ -51,6 +51,9 @@ MAX_TRACE_POINTS = 4096
 
 #: Open-square marker size per strategy, so that cells kept by several strategies show nested squares.
 KEPT_MARKER_SIZES: dict[str, int] = {"fading": 19, "uniform": 14, "learned": 9}
+#: Outline width of a kept cell and of the white halo under it (px): 2 px of white on each side.
+KEPT_LINE_WIDTH = 2.5
+KEPT_HALO_WIDTH = 6.5
 _GREY = "#9a9a9a"
 #: The inspected cell and its receptive field (Okabe-Ito yellow: not a strategy, not a band).
 FOCUS_COLOR = "#E6B800"
@@ -165,8 +168,10 @@ def tree_heatmap(
     Returns
     -------
     plotly.graph_objects.Figure
-        A ``"coefficients"`` heatmap trace, then per strategy a white ``"halo ..."`` and its
-        ``"kept by ..."`` scatter (then ``"inspected: ..."`` with ``focus``).
+        A ``"coefficients"`` heatmap trace (:data:`~multires.figures.style.SIGNED_COLORSCALE`: red
+        positive, white 0, dark grey negative), then one white ``"halo ..."`` scatter per strategy,
+        then one ``"kept by ..."`` scatter per strategy in its colour (then ``"inspected: ..."`` with
+        ``focus``).
     """
     labels = [label for label, _ in rows]
     times, values, bucket = pool_columns(np.vstack([np.asarray(v, dtype=np.float64) for _, v in rows]))  # (J+1, N')
@@ -184,26 +189,31 @@ def tree_heatmap(
         bar_title = "coefficient"
     fig = go.Figure(go.Heatmap(
         z=z, x=times, y=labels, customdata=values, name="coefficients",
-        colorscale="RdBu_r", zmid=0.0, zmin=-zmax, zmax=zmax,
+        colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-zmax, zmax=zmax,  # red +, grey −: blue means h0 only
         colorbar=dict(title=dict(text=bar_title, side="top", font=dict(size=11)), thickness=10,
                       tickfont=dict(size=11), xpad=4),
         hovertemplate=("%{y}[%{x}] = %{customdata:.4g}" if bucket == 1
                        else f"%{{y}} near t = %{{x:.0f}}: %{{customdata:.4g}} (largest |c| of {bucket})")
         + "<extra></extra>",
     ))
-    for strategy, cells in (kept or {}).items():
-        color = STRATEGY_COLORS.get(strategy, "#000000")
-        size = KEPT_MARKER_SIZES.get(strategy, 12)
-        fig.add_trace(go.Scatter(  # a white halo under the outline: readable on the darkest cells too
+    # Every white halo first, then every outline: a later (smaller) square's halo must not paint over
+    # an earlier square's outline where cells kept by several strategies nest. The halo shows
+    # ~2 px of white on both sides of each outline, so it reads on the darkest cells (a_J) too.
+    kept = dict(kept or {})
+    for strategy, cells in kept.items():
+        fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", showlegend=False,
             name=f"halo {strategy}", hoverinfo="skip",
-            marker=dict(symbol="square-open", size=size, color="white", line=dict(width=5.5, color="white")),
+            marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(strategy, 12), color="white",
+                        line=dict(width=KEPT_HALO_WIDTH, color="white")),
         ))
+    for strategy, cells in kept.items():
+        color = STRATEGY_COLORS.get(strategy, "#000000")
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers",
             name=f"kept by {_strategy_name(strategy)}",
             marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(strategy, 12), color=color,
-                        line=dict(width=2.5, color=color)),
+                        line=dict(width=KEPT_LINE_WIDTH, color=color)),
             hovertemplate="%{y}[%{x}]<extra>" + _strategy_name(strategy) + "</extra>",
         ))
     if focus is not None:  # one cell and the span of the past it reads

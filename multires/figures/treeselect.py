@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..treeselect import Slot
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import SIGNED_COLORSCALE, STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = [
     "capacity_figure",
@@ -245,7 +245,7 @@ def kernel_figure(
     zmax = float(np.abs(contributions).max()) if contributions.size else 1.0
     fig.add_trace(go.Heatmap(
         z=contributions, x=lags, y=list(slot_labels), name="slot contributions",
-        colorscale="RdBu_r", zmid=0.0, zmin=-zmax, zmax=zmax,
+        colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-zmax, zmax=zmax,  # red +, grey −: blue means h0 only
         colorbar=dict(title=dict(text="w<sub>s</sub> · g<sub>s</sub>[m]", side="right"), thickness=14,
                       len=heat_share, y=heat_share / 2, yanchor="middle"),
         hovertemplate="%{y}<br>lag %{x}: %{z:.4g}<extra></extra>",
@@ -325,7 +325,7 @@ def selection_matrix_figure(
 
 
 def guess_overlay(fig: go.Figure, guess: Sequence[tuple[str, int]], right: Sequence[tuple[str, int]]) -> go.Figure:
-    """Mark a student's guessed cells on a tree heatmap: ✓ where the guess is right, ✗ where it is not.
+    """Mark a student's guessed cells on a tree heatmap: a white dot where the guess is right, a black ✗ where not.
 
     ``guess`` and ``right`` are ``(row label, time)`` cells (:func:`multires.figures.tree.cell_coords`);
     the right cells themselves are drawn by the heatmap's ``kept`` outlines.
@@ -336,11 +336,14 @@ def guess_overlay(fig: go.Figure, guess: Sequence[tuple[str, int]], right: Seque
         ``fig`` with ``"your guess: kept"`` and ``"your guess: not kept"`` marker traces added.
     """
     right_set = set(right)
-    for name, cells, symbol, color in (
-        ("your guess: kept", [c for c in guess if c in right_set], "circle", "#1a9641"),
-        ("your guess: not kept", [c for c in guess if c not in right_set], "x", "#d7191c"),
+    # Shape says right or wrong; the colours are neutral black/white, because on this heatmap red means a
+    # positive coefficient and green the resolution-fading strategy. Each marker has an edge of the
+    # other colour, so it reads on red, white and dark grey cells alike.
+    for name, cells, symbol, color, edge in (
+        ("your guess: kept", [c for c in guess if c in right_set], "circle", "white", "#111111"),
+        ("your guess: not kept", [c for c in guess if c not in right_set], "x", "#111111", "white"),
     ):
         fig.add_trace(go.Scatter(x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", name=name,
-                                 marker=dict(symbol=symbol, size=9, color=color, line=dict(width=1.5, color="white")),
+                                 marker=dict(symbol=symbol, size=9, color=color, line=dict(width=1.5, color=edge)),
                                  hovertemplate="%{y}[%{x}]<extra>" + name + "</extra>"))
     return fig
