@@ -270,7 +270,7 @@ with tabs[0]:
         if config_error:
             st.error(f"These settings cannot be trained: {config_error}")
     if clicked and train_config is not None and task is not None:
-        started, refusal = runner.start(run_name, train_config, task=task if task_name == data.UPLOAD else None,
+        _, refusal = runner.start(run_name, train_config, task=task if task_name == data.UPLOAD else None,
                                         seeds=seeds)
         if refusal:
             launch.warning(refusal, icon=":material/hourglass_top:")
