@@ -32,7 +32,7 @@ __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "budget_figure", "i
 BASELINE_DASHES: dict[str, str] = {"MiniRocket": "dot", "1-NN DTW": "dash"}
 #: Filter inits (not strategies, so not STRATEGY_COLORS; blue/orange stay with h0/h1).
 INIT_COLORS: dict[str, str] = {"frozen haar": "#7f7f7f", "learned from haar": "#222222",
-                               "learned from random": "#AA4499"}
+                               "learned from random": "#999933"}  # olive: far from the rules' violet and pink
 #: The init a budget chart shows unless told otherwise: the paper's (Haar start, filters learned).
 DEFAULT_INIT = "learned from haar"
 _BUDGET_TITLES = {"distinct": "distinct coefficients per layer (mean over layers)",
