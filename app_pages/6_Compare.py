@@ -63,7 +63,7 @@ with tabs[0]:
     spread = ("one seed each" if seeds.max() == 1 else
               f"{seeds.min()}–{seeds.max()} seeds per configuration" if seeds.min() != seeds.max()
               else f"{seeds.max()} seeds each")
-    reference = (f"Dashed lines: {', '.join(baselines)} on the same split (shipped study, measured)." if baselines
+    reference = (f"Black vertical lines: {', '.join(baselines)} on the same test split (measured by the shipped study; see the legend)." if baselines
                  else f"No baseline lines: this task has no measured baseline in {BASELINES_CSV.relative_to(state.ROOT)}."
                  if score_name == "accuracy" else "")
     st.caption(f"Dot = mean over seeds ({spread}), bar = range over seeds, grey ticks = single seeds; colour = "

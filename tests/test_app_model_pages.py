@@ -352,12 +352,12 @@ def test_score_ranges_figure_starts_at_zero_unless_an_explicit_labelled_zoom():
 def test_score_ranges_figure_colours_strategies_and_draws_baselines():
     groups = seed_groups(_rows())
     fig = score_ranges_figure(groups, "title", "test mean R²", {"MiniRocket": 0.99, "1-NN DTW": 0.91})
-    colours = {t.name.split(" · ")[0]: t.marker.color for t in fig.data if t.name != "one seed"}
+    colours = {t.name.split(" · ")[0]: t.marker.color for t in fig.data if t.mode == "markers" and t.name != "one seed"}
     assert colours == {"resolution fading": STRATEGY_COLORS["fading"], "uniform": STRATEGY_COLORS["uniform"],
                        "learned": STRATEGY_COLORS["learned"]}
     lines = {shape.name: shape.x0 for shape in fig.layout.shapes}
     assert lines == {"baseline: MiniRocket": 0.99, "baseline: 1-NN DTW": 0.91}
-    assert {a.text for a in fig.layout.annotations} == {"MiniRocket 0.990", "1-NN DTW 0.910"}
+    assert [t.name for t in fig.data if t.mode == "lines"] == ["MiniRocket 0.990 (baseline)", "1-NN DTW 0.910 (baseline)"]
 
 
 def test_live_filters_figure_draws_every_channel_and_the_start():

@@ -228,8 +228,8 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
     Returns
     -------
     Figure with one marker trace per (strategy, init) pair present and, when some configuration has
-    several seeds, one trace of seed ticks; each
-    baseline is a labelled vertical line (a layout shape named ``"baseline: <method>"``).
+    several seeds, one trace of seed ticks; each baseline is a vertical line (a layout shape named
+    ``"baseline: <method>"``) with a legend entry (an empty line trace ``"<method> <score> (baseline)"``).
     """
     baselines = dict(baselines or {})
     fig = go.Figure()
@@ -251,18 +251,22 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
         fig.add_trace(go.Scatter(x=[s for s, _ in ticks], y=[lab for _, lab in ticks], mode="markers",
                                  name="one seed", marker=dict(symbol="line-ns-open", size=12, color="#777777"),
                                  hovertemplate="%{y}<br>one seed: %{x:.3f}<extra></extra>"))
-    for (name, score), dash in zip(baselines.items(), _BASELINE_DASHES * 4):
-        fig.add_vline(x=score, line=dict(color="#333333", width=2, dash=dash), annotation_text=f"{name} {score:.3f}",
-                      annotation_position="top", annotation_font=dict(size=12), name=f"baseline: {name}")
+    for (name, score), dash in zip(sorted(baselines.items(), key=lambda kv: -kv[1]), _BASELINE_DASHES * 4):
+        line = dict(color="#333333", width=2, dash=dash)
+        fig.add_vline(x=score, line=line, name=f"baseline: {name}")
+        # Named in the legend, not printed on the chart: close baselines would print over each other.
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"{name} {score:.3f} (baseline)"))
     x_range, zoom_note = _axis_range(groups, baselines, zoom)
     fig.update_xaxes(range=x_range, showgrid=True)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
                      tickfont=dict(size=13, color="#222222"))
-    plot_height = 50 * max(len(labels), 2)
-    fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 200)
+    plot_height = 55 * max(len(labels), 3)
+    legend_rows = len(fig.data)  # the legend may wrap to one entry per row on a narrow page
+    bottom = 85 + 22 * legend_rows  # axis title, then the legend 75 px under the plot
+    fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 60 + bottom)
     # The legend sits below the axis title at a fixed distance in pixels, whatever the number of rows.
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-75 / plot_height, xanchor="left", x=0.0),
-                      margin=dict(t=60, b=140))
+                      margin=dict(t=60, b=bottom))
     return fig
 
 
