@@ -304,6 +304,22 @@ def _history(entry: state.ModelEntry) -> tuple[dict, list[SelectionSnapshot]] | 
     return curves, list(snapshots)
 
 
+def _epoch_end_steps(curves: dict, metrics: dict, total_steps: int) -> list[int]:
+    """Optimizer steps at each recorded epoch's end, where the validation points go.
+
+    The history records them (``epoch_step``). Checkpoints from before it did split the run's steps
+    evenly over its epochs: ``total_epochs`` when recorded (``min_steps`` can raise it above
+    ``epochs``), else ``epochs`` (those runs had no ``min_steps``).
+    """
+    epochs_run = len(curves.get("epoch_val") or [])
+    recorded = curves.get("epoch_step") or []
+    if len(recorded) == epochs_run:
+        return [int(step) for step in recorded]
+    epochs = int(metrics.get("total_epochs") or metrics.get("epochs") or epochs_run or 1)
+    per_epoch = total_steps / max(1, epochs)
+    return [round(per_epoch * (i + 1)) for i in range(epochs_run)]
+
+
 def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapshot]) -> None:
     st.subheader("How the learned selection moved during training")
     learned_layers = [i for i, conv in enumerate(entry.net.convs) if conv.tree_select == "learned"]
@@ -356,9 +372,7 @@ with tabs[1]:
         cols[4].metric("Steps", f"{metrics.get('steps', '?')}/{metrics.get('total_steps', '?')}",
                        help="Fewer than planned when Stop or the time bound ended the run.")
         total_steps = int(metrics.get("total_steps") or curves["step"][-1])
-        epochs_run = len(curves.get("epoch_val") or [])
-        per_epoch = total_steps / max(1, int(metrics.get("epochs") or epochs_run or 1))
-        val_steps = [round(per_epoch * (i + 1)) for i in range(epochs_run)]
+        val_steps = _epoch_end_steps(curves, metrics, total_steps)
         loss_name = "cross entropy" if metric_name == "accuracy" else "MSE"
         show(training_curves_figure(curves["step"], curves["loss"], curves["metric"], metric_name, val_steps,
                                     curves.get("epoch_val") or [], total_steps, loss_name), key="train_result_curves")

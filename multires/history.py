@@ -74,6 +74,10 @@ class Progress:
     lr: float  # learning rate used by this step
     val_metric: float | None = None  # eval-mode validation accuracy / mean R^2, on an epoch's last step only
     best_epoch: int | None = None  # 1-based epoch with the best validation score so far (None: none yet)
+    # The model being trained (the plain module, not a DDP wrapper), so a callback can look at its
+    # filters or selection. Read-only view; do not modify: it is the live model, and changing it
+    # changes the run. Left out of repr and equality.
+    net: MultiresNet | None = field(default=None, repr=False, compare=False)
 
     @property
     def fraction(self) -> float:

@@ -146,6 +146,8 @@ def train(
     callback : callable, optional
         Called with a :class:`Progress` after every step; a truthy return stops training cleanly
         after that step (``result.stopped``). Under ``distributed`` any rank's stop stops all.
+        ``progress.net`` is the model being trained: a read-only view (copy what you need; do not
+        modify it).
     distributed : DistributedHooks, optional
         Run as one rank of a ``torch.distributed`` job (see :class:`DistributedHooks`).
 
@@ -295,7 +297,8 @@ class _RunState:
         if self.callback is not None:
             stop = bool(self.callback(Progress(
                 self.clock.step, self.clock.total_steps, self.epoch, self.epochs, step_loss, metric,
-                "accuracy" if kind == "classify" else "r2", self.clock.elapsed, lr, val_metric, self.best.epoch)))
+                "accuracy" if kind == "classify" else "r2", self.clock.elapsed, lr, val_metric, self.best.epoch,
+                self.net)))
         limit = self.config.max_seconds
         patience = self.config.patience
         if self.hooks.any(stop):

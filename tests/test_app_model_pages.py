@@ -17,7 +17,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
-from multires.figures.style import STRATEGY_COLORS
+from multires.figures.style import FILTER_COLORS, STRATEGY_COLORS
 from multires.figures.compare import (
     lag_r2_figure,
     score_ranges_figure,
@@ -228,6 +228,36 @@ def test_good_checkpoint_upload_adds_and_selects_the_model():
     assert _widget(at.sidebar.selectbox, "model").value == "round trip"
 
 
+def _with_history(history_extra: dict, **metrics) -> ModelEntry:
+    """The test model with a recorded 5-epoch, 50-step history (10 steps per epoch) in its metrics."""
+    entry = _test_model()
+    steps = list(range(1, 51))
+    history = {"step": steps, "loss": [1.0 / s for s in steps], "metric": [s / 50 for s in steps],
+               "lr": [0.01] * 50, "epoch_train": [0.2, 0.4, 0.6, 0.7, 0.8],
+               "epoch_val": [0.1, 0.3, 0.5, 0.6, 0.7], **history_extra}
+    entry.metrics.update(history=history, steps=50, total_steps=50, epochs_done=5, **metrics)
+    return entry
+
+
+@pytest.mark.parametrize("history_extra, metrics", [
+    ({"epoch_step": [10, 20, 30, 40, 50]}, {"epochs": 2, "total_epochs": 5}),  # min_steps raised 2 epochs to 5
+    ({}, {"epochs": 2, "total_epochs": 5}),  # no per-epoch steps recorded: total_epochs
+    ({}, {"epochs": 5}),  # a checkpoint from before min_steps: epochs was the whole run
+])
+def test_result_curves_put_validation_points_at_epoch_ends(history_extra, metrics):
+    import json
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state["session_models"] = {MODEL: _with_history(history_extra, **metrics)}
+    at.session_state["model"] = MODEL
+    at.run()
+    at.switch_page("app_pages/5_Train.py").run()
+    _no_exception(at)
+    chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training curves" in c.proto.spec)
+    val = next(trace for trace in chart["data"] if trace["name"] == "validation (epoch end)")
+    assert list(val["x"]) == [10, 20, 30, 40, 50]  # not 25, 50, ... (50 steps over config.epochs = 2)
+
+
 # --- the runner without the app ---------------------------------------------------------------------
 
 
@@ -276,6 +306,9 @@ def test_training_curves_figure_has_loss_train_and_validation_traces():
     assert [t.name for t in fig.data] == ["training loss", "training (running, this epoch)", "validation (epoch end)"]
     assert len(fig.data[0].x) <= 100 and fig.data[0].x[-1] == 1000  # thinned, last point kept
     assert fig.layout.yaxis2.title.text == "accuracy (fraction correct)"
+    reserved = {c.upper() for c in (*FILTER_COLORS.values(), *STRATEGY_COLORS.values(), "#E69F00")}
+    assert not {t.line.color.upper() for t in fig.data} & reserved  # blue/orange mean h0/h1, hues strategies
+    assert fig.data[2].line.dash == "dash" and fig.data[1].line.dash is None
 
 
 def test_selection_figures_sum_bands_and_place_slots_on_the_tree():
@@ -287,6 +320,8 @@ def test_selection_figures_sum_bands_and_place_slots_on_the_tree():
     assert len(fig.data) == 1 and list(fig.data[0].y) == ["a2", "b2", "b1"] and "M = 2" in fig.layout.title.text
     np.testing.assert_allclose(np.asarray(fig.data[0].z)[:, -1], [1, 0, 1])  # slots per channel at the end
     np.testing.assert_allclose(np.asarray(fig.data[0].z)[2], [2, 1.5, 1])  # b1 over training
+    scale = [color for _, color in fig.data[0].colorscale]  # neutral greys: green is resolution fading
+    assert all(c[1:3] == c[3:5] == c[5:7] for c in scale), scale
     snap = selection_snapshot_figure(kept[-1], bands, lags, layer=0, step=10, channel=1,
                                      channel_mask=np.array([True, False, True, False]))
     _assert_labelled(snap, "lag", "tree band")

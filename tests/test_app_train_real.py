@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from multires import ModelConfig, MultiresNet
 from multires.study.results import baseline_levels, read_baselines
 from multires.tasks import load_task
+import multires.training as training_module
 from multires.training import Progress, TrainConfig
 from ui import training_runner
 from ui.state import ModelEntry
@@ -203,8 +204,8 @@ def test_two_seeds_become_two_models_and_one_configuration_on_compare():
 # --- the live filters, at the callback level ---------------------------------------------------------
 
 
-def _progress(step: int) -> Progress:
-    return Progress(step, 100, 0, 1, 1.0, 0.5, "accuracy", 0.01 * step, 0.01)
+def _progress(step: int, net: MultiresNet | None = None) -> Progress:
+    return Progress(step, 100, 0, 1, 1.0, 0.5, "accuracy", 0.01 * step, 0.01, net=net)
 
 
 def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
@@ -212,8 +213,6 @@ def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
     net = MultiresNet(ModelConfig(d_model=3, n_layers=2, seq_len=64, wavelet="haar", tree_select="learned",
                                   memory_size=3))
     run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
-    run._hooks = training_runner._Observed(None, run._start_model)
-    run._hooks.net = net
     run._start_model(net)
     start = run.curves()["initial"]
     assert start.step == 0 and start.h0.shape == (2, 3, 2) and start.learned_layers == (0, 1)
@@ -222,7 +221,7 @@ def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
     with torch.no_grad():
         net.convs[1].h1[2] += 0.25  # what an optimizer step does
         net.convs[0].slot_mask[1, 0] = False
-    run._callback(_progress(1))
+    run._callback(_progress(1, net))  # the runner sees the model through progress.net only
     live = run.curves()["live"]
     assert live.step == 1
     np.testing.assert_allclose(live.h1[1, 2] - start.h1[1, 2], [0.25, 0.25], rtol=1e-6)
@@ -243,6 +242,15 @@ def test_live_filters_change_during_a_real_run(monkeypatch):
         return stop
 
     monkeypatch.setattr(training_runner.TrainingRun, "_callback", spy)
+    built: list[dict[str, torch.Tensor]] = []  # every model build_model made, as built
+    original_build = training_module.build_model
+
+    def build_spy(*args, **kwargs):
+        net = original_build(*args, **kwargs)
+        built.append({k: v.clone() for k, v in net.state_dict().items()})
+        return net
+
+    monkeypatch.setattr(training_module, "build_model", build_spy)
     task = load_task("ucr:GunPoint")
     config = TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=20, lr=0.05, max_seconds=60.0)
     run = training_runner.TrainingRun("gp", "ucr:GunPoint", config, session_id=None, task=task)
@@ -250,6 +258,10 @@ def test_live_filters_change_during_a_real_run(monkeypatch):
     assert run.error is None and run.result is not None
     assert [step for step, _ in seen] == list(range(1, len(seen) + 1))  # a fresh copy after every step
     assert not np.allclose(seen[-1][1], run.initial.h0)  # the filters moved while it trained
+    # the start the page draws is the model train() started from: the runner's build, then train's
+    assert len(built) == 2 and built[0].keys() == built[1].keys()
+    assert all(torch.equal(built[0][k], built[1][k]) for k in built[0])
+    np.testing.assert_array_equal(run.initial.h0, np.stack([built[1][f"layers.{i}.conv.h0"].numpy() for i in range(1)]))
 
 
 def test_a_run_leaves_the_shared_cached_task_unchanged():

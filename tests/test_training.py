@@ -76,6 +76,9 @@ def test_callback_gets_every_step_with_val_at_epoch_end(digits):
     assert ends[-1].step == result.total_steps
     assert all(np.isfinite(p.loss) and 0.0 <= p.metric <= 1.0 and p.elapsed >= 0 for p in seen)
     assert result.history.epoch_val == [p.val_metric for p in ends]
+    # progress.net: the model being trained (the one returned), outside repr and equality
+    assert all(p.net is result.net for p in seen)
+    assert "net=" not in repr(seen[0]) and dataclasses.replace(seen[0], net=None) == seen[0]
 
 
 def test_stop_callback_stops_after_n_steps(digits):

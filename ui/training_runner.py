@@ -12,7 +12,9 @@ seed becomes its own model, and the Compare page groups models that differ only 
 
 While it trains, the worker copies the model's filters ``h0, h1`` (and, for learned TREESELECT,
 the kept-slot masks) at most every :data:`LIVE_SECONDS` into :attr:`TrainingRun.live`, so the page
-can draw them changing (a :class:`LiveFilters`).
+can draw them changing (a :class:`LiveFilters`). It reads them from ``progress.net``, the
+callback's read-only view of the training model; the start (:attr:`TrainingRun.initial`) comes from
+the same deterministic ``build_model(config.model_config(task), seed)`` that ``train`` calls.
 
 How a run ends — every path ends the thread within one optimizer step:
 
@@ -150,35 +152,21 @@ def live_filters(net: MultiresNet, step: int) -> LiveFilters:
     return LiveFilters(int(step), h0, h1, masks, learned, bands, lags)
 
 
-class _Observed:
-    """Single-process hooks for :func:`multires.training.train` that also remember the model.
+def _initial_model(task: TaskData, config: TrainConfig) -> MultiresNet | None:
+    """The model ``train(task, config)`` starts from, or None if the config is refused.
 
-    ``train`` hands its model to ``hooks.wrap`` once, before the first step; everything else is
-    delegated to the trainer's own single-process hooks, so the run is exactly the default one.
+    :func:`multires.training.build_model` is deterministic in (model config, seed) and leaves the
+    global RNG alone, so this is the training model before its first step without touching the run.
     """
+    from multires.training import build_model
 
-    def __init__(self, inner: Any, on_model: Any = None) -> None:
-        self._inner = inner
-        self._on_model = on_model  # called with the model before its first step
-        self.net: MultiresNet | None = None
-
-    def wrap(self, net: Any) -> Any:
-        self.net = net
-        if self._on_model is not None:
-            self._on_model(net)
-        return self._inner.wrap(net)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def _observed_hooks(on_model: Any = None) -> _Observed | None:
-    """Hooks that let the runner see the model being trained, or None if the trainer has none."""
-    from multires.training import train
-
-    found = (train.__globals__.get(name) for name in ("SingleProcess", "_SingleProcess"))  # the trainer's default
-    default = next((hooks for hooks in found if hooks is not None), None)
-    return None if default is None else _Observed(default(), on_model)
+    try:
+        config.validate()
+        net = build_model(config.model_config(task), config.seed)
+    except ValueError:
+        return None  # train() refuses the same config with its own message
+    net.update_selection(0.0)  # as train() does before the first step (learned TREESELECT)
+    return net
 
 
 def _session_id() -> str | None:
@@ -227,7 +215,6 @@ class TrainingRun:
     last: Progress | None = None
     live: LiveFilters | None = None
     initial: LiveFilters | None = None  # the current seed's filters before its first step
-    _hooks: _Observed | None = field(default=None, repr=False)
     _next_live: float = 0.0
     _gone_since: float | None = None
     _next_check: float = 0.0
@@ -257,7 +244,7 @@ class TrainingRun:
 
     def _observe(self, progress: Progress, now: float) -> None:
         """Copy the model's filters if :data:`LIVE_SECONDS` have passed (or at an epoch's end)."""
-        net = getattr(progress, "net", None) or (self._hooks.net if self._hooks is not None else None)
+        net = progress.net  # a read-only view of the training model: only copied from
         if net is None or (now < self._next_live and progress.val_metric is None):
             return
         self._next_live = now + LIVE_SECONDS
@@ -308,10 +295,11 @@ class TrainingRun:
                 break
             self.seed_index = index
             self._reset_curves()
-            self._hooks = _observed_hooks(self._start_model)
             config = dataclasses.replace(self.config, seed=self.config.seed + index)
-            self.results.append(train(task, config, callback=self._callback, distributed=self._hooks))
-            self._hooks = None  # the finished model is in results; do not keep a second reference
+            initial = _initial_model(task, config)
+            if initial is not None:
+                self._start_model(initial)
+            self.results.append(train(task, config, callback=self._callback))
 
     def _work(self) -> None:
         from multires.training import TrainingError

@@ -35,7 +35,11 @@ METRIC_LABELS: dict[str, str] = {
     "r2": "mean R² over lags",
     "r2_mean": "mean R² over lags",
 }
-_TRAIN_COLOR, _VAL_COLOR, _LOSS_COLOR = "#0072B2", "#D55E00", "#555555"
+# Training curves in neutral greys: blue and orange mean h0/h1 (approximation/detail) and the hues
+# name TREESELECT strategies elsewhere in the app. Train dark grey solid, validation black dashed.
+_TRAIN_COLOR, _VAL_COLOR, _LOSS_COLOR = "#333333", "#000000", "#555555"
+#: Sequential light-to-dark grey for counts (slots kept): no hue, so it reads as no strategy or filter.
+_COUNT_COLORSCALE = [[0.0, "#f5f5f5"], [1.0, "#1a1a1a"]]
 
 
 def _thin(x: Sequence[float], y: Sequence[float], points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +102,7 @@ def training_curves_figure(
                              line=dict(color=_TRAIN_COLOR, width=2),
                              hovertemplate="step %{x}<br>%{y:.3f}<extra>train</extra>"), row=1, col=2)
     fig.add_trace(go.Scatter(x=list(val_steps), y=list(val_metric), mode="lines+markers", name="validation (epoch end)",
-                             line=dict(color=_VAL_COLOR, width=2, dash="dot"), marker=dict(size=8),
+                             line=dict(color=_VAL_COLOR, width=2, dash="dash"), marker=dict(size=8),
                              hovertemplate="step %{x}<br>%{y:.3f}<extra>validation</extra>"), row=1, col=2)
     if total_steps:
         fig.update_xaxes(range=[0, total_steps * 1.02])
@@ -151,8 +155,8 @@ def selection_history_figure(
     order = _band_order(list(bands))
     per_band = np.stack([z[:, bands == b].sum(axis=1) for b in order])  # (B S): mean slots per channel
     fig = go.Figure(go.Heatmap(
-        z=per_band, x=[str(s) for s in steps], y=order, colorscale="Greens", zmin=0.0,
-        zmax=float(memory_size) if memory_size else None,  # saturate above M: the final split stays vivid
+        z=per_band, x=[str(s) for s in steps], y=order, colorscale=_COUNT_COLORSCALE, zmin=0.0,
+        zmax=float(memory_size) if memory_size else None,  # saturate above M: the final split stays dark
         texttemplate="%{z:.1f}", textfont=dict(size=11), xgap=1, ygap=1,
         colorbar=dict(title=dict(text="slots kept per channel" + (" (≥ M dark)" if memory_size else ""),
                                  side="right"), thickness=14),
