@@ -49,7 +49,9 @@ st.markdown("Sweeps run with `python -m multires.study` (Ray Tune): every TREESE
             "budgets, filters learned or frozen, Haar or random start, over seeds. Scores are on each "
             "task's test split; points are means over seeds, bars the lowest to the highest seed.")
 
-shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv")) if p.name != BASELINES_CSV.name}
+# The study over real datasets first: it is the one with baselines to compare against.
+shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "ucr", p.stem))
+           if p.name != BASELINES_CSV.name}
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
                   help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
 table: pd.DataFrame | None = None

@@ -40,6 +40,7 @@ def test_shipped_study_draws_both_charts_for_every_task():
     shipped = read_results(SHIPPED)
     tasks = sorted(shipped.loc[shipped["status"] == "ok", "task"].unique())
     assert at.title[0].value == "Studies"
+    assert at.radio(key="study_source").value == "ucr", "the real-dataset study opens first"
     assert at.selectbox(key="study_task").options == tasks
     layouts = _chart_layouts(at)
     assert len(layouts) == 2
@@ -49,6 +50,16 @@ def test_shipped_study_draws_both_charts_for_every_task():
         at.selectbox(key="study_task").set_value(task).run()
         assert not at.exception
         assert _chart_layouts(at)[0]["title"]["text"].startswith(task)
+
+
+def test_shipped_memory_study_draws_r2_without_baseline_lines():
+    at = _study_page()
+    at.radio(key="study_source").set_value("memory").run()
+    assert not at.exception
+    assert at.selectbox(key="study_task").options == ["memory", "memory-independent"]
+    layouts = _chart_layouts(at)
+    assert [layout["yaxis"]["title"]["text"] for layout in layouts] == ["test mean R² over lags"] * 2
+    assert not layouts[0].get("shapes"), "MiniRocket / DTW are classifiers: no lines on a recall task"
 
 
 def test_budget_toggle_counts_slots_per_channel():
