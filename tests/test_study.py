@@ -177,6 +177,8 @@ def test_cli_runs_the_smoke_grid_on_a_local_ray_and_resumes(tmp_path):
     fading = table[table["tree_select"] == "fading"].iloc[0]
     assert fading["distinct_slots_mean"] == fading["depth"] + 1 == 6  # length 32, k=2: J = 5
     assert table[table["tree_select"] == "uniform"].iloc[0]["distinct_slots_max"] == 4
+    charts = (tmp_path / "charts.html").read_text(encoding="utf-8")
+    assert "Pareto front" in charts and "resolution fading" in charts and str(tmp_path / "charts.html") in first.stdout
 
     again = _cli(tmp_path)  # same grid, same --out: nothing to run
     assert again.returncode == 0, again.stderr[-3000:]
@@ -216,3 +218,18 @@ def test_python_api_runs_on_ray_keeps_finished_rows_and_only_runs_new_trials(tmp
     assert sorted(table["seed"].tolist()) == [0, 0, 1, 1] and table["key"].is_unique
     summary = summarise(table, by=("tree_select",))
     assert summary["seeds"].tolist() == [2, 2]
+
+
+def test_write_charts_draws_every_task_with_measured_baselines_only(tmp_path):
+    from multires.study.report import write_charts
+
+    table = read_results(ROOT / "assets" / "studies" / "ucr.csv")
+    baselines = tmp_path / "baselines.csv"
+    baselines.write_text("task,method,seed,accuracy\nucr:GunPoint,MiniRocket,0,0.99\n", encoding="utf-8")
+    html = write_charts(table, tmp_path / "out", baselines=baselines).read_text(encoding="utf-8")
+    for task in sorted(set(table["task"])):
+        assert f"<h2>{task}</h2>" in html
+    assert html.count("Pareto front") >= len(set(table["task"]))
+    assert html.count("MiniRocket") >= 1 and "1-NN DTW" not in html  # only the measured line
+    no_lines = write_charts(table, tmp_path / "none", baselines=None).read_text(encoding="utf-8")
+    assert "MiniRocket" not in no_lines

@@ -100,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = {spec.key() for spec in all_trials(grids)}
     ok = set(table.loc[table["status"] == "ok", "key"]) & wanted if not table.empty else set()
     print(f"{len(ok)}/{len(wanted)} trials of this grid finished; results in {args.out}/results.csv and results.parquet")
+    if ok:
+        from .report import write_charts
+
+        print(f"charts (score vs budget with the Pareto front, filter init): {write_charts(table, args.out)}")
     return 0 if len(ok) == len(wanted) else 1
 
 
