@@ -57,7 +57,8 @@ baselines = measured_baselines(task) if score_name == "accuracy" else {}
 tab_names = ["Scores", "Budgets and models"] + (["Recall per lag"] if task == "memory" else [])
 tabs = st.tabs(tab_names)
 with tabs[0]:
-    show(score_ranges_figure(groups, f"{task}: test score per configuration", x_title, baselines, zoom),
+    show(score_ranges_figure(groups, f"{task}: test score per configuration", x_title, baselines, zoom,
+                             compact=presenting()),
          key="compare_scores")
     seeds = groups["seeds"]
     spread = ("one seed each" if seeds.max() == 1 else

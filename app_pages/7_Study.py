@@ -10,7 +10,7 @@ import streamlit as st
 from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
 from multires.study.results import StudyResultsError, baseline_levels, read_baselines, read_results, summarise
 from ui import state
-from ui.charts import show
+from ui.charts import presenting, show
 
 STUDIES_DIR = state.ROOT / "assets" / "studies"
 BASELINES_CSV = STUDIES_DIR / "baselines.csv"
@@ -92,7 +92,10 @@ width = controls[3].selectbox("d_model", widths, index=len(widths) - 1, key="stu
 is_accuracy = set(rows["metric_name"].dropna()) == {"accuracy"}
 levels = baseline_levels(_load_baselines(), task) if is_accuracy else {}
 
-show(budget_figure(finished, task, budget, init=init, d_model=width, baselines=levels), key="study_budget")
+budget_chart = budget_figure(finished, task, budget, init=init, d_model=width, baselines=levels)
+if presenting():  # the controls above take room: keep the whole chart on a 1280x720 screen
+    budget_chart.update_layout(height=320)
+show(budget_chart, key="study_budget")
 st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
            "for that budget or less). Look for the rule whose points sit on the front"
            + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))

@@ -424,3 +424,12 @@ def test_lag_r2_figure_one_line_per_model_coloured_by_strategy():
     assert [t.line.color for t in fig.data] == [STRATEGY_COLORS[s] for s in table["strategy"]]
     assert fig.layout.xaxis.type == "log"
     assert np.isnan(fig.data[0].y[-1])  # a missing R² is a gap, not a zero
+
+
+def test_compact_score_ranges_figure_is_shorter_with_the_legend_at_the_side():
+    groups = seed_groups(_rows())
+    normal = score_ranges_figure(groups, "title", "test accuracy", {"MiniRocket": 0.99})
+    compact = score_ranges_figure(groups, "title", "test accuracy", {"MiniRocket": 0.99}, compact=True)
+    assert compact.layout.height < normal.layout.height
+    assert compact.layout.legend.orientation == "v" and compact.layout.legend.x > 1.0
+    assert [t.name for t in compact.data] == [t.name for t in normal.data]  # same content, other layout

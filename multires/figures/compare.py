@@ -207,7 +207,8 @@ def _axis_range(groups: pd.DataFrame, baselines: dict[str, float], zoom: bool) -
 
 
 def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
-                        baselines: dict[str, float] | None = None, zoom: bool = False) -> go.Figure:
+                        baselines: dict[str, float] | None = None, zoom: bool = False,
+                        compact: bool = False) -> go.Figure:
     """Each configuration's mean test score with its range over seeds, and baselines as vertical lines.
 
     Colour = TREESELECT strategy (:data:`~multires.figures.style.STRATEGY_COLORS`), marker shape =
@@ -224,6 +225,9 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
         Method name -> score (``multires.study.results.baseline_levels``), drawn as labelled vertical lines.
     zoom : bool
         Fit the axis to the scores (an explicit, labelled zoom) instead of starting at 0.
+    compact : bool
+        Shorter rows and the legend at the right instead of below (presentation mode: the whole chart
+        fits a 1280x720 screen).
 
     Returns
     -------
@@ -260,7 +264,12 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
     fig.update_xaxes(range=x_range, showgrid=True)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
                      tickfont=dict(size=13, color="#222222"))
-    plot_height = 55 * max(len(labels), 3)
+    plot_height = (34 if compact else 55) * max(len(labels), 3)
+    if compact:  # legend at the right: the height is the rows and the axis title only
+        fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 60 + 70)
+        fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02),
+                          margin=dict(t=60, b=70))
+        return fig
     legend_rows = len(fig.data)  # the legend may wrap to one entry per row on a narrow page
     bottom = 85 + 22 * legend_rows  # axis title, then the legend 75 px under the plot
     fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 60 + bottom)
