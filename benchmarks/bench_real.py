@@ -142,7 +142,7 @@ def summarise(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     learned = next(c for c in means.columns if c.startswith("MultiresConv learned"))
     means["fading - DTW"] = means["MultiresConv fading"] - means["1-NN DTW"]
     means["fading - MiniRocket"] = means["MultiresConv fading"] - means["MiniRocket"]
-    means["learned - best hand-made@D"] = means[learned] - means[["MultiresConv fading", "MultiresConv uniform@D"]].max(1)
+    means["learned - best hand-made@D"] = means[learned] - means[["MultiresConv fading", "MultiresConv uniform@D"]].max(axis=1)
     verdict["1: >= 1-NN DTW on every dataset"] = bool((means["fading - DTW"] >= 0).all())
     verdict["2: within 3 points of MiniRocket on average"] = bool(means["fading - MiniRocket"].mean() >= -MINIROCKET_GAP)
     verdict["3: learned >= better hand-made rule at equal distinct coefficients"] = bool(
