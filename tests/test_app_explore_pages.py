@@ -44,10 +44,9 @@ def session_models() -> dict[str, ModelEntry]:
             for name, kind in ((FADING, "fading"), (LEARNED, "learned"))}
 
 
-def open_page(session_models, page: str | None, model: str = FADING, **state) -> AppTest:
+def open_app(page: str | None = None, **state) -> AppTest:
+    """Run the app with ``state`` in the session, then switch to ``page``; no page may raise."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    at.session_state["session_models"] = dict(session_models)
-    at.session_state["model"] = model
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -56,6 +55,10 @@ def open_page(session_models, page: str | None, model: str = FADING, **state) ->
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_page(session_models, page: str | None, model: str = FADING, **state) -> AppTest:
+    return open_app(page, session_models=dict(session_models), model=model, **state)
 
 
 def metric(at: AppTest, label: str) -> str:

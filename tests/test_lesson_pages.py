@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +21,8 @@ from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_en
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
 from multires.memory import reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
+from test_app_explore_pages import open_app
 
-APP = Path(__file__).absolute().parent.parent / "app.py"
-TIMEOUT_S = 60
 SEED = 11
 N, J, K = 16, 4, 2  # the Home toy tree
 
@@ -182,18 +180,6 @@ def test_capacity_figure_marks_a_lag():
 
 
 # --- pages -----------------------------------------------------------------------------------------
-
-
-def open_app(page: str | None = None, **state) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def chart(at: AppTest, key: str) -> dict:
