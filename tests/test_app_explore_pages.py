@@ -21,7 +21,7 @@ from multires.signals import MAX_SIGNAL_LENGTH, load_signal
 from ui.state import UPLOADED, ModelEntry
 
 APP = Path(__file__).absolute().parent.parent / "app.py"
-TIMEOUT_S = 60
+TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 SEED = 3
 FADING, LEARNED = "test fading net", "test learned net"
 SEQ_LEN, MEMORY = 64, 6  # depth 6 with k = 2

@@ -38,8 +38,8 @@ from ui.state import ModelEntry
 from test_figures_filters import _assert_labelled
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT_S = 60
-TRAINING_DEADLINE_S = 60  # the tiny run takes a few seconds; this only guards against a hang
+TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
+TRAINING_DEADLINE_S = 600  # the tiny run takes a few seconds; this only guards against a hang
 MODEL = "test model · haar · 4×2"
 PAGES = ["app_pages/2_Filters.py", "app_pages/5_Train.py", "app_pages/6_Compare.py"]
 

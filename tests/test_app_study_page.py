@@ -15,7 +15,7 @@ from multires.study import read_results
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/7_Study.py"
 SHIPPED = ROOT / "assets" / "studies" / "ucr.csv"
-TIMEOUT_S = 60
+TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 
 
 def _study_page() -> AppTest:

@@ -29,7 +29,7 @@ APP = str(ROOT / "app.py")
 TRAIN, COMPARE = "app_pages/5_Train.py", "app_pages/6_Compare.py"
 BASELINES_CSV = ROOT / "assets" / "studies" / "baselines.csv"
 TIMEOUT_S = 120
-RUN_DEADLINE_S = 240  # guards against a hang only; tiny runs take seconds on an idle machine
+RUN_DEADLINE_S = 600  # guards against a hang only; tiny runs take seconds on an idle machine
 KEPT = "kept model · haar · 2×1"
 
 

@@ -22,10 +22,12 @@ PAGES = [
     ("study", "Studies", True),
 ]
 VIEWPORT = {"width": 1440, "height": 900}
+WAIT_MS = 300_000  # a ceiling that only catches a hang: a busy machine draws slowly, not wrongly
 
 
 def open_page(browser, url: str):
     page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(WAIT_MS)
     page.goto(url, wait_until="domcontentloaded")
     wait_for_app_idle(page)
     return page
@@ -41,7 +43,7 @@ def assert_healthy(page) -> None:
 def test_page_renders_with_a_chart(app_server, chromium, index, path, heading, chart):
     page = open_page(chromium, f"{app_server.url}/{path}")
     try:
-        page.wait_for_selector(".js-plotly-plot" if chart else "h1", timeout=60_000)
+        page.wait_for_selector(".js-plotly-plot" if chart else "h1", timeout=WAIT_MS)
         assert_healthy(page)
         assert page.locator(".js-plotly-plot").count() >= (1 if chart else 0)
         assert heading.lower() in page.locator("h1").first.inner_text().lower()
@@ -73,9 +75,10 @@ _LAYOUT_JS = """
 
 def projector_page(browser, url: str):
     page = browser.new_page(viewport=PROJECTOR)
+    page.set_default_timeout(WAIT_MS)
     page.goto(url, wait_until="domcontentloaded")
     wait_for_app_idle(page)
-    page.wait_for_selector(".js-plotly-plot .xtick", timeout=60_000)
+    page.wait_for_selector(".js-plotly-plot .xtick", timeout=WAIT_MS)
     page.wait_for_timeout(1000)
     return page
 
@@ -107,14 +110,14 @@ def test_the_sidebar_toggle_switches_presentation_mode_and_the_url(app_server, c
     page = projector_page(chromium, f"{app_server.url}/wavelets")
     try:
         page.locator('[data-testid="stSidebar"]').get_by_text("Presentation mode").click()
-        page.wait_for_url("**present=1**", timeout=30_000)
+        page.wait_for_url("**present=1**", timeout=WAIT_MS)
         wait_for_app_idle(page)
         page.wait_for_function(
             "() => Math.min(...[...document.querySelectorAll('.xtick text')].map("
-            "t => parseFloat(getComputedStyle(t).fontSize))) >= 14", timeout=30_000)
+            "t => parseFloat(getComputedStyle(t).fontSize))) >= 14", timeout=WAIT_MS)
         page.wait_for_function(  # the sidebar folds away as soon as the mode is on
             "() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right <= 0",
-            timeout=30_000)
+            timeout=WAIT_MS)
         assert_healthy(page)
     finally:
         page.close()

@@ -33,7 +33,7 @@ from ui.state import ModelEntry
 
 APP = str(Path(__file__).absolute().parent.parent / "app.py")
 PAGE = "app_pages/2b_Playground.py"
-TIMEOUT_S = 60
+TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 EXACT = 1e-12  # float64 round-off for filters PyWavelets stores to ~1e-16
 MODEL = "playground test net"
 

@@ -21,7 +21,7 @@ from multires.figures.style import PRESENTATION_TICK_SIZE, finish, presentation_
 from ui.state import ModelEntry
 
 APP = str(Path(__file__).absolute().parent.parent / "app.py")
-TIMEOUT_S = 60
+TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 MIN_TICK_PX = 14  # readable from the back of a room at 1280 x 720
 MODEL = "presentation test net"
 
