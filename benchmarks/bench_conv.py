@@ -1,19 +1,30 @@
-"""Benchmark: ``MultiresConv`` FFT long convolution vs the level-by-level tree, forward + backward.
+"""Benchmark: the ``MultiresConv`` training step, against a bare FFT convolution (default) or the tree.
 
 Usage (from the repository root)::
 
-    python benchmarks/bench_conv.py            # full run: B=16, C=64, k=2, N in {1024, 4096, 16384}
-    python benchmarks/bench_conv.py --quick    # smoke run, a few seconds
+    python benchmarks/bench_conv.py                  # layer vs bare FFT conv, quiet and loaded (~5 min)
+    python benchmarks/bench_conv.py --quick          # the same at 3 sizes, about a minute
+    python benchmarks/bench_conv.py --threads 1 2    # also with 2 threads (the thread-policy measurement)
+    python benchmarks/bench_conv.py --vs-reference   # FFT path vs the level-by-level tree, time and memory
 
-What is timed
-    One training step of the layer alone: ``y = conv(x)`` (the fast path, which builds the
+Default: layer vs bare FFT convolution (see ``benchmarks/_conv_ratio.py``)
+    One training step (forward + backward) of the layer (fading, Haar, C=48, the models' width)
+    and of a bare ``torch.fft`` causal convolution with the same precomputed kernel, alternating,
+    at N = 64 (B=64) and 256 ... 16384 (B=16). Each thread count is measured twice in the same
+    run: *quiet* (the machine as it is: the load average is printed) and *loaded*, beside
+    ``--burners`` (default 1) busy-looping Python processes (``benchmarks/_loadgen.py``).
+    Threads: the project's policy (:mod:`multires.threads`: 1 unless ``MULTIRES_THREADS``), or
+    ``--threads``. Target (PASS/FAIL): layer / bare <= 1.2 at every N, quiet and loaded.
+
+``--vs-reference``: FFT path vs the level-by-level tree
+    ``y = conv(x)`` (the fast path, which builds the
     composite kernel ``K`` from ``h0, h1, w`` and applies it with ``torch.fft``) or
     ``y = conv.forward_reference(x)`` (the dilated ``conv1d`` tree of DESIGN section 1), then
     ``(y * probe).sum().backward()`` with ``x.requires_grad`` (as for a layer deep in a network).
-    Warm-up steps are discarded; the median of the remaining repeats is reported. Threads:
-    PyTorch's default (``torch.get_num_threads()``, printed).
+    Warm-up steps are discarded; the median of the remaining repeats is reported. Threads: the
+    policy's (printed). B=16, C=64, k=2, N in {1024, 4096, 16384} (``--quick``: smaller).
 
-How peak memory is measured
+How peak memory is measured (``--vs-reference``)
     Each (N, strategy, path) runs one training step in a *fresh subprocess*, after a tiny warm-up
     step at N=64 that loads the FFT / oneDNN code paths. Two numbers are taken there:
 
@@ -31,7 +42,7 @@ How peak memory is measured
 
     The memory target is judged on the peak step RSS.
 
-Targets (printed as PASS/FAIL): fast >= 5x faster than the reference at N=4096, >= 10x at
+Targets of ``--vs-reference`` (printed as PASS/FAIL): fast >= 5x faster than the reference at N=4096, >= 10x at
 N=16384, fast peak step memory <= 1/3 of the reference at N=16384.
 """
 
@@ -55,6 +66,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from multires import MultiresConv, default_depth
+from multires.threads import apply_thread_policy, resolve_threads
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _conv_ratio import CONFIGS, QUICK_CONFIGS, RATIO_TARGET, measure_ratio  # noqa: E402
+from _loadgen import Burner, load_average  # noqa: E402
 
 SEED = 0
 KERNEL_SIZE = 2
@@ -193,13 +209,6 @@ def mb(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:.0f}"
 
 
-def _load_average() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def run(quick: bool, repeats: int | None) -> list[dict]:
     setup = QUICK if quick else FULL
     batch, channels, sizes = setup["batch"], setup["channels"], setup["sizes"]
@@ -209,7 +218,7 @@ def run(quick: bool, repeats: int | None) -> list[dict]:
         + (" [QUICK smoke run]" if quick else "")
     )
     print("uniform strategy uses M = 2*J; depth J = default_depth(N) (the coarsest level sees all N)")
-    print(f"load average at start: {_load_average()} (other processes on the machine inflate the times)\n")
+    print(f"load average at start: {load_average()} (other processes on the machine inflate the times)\n")
     rows = []
     for n in sizes:
         for strategy in STRATEGIES:
@@ -305,21 +314,9 @@ def print_targets(rows: list[dict]) -> bool:
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per configuration")
-    parser.add_argument("--memory-probe", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.memory_probe:
-        spec = json.loads(args.memory_probe)
-        print(
-            json.dumps(
-                memory_probe(spec["strategy"], spec["path"], spec["n"], spec["batch"], spec["channels"])
-            )
-        )
-        return 0
-    rows = run(args.quick, args.repeats)
+def run_vs_reference(quick: bool, repeats: int | None) -> int:
+    """The FFT path against the level-by-level tree (time and memory); exit status."""
+    rows = run(quick, repeats)
     method = rows[0]["mem_fast"]["method"]
     print(
         f"Memory: 'peak step' = peak RSS ({method}) during one training step minus RSS before it, "
@@ -327,9 +324,92 @@ def main(argv: list[str] | None = None) -> int:
         "(saved_tensors_hooks).\n"
     )
     print_table(rows)
-    print(f"\nload average at end: {_load_average()}")
+    print(f"\nload average at end: {load_average()}")
     ok = print_targets(rows)
-    return 0 if ok or args.quick else 1
+    return 0 if ok or quick else 1
+
+
+def run_ratios(configs: list[tuple[int, int]], threads: list[int], burners: int) -> dict:
+    """Layer vs bare FFT conv at every (N, B), per thread count, quiet then loaded."""
+    results: dict = {}
+    for count in threads:
+        apply_thread_policy(count)
+        for column in ("quiet", "loaded"):
+            before = load_average()
+            with Burner(burners if column == "loaded" else 0):
+                print(f"  threads={count} {column} (load {before})", file=sys.stderr, flush=True)
+                cells = {(n, b): measure_ratio(n, b) for n, b in configs}
+            results[(count, column)] = {"cells": cells, "load": (before, load_average())}
+    return results
+
+
+def print_ratios(configs: list[tuple[int, int]], threads: list[int], results: dict, policy: int) -> bool:
+    """The ratio table, its load averages and PASS/FAIL for the policy's thread count; True if all pass."""
+    head = "| N | B |" + "".join(f" {c} thr. {col}: layer / bare ms (ratio) |" for c in threads
+                                for col in ("quiet", "loaded"))
+    print(head)
+    print("|---:|---:|" + "---:|" * (2 * len(threads)))
+    ok = True
+    for n, b in configs:
+        line = f"| {n} | {b} |"
+        for count in threads:
+            for column in ("quiet", "loaded"):
+                cell = results[(count, column)]["cells"][(n, b)]
+                line += f" {cell['layer_s'] * 1e3:.1f} / {cell['bare_s'] * 1e3:.1f} ({cell['ratio']:.2f}x) |"
+        print(line)
+    print("\nLoad average (1, 5, 15 min) before / after each column:")
+    for (count, column), result in results.items():
+        print(f"  {count} thread(s), {column}: {result['load'][0]} / {result['load'][1]}")
+    if policy not in threads:
+        return True
+    print(f"\nTargets (policy: {policy} thread(s)): layer forward+backward <= {RATIO_TARGET}x the bare FFT conv")
+    for column in ("quiet", "loaded"):
+        for (n, b), cell in results[(policy, column)]["cells"].items():
+            passed = cell["ratio"] <= RATIO_TARGET
+            ok &= passed
+            print(f"  [{'PASS' if passed else 'FAIL'}] N={n} B={b} {column}: {cell['ratio']:.2f}x <= {RATIO_TARGET}x")
+    # Thread policy check: is any other count faster than the policy's, quiet or loaded?
+    for count in (c for c in threads if c != policy):
+        for column in ("quiet", "loaded"):
+            speedups = [results[(policy, column)]["cells"][k]["layer_s"] / results[(count, column)]["cells"][k]["layer_s"]
+                        for k in configs]
+            print(f"  {column}: layer step with {count} threads is {min(speedups):.2f}x-{max(speedups):.2f}x "
+                  f"as fast as with {policy} (over N)")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sizes, for a smoke run")
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="torch thread counts to measure (default: the policy's, multires.threads)")
+    parser.add_argument("--burners", type=int, default=1, help="busy processes beside the 'loaded' column (default 1)")
+    parser.add_argument("--vs-reference", action="store_true", help="the FFT path vs the level-by-level tree instead")
+    parser.add_argument("--repeats", type=int, default=None, help="--vs-reference: timed repeats per configuration")
+    parser.add_argument("--memory-probe", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    policy = resolve_threads(None)
+    if args.memory_probe:
+        apply_thread_policy()
+        spec = json.loads(args.memory_probe)
+        print(
+            json.dumps(
+                memory_probe(spec["strategy"], spec["path"], spec["n"], spec["batch"], spec["channels"])
+            )
+        )
+        return 0
+    if args.vs_reference:
+        apply_thread_policy(args.threads[0] if args.threads else None)
+        return run_vs_reference(args.quick, args.repeats)
+    threads = args.threads or [policy]
+    configs = QUICK_CONFIGS if args.quick else CONFIGS
+    print(f"MultiresConv (fading, Haar, C=48, k=2) vs bare FFT conv, forward + backward, float32, "
+          f"torch {torch.__version__}; threads measured {threads} (policy: {policy}); 'loaded' = "
+          f"{args.burners} busy process(es) beside; {os.cpu_count()} CPUs; load average at start "
+          f"{load_average()}" + (" [QUICK]" if args.quick else "") + "\n")
+    results = run_ratios(configs, threads, args.burners)
+    ok = print_ratios(configs, threads, results, policy)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
