@@ -133,15 +133,14 @@ def set_env_threads(environ: dict[str, str] | None = None) -> int:
 def apply_thread_policy(n: int | None = None) -> int:
     """Set PyTorch's intra-op threads to :func:`resolve_threads(n) <resolve_threads>`; returns the count.
 
-    Idempotent: calling it again with the same count changes nothing. The inter-op pool (used by
+    Idempotent: calling it again with the same count leaves the same state. The inter-op pool (used by
     TorchScript's ``fork``, not by this project's eager code) is sized to the same count when torch
     still allows it, i.e. before the process's first parallel work; later calls leave it as it is.
     """
     import torch
 
     count = resolve_threads(n)
-    if torch.get_num_threads() != count:
-        torch.set_num_threads(count)
+    torch.set_num_threads(count)  # also for an unchanged count: a thread started later inherits it
     if torch.get_num_interop_threads() != count:
         try:
             torch.set_num_interop_threads(count)

@@ -22,7 +22,9 @@ Several processes (data parallel, CPU ``gloo`` or CUDA ``nccl``, detected from t
 
 Both run the same loop, :func:`multires.training.train`; under ``torchrun`` it gets
 :class:`multires.training.DistributedHooks` (DDP wrapping, ``DistributedSampler`` shards,
-``all_reduce``-averaged metrics). ``--batch-size`` is the global batch, split over the ranks. Only
+``all_reduce``-averaged metrics). Threads: :mod:`multires.threads`' policy (1 per process unless
+``MULTIRES_THREADS``; under ``torchrun`` at most ``cpu_count // LOCAL_WORLD_SIZE``), or ``--threads N``.
+``--batch-size`` is the global batch, split over the ranks. Only
 rank 0 shows the progress bar and writes ``OUT/model.safetensors`` plus the human-readable sidecars
 ``OUT/config.json`` and ``OUT/metrics.json``. Nothing is written when training fails.
 
@@ -47,6 +49,7 @@ from .checkpoint import save_run
 from .config import DropoutMode, InitScheme
 from .constants import TREE_SELECTS
 from .tasks import TASK_NAMES, load_task
+from .threads import apply_thread_policy, resolve_threads
 from .trainconfig import DECAYS, PRESETS
 from .training import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, TrainingWarning, train
 
@@ -115,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"stop cleanly after this many seconds of training (max {TRAIN_LIMITS['max_seconds'][1]:g})")
     run = p.add_argument_group("process")
     run.add_argument("--threads", type=int, default=None,
-                     help="torch CPU threads per process (default: torch's choice; under torchrun "
-                          "cpu_count // local processes)")
+                     help="torch CPU threads per process (default: the thread policy, multires.threads: "
+                          "MULTIRES_THREADS, else 1 - measured fastest on a shared machine; under torchrun "
+                          "capped at cpu_count // local processes); this option overrides it")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)
         if action.dest in _DEFAULTS and action.dest != "preset":
@@ -180,18 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = _train_config(args)
-    except ValueError as err:
+        threads = resolve_threads(args.threads)
+    except ValueError as err:  # ThreadPolicyError included
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
     hooks = _init_distributed()
     rank = 0 if hooks is None else hooks.rank
     try:
-        threads = args.threads
-        if threads is None and hooks is not None:
-            threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-        if threads is not None:
-            torch.set_num_threads(max(1, threads))
+        apply_thread_policy(threads)
         try:
             task = load_task(args.task, seed=args.data_seed)
             bar = _Bar(rank == 0 and not args.quiet, f"{task.name} {config.tree_select}")
@@ -212,12 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             metrics = result.metrics()
             metrics["data_seed"] = args.data_seed
+            metrics["torch_threads"] = threads
             path = save_run(args.out, result.net, metrics)
             name = "test accuracy" if result.kind == "classify" else "test mean R^2"
             note = f" (stopped early: {result.stop_reason})" if result.stopped else ""
             best = f" at best validation epoch {result.best_epoch}" if result.best_epoch is not None else ""
             print(f"{name} {result.test_metric:.4f}{best} after {result.epochs_done} epochs ({result.steps} steps), "
-                  f"{result.train_time:.1f} s on {result.world_size} process(es){note}; wrote {path}")
+                  f"{result.train_time:.1f} s on {result.world_size} process(es) x {threads} thread(s){note}; wrote {path}")
             for message in result.warnings:
                 print(f"warning: {message}", file=sys.stderr)
         return 0

@@ -3,7 +3,8 @@
 Called from ``app.py``; one server process serves every session, so each of these happens once
 per process (or a few times), never per click.
 
-* **Threads.** One intra-op thread by default (``WME_TORCH_THREADS``): sessions train
+* **Threads.** The project's thread policy (:mod:`multires.threads`): one intra-op thread unless
+  ``MULTIRES_THREADS`` (or the older ``WME_TORCH_THREADS``) says otherwise. Sessions train
   concurrently, and on a busy 2-core machine two OpenMP threads per op measured up to 17x slower
   than one (spin-waiting on a contended core).
 * **Preloading.** The Home page needs neither PyTorch nor the model code, so its chart is drawn
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import gc
 import importlib
-import os
 import sys
 import threading
 import time
 
 import streamlit as st
 from streamlit.logger import get_logger
+
+from multires.threads import apply_thread_policy, default_threads, set_env_threads
 
 __all__ = [
     "PRELOAD_DELAY_S", "PRELOAD_MODULES", "freeze_long_lived_objects", "limit_torch_threads", "start_preloading",
@@ -49,8 +51,8 @@ PRELOAD_MODULES = (
 
 
 def torch_threads() -> int:
-    """PyTorch intra-op threads for this server (``WME_TORCH_THREADS``, default 1)."""
-    return int(os.environ.get("WME_TORCH_THREADS", "1"))
+    """PyTorch intra-op threads for this server: :func:`multires.threads.default_threads` (default 1)."""
+    return default_threads()
 
 
 def limit_torch_threads() -> None:
@@ -60,14 +62,12 @@ def limit_torch_threads() -> None:
     preloading thread has called ``torch.set_num_threads`` computes with the right count.
     """
     if "torch" not in sys.modules:
-        os.environ["OMP_NUM_THREADS"] = str(torch_threads())
+        set_env_threads()
 
 
 def _preload(delay: float) -> None:
     time.sleep(delay)
-    import torch
-
-    torch.set_num_threads(torch_threads())  # the process default, whenever torch was first imported
+    apply_thread_policy()  # the process default, whenever torch was first imported
     for name in PRELOAD_MODULES:
         importlib.import_module(name)
     try:

@@ -83,16 +83,18 @@ def _r2_by_lag(lags: tuple[int, ...], r2: list[float]) -> dict[str, float]:
     return {k: sum(v) / len(v) for k, v in out.items()}
 
 
-def run_trial(spec: TrialSpec, threads: int | None = 1) -> dict[str, Any]:
+def run_trial(spec: TrialSpec, threads: int | None = None, *, set_threads: bool = True) -> dict[str, Any]:
     """Train ``spec`` and return its results row (never raises for a failed run).
 
     Parameters
     ----------
     spec : TrialSpec
         The trial.
-    threads : int or None, default 1
-        ``torch.set_num_threads`` for this process (a Ray worker runs one trial per CPU); None
-        leaves the thread pool alone.
+    threads : int, optional
+        Torch threads for this process; default: the thread policy (:mod:`multires.threads`, 1
+        unless ``MULTIRES_THREADS``: a Ray worker runs one trial per CPU).
+    set_threads : bool, default True
+        False leaves the process's thread pool alone (``threads`` is then ignored).
 
     Returns
     -------
@@ -102,10 +104,10 @@ def run_trial(spec: TrialSpec, threads: int | None = 1) -> dict[str, Any]:
         :func:`memory_budget`'s counts, ``n_parameters``, ``seq_len``, ``steps``,
         ``train_time_s`` and ``wall_time_s``.
     """
-    import torch
+    if set_threads:
+        from ..threads import apply_thread_policy
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+        apply_thread_policy(threads)
     row: dict[str, Any] = {**spec.to_dict(), "key": spec.key(), "init": spec.init, "status": "ok", "error": ""}
     start = time.perf_counter()
     try:
