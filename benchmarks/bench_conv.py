@@ -19,7 +19,7 @@ Default: layer vs bare FFT convolution (see ``benchmarks/_conv_ratio.py``)
 ``--vs-reference``: FFT path vs the level-by-level tree
     ``y = conv(x)`` (the fast path, which builds the
     composite kernel ``K`` from ``h0, h1, w`` and applies it with ``torch.fft``) or
-    ``y = conv.forward_reference(x)`` (the dilated ``conv1d`` tree of DESIGN section 1), then
+    ``y = conv.forward_reference(x)`` (the dilated ``conv1d`` tree of docs/design.md, section 1), then
     ``(y * probe).sum().backward()`` with ``x.requires_grad`` (as for a layer deep in a network).
     Warm-up steps are discarded; the median of the remaining repeats is reported. Threads: the
     policy's (printed). B=16, C=64, k=2, N in {1024, 4096, 16384} (``--quick``: smaller).

@@ -10,7 +10,7 @@ from typing import Literal, get_args
 
 __all__ = ["TreeSelect", "Band", "TREE_SELECTS", "BANDS"]
 
-#: TREESELECT rule: which coefficients of the tree become the memory (DESIGN section 2).
+#: TREESELECT rule: which coefficients of the tree become the memory (docs/design.md, section 3).
 TreeSelect = Literal["fading", "uniform", "learned"]
 #: Which branch of the tree a memory slot reads: the coarsest approximation or a detail level.
 Band = Literal["approx", "detail"]

@@ -1,4 +1,4 @@
-"""``MultiresConv``: the multiresolution convolution memory layer (DESIGN sections 1-4).
+"""``MultiresConv``: the multiresolution convolution memory layer (docs/design.md, sections 2-7).
 
 The layer is linear: per channel it computes the tree with shared filters ``h0, h1``, keeps the
 slots a TREESELECT rule picks, and mixes them with weights ``w`` (skip weight last). It is applied
@@ -70,7 +70,7 @@ class MultiresConv(nn.Module):
     Attributes
     ----------
     h0, h1 : Parameter (C, k)
-        Cross-correlation taps (DESIGN section 1).
+        Cross-correlation taps (docs/design.md, section 1).
     w : Parameter (C, n_slots + 1)
         Weights in ``slots`` order, skip weight last.
     slots : list of Slot
@@ -208,7 +208,7 @@ class MultiresConv(nn.Module):
     # the energy, which would be the squared norm) of its impulse response: the RMS size of its
     # contribution to y under white-noise input, so slots of different levels compete on that.
     # Chosen over relaxed top-k / hard-concrete gates: no temperature or penalty to tune, a hard
-    # mask at every step (the kernel stays exactly the linear, causal one of DESIGN section 3), and
+    # mask at every step (the kernel stays exactly the linear, causal one of docs/design.md, section 6), and
     # the selection's history is just the sequence of masks.
 
     PRUNE_END: float = 0.6  # fraction of training after which exactly memory_size slots remain

@@ -1,7 +1,7 @@
 """Diagnostics for any two-channel filter pair, learned or fixed, and the wavelets they generate.
 
 Filters are 1-D taps ``h0`` (lowpass) and ``h1`` (highpass) in the layer's cross-correlation
-convention (DESIGN section 1): ``h0 = dec_lo[::-1]`` and ``h1 = dec_hi[::-1]`` for a PyWavelets
+convention (docs/design.md, section 1): ``h0 = dec_lo[::-1]`` and ``h1 = dec_hi[::-1]`` for a PyWavelets
 wavelet. In that convention every orthogonal PyWavelets wavelet of even length satisfies ::
 
     sum h0 = sqrt(2),  sum h1 = 0,  h1[n] = (-1)**n * h0[k-1-n]   (quadrature mirror)

@@ -1,4 +1,4 @@
-"""The layer as one long causal convolution (DESIGN section 3).
+"""The layer as one long causal convolution (docs/design.md, section 6).
 
 Every TREESELECT rule reads fixed lags, so per channel ``y = K * x`` with ::
 

@@ -1,4 +1,4 @@
-"""What the memory remembers: the diagnostics of DESIGN section 5, for one channel.
+"""What the memory remembers: reconstruction of the past, memory capacity and footprint, for one channel.
 
 Every TREESELECT rule reads fixed lags of a linear tree, so the memory at time ``n`` is a linear
 function of the recent past: ``z = A x`` with ``x = (x[n-W+1], ..., x[n])`` ordered **oldest to

@@ -5,7 +5,7 @@ makes a pair a wavelet. This module holds the pure part: where the starting taps
 counts as a usable pair, and the quadrature-mirror highpass. The diagnostics themselves are
 :func:`multires.filters.filter_diagnostics` and :func:`multires.filters.cascade`.
 
-Taps are in the layer's cross-correlation convention (``h0 = dec_lo[::-1]``, DESIGN section 1).
+Taps are in the layer's cross-correlation convention (``h0 = dec_lo[::-1]``, docs/design.md, section 1).
 
 Examples
 --------

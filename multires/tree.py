@@ -1,4 +1,4 @@
-"""The causal, undecimated (à trous) coefficient tree — the slow, exact reference (DESIGN section 1).
+"""The causal à trous (undecimated) coefficient tree, the slow exact reference (docs/design.md, section 1).
 
 Level ``l = 1`` is the finest, ``l = J`` the coarsest; level ``l`` uses dilation ``2**(l-1)`` and
 zero history before time 0::

@@ -1,4 +1,4 @@
-"""TREESELECT: which coefficients of the tree form the memory at time ``n`` (DESIGN section 2).
+"""TREESELECT: which coefficients of the tree form the memory at time ``n`` (docs/design.md, section 3).
 
 A *slot* is ``(band, level, lag)``: the coefficient of band ``approx`` (only ``a_J``) or ``detail``
 (``b_level``) read at time ``n - lag``. ``memory_slots`` lists the slots of a strategy in the
@@ -75,7 +75,7 @@ def receptive_field(depth: int, kernel_size: int) -> int:
 def default_depth(seq_len: int, kernel_size: int = 2) -> int:
     """Smallest depth ``J`` whose coarsest approximation sees the whole sequence.
 
-    That is the smallest ``J >= 1`` with ``(k-1)*(2**J - 1) + 1 >= seq_len`` (DESIGN section 1).
+    That is the smallest ``J >= 1`` with ``(k-1)*(2**J - 1) + 1 >= seq_len`` (docs/design.md, section 1).
 
     >>> default_depth(64, 2), default_depth(1024, 2), default_depth(1024, 4)
     (6, 10, 9)

@@ -1,6 +1,6 @@
 """Fixed wavelet filters from PyWavelets, in the layer's cross-correlation convention.
 
-``h0 = dec_lo[::-1]`` and ``h1 = dec_hi[::-1]`` (DESIGN section 1), so that the tree computed with
+``h0 = dec_lo[::-1]`` and ``h1 = dec_hi[::-1]`` (docs/design.md, section 1), so that the tree computed with
 them matches ``pywt.swt(x, name, trim_approx=False, norm=False)`` up to a known shift.
 
 >>> h0, h1 = wavelet_filters("haar")

@@ -1,7 +1,7 @@
 """Tests for multires.conv / multires.kernel: the FFT long-convolution path against the slow tree.
 
 ``MultiresConv.forward`` builds the composite kernel ``K`` and applies it with ``torch.fft``
-(DESIGN section 3); ``forward_reference`` runs the level-by-level tree (section 1) and reads the
+(docs/design.md, section 6); ``forward_reference`` runs the level-by-level tree (section 1) and reads the
 slots (section 2). They must agree in outputs *and* gradients.
 """
 

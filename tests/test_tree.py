@@ -1,4 +1,4 @@
-"""Tests for multires.tree: the causal à trous coefficient tree (DESIGN section 1)."""
+"""Tests for multires.tree: the causal à trous coefficient tree (docs/design.md, section 1)."""
 
 from __future__ import annotations
 

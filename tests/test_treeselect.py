@@ -1,4 +1,4 @@
-"""Tests for multires.treeselect: which tree coefficients form the memory (DESIGN section 2)."""
+"""Tests for multires.treeselect: which tree coefficients form the memory (docs/design.md, section 3)."""
 
 from __future__ import annotations
 
