@@ -61,6 +61,7 @@ from .checkpoint_format import (
     read_source,
 )
 from .conv import MultiresConv
+from .limits import MAX_CANDIDATE_SLOTS
 from .model import ModelConfig, MultiresNet
 from .treeselect import Slot, candidate_slots
 
@@ -76,9 +77,6 @@ __all__ = [
     "load_checkpoint",
     "read_metadata",
 ]
-
-#: Most candidate slots a stored learned layer may list (bounds the allocation of an uploaded file).
-CONFIG_SLOT_LIMIT = 2**20
 
 # safetensors dtype names of the torch dtypes a checkpoint may hold.
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -243,14 +241,17 @@ def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[in
         entry = entries.get(_candidates_key(index))
         if entry is None:  # written before the cap: every grid slot up to max_lag
             counts[index] = len(candidate_slots(config.resolved_depth, config.resolved_kernel_size, config.max_lag))
+            if counts[index] > MAX_CANDIDATE_SLOTS:
+                raise CheckpointError(f"layer {index}: the uncapped learned menu of this config has {counts[index]} "
+                                      f"candidate slots, more than the {MAX_CANDIDATE_SLOTS} allowed")
             continue
         shape = tuple(entry["shape"])
         if entry["dtype"] not in ("I32", "I64") or len(shape) != 2 or shape[1] != 3:
             raise CheckpointError(f"tensor {_candidates_key(index)!r} is {entry['dtype']} {shape}; expected "
                                   "an int32 table (slots, 3) of (band, level, lag)")
-        if not config.memory_size <= shape[0] <= CONFIG_SLOT_LIMIT:
+        if not config.memory_size <= shape[0] <= MAX_CANDIDATE_SLOTS:
             raise CheckpointError(f"layer {index}: {shape[0]} stored candidate slots; expected "
-                                  f"{config.memory_size}..{CONFIG_SLOT_LIMIT}")
+                                  f"{config.memory_size}..{MAX_CANDIDATE_SLOTS} (multires.limits.MAX_CANDIDATE_SLOTS)")
         counts[index] = shape[0]
     return counts
 

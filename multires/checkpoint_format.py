@@ -1,21 +1,24 @@
 """The checkpoint file format, read as untrusted input without PyTorch.
 
 A checkpoint is a safetensors file (see :mod:`multires.checkpoint` for what it holds). This module
-validates everything that can be checked from its header alone -- sizes, JSON, metadata, format
-version, the config (against ``CONFIG_LIMITS``), tensor dtypes, shapes and offsets -- and reads the
-config and metrics. It imports neither PyTorch nor the model, so listing checkpoints (the app's
+validates everything that can be checked from its header alone -- sizes, JSON (nesting and numbers
+bounded, :mod:`multires.safejson`), metadata, format version, the config (against
+``CONFIG_LIMITS`` and what it may cost, :mod:`multires.config_cost`), the metrics (against
+:mod:`multires.checkpoint_schema`), tensor dtypes, shapes and offsets -- and reads the config and
+metrics. Every failure is a :class:`CheckpointError`. It imports neither PyTorch nor the model, so listing checkpoints (the app's
 model picker) costs a few milliseconds; :func:`multires.checkpoint.load_checkpoint` builds on it.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
+from .checkpoint_schema import SchemaError, validate_metrics
 from .config import ModelConfig
+from .safejson import JsonLimitError, loads_bounded
 
 __all__ = [
     "DTYPE_SIZES",
@@ -88,9 +91,9 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
         raise CheckpointError(f"file is truncated: the header needs {header_len} bytes but only "
                               f"{len(data) - 8} follow")
     try:
-        header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(f"{not_safetensors}: its header is not JSON") from None
+        header = loads_bounded(data[8 : 8 + header_len], what="header")
+    except JsonLimitError as err:
+        raise CheckpointError(f"{not_safetensors}: its {err}") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{not_safetensors}: its header is not a JSON object")
     metadata = header.pop("__metadata__", None)
@@ -148,12 +151,22 @@ def parse_checkpoint(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[st
     except (ValueError, TypeError) as err:  # TypeError: e.g. a field given the wrong type of JSON value
         raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
     try:
-        metrics = json.loads(metadata["metrics"])
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"checkpoint metrics are not valid JSON: {err}") from None
-    if not isinstance(metrics, dict):
-        raise CheckpointError("checkpoint metrics must be a JSON object")
+        metrics = loads_bounded(metadata["metrics"], what="metrics")
+        validate_metrics(metrics)
+    except (JsonLimitError, SchemaError) as err:
+        raise CheckpointError(f"checkpoint {err}") from None
+    _check_snapshots(config, metrics)
     return entries, config, metrics
+
+
+def _check_snapshots(config: ModelConfig, metrics: dict[str, Any]) -> None:
+    """Selection snapshots must hold one (d_model, candidates) mask per learned layer, and only then."""
+    layers = config.n_layers if config.tree_select == "learned" else 0
+    for i, snapshot in enumerate(metrics.get("selection_history") or []):
+        shapes = [tuple(mask["shape"]) for mask in snapshot["masks"]]
+        if len(shapes) != layers or any(shape[0] != config.d_model for shape in shapes):
+            raise CheckpointError(f"checkpoint metrics field selection_history[{i}] holds masks {shapes}; this "
+                                  f"config needs {layers} of {config.d_model} channels each")
 
 
 def read_metadata(source: str | os.PathLike | bytes) -> tuple[ModelConfig, dict[str, Any]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_args
 
+from .config_cost import check_config_cost
 from .constants import TREE_SELECTS, TreeSelect
 from .jsonconfig import JsonConfig
 from .treeselect import default_depth
@@ -55,7 +56,8 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Upper bounds that keep a config (for example from an uploaded checkpoint) from allocating absurd sizes.
+#: Upper bounds of single fields that keep a config (for example from an uploaded checkpoint) from
+#: allocating absurd sizes; what the fields cost together is bounded by :mod:`multires.config_cost`.
 CONFIG_LIMITS = {"d_input": 64, "d_output": 1024, "d_model": 512, "n_layers": 16, "seq_len": 65536,
                  "kernel_size": 16, "depth": 16, "memory_size": 4096, "max_lag": 65536}
 
@@ -95,7 +97,12 @@ class ModelConfig(JsonConfig):
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first bad field and what is allowed."""
+        """Raise ``ValueError`` naming the first bad field and what is allowed.
+
+        Then :func:`multires.config_cost.check_config_cost`: ``ConfigCostError`` (a ``ValueError``)
+        when the fields are each in range but the network would cost more than
+        :mod:`multires.limits` allows (receptive field, kernel values, slots, parameters).
+        """
         for name, limit in CONFIG_LIMITS.items():
             value = getattr(self, name)
             if value is None and name in ("depth", "memory_size", "max_lag"):
@@ -109,7 +116,8 @@ class ModelConfig(JsonConfig):
             raise ValueError(f"tree_select={self.tree_select!r} needs memory_size")
         if self.wavelet is not None:
             check_wavelet_name(self.wavelet)
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+        if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
+                or not 0.0 <= self.dropout < 1.0):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.norm not in ("batch", "layer"):
             raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
@@ -121,6 +129,7 @@ class ModelConfig(JsonConfig):
             raise ValueError(f"init must be one of {get_args(InitScheme)}, got {self.init!r}")
         if not isinstance(self.indep_res_init, bool):
             raise ValueError(f"indep_res_init must be true or false, got {self.indep_res_init!r}")
+        check_config_cost(self)  # ConfigCostError: fields in range, but the whole too costly
 
     @property
     def resolved_depth(self) -> int:

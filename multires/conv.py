@@ -17,6 +17,7 @@ from .config import InitScheme
 from .constants import TREE_SELECTS, TreeSelect
 from .kernel import band_filters, causal_fft_conv, composite_kernel, slot_filters
 from .tree import tree_levels
+from .config_cost import check_layer_cost, check_receptive_field
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters
 
@@ -126,7 +127,9 @@ class MultiresConv(nn.Module):
         self.kernel_size = kernel_size
         self.tree_select: TreeSelect = tree_select
         self.memory_size = memory_size
+        check_receptive_field(depth, kernel_size)  # before any slot list or filter is made that long
         self.slots: list[Slot] = memory_slots(tree_select, depth, kernel_size, memory_size, max_lag)
+        check_layer_cost(channels, depth, kernel_size, len(self.slots), max(s.lag for s in self.slots))
         self.max_lag = max(s.lag for s in self.slots)
         # Largest lag any menu of this layer may hold (bounds what a loaded checkpoint can allocate).
         self.lag_limit = receptive_field(depth, kernel_size) - 1 if max_lag is None else max_lag
@@ -290,6 +293,7 @@ class MultiresConv(nn.Module):
                              "levels coarse to fine, most recent first)")
         if len(slots) < self.memory_size:
             raise ValueError(f"{len(slots)} candidate slots cannot hold memory_size={self.memory_size}")
+        check_layer_cost(self.channels, self.depth, self.kernel_size, len(slots), max(s.lag for s in slots))
         self.slots = slots
         self.max_lag = max(s.lag for s in slots)
         like = self.w.detach()

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, fields
 from typing import Any, ClassVar, TypeVar
 
+from .safejson import loads_bounded
+
 __all__ = ["JsonConfig"]
 
 T = TypeVar("T", bound="JsonConfig")
@@ -38,8 +40,5 @@ class JsonConfig:
 
     @classmethod
     def from_json(cls: type[T], text: str) -> T:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{cls._what} is not valid JSON: {err}") from None
-        return cls.from_dict(data)
+        """Parse untrusted text: nesting and number sizes bounded (``JsonLimitError``, a ``ValueError``)."""
+        return cls.from_dict(loads_bounded(text, what=cls._what))

@@ -2,21 +2,35 @@
 
 One place for every bound on untrusted or user-chosen sizes, so the signal uploads
 (:mod:`multires.uploads`) and the dataset files (:mod:`multires.tasks.files`) refuse the same
-things with the same numbers.
+things with the same numbers; and for what a model config may cost
+(:mod:`multires.config_cost`, applied by ``ModelConfig``, ``MultiresConv`` and so by every
+checkpoint load) and what a checkpoint's JSON may hold (:mod:`multires.safejson`,
+:mod:`multires.checkpoint_schema`).
 
 Examples
 --------
 >>> from multires.limits import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
->>> MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES // 2**20
-(16384, 5)
+>>> MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+(16384, 5000000)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "MAX_ANALYSED_WINDOW",
+    "MAX_CANDIDATE_SLOTS",
+    "MAX_CURVE_POINTS",
     "MAX_DATASET_SERIES",
+    "MAX_JSON_DEPTH",
+    "MAX_JSON_LIST",
+    "MAX_JSON_TEXT",
+    "MAX_KERNEL_VALUES",
+    "MAX_PARAMETERS",
+    "MAX_RECEPTIVE_FIELD",
+    "MAX_ABS_SAMPLE",
     "MAX_SIGNAL_LENGTH",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_MB",
     "MAX_WAV_SAMPLE_RATE",
     "MIN_SIGNAL_LENGTH",
 ]
@@ -27,11 +41,63 @@ MIN_SIGNAL_LENGTH = 8
 MAX_SIGNAL_LENGTH = 16384
 """Longest signal (and dataset series) accepted: keeps trees and plots responsive on a CPU."""
 
-MAX_UPLOAD_BYTES = 5 * 2**20
-"""Largest upload parsed (5 MiB); larger files are refused before any parsing."""
+# --- uploads: one size limit in one unit, and the largest sample value (multires.uploads) ---------
+
+MAX_UPLOAD_MB = 5
+"""Largest upload in MB (10**6 bytes): ``server.maxUploadSize`` in ``.streamlit/config.toml``. The
+browser refuses a larger file itself ("must be 5.0MB or smaller", 10**6 bytes per MB except on
+Windows, where it counts 2**20); the parsers refuse anything above :data:`MAX_UPLOAD_BYTES`."""
+
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000
+"""Largest upload parsed (5 MB = 5,000,000 bytes); larger files are refused before any parsing."""
+
+MAX_ABS_SAMPLE = 1e100
+"""Largest magnitude of an uploaded sample. Squares, energies and depth-14 tree coefficients of a
+16384-sample signal stay far inside float64 (a 1.7e308 sample would overflow them to inf/NaN)."""
 
 MAX_WAV_SAMPLE_RATE = 384_000
 """Highest WAV sample rate accepted (Hz); the lowest is 1 Hz."""
 
 MAX_DATASET_SERIES = 20_000
 """Most series accepted in one dataset file (train or test)."""
+
+# --- what a model config may cost (checked by multires.config_cost at validation) -------------------
+
+MAX_RECEPTIVE_FIELD = 2**17
+"""Most samples one layer's tree may reach back, ``(k-1)(2**J-1)+1`` (131072). Twice the longest
+``seq_len`` a config accepts (65536): the default depth's tree never needs more, and every page
+and kernel allocates arrays this long per channel. ``dmey`` (62 taps) at depth 16 would reach
+about 4 million samples: a 2.4 KB checkpoint that took a page 141 s and 5 GB."""
+
+MAX_KERNEL_VALUES = 2**22
+"""Most values of one layer's composite kernel, channels x (receptive field + largest lag) (about
+4 million floats = 16 MiB). The layer's forward pass and the app's kernel charts build it."""
+
+MAX_CANDIDATE_SLOTS = 8192
+"""Most memory slots one layer may hold (kept, or candidates of the learned rule): twice the
+largest memory size (4096), so the learned rule's menu of at least 2 M always fits. Each slot is a
+weight per channel and a row of the app's slot charts."""
+
+MAX_PARAMETERS = 2**24
+"""Most trainable parameters of a network (about 16.8 million = 64 MiB of float32): far above any
+CPU demo, far below what hurts the server."""
+
+MAX_ANALYSED_WINDOW = 4096
+"""Most past samples a page analyses per view (reconstruction, memory capacity per lag, kernel
+charts); a longer memory is shown up to this lag and the caption says so."""
+
+# --- what a checkpoint's JSON metadata may hold (multires.safejson, multires.checkpoint_schema) ---------
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of JSON arrays/objects parsed (the app's own metadata nests 4 deep); deeper text
+is refused by a bracket scan before parsing (Python's parser would raise RecursionError)."""
+
+MAX_JSON_TEXT = 4096
+"""Longest string a checkpoint's metrics may hold where one is expected (names, notes, warnings)."""
+
+MAX_JSON_LIST = 100_000
+"""Longest list in a checkpoint's metrics (curves, per-lag scores, selection snapshots)."""
+
+MAX_CURVE_POINTS = 10_000
+"""Most points of one training curve in a checkpoint's ``history`` (the trainer writes at most 200
+per-step points and one per epoch)."""
