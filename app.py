@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas  # noqa: F401 - on this thread, never the preloading one (see ui/runtime.py)
 import streamlit as st
 
-from ui import runtime
+from ui import run_timing, runtime
 
+run_started = run_timing.start()  # off unless WME_RUN_TIMES is set (the capacity benchmark)
 runtime.limit_torch_threads()  # before anything imports torch
 
 from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
@@ -52,3 +53,4 @@ page.run()
 state.share_view()
 runtime.start_preloading()  # once per server, in a few seconds: torch and the model code
 runtime.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server
+run_timing.finish(run_started, page.url_path)
