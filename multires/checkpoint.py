@@ -293,6 +293,18 @@ def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, Mod
         dtypes that do not fit the config; non-finite weights; inconsistent selection masks.
     """
     data = read_source(source)
+    try:
+        return _load(data)
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, RuntimeError) as err:
+        # Every check above should have caught a bad file first; this keeps the promise that an
+        # untrusted file only ever raises CheckpointError, whatever slipped through.
+        raise CheckpointError(f"checkpoint cannot be loaded: {type(err).__name__}: {err}") from None
+
+
+def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
+    """:func:`load_checkpoint` of the file's bytes."""
     entries, config, metrics = parse_checkpoint(data)
     try:
         expected = _expected_state(config)

@@ -144,7 +144,19 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
 
 
 def parse_checkpoint(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any]]:
-    """``(tensor entries, config, metrics)`` of a checkpoint's validated header; reads no tensor data."""
+    """``(tensor entries, config, metrics)`` of a checkpoint's validated header; reads no tensor data.
+
+    Raises only :class:`CheckpointError`, whatever the bytes.
+    """
+    try:
+        return _parse(data)
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as err:
+        raise CheckpointError(f"checkpoint header cannot be read: {type(err).__name__}: {err}") from None
+
+
+def _parse(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any]]:
     metadata, entries = _parse_header(data)
     try:
         config = ModelConfig.from_json(metadata["config"])
