@@ -6,8 +6,9 @@
   pixel, and three synthetic probes (white noise, an impulse, a step).
 * :func:`parse_upload` (defined in :mod:`multires.uploads`, re-exported here) turns the bytes of
   an uploaded ``.csv`` / ``.txt`` / ``.npy`` / ``.wav`` file into a validated float64 signal, or
-  raises :class:`SignalError` with a message fit to show a user as-is. Uploads are untrusted: ``.npy`` files are never unpickled, WAV headers are checked against
-  the bytes actually present before anything is allocated, and every size is bounded.
+  raises :class:`SignalError` with a message fit to show a user as-is. Uploads are untrusted:
+  ``.npy`` files are never unpickled, WAV headers are checked against the bytes actually present
+  before anything is allocated, every size is bounded, and text is parsed in linear time.
 
 Examples
 --------

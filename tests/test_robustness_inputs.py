@@ -224,7 +224,7 @@ SIGNAL_CASES: dict[str, tuple[str, bytes | Callable[[Path], bytes], str]] = {
     "wav-not-riff": ("song.wav", b"ID3" + b"\x00" * 100, "not a readable PCM WAV"),
     "one-sample": ("one.csv", b"1\n", "1 sample.*at least 8"),
     "one-sample-wav": ("click.wav", wav(TONE[:1]), "1 sample.*at least 8"),
-    "above-upload-limit": ("big.csv", b"1\n" * (MAX_UPLOAD_BYTES // 2) + b"1", "largest accepted upload is 5 MiB"),
+    "above-upload-limit": ("big.csv", b"1\n" * (MAX_UPLOAD_BYTES // 2) + b"1", "largest accepted upload is 5 MB"),
 }
 
 

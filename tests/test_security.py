@@ -36,7 +36,8 @@ from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
 from multires.checkpoint import checkpoint_bytes, load_checkpoint
-from multires.signals import MAX_UPLOAD_BYTES, parse_upload
+from multires.limits import MAX_UPLOAD_MB
+from multires.signals import MAX_UPLOAD_BYTES, SignalTooLongError, parse_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -77,7 +78,13 @@ def test_config_turns_xsrf_protection_on(config_toml):
 
 
 def test_config_upload_limit_matches_the_library(config_toml):
-    assert config_toml["server"]["maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES == 5 * 2**20
+    """One limit in one unit: the browser's MB (10**6 bytes), the parsers' bytes and their message."""
+    assert config_toml["server"]["maxUploadSize"] == MAX_UPLOAD_MB == 5
+    assert MAX_UPLOAD_BYTES == MAX_UPLOAD_MB * 10**6
+    with pytest.raises(ValueError, match=r"the largest accepted upload is 5 MB \(5,000,000 bytes\)$"):
+        parse_upload(b"1\n" * (MAX_UPLOAD_BYTES // 2) + b"1", "big.csv")
+    with pytest.raises(SignalTooLongError):  # exactly at the limit: read, then offered as a window
+        parse_upload(b"1\n" * (MAX_UPLOAD_BYTES // 2), "limit.csv")
 
 
 def test_config_hides_error_details_and_usage_stats(config_toml):
@@ -96,7 +103,7 @@ def test_streamlit_itself_reads_these_options_from_the_repository():
     options = json.loads(done.stdout.strip().splitlines()[-1])
     assert options["server.address"] in LOOPBACK
     assert options["server.enableXsrfProtection"] is True
-    assert options["server.maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES
+    assert options["server.maxUploadSize"] == MAX_UPLOAD_MB
     assert options["client.showErrorDetails"] == "none"
 
 

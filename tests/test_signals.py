@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 import io
 import struct
 import tracemalloc
@@ -194,9 +195,10 @@ def test_upload_above_size_limit_is_refused_before_parsing(filename: str, monkey
     def fail(*args, **kwargs):
         raise AssertionError("parser called on an oversized upload")
 
-    for parser in ("_parse_text", "_parse_npy", "_parse_wav"):
-        monkeypatch.setattr(uploads, parser, fail)
-    with pytest.raises(SignalError, match="largest accepted upload is 5 MiB"):
+    monkeypatch.setattr(uploads.text, "parse_text", fail)
+    monkeypatch.setattr(uploads.npy, "parse_npy", fail)
+    monkeypatch.setattr(uploads.wav, "parse_wav", fail)
+    with pytest.raises(SignalError, match=r"largest accepted upload is 5 MB \(5,000,000 bytes\)"):
         parse_upload(b"0" * (MAX_UPLOAD_BYTES + 1), filename)
 
 
@@ -247,6 +249,56 @@ def test_csv_single_row_is_read_along_the_row() -> None:
     np.testing.assert_array_equal(parsed.values, np.arange(10.0))
     assert parsed.columns == () and parsed.column is None
     assert "one row of 10 numbers" in parsed.note
+
+
+def _row_text(values: np.ndarray, delimiter: str = ",") -> str:
+    return delimiter.join(repr(float(v)) for v in values)
+
+
+@pytest.mark.parametrize("header", [False, True], ids=["one-row", "header-and-one-row"])
+def test_wide_file_parses_to_the_right_signal(header: bool) -> None:
+    """Issue 13: a 200000-column file (2.3 MB) is one row of numbers, read exactly, in linear time."""
+    values = np.random.default_rng(1).normal(size=200_000).round(6)
+    lines = ([",".join(f"c{i}" for i in range(values.size))] if header else []) + [_row_text(values)]
+    data = ("\n".join(lines) + "\n").encode()
+    with pytest.raises(SignalTooLongError) as info:  # longer than MAX_SIGNAL_LENGTH: offered as a window
+        parse_upload(data, "wide.csv")
+    parsed = info.value.parsed
+    np.testing.assert_array_equal(parsed.values, values)
+    assert parsed.columns == () and parsed.column is None
+    assert parsed.note == "one row of 200000 numbers read as the signal" + ("; skipped the header row" if header else "")
+
+
+def test_wide_table_is_read_along_its_rows() -> None:
+    """More columns than data rows: each row is a signal, chosen like a column ("row 1", "row 2", ...)."""
+    rows = np.random.default_rng(2).uniform(-5, 5, size=(3, 500))
+    data = "\n".join(_row_text(row, ";") for row in rows) + "\n"
+    parsed = parse_upload(data.encode(), "rows.txt")
+    assert parsed.axis == "row" and parsed.columns == ("row 1", "row 2", "row 3") and parsed.column == "row 1"
+    np.testing.assert_array_equal(parsed.values, rows[0])
+    assert "each row is a signal" in parsed.note
+    np.testing.assert_array_equal(parse_upload(data.encode(), "rows.txt", column="row 3").values, rows[2])
+    with pytest.raises(SignalError, match="there is no row 'row 4'"):
+        parse_upload(data.encode(), "rows.txt", column="row 4")
+
+
+def test_text_in_a_row_of_a_wide_table_is_located() -> None:
+    cells = [[str(v) for v in range(20)] for _ in range(2)]
+    cells[1][6] = "oops"
+    data = "\n".join(",".join(row) for row in cells).encode()
+    parsed = parse_upload(data, "rows.csv")
+    assert parsed.columns == ("row 1",) and "skipped non-numeric row(s) 'row 2'" in parsed.note
+    with pytest.raises(SignalError, match=r"row 'row 2' holds text values, e\.g\. 'oops' in field 7"):
+        parse_upload(data, "rows.csv", column="row 2")
+
+
+def test_tall_and_wide_files_give_the_same_numbers() -> None:
+    """The C parser reads numbers exactly as Python's float() would, down the columns or along a row."""
+    values = np.random.default_rng(3).normal(size=5000) * 10.0 ** np.random.default_rng(4).integers(-30, 30, 5000)
+    tall = parse_upload(("x\n" + "\n".join(repr(float(v)) for v in values) + "\n").encode(), "tall.csv")
+    wide = parse_upload((_row_text(values) + "\n").encode(), "wide.csv")
+    np.testing.assert_array_equal(tall.values, values)
+    np.testing.assert_array_equal(wide.values, values)
 
 
 @pytest.mark.parametrize(
@@ -384,9 +436,10 @@ def test_npy_scalar_is_refused() -> None:
 @pytest.mark.parametrize(
     ("array", "message"),
     [
-        (np.array(["a", "b"] * 8), "dtype <U1"),
+        (np.array(["a", "b"] * 8), "holds text; only real numbers"),
         (np.ones(16, dtype=np.complex128), "real part or the magnitude"),
-        (np.zeros(16, dtype=[("a", "f8"), ("b", "i4")]), "only real numbers"),
+        (np.zeros(16, dtype=[("a", "f8"), ("b", "i4")]),
+         "^structured/record arrays are not supported; save a plain numeric 1-D array"),
     ],
     ids=["str", "complex", "structured"],
 )
@@ -591,7 +644,8 @@ def test_window_signal_refuses_2d_and_non_finite() -> None:
         window_signal(values, 8, 8)
 
 
-@pytest.mark.parametrize("module", [signals, uploads, limits], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [signals, uploads, uploads.checks, uploads.text, uploads.npy, uploads.wav, limits],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
@@ -602,11 +656,13 @@ def test_upload_names_stay_importable_from_signals() -> None:
     for name in ("SignalError", "SignalTooLongError", "ParsedSignal", "parse_upload", "window_signal",
                  "UPLOAD_EXTENSIONS", "MAX_UPLOAD_BYTES"):
         assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else limits, name)
+    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):  # reused by multires.tasks.files
+        assert getattr(uploads, name) is getattr(uploads.checks, name)
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(b"", "the file is empty"), (b"x" * (MAX_UPLOAD_BYTES + 1), "largest accepted upload is 5 MiB"),
+    [(b"", "the file is empty"), (b"x" * (MAX_UPLOAD_BYTES + 1), "largest accepted upload is 5 MB"),
      (b"1,2", "unsupported file type; accepted types: .tsv")],
 )
 def test_check_upload_bytes_raises_the_callers_exception(data: bytes, message: str) -> None:
@@ -621,3 +677,36 @@ def test_check_upload_bytes_raises_the_callers_exception(data: bytes, message: s
 def test_decode_text_refuses_binary_with_the_hint() -> None:
     with pytest.raises(SignalError, match="not UTF-8 text .* use a .tsv file"):
         uploads.decode_text(b"\xff\xfe\x00", hint="use a .tsv file")
+
+
+# --------------------------------------------------------------------------------------------
+# magnitude: every derived quantity stays finite (issue 13)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("peak", [1.7e308, -1.7e308, 1e101])
+def test_huge_samples_are_refused_before_anything_overflows(peak: float) -> None:
+    values = np.zeros(64)
+    values[5] = peak
+    with pytest.raises(SignalError, match=re.escape(f"largest magnitude is {abs(peak):.3g} (sample index 5); at most 1e+100")):
+        parse_upload(npy_bytes(values), "huge.npy")
+    with pytest.raises(SignalError, match="largest magnitude"):
+        window_signal(values, 0, 64)
+
+
+@pytest.mark.parametrize("peak", [limits.MAX_ABS_SAMPLE, 1e-300])
+def test_accepted_extremes_keep_tree_and_energies_finite(peak: float) -> None:
+    """At the largest accepted magnitude (and at tiny ones) the deepest tree's coefficients and
+    energy shares stay finite, even with filters of gain 2 per level."""
+    from multires import coefficient_tree, wavelet_filters
+    from multires.figures.tree import level_energy, normalized_level_energy
+
+    x = parse_upload(npy_bytes(peak * np.sign(np.sin(np.arange(MAX_SIGNAL_LENGTH) / 9.0))), "edge.npy").values
+    h0, h1 = wavelet_filters("haar")
+    for gain in (1.0, 2.0):
+        rows = coefficient_tree(x, gain * h0, gain * h1, depth=14).rows()
+        assert all(np.isfinite(values).all() for _, values in rows)
+        energy = normalized_level_energy(rows)
+        assert np.isfinite(energy).all()
+        share = level_energy(rows, "t").data[0].y
+        assert np.isfinite(np.asarray(share, dtype=float)).all()

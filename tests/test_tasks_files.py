@@ -99,7 +99,7 @@ BAD_FILES = {
     "label-only": (b"1\n2\n", "a.tsv", "line 1 has a label but no values"),
     "empty": (b"", "a.tsv", "the file is empty"),
     "blank": (b"\n \n\n", "a.tsv", "no data rows"),
-    "oversized": (b"1" * (MAX_UPLOAD_BYTES + 1), "a.tsv", "largest accepted upload is 5 MiB"),
+    "oversized": (b"1" * (MAX_UPLOAD_BYTES + 1), "a.tsv", "largest accepted upload is 5 MB"),
     "binary-garbage": (bytes(range(256)) * 4, "a.tsv", "not UTF-8 text"),
     "nul-bytes": (b"1,2,3\x00\x00\n", "a.csv", "binary, not text"),
     "wrong-type": (GOOD, "a.xlsx", "unsupported file type; accepted types: .tsv, .csv, .txt, .ts"),

@@ -2,7 +2,7 @@
 
 Everything is parsed from bytes (an upload's ``getvalue()``), never written to disk. Files are
 untrusted: the size is checked before anything is parsed (:data:`~multires.limits.MAX_UPLOAD_BYTES`,
-5 MiB), text must be UTF-8, and counts are bounded (at most
+5 MB), text must be UTF-8, and counts are bounded (at most
 :data:`~multires.limits.MAX_DATASET_SERIES` series of at most
 :data:`~multires.limits.MAX_SIGNAL_LENGTH` values). Every problem raises
 :class:`~multires.tasks.DatasetError` with a message that names the file, the line and what to do.
@@ -37,7 +37,7 @@ import numpy as np
 from multires.limits import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.tasks.arrays import Normalization, from_arrays
 from multires.tasks.base import DatasetError, TaskData
-from multires.uploads import check_upload_bytes, decode_text
+from multires.uploads import check_upload_bytes, decode_text, upload_too_large_message
 
 __all__ = [
     "DATASET_EXTENSIONS",
@@ -58,7 +58,7 @@ def parse_ucr_file(data: bytes, filename: str) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     data : bytes
-        The raw file content, at most 5 MiB.
+        The raw file content, at most 5 MB.
     filename : str
         Its ending picks the format: ``.tsv`` / ``.csv`` / ``.txt`` or ``.ts``.
 
@@ -295,11 +295,7 @@ def task_from_paths(
         if not os.path.isfile(path):
             raise DatasetError(f"no such file: {path!r}")
         if os.path.getsize(path) > MAX_UPLOAD_BYTES:
-            raise DatasetError(
-                f"{path!r} is {os.path.getsize(path) / 2**20:.1f} MiB; "
-                f"at most {MAX_UPLOAD_BYTES / 2**20:.0f} MiB "
-                "per file is accepted"
-            )
+            raise DatasetError(f"{path!r}: {upload_too_large_message(os.path.getsize(path))}")
         contents.append(Path(path).read_bytes())
     return task_from_files(
         contents[0],
