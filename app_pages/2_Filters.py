@@ -67,11 +67,16 @@ normalise = summary[4].toggle(
          "absorb them). Normalising sets sum h0 = √2 and ‖h1‖ = ‖h0‖, the convention of PyWavelets' orthonormal "
          "wavelets.",
 )
+zero_filter = None  # why this channel's pair cannot be normalised (an all-zero h0 or h1), else None
 try:
     norm_h0, norm_h1, note = normalize_filters(raw_h0, raw_h1)
 except ValueError as err:  # an all-zero learned filter
     norm_h0, norm_h1, note = raw_h0, raw_h1, f"not normalised: {err}"
-    normalise = False
+    normalise, zero_filter = False, str(err)
+if zero_filter:
+    st.warning(f"Layer {layer}, channel {channel} of {entry.name}: {zero_filter}. Its taps and frequency response are "
+               "drawn as stored; it has no φ/ψ and no nearest wavelet. Pick another channel in the sidebar.",
+               icon=":material/warning:")
 learned = (norm_h0, norm_h1) if normalise else (raw_h0, raw_h1)
 learned_name = f"learned{' (normalised)' if normalise else ' (raw)'}"
 learned_panel = f"learned · layer {layer}, ch {channel}" + (" (normalised)" if normalise else " (raw)")
@@ -111,19 +116,22 @@ with response_tab:
                "dashed = fixed.")
 
 with cascade_tab:
-    x_l, phi_l, psi_l = cascade(raw_h0, raw_h1, level=CASCADE_LEVEL)
-    x_f, phi_f, psi_f = cascade(fix_h0, fix_h1, level=CASCADE_LEVEL)
-    show(cascade_figure((x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)", f"fixed {wavelet}"),
-         key="filters_cascade")
-    st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the functions they stand for. Bounded, settled "
-               "curves are needed for a wavelet (not enough on their own: see the checks); spiky or exploding "
-               "curves mean the pair is not one.")
-    if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:
-        st.warning("The cascade of the learned pair does not settle to a bounded function: these filters are far "
-                   "from an orthonormal wavelet, so φ and ψ are not meaningful for them.", icon=":material/warning:")
-    if not pywt.Wavelet(wavelet).orthogonal:
-        st.info(f"{wavelet} is biorthogonal: its analysis filters alone are not orthonormal, so its cascade here "
-                "(which treats the pair as orthogonal) differs from PyWavelets' dual functions.", icon=":material/info:")
+    if zero_filter:
+        st.info(f"No cascade for this channel: {zero_filter}.", icon=":material/info:")
+    else:
+        x_l, phi_l, psi_l = cascade(raw_h0, raw_h1, level=CASCADE_LEVEL)
+        x_f, phi_f, psi_f = cascade(fix_h0, fix_h1, level=CASCADE_LEVEL)
+        show(cascade_figure((x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)", f"fixed {wavelet}"),
+             key="filters_cascade")
+        st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the functions they stand for. Bounded, settled "
+                   "curves are needed for a wavelet (not enough on their own: see the checks); spiky or exploding "
+                   "curves mean the pair is not one.")
+        if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:
+            st.warning("The cascade of the learned pair does not settle to a bounded function: these filters are far "
+                       "from an orthonormal wavelet, so φ and ψ are not meaningful for them.", icon=":material/warning:")
+        if not pywt.Wavelet(wavelet).orthogonal:
+            st.info(f"{wavelet} is biorthogonal: its analysis filters alone are not orthonormal, so its cascade here "
+                    "(which treats the pair as orthogonal) differs from PyWavelets' dual functions.", icon=":material/info:")
 
 with checks_tab:
     table = diagnostics_frame(learned_diag.rows(), fixed_diag.rows(), learned_name, f"fixed {wavelet}")

@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from multires import coefficient_tree, kept_cells, max_uniform_memory, memory_slots, slot_filters, wavelet_filters
+from multires import band_filters, coefficient_tree, kept_cells, max_uniform_memory, memory_slots, wavelet_filters
+from multires.limits import MAX_ANALYSED_WINDOW
 from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
 from multires.figures.tree import cell_coords, cell_label, tree_heatmap
 from multires.figures.treeselect import (
@@ -68,10 +69,16 @@ def past_reconstruction(x: np.ndarray, n: int, h0: np.ndarray, h1: np.ndarray, s
 @st.cache_data(show_spinner=False, max_entries=32)
 def slot_contributions(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, weights: np.ndarray, depth: int,
                        length: int) -> np.ndarray:
-    """``w_s`` times each slot's impulse response (lag included), zero-padded to ``length``: (S, length)."""
-    g = slot_filters(torch.from_numpy(h0)[None], torch.from_numpy(h1)[None], _slots(slots), depth)[0].numpy()
-    g = np.pad(g, ((0, 0), (0, max(0, length - g.shape[1]))))[:, :length]
-    return weights[:, None] * g
+    """``w_s`` times each slot's impulse response (lag included), cut or zero-padded to ``length``: (S, length).
+
+    Built row by row from the band filters, so a long receptive field costs ``S x length``, not ``S x`` it.
+    """
+    approx, details = band_filters(torch.from_numpy(h0)[None], torch.from_numpy(h1)[None], depth)
+    out = np.zeros((len(slots), length))
+    for row, slot in enumerate(_slots(slots)):
+        g = (approx if slot.band == "approx" else details[slot.level - 1])[0].numpy()[: max(0, length - slot.lag)]
+        out[row, slot.lag : slot.lag + g.size] = g
+    return weights[:, None] * out
 
 
 def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
@@ -137,7 +144,7 @@ else:
     h0, h1 = state.model_filters(entry, layer, channel)
     source = f"the learned h0/h1 of model **{entry.name}**, layer {layer}, channel {channel}"
 k = int(h0.size)
-largest_m = max_uniform_memory(depth, k)
+largest_m = min(max_uniform_memory(depth, k), MAX_ANALYSED_WINDOW)  # more slots than samples analysed: no use
 default_m = int(min(conv.memory_size or depth + 1, largest_m))
 if st.session_state.get("_ts_m_source") != (entry.name, layer, k):  # M's default belongs to the model shown
     st.session_state["_ts_m_source"] = (entry.name, layer, k)
@@ -170,7 +177,13 @@ if not strategies:
     st.stop()
 
 cells = {s: kept_cells(slots, n) for s, slots in strategies.items()}
-window = max(memory_span(slots, depth, k) for slots in strategies.values())
+full_window = max(memory_span(slots, depth, k) for slots in strategies.values())
+window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more past samples than this
+#: What "What it remembers" analyses: with a capped window, only the slots that read inside it.
+analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in strategies.items()}
+analysed = {s: slots for s, slots in analysed.items() if slots}
+cap_note = (f" This memory reaches {full_window} samples back; the page analyses the last {window} "
+            f"(multires.limits.MAX_ANALYSED_WINDOW), leaving out the slots that read further." if full_window > window else "")
 
 # --- the inspected cell (linked views) -------------------------------------------------------
 choices = {f"{s}:{slot}": (s, slot, t) for s, kept in cells.items() for slot, t in kept}
@@ -231,25 +244,28 @@ with tabs[0]:
 with tabs[1]:
     recon, r2 = {}, {}
     t = x_window = lags = None
-    for strategy, slots in strategies.items():
+    for strategy, slots in analysed.items():
         t, x_window, recon[strategy] = past_reconstruction(x, n, h0, h1, _key(slots), depth, window)
         lags, r2[strategy] = remembered(h0, h1, _key(slots), depth, window)
-    left, right = st.columns(2, gap="large")
-    with left:
-        show(reconstruction_figure(t, x_window, recon, n, labels, span=focus_span), key="ts_reconstruction")
-        st.caption("Grey: the signal over the samples the memory depends on; coloured: the minimum-norm signal that "
-                   "gives the same memory. Where a curve follows grey the memory remembers; where it is flat it keeps "
-                   "only an average.")
-    with right:
-        show(capacity_figure(lags, r2, labels), key="ts_capacity")
-        st.caption("For white-noise input: the fraction of x[n − τ] a linear readout recovers from the memory (1 = exact, "
-                   "0 = forgotten). The reconstruction error per lag is 1 − this curve; the legend's total is at most "
-                   "the number of slots.")
-    metric_columns = st.columns(len(strategies))
-    for column, strategy in zip(metric_columns, strategies):
-        rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
-        column.metric(f"Reconstruction RMSE · {STRATEGY_LABELS[strategy]}", f"{rmse:.3g}",
-                      help="Root-mean-square error of the reconstruction on this window.")
+    if not analysed:
+        st.info(f"Every kept slot reads further back than the {window} samples this page analyses.{cap_note}")
+    else:
+        left, right = st.columns(2, gap="large")
+        with left:
+            show(reconstruction_figure(t, x_window, recon, n, labels, span=focus_span), key="ts_reconstruction")
+            st.caption("Grey: the signal over the samples the memory depends on; coloured: the minimum-norm signal that "
+                       "gives the same memory. Where a curve follows grey the memory remembers; where it is flat it keeps "
+                       "only an average." + cap_note)
+        with right:
+            show(capacity_figure(lags, r2, labels), key="ts_capacity")
+            st.caption("For white-noise input: the fraction of x[n − τ] a linear readout recovers from the memory (1 = exact, "
+                       "0 = forgotten). The reconstruction error per lag is 1 − this curve; the legend's total is at most "
+                       "the number of slots.")
+        metric_columns = st.columns(len(analysed))
+        for column, strategy in zip(metric_columns, analysed):
+            rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
+            column.metric(f"Reconstruction RMSE · {STRATEGY_LABELS[strategy]}", f"{rmse:.3g}",
+                          help="Root-mean-square error of the reconstruction on this window.")
 
 with tabs[2]:
     st.markdown(f"#### 1. Which cells will uniform keep at a given M? (J = {depth}, k = {k})")
@@ -293,7 +309,10 @@ with tabs[2]:
     if st.button("Reveal", key="ts_q_lag_reveal", icon=":material/visibility:"):
         st.session_state["ts_q_lag_shown"] = True
     if st.session_state.get("ts_q_lag_shown"):
-        lag_axis, error = reconstruction_error_by_lag(h0, h1, fading, depth)
+        fading_window = min(memory_span(fading, depth, k), MAX_ANALYSED_WINDOW)
+        lag_axis, error = reconstruction_error_by_lag(
+            h0, h1, [slot for slot in fading if memory_span([slot], depth, k) <= fading_window], depth,
+            window=fading_window)
         forgotten = np.flatnonzero(error > FORGET_THRESHOLD)
         answer_lag = int(lag_axis[forgotten[0]]) if forgotten.size else None
         if answer_lag is None:
@@ -347,6 +366,8 @@ with tabs[5]:
     kernel = entry.net.kernel(layer, channel)
     # K is as long as the longest candidate slot; past the kept slots' reach it is zero, so cut it there
     reach = memory_span(model_slots, depth, model_h0.size) if model_slots else 1
+    kernel_cut = reach > MAX_ANALYSED_WINDOW  # a longer kernel is drawn up to the page's window
+    reach = min(reach, MAX_ANALYSED_WINDOW)
     kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
     contributions = slot_contributions(model_h0, model_h1, _key(model_slots), model_weights[:-1], depth, kernel.size)
     slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(model_slots, model_weights[:-1])]
@@ -356,4 +377,6 @@ with tabs[5]:
     st.caption("Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds (red "
                "positive, dark grey negative); the columns "
                f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e})."
+               + (f" Drawn up to m = {kernel.size - 1} (multires.limits.MAX_ANALYSED_WINDOW); the kernel reaches "
+                  "further." if kernel_cut else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))

@@ -328,6 +328,13 @@ def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapsho
                                  format_func=lambda i: f"layer {learned_layers[i]}")
     layer_index = learned_layers[position]
     conv = entry.net.convs[layer_index]
+    # An uploaded file's snapshots may not match its layers (another candidate menu): those are not drawn.
+    snapshots = [s for s in snapshots if len(s.masks) == len(learned_layers)
+                 and s.masks[position].shape == (conv.channels, len(conv.slots))]
+    if not snapshots:
+        st.info(f"The recorded selection snapshots of layer {layer_index} do not match its {len(conv.slots)} "
+                "candidate slots, so they cannot be drawn.", icon=":material/info:")
+        return
     bands = [f"{'a' if s.band == 'approx' else 'b'}{s.level}" for s in conv.slots]
     lags = [s.lag for s in conv.slots]
     steps = [s.step for s in snapshots]

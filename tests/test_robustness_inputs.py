@@ -346,8 +346,13 @@ CHECKPOINT_CASES: dict[str, tuple[bytes | Callable[[Path], bytes], str, str]] = 
     "absurd-seq_len": (with_config(seq_len=10**12), "header", "seq_len must be an integer in 1..65536"),
     "absurd-memory_size": (with_config(tree_select="uniform", memory_size=10**9), "header",
                            "memory_size must be an integer in 1..4096"),
+    # The largest kernel a config may have (64 channels x 65536 samples = multires.limits.MAX_KERNEL_VALUES).
     "largest-allowed-config-wrong-weights": (
-        with_config(d_model=512, n_layers=16, seq_len=65536), "shapes", "the config needs"),
+        with_config(d_model=64, n_layers=16, seq_len=65536), "shapes", "the config needs"),
+    "costly-config": (with_config(d_model=512, n_layers=16, seq_len=65536), "header",
+                      "kernel would hold 512 channels x .* more than the 4194304 allowed"),
+    "dmey-depth-16": (with_config(d_model=1, wavelet="dmey", depth=16), "header",
+                      "receptive field .* = 3997636 samples"),
     "wrong-shape": (rewrite_checkpoint(GOOD, tensors=lambda t: {**t, "decoder.weight": torch.zeros(10, 7)}), "shapes",
                     "decoder.weight"),
     "wrong-dtype": (rewrite_checkpoint(GOOD, tensors=lambda t: {**t, "encoder.weight": t["encoder.weight"].double()}),

@@ -110,6 +110,23 @@ def add_session_model(entry: ModelEntry) -> str:
     return name
 
 
+def remove_session_model(name: str) -> bool:
+    """Drop one of this session's own models (trained or uploaded); shipped models stay.
+
+    Call it from a widget callback (it may reset the sidebar's ``"model"`` choice, which only a
+    callback can do once the picker is drawn). Returns whether a model was removed.
+    """
+    models = session_models()
+    if name not in models:
+        return False
+    del models[name]
+    if st.session_state.get("model") == name or st.session_state.get("pending_model") == name:
+        st.session_state.pop("pending_model", None)
+        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in all_models() else next(iter(all_models()), None)
+    st.session_state["_removed_model"] = name
+    return True
+
+
 def all_models() -> dict[str, ModelEntry]:
     return {**shipped_models(), **session_models()}
 
@@ -242,6 +259,13 @@ def model_picker() -> ModelEntry:
         format_func=lambda n: f"{n}  ·  {models[n].source}",
         help="Shipped models come with the app; models you train or upload join this list.",
     )
+    if st.session_state.pop("_removed_model", None) is not None:
+        st.sidebar.caption("Model removed from this session; the shipped models stay.")
+    if models[name].source != "shipped":
+        st.sidebar.button("Remove this model", key="remove_model", on_click=remove_session_model, args=(name,),
+                          icon=":material/delete:",
+                          help="Drop the selected model (trained or uploaded) from this session; the shipped "
+                               "models stay.")
     return models[name]
 
 
