@@ -6,7 +6,6 @@ pickers (model, layer, channel, signal, comparison wavelet) that all pages share
 
 from __future__ import annotations
 
-import pandas  # noqa: F401 - on this thread, never the preloading one (see ui/runtime.py)
 import streamlit as st
 
 from ui import run_timing, runtime
@@ -16,7 +15,8 @@ runtime.limit_torch_threads()  # before anything imports torch
 
 from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
 
-st.set_page_config(page_title="Wavelet Memory Explorer", page_icon="〰️", layout="wide")
+# A Material icon, not an emoji: checking an emoji loads Streamlit's emoji table (0.2-0.6 s of the cold start).
+st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=":material/waves:", layout="wide")
 
 PAGES = [
     st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True),
@@ -51,6 +51,6 @@ for problem in state.query_problems():
 state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
 page.run()
 state.share_view()
-runtime.start_preloading()  # once per server, in a few seconds: torch and the model code
+runtime.start_preloading()  # once per server, after the first page: pandas now, torch and the model code later
 runtime.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server
 run_timing.finish(run_started, page.url_path)

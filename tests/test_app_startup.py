@@ -53,38 +53,48 @@ print(json.dumps({"light": light, "config": config.to_json(), "task": metrics["t
     assert "has no attribute 'no_such_name'" in result["unknown"]
 
 
-def test_first_script_run_draws_home_without_torch_or_sklearn():
+def test_home_chart_is_drawn_before_any_heavy_import_and_pandas_only_after_it():
     result = _run("""
-import json, sys
+import json, sys, threading
+import streamlit
 from streamlit.testing.v1 import AppTest
 from ui import runtime
-runtime.start_preloading = lambda *a, **k: None  # only what the first run itself imports
+runtime._preload = lambda delay: None  # the thread starts, imports nothing: only what the script run itself imports
+charts = []
+draw = streamlit.plotly_chart
+def recording_plotly_chart(*args, **kwargs):
+    charts.append({"key": kwargs.get("key"), "loaded": sorted(m for m in HEAVY + ("pandas",) if m in sys.modules)})
+    return draw(*args, **kwargs)
+streamlit.plotly_chart = recording_plotly_chart
 at = AppTest.from_file("app.py", default_timeout=120)
 at.run()
-charts = at.get("plotly_chart")
-print(json.dumps({"exceptions": [e.value for e in at.exception], "charts": len(charts),
+print(json.dumps({"exceptions": [e.value for e in at.exception], "charts": charts,
                   "title": at.title[0].value, "sidebar": [w.label for w in at.sidebar.selectbox],
                   "loaded": {m: m in sys.modules for m in HEAVY}, "pandas": "pandas" in sys.modules}))
 """.replace("HEAVY", repr(HEAVY)))
     assert result["exceptions"] == []
-    assert result["title"] == "Wavelet Memory Explorer" and result["charts"] == 1
+    assert result["title"] == "Wavelet Memory Explorer"
     assert result["sidebar"] == ["Model", "Signal", "Fixed wavelet to compare"]
-    assert result["loaded"] == dict.fromkeys(HEAVY, False)
+    assert [c["key"] for c in result["charts"]] == ["home_tree"]
+    assert result["charts"][0]["loaded"] == [], "Home's chart must not wait for pandas, torch, scipy, ..."
+    assert result["loaded"] == dict.fromkeys(HEAVY, False), "the first run imports no heavy module"
     assert result["pandas"], "pandas must be fully imported on the script thread before the preloading starts"
 
 
-def test_preloading_refuses_to_start_before_pandas_is_imported():
+def test_preloading_imports_pandas_on_the_calling_thread_before_its_thread_starts():
     result = _run("""
-import json
+import json, sys
 from ui import runtime
-try:
-    runtime.start_preloading(0.0)
-    outcome = "started"
-except RuntimeError as err:
-    outcome = str(err)
-print(json.dumps({"outcome": outcome}))
+seen = {}
+def record(delay):
+    pandas = sys.modules.get("pandas")
+    seen["complete"] = pandas is not None and hasattr(pandas, "DataFrame")
+runtime._preload = record
+before = "pandas" in sys.modules
+runtime.start_preloading(0.0).join(timeout=120)
+print(json.dumps({"before": before, **seen}))
 """)
-    assert "import pandas on the script thread first" in result["outcome"]
+    assert result == {"before": False, "complete": True}
 
 
 def test_preloading_sets_torch_threads_and_leaves_no_heavy_import_to_any_page():

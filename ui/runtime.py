@@ -7,14 +7,17 @@ per process (or a few times), never per click.
   ``MULTIRES_THREADS`` (or the older ``WME_TORCH_THREADS``) says otherwise. Sessions train
   concurrently, and on a busy 2-core machine two OpenMP threads per op measured up to 17x slower
   than one (spin-waiting on a contended core).
-* **Preloading.** The Home page needs neither PyTorch nor the model code, so its chart is drawn
-  without them (importing torch alone takes about a second). A few seconds after the server's
-  first script run, :func:`start_preloading` imports them in a background thread, so the next page
-  a user opens does not wait either. The delay leaves both cores to the browser while it loads
-  Plotly and draws the first chart (starting at once drew it 0.5 s later on a 2-core machine).
-  Never preload pandas this way: Plotly looks pandas up in ``sys.modules`` and, while another
-  thread is still importing it, fails with "partially initialized module 'pandas'" (seen in the
-  browser tests); ``app.py`` imports pandas on the script thread before any page runs.
+* **Preloading.** The Home page needs neither PyTorch, pandas nor the model code, so its chart is
+  drawn without them (importing torch alone takes about a second, pandas a few tenths). At the end
+  of the server's first script run, after Home's chart was sent, :func:`start_preloading` imports
+  pandas on the script thread, and a few seconds later the rest in a background thread, so the
+  next page a user opens does not wait either. The delay leaves both cores to the browser while it
+  loads Plotly and draws the first chart (starting at once drew it 0.5 s later on a 2-core machine).
+  Never import pandas in the background thread: Plotly looks pandas up in ``sys.modules`` and,
+  while another thread is still importing it, fails with "partially initialized module 'pandas'"
+  (seen in the browser tests). The script thread's import leaves one such window, once per server:
+  a second session drawing a chart during the first session's first run's last few tenths of a
+  second.
 * **GC freezing.** See :func:`freeze_long_lived_objects`.
 """
 
@@ -79,9 +82,10 @@ def _preload(delay: float) -> None:
 
 @st.cache_resource(show_spinner=False)
 def start_preloading(delay: float = PRELOAD_DELAY_S) -> threading.Thread:
-    """Once per server: import the heavy modules in a daemon thread after ``delay`` s; returns the thread."""
-    if "pandas" not in sys.modules:
-        raise RuntimeError("import pandas on the script thread first (see the module docstring)")
+    """Once per server, after the first page: import pandas on the calling (script) thread, then the
+    heavy modules in a daemon thread after ``delay`` s; returns the thread."""
+    import pandas  # noqa: F401 - on this thread, never the preloading one (see the module docstring)
+
     thread = threading.Thread(target=_preload, args=(delay,), name="wme-preload", daemon=True)
     thread.start()
     return thread
