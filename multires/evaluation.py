@@ -23,15 +23,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .runcost import EVAL_BATCH, eval_batch
 from .tasks import TaskData, recall_r2
 
 if TYPE_CHECKING:
     from .model import MultiresNet
 
 __all__ = ["EVAL_BATCH", "Split", "evaluate", "loss_fn", "running_metric", "step_stats"]
-
-# Samples per forward pass in :func:`evaluate`.
-EVAL_BATCH = 512
 
 Split = Literal["train", "val", "test"]
 
@@ -76,7 +74,10 @@ def running_metric(running: torch.Tensor, kind: str) -> float:
 def evaluate(net: MultiresNet, task: TaskData, split: Split = "test") -> dict[str, Any]:
     """Score ``net`` on one split of ``task`` in eval mode (the net's mode is restored).
 
-    Eval mode: BatchNorm uses its running statistics and dropout is off, as at inference.
+    Eval mode: BatchNorm uses its running statistics and dropout is off, as at inference. The
+    split goes through in batches of :func:`multires.runcost.eval_batch` series (at most
+    ``EVAL_BATCH``, fewer for wide or long models, so one batch's activations stay near 8 MiB: a
+    256-wide model on 784-long series at 512 series a batch took several GB).
 
     Returns
     -------
@@ -99,8 +100,9 @@ def evaluate(net: MultiresNet, task: TaskData, split: Split = "test") -> dict[st
     outputs = []
     try:
         with torch.no_grad():
-            for first in range(0, len(x), EVAL_BATCH):
-                outputs.append(net(x[first : first + EVAL_BATCH].to(device)).cpu())
+            batch = eval_batch(net.config.d_model, x.shape[-1])
+            for first in range(0, len(x), batch):
+                outputs.append(net(x[first : first + batch].to(device)).cpu())
     finally:
         net.train(was_training)
     out = torch.cat(outputs)

@@ -27,6 +27,9 @@ __all__ = [
     "MAX_KERNEL_VALUES",
     "MAX_PARAMETERS",
     "MAX_RECEPTIVE_FIELD",
+    "MAX_RUN_BYTES",
+    "MAX_SCORING_SECONDS",
+    "MAX_STEP_SECONDS",
     "MAX_ABS_SAMPLE",
     "MAX_SIGNAL_LENGTH",
     "MAX_UPLOAD_BYTES",
@@ -101,3 +104,20 @@ MAX_JSON_LIST = 100_000
 MAX_CURVE_POINTS = 10_000
 """Most points of one training curve in a checkpoint's ``history`` (the trainer writes at most 200
 per-step points and one per epoch)."""
+
+# --- what one training run in the app may cost (estimated by multires.runcost before it starts) --------
+
+MAX_RUN_BYTES = 3 * 2**29
+"""Most memory one training run may add to the server (1.5 GiB). The server idles at about 0.85 GB,
+two runs train at once (``ui.training_runner.MAX_CONCURRENT_RUNS``): 0.85 + 2 x 1.5 = 3.85 GB stays
+well inside a small machine's RAM, where one unbounded run (width 256 x 8 layers, evaluated 512
+series at a time) took the server to 4.6-7.3 GB."""
+
+MAX_STEP_SECONDS = 2.0
+"""Longest estimated optimizer step. Stop, a closed tab and the time bound end a run after its
+current step, so this is how late they may act; at 30-100 s per step a 300 s bound ended runs at
+318-387 s."""
+
+MAX_SCORING_SECONDS = 60.0
+"""Longest estimated final scoring (train, validation and test splits, after the time bound): one
+seed's result comes at most time bound + one step + this after it starts."""

@@ -16,6 +16,11 @@ can draw them changing (a :class:`LiveFilters`). It reads them from ``progress.n
 callback's read-only view of the training model; the start (:attr:`TrainingRun.initial`) comes from
 the same deterministic ``build_model(config.model_config(task), seed)`` that ``train`` calls.
 
+Before it starts, :func:`start` estimates the run (:func:`multires.runcost.check_budget`: peak
+memory, one step's time, the final scoring) and refuses it, saying what to reduce, over the budget
+of :mod:`multires.limits`; so one step takes at most about :data:`~multires.limits.MAX_STEP_SECONDS`
+and every way of ending a run below acts within seconds.
+
 How a run ends — every path ends the thread within one optimizer step:
 
 * it finishes its epochs (for every seed);
@@ -23,15 +28,18 @@ How a run ends — every path ends the thread within one optimizer step:
   next step, ``train`` returns a valid (stopped) model and the remaining seeds are skipped;
 * **time bound**: ``TrainConfig.max_seconds`` (at most :data:`APP_MAX_SECONDS`, per seed) is
   enforced by ``train`` itself;
-* **session closed**: at most once per second the callback asks the Streamlit runtime whether the
-  session that started the run is still connected
-  (``streamlit.runtime.get_instance().is_active_session``); after it has been gone for
-  :data:`SESSION_GRACE_SECONDS` (a reload or a network blip reconnects within that) the run stops
-  and its result is dropped with the session;
+* **session closed**: a watcher thread asks the Streamlit runtime every :data:`WATCH_SECONDS`
+  whether the session that started the run is still connected
+  (``streamlit.runtime.get_instance().is_active_session``), independently of the training steps;
+  once it has been gone for :data:`SESSION_GRACE_SECONDS` (a reload or a network blip reconnects
+  within that) it sets the stop, so the run ends within the grace period, one watch period and the
+  step in progress, and its result is dropped with the session;
 * a ``TrainingError``/``ValueError`` ends it with ``run.error`` set.
 
-At most one run per session: :func:`start` refuses while one is active. Across sessions the
-server-wide :data:`MAX_CONCURRENT_RUNS` keeps a shared 2-core CPU responsive.
+At most one run per session: :func:`start` refuses while one is active. Across sessions at most
+:data:`MAX_CONCURRENT_RUNS` train at once (a shared 2-core CPU stays responsive); a run that cannot
+start waits in a first-come, first-served line (:mod:`ui.run_queue`), shows its place
+(:meth:`TrainingRun.waiting_text`), starts by itself when a slot frees, and may be cancelled (Stop).
 """
 
 from __future__ import annotations
@@ -49,9 +57,11 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from . import state
+from .run_queue import RunQueue, waiting_message
 
 if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
     from multires import MultiresNet
+    from multires.runcost import RunCost
     from multires.tasks import TaskData
     from multires.training import Progress, TrainConfig, TrainResult
 
@@ -62,6 +72,7 @@ __all__ = [
     "MAX_SEEDS",
     "SESSION_GRACE_SECONDS",
     "TASK_SEED",
+    "WATCH_SECONDS",
     "LiveFilters",
     "TrainingRun",
     "add_uploaded_checkpoint",
@@ -69,6 +80,8 @@ __all__ = [
     "collect_finished",
     "current_run",
     "entry_from_result",
+    "estimate",
+    "launch",
     "live_filters",
     "model_name",
     "start",
@@ -88,9 +101,12 @@ TASK_SEED = 0
 MAX_SEEDS = 5
 #: The live filters are copied from the training model at most this often (seconds).
 LIVE_SECONDS = 0.5
+#: How often a run's watcher asks whether its session is still connected (seconds).
+WATCH_SECONDS = 0.5
 
 _SESSION_KEY = "training_run"
-_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+_queue = RunQueue(MAX_CONCURRENT_RUNS)  # the server's training slots and the line waiting for them
+_clock = time.monotonic  # the watcher's clock (tests drive it)
 
 
 @functools.lru_cache(maxsize=4)
@@ -204,6 +220,8 @@ class TrainingRun:
     error: str | None = None
     collected: bool = False
     waiting: bool = True  # for a free training slot on the server
+    ticket: int | None = None  # its place in the server's line (ui.run_queue)
+    cost: RunCost | None = None  # the estimate it was started with
     seed_index: int = 0  # which seed is training (0-based)
     # Curves of the current seed so far and its live filters (written by the worker, read under the lock).
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -217,7 +235,6 @@ class TrainingRun:
     initial: LiveFilters | None = None  # the current seed's filters before its first step
     _next_live: float = 0.0
     _gone_since: float | None = None
-    _next_check: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -232,6 +249,11 @@ class TrainingRun:
         if self.stop_cause is None:
             self.stop_cause = cause
         self.stop_event.set()
+
+    def waiting_text(self) -> str | None:
+        """``"Waiting: place 1 in line (2 runs ahead)"`` while it waits for a slot, else None."""
+        place = None if self.ticket is None or not self.waiting else _queue.place(self.ticket)
+        return None if place is None else waiting_message(place)
 
     def curves(self) -> dict[str, Any]:
         """A consistent copy of the current seed's curves and live filters."""
@@ -263,17 +285,27 @@ class TrainingRun:
                 self.val_steps.append(progress.step)
                 self.val_metric.append(progress.val_metric)
             self.last = progress
-        if now >= self._next_check:
-            self._next_check = now + 1.0
-            if _session_connected(self.session_id):
-                self._gone_since = None
-            elif self._gone_since is None:
-                self._gone_since = now
-            elif now - self._gone_since >= SESSION_GRACE_SECONDS and not self.stop_event.is_set():
-                _LOG.info("stopping training run %r at step %d: its session %s is closed",
-                          self.name, progress.step, self.session_id)
-                self.request_stop("session closed")
         return self.stop_event.is_set()
+
+    def _check_session(self, now: float) -> bool:
+        """One look at the session (the watcher's); True once the run was stopped because it is gone."""
+        if _session_connected(self.session_id):
+            self._gone_since = None
+        elif self._gone_since is None:
+            self._gone_since = now
+        elif now - self._gone_since >= SESSION_GRACE_SECONDS and not self.stop_event.is_set():
+            last = self.last
+            _LOG.info("stopping training run %r at step %d: its session %s is closed",
+                      self.name, 0 if last is None else last.step, self.session_id)
+            self.request_stop("session closed")
+            return True
+        return self.stop_event.is_set() and self.stop_cause == "session closed"
+
+    def _watch(self) -> None:
+        """Until the run ends: stop it once its session has been gone for SESSION_GRACE_SECONDS."""
+        while not self.finished.wait(WATCH_SECONDS):
+            if self._check_session(_clock()):
+                return
 
     def _reset_curves(self) -> None:
         with self._lock:
@@ -304,11 +336,11 @@ class TrainingRun:
     def _work(self) -> None:
         from multires.training import TrainingError
 
-        acquired = False
         try:
-            while not (acquired := _slots.acquire(timeout=0.5)):  # wait for a free slot, stoppable
-                if self.stop_event.is_set() or not _session_connected(self.session_id):
-                    return
+            if self.ticket is None:
+                self.ticket = _queue.join()
+            if not _queue.wait_turn(self.ticket, self.stop_event):
+                return  # cancelled (Stop, or the session closed) while waiting in line
             self.waiting = False
             self.started = time.monotonic()
             self._train_seeds()
@@ -318,8 +350,7 @@ class TrainingRun:
             _LOG.error("training run %r failed:\n%s", self.name, traceback.format_exc())
             self.error = f"{type(err).__name__}: {err}"
         finally:
-            if acquired:
-                _slots.release()
+            _queue.leave(self.ticket)
             self.finished.set()
             _LOG.info("training run %r ended: %s", self.name, self.error or self._outcome())
 
@@ -330,7 +361,7 @@ class TrainingRun:
         """
         result = self.result
         if result is None:
-            return "not started"
+            return f"not started (cancelled in line: {self.stop_cause})" if self.stop_cause else "not started"
         seeds = f"{len(self.results)} seeds, last " if self.seeds > 1 else ""
         stopped = f", stopped ({self.stop_cause or result.stop_reason})" if result.stopped else ""
         return f"{seeds}{result.steps}/{result.total_steps} steps{stopped}"
@@ -357,6 +388,21 @@ def model_name(task_name: str, config: TrainConfig) -> str:
     return f"{task_name} · {config.tree_select}{budget} · {init} · {config.d_model}×{config.n_layers} · seed {config.seed}"
 
 
+def estimate(config: TrainConfig, task: TaskData) -> tuple[RunCost | None, str | None]:
+    """The run's estimate, and why it is refused (None when within the budget of :mod:`multires.limits`).
+
+    ``(None, message)`` when the config cannot even be built on this task.
+    """
+    from multires.runcost import TaskShape, estimate_run, over_budget
+
+    try:
+        cost = estimate_run(config, TaskShape.from_task(task))
+    except ValueError as err:
+        return None, f"These settings cannot be trained on this dataset: {err}"
+    reasons = over_budget(cost)
+    return cost, ("This run " + "; it ".join(reasons) + ".") if reasons else None
+
+
 def start(task_name: str, config: TrainConfig, *, task: TaskData | None = None,
           seeds: int = 1) -> tuple[TrainingRun | None, str | None]:
     """Start a run for this session in a background thread.
@@ -374,7 +420,8 @@ def start(task_name: str, config: TrainConfig, *, task: TaskData | None = None,
 
     Returns
     -------
-    (run, None) when started; ``(None, message)`` when refused (a run of this session is still going).
+    (run, None) when started (training, or waiting in line for a slot); ``(None, message)`` when
+    refused: a run of this session is still going, or :func:`estimate` puts it over the budget.
     """
     run = current_run()
     if run is not None and run.active:
@@ -384,11 +431,21 @@ def start(task_name: str, config: TrainConfig, *, task: TaskData | None = None,
         raise ValueError(f"an app run needs max_seconds <= {APP_MAX_SECONDS:g}, got {config.max_seconds}")
     if not 1 <= seeds <= MAX_SEEDS:
         raise ValueError(f"seeds must be in 1..{MAX_SEEDS}, got {seeds}")
-    run = TrainingRun(model_name(task_name, config), task_name, config, _session_id(), task=task, seeds=seeds)
+    cost, refusal = estimate(config, task if task is not None else cached_task(task_name))
+    if refusal is not None:
+        return None, refusal
+    run = TrainingRun(model_name(task_name, config), task_name, config, _session_id(), task=task, seeds=seeds,
+                      cost=cost)
     st.session_state[_SESSION_KEY] = run
-    thread = threading.Thread(target=run._work, name=f"train-{run.name}", daemon=True)
-    thread.start()
+    launch(run)
     return run, None
+
+
+def launch(run: TrainingRun) -> None:
+    """Put ``run`` in the server's line now (click order) and start its worker and watcher threads."""
+    run.ticket = _queue.join()
+    threading.Thread(target=run._work, name=f"train-{run.name}", daemon=True).start()
+    threading.Thread(target=run._watch, name=f"watch-{run.name}", daemon=True).start()
 
 
 def entry_from_result(name: str, result: TrainResult) -> state.ModelEntry:
