@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_app_server, stop_app_server  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, SERVER_THREADS, start_app_server, stop_app_server  # noqa: E402
 
 PAGES = ["app_pages/0_Home.py", "app_pages/1_Wavelets.py", "app_pages/2_Filters.py", "app_pages/3_Coefficient_tree.py",
          "app_pages/4_TREESELECT.py", "app_pages/5_Train.py", "app_pages/6_Compare.py"]
@@ -177,7 +177,8 @@ def main() -> int:
     parser.add_argument("--length", type=int, default=4096)
     parser.add_argument("--cold-only", action="store_true", help="skip the warm script runs")
     args = parser.parse_args()
-    print(f"# App speed — {platform.machine()}, Python {platform.python_version()}\n")
+    print(f"# App speed — {platform.machine()}, Python {platform.python_version()}, torch threads per server "
+          f"{SERVER_THREADS} (MULTIRES_THREADS, multires.threads)\n")
     load_before = _load()
     pairs = cold_starts(args.starts)
     note = print_cold_starts(pairs, load_before, _load())

@@ -18,7 +18,7 @@ What is measured, per dataset (every bundled UCR dataset, smnist, psmnist) and s
       of length 784 takes hours on 2 cores). Baselines fit on train + validation (the official
       train split for UCR) and are scored once on the test split; nothing is tuned on test.
     Times are wall-clock seconds in this process (fit and predict for baselines; training and
-    evaluation for MultiresConv), one torch thread (``--threads``). MiniRocket's first fit in a
+    evaluation for MultiresConv), the thread policy's torch threads (one unless ``MULTIRES_THREADS``; ``--threads``). MiniRocket's first fit in a
     fresh environment includes numba's compilation; a warm-up fit on a tiny task runs first.
 
 Targets (PASS/FAIL printed, with the numbers)
@@ -48,6 +48,7 @@ import torch  # noqa: E402
 from multires.baselines import dtw_1nn, minirocket  # noqa: E402
 from multires.study.trial import memory_budget  # noqa: E402
 from multires.tasks import UCR_DATASETS, load_task  # noqa: E402
+from multires.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--dtw-max-train", type=int, default=500, help="DTW fit series on smnist/psmnist")
     p.add_argument("--dtw-max-test", type=int, default=250, help="DTW test series on smnist/psmnist")
     p.add_argument("--baselines-only", action="store_true", help="measure only MiniRocket and 1-NN DTW")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: the thread policy, multires.threads: 1 unless MULTIRES_THREADS)")
     p.add_argument("--out", default=str(ROOT / "artifacts" / "bench_real"))
     p.add_argument("--baselines-csv", default=str(BASELINES_CSV),
                    help="where baseline rows are merged (default assets/studies/baselines.csv); '' to skip")
@@ -163,8 +165,8 @@ def _save_baselines(table: pd.DataFrame, path: Path) -> None:
 
 def main() -> int:
     args = _args()
-    torch.set_num_threads(args.threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    threads = apply_thread_policy(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     print(f"datasets {', '.join(args.datasets)}; seeds {args.seeds}; threads {torch.get_num_threads()}")
     start = time.perf_counter()
     _warm_up()

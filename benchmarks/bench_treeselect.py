@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from multires import MultiresConv, candidate_slots, memory_capacity  # noqa: E402
 from multires.tasks import load_task  # noqa: E402
+from multires.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
 STRATEGIES = ("fading", "uniform", "learned")
@@ -92,7 +93,10 @@ def main() -> int:
     parser.add_argument("--memory-epochs", type=int, default=15)
     parser.add_argument("--digits-epochs", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="one seed, few epochs (smoke run)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: the thread policy, multires.threads: 1 unless MULTIRES_THREADS)")
     args = parser.parse_args()
+    apply_thread_policy(args.threads)
     if args.quick:
         args.seeds, args.memory_epochs, args.digits_epochs = [0], 2, 2
     print(f"# TREESELECT comparison — {platform.processor() or platform.machine()}, "

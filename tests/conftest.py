@@ -49,11 +49,15 @@ class AppServer:
         raise RuntimeError("no VmRSS line")
 
 
+#: Torch threads of every app server the tests and benchmarks start (the thread policy's default).
+SERVER_THREADS = "1"
+
+
 def start_app_server(log_dir: Path, extra_args: tuple[str, ...] = (), script: Path = ROOT / "app.py") -> AppServer:
     """Start ``streamlit run <script>`` (the app by default) on loopback and wait until its health endpoint answers."""
     port = free_port()
     log = log_dir / f"streamlit-{port}.log"
-    env = {**os.environ, "WME_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "MULTIRES_THREADS": SERVER_THREADS, "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
