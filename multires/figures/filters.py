@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .reduce import HALF_WIDTH_PX, mark_reduced, reduced_line, total
 from .style import FILTER_COLORS, SIGNED_COLORSCALE, finish
 
 __all__ = [
@@ -44,7 +45,8 @@ _FILTER_NAMES = {"h0": "lowpass h0", "h1": "highpass h1"}
 _LEARNED_DASH, _FIXED_DASH = "solid", "dash"
 
 
-def taps_figure(learned: FilterPair, fixed: FilterPair, learned_label: str, fixed_label: str) -> go.Figure:
+def taps_figure(learned: FilterPair, fixed: FilterPair, learned_label: str, fixed_label: str,
+                height: int = 420) -> go.Figure:
     """Bar ("stem") plot of the taps of both filter pairs, learned left, fixed right.
 
     Parameters
@@ -76,7 +78,7 @@ def taps_figure(learned: FilterPair, fixed: FilterPair, learned_label: str, fixe
     fig.add_hline(y=0, line=dict(color="#444", width=1))
     fig.update_layout(barmode="group", bargap=0.35)
     fig.update_yaxes(title_text="tap value (dimensionless)", row=1, col=1)
-    return _legend_above_panels(finish(fig, "Filter taps: learned (solid) vs fixed (hatched)", height=420))
+    return _legend_above_panels(finish(fig, "Filter taps: learned (solid) vs fixed (hatched)", height=height))
 
 
 def frequency_response_figure(
@@ -126,6 +128,7 @@ def cascade_figure(
     fixed: tuple[np.ndarray, np.ndarray, np.ndarray],
     learned_label: str,
     fixed_label: str,
+    width_px: int = HALF_WIDTH_PX,
 ) -> go.Figure:
     """Scaling function ``phi`` and wavelet ``psi`` from the cascade algorithm, learned vs fixed.
 
@@ -133,6 +136,8 @@ def cascade_figure(
     ----------
     learned, fixed : (t, phi, psi)
         Support grid ``t`` and the functions on it (as ``pywt.Wavelet.wavefun`` returns them).
+    width_px : int
+        Pixel budget of one panel (:mod:`.reduce`): finer grids are drawn through M4's points.
 
     Returns
     -------
@@ -140,17 +145,22 @@ def cascade_figure(
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("scaling function φ (from h0)", "wavelet ψ (from h0, h1)"),
                         horizontal_spacing=0.08)
+    drawn = []
     for (t, phi, psi), label, dash in ((learned, learned_label, _LEARNED_DASH), (fixed, fixed_label, _FIXED_DASH)):
         for col, (name, values) in enumerate((("h0", phi), ("h1", psi)), start=1):
+            x, y, reduction = reduced_line(np.asarray(values, dtype=float), width_px, x=np.asarray(t, dtype=float))
+            drawn.append(reduction)
             fig.add_trace(go.Scatter(
-                x=np.asarray(t, dtype=float), y=np.asarray(values, dtype=float), mode="lines",
+                x=x, y=y, mode="lines",
                 name=label, legendgroup=label, showlegend=col == 1,
                 line=dict(color=FILTER_COLORS[name], dash=dash, width=3 if dash == _LEARNED_DASH else 2),
                 hovertemplate="t = %{x:.3f}<br>value = %{y:.3f}<extra>" + label + "</extra>",
             ), row=1, col=col)
             fig.update_xaxes(title_text="t (in units of the coarsest sample spacing)", row=1, col=col)
     fig.update_yaxes(title_text="amplitude (unit L2 norm)", row=1, col=1)
-    return _legend_above_panels(finish(fig, "Cascade: the continuous functions the filters converge to", height=420))
+    fig = _legend_above_panels(finish(fig, "Cascade: the continuous functions the filters converge to", height=420))
+    reduction = total(drawn)
+    return mark_reduced(fig, reduction) if reduction.reduced else fig
 
 
 def _legend_above_panels(fig: go.Figure) -> go.Figure:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import plotly.graph_objects as go
+import plotly.io as pio
 
 __all__ = [
     "BAND_COLORS",
@@ -13,6 +16,7 @@ __all__ = [
     "STRATEGY_COLORS",
     "STRATEGY_LABELS",
     "finish",
+    "house_template",
     "presentation_style",
 ]
 
@@ -39,6 +43,27 @@ SIGNED_COLORSCALE: list[list] = [[0.0, "#252525"], [0.25, "#969696"], [0.5, "#ff
                                  [1.0, "#b2182b"]]
 
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=14)
+#: The trace types the app draws; the house template carries plotly_white's defaults for these only.
+TRACE_TYPES = ("scatter", "heatmap", "bar")
+#: Parts of plotly_white's layout for charts the app never draws (polar, ternary, 3-D, maps).
+_UNUSED_LAYOUT = ("polar", "ternary", "scene", "geo", "mapbox", "map")
+
+
+@lru_cache(maxsize=1)
+def house_template() -> go.layout.Template:
+    """``plotly_white`` reduced to what the app's charts use: its 2-D layout and its scatter, heatmap and
+    bar defaults.
+
+    The same look, at a third of the template's size: every figure carries its template, and copying,
+    validating and serialising the full ``plotly_white`` (defaults for 24 trace types, 3-D scenes,
+    maps) was most of the cost of building and sending a small chart.
+
+    >>> house_template().layout.plot_bgcolor, sorted(house_template().data.to_plotly_json())
+    ('white', ['bar', 'heatmap', 'scatter'])
+    """
+    white = pio.templates["plotly_white"].to_plotly_json()
+    layout = {key: value for key, value in white["layout"].items() if key not in _UNUSED_LAYOUT}
+    return go.layout.Template(layout=layout, data={kind: white["data"][kind] for kind in TRACE_TYPES})
 
 
 def finish(
@@ -53,7 +78,7 @@ def finish(
     fig.update_layout(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
         font=FONT,
-        template="plotly_white",
+        template=house_template(),
         margin=dict(l=60, r=20, t=60, b=55),
         showlegend=legend,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),

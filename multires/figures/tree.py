@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from .cells import cell_coords, cell_label
 from .dilated_tree import dilated_tree_figure, tree_animation_figure
+from .reduce import FULL_WIDTH_PX, Reduction, line_budget, line_indices, mark_reduced, pool_columns, total
 from .style import BAND_COLORS, SIGNED_COLORSCALE, STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = [
@@ -36,8 +37,6 @@ __all__ = [
     "level_traces",
     "level_energy",
     "normalized_level_energy",
-    "pool_columns",
-    "envelope",
     "KEPT_MARKER_SIZES",
     "FOCUS_COLOR",
 ]
@@ -45,9 +44,10 @@ __all__ = [
 Rows = Sequence[tuple[str, np.ndarray]]
 Cells = Sequence[tuple[str, int]]
 
-#: Longer signals are pooled for display: a heatmap column / a trace point stands for several samples.
-MAX_HEATMAP_COLUMNS = 2048
-MAX_TRACE_POINTS = 4096
+#: Pixel budgets of a full-width chart (:mod:`.reduce`): longer signals are reduced for display, a
+#: heatmap column then stands for several samples and a line keeps M4's points.
+MAX_HEATMAP_COLUMNS = FULL_WIDTH_PX
+MAX_TRACE_POINTS = line_budget(FULL_WIDTH_PX)
 
 #: Open-square marker size per strategy, so that cells kept by several strategies show nested squares.
 KEPT_MARKER_SIZES: dict[str, int] = {"fading": 19, "uniform": 14, "learned": 9}
@@ -63,8 +63,11 @@ def _strategy_name(strategy: str) -> str:
     return STRATEGY_LABELS.get(strategy, strategy)
 
 
-def signal_figure(values: np.ndarray, name: str, height: int = 240) -> go.Figure:
+def signal_figure(values: np.ndarray, name: str, height: int = 240, width_px: int = FULL_WIDTH_PX) -> go.Figure:
     """The input signal on its own, for context above its tree.
+
+    A signal longer than the chart's pixel budget (``width_px``, see :mod:`.reduce`) is drawn
+    through M4's points: every bin's first, last, smallest and largest sample, exact values.
 
     Returns
     -------
@@ -72,58 +75,16 @@ def signal_figure(values: np.ndarray, name: str, height: int = 240) -> go.Figure
         One line trace named ``"x"``.
     """
     values = np.asarray(values, dtype=np.float64)
-    t, v = envelope(values)
-    fig = go.Figure(go.Scatter(x=t, y=v, mode="lines", name="x", line=dict(color="#333333", width=1.4),
+    keep = line_indices(values, width_px)
+    fig = go.Figure(go.Scatter(x=keep, y=values[keep], mode="lines", name="x", line=dict(color="#333333", width=1.4),
                                hovertemplate="x[%{x}] = %{y:.4g}<extra></extra>"))
-    return finish(fig, f"Signal: {name} ({values.size} samples)", "time t (samples)", "amplitude",
-                  height=height, legend=False)
+    finish(fig, f"Signal: {name} ({values.size} samples)", "time t (samples)", "amplitude", height=height, legend=False)
+    return _mark(fig, Reduction(keep.size, values.size))
 
 
-def _buckets(n: int, max_out: int) -> int:
-    return max(1, -(-n // max_out))
-
-
-def pool_columns(values: np.ndarray, max_columns: int = MAX_HEATMAP_COLUMNS) -> tuple[np.ndarray, np.ndarray, int]:
-    """Shrink ``(rows, N)`` to at most ``max_columns`` columns, keeping each bucket's largest ``|value|``.
-
-    Returns the bucket centres (samples), the pooled ``(rows, N')`` values and the bucket size.
-
-    >>> t, v, size = pool_columns(np.array([[1.0, -3.0, 2.0, 0.5]]), max_columns=2)
-    >>> t.tolist(), v.tolist(), size
-    ([0.5, 2.5], [[-3.0, 2.0]], 2)
-    """
-    values = np.atleast_2d(values)
-    n = values.shape[1]
-    size = _buckets(n, max_columns)
-    if size == 1:
-        return np.arange(n, dtype=float), values, 1
-    count = -(-n // size)
-    padded = np.pad(values, ((0, 0), (0, count * size - n)))
-    blocks = padded.reshape(values.shape[0], count, size)
-    pick = np.abs(blocks).argmax(axis=2)
-    pooled = np.take_along_axis(blocks, pick[..., None], axis=2)[..., 0]
-    centres = np.arange(count) * size + (np.minimum(size, n - np.arange(count) * size) - 1) / 2
-    return centres, pooled, size
-
-
-def envelope(values: np.ndarray, max_points: int = MAX_TRACE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Min/max envelope of a long 1-D series, at most ``max_points`` points, in time order.
-
-    >>> t, v = envelope(np.array([0.0, 5.0, -1.0, 2.0, 3.0, 1.0]), max_points=4)
-    >>> t.tolist(), v.tolist()
-    ([1, 2, 4, 5], [5.0, -1.0, 3.0, 1.0])
-    """
-    values = np.asarray(values, dtype=np.float64)
-    n = values.size
-    size = _buckets(n, max(2, max_points // 2))
-    if size == 1:
-        return np.arange(n), values
-    times = []
-    for start in range(0, n, size):
-        block = values[start : start + size]
-        times += sorted({start + int(block.argmin()), start + int(block.argmax())})
-    times = np.asarray(times)
-    return times, values[times]
+def _mark(fig: go.Figure, reduction: Reduction) -> go.Figure:
+    """Record a reduction on the figure only when points were dropped (short signals stay as they were)."""
+    return mark_reduced(fig, reduction) if reduction.reduced else fig
 
 
 # --- the coefficient tree as a heatmap ----------------------------------------------------------
@@ -139,6 +100,7 @@ def tree_heatmap(
     height: int | None = None,
     start: int = 0,
     focus: tuple[str, int, int, int] | None = None,
+    width_px: int = FULL_WIDTH_PX,
 ) -> go.Figure:
     """Levels-by-time heatmap of the tree (rows ``a_J, b_J, ..., b_1`` top to bottom).
 
@@ -159,8 +121,10 @@ def tree_heatmap(
         Visible time range (samples); default the whole signal.
     start : int
         Time of the rows' first column, when they are a window ``[start, start + N')`` of the tree.
-        Signals longer than :data:`MAX_HEATMAP_COLUMNS` are pooled: each column then shows the
-        largest ``|coefficient|`` of its bucket of samples.
+    width_px : int
+        The chart's pixel budget: rows longer than this are pooled (:func:`.reduce.pool_columns`),
+        each column then shows the largest ``|coefficient|`` of its bucket of samples, sign kept,
+        and hover names the exact sample it comes from.
     focus : (str, int, int, int), optional
         ``(row label, time, first, last)``: a cell to star and the span ``x[first..last]`` of the
         past it reads (its receptive field), shaded across the rows.
@@ -174,7 +138,8 @@ def tree_heatmap(
         ``focus``).
     """
     labels = [label for label, _ in rows]
-    times, values, bucket = pool_columns(np.vstack([np.asarray(v, dtype=np.float64) for _, v in rows]))  # (J+1, N')
+    exact = np.vstack([np.asarray(v, dtype=np.float64) for _, v in rows])  # (J+1, N)
+    times, values, source, bucket = pool_columns(exact, width_px)  # (J+1, N'): each an exact coefficient
     times = times + start
     if bucket > 1:
         title += f" · 1 column = {bucket} samples"
@@ -189,12 +154,13 @@ def tree_heatmap(
         bar_title = "coefficient"
     fig = go.Figure(go.Heatmap(
         z=z, x=times, y=labels, customdata=values, name="coefficients",
+        text=None if bucket == 1 else source + start,  # the exact time of each pooled coefficient
         colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-zmax, zmax=zmax,  # red +, grey −: blue means h0 only
         colorbar=dict(title=dict(text=bar_title, side="top", font=dict(size=11)), thickness=10,
                       tickfont=dict(size=11), xpad=4),
         hovertemplate=("%{y}[%{x}] = %{customdata:.4g}" if bucket == 1
-                       else f"%{{y}} near t = %{{x:.0f}}: %{{customdata:.4g}} (largest |c| of {bucket})")
-        + "<extra></extra>",
+                       else f"%{{y}}[%{{text}}] = %{{customdata:.4g}} (largest |c| of {bucket} samples near "
+                            "t = %{x:.0f})") + "<extra></extra>",
     ))
     # Every white halo first, then every outline: a later (smaller) square's halo must not paint over
     # an earlier square's outline where cells kept by several strategies nest. The halo shows
@@ -229,15 +195,18 @@ def tree_heatmap(
                      tickmode="array", tickvals=labels)  # every row named, even with projector-sized fonts
     if x_range is not None:
         fig.update_xaxes(range=list(x_range))
-    return finish(fig, title, "time t (samples)", "tree level",
-                  height=height or max(300, 110 + 30 * len(labels)))
+    finish(fig, title, "time t (samples)", "tree level", height=height or max(300, 110 + 30 * len(labels)))
+    return _mark(fig, Reduction(values.size, exact.size))
 
 
 # --- per-level views ----------------------------------------------------------------------------
 
 
-def level_traces(rows: Rows, title: str, height_per_row: int = 62) -> go.Figure:
+def level_traces(rows: Rows, title: str, height_per_row: int = 62, width_px: int = FULL_WIDTH_PX) -> go.Figure:
     """Small multiples: one line per tree row (``a_J`` on top), sharing the time axis.
+
+    Rows longer than the chart's pixel budget (``width_px``) are drawn through M4's points
+    (:func:`.reduce.line_indices`): exact coefficients, every bin's extremes kept.
 
     Returns
     -------
@@ -245,17 +214,20 @@ def level_traces(rows: Rows, title: str, height_per_row: int = 62) -> go.Figure:
         ``len(rows)`` line traces named by their row labels.
     """
     fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.012)
+    drawn = []
     for i, (label, values) in enumerate(rows, start=1):
         band = "approx" if label.startswith("a") else "detail"
-        t, v = envelope(values)
-        fig.add_trace(go.Scatter(x=t, y=v, mode="lines", name=label,
+        values = np.asarray(values, dtype=np.float64)
+        t = line_indices(values, width_px)
+        drawn.append(Reduction(t.size, values.size))
+        fig.add_trace(go.Scatter(x=t, y=values[t], mode="lines", name=label,
                                  line=dict(color=BAND_COLORS[band], width=1.2),
                                  hovertemplate=label + "[%{x}] = %{y:.4g}<extra></extra>"), row=i, col=1)
         fig.update_yaxes(title_text=label, title_standoff=4, row=i, col=1, nticks=3, tickfont=dict(size=10))
     finish(fig, title, None, None, height=110 + height_per_row * len(rows), legend=False)
     fig.update_xaxes(title_text="time t (samples)", row=len(rows), col=1)
     fig.update_layout(margin=dict(l=70))
-    return fig
+    return _mark(fig, total(drawn))
 
 
 def normalized_level_energy(rows: Rows) -> np.ndarray:

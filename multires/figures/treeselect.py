@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..treeselect import Slot
+from .reduce import FULL_WIDTH_PX, HALF_WIDTH_PX, Reduction, mark_reduced, pool_columns, reduced_line, total
 from .style import SIGNED_COLORSCALE, STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = [
@@ -56,6 +57,12 @@ def _label(strategy: str, labels: Mapping[str, str] | None) -> str:
 
 def _color(strategy: str) -> str:
     return STRATEGY_COLORS.get(strategy, "#000000")
+
+
+def _mark(fig: go.Figure, drawn: Sequence[Reduction]) -> go.Figure:
+    """Record the traces' reduction on the figure when points were dropped (short data stay as they were)."""
+    reduction = total(drawn)
+    return mark_reduced(fig, reduction) if reduction.reduced else fig
 
 
 def footprint_figure(
@@ -110,8 +117,12 @@ def reconstruction_figure(
     labels: Mapping[str, str] | None = None,
     height: int = 400,
     span: tuple[int, int] | None = None,
+    width_px: int = HALF_WIDTH_PX,
 ) -> go.Figure:
     """The past window of the signal and its minimum-norm reconstruction from each strategy's memory.
+
+    Windows longer than the chart's pixel budget ``width_px`` are drawn through M4's points
+    (:mod:`.reduce`): exact values, every bin's extremes kept.
 
     Parameters
     ----------
@@ -130,10 +141,14 @@ def reconstruction_figure(
         ``"signal x"`` then one trace per strategy.
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=t, y=x_window, mode="lines", name="signal x",
+    tx, ty, signal_drawn = reduced_line(x_window, width_px, x=t)
+    drawn = [signal_drawn]
+    fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name="signal x",
                              line=dict(color=_SIGNAL_COLOR, width=3), opacity=0.35))
     for strategy, x_hat in x_hats.items():
-        fig.add_trace(go.Scatter(x=t, y=x_hat, mode="lines", name=_label(strategy, labels),
+        tx, ty, reduction = reduced_line(x_hat, width_px, x=t)
+        drawn.append(reduction)
+        fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name=_label(strategy, labels),
                                  line=dict(color=_color(strategy), width=2, shape="hv")))
     fig.add_vline(x=n, line=dict(color="#555555", width=1, dash="dash"))
     if span is not None:
@@ -142,7 +157,7 @@ def reconstruction_figure(
                       annotation_font=dict(size=12))
     finish(fig, f"What the memory at n = {n} still knows",
            "time t (samples)", "amplitude (signal units)", height=height)
-    return _legend_below(fig)
+    return _mark(_legend_below(fig), drawn)
 
 
 def reconstruction_error_figure(
@@ -150,8 +165,11 @@ def reconstruction_error_figure(
     errors: Mapping[str, np.ndarray],
     labels: Mapping[str, str] | None = None,
     height: int = 400,
+    width_px: int = HALF_WIDTH_PX,
 ) -> go.Figure:
     """Expected squared reconstruction error per lag for white-noise input (0 = remembered exactly).
+
+    More lags than the pixel budget ``width_px`` are drawn through M4's points (:mod:`.reduce`).
 
     Returns
     -------
@@ -159,13 +177,16 @@ def reconstruction_error_figure(
         One step-line trace per strategy.
     """
     fig = go.Figure()
+    drawn = []
     for strategy, error in errors.items():
-        fig.add_trace(go.Scatter(x=lags, y=error, mode="lines", name=_label(strategy, labels),
+        x, y, reduction = reduced_line(error, width_px, x=lags)
+        drawn.append(reduction)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_label(strategy, labels),
                                  line=dict(color=_color(strategy), width=2.2, shape="hvh")))
     fig.update_yaxes(range=[-0.03, 1.05])
     finish(fig, "Reconstruction error vs lag (white-noise input)", "lag τ = n − t (samples)",
            "squared error (fraction of variance)", height=height)
-    return _legend_below(fig)
+    return _mark(_legend_below(fig), drawn)
 
 
 def capacity_figure(
@@ -174,13 +195,16 @@ def capacity_figure(
     labels: Mapping[str, str] | None = None,
     height: int = 400,
     mark_lag: tuple[int, str] | None = None,
+    width_px: int = HALF_WIDTH_PX,
 ) -> go.Figure:
     """Memory capacity: R² of the best linear readout of ``x[n - τ]`` from the memory, per lag.
 
     The legend gives each strategy's total capacity ``Σ_τ R²(τ)`` (at most its number of slots).
     With a vanishing ridge ``R²(τ) = 1 −`` the reconstruction error of
     :func:`multires.memory.reconstruction_error_by_lag`, so this one chart shows both.
-    ``mark_lag = (τ, text)`` draws a labelled vertical line at ``τ`` (a revealed answer).
+    ``mark_lag = (τ, text)`` draws a labelled vertical line at ``τ`` (a revealed answer). More lags
+    than the pixel budget ``width_px`` are drawn through M4's points (:mod:`.reduce`); the totals
+    are of every lag.
 
     Returns
     -------
@@ -188,9 +212,12 @@ def capacity_figure(
         One trace per strategy.
     """
     fig = go.Figure()
+    drawn = []
     for strategy, values in r2.items():
-        total = float(np.sum(values))
-        fig.add_trace(go.Scatter(x=lags, y=values, mode="lines", name=f"{_label(strategy, labels)} (total {total:.1f})",
+        capacity = float(np.sum(values))
+        x, y, reduction = reduced_line(values, width_px, x=lags)
+        drawn.append(reduction)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(strategy, labels)} (total {capacity:.1f})",
                                  line=dict(color=_color(strategy), width=2.2, shape="hvh")))
     if mark_lag is not None:
         fig.add_vline(x=mark_lag[0], line=dict(color="#333333", width=2, dash="dot"),
@@ -198,7 +225,7 @@ def capacity_figure(
     fig.update_yaxes(range=[-0.03, 1.05])
     finish(fig, "How well the memory remembers x[n − τ]",
            "lag τ (samples)", "R² remembered (= 1 − error)", height=height)
-    return _legend_below(fig)
+    return _mark(_legend_below(fig), drawn)
 
 
 def kernel_figure(
@@ -208,6 +235,7 @@ def kernel_figure(
     skip_weight: float,
     height: int | None = None,
     highlight_row: int | None = None,
+    width_px: int = FULL_WIDTH_PX,
 ) -> go.Figure:
     """The composite kernel ``K`` (the memory's impulse response) above the slot contributions it sums.
 
@@ -225,6 +253,10 @@ def kernel_figure(
     skip_weight : float
     highlight_row : int, optional
         Index of a slot row to outline (the inspected cell's slot).
+    width_px : int
+        The chart's pixel budget (:mod:`.reduce`): a longer ``K`` is drawn through M4's points, and
+        the heatmap's columns then pool buckets of lags, each showing its largest ``|value|`` (sign
+        kept; hover names its exact lag).
 
     Returns
     -------
@@ -238,17 +270,23 @@ def kernel_figure(
     heat_share = min(0.75, 0.3 + 0.03 * n_rows)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         row_heights=[1 - heat_share, heat_share])
-    fig.add_trace(go.Scatter(x=lags, y=kernel, mode="lines+markers" if kernel.size <= 200 else "lines",
+    k_lags, k_values, k_drawn = reduced_line(kernel, width_px)
+    fig.add_trace(go.Scatter(x=k_lags, y=k_values, mode="lines+markers" if kernel.size <= 200 else "lines",
                              name="K", line=dict(color=_SIGNAL_COLOR, width=1.8), marker=dict(size=4),
                              hovertemplate="K[%{x}] = %{y:.4g}<extra></extra>"), row=1, col=1)
     fig.add_hline(y=0, line=dict(color="#bbbbbb", width=1), row=1, col=1)
     zmax = float(np.abs(contributions).max()) if contributions.size else 1.0
+    columns, pooled, source, bucket = (pool_columns(contributions, width_px) if contributions.size
+                                       else (lags, contributions, None, 1))
     fig.add_trace(go.Heatmap(
-        z=contributions, x=lags, y=list(slot_labels), name="slot contributions",
+        z=pooled, x=columns if bucket > 1 else lags, y=list(slot_labels), name="slot contributions",
+        text=source if bucket > 1 else None,  # the exact lag of each pooled value
         colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-zmax, zmax=zmax,  # red +, grey −: blue means h0 only
         colorbar=dict(title=dict(text="w<sub>s</sub> · g<sub>s</sub>[m]", side="right"), thickness=14,
                       len=heat_share, y=heat_share / 2, yanchor="middle"),
-        hovertemplate="%{y}<br>lag %{x}: %{z:.4g}<extra></extra>",
+        hovertemplate=("%{y}<br>lag %{x}: %{z:.4g}" if bucket == 1
+                       else f"%{{y}}<br>lag %{{text}}: %{{z:.4g}} (largest |value| of {bucket} lags)")
+        + "<extra></extra>",
     ), row=2, col=1)
     if highlight_row is not None and 0 <= highlight_row < len(slot_labels):
         nonzero = np.flatnonzero(contributions[highlight_row])
@@ -263,7 +301,7 @@ def kernel_figure(
     finish(fig, f"Composite kernel K and the slot contributions it sums (skip weight {skip_weight:+.3f} at m = 0)",
            None, None, height=height or int(320 + 16 * n_rows), legend=False)
     fig.update_xaxes(title_text="lag m (samples)", row=2, col=1)
-    return fig
+    return _mark(fig, [k_drawn, Reduction(int(pooled.size), int(contributions.size))])
 
 
 def selection_matrix_figure(

@@ -21,6 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .reduce import FULL_WIDTH_PX, Reduction, mark_reduced, reduced_line, total
 from .style import FILTER_COLORS, SIGNED_COLORSCALE, finish
 
 __all__ = ["mother_wavelet_figure", "family_figure", "family_members_shown", "gram_heatmap", "member_label"]
@@ -41,8 +42,18 @@ def member_label(j: int, k: int) -> str:
     return f"ψ<sub>{j},{k}</sub>"
 
 
-def mother_wavelet_figure(t: np.ndarray, phi: np.ndarray, psi: np.ndarray, name: str, height: int = 360) -> go.Figure:
+def _mark(fig: go.Figure, drawn: Sequence[Reduction]) -> go.Figure:
+    """Record the traces' reduction on the figure when points were dropped (short data stay as they were)."""
+    reduction = total(drawn)
+    return mark_reduced(fig, reduction) if reduction.reduced else fig
+
+
+def mother_wavelet_figure(t: np.ndarray, phi: np.ndarray, psi: np.ndarray, name: str, height: int = 360,
+                          width_px: int = FULL_WIDTH_PX) -> go.Figure:
     """The mother wavelet ``ψ`` and the scaling function ``φ`` of one wavelet.
+
+    A grid finer than the chart's pixel budget ``width_px`` is drawn through M4's points
+    (:mod:`.reduce`): exact values, every bin's extremes kept.
 
     Returns
     -------
@@ -50,12 +61,14 @@ def mother_wavelet_figure(t: np.ndarray, phi: np.ndarray, psi: np.ndarray, name:
         Two line traces, ``"ψ (wavelet)"`` and ``"φ (scaling function)"``.
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=t, y=phi, mode="lines", name="φ (scaling function)",
+    phi_t, phi_y, phi_drawn = reduced_line(phi, width_px, x=t)
+    psi_t, psi_y, psi_drawn = reduced_line(psi, width_px, x=t)
+    fig.add_trace(go.Scatter(x=phi_t, y=phi_y, mode="lines", name="φ (scaling function)",
                              line=dict(color=PHI_COLOR, width=2, dash="dot")))
-    fig.add_trace(go.Scatter(x=t, y=psi, mode="lines", name="ψ (wavelet)", line=dict(color=PSI_COLOR, width=2.5)))
+    fig.add_trace(go.Scatter(x=psi_t, y=psi_y, mode="lines", name="ψ (wavelet)", line=dict(color=PSI_COLOR, width=2.5)))
     fig.add_hline(y=0, line=dict(color="#888888", width=1))
-    return finish(fig, f"Mother wavelet ψ and scaling function φ of {name}", "t (support units)", "amplitude",
-                  height=height)
+    finish(fig, f"Mother wavelet ψ and scaling function φ of {name}", "t (support units)", "amplitude", height=height)
+    return _mark(fig, [phi_drawn, psi_drawn])
 
 
 def family_members_shown(members: Sequence[Member], support: float) -> list[Member]:
@@ -78,11 +91,14 @@ def family_figure(
     support: float,
     name: str,
     height_per_row: int = 135,
+    width_px: int = FULL_WIDTH_PX,
 ) -> go.Figure:
     """The family ``ψ_{j,k}(t) = 2^{j/2} ψ(2^j t − k)`` as rows ``j`` (coarse on top) of translates.
 
     Only the translates that tile ``[0, S]`` are drawn (:func:`family_members_shown`), alternating
-    two shades so neighbours stay distinct.
+    two shades so neighbours stay distinct. Each translate gets the share of the pixel budget
+    ``width_px`` that its support covers (:mod:`.reduce`): a row never draws more points than the
+    chart has pixel columns, however fine the cascade grid.
 
     Returns
     -------
@@ -93,14 +109,19 @@ def family_figure(
     scales = sorted({j for j, _, _ in shown})
     fig = make_subplots(rows=len(scales), cols=1, shared_xaxes=True, vertical_spacing=0.03)
     peak = max(float(np.abs(v).max()) for _, _, v in shown) if shown else 1.0
+    span = float(t[-1] - t[0]) if t.size > 1 else 1.0
+    drawn = []
     for row, j in enumerate(scales, start=1):
         row_members = [(k, v) for jj, k, v in shown if jj == j]
         for index, (k, values) in enumerate(row_members):
             nonzero = np.flatnonzero(values)
             lo, hi = (nonzero[0], nonzero[-1] + 1) if nonzero.size else (0, 1)
             lo, hi = max(lo - 1, 0), min(hi + 1, t.size)
+            share = max(1, round(width_px * float(t[hi - 1] - t[lo]) / span)) if span > 0 else width_px
+            x, y, reduction = reduced_line(values[lo:hi], share, x=t[lo:hi])
+            drawn.append(reduction)
             fig.add_trace(go.Scatter(
-                x=t[lo:hi], y=values[lo:hi], mode="lines", name=f"ψ{j},{k}", showlegend=False,
+                x=x, y=y, mode="lines", name=f"ψ{j},{k}", showlegend=False,
                 line=dict(color=_TILE_COLORS[index % 2], width=1.8),
                 hovertemplate=f"ψ<sub>{j},{k}</sub>(%{{x:.3f}}) = %{{y:.3f}}<extra></extra>",
             ), row=row, col=1)
@@ -114,7 +135,7 @@ def family_figure(
     finish(fig, f"The family ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> ψ(2<sup>j</sup>t − k) of {name}",
            None, None, height=110 + height_per_row * len(scales), legend=False)
     fig.update_xaxes(title_text="t (support units)", row=len(scales), col=1)
-    return fig
+    return _mark(fig, drawn)
 
 
 def gram_heatmap(gram: np.ndarray, members: Sequence[tuple[int, int]], name: str, height: int = 560) -> go.Figure:
