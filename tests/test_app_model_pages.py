@@ -33,6 +33,7 @@ from multires.figures.training import (
 )
 from multires.training import Progress, TrainConfig
 from ui import training_runner
+from ui.safe_text import unescape
 from ui.state import ModelEntry
 
 from test_figures_filters import _assert_labelled
@@ -173,7 +174,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
     model_box = _widget(at.sidebar.selectbox, "model")
     assert f"{run.name}  ·  trained" in model_box.options  # options as the picker formats them
     assert model_box.value == run.name
-    assert any(run.name in s.value for s in at.success)
+    assert any(run.name in unescape(s.value) for s in at.success)
     assert at.session_state["session_models"][run.name].extra["history"].step_loss
 
     at.switch_page("app_pages/6_Compare.py").run()
@@ -210,7 +211,7 @@ def test_bad_checkpoint_upload_shows_error_and_changes_nothing():
     at.file_uploader(key="train_upload").set_value(("broken.safetensors", b"not a checkpoint", "application/octet-stream"))
     at.run()
     _no_exception(at)
-    assert any("broken.safetensors" in e.value and "not a usable checkpoint" in e.value for e in at.error)
+    assert any("broken.safetensors" in unescape(e.value) and "not a usable checkpoint" in e.value for e in at.error)
     assert at.session_state["session_models"] == before
     assert _widget(at.sidebar.selectbox, "model").value == MODEL
 
@@ -271,11 +272,12 @@ def test_runner_callback_records_curves_and_stops_when_the_session_is_gone(monke
     monkeypatch.setattr(training_runner, "_session_connected", lambda session_id: connected["value"])
     monkeypatch.setattr(training_runner, "SESSION_GRACE_SECONDS", 0.0)
     assert run._callback(_progress(1)) is False
+    assert run._check_session(0.0) is False  # the watcher's look: connected
     connected["value"] = False
-    run._next_check = 0.0
-    assert run._callback(_progress(2)) is False  # first sight of a missing session starts the grace period
-    run._next_check = 0.0
-    assert run._callback(_progress(10)) is True
+    assert run._check_session(1.0) is False  # first sight of a missing session starts the grace period
+    assert run._callback(_progress(2)) is False
+    assert run._check_session(1.0) is True  # gone for the (zero) grace period: stopped
+    assert run._callback(_progress(10)) is True  # the step in progress is the last
     assert run.stop_cause == "session closed"
     curves = run.curves()
     assert curves["steps"] == [1, 2, 10] and curves["val_steps"] == [10] and curves["val_metric"] == [0.4]
