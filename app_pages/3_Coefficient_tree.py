@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from multires import coefficient_tree, default_depth, wavelet_filters
+from multires.figures.reduce import HALF_WIDTH_PX
 from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
 from multires.signals import (
     MAX_SIGNAL_LENGTH,
@@ -19,6 +19,8 @@ from multires.signals import (
 )
 from ui import state
 from ui.charts import presenting, show
+from ui.figure_cache import cached_figure
+from ui.reduced import csv_bytes, show_chart
 
 UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_column", "tree_upload_start", "tree_upload_error"
 MAX_DEPTH = 14
@@ -79,10 +81,9 @@ def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list
     return coefficient_tree(x, h0, h1, depth=depth).rows()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def tree_csv(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> bytes:
-    table = pd.DataFrame({"t": np.arange(x.size), "x": x, **{label: values for label, values in rows}})
-    return table.to_csv(index=False).encode()
+def tree_columns(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The exact values behind the tree's charts: time, signal and every level."""
+    return {"t": np.arange(x.size), "x": x, **{label: values for label, values in rows}}
 
 
 # --- page ------------------------------------------------------------------------------------
@@ -130,20 +131,26 @@ with tabs[0]:
     row = st.columns(2, gap="large")
     for column, (side, (subtitle, title, _, _)) in zip(row, sides.items()):
         with column:
-            show(tree_heatmap(trees[side], subtitle, normalize_rows=normalize,
-                              height=min(360, 90 + (26 if presenting() else 24) * (depth + 1))), key=f"tree_heatmap_{side}")
+            show_chart(cached_figure(tree_heatmap, trees[side], subtitle, normalize_rows=normalize,
+                                     height=min(360, 90 + (26 if presenting() else 24) * (depth + 1)),
+                                     width_px=HALF_WIDTH_PX),
+                       key=f"tree_heatmap_{side}", exact=lambda rows=trees[side]: tree_columns(x, rows),
+                       file_name=f"tree_{side}.csv")
     st.caption("Rows are levels (coarsest a<sub>J</sub> at the top, finest b<sub>1</sub> at the bottom), columns are "
                "time; red is positive, dark grey negative, white near 0. Look for where edges and bursts light up each "
                "level; coarse rows fade in from the left because the causal tree assumes zeros before t = 0.",
                unsafe_allow_html=True)
-    show(signal_figure(x, sel.signal_name, height=200), key="tree_signal")
+    show_chart(cached_figure(signal_figure, x, sel.signal_name, height=200), key="tree_signal",
+               exact=lambda: {"t": np.arange(x.size), "x": x}, file_name="signal.csv")
     st.caption("The signal both trees decompose (sidebar: Signal, or your upload on the last tab).")
 
 with tabs[1]:
     row = st.columns(2, gap="large")
     for column, (side, (_, title, _, _)) in zip(row, sides.items()):
         with column:
-            show(level_traces(trees[side], f"Each level over time · {title}"), key=f"tree_traces_{side}")
+            show_chart(cached_figure(level_traces, trees[side], f"Each level over time · {title}", width_px=HALF_WIDTH_PX),
+                       key=f"tree_traces_{side}", exact=lambda rows=trees[side]: tree_columns(x, rows),
+                       file_name=f"tree_levels_{side}.csv")
     st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
 
 energies = {side: normalized_level_energy(trees[side]) for side in sides}
@@ -162,7 +169,7 @@ with tabs[3]:
             f"{revealed} holds the most: {share:.0f} % of the energy"
             + ("." if level_guess == revealed else f"; you guessed {level_guess}.")
             + " The Energy tab outlines it too.")
-        show(level_energy(trees["wavelet"], f"Energy per level · {sel.wavelet}", highlight=revealed),
+        show(cached_figure(level_energy, trees["wavelet"], f"Energy per level · {sel.wavelet}", highlight=revealed),
              key="tree_q_level_figure")
         st.caption("Slow, smooth signals live in a_J and the coarse details; noise and sharp edges in b1, b2.")
 
@@ -170,11 +177,12 @@ with tabs[2]:
     row = st.columns(2, gap="large")
     for column, (side, (_, title, _, _)) in zip(row, sides.items()):
         with column:
-            show(level_energy(trees[side], f"Energy per level · {title}",
-                              highlight=revealed if side == "wavelet" else None), key=f"tree_energy_{side}")
+            show(cached_figure(level_energy, trees[side], f"Energy per level · {title}",
+                               highlight=revealed if side == "wavelet" else None), key=f"tree_energy_{side}")
             safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side}")
             st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
-                               tree_csv(x, trees[side]), file_name=f"tree_{safe_name}.csv", mime="text/csv",
+                               lambda rows=trees[side]: csv_bytes(tree_columns(x, rows)),  # written on click
+                               file_name=f"tree_{safe_name}.csv", mime="text/csv", on_click="ignore",
                                key=f"tree_download_{side}", icon=":material/download:")
     st.caption("Each level's Σc² / 2^l as a share of their total (level l of the undecimated tree interleaves the "
                "level-l DWT coefficients of 2^l shifts of the signal; dividing by 2^l averages over the shifts). For an orthogonal wavelet these energies add up to ‖x‖², up to the "

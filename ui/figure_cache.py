@@ -1,0 +1,36 @@
+"""Built figures kept between script runs: pages call ``cached_figure(builder, *args)`` instead of ``builder(*args)``.
+
+Building a plotly figure validates every property it sets, tens of milliseconds per chart: on a warm
+rerun that was most of a page's script time, spent rebuilding figures whose inputs had not changed.
+The builders of :mod:`multires.figures` are pure functions of their arguments, so a built figure is
+kept (``st.cache_resource``: one copy shared by every session) and found again by the builder's
+name and its hashed arguments; changing any input builds a new one.
+
+A kept figure is never modified: :func:`ui.charts.show` copies a figure before enlarging it for
+presentation mode, and a page that wants to change a built figure builds the change into a builder
+of its own and caches that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+__all__ = ["cached_figure"]
+
+#: Built figures kept (least recently used dropped first); each is small once its data are reduced
+#: to its pixel budget (:mod:`multires.figures.reduce`), well under 1 MB.
+MAX_FIGURES = 256
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_FIGURES)
+def _built(name: str, _builder: Callable[..., go.Figure], args: tuple, kwargs: dict[str, Any]) -> go.Figure:
+    return _builder(*args, **kwargs)
+
+
+def cached_figure(builder: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> go.Figure:
+    """``builder(*args, **kwargs)``, built once per distinct arguments; do not modify the result."""
+    return _built(f"{builder.__module__}.{builder.__qualname__}", builder, args, kwargs)
