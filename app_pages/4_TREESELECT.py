@@ -29,6 +29,8 @@ from multires.memory import (
 from multires.treeselect import Slot, receptive_field
 from ui import state
 from ui.charts import presenting, show
+from ui.figure_cache import cached_figure
+from ui.reduced import show_chart
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
 #: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
@@ -113,6 +115,18 @@ def rule_line(strategy: str, slots: list[Slot], depth: int, k: int, max_lag: int
     return (f"Training scored every candidate cell (any level, lags on that level's grid{reach}) by "
             f"|w<sub>s</sub>|·‖g<sub>s</sub>‖ "
             f"(weight × norm of its impulse response) and pruned each channel to its top M = {len(slots)}.")
+
+
+def answer_figure(rows: list[tuple[str, np.ndarray]], title: str, answer: list[tuple[str, int]],
+                  guess: list[tuple[str, int]], n: int, x_range: tuple[float, float], first: int):
+    """The tree with the cells uniform keeps outlined and the student's guesses marked."""
+    fig = tree_heatmap(rows, title, kept={"uniform": answer}, n=n, x_range=x_range, start=first)
+    return guess_overlay(fig, guess, answer)
+
+
+def window_columns(rows: list[tuple[str, np.ndarray]], first: int) -> dict[str, np.ndarray]:
+    """Exact values of a window of the tree: time and every level."""
+    return {"t": first + np.arange(rows[0][1].size), **{label: values for label, values in rows}}
 
 
 st.title("TREESELECT: what the memory keeps")
@@ -201,10 +215,12 @@ with tabs[0]:
     shown_rows = [(label, values[first : n + 1]) for label, values in rows]
     x_range = (first - 0.5, n + max(3, window // 6) + 0.5)
     focus = (cell_label(picked[1]), picked[2], *focus_span) if picked else None
-    event = show(tree_heatmap(shown_rows, f"The tree over the last {n + 1 - first} samples, memory kept at n = {n}",
-                              kept={s: cell_coords(c) for s, c in cells.items()}, n=n, x_range=x_range, start=first,
-                              focus=focus, height=330 if presenting() else None),
-                 key="ts_tree_heatmap", on_select="rerun", selection_mode="points")
+    event = show_chart(cached_figure(tree_heatmap, shown_rows,
+                                     f"The tree over the last {n + 1 - first} samples, memory kept at n = {n}",
+                                     kept={s: cell_coords(c) for s, c in cells.items()}, n=n, x_range=x_range,
+                                     start=first, focus=focus, height=330 if presenting() else None),
+                       key="ts_tree_heatmap", exact=lambda: window_columns(shown_rows, first),
+                       file_name="treeselect_window.csv", on_select="rerun", selection_mode="points")
     clicked = [(p.get("y"), p.get("x")) for p in (event.selection.points if event else [])]
     by_cell = {(cell_label(slot), t): key for key, (_, slot, t) in choices.items()}
     hit = next((by_cell[c] for c in clicked if c in by_cell), None)
@@ -252,12 +268,15 @@ with tabs[1]:
     else:
         left, right = st.columns(2, gap="large")
         with left:
-            show(reconstruction_figure(t, x_window, recon, n, labels, span=focus_span), key="ts_reconstruction")
+            show_chart(cached_figure(reconstruction_figure, t, x_window, recon, n, labels, span=focus_span),
+                       key="ts_reconstruction", exact=lambda: {"t": t, "x": x_window, **recon},
+                       file_name="treeselect_reconstruction.csv")
             st.caption("Grey: the signal over the samples the memory depends on; coloured: the minimum-norm signal that "
                        "gives the same memory. Where a curve follows grey the memory remembers; where it is flat it keeps "
                        "only an average." + cap_note)
         with right:
-            show(capacity_figure(lags, r2, labels), key="ts_capacity")
+            show_chart(cached_figure(capacity_figure, lags, r2, labels), key="ts_capacity",
+                       exact=lambda: {"lag": lags, **r2}, file_name="treeselect_capacity.csv")
             st.caption("For white-noise input: the fraction of x[n − τ] a linear readout recovers from the memory (1 = exact, "
                        "0 = forgotten). The reconstruction error per lag is 1 − this curve; the legend's total is at most "
                        "the number of slots.")
@@ -292,10 +311,10 @@ with tabs[2]:
                        + (f" Missed: {', '.join(s for s in map(str, answer) if s not in guessed)}." if right - guessed else ""))
         st.markdown("Why: " + rule_line("uniform", answer, depth, k), unsafe_allow_html=True)
         by_name = {str(s): s for s in offered}
-        fig = tree_heatmap(shown_rows, f"The answer at n = {n}: uniform with M = {question_m}",
-                           kept={"uniform": cell_coords(kept_cells(answer, n))}, n=n, x_range=x_range, start=first)
-        show(guess_overlay(fig, cell_coords(kept_cells([by_name[g] for g in guess], n)),
-                           cell_coords(kept_cells(answer, n))), key="ts_q_cells_figure")
+        show_chart(cached_figure(answer_figure, shown_rows, f"The answer at n = {n}: uniform with M = {question_m}",
+                                 cell_coords(kept_cells(answer, n)),
+                                 cell_coords(kept_cells([by_name[g] for g in guess], n)), n, x_range, first),
+                   key="ts_q_cells_figure")
         st.caption("Outlined: the cells uniform keeps. White dots: your guesses it keeps; black crosses: guesses it "
                    "does not.")
 
@@ -325,8 +344,9 @@ with tabs[2]:
                         "(k−1)(2<sup>l</sup>−1)+1 samples. J + 1 numbers can pin down only the newest few samples "
                         f"exactly (here τ < {answer_lag}); older ones are known only through averages over longer and "
                         "longer spans.", unsafe_allow_html=True)
-            show(capacity_figure(lag_axis, {"fading": 1.0 - error}, labels,
-                                 mark_lag=(answer_lag, f"first forgotten: τ = {answer_lag}")), key="ts_q_lag_figure")
+            show_chart(cached_figure(capacity_figure, lag_axis, {"fading": 1.0 - error}, labels,
+                                     mark_lag=(answer_lag, f"first forgotten: τ = {answer_lag}")),
+                       key="ts_q_lag_figure")
             st.caption("Fading's R² per lag (1 − reconstruction error); the dotted line is the answer.")
 
 with tabs[3]:
@@ -335,7 +355,7 @@ with tabs[3]:
                 "available; train one with tree_select = \"learned\" on the Train page.")
     else:
         kept_by_channel = [conv.kept_slots(c) for c in range(conv.channels)]
-        show(selection_matrix_figure(kept_by_channel, channel,
+        show(cached_figure(selection_matrix_figure, kept_by_channel, channel,
                                      f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
                                      f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
@@ -353,7 +373,7 @@ with tabs[4]:
     if "learned" in strategies:
         series["learned"] = np.full(FOOTPRINT_LENGTHS.shape, len(strategies["learned"]))
         fp_labels["learned"] = f"learned (M = {len(strategies['learned'])})"
-    show(footprint_figure(FOOTPRINT_LENGTHS, series, fp_labels, current_n=n_samples), key="ts_footprint")
+    show(cached_figure(footprint_figure, FOOTPRINT_LENGTHS, series, fp_labels, current_n=n_samples), key="ts_footprint")
     st.caption("Numbers held to produce one output at step N (J grows like log₂ N so the tree covers the sequence): "
                "the full history grows linearly, the stored tree like N log N, fading logarithmically, uniform and "
                "learned not at all.")
@@ -372,7 +392,11 @@ with tabs[5]:
     contributions = slot_contributions(model_h0, model_h1, _key(model_slots), model_weights[:-1], depth, kernel.size)
     slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(model_slots, model_weights[:-1])]
     row = model_slots.index(picked[1]) if picked and picked[1] in model_slots else None
-    show(kernel_figure(kernel, contributions, slot_labels, float(model_weights[-1]), highlight_row=row), key="ts_kernel")
+    show_chart(cached_figure(kernel_figure, kernel, contributions, slot_labels, float(model_weights[-1]),
+                             highlight_row=row),
+               key="ts_kernel", exact=lambda: {"m": np.arange(kernel.size), "K": kernel,
+                                               **dict(zip(slot_labels, contributions))},
+               file_name="treeselect_kernel.csv")
     residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * model_weights[-1] - kernel).max())
     st.caption("Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds (red "
                "positive, dark grey negative); the columns "

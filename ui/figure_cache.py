@@ -33,4 +33,6 @@ def _built(name: str, _builder: Callable[..., go.Figure], args: tuple, kwargs: d
 
 def cached_figure(builder: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> go.Figure:
     """``builder(*args, **kwargs)``, built once per distinct arguments; do not modify the result."""
-    return _built(f"{builder.__module__}.{builder.__qualname__}", builder, args, kwargs)
+    code = getattr(builder, "__code__", None)  # pages all run as __main__: their file tells them apart
+    where = code.co_filename if code is not None else ""
+    return _built(f"{builder.__module__}.{builder.__qualname__}@{where}", builder, args, kwargs)
