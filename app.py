@@ -18,8 +18,9 @@ from ui import state, training_runner  # noqa: E402 - torch-free: torch loads af
 # A Material icon, not an emoji: checking an emoji loads Streamlit's emoji table (0.2-0.6 s of the cold start).
 st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=":material/waves:", layout="wide")
 
+HOME = st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True)
 PAGES = [
-    st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True),
+    HOME,
     st.Page("app_pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
     st.Page("app_pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
     st.Page("app_pages/2b_Playground.py", url_path="playground", title="Wavelet playground", icon=":material/science:"),
@@ -39,17 +40,28 @@ collected = training_runner.collect_finished()
 if collected is not None and collected.result is not None:
     st.session_state["train_result_model"] = collected.name
 state.presentation_toggle()
-with st.sidebar:
-    st.caption("Shared by every page")
-entry = state.model_picker()
-layer, channel = state.layer_channel_picker(entry)
-signal_name, signal = state.signal_picker()
-wavelet = state.wavelet_picker()
-for problem in state.query_problems():
-    st.warning(f"Ignored a link parameter: {problem}.", icon=":material/link_off:")
+notices = st.container()  # the link's problems, above the page even when the pickers come after it
 
-state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
-page.run()
+
+def shared_pickers() -> None:
+    """The sidebar's pickers every page shares (pages read them through ``state.selection()``)."""
+    with st.sidebar:
+        st.caption("Shared by every page")
+    entry = state.model_picker()
+    layer, channel = state.layer_channel_picker(entry)
+    signal_name, signal = state.signal_picker()
+    wavelet = state.wavelet_picker()
+    for problem in state.query_problems():
+        notices.warning(f"Ignored a link parameter: {problem}.", icon=":material/link_off:")
+    state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
+
+
+if page is HOME:  # Home reads no picker: its chart is sent first, the pickers (models' headers, signal) after it
+    page.run()
+    shared_pickers()
+else:
+    shared_pickers()
+    page.run()
 state.share_view()
 runtime.start_preloading()  # once per server, after the first page: pandas now, torch and the model code later
 runtime.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server

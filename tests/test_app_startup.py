@@ -59,11 +59,12 @@ import json, sys, threading
 import streamlit
 from streamlit.testing.v1 import AppTest
 from ui import runtime
-runtime._preload = lambda delay: None  # the thread starts, imports nothing: only what the script run itself imports
+runtime._preload = lambda *args: None  # the thread starts, imports nothing: only what the script run itself imports
 charts = []
 draw = streamlit.plotly_chart
 def recording_plotly_chart(*args, **kwargs):
-    charts.append({"key": kwargs.get("key"), "loaded": sorted(m for m in HEAVY + ("pandas",) if m in sys.modules)})
+    charts.append({"key": kwargs.get("key"), "loaded": sorted(m for m in HEAVY + ("pandas",) if m in sys.modules),
+                   "headers_read": "multires.checkpoint_format" in sys.modules})
     return draw(*args, **kwargs)
 streamlit.plotly_chart = recording_plotly_chart
 at = AppTest.from_file("app.py", default_timeout=120)
@@ -77,6 +78,7 @@ print(json.dumps({"exceptions": [e.value for e in at.exception], "charts": chart
     assert result["sidebar"] == ["Model", "Signal", "Fixed wavelet to compare"]
     assert [c["key"] for c in result["charts"]] == ["home_tree"]
     assert result["charts"][0]["loaded"] == [], "Home's chart must not wait for pandas, torch, scipy, ..."
+    assert not result["charts"][0]["headers_read"], "nor for the sidebar's model picker (drawn after Home)"
     assert result["loaded"] == dict.fromkeys(HEAVY, False), "the first run imports no heavy module"
     assert result["pandas"], "pandas must be fully imported on the script thread before the preloading starts"
 
@@ -86,7 +88,7 @@ def test_preloading_imports_pandas_on_the_calling_thread_before_its_thread_start
 import json, sys
 from ui import runtime
 seen = {}
-def record(delay):
+def record(*args):
     pandas = sys.modules.get("pandas")
     seen["complete"] = pandas is not None and hasattr(pandas, "DataFrame")
 runtime._preload = record
@@ -102,10 +104,12 @@ def test_preloading_sets_torch_threads_and_leaves_no_heavy_import_to_any_page():
 import json, sys
 from streamlit.testing.v1 import AppTest
 from ui import runtime
+runtime.wait_until_idle = lambda *args: 0.0  # what it imports, not when (a busy CPU would delay it up to 30 s)
 at = AppTest.from_file("app.py", default_timeout=300)
 at.run()
-assert "torch" not in sys.modules
-runtime.start_preloading().join(timeout=120)
+preloading = runtime.start_preloading()
+preloading.join(timeout=600)  # only catches a hang
+assert not preloading.is_alive()
 import torch
 threads = torch.get_num_threads()
 before = set(sys.modules)
@@ -122,3 +126,24 @@ print(json.dumps({"threads": threads, "preloaded": all(m in before for m in runt
     assert result["exceptions"] == []
     assert result["threads"] == 1 and result["preloaded"]
     assert result["new"] == [], f"pages imported heavy modules the preloading missed: {result['new']}"
+
+
+def test_preloading_waits_for_an_idle_cpu_but_not_beyond_its_cap():
+    from ui.runtime import IDLE_SHARE, cpu_idle_share, wait_until_idle
+
+    asked = []
+
+    def shares(values):
+        it = iter(values)
+        return lambda: asked.append(1) or next(it)
+
+    wait_until_idle(0.0, 3600.0, shares([0.0, IDLE_SHARE / 2, IDLE_SHARE, 0.0]))
+    assert len(asked) == 3, "it starts at the first idle measurement"
+    asked.clear()
+    wait_until_idle(0.0, 3600.0, shares([0.1, None]))
+    assert len(asked) == 2, "where the CPU cannot be measured it does not wait"
+    asked.clear()
+    wait_until_idle(0.0, 0.0, shares([0.0]))
+    assert asked == [], "past max_wait it starts whatever the load"
+    share = cpu_idle_share(0.05)
+    assert share is None or 0.0 <= share <= 1.0

@@ -10,9 +10,10 @@ per process (or a few times), never per click.
 * **Preloading.** The Home page needs neither PyTorch, pandas nor the model code, so its chart is
   drawn without them (importing torch alone takes about a second, pandas a few tenths). At the end
   of the server's first script run, after Home's chart was sent, :func:`start_preloading` imports
-  pandas on the script thread, and a few seconds later the rest in a background thread, so the
-  next page a user opens does not wait either. The delay leaves both cores to the browser while it
-  loads Plotly and draws the first chart (starting at once drew it 0.5 s later on a 2-core machine).
+  pandas on the script thread, and the rest in a background thread once the CPU is idle (at least
+  3 s later, at most 30 s), so the next page a user opens does not wait either. The wait leaves the
+  cores to the browser while it loads Plotly and draws the first chart (starting at once drew it
+  0.5 s later on an idle 2-core machine, twice as late on a loaded one).
   Never import pandas in the background thread: Plotly looks pandas up in ``sys.modules`` and,
   while another thread is still importing it, fails with "partially initialized module 'pandas'"
   (seen in the browser tests). The script thread's import leaves one such window, once per server:
@@ -28,6 +29,7 @@ import importlib
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -35,14 +37,18 @@ from streamlit.logger import get_logger
 from multires.threads import apply_thread_policy, default_threads, set_env_threads
 
 __all__ = [
-    "PRELOAD_DELAY_S", "PRELOAD_MODULES", "freeze_long_lived_objects", "limit_torch_threads", "start_preloading",
-    "torch_threads",
+    "IDLE_SHARE", "PRELOAD_DELAY_S", "PRELOAD_MAX_WAIT_S", "PRELOAD_MODULES", "cpu_idle_share",
+    "freeze_long_lived_objects", "limit_torch_threads", "start_preloading", "torch_threads", "wait_until_idle",
 ]
 
 _LOG = get_logger(__name__)
 
-#: Seconds between the first script run and the preloading.
+#: Seconds between the first script run and the preloading, at least ...
 PRELOAD_DELAY_S = 3.0
+#: ... and then until the CPU is idle (:data:`IDLE_SHARE` of it for a second: the browser has drawn
+#: the first page), at most this many seconds after the first run.
+PRELOAD_MAX_WAIT_S = 30.0
+IDLE_SHARE = 0.6
 
 #: Imported by the preloading thread: everything the other pages and training need (not pandas).
 PRELOAD_MODULES = (
@@ -68,8 +74,44 @@ def limit_torch_threads() -> None:
         set_env_threads()
 
 
-def _preload(delay: float) -> None:
+def cpu_idle_share(interval: float = 1.0) -> float | None:
+    """Share of the machine's CPU time that is idle over the next ``interval`` s (Linux ``/proc/stat``);
+    None where that cannot be read."""
+
+    def idle_and_total() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]  # user nice system idle iowait ...
+        return ticks[3] + ticks[4], sum(ticks)
+
+    try:
+        idle0, total0 = idle_and_total()
+        time.sleep(interval)
+        idle1, total1 = idle_and_total()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_until_idle(delay: float, max_wait: float, idle_share: Callable[[], float | None] = cpu_idle_share) -> float:
+    """Sleep ``delay`` s, then until ``idle_share()`` reaches :data:`IDLE_SHARE` (or cannot be measured),
+    at most ``max_wait`` s in all; returns the seconds waited.
+
+    On a 2-core machine the browser drawing the first page keeps one core or more busy: preloading
+    then (a few CPU-seconds for torch) made the first chart appear later (measured up to twice as
+    late on a loaded machine).
+    """
+    start = time.monotonic()
     time.sleep(delay)
+    while time.monotonic() - start < max_wait:
+        share = idle_share()
+        if share is None or share >= IDLE_SHARE:
+            break
+    return time.monotonic() - start
+
+
+def _preload(delay: float, max_wait: float) -> None:
+    waited = wait_until_idle(delay, max_wait)
+    _LOG.debug("preloading after %.1f s", waited)
     apply_thread_policy()  # the process default, whenever torch was first imported
     for name in PRELOAD_MODULES:
         importlib.import_module(name)
@@ -81,12 +123,12 @@ def _preload(delay: float) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def start_preloading(delay: float = PRELOAD_DELAY_S) -> threading.Thread:
+def start_preloading(delay: float = PRELOAD_DELAY_S, max_wait: float = PRELOAD_MAX_WAIT_S) -> threading.Thread:
     """Once per server, after the first page: import pandas on the calling (script) thread, then the
-    heavy modules in a daemon thread after ``delay`` s; returns the thread."""
+    heavy modules in a daemon thread once the CPU is idle (:func:`wait_until_idle`); returns the thread."""
     import pandas  # noqa: F401 - on this thread, never the preloading one (see the module docstring)
 
-    thread = threading.Thread(target=_preload, args=(delay,), name="wme-preload", daemon=True)
+    thread = threading.Thread(target=_preload, args=(delay, max_wait), name="wme-preload", daemon=True)
     thread.start()
     return thread
 

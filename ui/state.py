@@ -151,9 +151,8 @@ def apply_query_params() -> None:
     st.session_state["_query_applied"] = True
     params = st.query_params
     problems = []
-    models = all_models()
-    if "model" in params:
-        if params["model"] in models:
+    if "model" in params:  # the models' headers are read only when asked (Home's first chart needs none)
+        if params["model"] in all_models():
             st.session_state["model"] = params["model"]
         else:
             problems.append(f"model {params['model']!r} is not available")
