@@ -7,7 +7,7 @@ import streamlit as st
 
 from multires import max_uniform_memory, memory_slots
 from multires.figures.style import STRATEGY_LABELS
-from multires.figures.tree import tree_animation_figure
+from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots before the chart
 from ui.charts import presenting, show
 
 TOY_N, TOY_DEPTH, TOY_K = 16, 4, 2  # small enough that every node stays readable
