@@ -14,6 +14,7 @@ run_started = run_timing.start()  # off unless WME_RUN_TIMES is set (the capacit
 runtime.limit_torch_threads()  # before anything imports torch
 
 from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
+from ui.safe_text import plain  # noqa: E402
 
 # A Material icon, not an emoji: checking an emoji loads Streamlit's emoji table (0.2-0.6 s of the cold start).
 st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=":material/waves:", layout="wide")
@@ -52,7 +53,7 @@ def shared_pickers() -> None:
     signal_name, signal = state.signal_picker()
     wavelet = state.wavelet_picker()
     for problem in state.query_problems():
-        notices.warning(f"Ignored a link parameter: {problem}.", icon=":material/link_off:")
+        notices.warning(f"Ignored a link parameter: {plain(problem)}.", icon=":material/link_off:")
     state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
 
 

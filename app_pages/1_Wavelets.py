@@ -6,9 +6,11 @@ import numpy as np
 import pywt
 import streamlit as st
 
-from multires.figures.wavelets import family_figure, gram_heatmap, mother_wavelet_figure
+from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
 from multires.filters import ORTHOGONAL_FAMILIES, family_gram, wavelet_family, wavelet_properties
 from ui.charts import show
+from ui.figure_cache import cached_figure
+from ui.reduced import show_chart
 
 PASS_TOLERANCE = 1e-3  # |value - ideal| counted as a pass (dmey, an FIR approximation, misses by ~0.015)
 MAX_GRAM_MEMBERS = 400  # larger Gram matrices are slow to send and unreadable on screen
@@ -36,7 +38,7 @@ def feasible_levels(support: int, level: int, levels: int) -> int:
     return levels
 
 
-@st.cache_data(show_spinner="Sampling the wavelet family…", max_entries=16)
+@st.cache_resource(show_spinner="Sampling the wavelet family…", max_entries=16)  # shared, read-only: no copy per run
 def family_data(name: str, levels: int):
     support = pywt.Wavelet(name).dec_len - 1
     level = cascade_level(support)
@@ -50,6 +52,21 @@ def family_data(name: str, levels: int):
     gram = family_gram(gram_family)
     gram_members = [(j, k) for j, k, _ in gram_family.members]
     return family, gram, gram_members
+
+
+def mother_figure(name: str, levels: int):
+    family, _, _ = family_data(name, levels)
+    return mother_wavelet_figure(family.t, family.phi, family.psi, name)
+
+
+def members_figure(name: str, levels: int):
+    family, _, _ = family_data(name, levels)
+    return family_figure(family.t, family.members, family.support, name)
+
+
+def gram_figure(name: str, levels: int):
+    _, gram, gram_members = family_data(name, levels)
+    return gram_heatmap(gram, gram_members, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -106,7 +123,8 @@ mother_tab, family_tab, gram_tab = st.tabs(["Mother wavelet ψ", "The family ψ_
 with mother_tab:
     left, right = st.columns([3, 2], gap="large")
     with left:
-        show(mother_wavelet_figure(family.t, family.phi, family.psi, name), key="wv_mother")
+        show_chart(cached_figure(mother_figure, name, int(levels)), key="wv_mother",
+                   exact=lambda: {"t": family.t, "phi": family.phi, "psi": family.psi}, file_name=f"{name}_phi_psi.csv")
         st.caption("ψ (solid) swings above and below zero so its area cancels; φ (dotted), the scaling function of "
                    "the lowpass h0, is a local average with area 1.")
     with right:
@@ -138,14 +156,17 @@ with mother_tab:
         )
 
 with family_tab:
-    show(family_figure(family.t, family.members, family.support, name), key="wv_family")
+    show_chart(cached_figure(members_figure, name, int(levels)), key="wv_family",
+               exact=lambda: {"t": family.t, **{f"psi_{j},{k}": v
+                                                for j, k, v in family_members_shown(family.members, family.support)}},
+               file_name=f"{name}_family.csv")
     st.caption("Each row down compresses ψ by 2 and doubles the number of translates; the height grows by √2 so every "
                "copy keeps norm 1. Shown: the shifts that tile the support without overlap (the Gram matrix uses all).")
 
 with gram_tab:
     left, right = st.columns([1, 1], gap="large")
     with left:
-        show(gram_heatmap(gram, gram_members, name), key="wv_gram")
+        show(cached_figure(gram_figure, name, int(levels)), key="wv_gram")
         shown_levels = max(j for j, _ in gram_members) + 1
         note = "" if shown_levels == family_levels else f" (scales j < {shown_levels} only, to keep it readable)"
         st.caption(f"Inner products of every pair of members, every shift{note}: a red diagonal of 1s on a white "

@@ -18,6 +18,7 @@ from multires.filters import cascade, filter_diagnostics, frequency_response, ne
 from multires.wavelets import wavelet_filters
 from ui import state
 from ui.charts import show
+from ui.safe_text import plain
 
 N_FREQS = 257
 CASCADE_LEVEL = 8
@@ -53,7 +54,7 @@ init = "random" if config.wavelet is None else f"{config.wavelet}{' (frozen)' if
 
 st.title("Filters: learned vs fixed")
 st.markdown(
-    f"Model **{entry.name}** (init **{init}**), layer **{layer}**, channel **{channel}**, beside the fixed wavelet "
+    f"Model **{plain(entry.name)}** (init **{init}**), layer **{layer}**, channel **{channel}**, beside the fixed wavelet "
     f"**{wavelet}**. Every level of the tree reuses this one pair: **h0** (lowpass) makes the approximations, "
     "**h1** (highpass) the details."
 )
@@ -74,7 +75,7 @@ except ValueError as err:  # an all-zero learned filter
     norm_h0, norm_h1, note = raw_h0, raw_h1, f"not normalised: {err}"
     normalise, zero_filter = False, str(err)
 if zero_filter:
-    st.warning(f"Layer {layer}, channel {channel} of {entry.name}: {zero_filter}. Its taps and frequency response are "
+    st.warning(f"Layer {layer}, channel {channel} of {plain(entry.name)}: {zero_filter}. Its taps and frequency response are "
                "drawn as stored; it has no φ/ψ and no nearest wavelet. Pick another channel in the sidebar.",
                icon=":material/warning:")
 learned = (norm_h0, norm_h1) if normalise else (raw_h0, raw_h1)

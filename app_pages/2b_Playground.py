@@ -15,6 +15,7 @@ from multires.wavelets import wavelet_filters
 from ui import playground_state as pg
 from ui import state
 from ui.charts import show
+from ui.safe_text import figure_text, plain
 
 CASCADE_LEVEL = 8
 N_FREQS = 257
@@ -74,7 +75,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
                     + (f" · nearest named wavelet **{diag.nearest_wavelet}** (distance {diag.nearest_distance:.3f})"
                        if diag.nearest_wavelet else " · no orthogonal wavelet has this length"))
 
-    checks, response, tree = st.tabs(["Checks", "Frequency response", f"Coefficient tree of {state.selection().signal_name}"])
+    checks, response, tree = st.tabs(["Checks", "Frequency response", f"Coefficient tree of {plain(state.selection().signal_name)}"])
     with checks:
         rows = [r for r in diag.rows() if r["ideal"] is not None]
         st.table({"check": [r["quantity"] for r in rows],
@@ -94,7 +95,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
                    "splits the band, h0 passes 0 and blocks 0.5, h1 the reverse. Dashed: the nearest named wavelet.")
     with tree:
         signal = state.selection().signal
-        show(tree_heatmap(tree_rows(signal, h0, h1), f"Coefficient tree of {state.selection().signal_name} with your filters"),
+        show(tree_heatmap(tree_rows(signal, h0, h1), f"Coefficient tree of {figure_text(state.selection().signal_name)} with your filters"),
              key="pg_tree")
         st.caption("Rows a_J (top) to b_1 (bottom), time left to right, each row scaled to its largest |value|: "
                    "a good lowpass/highpass split puts slow trends in the top rows and sharp events in b_1.")
@@ -129,10 +130,10 @@ with controls:
 pg.save()
 problem = pg.pop_problem()
 if problem:
-    controls.warning(problem, icon=":material/error:")
+    controls.warning(plain(problem), icon=":material/error:")
 try:
     pair = playground_pair(pg.current_taps("h0"), pg.current_taps("h1") if pg.h1_mode() == pg.EDIT else None)
 except TapsError as err:
-    chart.error(f"{err}. The charts come back as soon as the taps are valid.", icon=":material/error:")
+    chart.error(plain(f"{err}. The charts come back as soon as the taps are valid."), icon=":material/error:")
 else:
     draw_results(*pair, chart, controls)

@@ -10,6 +10,7 @@ from multires.figures.reduce import HALF_WIDTH_PX
 from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
 from multires.signals import (
     MAX_SIGNAL_LENGTH,
+    MAX_UPLOAD_BYTES,
     UPLOAD_EXTENSIONS,
     ParsedSignal,
     SignalError,
@@ -19,6 +20,7 @@ from multires.signals import (
 )
 from ui import state
 from ui.charts import presenting, show
+from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
 
@@ -51,10 +53,16 @@ def upload_choice(data: bytes, filename: str, column: str | None, start: int | N
     return name, values
 
 
+def file_identity(file) -> tuple:
+    """Tells two uploads apart, even two files with the same name."""
+    return getattr(file, "file_id", None), file.name, file.size
+
+
 def sync_upload(new_file: bool = False) -> None:
     """Callback of the upload widgets: read the file with the current choices and select it in the sidebar.
 
-    On a SignalError the message is kept for display and the session's signal stays as it was.
+    On a SignalError the message is kept, with the identity of the file it is about, for display (only
+    while that file is the current one) and the session's signal stays as it was.
     """
     if new_file:  # choices made for the previous file do not apply to this one
         st.session_state.pop(COLUMN_KEY, None)
@@ -67,7 +75,7 @@ def sync_upload(new_file: bool = False) -> None:
         name, values = upload_choice(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY),
                                      st.session_state.get(START_KEY))
     except SignalError as error:
-        st.session_state[ERROR_KEY] = f"Could not use {file.name}: {error}"
+        st.session_state[ERROR_KEY] = (file_identity(file), f"Could not use {file.name}: {error}")
         return
     st.session_state.pop(ERROR_KEY, None)
     state.use_uploaded_signal(name, values)
@@ -115,11 +123,11 @@ with controls[1]:
                           help="Coarse levels have much larger coefficients than fine ones; scaling each row "
                                "keeps the fine details visible. Hover always shows the true value.")
 with controls[2]:
-    st.markdown(f"**{sel.signal_name}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
+    st.markdown(f"**{plain(sel.signal_name)}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
                 f"{sel.wavelet}: k = {wave_h0.size}")
 
 sides = {  # subheader, short name for figure titles, filters
-    "model": (f"Learned: {sel.entry.name}, layer {sel.layer}, channel {sel.channel}", "learned filters",
+    "model": (f"Learned: {figure_text(sel.entry.name)}, layer {sel.layer}, channel {sel.channel}", "learned filters",
               model_h0, model_h1),
     "wavelet": (f"Fixed wavelet: {sel.wavelet}", sel.wavelet, wave_h0, wave_h1),
 }
@@ -140,7 +148,7 @@ with tabs[0]:
                "time; red is positive, dark grey negative, white near 0. Look for where edges and bursts light up each "
                "level; coarse rows fade in from the left because the causal tree assumes zeros before t = 0.",
                unsafe_allow_html=True)
-    show_chart(cached_figure(signal_figure, x, sel.signal_name, height=200), key="tree_signal",
+    show_chart(cached_figure(signal_figure, x, figure_text(sel.signal_name), height=200), key="tree_signal",
                exact=lambda: {"t": np.arange(x.size), "x": x}, file_name="signal.csv")
     st.caption("The signal both trees decompose (sidebar: Signal, or your upload on the last tab).")
 
@@ -195,25 +203,31 @@ with tabs[4]:
         "Signal file", type=[e.lstrip(".") for e in UPLOAD_EXTENSIONS], key=UPLOAD_KEY,
         on_change=sync_upload, kwargs={"new_file": True},
         help=f"One column of numbers (CSV/TXT), a 1-D NumPy array (.npy) or PCM audio (.wav, averaged to mono). "
-             f"Up to {MAX_SIGNAL_LENGTH} samples are shown; longer signals offer a window.",
+             f"Files up to {MAX_UPLOAD_BYTES / 1e6:g} MB; up to {MAX_SIGNAL_LENGTH} samples are shown, longer signals "
+             "offer a window.",
     )
-    error = st.session_state.get(ERROR_KEY)
+    # The message of a refused file is shown only while that file is the current one: a file the
+    # browser refused (too large) or a removed file must not leave an earlier file's error behind.
+    stored = st.session_state.get(ERROR_KEY)
+    error = stored[1] if file is not None and stored is not None and stored[0] == file_identity(file) else None
     if error:
-        st.error(error)
+        st.error(plain(error))
     elif file is not None:
         try:
             parsed, too_long = read_upload(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY))
         except SignalError as problem:  # only if the file changed without its callback running
-            st.error(f"Could not use {file.name}: {problem}")
+            st.error(plain(f"Could not use {file.name}: {problem}"))
         else:
             if len(parsed.columns) > 1:
-                st.selectbox("Column to use", parsed.columns, index=parsed.columns.index(parsed.column),
-                             key=COLUMN_KEY, on_change=sync_upload,
-                             help="The file has several numeric columns; pick the one to analyse.")
+                st.selectbox(f"{parsed.axis.capitalize()} to use", parsed.columns,
+                             index=parsed.columns.index(parsed.column), key=COLUMN_KEY, on_change=sync_upload,
+                             format_func=str, help=f"The file has several numeric {parsed.axis}s; pick the one to analyse.")
             if too_long:
                 st.slider(f"Window start (the file has {parsed.values.size} samples; {MAX_SIGNAL_LENGTH} are used)",
                           0, parsed.values.size - MAX_SIGNAL_LENGTH, 0, step=1, key=START_KEY,
                           on_change=sync_upload, help="First sample of the window that is analysed.")
             if parsed.note:
-                st.caption(f"Read {file.name}: {parsed.note}.")
-    st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page.")
+                st.caption(plain(f"Read {file.name}: {parsed.note}."))
+    st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page. "
+               f"A file over {MAX_UPLOAD_BYTES / 1e6:g} MB is refused by the browser itself: it shows as a red chip "
+               "(hover it for the reason) and the previous file, and any message about it, stays.")

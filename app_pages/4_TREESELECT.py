@@ -31,6 +31,7 @@ from ui import state
 from ui.charts import presenting, show
 from ui.figure_cache import cached_figure
 from ui.reduced import show_chart
+from ui.safe_text import plain
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
 #: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
@@ -88,12 +89,12 @@ def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
     models = state.all_models()
     learned = [name for name, e in models.items() if e.config.tree_select == "learned" and name != sidebar.name]
     if sidebar.config.tree_select == "learned" or not learned:
-        st.markdown(f"Model: **{sidebar.name}** (sidebar)")
+        st.markdown(f"Model: **{plain(sidebar.name)}** (sidebar)")
         return sidebar
     options = learned + [sidebar.name]
     default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
     name = st.selectbox("Model (this page)", options, index=default, key=f"ts_model_{sidebar.name}",
-                        help=f"The sidebar's model ({sidebar.name}) uses tree_select = \"{sidebar.config.tree_select}\"; "
+                        help=f"The sidebar's model ({plain(sidebar.name)}) uses tree_select = \"{sidebar.config.tree_select}\"; "
                              "this page starts on a model that learned its selection, so there is one to see.")
     return models[name]
 
@@ -156,16 +157,20 @@ if use_wavelet:
     source = f"the fixed wavelet **{sel.wavelet}**"
 else:
     h0, h1 = state.model_filters(entry, layer, channel)
-    source = f"the learned h0/h1 of model **{entry.name}**, layer {layer}, channel {channel}"
+    source = f"the learned h0/h1 of model **{plain(entry.name)}**, layer {layer}, channel {channel}"
 k = int(h0.size)
 largest_m = min(max_uniform_memory(depth, k), MAX_ANALYSED_WINDOW)  # more slots than samples analysed: no use
 default_m = int(min(conv.memory_size or depth + 1, largest_m))
 if st.session_state.get("_ts_m_source") != (entry.name, layer, k):  # M's default belongs to the model shown
     st.session_state["_ts_m_source"] = (entry.name, layer, k)
     st.session_state.pop("ts_memory_size", None)
+linked_n = state.link_time_step(n_samples)  # a shared link's ?n=..., once
+if linked_n is not None:
+    st.session_state["ts_n"] = linked_n
 with top[1]:
     n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
-                      help="The memory is read at this time step of the sidebar's signal."))
+                      help="The memory is read at this time step of the sidebar's signal (shared links keep it as n)."))
+state.share_time_step(n)
 with top[2]:
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest_m, default_m, key="ts_memory_size",
                                 help=f"Slots the uniform rule keeps, 1..{largest_m}. The default matches "
@@ -232,7 +237,7 @@ with tabs[0]:
                "= kept by several). Cells: red positive, dark grey negative, white near 0. "
                "Click a kept cell, or pick one below, to shade the span of the past it reads. "
                f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
-               f"**{sel.signal_name}** ({n_samples} samples); Options: other filters, fewer strategies.")
+               f"**{plain(sel.signal_name)}** ({n_samples} samples); Options: other filters, fewer strategies.")
     kept_columns = st.columns(len(strategies))
     for column, (strategy, kept) in zip(kept_columns, cells.items()):
         with column:
@@ -351,7 +356,7 @@ with tabs[2]:
 
 with tabs[3]:
     if conv.tree_select != "learned":
-        st.info(f"Model {entry.name} uses tree_select = \"{conv.tree_select}\" and no model with a learned selection is "
+        st.info(f"Model {plain(entry.name)} uses tree_select = \"{conv.tree_select}\" and no model with a learned selection is "
                 "available; train one with tree_select = \"learned\" on the Train page.")
     else:
         kept_by_channel = [conv.kept_slots(c) for c in range(conv.channels)]
@@ -360,7 +365,7 @@ with tabs[3]:
                                      f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
                    f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on.")
-        st.markdown(f"**The learned rule ({entry.name}, layer {layer}).** "
+        st.markdown(f"**The learned rule ({plain(entry.name)}, layer {layer}).** "
                     + rule_line("learned", model_slots, depth, k, getattr(conv, "max_lag", None)),
                     unsafe_allow_html=True)
 
@@ -380,7 +385,7 @@ with tabs[4]:
 
 with tabs[5]:
     st.markdown(f"Every slot reads a fixed lag, so the layer is a causal convolution y = K * x. Layer {layer}, channel "
-                f"{channel} of **{entry.name}** (tree_select = \"{conv.tree_select}\"), always with its learned filters. "
+                f"{channel} of **{plain(entry.name)}** (tree_select = \"{conv.tree_select}\"), always with its learned filters. "
                 "Each heatmap row is one kept slot: its weight times its impulse response, shifted by its lag.")
     model_h0, model_h1 = state.model_filters(entry, layer, channel)
     kernel = entry.net.kernel(layer, channel)

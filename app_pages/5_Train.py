@@ -27,6 +27,7 @@ from ui import state
 from ui import train_data as data
 from ui import training_runner as runner
 from ui.charts import show
+from ui.safe_text import plain
 
 DEFAULTS = TrainConfig()  # the trainer's defaults (the shipped models' recipe) start the widgets
 POLL_SECONDS = 1.0  # redraw the live view once a second (every few steps), not after every step
@@ -127,11 +128,11 @@ run = runner.current_run()
 top = st.container()  # always one element: the tabs below never remount when a run starts or ends
 with top:
     if run is not None and run.active:
-        st.markdown(f"**Training** “{run.name}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
+        st.markdown(f"**Training** “{plain(run.name)}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
         st.fragment(run_every=POLL_SECONDS)(_live_view)()
     elif run is not None and run.collected:
         if run.error:
-            st.error(f"Training “{run.name}” failed: {run.error}", icon=":material/error:")
+            st.error(f"Training “{plain(run.name)}” failed: {plain(run.error)}", icon=":material/error:")
         if run.results:
             result = run.result
             why = {"callback": f"stopped early ({run.stop_cause or 'Stop'})", "max_seconds": "stopped at the time bound"}
@@ -139,11 +140,11 @@ with top:
             score = "test accuracy" if result.kind == "classify" else "test mean R²"
             scores = ", ".join(f"{r.test_metric:.3f}" for r in run.results)
             seeds = f" ({len(run.results)} seeds: {scores}; see Compare)" if len(run.results) > 1 else ""
-            st.success(f"“{run.name}” {how} after {result.steps}/{result.total_steps} steps in {result.train_time:.1f} s: "
+            st.success(f"“{plain(run.name)}” {how} after {result.steps}/{result.total_steps} steps in {result.train_time:.1f} s: "
                        f"{score} **{result.test_metric:.3f}**{seeds}. It is now selected in the sidebar.",
                        icon=":material/check_circle:")
             for message in dict.fromkeys(m for r in run.results for m in getattr(r, "warnings", [])):
-                st.warning(message, icon=":material/warning:")
+                st.warning(plain(message), icon=":material/warning:")
 
 tabs = st.tabs(["Set up a run", "Results", "Load a checkpoint"])
 
@@ -166,7 +167,7 @@ with tabs[0]:
                 task, task_error = data.uploaded_task((train_file.getvalue(), train_file.name),
                                                       (test_file.getvalue(), test_file.name))
             if task_error:
-                st.error(task_error, icon=":material/error:")
+                st.error(plain(task_error), icon=":material/error:")
         else:
             with st.empty(), st.spinner("Loading the dataset…"):  # one element in every run: no remounts below
                 task = runner.cached_task(task_name)
@@ -264,7 +265,7 @@ with tabs[0]:
                             disabled=config_error is not None or task is None, width="stretch")
         if train_config is not None and task is not None:
             more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
-            st.caption(f"Will train **{runner.model_name(run_name, train_config)}**{more}")
+            st.caption(f"Will train **{plain(runner.model_name(run_name, train_config))}**{more}")
         elif task is None:
             st.caption("Choose a train file and a test file to train on your own dataset.")
         if config_error:
@@ -284,7 +285,7 @@ with tabs[0]:
         scaled = "value (z-normalised per series)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
         show(example_series_figure(x, y, names, y_title=scaled), key="train_examples")
         source = getattr(task, "source", "") or task.description
-        st.caption(f"The dataset the run learns from: the first training series of each class. Source: {source}.")
+        st.caption(f"The dataset the run learns from: the first training series of each class. Source: {plain(source)}.")
 
 # --- 3. results of any model with a training history -------------------------------------------------
 
@@ -411,6 +412,6 @@ with tabs[2]:
             outcome = st.session_state["train_upload_outcome"]
         _, name, error = outcome
         if error:
-            st.error(error, icon=":material/error:")
+            st.error(plain(error), icon=":material/error:")
         else:
-            st.success(f"Loaded “{name}”; it is selected in the sidebar.", icon=":material/check_circle:")
+            st.success(f"Loaded “{plain(name)}”; it is selected in the sidebar.", icon=":material/check_circle:")

@@ -10,6 +10,7 @@ from multires.figures.compare import lag_r2_figure, score_ranges_figure, seed_gr
 from ui import state
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show
+from ui.safe_text import plain
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
                  "memory slots / step", "distinct coefficients / layer", "width × layers", "training time (s)"]
@@ -48,7 +49,7 @@ zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom"
 subset = table[table["task"] == task]
 groups = seed_groups(subset)
 if groups.empty:
-    st.info(f"No model of the {task} task has a test score.", icon=":material/info:")
+    st.info(f"No model of the {plain(task)} task has a test score.", icon=":material/info:")
     st.stop()
 score_name = subset["score"].iloc[0] or "score"
 x_title = "test accuracy (fraction correct)" if score_name == "accuracy" else "test mean R² over lags (1 = perfect)"
@@ -99,7 +100,7 @@ with tabs[1]:
                                      "layers). Equal to slots per channel for fading and uniform; learned channels "
                                      "may each pick different slots, so up to channels × M."),
     })
-    st.caption(f"One row per configuration of {task}, best mean first; budgets counted both ways (per channel "
+    st.caption(f"One row per configuration of {plain(task)}, best mean first; budgets counted both ways (per channel "
                "and per layer) plus parameters.")
     st.dataframe(table[TABLE_COLUMNS], key="compare_table", hide_index=True, width="stretch", column_config={
         "name": st.column_config.TextColumn("model", width="large"),
@@ -127,5 +128,5 @@ if task == "memory":
                     icon=":material/info:")
 
 if not presenting():
-    st.caption(f"{len(subset)} model(s) of {task} in {len(groups)} configuration(s); "
+    st.caption(f"{len(subset)} model(s) of {plain(task)} in {len(groups)} configuration(s); "
                f"{int(np.isfinite(subset['test score'].astype(float)).sum())} with a test score.")

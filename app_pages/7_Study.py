@@ -11,6 +11,7 @@ from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
 from multires.study.results import StudyResultsError, baseline_levels, read_baselines, read_results, summarise
 from ui import state
 from ui.charts import presenting, show
+from ui.safe_text import plain
 
 STUDIES_DIR = state.ROOT / "assets" / "studies"
 BASELINES_CSV = STUDIES_DIR / "baselines.csv"
@@ -62,7 +63,7 @@ if source == UPLOAD:
         try:
             table = _uploaded(uploaded.getvalue())
         except StudyResultsError as err:
-            st.error(f"{uploaded.name}: {err}", icon=":material/error:")
+            st.error(plain(f"{uploaded.name}: {err}"), icon=":material/error:")
     if table is None and shipped:
         st.info("Showing the shipped study until a valid results file is uploaded.", icon=":material/info:")
 if table is None:
@@ -111,6 +112,6 @@ with st.expander("Numbers behind the charts"):
                  hide_index=True, key="study_table")
     if levels:
         st.caption("Baselines (same splits, fit on train + validation): "
-                   + ", ".join(f"{name} {score:.3f}" for name, score in levels.items()))
+                   + ", ".join(f"{plain(name)} {score:.3f}" for name, score in levels.items()))
     st.caption(f"{len(table)} trials in this table, {len(finished)} finished. Re-run or extend a study with "
                "`python -m multires.study --grid ucr --out DIR` (finished trials are skipped).")

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from multires.study import read_results
+from ui.safe_text import unescape
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/7_Study.py"
@@ -94,7 +95,7 @@ def test_a_bad_upload_says_what_is_wrong_and_keeps_the_page(name, data, message)
     at.radio(key="study_budget_axis").set_value("per_channel").run()
     _upload(at, name, data)
     assert not at.exception
-    assert len(at.error) == 1 and name in at.error[0].value and message in at.error[0].value
+    assert len(at.error) == 1 and name in unescape(at.error[0].value) and message in unescape(at.error[0].value)
     assert len(at.get("plotly_chart")) == 2, "the shipped study is still drawn"
     assert at.radio(key="study_budget_axis").value == "per_channel", "the user's choices are kept"
 

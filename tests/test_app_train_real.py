@@ -22,6 +22,7 @@ from multires.tasks import load_task
 import multires.training as training_module
 from multires.training import Progress, TrainConfig
 from ui import training_runner
+from ui.safe_text import unescape
 from ui.state import ModelEntry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +107,7 @@ def test_gunpoint_trains_and_appears_on_compare_with_measured_baselines_only():
     _no_exception(at)
     assert run.error is None and run.result is not None
     assert run.result.task_name == "ucr:GunPoint" and run.name.startswith("ucr:GunPoint · fading · haar · 2×1 · seed 0")
-    assert any(run.name in s.value and "test accuracy" in s.value for s in at.success)
+    assert any(run.name in unescape(s.value) and "test accuracy" in s.value for s in at.success)
     assert KEPT in at.session_state["session_models"]
 
     at.switch_page(COMPARE).run()
@@ -160,7 +161,7 @@ def test_bad_upload_shows_its_message_and_keeps_the_session(case):
     at.radio(key="train_strategy").set_value("uniform").run()  # a choice the user made before uploading
     _upload(at, (f"{case}_TRAIN.tsv", data), ("x_TEST.tsv", _GOOD_TEST))
     _no_exception(at)
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert any(message in unescape(e.value) for e in at.error), [e.value for e in at.error]
     assert at.button(key="train_start").disabled
     assert list(at.session_state["session_models"]) == [KEPT]
     assert at.radio(key="train_strategy").value == "uniform"

@@ -29,6 +29,7 @@ from multires.playground import (
     random_pair,
 )
 from multires.wavelets import wavelet_filters
+from ui.safe_text import unescape
 from ui.state import ModelEntry
 
 APP = str(Path(__file__).absolute().parent.parent / "app.py")
@@ -173,7 +174,7 @@ def test_edited_highpass_is_used_as_typed():
 def test_all_zero_taps_give_a_message_and_the_page_recovers():
     at = open_playground()
     type_taps(at, np.zeros(2))
-    assert any("h0 is all zeros" in e.value for e in at.error)
+    assert any("h0 is all zeros" in unescape(e.value) for e in at.error)
     assert not at.table and not at.get("plotly_chart")
     type_taps(at, wavelet_filters("haar")[0])
     assert not at.error and len(at.get("plotly_chart")) == 3
@@ -189,7 +190,7 @@ def test_bad_pasted_taps_are_refused_and_the_taps_kept(text, message):
     before = shown_checks(at)
     at.text_input(key="pg_paste").set_value(text).run()
     assert not at.exception
-    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(message in unescape(w.value) for w in at.warning), [w.value for w in at.warning]
     assert shown_checks(at) == before
 
 

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import PRESENTATION_TICK_SIZE, finish, presentation_style
+from ui.safe_text import unescape
 from ui.state import ModelEntry
 
 APP = str(Path(__file__).absolute().parent.parent / "app.py")
@@ -89,7 +90,7 @@ def test_a_link_with_present_1_opens_in_presentation_mode():
 def test_a_bad_present_value_is_reported_and_ignored():
     at = run_app(query={"present": "yes"})
     assert at.session_state["present"] is False
-    assert any("present='yes' must be 1" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("present='yes' must be 1" in unescape(w.value) for w in at.warning), [w.value for w in at.warning]
 
 
 @pytest.mark.parametrize("page", ["app_pages/1_Wavelets.py", "app_pages/2_Filters.py", "app_pages/2b_Playground.py"])

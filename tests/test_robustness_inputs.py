@@ -48,6 +48,7 @@ from multires.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.tasks import load_task
 from multires.training import build_model
 from ui import training_runner
+from ui.safe_text import plain, unescape
 from ui.state import DEFAULT_MODEL, UPLOADED, ModelEntry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +135,8 @@ def snapshot(at: AppTest) -> dict:
 
 
 def assert_shown(elements, pattern: str) -> None:
-    texts = [e.value for e in elements]
+    """Some element reads (as rendered: user strings are Markdown-escaped, see ui.safe_text) like ``pattern``."""
+    texts = [unescape(e.value) for e in elements]
     assert any(re.search(pattern, text, re.DOTALL) for text in texts), f"no message matching {pattern!r} in {texts}"
 
 
@@ -473,6 +475,137 @@ def test_bad_link_parameter_warns_and_falls_back_to_defaults(case):
     _passed("query_string", case)
 
 
+# --- 3b. user strings are plain text, never Markdown (issue 13) ------------------------------------------
+
+# id -> (link parameter, hostile value): each would render as a link, an image the browser fetches,
+# raw HTML, a formula, a coloured directive or icon, a heading, or an autolink if echoed as Markdown.
+HOSTILE_LINKS: dict[str, tuple[str, str]] = {
+    "phishing-link": ("model", "[Session expired: click here](https://evil.example/login)"),
+    "tracking-image": ("signal", "![x](http://127.0.0.1:9/t.png)"),
+    "raw-html": ("wavelet", "<img src=http://127.0.0.1:9/h.png onerror=alert(1)>"),
+    "latex-directive-icon": ("model", "$\\frac{1}{0}$ :red[ALERT] :material/warning: **bold** `code`"),
+    "heading-after-newline": ("signal", "ECG\n# Session expired\n> quote"),
+    "bare-url-autolink": ("wavelet", "https://evil.example/auto www.evil.example"),
+    "escape-the-escape": ("model", "\\[x\\](https://evil.example)"),
+}
+MARKDOWN_ELEMENTS = ("markdown", "caption", "error", "warning", "info", "success")
+
+
+def live_markup(at: AppTest) -> list[str]:
+    """Element bodies in which an image or a hostile address would still render (the app's own links,
+    e.g. to the paper on Home, are fine: escaped, the hostile addresses read ``evil\\.example``)."""
+    bodies = [e.value for kind in MARKDOWN_ELEMENTS for e in at.get(kind)] + [e.value for e in at.sidebar.caption]
+    patterns = (r"(?<!\\)!(?<!\\)\[", r"evil\.example", r"127\.0\.0\.1", r"(?<!\\)<img")
+    return [body for body in bodies if any(re.search(p, body) for p in patterns)]
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_LINKS))
+def test_hostile_link_parameter_is_echoed_as_plain_text(case):
+    key, value = HOSTILE_LINKS[case]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    warnings = [w.value for w in at.warning if "Ignored a link parameter" in w.value]
+    assert len(warnings) == 1, [w.value for w in at.warning]
+    body = warnings[0]
+    assert plain(repr(value)) in body  # every punctuation character of the value escaped, line breaks folded
+    assert "\n" not in body
+    assert repr(value) in unescape(body)  # and reads as the value the link gave
+    assert live_markup(at) == []
+    _passed("markdown_injection", f"link-{case}")
+
+
+EVIL_NAME = "[click](https://evil.example/x) ![i](http://127.0.0.1:9/f.png)"
+
+
+def test_uploaded_file_name_and_columns_are_plain_text():
+    at = open_app(TREE_PAGE)
+    header = "![c](http://127.0.0.1:9/c.png),[b](https://evil.example/b)"
+    data = (header + "\n" + "\n".join(f"{i},{-i}" for i in range(16)) + "\n").encode()
+    _upload_signal(at, f"{EVIL_NAME}.csv", data)
+    assert not at.exception and not at.error
+    assert at.session_state["signal"] == UPLOADED
+    assert_shown(at.caption, re.escape(f"Read {EVIL_NAME}.csv: used column '![c](http://127.0.0.1:9/c.png)' of 2"))
+    assert any(plain(f"{EVIL_NAME}.csv") in m.value for m in at.markdown)  # the page's "**name**, n samples"
+    assert live_markup(at) == []
+    _upload_signal(at, f"{EVIL_NAME}.npy", b"not an array")
+    assert_shown(at.error, re.escape(f"Could not use {EVIL_NAME}.npy: the file is not a valid .npy array"))
+    assert live_markup(at) == []
+    _passed("markdown_injection", "upload-name-and-columns")
+
+
+def test_a_refused_files_message_describes_the_current_file_only():
+    """Issue 13: an error is shown only while the file it names is the uploader's file."""
+    at = open_app(TREE_PAGE)
+    _upload_signal(at, "first.csv", b"name\nann\nbob\n")
+    assert_shown(at.error, "Could not use first.csv: no column holds numbers")
+    _upload_signal(at, "second.npy", npy(np.arange(4.0)))
+    assert [unescape(e.value) for e in at.error] == [
+        "Could not use second.npy: the signal has 4 sample(s); at least 8 are needed (at most 16384)"]
+    at.file_uploader(key="tree_upload").set_value(None)  # removed (or replaced by a file the browser refused)
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    _upload_signal(at, "first.csv", b"name\nann\nbob\n")
+    at.switch_page("app_pages/0_Home.py").run()  # leaving the page drops the uploader's file...
+    at.switch_page(TREE_PAGE).run()
+    assert at.file_uploader(key="tree_upload").value in (None, [])
+    assert not at.error, [e.value for e in at.error]  # ...and so its message
+    _passed("signal_upload", "message-of-the-current-file")
+
+
+def test_huge_npy_is_refused_before_any_chart_goes_non_finite():
+    at = open_app(TREE_PAGE)
+    before = snapshot(at)
+    huge = np.tile([1.7e308, -1.7e308], 64)
+    _upload_signal(at, "huge.npy", npy(huge))
+    assert_shown(at.error, r"largest magnitude is 1\.7e\+308 .*at most 1e\+100")
+    assert snapshot(at) == before
+    edge = np.tile([1e100, -1e100, 0.0, 5e99], 64)  # the largest accepted: every chart stays finite
+    _upload_signal(at, "edge.npy", npy(edge))
+    assert not at.error and at.session_state["signal"] == UPLOADED
+    for chart in at.get("plotly_chart"):
+        figure = json.loads(chart.proto.spec)
+        for trace in figure.get("data", []):
+            for axis in ("x", "y", "z"):
+                numbers = np.asarray(trace.get(axis) or [], dtype=object).ravel()
+                floats = [float(v) for v in numbers if isinstance(v, (int, float))]
+                assert np.isfinite(floats).all(), (trace.get("name"), axis)
+    _passed("signal_upload", "huge-magnitude")
+
+
+def test_structured_npy_is_refused_in_plain_words():
+    at = open_app(TREE_PAGE)
+    _upload_signal(at, "table.npy", npy(np.zeros(16, dtype=[("t", "f8"), ("v", "i4")])))
+    assert [unescape(e.value) for e in at.error] == [
+        "Could not use table.npy: structured/record arrays are not supported; save a plain numeric 1-D array "
+        "(float or int dtype) with numpy.save"]
+    _passed("signal_upload", "structured-npy")
+
+
+def test_n_link_parameter_sets_the_treeselect_time_step_and_follows_it():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params["n"] = "100"
+    at.run()
+    at.switch_page("app_pages/4_TREESELECT.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="ts_n").value == 100
+    assert at.query_params["n"] == "100"
+    at.slider(key="ts_n").set_value(40).run()
+    assert at.query_params["n"] == "40"  # the URL shares the step shown
+    _passed("query_string", "n-sets-time-step")
+
+
+def test_n_beyond_the_signal_is_reported_on_treeselect():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params["n"] = "5000"
+    at.run()
+    at.switch_page("app_pages/4_TREESELECT.py").run()
+    assert_shown(at.warning, r"Ignored a link parameter: n=5000 is not a time step of this signal \(0\.\.511\)")
+    assert at.slider(key="ts_n").value == 511
+    _passed("query_string", "n-beyond-the-signal")
+
+
 # --- 4. training that cannot go on ---------------------------------------------------------------------
 
 
@@ -547,10 +680,11 @@ def test_cli_training_that_cannot_go_on_exits_1_and_writes_nothing(case, tmp_pat
 def report_counts():
     yield
     tried = {
-        "signal_upload": len(SIGNAL_CASES) + 1,  # + the too-long file that is offered a window
+        "signal_upload": len(SIGNAL_CASES) + 4,  # + too-long (window), current-file message, huge, structured
         "signal_upload_after_good": 4,
         "checkpoint_upload": len(CHECKPOINT_CASES),
-        "query_string": len(QUERY_CASES),
+        "query_string": len(QUERY_CASES) + 2,
+        "markdown_injection": len(HOSTILE_LINKS) + 1,
         "training": 2 * len(TRAINING_CASES),
     }
     passed = {kind: len(PASSED.get(kind, [])) for kind in tried}

@@ -139,6 +139,35 @@ def test_served_app_refuses_an_upload_above_the_limit(app_server, chromium, tmp_
         page.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_served_app_shows_hostile_link_parameters_as_plain_text(app_server, chromium):
+    """Issue 13: in a real browser, a link's Markdown is shown as text: no link to evil.example, no image fetched."""
+    from urllib.parse import urlencode
+
+    from conftest import wait_for_app_idle
+
+    hostile = {"model": "[Session expired: click here](https://evil.example/login)",
+               "signal": "![x](http://127.0.0.1:9/t.png)",
+               "wavelet": "<img src=http://127.0.0.1:9/h.png> https://evil.example/auto"}
+    requested: list[str] = []
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        page.goto(f"{app_server.url}/?{urlencode(hostile)}", wait_until="domcontentloaded")
+        wait_for_app_idle(page)
+        alerts = page.locator('[data-testid="stAlert"]').filter(has_text="Ignored a link parameter")
+        alerts.nth(len(hostile) - 1).wait_for(state="attached", timeout=30_000)
+        shown = " ".join(alerts.all_inner_texts())
+        for value in hostile.values():
+            assert value in shown  # read as typed, markup and all
+        assert page.locator('a[href*="evil.example"]').count() == 0
+        assert page.locator('img[src*="127.0.0.1:9/"]').count() == 0
+        assert not [url for url in requested if "127.0.0.1:9/" in url or "evil.example" in url]
+    finally:
+        page.close()
+
+
 # --- 2. nothing unpickles or evaluates text -------------------------------------------------------------
 
 PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "marshal", "joblib", "pickletools"}

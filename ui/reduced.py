@@ -26,12 +26,13 @@ Columns = Mapping[str, np.ndarray]
 
 
 def csv_bytes(columns: Columns) -> bytes:
-    """A CSV file of equally long named columns (the header is the names).
+    """A CSV file of named columns (the header is the names); a shorter column ends in empty cells.
 
-    >>> csv_bytes({"t": np.arange(2), "x": np.array([0.5, -1.0])}).decode().splitlines()
-    ['t,x', '0,0.5', '1,-1.0']
+    >>> csv_bytes({"t": np.arange(2), "x": np.array([0.5, -1.0]), "k": np.array([3])}).decode().splitlines()
+    ['t,x,k', '0,0.5,3.0', '1,-1.0,']
     """
-    return pd.DataFrame({name: np.asarray(values) for name, values in columns.items()}).to_csv(index=False).encode()
+    table = pd.DataFrame({name: pd.Series(np.asarray(values)) for name, values in columns.items()})
+    return table.to_csv(index=False).encode()
 
 
 def show_chart(fig: go.Figure, key: str, exact: Callable[[], Columns] | None = None, file_name: str | None = None,

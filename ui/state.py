@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from ui.charts import PRESENT_KEY, presenting
+from ui.safe_text import plain
 
 from multires import ModelConfig, discrete_wavelet_names
 from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
@@ -183,13 +184,33 @@ def apply_query_params() -> None:
 
 
 def query_problems() -> list[str]:
+    """The link's bad parameters, once, as plain text (show them through ``ui.safe_text.plain``)."""
     return st.session_state.pop("_query_problems", [])
+
+
+def link_time_step(n_samples: int) -> int | None:
+    """A link's ``n`` (time step), once, for the page whose control it sets (TREESELECT).
+
+    ``n`` passed the generic 0..MAX_SIGNAL_LENGTH check when the session started; it must also be a
+    time step of the signal shown, else it is reported like any other bad link value.
+    """
+    value = st.session_state.pop("query_n", None)
+    if value is None or value < n_samples:
+        return value
+    st.warning(plain(f"Ignored a link parameter: n={value} is not a time step of this signal (0..{n_samples - 1})."),
+               icon=":material/link_off:")
+    return None
+
+
+def share_time_step(n: int) -> None:
+    """Mirror the page's time step into the URL as ``n`` (read back by :func:`link_time_step`)."""
+    st.session_state["_n"] = int(n)
 
 
 def share_view(**extra: Any) -> None:
     """Mirror the current view into the URL so it can be shared."""
     values = {k: st.session_state.get(k) for k in ("model", "signal", "wavelet")}
-    values.update({k: st.session_state.get(f"_{k}") for k in ("layer", "channel")})
+    values.update({k: st.session_state.get(f"_{k}") for k in ("layer", "channel", "n")})
     values.update(extra)
     for key, value in values.items():
         if value is not None and str(st.query_params.get(key)) != str(value):

@@ -1,0 +1,58 @@
+"""Show user-supplied text as plain text inside Streamlit's Markdown.
+
+``st.warning``, ``st.error``, ``st.info``, ``st.success``, ``st.caption``, ``st.markdown``,
+``st.toast``, tab and expander labels all render Markdown (GitHub-flavoured, with LaTeX ``$...$``,
+``:color[...]`` / ``:material/...:`` directives, emoji shortcodes and bare-URL autolinks). A link
+parameter, a file name, a CSV column, a dataset label or a model name from a checkpoint must never
+become a link, an image the browser fetches, a heading or a formula: every such string goes
+through :func:`plain` before it is put into one of those elements. Plotly titles, legends and
+hover texts understand a little HTML (``<a href>``, ``<b>``, ``<br>``): user strings go into them
+through :func:`figure_text`.
+
+CommonMark lets a backslash escape *any* ASCII punctuation character, and the escaped character
+is then shown literally; so escaping all of them (and folding line breaks, which could start a
+heading, list or block) leaves nothing for the renderer to interpret, while the reader sees the
+original characters.
+
+Examples
+--------
+>>> plain("[Session expired: click here](https://evil.example/login)")
+'\\\\[Session expired\\\\: click here\\\\]\\\\(https\\\\:\\\\/\\\\/evil\\\\.example\\\\/login\\\\)'
+>>> plain("line 1\\n# line 2")
+'line 1 \\\\# line 2'
+>>> unescape(plain("![x](http://127.0.0.1:9/t.png)"))
+'![x](http://127.0.0.1:9/t.png)'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+
+__all__ = ["figure_text", "plain", "unescape"]
+
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+_ESCAPED = re.compile("\\\\([" + re.escape(string.punctuation) + "])")
+
+
+def plain(value: object) -> str:
+    """``str(value)`` escaped for Streamlit Markdown: every ASCII punctuation character gets a
+    backslash, and line breaks become spaces. Shown, it reads exactly as ``str(value)`` (on one line)."""
+    return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+
+
+def unescape(markdown: str) -> str:
+    """What a reader sees of text escaped by :func:`plain` (for tests and logs)."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
+def figure_text(value: object) -> str:
+    """``str(value)`` for a Plotly title, legend or hover text: ``<``, ``>``, ``&`` and quotes as entities,
+    which Plotly shows as the characters, so no tag (a link, bold) is ever made from it.
+
+    >>> figure_text('<a href="https://evil.example">x</a>')
+    '&lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;'
+    """
+    return html.escape(str(value), quote=True)
