@@ -4,7 +4,10 @@ Modules, one concept each: ``treeselect`` (which slots form the memory), ``tree`
 exact coefficient tree), ``kernel`` (the layer as one long FFT convolution), ``conv``
 (``MultiresConv``), ``model`` (``MultiresNet``), ``wavelets`` (PyWavelets filters), ``filters``
 (filter-bank diagnostics), ``memory`` (what the memory remembers), ``signals`` and ``tasks`` (data),
-``training`` and ``checkpoint``; ``figures`` builds Plotly figures. No Streamlit anywhere.
+``training`` and ``checkpoint``, ``threads`` (the CPU thread policy: one torch thread per process
+unless ``MULTIRES_THREADS``; applied by the CLI, studies and benchmarks, *not* by importing
+``multires`` nor by ``train()``: call ``multires.apply_thread_policy()`` yourself); ``figures``
+builds Plotly figures. No Streamlit anywhere.
 
 Names are imported on first use (PEP 562), so ``from multires import kept_cells`` loads only
 ``treeselect`` and never PyTorch: the app draws its first page without waiting for torch.
@@ -44,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["DatasetError", "TASK_NAMES", "TaskData", "from_arrays", "load_task", "normalize_series",
                      "task_from_files"], "tasks"),
     "predict": "inference",
+    **dict.fromkeys(["ThreadPolicyError", "apply_thread_policy", "default_threads"], "threads"),
     "CheckpointError": "checkpoint_format",
     **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint"),
     **dict.fromkeys(["TrainConfig", "TrainingError", "TrainingWarning", "evaluate", "train"], "training"),

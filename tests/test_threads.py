@@ -188,3 +188,10 @@ print(json.dumps(torch.get_num_threads()))
                           env={"PATH": "/usr/bin:/bin", "MULTIRES_THREADS": "1"})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == 2
+
+
+def test_policy_is_exported_lazily_from_the_package():
+    import multires
+
+    assert multires.apply_thread_policy is apply_thread_policy and multires.ThreadPolicyError is ThreadPolicyError
+    assert "apply_thread_policy" in multires.__all__
