@@ -18,6 +18,8 @@ from multires.filters import cascade, filter_diagnostics, frequency_response, ne
 from multires.wavelets import wavelet_filters
 from ui import state
 from ui.charts import show
+from ui.figure_cache import cached_figure
+from ui.reduced import show_chart
 from ui.safe_text import plain
 
 N_FREQS = 257
@@ -44,6 +46,17 @@ def channel_overview(h0: np.ndarray, h1: np.ndarray) -> tuple[np.ndarray, np.nda
             if name is not None:
                 names[layer, channel], distance[layer, channel] = name, dist
     return distance, names, h0n, h1n
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def diagnostics(h0: np.ndarray, h1: np.ndarray):
+    """filter_diagnostics (with its nearest-wavelet search) once per pair of taps."""
+    return filter_diagnostics(h0, h1)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cascade_of(h0: np.ndarray, h1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return cascade(h0, h1, level=CASCADE_LEVEL)
 
 
 sel = state.selection()
@@ -85,8 +98,8 @@ fixed_panel = f"fixed · {wavelet}"
 norm_note = (f"Normalisation of the learned pair: {note}." if normalise
              else f"Learned taps as stored. Normalising would have: {note}.")
 
-learned_diag = filter_diagnostics(*learned)
-fixed_diag = filter_diagnostics(fix_h0, fix_h1)
+learned_diag = diagnostics(*learned)
+fixed_diag = diagnostics(fix_h0, fix_h1)
 summary[0].metric("Taps k (learned / fixed)", f"{raw_h0.size} / {fix_h0.size}",
                   help=f"Filter length of the learned pair and of {wavelet}.")
 summary[1].metric("Nearest wavelet", learned_diag.nearest_wavelet or "none of this length",
@@ -99,9 +112,8 @@ summary[3].metric("Orthonormality error", f"{learned_diag.orthonormality_error:.
 taps_tab, response_tab, cascade_tab, checks_tab, channels_tab = st.tabs(
     ["Taps", "Frequency response", "φ and ψ (cascade)", "How wavelet-like?", "All channels"])
 with taps_tab:
-    fig = taps_figure(learned, (fix_h0, fix_h1), learned_panel, fixed_panel)
-    fig.update_layout(height=380)
-    show(fig, key="filters_taps")
+    show(cached_figure(taps_figure, learned, (fix_h0, fix_h1), learned_panel, fixed_panel, height=380),
+         key="filters_taps")
     st.caption("Each bar is one tap of the cross-correlation filter (h0 blue, h1 orange); compare the shapes: Haar is "
                f"two equal lowpass taps and a +/− highpass pair. {norm_note}")
 
@@ -110,7 +122,7 @@ with response_tab:
     _, mag_hi, _ = frequency_response(learned[1], N_FREQS)
     _, fix_lo, _ = frequency_response(fix_h0, N_FREQS)
     _, fix_hi, _ = frequency_response(fix_h1, N_FREQS)
-    show(frequency_response_figure(freqs, (mag_lo, mag_hi), (fix_lo, fix_hi), learned_name, wavelet),
+    show(cached_figure(frequency_response_figure, freqs, (mag_lo, mag_hi), (fix_lo, fix_hi), learned_name, wavelet),
          key="filters_response")
     st.caption("A wavelet pair splits the band in two: h0 (blue) passes 0 cycles/sample and blocks 0.5, h1 (orange) "
                "the reverse; for a quadrature-mirror pair the curves cross at exactly 0.25. Solid = learned, "
@@ -120,10 +132,13 @@ with cascade_tab:
     if zero_filter:
         st.info(f"No cascade for this channel: {zero_filter}.", icon=":material/info:")
     else:
-        x_l, phi_l, psi_l = cascade(raw_h0, raw_h1, level=CASCADE_LEVEL)
-        x_f, phi_f, psi_f = cascade(fix_h0, fix_h1, level=CASCADE_LEVEL)
-        show(cascade_figure((x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)", f"fixed {wavelet}"),
-             key="filters_cascade")
+        x_l, phi_l, psi_l = cascade_of(raw_h0, raw_h1)
+        x_f, phi_f, psi_f = cascade_of(fix_h0, fix_h1)
+        show_chart(cached_figure(cascade_figure, (x_l, phi_l, psi_l), (x_f, phi_f, psi_f), "learned (normalised)",
+                                 f"fixed {wavelet}"),
+                   key="filters_cascade", file_name="filters_cascade.csv",
+                   exact=lambda: {"t learned": x_l, "phi learned": phi_l, "psi learned": psi_l,
+                                  "t fixed": x_f, "phi fixed": phi_f, "psi fixed": psi_f})
         st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the functions they stand for. Bounded, settled "
                    "curves are needed for a wavelet (not enough on their own: see the checks); spiky or exploding "
                    "curves mean the pair is not one.")
@@ -146,13 +161,14 @@ with channels_tab:
     taps0 = np.stack([c.h0.detach().double().numpy() for c in convs])  # (L C k)
     taps1 = np.stack([c.h1.detach().double().numpy() for c in convs])  # (L C k)
     distance, names, h0n, h1n = channel_overview(taps0, taps1)
-    show(nearest_distance_figure(distance, names.tolist(), selected=(layer, channel)), key="filters_overview_distance")
+    show(cached_figure(nearest_distance_figure, distance, names.tolist(), selected=(layer, channel)),
+         key="filters_overview_distance")
     finite = distance[np.isfinite(distance)]
     summary_line = (f" Over all {finite.size} channels: median distance **{np.median(finite):.3f}**, "
                     f"largest **{finite.max():.3f}**." if finite.size else "")
     st.caption("One cell per channel, the sidebar's outlined. Dark = still (almost) a named wavelet; bright = learned "
                "away from every wavelet of this length (hover for the nearest name)." + summary_line)
-    show(channel_taps_figure(h0n[layer], h1n[layer], layer, (fix_h0, fix_h1), f"{wavelet}"),
+    show(cached_figure(channel_taps_figure, h0n[layer], h1n[layer], layer, (fix_h0, fix_h1), f"{wavelet}"),
          key="filters_overview_taps")
     st.caption(f"Layer {layer}'s channels side by side (red positive, grey negative), the fixed {wavelet} in the last "
                "column when it has the same length: columns that look alike are filters that stayed put.")

@@ -15,6 +15,8 @@ from multires.wavelets import wavelet_filters
 from ui import playground_state as pg
 from ui import state
 from ui.charts import show
+from ui.figure_cache import cached_figure
+from ui.reduced import show_chart
 from ui.safe_text import figure_text, plain
 
 CASCADE_LEVEL = 8
@@ -54,16 +56,27 @@ def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray) -> list[tuple[str, 
     return coefficient_tree(x, h0, h1, depth=default_depth(x.size, h0.size)).rows()
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def analyse(h0: np.ndarray, h1: np.ndarray):
+    """Diagnostics (with the nearest-wavelet search) and the cascade of a pair, once per pair of taps."""
+    return filter_diagnostics(h0, h1), cascade(h0, h1, level=CASCADE_LEVEL)
+
+
+def cascade_chart(x: np.ndarray, phi: np.ndarray, psi: np.ndarray, diverges: bool):
+    """φ and ψ of the user's pair; a diverging cascade is clipped to ±5."""
+    fig = mother_wavelet_figure(x, phi, psi, "your filters", height=380)
+    if diverges:
+        fig.update_yaxes(range=[-5, 5])
+    return fig
+
+
 def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_box: DeltaGenerator) -> None:
     """The cascade beside the controls, the verdict under them, then checks, response and tree in tabs."""
-    diag = filter_diagnostics(h0, h1)
-    x, phi, psi = cascade(h0, h1, level=CASCADE_LEVEL)
+    diag, (x, phi, psi) = analyse(h0, h1)
     diverges = cascade_diverges(phi, psi)
     with chart:
-        fig = mother_wavelet_figure(x, phi, psi, "your filters", height=380)
-        if diverges:
-            fig.update_yaxes(range=[-5, 5])
-        show(fig, key="pg_cascade")
+        show_chart(cached_figure(cascade_chart, x, phi, psi, diverges), key="pg_cascade",
+                   exact=lambda: {"t": x, "phi": phi, "psi": psi}, file_name="playground_phi_psi.csv")
         st.caption("The cascade (pywt.Wavelet.wavefun, pair rescaled to sum h0 = √2) iterates your filters: a wavelet "
                    "needs a bounded ψ with equal area above and below 0; the checks below say if the pair is orthonormal.")
         if diverges:
@@ -90,13 +103,16 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
         _, hi, _ = frequency_response(h1, N_FREQS)
         near = wavelet_filters(diag.nearest_wavelet) if diag.nearest_wavelet else None
         fixed = None if near is None else (frequency_response(near[0], N_FREQS)[1], frequency_response(near[1], N_FREQS)[1])
-        show(frequency_response_figure(freqs, (lo, hi), fixed, "yours", diag.nearest_wavelet or ""), key="pg_response")
+        show(cached_figure(frequency_response_figure, freqs, (lo, hi), fixed, "yours", diag.nearest_wavelet or ""),
+             key="pg_response")
         st.caption("Gain of h0 (blue) and h1 (orange) from slow (0) to fastest (0.5 cycles/sample): a wavelet pair "
                    "splits the band, h0 passes 0 and blocks 0.5, h1 the reverse. Dashed: the nearest named wavelet.")
     with tree:
         signal = state.selection().signal
-        show(tree_heatmap(tree_rows(signal, h0, h1), f"Coefficient tree of {figure_text(state.selection().signal_name)} with your filters"),
-             key="pg_tree")
+        rows = tree_rows(signal, h0, h1)
+        show_chart(cached_figure(tree_heatmap, rows, f"Coefficient tree of {figure_text(state.selection().signal_name)} with your filters"),
+                   key="pg_tree", file_name="playground_tree.csv",
+                   exact=lambda: {"t": np.arange(signal.size), "x": signal, **dict(rows)})
         st.caption("Rows a_J (top) to b_1 (bottom), time left to right, each row scaled to its largest |value|: "
                    "a good lowpass/highpass split puts slow trends in the top rows and sharp events in b_1.")
 
