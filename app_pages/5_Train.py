@@ -22,6 +22,7 @@ from multires.figures.training import (
     selection_snapshot_figure,
     training_curves_figure,
 )
+from multires.runcost import budget_summary
 from multires.training import TRAIN_LIMITS, SelectionSnapshot, TrainConfig, TrainHistory
 from ui import state
 from ui import train_data as data
@@ -93,8 +94,9 @@ def _live_view() -> None:
     last = curves["last"]
     seed_text = f"Seed {current.seed_index + 1}/{current.seeds} · " if current.seeds > 1 else ""
     if current.waiting:
-        st.info("Waiting for a free training slot on this server (other sessions are training)…",
-                icon=":material/hourglass_top:")
+        st.info(current.waiting_text() or "Waiting for a free training slot…", icon=":material/hourglass_top:")
+        st.caption(f"At most {runner.MAX_CONCURRENT_RUNS} runs train at once on this server, first come first "
+                   "served: yours starts by itself when a slot frees. Cancel leaves the line.")
     elif last is None:
         st.progress(0.0, text=f"{seed_text}Loading the task and building the model…")
     else:
@@ -103,10 +105,10 @@ def _live_view() -> None:
         st.progress(fraction, text=(f"{seed_text}Epoch {last.epoch + 1}/{last.epochs} · step {last.step}/"
                                     f"{last.total_steps} · {last.elapsed:.0f} s of at most {bound:.0f} s"))
     cols = st.columns([1, 5])
-    cols[0].button("Stop", key="train_stop", icon=":material/stop:", on_click=current.request_stop,
-                   disabled=current.stop_event.is_set(), width="stretch")
+    cols[0].button("Cancel" if current.waiting else "Stop", key="train_stop", icon=":material/stop:",
+                   on_click=current.request_stop, disabled=current.stop_event.is_set(), width="stretch")
     if current.stop_event.is_set():
-        cols[1].caption("Stopping after the current step…")
+        cols[1].caption("Leaving the line…" if current.waiting else "Stopping after the current step…")
     panels = st.columns(2, gap="medium")  # curves beside the filters, in presentation mode too
     if last is not None:
         with panels[0]:
@@ -260,16 +262,22 @@ with tabs[0]:
         train_config, config_error = None, str(err)
 
     run_name = task.name if task is not None else task_name
+    cost, refusal = (None, None) if train_config is None or task is None else runner.estimate(train_config, task)
     with launch:
         clicked = st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
-                            disabled=config_error is not None or task is None, width="stretch")
+                            disabled=config_error is not None or task is None or refusal is not None,
+                            width="stretch")
         if train_config is not None and task is not None:
             more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
             st.caption(f"Will train **{plain(runner.model_name(run_name, train_config))}**{more}")
         elif task is None:
             st.caption("Choose a train file and a test file to train on your own dataset.")
+        if cost is not None:
+            st.caption(f"Estimate per seed: {cost.summary()} (a run may use {budget_summary()}).")
         if config_error:
             st.error(f"These settings cannot be trained: {config_error}")
+        if refusal:
+            st.error(refusal, icon=":material/block:")
     if clicked and train_config is not None and task is not None:
         _, refusal = runner.start(run_name, train_config, task=task if task_name == data.UPLOAD else None,
                                         seeds=seeds)

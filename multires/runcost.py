@@ -21,8 +21,10 @@ cut at ``length``):
 * the backward pass of one layer at a time: ``rfft`` of the output gradient and of the input and
   the ``irfft`` of the input gradient (``3 f``) plus :data:`BACKWARD_UNITS` ``u``;
 * the composite-kernel build of one layer (every band's padded, shifted copies), transient;
-* evaluation (no gradients; batch from :func:`multires.evaluation.eval_batch`): the layer input,
-  the spectrum and the ``irfft`` output live at once, ``(3 u + 2 f)`` at the eval batch;
+* evaluation (no gradients; batch from :func:`eval_batch`): the layer input, the spectrum and the
+  ``irfft`` output live at once, ``(3 u + 2 f)`` at the eval batch; when :data:`EVAL_ELEMENTS`
+  sets the batch, at least what that bound allows (``nfft < 4 x length``), so the estimate grows
+  with every size instead of jumping with the rounding of the batch;
 * :data:`RUN_OVERHEAD_BYTES` for the run's own bookkeeping.
 
 The peak is the persistent part plus the larger of the training step and evaluation. The tasks'
@@ -105,6 +107,7 @@ MEMORY_RATE = 6e9
 OP_SECONDS = 25e-6
 #: Element-wise passes over one activation per layer and step (forward and backward).
 ELEMENTWISE_PASSES = 40
+_MAX_NFFT_RATIO = 4  # nfft < length + length - 1 rounded up to a power of two: less than 4 lengths
 _OPS_PER_LAYER = 120  # autograd ops of one block, forward + backward, and its AdamW update
 _OPS_PER_BAND_TAP = 8  # pad, multiply, add per tap of every band's filter, forward + backward
 _FORWARD_SHARE = 1 / 3  # a forward pass is about a third of a training step
@@ -236,8 +239,12 @@ def _memory(config: TrainConfig, shape: TaskShape, layer: _Layer, parameters: in
     f = config.batch_size * d * layer.nfft * 4
     kernel_build = (layer.n_bands * layer.kernel_size + 4) * d * layer.kernel_taps * 4
     train = layers * (SAVED_UNITS + RETAINED_UNITS) * u + 3 * f + BACKWARD_UNITS * u + kernel_build
-    batch = min(eval_batch(d, n), max(shape.n_train, shape.n_val, shape.n_test))
-    evaluation = batch * d * (3 * n + 2 * layer.nfft) * 4 + kernel_build
+    largest_split = max(shape.n_train, shape.n_val, shape.n_test)
+    batch = min(eval_batch(d, n), largest_split)
+    evaluation = batch * d * (3 * n + 2 * layer.nfft) * 4
+    if batch < min(EVAL_BATCH, largest_split):  # bounded by EVAL_ELEMENTS: count the bound (nfft < 4 length)
+        evaluation = max(evaluation, EVAL_ELEMENTS * 4 * (3 + 2 * _MAX_NFFT_RATIO))
+    evaluation += kernel_build
     return persistent, int(train), int(evaluation)
 
 
@@ -301,11 +308,11 @@ def over_budget(cost: RunCost, max_bytes: int = MAX_RUN_BYTES, max_step_seconds:
         reasons.append(f"needs about {_megabytes(cost.peak_bytes)} of memory, more than the "
                        f"{_megabytes(max_bytes)} one run may use (reduce {_REDUCE})")
     if cost.step_seconds > max_step_seconds:
-        reasons.append(f"one optimizer step would take about {_seconds(cost.step_seconds)}, more than "
+        reasons.append(f"would take about {_seconds(cost.step_seconds)} per optimizer step, more than "
                        f"{max_step_seconds:g} s, so Stop and the time bound could not act within seconds "
                        f"(reduce {_REDUCE})")
     if cost.scoring_seconds > max_scoring_seconds:
-        reasons.append(f"scoring the splits after training would take about {cost.scoring_seconds:.0f} s, "
+        reasons.append(f"would take about {cost.scoring_seconds:.0f} s to score its splits after training, "
                        f"more than {max_scoring_seconds:g} s (reduce width, layers or the sequence length)")
     return reasons
 
