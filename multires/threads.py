@@ -11,13 +11,15 @@ Under ``torchrun`` (``LOCAL_WORLD_SIZE`` > 1) the count from 2. or 3. is further
 ``cpu_count // LOCAL_WORLD_SIZE`` (at least 1), so the ranks on one machine never ask for more
 threads than it has cores; an explicit count is taken as given.
 
-Why one thread by default (measured with ``benchmarks/bench_conv.py --threads 1 2`` on the
-project's 2-core machine, see the README): the layer's convolutions are memory-bound FFTs of a
-few thousand points per channel, which gain little from a second OpenMP thread on a quiet machine,
-and lose a lot as soon as another process uses a core: OpenMP's threads spin-wait on each other,
-and a training step measured 25x slower with two threads beside one busy process (212 vs 8.6 ms),
-the README's digits command 604 s instead of 47 s. One thread survives load; a user who owns
-the whole machine can ask for more.
+Why one thread by default (measured with ``benchmarks/bench_conv.py --quick --threads 1 2``:
+the layer's forward + backward, C=48, on the project's 2-core machine shared with other jobs,
+load average 5-16): with two threads every step was 2-14x *slower* than with one, on the machine
+as it was (N=64, B=64: 359 vs 24 ms; N=4096, B=16: 750 vs 348 ms) and beside one busy process
+(N=4096: 5.5 s vs 0.85 s). The layer's FFTs of a few thousand points per channel gain little from
+a second OpenMP thread, and OpenMP's threads spin-wait on each other as soon as another process
+holds a core (the issue that asked for this policy saw 212 vs 8.6 ms, and the README's digits
+command take 604 s instead of 47 s). One thread survives load; a user who owns the whole machine
+can ask for more.
 
 Who applies it: the CLI (``python -m multires.train``), :func:`multires.study.trial.run_trial`,
 the app (``ui/runtime.py``) and every benchmark call :func:`apply_thread_policy` before they
