@@ -11,13 +11,17 @@ through :func:`figure_text`.
 
 CommonMark lets a backslash escape *any* ASCII punctuation character, and the escaped character
 is then shown literally; so escaping all of them (and folding line breaks, which could start a
-heading, list or block) leaves nothing for the renderer to interpret, while the reader sees the
-original characters.
+heading, list or block) leaves nothing for the parser to interpret, while the reader sees the
+original characters. One thing escapes cannot stop: GitHub-flavoured Markdown turns bare
+addresses (``https://...``, ``www.``, ``name@host``) in the *parsed text* into links (measured in
+Chromium: ``https\\:\\/\\/evil\\.example`` still became ``<a href="https://evil.example">``). So
+:func:`plain` also puts an invisible WORD JOINER (U+2060) inside ``://``, after ``www`` and before
+``@``: the text looks the same, but no address pattern matches any more.
 
 Examples
 --------
 >>> plain("[Session expired: click here](https://evil.example/login)")
-'\\\\[Session expired\\\\: click here\\\\]\\\\(https\\\\:\\\\/\\\\/evil\\\\.example\\\\/login\\\\)'
+'\\\\[Session expired\\\\: click here\\\\]\\\\(https\\\\:\\u2060\\\\/\\\\/evil\\\\.example\\\\/login\\\\)'
 >>> plain("line 1\\n# line 2")
 'line 1 \\\\# line 2'
 >>> unescape(plain("![x](http://127.0.0.1:9/t.png)"))
@@ -33,19 +37,23 @@ import string
 __all__ = ["figure_text", "plain", "unescape"]
 
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+_JOINER = "\u2060"  # WORD JOINER: invisible, and breaks the autolink patterns (scheme://, www., user@host)
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)|(?=@)")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 _ESCAPED = re.compile("\\\\([" + re.escape(string.punctuation) + "])")
 
 
 def plain(value: object) -> str:
     """``str(value)`` escaped for Streamlit Markdown: every ASCII punctuation character gets a
-    backslash, and line breaks become spaces. Shown, it reads exactly as ``str(value)`` (on one line)."""
-    return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    backslash, line breaks become spaces, and web/e-mail addresses get an invisible word joiner.
+    Shown, it reads exactly as ``str(value)`` (on one line)."""
+    text = _AUTOLINK.sub(lambda m: (m.group(1) or m.group(2) or "") + _JOINER, _LINE_BREAKS.sub(" ", str(value)))
+    return _PUNCTUATION.sub(r"\\\1", text)
 
 
 def unescape(markdown: str) -> str:
     """What a reader sees of text escaped by :func:`plain` (for tests and logs)."""
-    return _ESCAPED.sub(r"\1", markdown)
+    return _ESCAPED.sub(r"\1", markdown).replace(_JOINER, "")
 
 
 def figure_text(value: object) -> str:
