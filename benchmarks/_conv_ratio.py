@@ -9,7 +9,10 @@ Both sides time one forward + backward of ``(y * probe).sum()`` with ``x.require
   two >= N + L - 1, no wrap-around), gradients to ``x`` and ``K``. Nothing else.
 
 The two alternate (layer, bare, layer, bare, ...) so both see the same load; the median of each
-is reported. Ratio = layer / bare; the target is <= 1.2 at every N, quiet and loaded.
+is reported. Ratio = layer / bare of the wall-clock medians; the target is <= 1.2 at every N,
+quiet and loaded. The ratio of CPU-time medians (the process's CPU seconds per step) is reported
+too: it is the work each side does, nearly blind to how much of a core the process got, so it
+tells an inherent overhead from scheduling noise on a busy machine.
 """
 
 from __future__ import annotations
@@ -60,10 +63,11 @@ def _steps(n: int, batch: int, channels: int) -> tuple[Callable[[], None], Calla
     return layer_step, bare_step
 
 
-def _timed(step: Callable[[], None]) -> float:
-    start = time.perf_counter()
+def _timed(step: Callable[[], None]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one step; CPU = this process's CPU time, all its threads."""
+    start, cpu = time.perf_counter(), time.process_time()
     step()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def measure_ratio(n: int, batch: int, channels: int = CHANNELS, min_repeats: int = 5,
@@ -77,13 +81,15 @@ def measure_ratio(n: int, batch: int, channels: int = CHANNELS, min_repeats: int
     for _ in range(2):
         layer_step()
         bare_step()
-    layer_t: list[float] = []
-    bare_t: list[float] = []
+    layer_t: list[tuple[float, float]] = []
+    bare_t: list[tuple[float, float]] = []
     start = time.perf_counter()
     while len(layer_t) < max_repeats and (len(layer_t) < min_repeats or time.perf_counter() - start < min_seconds):
         layer_t.append(_timed(layer_step))
         bare_t.append(_timed(bare_step))
-    layer_s, bare_s = statistics.median(layer_t), statistics.median(bare_t)
+    layer_s, bare_s = (statistics.median(t[0] for t in times) for times in (layer_t, bare_t))
+    layer_cpu, bare_cpu = (statistics.median(t[1] for t in times) for times in (layer_t, bare_t))
     print(f"    N={n} B={batch} threads={torch.get_num_threads()}: layer {layer_s * 1e3:.1f} ms, "
           f"bare {bare_s * 1e3:.1f} ms ({len(layer_t)} repeats)", file=sys.stderr, flush=True)
-    return {"layer_s": layer_s, "bare_s": bare_s, "ratio": layer_s / bare_s, "repeats": len(layer_t)}
+    return {"layer_s": layer_s, "bare_s": bare_s, "ratio": layer_s / bare_s, "repeats": len(layer_t),
+            "cpu_ratio": layer_cpu / bare_cpu}

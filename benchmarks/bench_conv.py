@@ -345,7 +345,7 @@ def run_ratios(configs: list[tuple[int, int]], threads: list[int], burners: int)
 
 def print_ratios(configs: list[tuple[int, int]], threads: list[int], results: dict, policy: int) -> bool:
     """The ratio table, its load averages and PASS/FAIL for the policy's thread count; True if all pass."""
-    head = "| N | B |" + "".join(f" {c} thr. {col}: layer / bare ms (ratio) |" for c in threads
+    head = "| N | B |" + "".join(f" {c} thr. {col}: layer / bare ms (ratio) [CPU ratio] |" for c in threads
                                 for col in ("quiet", "loaded"))
     print(head)
     print("|---:|---:|" + "---:|" * (2 * len(threads)))
@@ -355,7 +355,8 @@ def print_ratios(configs: list[tuple[int, int]], threads: list[int], results: di
         for count in threads:
             for column in ("quiet", "loaded"):
                 cell = results[(count, column)]["cells"][(n, b)]
-                line += f" {cell['layer_s'] * 1e3:.1f} / {cell['bare_s'] * 1e3:.1f} ({cell['ratio']:.2f}x) |"
+                line += (f" {cell['layer_s'] * 1e3:.1f} / {cell['bare_s'] * 1e3:.1f} ({cell['ratio']:.2f}x) "
+                         f"[{cell['cpu_ratio']:.2f}x] |")
         print(line)
     print("\nLoad average (1, 5, 15 min) before / after each column:")
     for (count, column), result in results.items():
