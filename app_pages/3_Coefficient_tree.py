@@ -84,9 +84,23 @@ def sync_upload(new_file: bool = False) -> None:
 # --- derived arrays --------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)  # shared and read-only: no copy per run
 def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list[tuple[str, np.ndarray]]:
     return coefficient_tree(x, h0, h1, depth=depth).rows()
+
+
+# Figures of a tree, cached (ui.figure_cache) by the tree's inputs: hashing x and the filters on every
+# run costs far less than hashing the J + 1 rows they produce.
+def heatmap_figure(x, h0, h1, depth, *args, **kwargs):
+    return tree_heatmap(tree_rows(x, h0, h1, depth), *args, **kwargs)
+
+
+def traces_figure(x, h0, h1, depth, *args, **kwargs):
+    return level_traces(tree_rows(x, h0, h1, depth), *args, **kwargs)
+
+
+def energy_figure(x, h0, h1, depth, *args, **kwargs):
+    return level_energy(tree_rows(x, h0, h1, depth), *args, **kwargs)
 
 
 def tree_columns(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -137,9 +151,9 @@ tabs = st.tabs(["Trees side by side", "Each level over time", "Energy per level"
 
 with tabs[0]:
     row = st.columns(2, gap="large")
-    for column, (side, (subtitle, title, _, _)) in zip(row, sides.items()):
+    for column, (side, (subtitle, title, h0, h1)) in zip(row, sides.items()):
         with column:
-            show_chart(cached_figure(tree_heatmap, trees[side], subtitle, normalize_rows=normalize,
+            show_chart(cached_figure(heatmap_figure, x, h0, h1, depth, subtitle, normalize_rows=normalize,
                                      height=min(360, 90 + (26 if presenting() else 24) * (depth + 1)),
                                      width_px=HALF_WIDTH_PX),
                        key=f"tree_heatmap_{side}", exact=lambda rows=trees[side]: tree_columns(x, rows),
@@ -154,9 +168,10 @@ with tabs[0]:
 
 with tabs[1]:
     row = st.columns(2, gap="large")
-    for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+    for column, (side, (_, title, h0, h1)) in zip(row, sides.items()):
         with column:
-            show_chart(cached_figure(level_traces, trees[side], f"Each level over time · {title}", width_px=HALF_WIDTH_PX),
+            show_chart(cached_figure(traces_figure, x, h0, h1, depth, f"Each level over time · {title}",
+                                     width_px=HALF_WIDTH_PX),
                        key=f"tree_traces_{side}", exact=lambda rows=trees[side]: tree_columns(x, rows),
                        file_name=f"tree_levels_{side}.csv")
     st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
@@ -177,15 +192,16 @@ with tabs[3]:
             f"{revealed} holds the most: {share:.0f} % of the energy"
             + ("." if level_guess == revealed else f"; you guessed {level_guess}.")
             + " The Energy tab outlines it too.")
-        show(cached_figure(level_energy, trees["wavelet"], f"Energy per level · {sel.wavelet}", highlight=revealed),
+        show(cached_figure(energy_figure, x, wave_h0, wave_h1, depth, f"Energy per level · {sel.wavelet}",
+                           highlight=revealed),
              key="tree_q_level_figure")
         st.caption("Slow, smooth signals live in a_J and the coarse details; noise and sharp edges in b1, b2.")
 
 with tabs[2]:
     row = st.columns(2, gap="large")
-    for column, (side, (_, title, _, _)) in zip(row, sides.items()):
+    for column, (side, (_, title, h0, h1)) in zip(row, sides.items()):
         with column:
-            show(cached_figure(level_energy, trees[side], f"Energy per level · {title}",
+            show(cached_figure(energy_figure, x, h0, h1, depth, f"Energy per level · {title}",
                                highlight=revealed if side == "wavelet" else None), key=f"tree_energy_{side}")
             safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side}")
             st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
