@@ -269,6 +269,17 @@ def test_wide_file_parses_to_the_right_signal(header: bool) -> None:
     assert parsed.note == "one row of 200000 numbers read as the signal" + ("; skipped the header row" if header else "")
 
 
+@pytest.mark.parametrize("text_at", [0, 3000], ids=["text-first", "text-after-the-first-kilobytes"])
+def test_a_long_header_is_recognised_wherever_its_text_is(text_at: int) -> None:
+    names = [str(i) for i in range(4000)]
+    names[text_at] = "label"
+    values = np.arange(4000.0) / 7
+    data = (",".join(names) + "\n" + _row_text(values) + "\n").encode()
+    parsed = parse_upload(data, "header.csv")
+    np.testing.assert_array_equal(parsed.values, values)
+    assert parsed.note.endswith("skipped the header row")
+
+
 def test_wide_table_is_read_along_its_rows() -> None:
     """More columns than data rows: each row is a signal, chosen like a column ("row 1", "row 2", ...)."""
     rows = np.random.default_rng(2).uniform(-5, 5, size=(3, 500))

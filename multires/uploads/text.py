@@ -32,6 +32,7 @@ _DELIMITERS = (",", ";", "\t")
 _NAN_WORDS = ("nan", "+nan", "-nan")  # parse as NaN: numbers, refused later as missing values
 _CONTENT_LINE = re.compile(r"\S[^\r\n]*")  # a non-blank line, from its first non-space character
 _WHITESPACE = re.compile(r"\s+")
+_PREFIX = 4096  # characters of a long first line enough to recognise a header
 
 
 @dataclass(frozen=True)
@@ -58,20 +59,35 @@ def parse_text(data: bytes, column: str | None) -> ParsedSignal:
     if first is None:
         raise SignalError("the file is empty (no text in it)")
     delimiter = _sniff_delimiter(first.group())
-    first_row = _row(first.group(), delimiter)  # read like a column: no Python object per number
-    has_header = first_row.dtype.kind not in "iuf" and _series("", first_row, str).first_text is not None
+    has_header, n_fields, first_row = _first_line(first.group(), delimiter)
     data_start = first.end() if has_header else first.start()
-    n_fields = first_row.size
     # Enough lines to tell a wide table (fewer data rows than columns) from a tall one.
     head = [m.group() for m in itertools.islice(_CONTENT_LINE.finditer(text, data_start), n_fields + 1)]
     if not head:
         raise SignalError("the file has only a header row and no data rows")
     if n_fields > 1 and len(head) < n_fields:
         return _parse_rows(head, delimiter, has_header, column, None if has_header else first_row)
+    if first_row is None:  # a tall table: as many rows as columns at least, so this line is short
+        first_row = _row(first.group(), delimiter)
     names = [f"column {i + 1}" if cell is None or cell != cell or not str(cell).strip() else str(cell).strip()
              for i, cell in enumerate(first_row.tolist())] if has_header else []
     series = _columns(text[data_start:], delimiter, names, first_line=2 if has_header else 1)
     return _choose(series, column, "column", has_header)
+
+
+def _first_line(line: str, delimiter: str | None) -> tuple[bool, int, object]:
+    """(has a header, number of fields, the line read by :func:`_row` or ``None``).
+
+    A long header (e.g. 200000 column names) is recognised from its first few kilobytes, and its
+    fields counted, without reading every name.
+    """
+    if delimiter is not None and '"' not in line and len(line) > _PREFIX:
+        cells = line[:_PREFIX].split(delimiter)[:-1]  # the last cell may be cut short
+        if _numbers(cells)[1].any():
+            return True, line.count(delimiter) + 1, None
+    row = _row(line, delimiter)  # read like a column: no Python object per number
+    has_header = row.dtype.kind not in "iuf" and _series("", row, str).first_text is not None
+    return has_header, row.size, row
 
 
 def _sniff_delimiter(line: str) -> str | None:
