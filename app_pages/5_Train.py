@@ -273,7 +273,10 @@ with tabs[0]:
         elif task is None:
             st.caption("Choose a train file and a test file to train on your own dataset.")
         if cost is not None:
-            st.caption(f"Estimate per seed: {cost.summary()} (a run may use {budget_summary()}).")
+            st.caption(f"Estimate per seed: {cost.summary()} (limits: {budget_summary()}).",
+                       help="Estimated before the click from the model's sizes: peak memory, one optimizer "
+                            "step, training time (the planned steps or the time bound) and the final scoring. "
+                            "A run over a limit is refused, with what to reduce.")
         if config_error:
             st.error(f"These settings cannot be trained: {config_error}")
         if refusal:

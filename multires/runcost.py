@@ -181,9 +181,9 @@ class RunCost:
     nfft: int
 
     def summary(self) -> str:
-        """One line, e.g. ``"about 120 MB, 0.05 s per step, 60 s training + 3 s scoring"``."""
-        return (f"about {_megabytes(self.peak_bytes)}, {_seconds(self.step_seconds)} per step, "
-                f"{self.train_seconds:.0f} s training + {self.scoring_seconds:.0f} s scoring")
+        """One short line, e.g. ``"120 MB, 0.05 s/step, 60 s + 3 s scoring"`` (training + scoring time)."""
+        return (f"{_megabytes(self.peak_bytes)}, {_seconds(self.step_seconds)}/step, "
+                f"{self.train_seconds:.0f} s + {self.scoring_seconds:.0f} s scoring")
 
 
 def eval_batch(d_model: int, length: int) -> int:
@@ -292,9 +292,8 @@ def estimate_run(config: TrainConfig, shape: TaskShape) -> RunCost:
 
 def budget_summary(max_bytes: int = MAX_RUN_BYTES, max_step_seconds: float = MAX_STEP_SECONDS,
                    max_scoring_seconds: float = MAX_SCORING_SECONDS) -> str:
-    """The budget in words, e.g. ``"at most 1.5 GB, 2 s per step and 60 s of scoring"``."""
-    return (f"at most {_megabytes(max_bytes)}, {max_step_seconds:g} s per step and "
-            f"{max_scoring_seconds:g} s of scoring")
+    """The budget in short words, e.g. ``"1.5 GB, 2 s/step, 60 s scoring"``."""
+    return f"{_megabytes(max_bytes)}, {max_step_seconds:g} s/step, {max_scoring_seconds:g} s scoring"
 
 
 _REDUCE = "width, layers, the memory size M, the batch or the sequence length"
