@@ -69,7 +69,7 @@ def test_reduced_charts_say_so_and_offer_the_exact_values(long_tree):
     labels = {b.proto.id.rsplit("-", 1)[-1]: b.proto.label for b in long_tree.get("download_button")}
     for key in ("tree_heatmap_model_exact", "tree_heatmap_wavelet_exact", "tree_signal_exact",
                 "tree_traces_model_exact", "tree_traces_wavelet_exact"):
-        assert labels[key] == "Exact values (CSV)"
+        assert labels[key] == "Exact values"
 
 
 def test_short_signal_charts_are_not_reduced():

@@ -49,10 +49,10 @@ def show_chart(fig: go.Figure, key: str, exact: Callable[[], Columns] | None = N
     if exact is None:
         st.caption(reduction.note().removesuffix("; download for all") + ".")
         return event
-    note, button = st.columns([4, 1.3], vertical_alignment="center")
+    note, button = st.columns([3, 2], vertical_alignment="center")
     note.caption(f"Reduced for display: {reduction.note()}.")
     with button:
-        st.download_button("Exact values (CSV)", lambda: csv_bytes(exact()), file_name=file_name or f"{key}.csv",
+        st.download_button("Exact values", lambda: csv_bytes(exact()), file_name=file_name or f"{key}.csv",
                            mime="text/csv", key=f"{key}_exact", on_click="ignore", icon=":material/download:",
-                           help="Every value of this chart, not only the points drawn.")
+                           help="A CSV file of every value of this chart, not only the points drawn.")
     return event

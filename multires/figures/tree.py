@@ -141,8 +141,8 @@ def tree_heatmap(
     exact = np.vstack([np.asarray(v, dtype=np.float64) for _, v in rows])  # (J+1, N)
     times, values, source, bucket = pool_columns(exact, width_px)  # (J+1, N'): each an exact coefficient
     times = times + start
-    if bucket > 1:
-        title += f" · 1 column = {bucket} samples"
+    # The pooling is named on the x axis, not in the title: it would crowd a long title out of a half-width chart.
+    x_title = "time t (samples)" + (f" · 1 column = {bucket} samples" if bucket > 1 else "")
     if normalize_rows:
         scale = np.abs(values).max(axis=1, keepdims=True)
         z = values / np.where(scale > 0, scale, 1.0)
@@ -195,7 +195,7 @@ def tree_heatmap(
                      tickmode="array", tickvals=labels)  # every row named, even with projector-sized fonts
     if x_range is not None:
         fig.update_xaxes(range=list(x_range))
-    finish(fig, title, "time t (samples)", "tree level", height=height or max(300, 110 + 30 * len(labels)))
+    finish(fig, title, x_title, "tree level", height=height or max(300, 110 + 30 * len(labels)))
     return _mark(fig, Reduction(values.size, exact.size))
 
 
