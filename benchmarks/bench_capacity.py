@@ -21,7 +21,7 @@ Targets: 30 browsing sessions' p95 page run ≤ 2× a lone session's; ≤ 20 MB 
 session sees another's models or uploads. Prints a table; writes ``artifacts/capacity.json``.
 Usage: ``python benchmarks/bench_capacity.py [--classes 10 20 30] [--think 3 8] [--seed 0]``.
 A shared machine makes these numbers noisy: the load average is recorded with them. The browser runs
-at niceness 10 beside the server (students' browsers would run on their own machines).
+at normal priority beside the server (students' browsers would run on their own machines).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def settled_rss(served: Served) -> float:
 
 def run_class(served: Served, run_log: Path, students: list[Student], directory: Path) -> dict:
     t0, load0 = time.time(), os.getloadavg()[0]
-    outcomes = in_browser(_class, served, students, directory, idle_priority=False)
+    outcomes = in_browser(_class, served, students, directory)
     t1 = time.time()
     runs = runs_between(run_log, t0, t1)
     trainers = [o for o in outcomes if o["role"] == "trainer"]
@@ -241,20 +241,27 @@ def measure(classes: list[int], think: tuple[float, float], seed: int, directory
         run_class(served, run_log, warm, directory)
         lone = run_class(served, run_log, [Student(1, think, random.Random(seed + 1))], directory)
         rss0 = settled_rss(served)
-        idle_rss = in_browser(_idle_sessions, served.url, classes, lambda: settled_rss(served), idle_priority=False)
+        idle_rss = in_browser(_idle_sessions, served.url, classes, lambda: settled_rss(served))
         result = {"lone": lone, "rss_no_sessions_mb": round(rss0, 1),
                   "idle_mb_per_session": {n: round((idle_rss[n] - rss0) / n, 2) for n in classes}, "classes": {}}
         print(f"lone student p95 {lone['page_runs'].get('p95_ms')} ms; idle MB/session {result['idle_mb_per_session']}",
               file=sys.stderr, flush=True)
+        save(result)
         for n in classes:
             served.wait_until_idle()
             result["classes"][n] = run_class(served, run_log, students(n), directory)
+            save(result)  # a class at a time: a run cut short keeps the classes done
             print(f"class of {n}: {result['classes'][n]['page_runs']}", file=sys.stderr, flush=True)
         result["health"] = health.latency(served.started)
         return result
     finally:
         health.stop()
         stop_app_server(server)
+
+
+def save(result: dict) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def judge(result: dict) -> None:
@@ -297,8 +304,7 @@ def main() -> None:
     result["settings"] = {"think_s": args.think, "seed": args.seed, "trainer_every": TRAINER_EVERY,
                           "uploader_every": UPLOADER_EVERY, "cpus": os.cpu_count()}
     judge(result)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    save(result)
     report(result)
     print(f"wrote {OUT.relative_to(ROOT)}")
 

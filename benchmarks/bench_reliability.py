@@ -13,7 +13,7 @@ is; this script measures how long it took, which depends on the machine:
 
 Usage: ``python benchmarks/bench_reliability.py [--idle 20] [--stops 3] [--sessions 10]``; prints a
 table and writes ``artifacts/bench_reliability.json``. On a shared machine the figures are noisy:
-the load average is printed with them. The browser runs at niceness 10 (not idle priority:
+the load average is printed with them. The browser runs at normal priority (not idle priority:
 other users' jobs on a shared machine would starve it).
 """
 
@@ -114,22 +114,22 @@ def measure(idle_s: float, stops: int, sessions: int, directory: Path) -> dict:
     health.start()
     served = Served(server, health)
     try:
-        in_browser(lambda browser: open_session(browser, served.url), idle_priority=False)  # warm the caches (one Home load)
+        in_browser(lambda browser: open_session(browser, served.url))  # warm the caches (one Home load)
         served.wait_until_idle()
         t0 = time.time()
         time.sleep(idle_s)
         idle = health.latency(t0)
         t0 = time.time()
-        in_browser(_four_sessions, served, idle_priority=False)
+        in_browser(_four_sessions, served)
         loaded = health.latency(t0)
         served.wait_until_idle()
-        after_stop = in_browser(_stop_delays, served, stops, False, idle_priority=False)
-        after_close = in_browser(_stop_delays, served, stops, True, idle_priority=False)
+        after_stop = in_browser(_stop_delays, served, stops, False)
+        after_close = in_browser(_stop_delays, served, stops, True)
         served.wait_for_ended(len(served.ended_runs()))
         served.wait_until_idle()
         rss_before, rss = served.rss_bytes(), []
         before = len(served.ended_runs())
-        in_browser(_train_and_close, served, sessions, rss, idle_priority=False)
+        in_browser(_train_and_close, served, sessions, rss)
         served.wait_for_ended(before + sessions)
         served.wait_until_idle()
         rss_after = served.rss_bytes()

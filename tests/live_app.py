@@ -15,7 +15,6 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,19 +172,13 @@ def _proc_status(pid: int, key: str) -> str:
 # --- browsers ---------------------------------------------------------------------------------------------
 
 
-def in_browser(scenario, *args, idle_priority: bool = True):
+def in_browser(scenario, *args):
     """Run ``await scenario(browser, *args)`` with a fresh headless Chromium, on a thread of its own
     (pytest's main thread may not run an event loop beside sync Playwright's). The browser runs at
-    idle CPU priority, so the server it loads is not starved by the page rendering it serves; with
-    ``idle_priority=False`` at niceness 10 instead (it still gets a share when other work keeps the
-    CPUs busy, as on a shared machine)."""
+    normal priority: at idle priority, on a busy shared machine, it got no CPU at all for minutes."""
     from playwright.async_api import async_playwright
 
     async def main():
-        if idle_priority:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread only, inherited
-        else:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only, inherited
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:

@@ -2,8 +2,7 @@
 
 One app server (``streamlit run app.py`` on loopback, ``WME_TORCH_THREADS=1``) serves the whole
 module; a separate process polls its ``/_stcore/health`` every 0.2 s from the first test to the last,
-and every scenario asserts that each probe was answered (none failed). The browsers run at idle CPU
-priority. The scenarios:
+and every scenario asserts that each probe was answered (none failed). The scenarios:
 
 * four sessions at once, two training a small model on the Train page while two browse every page:
   both trained models appear, no error element anywhere, shipped models byte-for-byte unchanged;
