@@ -53,7 +53,8 @@ IDLE_SHARE = 0.6
 #: Imported by the preloading thread: everything the other pages and training need (not pandas).
 PRELOAD_MODULES = (
     "torch", "multires.checkpoint", "multires.training", "multires.tasks", "multires.memory",
-    "multires.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.treeselect",
+    "multires.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
+    "multires.figures.treeselect",
     "multires.figures.wavelets", "multires.playground", "ui.training_runner", "multires.figures.compare",
     "multires.study.results",
 )
