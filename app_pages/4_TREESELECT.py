@@ -125,6 +125,11 @@ def answer_figure(rows: list[tuple[str, np.ndarray]], title: str, answer: list[t
     return guess_overlay(fig, guess, answer)
 
 
+def selection_figure(kept: tuple[SlotKey, ...], channel: int, title: str):
+    """The learned selection matrix, cached by plain tuples: hashing Slot objects costs far more."""
+    return selection_matrix_figure([_slots(k) for k in kept], channel, title)
+
+
 def window_columns(rows: list[tuple[str, np.ndarray]], first: int) -> dict[str, np.ndarray]:
     """Exact values of a window of the tree: time and every level."""
     return {"t": first + np.arange(rows[0][1].size), **{label: values for label, values in rows}}
@@ -360,7 +365,7 @@ with tabs[3]:
                 "available; train one with tree_select = \"learned\" on the Train page.")
     else:
         kept_by_channel = [conv.kept_slots(c) for c in range(conv.channels)]
-        show(cached_figure(selection_matrix_figure, kept_by_channel, channel,
+        show(cached_figure(selection_figure, tuple(_key(slots) for slots in kept_by_channel), channel,
                                      f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
                                      f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
