@@ -6,6 +6,10 @@ The builders of :mod:`multires.figures` are pure functions of their arguments, s
 kept (``st.cache_resource``: one copy shared by every session) and found again by the builder's
 name and its hashed arguments; changing any input builds a new one.
 
+A kept figure holds its numeric arrays already encoded the way ``st.plotly_chart`` would send them
+(Plotly's base64 typed arrays, :func:`_plotly_utils.utils.to_typed_array_spec`): the JSON is the
+same, but each rerun no longer converts, copies and encodes every array again.
+
 A kept figure is never modified: :func:`ui.charts.show` copies a figure before enlarging it for
 presentation mode, and a page that wants to change a built figure builds the change into a builder
 of its own and caches that.
@@ -16,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import to_typed_array_spec
 
 __all__ = ["cached_figure"]
 
@@ -28,7 +34,16 @@ MAX_FIGURES = 256
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_FIGURES)
 def _built(name: str, _builder: Callable[..., go.Figure], args: tuple, kwargs: dict[str, Any]) -> go.Figure:
-    return _builder(*args, **kwargs)
+    return encode_arrays(_builder(*args, **kwargs))
+
+
+def encode_arrays(fig: go.Figure) -> go.Figure:
+    """Replace every numeric array of ``fig``'s traces by the typed-array spec its JSON would hold; returns ``fig``."""
+    for trace in fig.data:
+        for name, value in trace.to_plotly_json().items():
+            if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size:
+                trace[name] = to_typed_array_spec(value)
+    return fig
 
 
 def cached_figure(builder: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> go.Figure:
