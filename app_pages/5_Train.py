@@ -90,6 +90,8 @@ def _live_view() -> None:
         return
     if not current.active:
         st.rerun()  # full rerun: the finished models join the session and the sidebar
+    more = f" and {current.seeds - 1} more seed(s)" if current.seeds > 1 else ""
+    st.markdown(f"**{'Waiting to train' if current.waiting else 'Training'}** “{plain(current.name)}”{more}")
     curves = current.curves()
     last = curves["last"]
     seed_text = f"Seed {current.seed_index + 1}/{current.seeds} · " if current.seeds > 1 else ""
@@ -130,7 +132,6 @@ run = runner.current_run()
 top = st.container()  # always one element: the tabs below never remount when a run starts or ends
 with top:
     if run is not None and run.active:
-        st.markdown(f"**Training** “{plain(run.name)}”" + (f" and {run.seeds - 1} more seed(s)" if run.seeds > 1 else ""))
         st.fragment(run_every=POLL_SECONDS)(_live_view)()
     elif run is not None and run.collected:
         if run.error:

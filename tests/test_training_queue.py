@@ -216,6 +216,7 @@ def test_train_page_shows_the_place_in_line_and_cancel_leaves_it(monkeypatch):
         assert run.waiting and run.active
         at.run()
         assert any("Waiting: place 1 in line (2 runs ahead)" in info.value for info in at.info)
+        assert any(m.value.startswith("**Waiting to train**") for m in at.markdown)
         assert at.button(key="train_stop").label == "Cancel"
         at.button(key="train_stop").click().run()
         assert run.finished.wait(CEILING_S)
