@@ -169,6 +169,7 @@ def test_bad_upload_shows_the_error_and_keeps_the_signal(session_models):
     assert len(at.get("plotly_chart")) >= 7  # the page still shows the ECG tree
 
 
+@pytest.mark.slow  # a long upload parsed and windowed several times: among the slowest tests
 def test_too_long_upload_offers_a_window(session_models):
     at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
     long = np.arange(MAX_SIGNAL_LENGTH + 500, dtype=np.float64)

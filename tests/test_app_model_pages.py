@@ -154,6 +154,7 @@ def _models_table(at: AppTest) -> pd.DataFrame:
     return next(frame.value for frame in at.dataframe if "name" in frame.value.columns)
 
 
+@pytest.mark.slow  # a real training run under AppTest: among the slowest tests
 def test_train_tiny_model_joins_sidebar_and_compare_table():
     at = _app("app_pages/5_Train.py")
     at.selectbox(key="train_task").set_value("digits").run()
@@ -185,6 +186,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
     assert 0.0 <= row["test score"] <= 1.0
 
 
+@pytest.mark.slow  # a real training run under AppTest: among the slowest tests
 def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_history():
     at = _app("app_pages/5_Train.py")
     at.selectbox(key="train_task").set_value("digits").run()

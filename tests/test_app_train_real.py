@@ -186,6 +186,7 @@ def test_good_upload_pair_trains_a_model_named_after_the_files():
 # --- several seeds ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two real training runs: among the slowest tests
 def test_two_seeds_become_two_models_and_one_configuration_on_compare():
     at = _train_page()
     at.selectbox(key="train_task").set_value("digits").run()
@@ -232,6 +233,7 @@ def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
     assert run.curves()["initial"] is start  # the start stays for the dashed "at the start" line
 
 
+@pytest.mark.slow  # a real training run: among the slowest tests
 def test_live_filters_change_during_a_real_run(monkeypatch):
     monkeypatch.setattr(training_runner, "LIVE_SECONDS", 0.0)
     seen: list[tuple[int, np.ndarray]] = []

