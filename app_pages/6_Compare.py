@@ -10,6 +10,7 @@ from multires.figures.compare import lag_r2_figure, score_ranges_figure, seed_gr
 from ui import state
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show
+from ui.figure_cache import cached_figure
 from ui.safe_text import plain
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
@@ -58,8 +59,8 @@ baselines = measured_baselines(task) if score_name == "accuracy" else {}
 tab_names = ["Scores", "Budgets and models"] + (["Recall per lag"] if task == "memory" else [])
 tabs = st.tabs(tab_names)
 with tabs[0]:
-    show(score_ranges_figure(groups, f"{task}: test score per configuration", x_title, baselines, zoom,
-                             compact=presenting()),
+    show(cached_figure(score_ranges_figure, groups, f"{task}: test score per configuration", x_title, baselines, zoom,
+                       compact=presenting()),
          key="compare_scores")
     seeds = groups["seeds"]
     spread = ("one seed each" if seeds.max() == 1 else
@@ -120,7 +121,7 @@ if task == "memory":
     with tabs[2]:
         curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
         if curves:
-            show(lag_r2_figure(curves), key="compare_lag_r2")
+            show(cached_figure(lag_r2_figure, curves), key="compare_lag_r2")
             st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
                        "Fading recalls recent lags sharply and fades with distance; uniform spreads its budget evenly.")
         else:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
-from multires.study.results import StudyResultsError, baseline_levels, read_baselines, read_results, summarise
+from multires.study.results import StudyResultsError, read_results, summarise
 from ui import state
 from ui.charts import presenting, show
+from ui.figure_cache import cached_figure
 from ui.safe_text import plain
+from ui.train_data import BASELINES_CSV, measured_baselines
 
 STUDIES_DIR = state.ROOT / "assets" / "studies"
-BASELINES_CSV = STUDIES_DIR / "baselines.csv"
 UPLOAD = "Upload a results file"
 BUDGET_AXES = {"distinct": "Distinct coefficients per layer", "per_channel": "Slots per channel (M)"}
 
@@ -30,19 +30,20 @@ def _uploaded(data: bytes) -> pd.DataFrame:
     return read_results(data)
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _baselines(path: str, modified: float) -> pd.DataFrame:
-    return read_baselines(path)
+@st.cache_data(show_spinner=False, max_entries=16)
+def _summary(finished: pd.DataFrame, task: str, width: int, budget: str) -> pd.DataFrame:
+    """The table under the charts: one task's trials at one width, by rule, memory size and init."""
+    rows = finished[(finished["task"] == task) & (finished["d_model"] == width)]
+    return summarise(rows, by=("tree_select", "memory_size", "init"), budget=budget)
 
 
-def _load_baselines() -> pd.DataFrame | None:
-    path = Path(BASELINES_CSV)
-    if not path.is_file():
-        return None
-    try:
-        return _baselines(str(path), path.stat().st_mtime)
-    except StudyResultsError:
-        return None
+def _budget_chart(finished: pd.DataFrame, task: str, budget: str, init: str, width: int,
+                  levels: dict[str, float], compact: bool) -> go.Figure:
+    """:func:`budget_figure`, 320 px high when ``compact`` (presentation mode: the page's controls take room)."""
+    fig = budget_figure(finished, task, budget, init=init, d_model=width, baselines=levels)
+    if compact:  # the controls above take room: keep the whole chart on a 1280x720 screen
+        fig.update_layout(height=320)
+    return fig
 
 
 st.title("Studies")
@@ -91,22 +92,20 @@ init = controls[2].selectbox("Filters", inits, index=inits.index(DEFAULT_INIT) i
 widths = sorted(int(w) for w in rows["d_model"].unique())
 width = controls[3].selectbox("d_model", widths, index=len(widths) - 1, key="study_width")
 is_accuracy = set(rows["metric_name"].dropna()) == {"accuracy"}
-levels = baseline_levels(_load_baselines(), task) if is_accuracy else {}
+levels = measured_baselines(task) if is_accuracy else {}
 
-budget_chart = budget_figure(finished, task, budget, init=init, d_model=width, baselines=levels)
-if presenting():  # the controls above take room: keep the whole chart on a 1280x720 screen
-    budget_chart.update_layout(height=320)
-show(budget_chart, key="study_budget")
+# Built once per choice of controls (ui.figure_cache): a rerun that changes nothing rebuilds nothing.
+show(cached_figure(_budget_chart, finished, task, budget, init, width, levels, presenting()), key="study_budget")
 st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
            "for that budget or less). Look for the rule whose points sit on the front"
            + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))
 
-show(init_figure(finished, task, d_model=width, baselines=levels), key="study_init_chart")
+show(cached_figure(init_figure, finished, task, d_model=width, baselines=levels), key="study_init_chart")
 st.caption("The same rules with filters frozen at Haar, learned from Haar, or learned from a random start. "
            "Where the bars of two inits overlap, the seeds do not separate them.")
 
 with st.expander("Numbers behind the charts"):
-    summary = summarise(rows[rows["d_model"] == width], by=("tree_select", "memory_size", "init"), budget=budget)
+    summary = _summary(finished, task, width, budget)
     st.dataframe(summary.rename(columns={"mean": "mean score", "min": "lowest seed", "max": "highest seed",
                                          "budget": BUDGET_AXES[budget].lower()}),
                  hide_index=True, key="study_table")

@@ -157,11 +157,20 @@ def measured_baselines(task_name: str) -> dict[str, float]:
     Read with :func:`multires.study.results.read_baselines` and averaged over seeds with
     :func:`multires.study.results.baseline_levels`.
     """
-    from multires.study.results import StudyResultsError, baseline_levels
-
     if not BASELINES_CSV.is_file():
         return {}
     try:
-        return baseline_levels(_baselines_table(str(BASELINES_CSV), BASELINES_CSV.stat().st_mtime), task_name)
-    except (OSError, StudyResultsError):
+        return dict(_levels(str(BASELINES_CSV), BASELINES_CSV.stat().st_mtime, task_name))
+    except OSError:
+        return {}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _levels(path: str, modified: float, task_name: str) -> dict[str, float]:
+    """:func:`measured_baselines` of one version of the file, kept: pages ask on every rerun."""
+    from multires.study.results import StudyResultsError, baseline_levels
+
+    try:
+        return baseline_levels(_baselines_table(path, modified), task_name)
+    except StudyResultsError:
         return {}

@@ -169,9 +169,10 @@ def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame with ``configuration`` (unique labels), ``task``, ``strategy``, ``init kind``,
-    ``seeds``, ``mean``, ``low``, ``high`` (range over seeds), ``scores``, ``models`` and the
-    budget columns (``parameters``, ``memory slots / step``, ``distinct coefficients / layer``);
-    best mean first. Rows without a finite score are left out.
+    ``seeds``, ``mean``, ``low``, ``high`` (range over seeds), ``scores``, ``models`` (tuples: the
+    table hashes, so an app can cache what it draws from it) and the budget columns (``parameters``,
+    ``memory slots / step``, ``distinct coefficients / layer``); best mean first. Rows without a
+    finite score are left out.
     """
     finite = table[np.isfinite(table["test score"].astype(float))]
     columns = ["configuration", "task", "strategy", "init kind", "init", "seeds", "mean", "low", "high", "scores",
@@ -186,7 +187,7 @@ def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
             "configuration": first["configuration"], "task": first["task"], "strategy": first["strategy"],
             "init kind": first["init kind"], "init": first["init"], "seeds": len(scores),
             "mean": float(scores.mean()), "low": float(scores.min()), "high": float(scores.max()),
-            "scores": [float(s) for s in scores], "models": list(rows_of["name"]),
+            "scores": tuple(float(s) for s in scores), "models": tuple(rows_of["name"]),
             "parameters": int(first["parameters"]), "memory slots / step": int(first["memory slots / step"]),
             "distinct coefficients / layer": int(first["distinct coefficients / layer"]), "config key": key,
         })
