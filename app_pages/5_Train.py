@@ -7,31 +7,23 @@ as it trains), and the finished models join the session's models (every page can
 
 from __future__ import annotations
 
-import re
-
-import numpy as np
 import pywt
 import streamlit as st
 
 from multires import candidate_slots, default_depth, discrete_wavelet_names, max_uniform_memory
 from multires.figures.style import STRATEGY_LABELS
-from multires.figures.training import (
-    example_series_figure,
-    live_filters_figure,
-    selection_history_figure,
-    selection_snapshot_figure,
-    training_curves_figure,
-)
+from multires.figures.training import example_series_figure
 from multires.runcost import budget_summary
-from multires.training import TRAIN_LIMITS, SelectionSnapshot, TrainConfig, TrainHistory
-from ui import state
+from multires.training import TRAIN_LIMITS, TrainConfig
 from ui import train_data as data
 from ui import training_runner as runner
 from ui.charts import show
+from ui.figure_cache import cached_figure
 from ui.safe_text import plain
+from ui.train_live import POLL_SECONDS, live_view
+from ui.train_results import results_tab
 
 DEFAULTS = TrainConfig()  # the trainer's defaults (the shipped models' recipe) start the widgets
-POLL_SECONDS = 1.0  # redraw the live view once a second (every few steps), not after every step
 LEARNING_RATES = tuple(sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, DEFAULTS.lr}))
 INITS = {"wavelet": "wavelet init, then learned", "frozen": "frozen wavelet (fixed filters)", "random": "random, learned"}
 RECIPE_KEYS = ("train_width", "train_layers", "train_epochs", "train_budget")
@@ -60,79 +52,12 @@ st.caption("Train a small MultiresConv network on the CPU, right here, on a real
            "and the filters h0/h1 change while it trains; **Stop** ends it early with a usable model.")
 
 
-# --- the active run, at the top so its charts are above the fold ---------------------------------
-def _live_filters(live: runner.LiveFilters, initial: runner.LiveFilters | None) -> None:
-    """One layer's filters (and learned selection) as the worker last copied them."""
-    layers, channels = live.h0.shape[0], live.h0.shape[1]
-    pick = st.columns(2)
-    layer = int(pick[0].number_input(f"Layer (0–{layers - 1})", 0, layers - 1, 0, key="train_live_layer"))
-    channel = int(pick[1].number_input(f"Channel in bold (0–{channels - 1})", 0, channels - 1, 0,
-                                       key="train_live_channel"))
-    start = None if initial is None else (initial.h0[layer], initial.h1[layer])
-    limit = 1.15 * float(max(np.abs(live.h0[layer]).max(), np.abs(live.h1[layer]).max(), 1.0))
-    show(live_filters_figure(live.h0[layer], live.h1[layer], layer, live.step, channel, start, limit),
-         key="train_live_filters")
-    st.caption("Every channel's taps (thin), one channel bold, its start dashed: watch the learned filters leave "
-               "the wavelet they started from (or, frozen, stay on it).")
-    if layer in live.learned_layers:
-        i = live.learned_layers.index(layer)
-        mask = live.masks[i]
-        show(selection_snapshot_figure(mask.mean(axis=0), live.bands[i], live.lags[i], layer, live.step, channel,
-                                       mask[channel]), key="train_live_selection")
-        st.caption("Learned TREESELECT right now: candidate slots drop out as training goes on until each channel "
-                   "keeps M; black outlines are the bold channel's memory.")
-
-
-def _live_view() -> None:
-    """Progress, Stop, live curves and live filters of the active run (redrawn every POLL_SECONDS)."""
-    current = runner.current_run()
-    if current is None:
-        return
-    if not current.active:
-        st.rerun()  # full rerun: the finished models join the session and the sidebar
-    more = f" and {current.seeds - 1} more seed(s)" if current.seeds > 1 else ""
-    st.markdown(f"**{'Waiting to train' if current.waiting else 'Training'}** “{plain(current.name)}”{more}")
-    curves = current.curves()
-    last = curves["last"]
-    seed_text = f"Seed {current.seed_index + 1}/{current.seeds} · " if current.seeds > 1 else ""
-    if current.waiting:
-        st.info(current.waiting_text() or "Waiting for a free training slot…", icon=":material/hourglass_top:")
-        st.caption(f"At most {runner.MAX_CONCURRENT_RUNS} runs train at once on this server, first come first "
-                   "served: yours starts by itself when a slot frees. Cancel leaves the line.")
-    elif last is None:
-        st.progress(0.0, text=f"{seed_text}Loading the task and building the model…")
-    else:
-        bound = current.config.max_seconds or float("inf")
-        fraction = min(1.0, max(last.fraction, last.elapsed / bound))
-        st.progress(fraction, text=(f"{seed_text}Epoch {last.epoch + 1}/{last.epochs} · step {last.step}/"
-                                    f"{last.total_steps} · {last.elapsed:.0f} s of at most {bound:.0f} s"))
-    cols = st.columns([1, 5])
-    cols[0].button("Cancel" if current.waiting else "Stop", key="train_stop", icon=":material/stop:",
-                   on_click=current.request_stop, disabled=current.stop_event.is_set(), width="stretch")
-    if current.stop_event.is_set():
-        cols[1].caption("Leaving the line…" if current.waiting else "Stopping after the current step…")
-    panels = st.columns(2, gap="medium")  # curves beside the filters, in presentation mode too
-    if last is not None:
-        with panels[0]:
-            loss_name = "cross entropy" if last.metric_name == "accuracy" else "MSE"
-            bound = current.config.max_seconds or float("inf")
-            by_time = last.step * bound / max(last.elapsed, 1e-9)  # where the time bound will end the run
-            end = int(min(last.total_steps, max(by_time * 1.05, last.step + 1)))
-            show(training_curves_figure(curves["steps"], curves["loss"], curves["metric"], last.metric_name,
-                                        curves["val_steps"], curves["val_metric"], end, loss_name,
-                                        compact=True), key="train_live_chart")
-            st.caption("Loss should fall and the training score rise (batch statistics); the validation points "
-                       "(epoch ends, eval mode) show whether it generalises.")
-    if curves["live"] is not None:
-        with panels[1]:
-            _live_filters(curves["live"], curves["initial"])
-
-
+# --- the active run, at the top so its charts are above the fold (ui.train_live) -------------------
 run = runner.current_run()
 top = st.container()  # always one element: the tabs below never remount when a run starts or ends
 with top:
     if run is not None and run.active:
-        st.fragment(run_every=POLL_SECONDS)(_live_view)()
+        st.fragment(run_every=POLL_SECONDS)(live_view)()
     elif run is not None and run.collected:
         if run.error:
             st.error(f"Training “{plain(run.name)}” failed: {plain(run.error)}", icon=":material/error:")
@@ -295,120 +220,13 @@ with tabs[0]:
     if task is not None:
         x, y, names = data.examples(task)
         scaled = "value (z-normalised per series)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
-        show(example_series_figure(x, y, names, y_title=scaled), key="train_examples")
+        show(cached_figure(example_series_figure, x, y, names, y_title=scaled), key="train_examples")
         source = getattr(task, "source", "") or task.description
         st.caption(f"The dataset the run learns from: the first training series of each class. Source: {plain(source)}.")
 
-# --- 3. results of any model with a training history -------------------------------------------------
-
-
-def _history(entry: state.ModelEntry) -> tuple[dict, list[SelectionSnapshot]] | None:
-    """Curves (as TrainHistory.compact() gives them) and selection snapshots of a model, if recorded."""
-    history = entry.extra.get("history")
-    curves = history.compact(points=400) if isinstance(history, TrainHistory) else entry.metrics.get("history")
-    if not curves or not curves.get("step"):
-        return None
-    snapshots = entry.extra.get("selection_history")
-    if snapshots is None:
-        try:
-            snapshots = [SelectionSnapshot.from_dict(d) for d in entry.metrics.get("selection_history") or []]
-        except (KeyError, TypeError, ValueError):
-            snapshots = []
-    return curves, list(snapshots)
-
-
-def _epoch_end_steps(curves: dict, metrics: dict, total_steps: int) -> list[int]:
-    """Optimizer steps at each recorded epoch's end, where the validation points go.
-
-    The history records them (``epoch_step``). Checkpoints from before it did split the run's steps
-    evenly over its epochs: ``total_epochs`` when recorded (``min_steps`` can raise it above
-    ``epochs``), else ``epochs`` (those runs had no ``min_steps``).
-    """
-    epochs_run = len(curves.get("epoch_val") or [])
-    recorded = curves.get("epoch_step") or []
-    if len(recorded) == epochs_run:
-        return [int(step) for step in recorded]
-    epochs = int(metrics.get("total_epochs") or metrics.get("epochs") or epochs_run or 1)
-    per_epoch = total_steps / max(1, epochs)
-    return [round(per_epoch * (i + 1)) for i in range(epochs_run)]
-
-
-def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapshot]) -> None:
-    st.subheader("How the learned selection moved during training")
-    learned_layers = [i for i, conv in enumerate(entry.net.convs) if conv.tree_select == "learned"]
-    pick = st.columns([1, 3], gap="large")
-    position = pick[0].selectbox("Learned layer", range(len(learned_layers)), key="train_sel_layer",
-                                 format_func=lambda i: f"layer {learned_layers[i]}")
-    layer_index = learned_layers[position]
-    conv = entry.net.convs[layer_index]
-    # An uploaded file's snapshots may not match its layers (another candidate menu): those are not drawn.
-    snapshots = [s for s in snapshots if len(s.masks) == len(learned_layers)
-                 and s.masks[position].shape == (conv.channels, len(conv.slots))]
-    if not snapshots:
-        st.info(f"The recorded selection snapshots of layer {layer_index} do not match its {len(conv.slots)} "
-                "candidate slots, so they cannot be drawn.", icon=":material/info:")
-        return
-    bands = [f"{'a' if s.band == 'approx' else 'b'}{s.level}" for s in conv.slots]
-    lags = [s.lag for s in conv.slots]
-    steps = [s.step for s in snapshots]
-    kept = np.stack([s.masks[position].mean(axis=0) for s in snapshots])  # (S candidates)
-    show(selection_history_figure(steps, kept, bands, layer_index, conv.memory_size), key="train_sel_history")
-    st.caption("Columns are snapshots during training (left: start, every candidate slot kept). Read down a "
-               "column to see how many slots each tree band keeps per channel; by the end they add up to M.")
-    chosen_step = pick[1].select_slider("Snapshot (optimizer step)", steps, value=steps[-1], key="train_sel_step")
-    index = steps.index(chosen_step)
-    mask = snapshots[index].masks[position]  # (C candidates)
-    channel = min(state.selection().channel, mask.shape[0] - 1)
-    show(selection_snapshot_figure(kept[index], bands, lags, layer_index, chosen_step, channel, mask[channel]),
-         key="train_sel_snapshot")
-    st.caption(f"Every candidate slot at its place in the tree (lag behind n across, band down); darker = kept by "
-               f"more channels. Black outlines: channel {channel}'s memory (the sidebar's channel).")
-
-
+# --- 3. results of any model with a training history (ui.train_results) ------------------------------
 with tabs[1]:
-    models = state.all_models()
-    with_history = [name for name, e in models.items() if _history(e) is not None]
-    if run is not None and run.active:
-        st.caption("The run's curves, test score, selection history and checkpoint appear here when it ends.")
-    elif not with_history:
-        st.info("No model with a recorded training history yet: train one in *Set up a run*.", icon=":material/info:")
-    else:
-        sidebar_model = state.selection().entry.name
-        if st.session_state.get("train_result_model") not in with_history:
-            st.session_state["train_result_model"] = sidebar_model if sidebar_model in with_history else with_history[-1]
-        chosen = st.selectbox("Model", with_history, key="train_result_model",
-                              format_func=lambda n: f"{n}  ·  {models[n].source}")
-        entry = models[chosen]
-        curves, snapshots = _history(entry)
-        metrics = entry.metrics
-        metric_name = metrics.get("metric_name", "accuracy")
-        cols = st.columns(5)
-        test_metric = metrics.get("test_metric")
-        cols[0].metric("Test accuracy" if metric_name == "accuracy" else "Test mean R²",
-                       "—" if test_metric is None else f"{test_metric:.3f}")
-        cols[1].metric("Parameters", f"{entry.net.n_parameters():,}")
-        cols[2].metric("Slots per channel", entry.net.convs[0].n_slots, help="Memory slots per channel and time step.")
-        cols[3].metric("Training time", f"{metrics.get('train_time_s', float('nan')):.1f} s")
-        cols[4].metric("Steps", f"{metrics.get('steps', '?')}/{metrics.get('total_steps', '?')}",
-                       help="Fewer than planned when Stop or the time bound ended the run.")
-        total_steps = int(metrics.get("total_steps") or curves["step"][-1])
-        val_steps = _epoch_end_steps(curves, metrics, total_steps)
-        loss_name = "cross entropy" if metric_name == "accuracy" else "MSE"
-        show(training_curves_figure(curves["step"], curves["loss"], curves["metric"], metric_name, val_steps,
-                                    curves.get("epoch_val") or [], total_steps, loss_name), key="train_result_curves")
-        st.caption("The whole run: training loss and running score per step, validation score at each epoch's end. "
-                   "A widening gap between training and validation means over-fitting.")
-        if snapshots:
-            _selection_history(entry, snapshots)
-
-        from multires.checkpoint import checkpoint_bytes
-
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", chosen).strip("_") or "model"
-        st.download_button("Download checkpoint (.safetensors)", data=lambda: checkpoint_bytes(entry.net, entry.metrics),
-                           file_name=f"{slug}.safetensors", mime="application/octet-stream", key="train_download",
-                           icon=":material/download:",
-                           help="Weights, config and metrics in one safetensors file; load it here or with "
-                                "multires.checkpoint.load_checkpoint.")
+    results_tab(run is not None and run.active)
 
 # --- 4. load a checkpoint ----------------------------------------------------------------------------
 with tabs[2]:
