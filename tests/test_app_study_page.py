@@ -110,3 +110,17 @@ def test_a_good_upload_replaces_the_shipped_study():
     assert not at.exception and not at.error
     assert at.selectbox(key="study_task").options == ["my:dataset"]
     assert _chart_layouts(at)[0]["title"]["text"].startswith("my:dataset")
+
+
+def test_presentation_mode_shortens_the_budget_chart_and_leaves_the_kept_chart_alone():
+    """The budget chart is kept by its inputs (ui.figure_cache): presentation mode is one of them, and
+    turning it off again draws the full-height chart (the kept figure was not modified)."""
+    at = _study_page()
+    normal = _chart_layouts(at)[0].get("height")
+    at.session_state["present"] = True
+    at.run()
+    assert not at.exception
+    assert _chart_layouts(at)[0]["height"] == 320
+    at.session_state["present"] = False
+    at.run()
+    assert _chart_layouts(at)[0].get("height") == normal != 320
