@@ -95,6 +95,8 @@ async def _train(page, student: Student, ended_at: list[float]) -> dict:
         if not queued and wait_seen is not None and wait_over is None:
             wait_over = time.time()
         await asyncio.sleep(0.5)
+    if wait_seen is not None and wait_over is None:  # the wait ended between two looks
+        wait_over = time.time()
     await wait_idle(page)
     waited = wait_seen is not None
     freed = [t for t in ended_at if wait_seen is not None and wait_seen <= t <= (wait_over or time.time())]
