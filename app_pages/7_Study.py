@@ -31,16 +31,15 @@ def _uploaded(data: bytes) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _summary(finished: pd.DataFrame, task: str, width: int, budget: str) -> pd.DataFrame:
-    """The table under the charts: one task's trials at one width, by rule, memory size and init."""
-    rows = finished[(finished["task"] == task) & (finished["d_model"] == width)]
-    return summarise(rows, by=("tree_select", "memory_size", "init"), budget=budget)
+def _summary(shown: pd.DataFrame, budget: str) -> pd.DataFrame:
+    """The table under the charts: the shown trials by rule, memory size and init."""
+    return summarise(shown, by=("tree_select", "memory_size", "init"), budget=budget)
 
 
-def _budget_chart(finished: pd.DataFrame, task: str, budget: str, init: str, width: int,
+def _budget_chart(shown: pd.DataFrame, task: str, budget: str, init: str, width: int,
                   levels: dict[str, float], compact: bool) -> go.Figure:
     """:func:`budget_figure`, 320 px high when ``compact`` (presentation mode: the page's controls take room)."""
-    fig = budget_figure(finished, task, budget, init=init, d_model=width, baselines=levels)
+    fig = budget_figure(shown, task, budget, init=init, d_model=width, baselines=levels)
     if compact:  # the controls above take room: keep the whole chart on a 1280x720 screen
         fig.update_layout(height=320)
     return fig
@@ -94,18 +93,20 @@ width = controls[3].selectbox("d_model", widths, index=len(widths) - 1, key="stu
 is_accuracy = set(rows["metric_name"].dropna()) == {"accuracy"}
 levels = measured_baselines(task) if is_accuracy else {}
 
-# Built once per choice of controls (ui.figure_cache): a rerun that changes nothing rebuilds nothing.
-show(cached_figure(_budget_chart, finished, task, budget, init, width, levels, presenting()), key="study_budget")
+# Charts and table kept by their inputs (ui.figure_cache, st.cache_data): a rerun that changes nothing rebuilds
+# nothing. They get only the trials they draw (this task, this width), so finding them again hashes little.
+shown = rows[rows["d_model"] == width]
+show(cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting()), key="study_budget")
 st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
            "for that budget or less). Look for the rule whose points sit on the front"
            + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))
 
-show(cached_figure(init_figure, finished, task, d_model=width, baselines=levels), key="study_init_chart")
+show(cached_figure(init_figure, shown, task, d_model=width, baselines=levels), key="study_init_chart")
 st.caption("The same rules with filters frozen at Haar, learned from Haar, or learned from a random start. "
            "Where the bars of two inits overlap, the seeds do not separate them.")
 
 with st.expander("Numbers behind the charts"):
-    summary = _summary(finished, task, width, budget)
+    summary = _summary(shown, budget)
     st.dataframe(summary.rename(columns={"mean": "mean score", "min": "lowest seed", "max": "highest seed",
                                          "budget": BUDGET_AXES[budget].lower()}),
                  hide_index=True, key="study_table")
