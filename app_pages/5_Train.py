@@ -20,7 +20,7 @@ from ui import training_runner as runner
 from ui.charts import show
 from ui.figure_cache import cached_figure
 from ui.safe_text import plain
-from ui.train_live import POLL_SECONDS, live_view
+from ui.train_live import POLL_SECONDS, live_view, run_header
 from ui.train_results import results_tab
 
 DEFAULTS = TrainConfig()  # the trainer's defaults (the shipped models' recipe) start the widgets
@@ -57,6 +57,7 @@ run = runner.current_run()
 top = st.container()  # always one element: the tabs below never remount when a run starts or ends
 with top:
     if run is not None and run.active:
+        run_header(run)
         st.fragment(run_every=POLL_SECONDS)(live_view)()
     elif run is not None and run.collected:
         if run.error:

@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,12 +101,13 @@ class HealthMonitor:
                 "max_ms": round(1000 * ordered[-1], 1)}
 
 
-def wait_until(condition, what: str, ceiling_s: float = HANG_S, poll_s: float = 0.2) -> None:
-    """Poll ``condition()`` until true; only a hang (``ceiling_s``) fails."""
+def wait_until(condition, what: str | Callable[[], str], ceiling_s: float = HANG_S, poll_s: float = 0.2) -> None:
+    """Poll ``condition()`` until true; only a hang (``ceiling_s``) fails. ``what`` names the awaited
+    condition (a callable is asked at the failure, to describe the state then)."""
     deadline = time.monotonic() + ceiling_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"waited {ceiling_s:.0f} s for {what}: a hang")
+            raise AssertionError(f"waited {ceiling_s:.0f} s for {what() if callable(what) else what}: a hang")
         time.sleep(poll_s)
 
 
@@ -145,6 +147,16 @@ class Served:
 
     def threads(self) -> int:
         return int(_proc_status(self.pid, "Threads:"))
+
+    def thread_names(self) -> list[str]:
+        """The server's threads by kernel name (``/proc/<pid>/task/*/comm``), sorted: shows which one stayed."""
+        names = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                names.append((task / "comm").read_text().strip())
+            except OSError:  # the thread ended while we looked
+                pass
+        return sorted(names)
 
     def rss_bytes(self) -> int:
         return self.server.rss_bytes()

@@ -14,7 +14,7 @@ from ui import training_runner as runner
 from ui.charts import show
 from ui.safe_text import plain
 
-__all__ = ["POLL_SECONDS", "live_view"]
+__all__ = ["POLL_SECONDS", "live_view", "run_header"]
 
 POLL_SECONDS = 1.0  # redraw the live view once a second (every few steps), not after every step
 
@@ -41,15 +41,31 @@ def _live_filters(live: runner.LiveFilters, initial: runner.LiveFilters | None) 
                    "keeps M; black outlines are the bold channel's memory.")
 
 
+_STOP_DRAWN_WAITING = "_train_stop_drawn_waiting"
+
+
+def run_header(current: runner.TrainingRun) -> None:
+    """The run's heading and its Stop (or Cancel, while it waits in line) button, drawn by the page
+    itself, outside the polled fragment: a click on a widget inside a fragment that reruns every second
+    can be overtaken by the fragment's own timed rerun on a busy server, while a full-page rerun always
+    carries the click. The fragment asks for a full rerun when the run leaves the line."""
+    st.session_state[_STOP_DRAWN_WAITING] = current.waiting
+    more = f" and {current.seeds - 1} more seed(s)" if current.seeds > 1 else ""
+    st.markdown(f"**{'Waiting to train' if current.waiting else 'Training'}** “{plain(current.name)}”{more}")
+    cols = st.columns([1, 5])
+    cols[0].button("Cancel" if current.waiting else "Stop", key="train_stop", icon=":material/stop:",
+                   on_click=current.request_stop, disabled=current.stop_event.is_set(), width="stretch")
+    if current.stop_event.is_set():
+        cols[1].caption("Leaving the line…" if current.waiting else "Stopping after the current step…")
+
+
 def live_view() -> None:
-    """Progress, Stop, live curves and live filters of the active run (redrawn every POLL_SECONDS)."""
+    """Progress, live curves and live filters of the active run (redrawn every POLL_SECONDS)."""
     current = runner.current_run()
     if current is None:
         return
     if not current.active:
         st.rerun()  # full rerun: the finished models join the session and the sidebar
-    more = f" and {current.seeds - 1} more seed(s)" if current.seeds > 1 else ""
-    st.markdown(f"**{'Waiting to train' if current.waiting else 'Training'}** “{plain(current.name)}”{more}")
     curves = current.curves()
     last = curves["last"]
     seed_text = f"Seed {current.seed_index + 1}/{current.seeds} · " if current.seeds > 1 else ""
@@ -64,11 +80,8 @@ def live_view() -> None:
         fraction = min(1.0, max(last.fraction, last.elapsed / bound))
         st.progress(fraction, text=(f"{seed_text}Epoch {last.epoch + 1}/{last.epochs} · step {last.step}/"
                                     f"{last.total_steps} · {last.elapsed:.0f} s of at most {bound:.0f} s"))
-    cols = st.columns([1, 5])
-    cols[0].button("Cancel" if current.waiting else "Stop", key="train_stop", icon=":material/stop:",
-                   on_click=current.request_stop, disabled=current.stop_event.is_set(), width="stretch")
-    if current.stop_event.is_set():
-        cols[1].caption("Leaving the line…" if current.waiting else "Stopping after the current step…")
+    if current.waiting != st.session_state.get(_STOP_DRAWN_WAITING):
+        st.rerun()  # the run left the line: redraw the button outside this fragment as "Stop"
     panels = st.columns(2, gap="medium")  # curves beside the filters, in presentation mode too
     if last is not None:
         with panels[0]:
