@@ -12,6 +12,7 @@ from ui import run_timing, runtime
 
 run_started = run_timing.start()  # off unless WME_RUN_TIMES is set (the capacity benchmark)
 runtime.limit_torch_threads()  # before anything imports torch
+runtime.await_module("pandas")  # another session may be importing pandas right now: Plotly must not see it half-done
 
 from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
 from ui.safe_text import plain  # noqa: E402

@@ -147,3 +147,35 @@ def test_preloading_waits_for_an_idle_cpu_but_not_beyond_its_cap():
     assert asked == [], "past max_wait it starts whatever the load"
     share = cpu_idle_share(0.05)
     assert share is None or 0.0 <= share <= 1.0
+
+
+def test_await_module_waits_for_another_threads_import_to_finish(tmp_path, monkeypatch):
+    """A script run that starts while another thread imports pandas must not see it half-initialised:
+    ``runtime.await_module`` returns only once the module is complete (here a module whose import
+    blocks until the test lets it finish)."""
+    import threading
+
+    from ui import runtime
+
+    (tmp_path / "wme_slow_module.py").write_text(
+        "import threading\nGATE = threading.Event()\nimport builtins\nbuiltins._wme_gate_holder = GATE\n"
+        "GATE.wait(60)\nDONE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importer = threading.Thread(target=__import__, args=("wme_slow_module",), daemon=True)
+    importer.start()
+    import builtins
+    import sys
+    import time
+
+    deadline = time.monotonic() + 300
+    while not hasattr(builtins, "_wme_gate_holder"):  # the other thread is inside the import now
+        assert time.monotonic() < deadline, "the import did not start"
+        time.sleep(0.01)
+    assert not hasattr(sys.modules["wme_slow_module"], "DONE")  # half-initialised, as Plotly would see it
+    releaser = threading.Timer(0.5, builtins._wme_gate_holder.set)
+    releaser.start()
+    runtime.await_module("wme_slow_module")
+    assert sys.modules["wme_slow_module"].DONE is True
+    importer.join(60)
+    del builtins._wme_gate_holder
+    sys.modules.pop("wme_slow_module", None)

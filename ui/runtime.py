@@ -38,7 +38,7 @@ from multires.threads import apply_thread_policy, default_threads, set_env_threa
 
 __all__ = [
     "IDLE_SHARE", "PRELOAD_DELAY_S", "PRELOAD_MAX_WAIT_S", "PRELOAD_MODULES", "cpu_idle_share",
-    "freeze_long_lived_objects", "limit_torch_threads", "start_preloading", "torch_threads", "wait_until_idle",
+    "await_module", "freeze_long_lived_objects", "limit_torch_threads", "start_preloading", "torch_threads", "wait_until_idle",
 ]
 
 _LOG = get_logger(__name__)
@@ -124,6 +124,18 @@ def _preload(delay: float, max_wait: float) -> None:
 
 
 @st.cache_resource(show_spinner=False)
+def await_module(name: str = "pandas") -> None:
+    """If another thread is importing module ``name`` (pandas) right now, wait until it has finished.
+
+    Plotly reads pandas from ``sys.modules`` without importing it, so a script run that draws while
+    the first run's script thread is still importing pandas would see a half-initialised module.
+    ``import`` of a module being imported blocks on that module's import lock until it is complete,
+    and is a dictionary lookup once it is; a run that began before the import began is not covered.
+    """
+    if name in sys.modules:
+        importlib.import_module(name)
+
+
 def start_preloading(delay: float = PRELOAD_DELAY_S, max_wait: float = PRELOAD_MAX_WAIT_S) -> threading.Thread:
     """Once per server, after the first page: import pandas on the calling (script) thread, then the
     heavy modules in a daemon thread once the CPU is idle (:func:`wait_until_idle`); returns the thread."""
