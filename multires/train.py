@@ -65,7 +65,7 @@ def _wavelet(value: str) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser (defaults are :class:`~multires.training.TrainConfig`'s)."""
     p = argparse.ArgumentParser(
-        prog="python -m multires.train",
+        prog="multires-train",  # the console script; `python -m multires.train` is the same program
         description="Train a MultiresConv network (Shi, Wang & Fox 2023) on a task and save a checkpoint "
                     "of its best validation epoch. Runs data-parallel when launched with torchrun.",
     )

@@ -39,7 +39,7 @@ def _bool(text: str) -> bool:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m multires.study", description=__doc__.split("\n")[0],
+    p = argparse.ArgumentParser(prog="multires-study", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", choices=sorted(GRID_PRESETS), help="start from a preset grid (flags below override it)")
     p.add_argument("--out", required=True, help="output directory (results.csv/.parquet; re-use it to resume)")
