@@ -123,7 +123,6 @@ def _preload(delay: float, max_wait: float) -> None:
     freeze_long_lived_objects()
 
 
-@st.cache_resource(show_spinner=False)
 def await_module(name: str = "pandas") -> None:
     """If another thread is importing module ``name`` (pandas) right now, wait until it has finished.
 
@@ -136,6 +135,7 @@ def await_module(name: str = "pandas") -> None:
         importlib.import_module(name)
 
 
+@st.cache_resource(show_spinner=False)
 def start_preloading(delay: float = PRELOAD_DELAY_S, max_wait: float = PRELOAD_MAX_WAIT_S) -> threading.Thread:
     """Once per server, after the first page: import pandas on the calling (script) thread, then the
     heavy modules in a daemon thread once the CPU is idle (:func:`wait_until_idle`); returns the thread."""
