@@ -163,24 +163,23 @@ async def _train_then_close(browser, url: str, context=None) -> str:
 
 
 def test_closing_a_session_stops_its_run(served):
-    """Two sessions, one after the other, each closed while its run trains: each run stops for that
-    reason. The thread count is compared after the second with the count after the first, because the
-    first training in a server starts pools that live as long as the server (e.g. a native allocator's
-    background thread, a Rust thread pool): what must not stay is anything per session."""
+    """A session closed while its run trains: the run stops for that reason and the server goes idle.
+    The thread count is recorded, not asserted here: the server's request thread pools grow lazily with
+    the peak number of concurrent requests and keep their idle threads, so one session can leave the
+    count higher without leaking anything. That nothing stays *per session* is asserted over twenty
+    sessions below (the count comes back to where it was before them)."""
     t_start = time.time()
-    threads = []
-    for _ in range(2):
-        served.wait_until_idle()
-        ended_before = len(served.ended_runs())
-        name = in_browser(_train_then_close, served.url)
-        ended = served.wait_for_ended(ended_before + 1)[ended_before:]  # a 500-epoch run: only a stop ends it
-        assert ended == [(name, ended[0][1])]
-        assert ended[0][1].endswith("stopped (session closed)"), ended
-        assert f"stopping training run {name!r}" in served.log() and "its session" in served.log()
-        cpu = served.wait_until_idle()
-        threads.append(wait_for_threads(served, threads[0]) if threads else served.threads())
+    served.wait_until_idle()
+    threads_idle = served.threads()
+    ended_before = len(served.ended_runs())
+    name = in_browser(_train_then_close, served.url)
+    ended = served.wait_for_ended(ended_before + 1)[ended_before:]  # a 500-epoch run: only a stop ends it
+    assert ended == [(name, ended[0][1])]
+    assert ended[0][1].endswith("stopped (session closed)"), ended
+    assert f"stopping training run {name!r}" in served.log() and "its session" in served.log()
+    cpu = served.wait_until_idle()
     REPORT["closed_session"] = {"stopped": ended[0][1], "idle_cpu_fraction": round(cpu, 3),
-                                "threads_after_first": threads[0], "threads_after_second": threads[1],
+                                "threads_idle": threads_idle, "threads_after": served.threads(),
                                 "health": assert_healthy(served, t_start, "a closed session")}
 
 
