@@ -15,7 +15,7 @@ from torch import nn
 
 from .config import InitScheme
 from .constants import TREE_SELECTS, TreeSelect
-from .kernel import band_filters, causal_fft_conv, composite_kernel, slot_filters
+from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from .tree import tree_levels
 from .config_cost import check_layer_cost, check_receptive_field
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
@@ -167,12 +167,23 @@ class MultiresConv(nn.Module):
 
     def effective_weights(self) -> torch.Tensor:
         """``w`` with unkept slots zeroed, (C, n_slots + 1)."""
+        if self.tree_select != "learned":  # every slot is kept
+            return self.w
         mask = torch.cat([self.slot_mask, self.slot_mask.new_ones(self.channels, 1)], dim=1)
         return self.w * mask
 
     def kernel(self) -> torch.Tensor:
         """Composite kernel ``K`` (C, L): the memory's impulse response per channel."""
-        return composite_kernel(self.h0, self.h1, self.effective_weights(), self.slots, self.depth)
+        return composite_kernel(self.h0, self.h1, self.effective_weights(), self.slots, self.depth,
+                                plan=self._synthesis_plan())
+
+    def _synthesis_plan(self) -> SynthesisPlan | None:
+        """``synthesis_plan`` of the current slot list, made once per list (``use_candidates`` replaces it)."""
+        cached = getattr(self, "_plan_cache", None)
+        if cached is None or cached[0] is not self.slots:
+            cached = (self.slots, synthesis_plan(self.slots, self.depth, self.kernel_size))
+            self._plan_cache = cached
+        return cached[1]
 
     def _check_input(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor) or x.ndim != 3:

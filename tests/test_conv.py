@@ -13,7 +13,8 @@ import torch
 from torch.func import functional_call
 
 from multires.conv import MultiresConv
-from multires.kernel import causal_fft_conv, composite_kernel, slot_filters
+from multires import kernel as kernel_module
+from multires.kernel import _band_sum_kernel, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from multires.tree import coefficient_tree
 from multires.treeselect import Slot, default_depth, memory_slots, receptive_field
 
@@ -226,6 +227,63 @@ def test_composite_kernel_with_arbitrary_lags_matches_slot_filters(lags):
     expected = torch.einsum("cs,csl->cl", w[:, :-1], slot_filters(h0, h1, slots, 3))
     expected[:, 0] += w[:, -1]
     assert_rel_close(composite_kernel(h0, h1, w, slots, 3), expected, F64_RTOL, str(lags))
+
+
+def random_grid_slots(depth: int, count: int, generator: torch.Generator) -> list[Slot]:
+    """``count`` random slots whose lags lie on their level's grid (multiples of ``2**(level-1)``)."""
+    slots = []
+    for _ in range(count):
+        level = int(torch.randint(1, depth + 1, (1,), generator=generator))
+        band = "approx" if level == depth and bool(torch.rand(1, generator=generator) < 0.3) else "detail"
+        slots.append(Slot(band, level, 2 ** (level - 1) * int(torch.randint(0, 6, (1,), generator=generator))))
+    return slots
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+@pytest.mark.parametrize("depth", [1, 2, 5])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_synthesis_kernel_equals_the_band_sum_with_gradients(k, depth, seed):
+    """Horner's rule over the levels (the fast path) == the sum of shifted band responses, any grid slots."""
+    g = torch.Generator().manual_seed(seed)
+    slots = random_grid_slots(depth, 9, g)  # repeats and any order included
+    h0, h1 = (torch.randn(3, k, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    w = torch.randn(3, len(slots) + 1, generator=g, dtype=torch.float64, requires_grad=True)
+    plan = synthesis_plan(slots, depth, k)
+    assert plan is not None
+    fast = composite_kernel(h0, h1, w, slots, depth, plan=plan)
+    slow = _band_sum_kernel(h0, h1, w, slots, depth)
+    assert_rel_close(fast, slow, F64_RTOL, "kernel")
+    probe = torch.randn(slow.shape, generator=g, dtype=torch.float64)
+    for a, b, name in zip(torch.autograd.grad((fast * probe).sum(), [h0, h1, w]),
+                          torch.autograd.grad((slow * probe).sum(), [h0, h1, w]), ["h0", "h1", "w"]):
+        assert_rel_close(a, b, F64_RTOL, name)
+
+
+def test_synthesis_kernel_gradcheck():
+    g = torch.Generator().manual_seed(SEED)
+    slots = [Slot("approx", 3, 4), Slot("detail", 3, 0), Slot("detail", 2, 2), Slot("detail", 1, 3)]
+    h0, h1 = (torch.randn(2, 3, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    w = torch.randn(2, len(slots) + 1, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b, c: composite_kernel(a, b, c, slots, 3), (h0, h1, w))
+
+
+@pytest.mark.parametrize(
+    ("slot", "on_grid"),
+    [(Slot("detail", 1, 3), True), (Slot("detail", 3, 4), True), (Slot("detail", 3, 2), False),
+     (Slot("approx", 4, 8), True), (Slot("approx", 4, 12), False)],
+    ids=str,
+)
+def test_synthesis_plan_needs_lags_on_the_level_grid(slot, on_grid):
+    assert (synthesis_plan([Slot("detail", 2, 0), slot], 4, 2) is not None) is on_grid
+
+
+@pytest.mark.parametrize("keep_bytes", [0, 2**40], ids=["recomputed", "kept"])
+def test_fft_conv_backward_is_the_same_whether_rfft_x_is_kept_or_recomputed(keep_bytes, monkeypatch):
+    monkeypatch.setattr(kernel_module, "KEEP_SPECTRUM_BYTES", keep_bytes)
+    g = torch.Generator().manual_seed(SEED)
+    x = torch.randn(2, 2, 9, generator=g, dtype=torch.float64, requires_grad=True)
+    kernel = torch.randn(2, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(causal_fft_conv, (x, kernel))
 
 
 def test_slot_importance_is_weight_times_slot_filter_norm():
