@@ -41,12 +41,12 @@ state.presentation_layout()  # before anything is drawn: the sidebar's initial s
 collected = training_runner.collect_finished()
 if collected is not None and collected.result is not None:
     st.session_state["train_result_model"] = collected.name
-state.presentation_toggle()
 notices = st.container()  # the link's problems, above the page even when the pickers come after it
 
 
-def shared_pickers() -> None:
-    """The sidebar's pickers every page shares (pages read them through ``state.selection()``)."""
+def sidebar_controls() -> None:
+    """The presentation switch and the pickers every page shares (pages read them through ``state.selection()``)."""
+    state.presentation_toggle()
     with st.sidebar:
         st.caption("Shared by every page")
     entry = state.model_picker()
@@ -58,11 +58,11 @@ def shared_pickers() -> None:
     state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
 
 
-if page is HOME:  # Home reads no picker: its chart is sent first, the pickers (models' headers, signal) after it
+if page is HOME:  # Home reads no picker: its chart is sent first (the browser fetches Plotly then), the sidebar after
     page.run()
-    shared_pickers()
+    sidebar_controls()
 else:
-    shared_pickers()
+    sidebar_controls()
     page.run()
 state.share_view()
 runtime.start_preloading()  # once per server, after the first page: pandas now, torch and the model code later

@@ -11,6 +11,7 @@ from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no
 from ui.charts import presenting, show
 
 TOY_N, TOY_DEPTH, TOY_K = 16, 4, 2  # small enough that every node stays readable
+DEFAULT_STRATEGY, DEFAULT_MEMORY, DEFAULT_IMPULSE = "fading", 8, 2  # the controls' first values
 
 st.title("Wavelet Memory Explorer")
 st.markdown(
@@ -19,16 +20,33 @@ st.markdown(
     "Press **▶ Play** to watch the memory move with time."
 )
 
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def tree_animation(strategy: str, memory_size: int, impulse_at: int) -> go.Figure:
+    """The animated toy tree (0.4 s to build, 16 frames): shared by every session and never mutated
+    (``ui.charts.show`` copies a figure before enlarging it for presentation mode)."""
+    chosen = memory_slots(strategy, TOY_DEPTH, TOY_K, memory_size=None if strategy == "fading" else memory_size)
+    return tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, chosen, strategy, impulse_at=impulse_at, height=455)
+
+
 figure_column, controls = st.columns([5, 1.35], gap="medium")
+# The chart is sent before the controls beside it are drawn: the browser starts fetching Plotly (its
+# largest script, ~1 s to load on a 2-core machine) when the first chart arrives, so the first chart
+# goes out first. Its inputs are the controls' current values (session state, or their defaults).
+strategy = st.session_state.get("home_strategy", DEFAULT_STRATEGY)
+memory_size = int(st.session_state.get("home_memory_size", DEFAULT_MEMORY))
+impulse_at = int(st.session_state.get("home_impulse", DEFAULT_IMPULSE))
+with figure_column:
+    show(tree_animation(strategy, memory_size if strategy == "uniform" else 0, impulse_at), key="home_tree")
 with controls:
     strategy = st.radio("TREESELECT strategy", ["fading", "uniform"], key="home_strategy",
                         format_func=lambda s: STRATEGY_LABELS[s],
                         help="Which coefficients of the tree become the memory at each time step.")
     largest = max_uniform_memory(TOY_DEPTH, TOY_K)
-    memory_size = int(st.slider("Memory size M (uniform)", 1, largest, 8, key="home_memory_size",
+    memory_size = int(st.slider("Memory size M (uniform)", 1, largest, DEFAULT_MEMORY, key="home_memory_size",
                                 disabled=strategy != "uniform",
                                 help=f"Number of slots the uniform rule keeps (1..{largest})."))
-    impulse_at = int(st.slider("Impulse at t₀", 0, TOY_N - 1, 2, key="home_impulse",
+    impulse_at = int(st.slider("Impulse at t₀", 0, TOY_N - 1, DEFAULT_IMPULSE, key="home_impulse",
                                help="An input x that is 1 at t₀ and 0 elsewhere: yellow halos mark every node "
                                     "that still depends on it."))
 
@@ -45,16 +63,6 @@ else:
             "Haar DWT of the last 16 samples.")
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def tree_animation(strategy: str, memory_size: int, impulse_at: int) -> go.Figure:
-    """The animated toy tree (0.4 s to build, 16 frames): shared by every session and never mutated
-    (``ui.charts.show`` copies a figure before enlarging it for presentation mode)."""
-    chosen = memory_slots(strategy, TOY_DEPTH, TOY_K, memory_size=None if strategy == "fading" else memory_size)
-    return tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, chosen, strategy, impulse_at=impulse_at, height=455)
-
-
-with figure_column:
-    show(tree_animation(strategy, memory_size if strategy == "uniform" else 0, impulse_at), key="home_tree")
 with controls:
     st.caption("Blue edges: the shared lowpass h0; orange: the shared highpass h1 (coloured: what computes the memory). "
                "Circles: the memory at n; boxes at the bottom: the memory list. Yellow: nodes that still hold the "
@@ -105,8 +113,5 @@ GUIDE = [
     ("app_pages/7_Study.py", "Study", ":material/query_stats:",
      "Sweeps over seeds (shipped, or upload your own): which TREESELECT rule, budget and filter start win."),
 ]
-for step, (path, label, icon, what) in enumerate(GUIDE, start=1):
-    link, text = st.columns([1, 3], vertical_alignment="center")
-    with link:
-        st.page_link(path, label=f"{step}. {label}", icon=icon)
-    text.markdown(what)
+for step, (path, label, icon, what) in enumerate(GUIDE, start=1):  # one element per page: a light first load
+    st.page_link(path, label=f"**{step}. {label}** — {what}", icon=icon)

@@ -110,8 +110,8 @@ def test_home_figure2_animates_the_kept_slots(session_models):
     # the guide links every page of app.py's navigation but Home, in menu order
     titles = re.findall(r'st\.Page\([^)]*title="([^"]+)"', APP.read_text())
     assert len(titles) >= 9 and "Wavelet playground" in titles and "Study" in titles
-    links = [link.proto.label for link in at.get("page_link")]
-    assert links == [f"{step}. {title}" for step, title in enumerate(titles[1:], start=1)]
+    links = [link.proto.label.split(" — ")[0] for link in at.get("page_link")]  # "**1. Wavelets** — what it shows"
+    assert links == [f"**{step}. {title}**" for step, title in enumerate(titles[1:], start=1)]
 
 
 # --- Wavelets ------------------------------------------------------------------------------------
