@@ -44,25 +44,33 @@ if collected is not None and collected.result is not None:
 notices = st.container()  # the link's problems, above the page even when the pickers come after it
 
 
-def sidebar_controls() -> None:
-    """The presentation switch and the pickers every page shares (pages read them through ``state.selection()``)."""
+def sidebar_controls(pickers: bool) -> None:
+    """The presentation switch, then the pickers every page shares (pages read them through
+    ``state.selection()``); a page that reads none (Home) keeps their values without drawing them."""
     state.presentation_toggle()
-    with st.sidebar:
-        st.caption("Shared by every page")
-    entry = state.model_picker()
-    layer, channel = state.layer_channel_picker(entry)
-    signal_name, signal = state.signal_picker()
-    wavelet = state.wavelet_picker()
+    if pickers:
+        with st.sidebar:
+            st.caption("Shared by every page")
+        entry = state.model_picker()
+        layer, channel = state.layer_channel_picker(entry)
+        signal_name, signal = state.signal_picker()
+        wavelet = state.wavelet_picker()
+        state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
+    else:
+        state.keep_picker_choices()
+        st.sidebar.caption("The model, signal and wavelet pickers are on the pages that use them.")
     for problem in state.query_problems():
         notices.warning(f"Ignored a link parameter: {plain(problem)}.", icon=":material/link_off:")
-    state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
 
 
-if page is HOME:  # Home reads no picker: its chart is sent first (the browser fetches Plotly then), the sidebar after
+# Home reads no picker: its chart is sent first (the browser starts fetching Plotly then) and, unless
+# the session's link set a picker, Home draws none (the pickers' widgets measured about a second of
+# the browser's work before the chart on a 2-core machine). Every other page draws the pickers first.
+if page is HOME:
     page.run()
-    sidebar_controls()
+    sidebar_controls(pickers=state.pickers_on_home())
 else:
-    sidebar_controls()
+    sidebar_controls(pickers=True)
     page.run()
 state.share_view()
 runtime.start_preloading()  # once per server, after the first page: pandas now, torch and the model code later

@@ -23,10 +23,10 @@ TIMEOUT_S = 300  # a ceiling that only catches a hang (a loaded CI machine is sl
 def tree_page(length: int) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
     at.run()
+    at.switch_page("app_pages/3_Coefficient_tree.py")  # Home draws no pickers
+    at.run()
     at.sidebar.selectbox(key="signal").set_value("Bumps")
     at.sidebar.select_slider(key="signal_length").set_value(length)
-    at.run()
-    at.switch_page("app_pages/3_Coefficient_tree.py")
     at.run()
     assert not at.exception, at.exception
     return at

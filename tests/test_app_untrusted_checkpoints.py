@@ -98,7 +98,7 @@ def test_an_uploaded_model_can_be_removed_and_the_others_stay():
 
 
 def test_a_trained_model_can_be_removed_but_a_shipped_one_offers_no_remove():
-    at = open_app(None)
+    at = open_app("app_pages/3_Coefficient_tree.py")  # a page with the sidebar's pickers
     assert _remove_button(at) is not None  # the session's trained model is selected
     _remove_button(at).click().run()
     assert not at.exception and at.session_state["session_models"] == {}

@@ -136,3 +136,24 @@ def test_switching_presentation_mode_keeps_models_and_choices():
     at.selectbox(key="wv_name").set_value("sym4").run()
     at.toggle(key="present").set_value(True).run()
     assert at.selectbox(key="wv_name").value == "sym4"
+
+
+def test_a_visit_to_home_keeps_the_sidebar_choices():
+    """Home draws no pickers; what the user chose in them is still there on the next page that does."""
+    torch.manual_seed(0)
+    entry = ModelEntry(MODEL, MultiresNet(ModelConfig(d_model=2, n_layers=2, seq_len=32)), {}, "trained")
+    at = run_app("app_pages/3_Coefficient_tree.py", session_models={MODEL: entry}, model=MODEL)
+    at.sidebar.selectbox(key="signal").set_value("Doppler").run()
+    at.sidebar.select_slider(key="signal_length").set_value(1024).run()
+    at.sidebar.selectbox(key="wavelet").set_value("db2").run()
+    at.sidebar.number_input(key=f"layer_{MODEL}").set_value(1).run()
+    at.switch_page("app_pages/0_Home.py").run()
+    assert not at.exception and not at.sidebar.selectbox, "Home draws no pickers"
+    at.radio(key="home_strategy").set_value("uniform").run()  # a rerun on Home, too
+    at.switch_page("app_pages/3_Coefficient_tree.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="model").value == MODEL
+    assert at.sidebar.selectbox(key="signal").value == "Doppler"
+    assert at.sidebar.select_slider(key="signal_length").value == 1024
+    assert at.sidebar.selectbox(key="wavelet").value == "db2"
+    assert at.sidebar.number_input(key=f"layer_{MODEL}").value == 1

@@ -152,6 +152,8 @@ def apply_query_params() -> None:
     st.session_state["_query_applied"] = True
     params = st.query_params
     problems = []
+    # A session opened by a link that sets a picker shows the pickers on every page, Home too.
+    st.session_state[LINK_SETS_PICKERS] = any(key in params for key in PICKER_LINK_PARAMS)
     if "model" in params:  # the models' headers are read only when asked (Home's first chart needs none)
         if params["model"] in all_models():
             st.session_state["model"] = params["model"]
@@ -257,6 +259,31 @@ def presentation_toggle() -> bool:
         help="For a projector: the sidebar folds away, fonts grow, each page's key chart fits on a 1280×720 "
              "screen. Open the sidebar (top-left arrow) to change the model or signal, or to switch it off.",
     )
+
+
+#: Keys of the sidebar pickers' widgets (plus ``layer_<model>`` and ``channel_<model>``).
+PICKER_KEYS = ("model", "signal", "signal_length", "wavelet")
+#: Link parameters that set a picker, and the session flag saying the session's link had one.
+PICKER_LINK_PARAMS = ("model", "signal", "wavelet", "layer", "channel", "n")
+LINK_SETS_PICKERS = "_link_sets_pickers"
+
+
+def pickers_on_home() -> bool:
+    """Whether Home draws the sidebar pickers: only for a session opened by a link that sets one
+    (so the link's choices are shown and checked at once). Home reads no picker, and without them
+    the browser draws its chart sooner."""
+    return bool(st.session_state.get(LINK_SETS_PICKERS, False))
+
+
+def keep_picker_choices() -> None:
+    """On a page that draws no pickers (Home), keep what the user chose in them.
+
+    Streamlit forgets the value of a widget that a script run does not draw; writing the value
+    back through the Session State API keeps it for the next page that draws the widget.
+    """
+    for key in list(st.session_state.keys()):
+        if key in PICKER_KEYS or (isinstance(key, str) and key.startswith(("layer_", "channel_"))):
+            st.session_state[key] = st.session_state[key]
 
 
 def model_picker() -> ModelEntry:
