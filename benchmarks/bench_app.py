@@ -170,6 +170,8 @@ def _app_at(length: int):
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
+    at.switch_page("app_pages/3_Coefficient_tree.py")  # Home draws no pickers; this page does
+    at.run()
     if length in SIGNAL_LENGTHS:
         at.sidebar.selectbox(key="signal").set_value(SIGNAL)
         at.sidebar.select_slider(key="signal_length").set_value(length)
