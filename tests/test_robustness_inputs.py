@@ -42,6 +42,7 @@ import multires.model as model_module
 import multires.train as cli
 import multires.training as training_module
 from conftest import rewrite_checkpoint
+from test_presentation import run_app  # the app opened from a link and/or a session, then a page
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
 from multires.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
@@ -99,18 +100,6 @@ def _widget(widgets, key: str):
         if widget.key == key:
             return widget
     raise KeyError(f"no widget with key {key!r}; keys: {[w.key for w in widgets]}")
-
-
-def open_link(params: dict[str, str], page: str | None = None) -> AppTest:
-    """The app opened from a link carrying ``params`` (a fresh session), then switched to ``page``."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def open_app(page: str | None) -> AppTest:
@@ -514,7 +503,7 @@ def live_markup(at: AppTest) -> list[str]:
 @pytest.mark.parametrize("case", list(HOSTILE_LINKS))
 def test_hostile_link_parameter_is_echoed_as_plain_text(case):
     key, value = HOSTILE_LINKS[case]
-    at = open_link({key: value})
+    at = run_app(query={key: value})
     warnings = [w.value for w in at.warning if "Ignored a link parameter" in w.value]
     assert len(warnings) == 1, [w.value for w in at.warning]
     body = warnings[0]
@@ -593,7 +582,7 @@ def test_structured_npy_is_refused_in_plain_words():
 
 
 def test_n_link_parameter_sets_the_treeselect_time_step_and_follows_it():
-    at = open_link({"n": "100"}, "app_pages/4_TREESELECT.py")
+    at = run_app("app_pages/4_TREESELECT.py", query={"n": "100"})
     assert at.slider(key="ts_n").value == 100
     assert at.query_params["n"] == "100"
     at.slider(key="ts_n").set_value(40).run()
@@ -602,7 +591,7 @@ def test_n_link_parameter_sets_the_treeselect_time_step_and_follows_it():
 
 
 def test_n_beyond_the_signal_is_reported_on_treeselect():
-    at = open_link({"n": "5000"}, "app_pages/4_TREESELECT.py")
+    at = run_app("app_pages/4_TREESELECT.py", query={"n": "5000"})
     assert_shown(at.warning, r"Ignored a link parameter: n=5000 is not a time step of this signal \(0\.\.511\)")
     assert at.slider(key="ts_n").value == 511
     _passed("query_string", "n-beyond-the-signal")
