@@ -12,6 +12,7 @@ All functions are differentiable in the filters and weights.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -128,16 +129,15 @@ def _group_by_band(slots: list[Slot]) -> dict[tuple[str, int], list[tuple[int, i
 class SynthesisPlan:
     """Where every slot's taps land in the per-level tables of :func:`composite_kernel`'s fast path.
 
-    Level ``l``'s table is ``T_l`` on the grid of period ``2**(l-1)`` (``lengths[l-1]`` values,
-    starting at column ``offsets[l-1]`` of one flat table; each level is exactly as long as the
-    upsampled coarser level, so the Horner steps never cut); ``kind`` says which filter a slot's taps
+    Level ``l``'s table is ``T_l`` on the grid of period ``2**(l-1)``: ``lengths[l-1]`` values of one
+    flat table, levels 1 to J one after the other (each level exactly as long as the upsampled
+    coarser level, so the Horner steps never cut); ``kind`` says which filter a slot's taps
     come from (0: ``h0`` for ``a_J``, 1: ``h1`` for a detail band); ``positions`` are the flat
     columns of every slot's ``k`` taps, slot by slot, then the skip weight's (level 1, lag 0).
     """
 
     length: int
     lengths: tuple[int, ...]
-    offsets: tuple[int, ...]
     kind: torch.Tensor
     positions: torch.Tensor
 
@@ -155,7 +155,7 @@ def synthesis_plan(slots: list[Slot], depth: int, kernel_size: int) -> Synthesis
     lengths = [-(-length // 2 ** (depth - 1))]  # level J, then each finer level holds up2 of the coarser
     for _ in range(depth - 1):
         lengths.insert(0, 2 * (lengths[0] + half - 1))
-    offsets = [sum(lengths[:i]) for i in range(depth)]
+    offsets = list(itertools.accumulate(lengths[:-1], initial=0))  # where each level starts in the table
     positions = [
         offsets[s.level - 1] + s.lag // 2 ** (s.level - 1) + kernel_size - 1 - j  # tap j acts at delay k-1-j
         for s in slots
@@ -164,7 +164,6 @@ def synthesis_plan(slots: list[Slot], depth: int, kernel_size: int) -> Synthesis
     return SynthesisPlan(
         length=length,
         lengths=tuple(lengths),
-        offsets=tuple(offsets),
         kind=torch.tensor([0 if s.band == "approx" else 1 for s in slots], dtype=torch.long),
         positions=torch.tensor(positions + [0], dtype=torch.long),
     )
