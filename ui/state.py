@@ -261,8 +261,9 @@ def presentation_toggle() -> bool:
     )
 
 
-#: Keys of the sidebar pickers' widgets (plus ``layer_<model>`` and ``channel_<model>``).
+#: Keys of the sidebar pickers' widgets, plus the per-model layer and channel inputs' prefixes.
 PICKER_KEYS = ("model", "signal", "signal_length", "wavelet")
+LAYER_KEY, CHANNEL_KEY = "layer_", "channel_"
 #: Link parameters that set a picker, and the session flag saying the session's link had one.
 PICKER_LINK_PARAMS = ("model", "signal", "wavelet", "layer", "channel", "n")
 LINK_SETS_PICKERS = "_link_sets_pickers"
@@ -282,7 +283,7 @@ def keep_picker_choices() -> None:
     back through the Session State API keeps it for the next page that draws the widget.
     """
     for key in list(st.session_state.keys()):
-        if key in PICKER_KEYS or (isinstance(key, str) and key.startswith(("layer_", "channel_"))):
+        if key in PICKER_KEYS or (isinstance(key, str) and key.startswith((LAYER_KEY, CHANNEL_KEY))):
             st.session_state[key] = st.session_state[key]
 
 
@@ -337,9 +338,9 @@ def layer_channel_picker(entry: ModelEntry) -> tuple[int, int]:
     layer = min(int(layer), n_layers - 1)
     channel = min(int(channel), channels - 1)
     col1, col2 = st.sidebar.columns(2)
-    layer = col1.number_input("Layer", 0, n_layers - 1, layer, key=f"layer_{entry.name}",
+    layer = col1.number_input("Layer", 0, n_layers - 1, layer, key=LAYER_KEY + entry.name,
                               help=f"Block of the network, 0..{n_layers - 1}")
-    channel = col2.number_input("Channel", 0, channels - 1, channel, key=f"channel_{entry.name}",
+    channel = col2.number_input("Channel", 0, channels - 1, channel, key=CHANNEL_KEY + entry.name,
                                 help=f"Channel within the block, 0..{channels - 1}")
     st.session_state["_layer"], st.session_state["_channel"] = int(layer), int(channel)
     return int(layer), int(channel)
