@@ -11,6 +11,7 @@ from multires.figures.tree import tree_heatmap
 from multires.figures.wavelets import mother_wavelet_figure
 from multires.filters import cascade, filter_diagnostics, frequency_response
 from multires.playground import MAX_TAPS, MIN_TAPS, TapsError, cascade_diverges, playground_pair
+from multires.treeselect import default_depth
 from multires.wavelets import wavelet_filters
 from ui import playground_state as pg
 from ui import state
@@ -18,6 +19,7 @@ from ui.charts import show
 from ui.figure_cache import cached_figure
 from ui.reduced import show_chart
 from ui.safe_text import figure_text, plain
+from ui.trees import tree_rows
 
 CASCADE_LEVEL = 8
 N_FREQS = 257
@@ -47,13 +49,6 @@ def mark(value: float | None, ideal: float) -> str:
         return "–"
     error = abs(value - ideal)
     return "✓" if error < PASS else ("≈" if error < CLOSE else "✗")
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    from multires import coefficient_tree, default_depth
-
-    return coefficient_tree(x, h0, h1, depth=default_depth(x.size, h0.size)).rows()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -109,7 +104,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
                    "splits the band, h0 passes 0 and blocks 0.5, h1 the reverse. Dashed: the nearest named wavelet.")
     with tree:
         signal = state.selection().signal
-        rows = tree_rows(signal, h0, h1)
+        rows = tree_rows(signal, h0, h1, default_depth(signal.size, h0.size))
         show_chart(cached_figure(tree_heatmap, rows, f"Coefficient tree of {figure_text(state.selection().signal_name)} with your filters"),
                    key="pg_tree", file_name="playground_tree.csv",
                    exact=lambda: {"t": np.arange(signal.size), "x": signal, **dict(rows)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires import coefficient_tree, default_depth, wavelet_filters
+from multires import default_depth, wavelet_filters
 from multires.figures.reduce import HALF_WIDTH_PX
 from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
 from multires.signals import (
@@ -23,6 +23,7 @@ from ui.charts import presenting, show
 from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
+from ui.trees import tree_rows
 
 UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_column", "tree_upload_start", "tree_upload_error"
 MAX_DEPTH = 14
@@ -82,11 +83,6 @@ def sync_upload(new_file: bool = False) -> None:
 
 
 # --- derived arrays --------------------------------------------------------------------------
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)  # shared and read-only: no copy per run
-def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list[tuple[str, np.ndarray]]:
-    return coefficient_tree(x, h0, h1, depth=depth).rows()
 
 
 # Figures of a tree, cached (ui.figure_cache) by the tree's inputs: hashing x and the filters on every

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
-import torch
 
-from multires import band_filters, coefficient_tree, kept_cells, max_uniform_memory, memory_slots, wavelet_filters
+from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
 from multires.limits import MAX_ANALYSED_WINDOW
 from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
 from multires.figures.tree import cell_coords, cell_label, tree_heatmap
@@ -18,20 +19,15 @@ from multires.figures.treeselect import (
     reconstruction_figure,
     selection_matrix_figure,
 )
-from multires.memory import (
-    cell_span,
-    footprint,
-    memory_capacity,
-    memory_span,
-    reconstruct_past,
-    reconstruction_error_by_lag,
-)
+from multires.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
 from ui import state
 from ui.charts import presenting, show
-from ui.figure_cache import cached_figure
+from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
 from ui.safe_text import plain
+from ui.trees import tree_rows
+from ui.treeselect_data import capacities, learned_selection, reconstructions, slot_contributions, slot_key
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
 #: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
@@ -40,49 +36,6 @@ DEFAULT_LEARNED_MODEL = "digits-learned8-haar"
 FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
 QUESTION_CELLS = 16  # uniform cells offered by the "which cells" question
-
-SlotKey = tuple[tuple[str, int, int], ...]  # hashable slots for st.cache_data
-
-
-def _key(slots: list[Slot]) -> SlotKey:
-    return tuple((s.band, s.level, s.lag) for s in slots)
-
-
-def _slots(key: SlotKey) -> list[Slot]:
-    return [Slot(*s) for s in key]
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list[tuple[str, np.ndarray]]:
-    return coefficient_tree(x, h0, h1, depth=depth).rows()
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def remembered(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, depth: int, window: int):
-    """R² per lag (memory capacity, white noise); 1 − R² is the reconstruction error."""
-    return memory_capacity(h0, h1, _slots(slots), depth, max_lag=window - 1)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def past_reconstruction(x: np.ndarray, n: int, h0: np.ndarray, h1: np.ndarray, slots: SlotKey, depth: int,
-                        window: int):
-    return reconstruct_past(x, n, h0, h1, _slots(slots), depth, window=window)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def slot_contributions(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, weights: np.ndarray, depth: int,
-                       length: int) -> np.ndarray:
-    """``w_s`` times each slot's impulse response (lag included), cut or zero-padded to ``length``: (S, length).
-
-    Built row by row from the band filters, so a long receptive field costs ``S x length``, not ``S x`` it.
-    """
-    approx, details = band_filters(torch.from_numpy(h0)[None], torch.from_numpy(h1)[None], depth)
-    out = np.zeros((len(slots), length))
-    for row, slot in enumerate(_slots(slots)):
-        g = (approx if slot.band == "approx" else details[slot.level - 1])[0].numpy()[: max(0, length - slot.lag)]
-        out[row, slot.lag : slot.lag + g.size] = g
-    return weights[:, None] * out
-
 
 def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
     """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one."""
@@ -125,9 +78,10 @@ def answer_figure(rows: list[tuple[str, np.ndarray]], title: str, answer: list[t
     return guess_overlay(fig, guess, answer)
 
 
-def selection_figure(kept: tuple[SlotKey, ...], channel: int, title: str):
-    """The learned selection matrix, cached by plain tuples: hashing Slot objects costs far more."""
-    return selection_matrix_figure([_slots(k) for k in kept], channel, title)
+def selection_figure(selection: tuple[list[Slot], np.ndarray], channel: int, title: str):
+    """The learned selection matrix from a layer's candidates and keep-mask (channels × candidates)."""
+    candidates, mask = selection
+    return selection_matrix_figure([[s for s, keep in zip(candidates, row) if keep] for row in mask], channel, title)
 
 
 def window_columns(rows: list[tuple[str, np.ndarray]], first: int) -> dict[str, np.ndarray]:
@@ -222,14 +176,17 @@ tabs = st.tabs(["Kept cells", "What it remembers", "Predict, then reveal", "Lear
 with tabs[0]:
     rows = tree_rows(x, h0, h1, depth)
     first = max(0, n - window - 1)
-    shown_rows = [(label, values[first : n + 1]) for label, values in rows]
+    # the window of the tree the charts draw, named by its inputs: hashing 2 filters and a digest of x is cheaper
+    # than hashing the J + 1 rows on every rerun
+    shown_rows = Named((hashlib.sha256(x.tobytes()).hexdigest(), h0.tobytes(), h1.tobytes(), depth, first, n),
+                       [(label, values[first : n + 1]) for label, values in rows])
     x_range = (first - 0.5, n + max(3, window // 6) + 0.5)
     focus = (cell_label(picked[1]), picked[2], *focus_span) if picked else None
     event = show_chart(cached_figure(tree_heatmap, shown_rows,
                                      f"The tree over the last {n + 1 - first} samples, memory kept at n = {n}",
                                      kept={s: cell_coords(c) for s, c in cells.items()}, n=n, x_range=x_range,
                                      start=first, focus=focus, height=330 if presenting() else None),
-                       key="ts_tree_heatmap", exact=lambda: window_columns(shown_rows, first),
+                       key="ts_tree_heatmap", exact=lambda: window_columns(shown_rows.value, first),
                        file_name="treeselect_window.csv", on_select="rerun", selection_mode="points")
     clicked = [(p.get("y"), p.get("x")) for p in (event.selection.points if event else [])]
     by_cell = {(cell_label(slot), t): key for key, (_, slot, t) in choices.items()}
@@ -268,11 +225,9 @@ with tabs[0]:
                     unsafe_allow_html=True)
 
 with tabs[1]:
-    recon, r2 = {}, {}
-    t = x_window = lags = None
-    for strategy, slots in analysed.items():
-        t, x_window, recon[strategy] = past_reconstruction(x, n, h0, h1, _key(slots), depth, window)
-        lags, r2[strategy] = remembered(h0, h1, _key(slots), depth, window)
+    analysed_keys = tuple((strategy, slot_key(slots)) for strategy, slots in analysed.items())
+    t, x_window, recon = reconstructions(x, n, h0, h1, analysed_keys, depth, window)
+    lags, r2 = capacities(h0, h1, analysed_keys, depth, window)
     if not analysed:
         st.info(f"Every kept slot reads further back than the {window} samples this page analyses.{cap_note}")
     else:
@@ -364,10 +319,9 @@ with tabs[3]:
         st.info(f"Model {plain(entry.name)} uses tree_select = \"{conv.tree_select}\" and no model with a learned selection is "
                 "available; train one with tree_select = \"learned\" on the Train page.")
     else:
-        kept_by_channel = [conv.kept_slots(c) for c in range(conv.channels)]
-        show(cached_figure(selection_figure, tuple(_key(slots) for slots in kept_by_channel), channel,
-                                     f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
-                                     f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
+        show(cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), channel,
+                           f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
+                           f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
                    f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on.")
         st.markdown(f"**The learned rule ({plain(entry.name)}, layer {layer}).** "
@@ -399,7 +353,8 @@ with tabs[5]:
     kernel_cut = reach > MAX_ANALYSED_WINDOW  # a longer kernel is drawn up to the page's window
     reach = min(reach, MAX_ANALYSED_WINDOW)
     kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
-    contributions = slot_contributions(model_h0, model_h1, _key(model_slots), model_weights[:-1], depth, kernel.size)
+    contributions = slot_contributions(model_h0, model_h1, slot_key(model_slots), model_weights[:-1], depth,
+                                       kernel.size)
     slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(model_slots, model_weights[:-1])]
     row = model_slots.index(picked[1]) if picked and picked[1] in model_slots else None
     show_chart(cached_figure(kernel_figure, kernel, contributions, slot_labels, float(model_weights[-1]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,7 +12,7 @@ from multires.figures.compare import lag_r2_figure, score_ranges_figure, seed_gr
 from ui import state
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show
-from ui.figure_cache import cached_figure
+from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
@@ -25,8 +27,22 @@ def _row(name: str, entry: state.ModelEntry) -> dict:
                        distinct)
 
 
-models = state.all_models()
-table = pd.DataFrame([_row(name, e) for name, e in models.items()])
+def _rows() -> Named:
+    """Every model's row, named by a digest of their text (plain Python values, so ``repr`` is complete):
+    the tables and charts below are found again by that name instead of hashing DataFrames every rerun."""
+    rows = [_row(name, e) for name, e in state.all_models().items()]
+    return Named(hashlib.sha256(repr(rows).encode()).hexdigest(), rows)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=HASH_NAMED)
+def _tables(rows: Named) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The table of every model and, per task, its models merged over seeds (shared: never modified)."""
+    table = pd.DataFrame(rows.value)
+    return table, {task: seed_groups(table[table["task"] == task]) for task in table["task"].unique()}
+
+
+rows = _rows()
+table, groups_by_task = _tables(rows)
 
 st.title("Compare models")
 st.markdown("Test scores on each task's held-out split: **accuracy** for classification, mean **R²** over lags "
@@ -48,7 +64,7 @@ zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom"
                           help="Off: the axis starts at 0, so lengths are honest. On: the axis is fitted to the "
                                "scores and its label says where it starts.")
 subset = table[table["task"] == task]
-groups = seed_groups(subset)
+groups = groups_by_task[task]
 if groups.empty:
     st.info(f"No model of the {plain(task)} task has a test score.", icon=":material/info:")
     st.stop()
@@ -59,8 +75,8 @@ baselines = measured_baselines(task) if score_name == "accuracy" else {}
 tab_names = ["Scores", "Budgets and models"] + (["Recall per lag"] if task == "memory" else [])
 tabs = st.tabs(tab_names)
 with tabs[0]:
-    show(cached_figure(score_ranges_figure, groups, f"{task}: test score per configuration", x_title, baselines, zoom,
-                       compact=presenting()),
+    show(cached_figure(score_ranges_figure, Named((rows.name, task), groups), f"{task}: test score per configuration",
+                       x_title, baselines, zoom, compact=presenting()),
          key="compare_scores")
     seeds = groups["seeds"]
     spread = ("one seed each" if seeds.max() == 1 else
@@ -121,7 +137,7 @@ if task == "memory":
     with tabs[2]:
         curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
         if curves:
-            show(cached_figure(lag_r2_figure, curves), key="compare_lag_r2")
+            show(cached_figure(lag_r2_figure, Named((rows.name, "curves"), curves)), key="compare_lag_r2")
             st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
                        "Fading recalls recent lags sharply and fades with distance; uniform spreads its budget evenly.")
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,7 +12,7 @@ from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
 from multires.study.results import StudyResultsError, read_results, summarise
 from ui import state
 from ui.charts import presenting, show
-from ui.figure_cache import cached_figure
+from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
 from ui.train_data import BASELINES_CSV, measured_baselines
 
@@ -30,10 +32,10 @@ def _uploaded(data: bytes) -> pd.DataFrame:
     return read_results(data)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _summary(shown: pd.DataFrame, budget: str) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_NAMED)
+def _summary(shown: Named, budget: str) -> pd.DataFrame:
     """The table under the charts: the shown trials by rule, memory size and init."""
-    return summarise(shown, by=("tree_select", "memory_size", "init"), budget=budget)
+    return summarise(shown.value, by=("tree_select", "memory_size", "init"), budget=budget)
 
 
 def _budget_chart(shown: pd.DataFrame, task: str, budget: str, init: str, width: int,
@@ -56,12 +58,14 @@ shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
                   help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
 table: pd.DataFrame | None = None
+table_name: tuple = ()  # changes whenever the table does: what the cached charts are found by
 if source == UPLOAD:
     uploaded = st.file_uploader("results.csv or results.parquet from `python -m multires.study --out DIR`",
                                 type=["csv", "parquet"], key="study_upload")
     if uploaded is not None:
         try:
             table = _uploaded(uploaded.getvalue())
+            table_name = ("upload", hashlib.sha256(uploaded.getvalue()).hexdigest())
         except StudyResultsError as err:
             st.error(plain(f"{uploaded.name}: {err}"), icon=":material/error:")
     if table is None and shipped:
@@ -72,7 +76,9 @@ if table is None:
                 "runs/ucr/results.csv.", icon=":material/info:")
         st.stop()
     name = source if source in shipped else next(iter(shipped))
-    table = _shipped(str(shipped[name]), shipped[name].stat().st_mtime)
+    modified = shipped[name].stat().st_mtime
+    table = _shipped(str(shipped[name]), modified)
+    table_name = ("shipped", str(shipped[name]), modified)
 
 finished = table[table["status"] == "ok"]
 if finished.empty:
@@ -94,8 +100,8 @@ is_accuracy = set(rows["metric_name"].dropna()) == {"accuracy"}
 levels = measured_baselines(task) if is_accuracy else {}
 
 # Charts and table kept by their inputs (ui.figure_cache, st.cache_data): a rerun that changes nothing rebuilds
-# nothing. They get only the trials they draw (this task, this width), so finding them again hashes little.
-shown = rows[rows["d_model"] == width]
+# nothing. The trials they draw (this task, this width) are found again by the table's name, not by hashing them.
+shown = Named((*table_name, task, width), rows[rows["d_model"] == width])
 show(cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting()), key="study_budget")
 st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
            "for that budget or less). Look for the rule whose points sit on the front"
