@@ -137,7 +137,7 @@ if task == "memory":
     with tabs[2]:
         curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
         if curves:
-            show(cached_figure(lag_r2_figure, Named((rows.name, "curves"), curves)), key="compare_lag_r2")
+            show(cached_figure(lag_r2_figure, Named((rows.name, task, "curves"), curves)), key="compare_lag_r2")
             st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
                        "Fading recalls recent lags sharply and fades with distance; uniform spreads its budget evenly.")
         else:

@@ -64,8 +64,9 @@ if source == UPLOAD:
                                 type=["csv", "parquet"], key="study_upload")
     if uploaded is not None:
         try:
-            table = _uploaded(uploaded.getvalue())
-            table_name = ("upload", hashlib.sha256(uploaded.getvalue()).hexdigest())
+            data = uploaded.getvalue()
+            table = _uploaded(data)
+            table_name = ("upload", hashlib.sha256(data).hexdigest())
         except StudyResultsError as err:
             st.error(plain(f"{uploaded.name}: {err}"), icon=":material/error:")
     if table is None and shipped:
