@@ -12,13 +12,15 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 
-from multires.tasks.arrays import normalize_series, series_array
+from multires.tasks.arrays import _normalized, series_array
 
 __all__ = ["PredictNormalization", "predict"]
 
@@ -74,7 +76,12 @@ def predict(
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     values = series_array(X, "X")  # (n, C, L) float64
     if normalize == "series":
-        values = normalize_series(values)
+        values, constant_mask = _normalized(values)
+        constant = int(constant_mask.sum())
+        if constant:
+            warnings.warn(f"{constant} of {values.shape[0] * values.shape[1]} series (channels counted "
+                          "separately) were constant at their own scale and were set to all zeros before "
+                          "predicting", UserWarning, stacklevel=2)
     inputs = torch.from_numpy(values.astype(np.float32))
     was_training = net.training
     net.eval()

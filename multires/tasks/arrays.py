@@ -29,6 +29,8 @@ __all__ = [
     "Normalization",
     "encode_labels",
     "from_arrays",
+    "constant_note",
+    "count_constant_series",
     "normalize_series",
     "series_array",
 ]
@@ -39,8 +41,9 @@ _NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 MIN_SERIES_LENGTH = 2
 """Shortest series :func:`from_arrays` accepts."""
 
-# A series whose standard deviation is below this share of its scale is treated as constant.
-_CONSTANT_RTOL = 1e-10
+#: A series whose standard deviation is at most this share of its largest magnitude is constant: its
+#: variation is a few thousand float64 roundings (eps 2.2e-16) of its own values, whatever their scale.
+_CONSTANT_RTOL = 1e-12
 
 
 def normalize_series(X: Any) -> np.ndarray:
@@ -48,6 +51,10 @@ def normalize_series(X: Any) -> np.ndarray:
 
     ``(x - mean(x)) / std(x)`` along the last axis (population std, ``ddof=0``, as aeon and the UCR
     archive use). A constant series has no scale: it becomes all zeros instead of dividing by 0.
+    Constancy is decided relative to the series' own scale (its largest magnitude), so a series at
+    scale 1e-11 is normalised like one at scale 1; the statistics are computed on the series divided
+    by that magnitude, so values near the float64 limit (1.5e308) do not overflow.
+    :func:`count_constant_series` says how many series were constant.
 
     Parameters
     ----------
@@ -66,11 +73,41 @@ def normalize_series(X: Any) -> np.ndarray:
     array([[-1.22474487,  0.        ,  1.22474487],
            [ 0.        ,  0.        ,  0.        ]])
     """
-    values = np.asarray(X, dtype=np.float64)
-    mean = values.mean(axis=-1, keepdims=True)
-    std = values.std(axis=-1, keepdims=True)
-    constant = std <= _CONSTANT_RTOL * np.maximum(1.0, np.abs(mean))
-    return np.where(constant, 0.0, (values - mean) / np.where(constant, 1.0, std))
+    return _normalized(np.asarray(X, dtype=np.float64))[0]
+
+
+def count_constant_series(X: Any) -> int:
+    """How many series (channels counted separately) :func:`normalize_series` sets to all zeros.
+
+    >>> count_constant_series([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0], [1e-11, 2e-11, 3e-11]])
+    1
+    """
+    return int(_normalized(np.asarray(X, dtype=np.float64))[1].sum())
+
+
+def _normalized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(normalised values, boolean mask of constant series)``, overflow-free at any finite scale."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        scale = np.abs(values).max(axis=-1, keepdims=True) if values.shape[-1] else np.zeros(values.shape[:-1] + (1,))
+        unit = values / np.where(scale > 0, scale, 1.0)  # |unit| <= 1: mean and std cannot overflow
+        mean = unit.mean(axis=-1, keepdims=True)
+        std = unit.std(axis=-1, keepdims=True)
+        constant = ~(std > _CONSTANT_RTOL)  # also NaN (non-finite input): treated as no information
+        out = np.where(constant, 0.0, (unit - mean) / np.where(constant, 1.0, std))
+    return out, constant[..., 0]
+
+
+def constant_note(counts: dict[str, tuple[int, int]]) -> str | None:
+    """A sentence saying how many series of each part were constant (set to zeros), or None.
+
+    >>> constant_note({"training": (3, 120), "test": (0, 40)})
+    '3 of 120 training series were constant (no variation at their own scale) and were set to all zeros: a model learns nothing from them.'
+    """
+    parts = [f"{n} of {total} {what} series" for what, (n, total) in counts.items() if n]
+    if not parts:
+        return None
+    return (f"{' and '.join(parts)} were constant (no variation at their own scale) and were set to all zeros: "
+            "a model learns nothing from them.")
 
 
 def _label_sort_key(label: Hashable) -> tuple[int, float, str]:
@@ -281,8 +318,12 @@ def from_arrays(
     assert codes_test is not None
     keep, held = stratified_holdout(codes_train, float(val_fraction), np.random.default_rng(seed))
 
+    notes: tuple[str, ...] = ()
     if normalize == "series":
-        train, test = normalize_series(train), normalize_series(test)
+        (train, train_constant), (test, test_constant) = _normalized(train), _normalized(test)
+        note = constant_note({"training": (int(train_constant.any(axis=-1).sum()), train.shape[0]),
+                              "test": (int(test_constant.any(axis=-1).sum()), test.shape[0])})
+        notes = (note,) if note else ()
     elif normalize == "global":
         mean = train[keep].mean(axis=(0, 2), keepdims=True)
         std = train[keep].std(axis=(0, 2), keepdims=True)
@@ -305,4 +346,5 @@ def from_arrays(
         class_names,
         description,
         source,
+        notes=notes,
     )

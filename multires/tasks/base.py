@@ -58,6 +58,9 @@ class TaskData:
         One line for the UI.
     source : str, default ""
         Where the data comes from, e.g. ``"aeon bundled GunPoint, official train/test split"``.
+    notes : tuple of str, default ()
+        Sentences for the user about what was done to the data (e.g. how many series were constant
+        and set to zeros by normalisation).
     lag_channels : tuple of int, default ()
         Recall tasks only: the input channel each target column recalls (all 0 for ``"memory"``;
         empty when every column recalls channel 0).
@@ -77,6 +80,7 @@ class TaskData:
     description: str
     source: str = ""
     lag_channels: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def channels_in(self) -> int:
