@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import torch
 
+from multires.plaintext import quote
 from multires.tasks.arrays import _normalized, series_array
 
 __all__ = ["PredictNormalization", "predict"]
@@ -71,9 +72,9 @@ def predict(
         For a bad option, or ``class_names`` whose length differs from the network's outputs.
     """
     if normalize not in _NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {normalize!r}")
+        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {quote(normalize)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise ValueError(f"batch_size must be a positive integer, got {quote(batch_size)}")
     values = series_array(X, "X")  # (n, C, L) float64
     if normalize == "series":
         values, constant_mask = _normalized(values)

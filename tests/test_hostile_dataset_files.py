@@ -67,3 +67,38 @@ def test_predict_warns_when_series_are_constant():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         predict(net, X[:3] * 1e-11)
+
+
+# --- labels: never merged or split silently, never quoted in full ----------------------------------------
+
+@pytest.mark.parametrize(("y", "message"), [
+    ([1, "1"] * 12, r"the labels 1 and '1': different values that read the same"),
+    ([True, 1] * 12, "mixes true/false labels with number labels"),
+    ([[1], [1, 2]] * 12, r"y_train\[0\] = \[1\] is a sequence, not a label"),
+    ([[1, 2]] * 24, r"is a sequence, not a label"),
+    ((i % 2 for i in range(24)), "must be a list or array of labels .* got generator"),
+])
+def test_labels_that_would_merge_split_or_crash_are_refused_in_words(y, message):
+    with pytest.raises(DatasetError, match=message):
+        from_arrays("t", X, y, X[:6], Y[:6])
+
+
+def test_name_none_is_refused():
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
+        from_arrays(None, X, Y, X[:6], Y[:6])
+
+
+def test_from_arrays_has_the_files_series_limit():
+    from multires.limits import MAX_DATASET_SERIES
+
+    many = np.zeros((MAX_DATASET_SERIES + 1, 2), dtype=np.float32)
+    with pytest.raises(DatasetError, match=f"{MAX_DATASET_SERIES + 1:,} series; at most"):
+        from_arrays("t", many, [0, 1] * (MAX_DATASET_SERIES // 2) + [0], X[:6, :2], Y[:6])
+
+
+def test_megabyte_labels_are_quoted_shortened():
+    huge = ["a" * 10**6, "b" * 10**6]
+    with pytest.raises(DatasetError) as info:
+        from_arrays("t", X, huge * 12, X[:6], ["c" * 10**6] * 6)
+    message = str(info.value)
+    assert len(message) < 400 and "(1,000,000 characters)" in message

@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from multires.plaintext import quote
+
 __all__ = [
     "DatasetError",
     "TaskData",
@@ -107,7 +109,7 @@ def check_seed(seed: int) -> int:
     3
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative integer, got {quote(seed)}")
     return int(seed)
 
 
@@ -120,7 +122,7 @@ def check_count(value: int, name: str, minimum: int = 1, maximum: int | None = N
     5
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return int(value)
