@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-from multires.tasks import DatasetError, from_arrays, normalize_series
-from multires.tasks.arrays import count_constant_series
+from multires.data.tasks import DatasetError, from_arrays, normalize_series
+from multires.data.tasks.arrays import count_constant_series
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((24, 32))
@@ -58,7 +58,7 @@ def test_tiny_scale_data_is_not_trained_on_zeros():
 
 def test_predict_warns_when_series_are_constant():
     from multires import ModelConfig
-    from multires.inference import predict
+    from multires.training.inference import predict
     from multires.training import build_model
 
     net = build_model(ModelConfig(d_model=4, n_layers=1, seq_len=32, d_output=2), seed=0)

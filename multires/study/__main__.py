@@ -92,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.num_cpus is not None and args.num_cpus < 1:
             raise ValueError(f"--num-cpus must be >= 1, got {args.num_cpus}")
-        from multires.checkpoint import check_writable_dir
-        from multires.tasks.registry import check_task_name
+        from multires.checkpoint.io import check_writable_dir
+        from multires.data.tasks.registry import check_task_name
 
         from .runner import check_ray_address, run_study
 
