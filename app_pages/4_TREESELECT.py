@@ -126,8 +126,10 @@ if st.session_state.get("_ts_m_source") != (entry.name, layer, k):  # M's defaul
 linked_n = state.link_time_step(n_samples)  # a shared link's ?n=..., once
 if linked_n is not None:
     st.session_state["ts_n"] = linked_n
-with top[1]:
-    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
+elif not 0 <= st.session_state.get("ts_n", -1) <= n_samples - 1:  # first visit, or a shorter signal now
+    st.session_state["ts_n"] = n_samples - 1
+with top[1]:  # the value comes from session state only (a value= as well made Streamlit warn for linked n)
+    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal (shared links keep it as n)."))
 state.share_time_step(n)
 with top[2]:
