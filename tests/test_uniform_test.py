@@ -157,7 +157,8 @@ def _table(pairs: dict[str, list[tuple[float, float]]], **budget) -> pd.DataFram
                 rows.append({"setting": setting, "seed": seed, "tree_select": rule, "test_accuracy": accuracy,
                              "slots_per_channel": 7, "distinct_per_layer": 7, "n_parameters": 834, "steps": 504,
                              "ceiling": {"fading": 0.5, "uniform": 0.85}[rule] if setting == "memory alone"
-                             else math.nan, **budget})
+                             else math.nan, "layer1_ceiling": {"fading": 0.55, "uniform": 0.88}[rule],
+                             "n_layers": 1 if setting == "memory alone" else 2, **budget})
     return pd.DataFrame(rows)
 
 
@@ -195,7 +196,7 @@ def test_figure_has_one_panel_per_setting_one_line_per_seed_and_the_differences(
     titles = [a.text for a in fig.layout.annotations]
     assert len(titles) == 2 and "memory alone" in titles[0] and "full model" in titles[1]
     summary = paired_summary(TABLE_WINS)
-    assert f"{summary['difference'].iloc[0]:+.2f}" in titles[0]
+    assert f"{summary['difference'].iloc[0]:+.3f}" in titles[0]
     seed_lines = [t for t in fig.data if t.mode == "lines+markers" and t.x is not None and t.x[0] is not None]
     assert len(seed_lines) == 10  # 5 seeds x 2 settings, each joining fading and uniform
     alone = [list(t.y) for t in seed_lines if t.xaxis == "x"]
@@ -211,6 +212,9 @@ def test_caption_describes_the_numbers_and_the_verdict():
     assert caption.count("**uniform wins**") == 1  # memory alone: the interval is above 0
     assert "**neither is shown better**" in caption  # full model: the interval straddles 0
     assert "no classifier can beat 0.85 from uniform's cells or 0.50 from fading's" in caption
+    # full model: fading (0.88 on average) beats what its first block alone allows (0.55), so the caption says so
+    assert "fading's first block alone (learned filters included, read at the last step) allows at most 0.55 (uniform's 0.88)" in caption
+    assert caption.count("first block alone") == 1
     flipped = TABLE_WINS.copy()
     flipped["tree_select"] = flipped["tree_select"].map({"fading": "uniform", "uniform": "fading"})
     assert "**fading wins**" in uniform_test_caption(paired_summary(flipped))
@@ -237,7 +241,8 @@ def test_shipped_table_has_equal_budgets_and_five_paired_seeds():
         assert set(part["tree_select"]) == {"fading", "uniform"}
         assert part["slots_per_channel"].nunique() == 1 and part["distinct_per_layer"].nunique() == 1
         assert part["n_parameters"].nunique() == 1 and part["steps"].nunique() == 1
-        assert (part.loc[part["tree_select"] == "uniform", "memory_size"] == part["depth"] + 1).all()
+        uniform = part[part["tree_select"] == "uniform"]
+        assert (uniform["memory_size"] == uniform["depth"] + 1).all()  # M = fading's J + 1
 
 
 def _verdicts(summary: pd.DataFrame) -> list[str]:

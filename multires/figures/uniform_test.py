@@ -96,8 +96,12 @@ def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
     (mean of uniform − fading per seed), ``low``/``high`` (its 95 % paired t-interval; NaN with one
     seed), ``uniform_wins`` (seeds where uniform scored higher), ``fading_wins``, ``differences``
     (per seed, in seed order), ``seed_list``, the budgets ``slots``, ``distinct``, ``parameters``,
-    ``steps`` (each equal for both rules, else ``ValueError``), and ``fading_ceiling`` /
-    ``uniform_ceiling`` (NaN when the table has none). Settings keep the table's order.
+    ``steps`` (each equal for both rules, else ``ValueError``), ``fading_ceiling`` /
+    ``uniform_ceiling`` (mean of the ``ceiling`` column: the best accuracy from the rule's memory
+    with frozen filters), ``fading_layer1`` / ``uniform_layer1`` (mean of ``layer1_ceiling``: the
+    best accuracy from the trained first layer's memory, all channels together) -- NaN when the
+    table has no such column -- and ``blocks`` (largest ``n_layers``, 0 if unknown). Settings keep
+    the table's order.
 
     Raises
     ------
@@ -128,14 +132,17 @@ def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
         mean, low, high = paired_t_interval(diff)
         ceilings = {}
         for rule in _RULES:
-            values = rows.loc[rows["tree_select"] == rule, "ceiling"] if "ceiling" in rows else pd.Series(dtype=float)
-            values = pd.to_numeric(values, errors="coerce").dropna()
-            ceilings[f"{rule}_ceiling"] = float(values.mean()) if len(values) else math.nan
+            for column, name in (("ceiling", "ceiling"), ("layer1_ceiling", "layer1")):
+                values = rows.loc[rows["tree_select"] == rule, column] if column in rows else pd.Series(dtype=float)
+                values = pd.to_numeric(values, errors="coerce").dropna()
+                ceilings[f"{rule}_{name}"] = float(values.mean()) if len(values) else math.nan
+        blocks = pd.to_numeric(rows["n_layers"], errors="coerce").max() if "n_layers" in rows else math.nan
         out.append({
             "setting": setting, "seeds": len(diff), "fading_mean": float(wide["fading"].mean()),
             "uniform_mean": float(wide["uniform"].mean()), "difference": mean, "low": low, "high": high,
             "uniform_wins": int((diff > 0).sum()), "fading_wins": int((diff < 0).sum()),
             "differences": diff.tolist(), "seed_list": [int(s) for s in wide.index], **budgets, **ceilings,
+            "blocks": int(blocks) if np.isfinite(blocks) else 0,
         })
     if not out:
         raise ValueError("no seed of the comparison table has both a fading and a uniform run")
@@ -147,7 +154,8 @@ def _label(setting: str) -> str:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.2f}".replace("-", "−")
+    """A signed difference of accuracies, 3 decimals (differences are often below 0.01), true minus sign."""
+    return f"{value:+.3f}".replace("-", "−")
 
 
 def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure:
@@ -228,12 +236,14 @@ def uniform_test_caption(summary: pd.DataFrame, task_words: str = "") -> str:
     known) and a verdict: uniform wins a setting when its whole interval is above 0, fading when it is
     below 0, else neither is shown better.
 
+    >>> nan = float("nan")
     >>> s = pd.DataFrame([{"setting": "x", "seeds": 5, "fading_mean": 0.5, "uniform_mean": 0.8, "difference": 0.3,
     ...     "low": 0.25, "high": 0.35, "uniform_wins": 5, "fading_wins": 0, "slots": 7, "distinct": 7,
-    ...     "parameters": 834, "steps": 504, "fading_ceiling": float("nan"), "uniform_ceiling": float("nan")}])
+    ...     "parameters": 834, "steps": 504, "fading_ceiling": nan, "uniform_ceiling": nan, "fading_layer1": nan,
+    ...     "uniform_layer1": nan, "blocks": 1}])
     >>> print(uniform_test_caption(s))  # doctest: +NORMALIZE_WHITESPACE
-    **x**: uniform 0.80 vs fading 0.50 test accuracy on average; uniform higher in 5 of 5 seeds, by +0.30
-    (95 % interval +0.25 to +0.35, paired t over 5 seeds): **uniform wins**. Both rules keep 7 cells per
+    **x**: uniform 0.80 vs fading 0.50 test accuracy on average; uniform higher in 5 of 5 seeds, by +0.300
+    (95 % interval +0.250 to +0.350, paired t over 5 seeds): **uniform wins**. Both rules keep 7 cells per
     channel (7 distinct per layer), with 834 parameters and 504 training steps.
     """
     parts = [task_words.strip()] if task_words.strip() else []
@@ -252,5 +262,10 @@ def uniform_test_caption(summary: pd.DataFrame, task_words: str = "") -> str:
         if not (math.isnan(row.fading_ceiling) or math.isnan(row.uniform_ceiling)):
             sentence += (f" With these frozen filters no classifier can beat {row.uniform_ceiling:.2f} from uniform's "
                          f"cells or {row.fading_ceiling:.2f} from fading's (dashes).")
+        elif row.blocks > 1 and not math.isnan(row.fading_layer1) and row.fading_mean > row.fading_layer1 + 0.05:
+            sentence += (f" Here fading's first block alone (learned filters included, read at the last step) allows at most "
+                         f"{row.fading_layer1:.2f} (uniform's {row.uniform_layer1:.2f}): the rest comes from the next "
+                         "block, which reads the first block's outputs at many past steps, so stacked blocks rebuild "
+                         "the detail far back that one fading layer averages away.")
         parts.append(sentence)
     return " ".join(parts)
