@@ -193,7 +193,7 @@ def test_unequal_budgets_or_missing_columns_are_refused():
 
 def test_figure_has_one_panel_per_setting_one_line_per_seed_and_the_differences():
     fig = uniform_test_figure(TABLE_WINS)
-    titles = [a.text for a in fig.layout.annotations]
+    titles = [a.text for a in fig.layout.annotations if "uniform − fading" in a.text]
     assert len(titles) == 2 and "memory alone" in titles[0] and "full model" in titles[1]
     summary = paired_summary(TABLE_WINS)
     assert f"{summary['difference'].iloc[0]:+.3f}" in titles[0]
@@ -204,6 +204,7 @@ def test_figure_has_one_panel_per_setting_one_line_per_seed_and_the_differences(
     ceilings = [t for t in fig.data if t.hovertemplate and "best possible" in t.hovertemplate]
     assert sorted(float(t.y[0]) for t in ceilings) == pytest.approx([0.5, 0.85])  # only the frozen setting
     assert fig.layout.yaxis.range[0] == pytest.approx(0.4) and "axis from 0.4" in fig.layout.yaxis.title.text
+    assert sum(a.text == "chance" for a in fig.layout.annotations) == 2
 
 
 def test_caption_describes_the_numbers_and_the_verdict():

@@ -178,7 +178,7 @@ def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure
     titles = []
     for row in summary.itertuples():
         interval = ("" if math.isnan(row.low) else
-                    f" (95 % CI {_signed(row.low)} to {_signed(row.high)})")
+                    f" (95 % interval {_signed(row.low)} to {_signed(row.high)})")
         titles.append(f"{_label(row.setting)}<br>uniform − fading: {_signed(row.difference)}{interval}")
     fig = make_subplots(rows=1, cols=len(summary), shared_yaxes=True, subplot_titles=titles,
                         horizontal_spacing=0.08)
@@ -207,7 +207,9 @@ def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure
                     marker=dict(symbol="line-ew", size=46, line=dict(color="#222", width=2.5)),
                     hovertemplate=f"{name}<br>best possible from this memory: %{{y:.3f}}<extra></extra>",
                 ), row=1, col=col)
-        fig.add_hline(y=0.5, line=dict(color="#666", width=1.2, dash="dot"), row=1, col=col)
+        fig.add_hline(y=0.5, line=dict(color="#666", width=1.2, dash="dot"), row=1, col=col,
+                      annotation_text="chance", annotation_position="bottom right",
+                      annotation_font=dict(size=12, color="#555"))
     # one legend for the marks (empty traces: the marks themselves are drawn above)
     legend = [("one seed (line joins its two runs)", dict(size=8, color="#9a9a9a"), "lines+markers"),
               ("mean over seeds", dict(size=14, symbol="diamond", color="#bbbbbb", line=dict(color="#222", width=1.5)),
@@ -219,12 +221,15 @@ def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure
         fig.add_trace(go.Scatter(x=[None], y=[None], mode=mode, name=name, marker=marker,
                                  line=dict(color="#9a9a9a", width=1.5)))
     fig.update_yaxes(range=[_Y_FLOOR, 1.02], showgrid=True)
-    fig.update_yaxes(title_text=f"test accuracy (axis from {_Y_FLOOR}; chance 0.5)", row=1, col=1)
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_names)
-    fig = finish(fig, "Exact values far back: uniform vs fading at equal budget", None, None,
-                 height=400 if compact else 470)
-    fig.update_layout(margin=dict(t=120, b=70), legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0.0))
-    for annotation in fig.layout.annotations:  # the panel titles
+    fig.update_yaxes(title_text=f"test accuracy (axis from {_Y_FLOOR})", row=1, col=1)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_names, range=[-0.4, 1.4])
+    height = 440 if compact else 470
+    fig = finish(fig, "Exact values far back: uniform vs fading at equal budget", None, None, height=height)
+    # the legend sits a fixed number of pixels under the tick labels, whatever the height
+    plot_height = height - 120 - 95
+    fig.update_layout(margin=dict(t=120, b=95),
+                      legend=dict(orientation="h", yanchor="top", y=-45 / plot_height, xanchor="left", x=0.0))
+    for annotation in fig.layout.annotations[: len(titles)]:  # the panel titles
         annotation.font.size = 13
     return fig
 
