@@ -9,7 +9,7 @@ Writes ``assets/studies/distant_windows.csv``: one row per (setting, seed, rule)
 accuracy and the counted budget. The app (TREESELECT and Compare pages) reads it through
 :func:`multires.figures.uniform_test.paired_summary`.
 
-The task is ``"distant-windows"`` at its defaults (:func:`multires.tasks.distant_windows_task`):
+The task is ``"distant-windows"`` at its defaults (:func:`multires.data.tasks.distant_windows_task`):
 white noise of length 64; is the stretch 36-47 steps before the end higher on average than the
 stretch 48-59 steps before the end? Read at the last step.
 
@@ -51,8 +51,8 @@ import pandas as pd  # noqa: E402
 
 from multires import default_depth, memory_slots, wavelet_filters  # noqa: E402
 from multires.checkpoint import save_run  # noqa: E402
-from multires.tasks import best_window_accuracy, load_task  # noqa: E402
-from multires.threads import apply_thread_policy, resolve_threads  # noqa: E402
+from multires.data.tasks import best_window_accuracy, load_task  # noqa: E402
+from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
 OUT = ROOT / "assets" / "studies" / "distant_windows.csv"

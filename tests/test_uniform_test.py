@@ -23,7 +23,7 @@ from multires.figures.uniform_test import (
     uniform_test_caption,
     uniform_test_figure,
 )
-from multires.tasks import (
+from multires.data.tasks import (
     WINDOW_CLASSES,
     best_window_accuracy,
     distant_windows_task,
