@@ -239,7 +239,8 @@ class TrainConfig(JsonConfig):
             wavelet=self.wavelet,
             dropout=float(self.dropout),
             norm=self.norm,
-            head=task.head,
+            # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
+            head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"),
             dropout_mode=self.dropout_mode,
             init=self.init,
             indep_res_init=self.indep_res_init,
