@@ -268,3 +268,31 @@ def test_page_shows_the_comparison_with_a_caption_that_matches_the_table(page, k
     for row, verdict in zip(summary.itertuples(), _verdicts(summary)):
         assert f"uniform {row.uniform_mean:.2f} vs fading {row.fading_mean:.2f}" in caption
         assert f"**{verdict}**" in caption
+
+
+def _ceiling_of_kernels(kernels: np.ndarray, length: int = 64) -> float:
+    """Best accuracy from memories whose impulse responses (lag 0 first) are the rows of ``kernels``."""
+    a = kernels[:, :length][:, ::-1]  # time order, oldest first
+    nearer, farther = window_positions(length, (36, 48), 12)
+    c = np.zeros(length)
+    c[nearer], c[farther] = 1.0, -1.0
+    rho2 = float(c @ (np.linalg.pinv(a) @ (a @ c))) / float(c @ c)
+    return 0.5 + math.asin(math.sqrt(min(max(rho2, 0.0), 1.0))) / math.pi
+
+
+def test_two_stacked_linear_fading_layers_see_further_than_one():
+    """Why fading ties in the two-block model: composing two fading memories (frozen Haar, linear) makes
+    sharp windows far back (a coarse average of a differenced signal), raising its ceiling above chance."""
+    from multires import memory_matrix
+
+    h0, h1 = wavelet_filters("haar")
+    ceilings = {}
+    for rule, memory_size in (("fading", None), ("uniform", 7)):
+        slots = memory_slots(rule, 6, 2, memory_size=memory_size)
+        one = np.vstack([memory_matrix(h0, h1, slots, 6, window=64)[:, ::-1], np.eye(64)[0]])  # + skip, by lag
+        two = np.array([np.convolve(k2, k1)[:64] for k2 in one for k1 in one])
+        ceilings[rule] = (_ceiling_of_kernels(one), _ceiling_of_kernels(two))
+        assert ceilings[rule][0] == pytest.approx(best_window_accuracy(h0, h1, slots, 6))
+    assert ceilings["fading"][0] == pytest.approx(0.5, abs=1e-9)
+    assert ceilings["fading"][1] > 0.7  # measured 0.776
+    assert ceilings["uniform"][1] > ceilings["uniform"][0]  # 0.849 -> 0.932
