@@ -67,6 +67,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, SERVER_THREADS, start_app_server, stop_app_server  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import Report  # noqa: E402
+
 #: Every page: its script, its title in the sidebar's navigation, and its URL path (``app.py``; the
 #: run log names Home "home").
 PAGE_TABLE = [
@@ -380,19 +383,24 @@ def main() -> int:
     parser.add_argument("--cold-only", action="store_true", help="skip the warm script runs")
     parser.add_argument("--warm-only", action="store_true", help="skip the cold starts")
     args = parser.parse_args()
-    print(f"# App speed — {platform.machine()}, Python {platform.python_version()}, torch threads per server "
+    print(f"App speed: {platform.machine()}, Python {platform.python_version()}, torch threads per server "
           f"{SERVER_THREADS} (MULTIRES_THREADS, multires.threads)\n")
-    note = ""
     if not args.warm_only:
+        report = Report("app-cold-start")
         load_before = _load()
         pairs = cold_starts(args.starts)
-        note = print_cold_starts(pairs, load_before, _load())
+        with report.capture():
+            note = print_cold_starts(pairs, load_before, _load())
+            print(f"\n{note}")
+        report.write()
     if not args.cold_only:
-        print(f"\n(load average before the warm runs: {_load()})")
+        report = Report("app-warm-runs")
         server = server_warm_runs(args.repeats, args.length)
-        print_warm_runs(server, warm_runs(args.repeats, args.length), spec_sizes(), args.length)
-    if note:
-        print(f"\n{note}")
+        apptest = warm_runs(args.repeats, args.length)
+        sizes = spec_sizes()
+        with report.capture():
+            print_warm_runs(server, apptest, sizes, args.length)
+        report.write()
     return 0
 
 

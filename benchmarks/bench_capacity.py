@@ -51,6 +51,9 @@ from live_app import (  # noqa: E402
     start_training, wait_idle,
 )
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import Report, markdown_table  # noqa: E402
+
 OUT = ROOT / "artifacts" / "capacity.json"
 TRAINER_EVERY, UPLOADER_EVERY = 5, 5  # student k trains if k % 5 == 0, uploads if k % 5 == 2
 SEED_BASE = 424_200  # student k trains with seed SEED_BASE + k: its model's name is its own
@@ -301,6 +304,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and browser on a kill too
+    section = Report("capacity")
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(sorted(args.classes), tuple(args.think), args.seed, Path(tmp))
     result["settings"] = {"think_s": args.think, "seed": args.seed, "trainer_every": TRAINER_EVERY,
@@ -309,6 +313,28 @@ def main() -> None:
     save(result)
     report(result)
     print(f"wrote {OUT.relative_to(ROOT)}")
+    section.write(*markdown(result))
+
+
+def markdown(result: dict) -> tuple[str, ...]:
+    """The run's table: one row per class size, the lone student first as the reference."""
+    lone = result["lone"]["page_runs"]
+    rows = [("1 (reference)", lone["runs"], f"{lone['p50_ms']} / {lone['p95_ms']}", "1", "–", "–", "–", "–", "–")]
+    for n, c in result["classes"].items():
+        runs, load = c["page_runs"], c["load_1min"]
+        rows.append((n, runs.get("runs"), f"{runs.get('p50_ms')} / {runs.get('p95_ms')}", f"{c['p95_over_lone']}×",
+                     result["idle_mb_per_session"][n], f"{c['pages_visited']}/{c['pages_expected']}, {len(c['errors'])}",
+                     f"{c['trainers']} ({c['trainers_waited']})",
+                     f"{len(c['isolation']['leaks'])} (own missing: {len(c['isolation']['own_missing'])})",
+                     f"{load[0]} → {load[1]}"))
+    table = markdown_table(
+        ("sessions", "page runs", "p50 / p95 ms", "p95 ÷ lone", "MB per idle session", "pages opened, errors",
+         "trainers (waited)", "leaks between sessions", "load (1 min) start → end"),
+        rows, "rrlrrllll")
+    think = result["settings"]["think_s"]
+    return (table, f"Think time {think[0]:g}–{think[1]:g} s per click; targets: p95 at most "
+                   f"{P95_RATIO_TARGET:g}× a lone session's, at most {RSS_TARGET_MB:g} MB per idle session, no leak. "
+                   f"Server memory with no sessions: {result['rss_no_sessions_mb']} MB.")
 
 
 if __name__ == "__main__":
