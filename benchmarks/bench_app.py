@@ -1,6 +1,6 @@
 """App speed: cold start to first chart in headless Chromium, and warm script runs per page.
 
-Targets (issue "The Streamlit app", issue 12): the app's cold start within 1.2x a hello-world
+Targets: the app's cold start within 1.2x a hello-world
 Streamlit + Plotly app started alternately in the same run (absolute: under 5 s); every page's
 script run with warm caches, for signals up to 4096 samples, under 0.5 s.
 
@@ -19,7 +19,7 @@ script run with warm caches, for signals up to 4096 samples, under 0.5 s.
   even ones, when on an idle machine the server's background preloading (``ui/runtime.py``: once
   the CPU is idle, 3 to 30 s after the first run) has finished; the time from the click to the
   Filters page's first chart is reported.
-* Warm runs (issue 12, target 2), measured two ways with the sidebar's signal Bumps at 4096 samples:
+* Warm runs, measured two ways with the sidebar's signal Bumps at 4096 samples:
 
   Both time ``--repeats`` rounds after a warm-up round; each round visits every page in turn and
   times one rerun of it, so a busy moment of the shared machine falls on all pages alike. A page's
@@ -36,7 +36,7 @@ script run with warm caches, for signals up to 4096 samples, under 0.5 s.
     ``ScriptCache`` for every run, so by itself it would parse, rewrite (Streamlit's "magic") and
     compile ``app.py`` and the page's source again on every run, which a server never does (it
     compiles each script once and keeps the bytecode until the file changes): that cost grows with
-    the page's source, 40-50 ms for TREESELECT's 400 lines. The benchmark gives AppTest one
+    the page's source, so it would overstate the longer pages. The benchmark gives AppTest one
     ``ScriptCache`` for all runs, as the server's runtime has.
 
   Each page's median is divided by Home's in the same way of measuring: PASS when within
@@ -46,7 +46,8 @@ script run with warm caches, for signals up to 4096 samples, under 0.5 s.
   reduction (``multires/figures/reduce.py``) they stop growing with N once a chart's pixel budget
   is reached.
 
-Usage: ``python benchmarks/bench_app.py [--starts 6] [--repeats 9] [--cold-only | --warm-only]``.
+Usage: ``python benchmarks/bench_app.py [--starts 6] [--repeats 9] [--cold-only | --warm-only]``; each part
+writes its section of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ SIGNAL = "Bumps"  # a built-in signal generated at any length, with isolated spi
 NEXT_PAGE_WAIT_S = 8.0  # idle machine: > the 3 s preload delay plus the preloading itself
 RUN_TIMEOUT_S = 300.0  # only catches a hang, like CHART_TIMEOUT_MS
 RERUN_PAUSE_S = 1.0  # after a page opens, before its timed ``r``: lets this machine's browser finish drawing
-CHART_TIMEOUT_MS = 300_000  # only catches a hang (a first chart took 49 s at load average 47 on 2 cores)
+CHART_TIMEOUT_MS = 300_000  # only catches a hang (a heavily loaded small machine takes close to a minute)
 
 #: The cold-start reference: what any Streamlit app with one Plotly chart does on its first run.
 HELLO_WORLD = """import plotly.graph_objects as go

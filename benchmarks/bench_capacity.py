@@ -18,7 +18,8 @@ with a random token on the Coefficient tree page. Measured:
   upload and none of anyone else's.
 
 Targets: 30 browsing sessions' p95 page run ≤ 2× a lone session's; ≤ 20 MB per idle session; no
-session sees another's models or uploads. Prints a table; writes ``artifacts/capacity.json``.
+session sees another's models or uploads. Prints a table; writes ``artifacts/capacity.json`` and its
+section of ``docs/benchmarks.md``.
 Usage: ``python benchmarks/bench_capacity.py [--classes 10 20 30] [--think 3 8] [--seed 0]``.
 A shared machine makes these numbers noisy: the load average is recorded with them. The browser runs
 at normal priority beside the server (students' browsers would run on their own machines).

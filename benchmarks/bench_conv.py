@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python benchmarks/bench_conv.py --threads 1 2    # also with 2 threads (the thread-policy measurement)
     python benchmarks/bench_conv.py --vs-reference   # FFT path vs the level-by-level tree, time and memory
 
+Each mode writes its tables into its own section of ``docs/benchmarks.md``.
+
 Default: layer vs bare FFT convolution (see ``benchmarks/_conv_ratio.py``)
     One training step (forward + backward) of the layer (fading, Haar, C=48, the models' width)
     and of a bare ``torch.fft`` causal convolution with the same precomputed kernel, alternating,

@@ -26,7 +26,8 @@ Targets (PASS/FAIL printed, with the numbers)
     2. MultiresConv within 3 points of MiniRocket on average over datasets;
     3. learned >= the better of fading and uniform@D (equal distinct coefficients per layer).
 
-Writes ``artifacts/bench_real/results.csv`` and ``summary.json``; baseline rows also go to
+Writes ``artifacts/bench_real/results.csv``, ``summary.json`` and the means table into
+``docs/benchmarks.md``; baseline rows also go to
 ``assets/studies/baselines.csv`` (merged: rows of other datasets are kept), which the Study and
 Compare pages draw as reference lines.
 """

@@ -12,7 +12,7 @@ is; this script measures how long it took, which depends on the machine:
   growing, a cache levels off).
 
 Usage: ``python benchmarks/bench_reliability.py [--idle 20] [--stops 3] [--sessions 10]``; prints a
-table and writes ``artifacts/bench_reliability.json``. On a shared machine the figures are noisy:
+table and writes ``artifacts/bench_reliability.json`` and its section of ``docs/benchmarks.md``. On a shared machine the figures are noisy:
 the load average is printed with them. The browser runs at normal priority (not idle priority:
 other users' jobs on a shared machine would starve it).
 """

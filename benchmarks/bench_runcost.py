@@ -11,7 +11,7 @@ update, forward, loss, backward, AdamW), one PyTorch thread, and prints the medi
 time, the estimate and their ratio (measured / estimated). The estimate is meant to be
 conservative on a shared machine: ratios mostly below 1 on a quiet one, near or above 1 under
 load. The machine load (``os.getloadavg``) is printed before and after, because it moves every
-ratio.
+ratio; the table goes into ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ Usage (from the repository root)::
     python benchmarks/bench_training.py --variants     # 6 variants x 1 seed, about 1-2 min
     python benchmarks/bench_training.py --variants --seeds 3
 
+Each mode writes its table into its own section of ``docs/benchmarks.md``.
+
 Default: quiet vs loaded, in the same run
     Threads: the project's policy (:mod:`multires.threads`, 1 unless ``MULTIRES_THREADS``) or
     ``--threads``; printed. Each measurement runs twice: *quiet* (the machine as it is; the load

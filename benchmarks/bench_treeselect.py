@@ -1,4 +1,4 @@
-"""Learned TREESELECT vs the hand-made rules at equal memory size M (issue: learnable TREESELECT).
+"""Learned TREESELECT vs the hand-made rules at equal memory size M.
 
 Same seeds, same training budget, same network; only the TREESELECT rule differs.
 
@@ -16,7 +16,8 @@ Same seeds, same training budget, same network; only the TREESELECT rule differs
   capped per band (``multires.treeselect.learned_lags_per_band``), so it stays a small multiple
   of fading's instead of growing with the receptive field.
 
-Usage: ``python benchmarks/bench_treeselect.py [--seeds 0 1 2] [--quick]``. Prints markdown tables
+Usage: ``python benchmarks/bench_treeselect.py [--seeds 0 1 2] [--quick]``. Prints (and writes into
+``docs/benchmarks.md``) markdown tables
 and a PASS/FAIL line for the target: learned >= max(fading, uniform) on every task (within one
 standard error over seeds) and learned > both on the memory task.
 """

@@ -1,11 +1,13 @@
-"""How long refusing a crafted checkpoint takes, against loading a good one in the same run (issue 13).
+"""How long refusing a crafted checkpoint takes, against loading a good one in the same run.
 
     .venv/bin/python benchmarks/bench_untrusted_checkpoints.py [--repeats 5]
 
 Prints one line per file: its size, the median seconds of ``load_checkpoint`` (refusal included)
-and the ratio to loading the good reference checkpoint measured in this run. Before the bounds, the
-2.4 KB ``dmey``/depth-16 file loaded and then cost the TREESELECT page 141 s and 5 GB; the deep
-headers raised RecursionError out of the loader.
+and the ratio to loading the good reference checkpoint measured in this run, and writes the table
+into ``docs/benchmarks.md``. Why it matters: a file of a few kilobytes can describe a model (a
+``dmey`` wavelet at depth 16) whose analysis would cost minutes and gigabytes, and deeply nested
+JSON would overflow Python's recursion; the loader must refuse both cheaply, before building
+anything.
 """
 
 from __future__ import annotations

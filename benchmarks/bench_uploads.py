@@ -1,4 +1,4 @@
-"""Signal upload parsing: time and memory per MB for tall, wide and one-row CSV files (issue 13).
+"""Signal upload parsing: time and memory per MB for tall, wide and one-row CSV files.
 
 Each shape is parsed at several sizes up to the upload limit with :func:`multires.uploads.parse_upload`
 (the too-long signals are kept for windowing, as the app does). Reported per file: seconds per MB
@@ -10,7 +10,8 @@ verdicts are ratios measured in this run, never absolute times:
 * ``largest/smallest``: time per MB of the largest file of a shape over its smallest; about 1
   (not growing with the size) when parsing is linear.
 
-Usage: ``python benchmarks/bench_uploads.py [--repeats 3] [--quick]``.
+Usage: ``python benchmarks/bench_uploads.py [--repeats 3] [--quick]``; writes its section of
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
