@@ -1,4 +1,5 @@
-"""docs/benchmarks.md is written by the benchmark scripts, and the README carries no measured figure.
+"""docs/benchmarks.md is written by the benchmark scripts; the README is short, carries no measured
+figure, and gives exactly the test command CI runs.
 
 ``benchmarks/_report.py`` replaces one named section of the page; every ``benchmarks/bench_*.py``
 writes its own; every section on the page belongs to a script. No timing is measured here.
@@ -98,3 +99,9 @@ def test_the_readme_is_short_and_links_the_generated_figures():
     assert "docs/benchmarks.md" in text
     dates = re.findall(r"\b20\d\d-\d\d-\d\d\b", text)
     assert not dates, f"the README carries dated figures {dates}: they belong in docs/benchmarks.md"
+
+
+def test_the_readme_test_command_is_exactly_what_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    assert any(ci in block.splitlines() for block in blocks), f"no README command block holds {ci!r}"
