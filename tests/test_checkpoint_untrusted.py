@@ -19,11 +19,11 @@ import multires.model as model_module
 from conftest import rewrite_checkpoint
 from multires import ModelConfig, MultiresConv
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
-from multires.checkpoint_format import read_metadata
-from multires.checkpoint_schema import SchemaError, validate_metrics
+from multires.checkpoint.format import read_metadata
+from multires.checkpoint.schema import SchemaError, validate_metrics
 from multires.config_cost import ConfigCostError, config_parameters
 from multires.limits import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
-from multires.safejson import JsonLimitError, json_depth, loads_bounded
+from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bounded
 from multires.training import build_model
 
 CONFIG = ModelConfig(d_model=4, n_layers=2, seq_len=64)
@@ -176,7 +176,7 @@ def test_unknown_metrics_fields_are_kept_and_good_metrics_round_trip():
 
 
 def test_what_the_trainer_writes_fits_the_schema():
-    from multires.tasks import load_task
+    from multires.data.tasks import load_task
     from multires.training import TrainConfig, train
 
     result = train(load_task("digits", seed=0), TrainConfig(epochs=1, d_model=4, n_layers=1, norm="layer", max_seconds=5))
