@@ -20,6 +20,7 @@ from multires.data.signals import (
 )
 from ui import state
 from ui.charts import presenting, show
+from multires.plaintext import short
 from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
@@ -76,7 +77,7 @@ def sync_upload(new_file: bool = False) -> None:
         name, values = upload_choice(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY),
                                      st.session_state.get(START_KEY))
     except SignalError as error:
-        st.session_state[ERROR_KEY] = (file_identity(file), f"Could not use {file.name}: {error}")
+        st.session_state[ERROR_KEY] = (file_identity(file), f"Could not use {short(file.name)}: {error}")
         return
     st.session_state.pop(ERROR_KEY, None)
     state.use_uploaded_signal(name, values)
@@ -228,7 +229,7 @@ with tabs[4]:
         try:
             parsed, too_long = read_upload(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY))
         except SignalError as problem:  # only if the file changed without its callback running
-            st.error(plain(f"Could not use {file.name}: {problem}"))
+            st.error(plain(f"Could not use {short(file.name)}: {problem}"))
         else:
             if len(parsed.columns) > 1:
                 st.selectbox(f"{parsed.axis.capitalize()} to use", parsed.columns,
@@ -239,7 +240,7 @@ with tabs[4]:
                           0, parsed.values.size - MAX_SIGNAL_LENGTH, 0, step=1, key=START_KEY,
                           on_change=sync_upload, help="First sample of the window that is analysed.")
             if parsed.note:
-                st.caption(plain(f"Read {file.name}: {parsed.note}."))
+                st.caption(plain(f"Read {short(file.name)}: {parsed.note}."))
     st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page. "
                f"A file over {MAX_UPLOAD_BYTES / 1e6:g} MB is refused by the browser itself: it shows as a red chip "
                "(hover it for the reason) and the previous file, and any message about it, stays.")

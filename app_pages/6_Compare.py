@@ -13,7 +13,7 @@ from ui import state
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
-from ui.safe_text import plain
+from ui.safe_text import option_label, plain
 from ui.uniform_test import show_uniform_test
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
@@ -59,7 +59,7 @@ trained_tasks = [t for t in tasks if any(table[(table["task"] == t)]["source"] !
 if st.session_state.get("compare_task") not in tasks:  # open on the task the user trained last, else the first
     st.session_state["compare_task"] = trained_tasks[-1] if trained_tasks else tasks[0]
 controls = st.columns([3, 2])
-task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True,
+task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True, format_func=option_label,
                          help="Scores of different tasks are not comparable, so the chart shows one task's models.")
 zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom",
                           help="Off: the axis starts at 0, so lengths are honest. On: the axis is fitted to the "
