@@ -145,6 +145,7 @@ def shoot(browser: Any, url: str, path: str, mode: Mode) -> Shot:
     target = OUT / (f"{name}.png" if mode == "present" else f"normal/{name}.png")
     target.parent.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)  # a busy machine draws slowly, not wrongly
     try:
         joiner = "&" if "?" in path else "?"
         page.goto(f"{url}/{path}" + (f"{joiner}present=1" if mode == "present" else ""), wait_until="domcontentloaded")
@@ -187,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for mode in ("present", "normal"):
                 for path in paths:
-                    shot = shoot(browser, url, path, mode)
+                    try:
+                        shot = shoot(browser, url, path, mode)
+                    except Exception as error:  # one slow page must not lose the others' screenshots
+                        print(f"{mode:8s} {path or 'home':12s} FAILED: {str(error).splitlines()[0]}", flush=True)
+                        continue
                     shots.append(shot)
                     print(f"{mode:8s} {shot.page:12s} sidebar collapsed={shot.sidebar_collapsed!s:5s} charts={shot.charts} "
                           f"first chart {shot.first_chart_top}..{shot.first_chart_bottom} px "

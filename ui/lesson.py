@@ -58,7 +58,7 @@ class Step:
 
 def _height(normal: int) -> int:
     """Chart height: shorter when presenting, so the chart stays above the fold at 1280 x 720."""
-    return min(normal, 330) if presenting() else normal
+    return min(normal, 300) if presenting() else normal
 
 
 def _entry(role: str) -> Any:
@@ -279,7 +279,7 @@ def _shorter(fig):
     import plotly.graph_objects as go
 
     fig = go.Figure(fig)
-    fig.update_layout(height=360)
+    fig.update_layout(height=330)
     return fig
 
 
@@ -348,16 +348,15 @@ STEPS: list[Step] = [
     Step("Where a signal lives in scale", "app_pages/3_Coefficient_tree.py", "Coefficient tree",
          f"The same tree on a real signal ({TREE_SIGNAL}, {TREE_LENGTH} samples, Haar): each bar is one level's share "
          "of the energy, coarsest a<sub>J</sub> on the left, finest detail b<sub>1</sub> on the right.", _energy_step),
-    Step("Resolution fading keeps about log₂ N numbers", "app_pages/4_TREESELECT.py", "TREESELECT memory (Cost)",
+    Step("Fading keeps about log₂ N numbers", "app_pages/4_TREESELECT.py", "TREESELECT memory (Cost)",
          "Storing the whole past costs N numbers and the whole tree N·(J + 1); resolution fading keeps one cell "
          "per level, J + 1 numbers, and J only grows like log₂ N.", _footprint_step),
-    Step("What fading remembers", "app_pages/4_TREESELECT.py", "TREESELECT memory (What it remembers)",
-         "How much of the input τ steps back a linear readout can recover from fading's memory (white-noise input, "
-         "1 = exactly, 0 = forgotten).", _fading_recall_step),
-    Step("Uniform: the same budget, spread over the past", "app_pages/4_TREESELECT.py",
-         "TREESELECT memory (What it remembers)",
-         "Uniform keeps the same number of cells, but on each level's grid of lags (coarsest levels first), so they "
-         "tile the past evenly instead of crowding at lag 0.", _uniform_step),
+    Step("What fading remembers", "app_pages/4_TREESELECT.py", "TREESELECT memory (Kept cells)",
+         "Fading's memory at step n: one cell per level, all at lag 0 (green squares). b<sub>1</sub>[n] reads the "
+         "last 2 samples, b<sub>2</sub>[n] the last 4, …, a<sub>6</sub>[n] the last 64.", _fading_recall_step),
+    Step("Uniform: the same budget, spread out", "app_pages/4_TREESELECT.py", "TREESELECT memory (Kept cells)",
+         "Uniform keeps as many cells as fading, but on each level's grid of lags, coarsest levels first (pink "
+         "squares): some of them lie back in the past instead of all at n.", _uniform_step),
     Step("Learned filters vs Haar", "app_pages/2_Filters.py", "Filters",
          "A trained model's h0 and h1 (left, normalised) beside the Haar pair it started from (right): one bar per "
          "tap, h0 blue, h1 orange.", _filters_step),

@@ -182,4 +182,4 @@ def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
 
 
 def _which(rows: pd.DataFrame) -> str:
-    return f"{rows['init'].iloc[0]}, d_model {int(rows['d_model'].iloc[0])}"
+    return f"{rows['init'].iloc[0]}, width {int(rows['d_model'].iloc[0])}"
