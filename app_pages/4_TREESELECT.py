@@ -18,7 +18,7 @@ from multires.figures.treeselect import (
     kernel_figure,
     reconstruction_figure,
 )
-from multires.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
+from multires.analysis.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
 from ui import state
 from ui.charts import presenting, show

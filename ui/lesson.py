@@ -117,7 +117,7 @@ def _energy_step() -> Question:
 
 def _footprint_step() -> Question:
     from multires.figures.treeselect import footprint_figure
-    from multires.memory import footprint
+    from multires.analysis.memory import footprint
 
     fp = footprint(FOOTPRINT_LENGTHS, depth=None, memory_size=8, kernel_size=2)
     series = {"full history": fp["full_history_per_step"], "tree": fp["tree_total"]}
@@ -232,7 +232,7 @@ def _uniform_step() -> Question:
 
 def _filters_step() -> Question:
     from multires.figures.filters import taps_figure
-    from multires.filters import filter_diagnostics, normalize_filters
+    from multires.analysis.filters import filter_diagnostics, normalize_filters
 
     entry = _entry("default")
     raw_h0, raw_h1 = state.model_filters(entry, 0, 0)

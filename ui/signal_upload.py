@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires.signals import (
+from multires.data.signals import (
     MAX_SIGNAL_LENGTH,
     MAX_UPLOAD_BYTES,
     UPLOAD_EXTENSIONS,
