@@ -8,7 +8,7 @@ import streamlit as st
 
 from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure
 from ui import state
-from ui.compare_data import model_rows, model_tables, recall_summary, value_range
+from ui.compare_data import model_rows, model_tables, value_range
 from ui.train_data import measured_baselines
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
