@@ -13,13 +13,14 @@ Examples
 ...                   "slots_per_channel": [7, 4, 8]})
 >>> fig = budget_figure(t, "t", baselines={"MiniRocket": 0.9})
 >>> [tr.name for tr in fig.data]
-['resolution fading', 'uniform', 'Pareto front']
->>> [float(v) for v in fig.data[-1].x]  # (4, 0.7) < (7, 0.8) < (8, 0.85): every point is on the front
+['resolution fading', 'uniform', 'Pareto front', 'MiniRocket 0.900 (baseline)']
+>>> [float(v) for v in fig.data[2].x]  # (4, 0.7) < (7, 0.8) < (8, 0.85): every point is on the front
 [4.0, 7.0, 8.0]
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -49,10 +50,30 @@ def _score_title(table: pd.DataFrame) -> str:
 
 
 def _add_baselines(fig: go.Figure, baselines: dict[str, float] | None) -> None:
+    """Each baseline as a horizontal line, named in the legend (printed on the chart, close baselines'
+    labels overlapped)."""
     for name, level in (baselines or {}).items():
-        fig.add_hline(y=level, line=dict(color="#444444", width=1.5, dash=BASELINE_DASHES.get(name, "longdash")),
-                      annotation_text=f"{name} {level:.3f}", annotation_position="top left",
-                      annotation_font=dict(size=12), name=f"baseline: {name}")
+        line = dict(color="#444444", width=1.5, dash=BASELINE_DASHES.get(name, "longdash"))
+        fig.add_hline(y=level, line=line, name=f"baseline: {name}")
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"{name} {level:.3f} (baseline)",
+                                 hoverinfo="skip"))
+
+
+def _score_axis(points: pd.DataFrame, baselines: dict[str, float] | None, title: str) -> tuple[list[float], str]:
+    """The score axis fitted to the points' ranges and the baselines; its title says where it starts
+    when that is not 0 (a zoomed axis stretches small differences).
+
+    >>> _score_axis(pd.DataFrame({"min": [0.9], "max": [0.95]}), {"DTW": 0.92}, "test accuracy")[1]
+    'test accuracy (axis starts at 0.89, not 0)'
+    """
+    values = [*points["min"].dropna(), *points["max"].dropna(), *(baselines or {}).values()]
+    if not values:
+        return [0.0, 1.0], title
+    low, high = min(values), max(values)
+    pad = 0.08 * max(high - low, 0.02)
+    start = 0.0 if 0.0 <= low <= 0.25 else float(np.floor((low - pad) * 100) / 100)
+    note = "" if start == 0.0 else f" (axis starts at {start:.2f}, not 0)"
+    return [start, high + pad], title + note
 
 
 def _error_bars(points: pd.DataFrame) -> dict:
@@ -105,7 +126,9 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
                                  line=dict(color="#000000", width=1, dash="dot", shape="hv"), hoverinfo="skip"))
     _add_baselines(fig, baselines)
     which = _which(rows)
-    return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], _score_title(rows))
+    y_range, y_title = _score_axis(points, baselines, _score_title(rows))
+    fig.update_yaxes(range=y_range)
+    return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], y_title)
 
 
 def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
@@ -135,8 +158,10 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     fig.update_xaxes(categoryorder="array", categoryarray=settings)
     _add_baselines(fig, baselines)
     width = int(rows["d_model"].iloc[0]) if len(rows) else 0
-    return finish(fig, f"{task}: filter init, learned or frozen (d_model {width})", "TREESELECT rule and budget",
-                  _score_title(rows))
+    y_range, y_title = _score_axis(points, baselines, _score_title(rows))
+    fig.update_yaxes(range=y_range)
+    return finish(fig, f"{task}: filter init, learned or frozen (width {width})", "TREESELECT rule and budget",
+                  y_title)
 
 
 def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
@@ -158,4 +183,4 @@ def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
 
 
 def _which(rows: pd.DataFrame) -> str:
-    return f"{rows['init'].iloc[0]}, d_model {int(rows['d_model'].iloc[0])}"
+    return f"{rows['init'].iloc[0]}, width {int(rows['d_model'].iloc[0])}"

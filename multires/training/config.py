@@ -89,7 +89,8 @@ class TrainConfig(JsonConfig):
     """A training run: the model options plus the optimisation; round-trips through JSON.
 
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
-    sequence length, and the head: ``pool`` for classification, ``last`` for recall); see
+    sequence length, and the head: ``task.head``, i.e. ``pool`` for classification and ``last`` for
+    recall unless the task names its readout); see
     :meth:`model_config`. ``preset`` fills every field left at its default value with the preset's
     value (so ``TrainConfig(preset="paper", lr=3e-3)`` is the paper recipe with another lr). A field
     passed to the constructor *at* its default value cannot be told from one left alone and takes
@@ -239,7 +240,8 @@ class TrainConfig(JsonConfig):
             wavelet=self.wavelet,
             dropout=float(self.dropout),
             norm=self.norm,
-            head="pool" if task.kind == "classify" else "last",
+            # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
+            head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"),
             dropout_mode=self.dropout_mode,
             init=self.init,
             indep_res_init=self.indep_res_init,

@@ -22,6 +22,7 @@ from multires.plaintext import quote
 
 __all__ = [
     "DatasetError",
+    "Readout",
     "TaskData",
     "TaskKind",
     "check_count",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 TaskKind = Literal["classify", "recall"]
+#: Where a model reads a task's answer: mean over time, or the last step only.
+Readout = Literal["pool", "last"]
 
 
 class DatasetError(ValueError):
@@ -66,6 +69,10 @@ class TaskData:
     lag_channels : tuple of int, default ()
         Recall tasks only: the input channel each target column recalls (all 0 for ``"memory"``;
         empty when every column recalls channel 0).
+    readout : {"pool", "last"} or None, default None
+        Where a model reads its answer: ``"pool"`` (mean over time), ``"last"`` (the last step's
+        output: the label is about fixed lags behind the end), or None for the kind's usual head
+        (``pool`` for classification, ``last`` for recall).
     """
 
     name: str
@@ -82,6 +89,7 @@ class TaskData:
     description: str
     source: str = ""
     lag_channels: tuple[int, ...] = ()
+    readout: Readout | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -98,6 +106,13 @@ class TaskData:
     def n_outputs(self) -> int:
         """Width of the model head: ``n_classes`` for classification, ``len(lags)`` for recall."""
         return self.n_classes if self.kind == "classify" else len(self.lags)
+
+    @property
+    def head(self) -> Readout:
+        """The model head this task is read with: :attr:`readout`, else ``pool`` (classify) / ``last`` (recall)."""
+        if self.readout is not None:
+            return self.readout
+        return "pool" if self.kind == "classify" else "last"
 
 
 def check_seed(seed: int) -> int:

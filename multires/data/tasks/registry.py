@@ -22,12 +22,15 @@ from multires.data.tasks.builtin import digits_task, memory_task, signals_task
 from multires.data.tasks.files import task_from_paths
 from multires.data.tasks.mnist import psmnist_task, smnist_task
 from multires.data.tasks.ucr import UCR_PREFIX, canonical_ucr_name, ucr_datasets, ucr_task
+from multires.data.tasks.windows import distant_windows_task
 
 __all__ = ["TASK_NAMES", "TaskName", "check_task_name", "load_task", "task_names"]
 
-TaskName = Literal["digits", "signals", "memory", "memory-independent", "smnist", "psmnist"]
+TaskName = Literal["digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist"]
 
-TASK_NAMES: tuple[str, ...] = ("digits", "signals", "memory", "memory-independent", "smnist", "psmnist")
+TASK_NAMES: tuple[str, ...] = (
+    "digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist",
+)
 """Fixed task names :func:`load_task` accepts; it also takes ``"ucr:<Name>"`` and ``"TRAIN,TEST"`` files."""
 
 _BUILDERS: dict[str, Callable[..., TaskData]] = {
@@ -35,6 +38,7 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "signals": signals_task,
     "memory": memory_task,
     "memory-independent": functools.partial(memory_task, inputs="independent"),
+    "distant-windows": distant_windows_task,
     "smnist": smnist_task,
     "psmnist": psmnist_task,
 }
@@ -92,6 +96,8 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
           :func:`~multires.data.tasks.signals_task`, :func:`~multires.data.tasks.memory_task`);
         * ``"memory-independent"``: ``memory_task(inputs="independent")``, one white-noise input
           per channel;
+        * ``"distant-windows"``: which of two stretches of white noise far behind the end has the
+          larger mean (:func:`~multires.data.tasks.distant_windows_task`), read at the last step;
         * ``"smnist"``, ``"psmnist"``: sequential and permuted sequential MNIST
           (:func:`~multires.data.tasks.smnist_task`, :func:`~multires.data.tasks.psmnist_task`);
         * ``"ucr:<Name>"``: a UCR dataset bundled with aeon (:func:`~multires.data.tasks.ucr_task`;
