@@ -10,10 +10,10 @@ from multires.figures.reduce import HALF_WIDTH_PX
 from multires.figures.tree import signal_figure
 from ui import state
 from ui.charts import presenting, show
+from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
 from ui.reveal import predict_then_reveal, verdict
-from ui.safe_text import figure_text, plain
 from ui.signal_upload import upload_panel
 from ui.trees import energy_figure, energy_shares, heatmap_figure, traces_figure, tree_rows
 

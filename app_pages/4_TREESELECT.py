@@ -35,6 +35,7 @@ from ui.treeselect_data import (
     selection_figure,
     slot_key,
 )
+from ui.uniform_test import show_uniform_test
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
 #: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
@@ -373,3 +374,5 @@ with tabs[5]:
                + (f" Drawn up to m = {kernel.size - 1} (the page's analysis limit); the kernel reaches "
                   "further." if kernel_cut else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
+
+show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)

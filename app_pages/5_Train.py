@@ -124,6 +124,8 @@ with panel:
             classes = f"{size['classes']} classes" if size["kind"] == "classify" else f"{len(task.lags)} recall lags"
             st.caption(f"**{size['train']}** train / {size['validation']} validation / {size['test']} test series, "
                        f"length **{size['length']}**, {classes} (examples below).")
+            for note in getattr(task, "notes", ()):
+                st.warning(plain(note), icon=":material/warning:")
             expect = data.recipe_for(task_name).expect
             baselines = data.measured_baselines(task_name)
             if baselines:

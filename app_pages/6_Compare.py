@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from multires.figures.compare import lag_r2_figure, score_ranges_figure
+from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure
 from ui import state
-from ui.compare_data import model_rows, model_tables, recall_summary, value_range
+from ui.compare_data import model_rows, model_tables, value_range
 from ui.train_data import measured_baselines
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
-from ui.safe_text import plain
+from ui.safe_text import option_label, plain
+from ui.uniform_test import show_uniform_test
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
                  "memory slots / step", "distinct coefficients / layer", "width × layers", "training time (s)"]
@@ -36,7 +37,7 @@ trained_tasks = [t for t in tasks if any(table[(table["task"] == t)]["source"] !
 # open on the task the user trained last, else the first
 state.keep_valid("compare_task", tasks, trained_tasks[-1] if trained_tasks else tasks[0])
 controls = st.columns([3, 2])
-task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True,
+task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True, format_func=option_label,
                          help="Scores of different tasks are not comparable, so the chart shows one task's models.")
 zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom",
                           help="Off: the axis starts at 0, so lengths are honest. On: the axis is fitted to the "
@@ -116,11 +117,13 @@ if task == "memory":
         curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
         if curves:
             show(cached_figure(lag_r2_figure, Named((rows.name, task, "curves"), curves)), key="compare_lag_r2")
-            st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
-                       "In this chart: " + recall_summary(curves))
+            st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random); "
+                       "almost exact means R² at least 0.9, poor below 0.5. " + lag_r2_caption(curves))
         else:
             st.info("These models' metrics have no per-lag R²; models trained on the Train page record it.",
                     icon=":material/info:")
+
+show_uniform_test("compare_uniform_test")  # the distant-windows comparison (ui/uniform_test.py)
 
 if not presenting():
     st.caption(f"{len(subset)} model(s) of {plain(task)} in {len(groups)} configuration(s); "

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
+from multires.plaintext import short
 from multires.study.grid import GRID_PRESETS
 from multires.study.results import StudyResultsError, read_results, summarise
 from ui import state
@@ -96,7 +97,7 @@ if source == UPLOAD:
         digest = hashlib.sha256(data).hexdigest()
         outcome = _uploaded(data, digest)
         if isinstance(outcome, str):
-            st.error(plain(f"{uploaded.name}: {outcome}"), icon=":material/error:")
+            st.error(plain(f"{short(uploaded.name)}: {outcome}"), icon=":material/error:")
         else:
             table, table_name = outcome, ("upload", digest)
     if table is None and shipped:

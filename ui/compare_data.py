@@ -13,7 +13,7 @@ from ui import state
 from ui.figure_cache import HASH_NAMED, Named
 from ui.safe_text import plain
 
-__all__ = ["lag_list", "model_row", "model_rows", "model_tables", "recall_summary", "value_range"]
+__all__ = ["model_row", "model_rows", "model_tables", "value_range"]
 
 
 def model_row(name: str, entry: state.ModelEntry) -> dict:
@@ -44,32 +44,3 @@ def value_range(values: pd.Series) -> str:
     """"9" when every row has the same value, else "4–9" (thousands separated)."""
     low, high = int(values.min()), int(values.max())
     return f"{low:,}" if low == high else f"{low:,}–{high:,}"
-
-
-def recall_summary(curves: list[dict]) -> str:
-    """What the per-lag chart shows, read off its data: for each model, the lags it recalls (R² ≥ 0.9) and the lags
-    it misses (R² < 0.5)."""
-    parts = []
-    for row in curves:
-        lags = [int(lag) for lag in row["lags"]]
-        r2 = [float("nan") if v is None else float(v) for v in row["r2 per lag"]]
-        good = [lag for lag, v in zip(lags, r2) if v >= 0.9]
-        poor = [lag for lag, v in zip(lags, r2) if v < 0.5]
-        said = ("recalls every lag (R² ≥ 0.9)" if len(good) == len(lags) else
-                "recalls no lag well (R² < 0.5 at every lag)" if len(poor) == len(lags) else
-                ", ".join(p for p in (f"R² ≥ 0.9 at lags {lag_list(good, lags)}" if good else "",
-                                      f"below 0.5 at lags {lag_list(poor, lags)}" if poor else "") if p)
-                or "between 0.5 and 0.9 at every lag")
-        parts.append(f"**{plain(row['name'])}**: {said}")
-    return "; ".join(parts) + "."
-
-
-def lag_list(chosen: list[int], lags: list[int]) -> str:
-    """``chosen`` lags as runs of neighbouring lags of the chart: "1–8, 64" (1, 2, 4, 8 and 64 of 1, 2, 4, …, 128)."""
-    runs: list[list[int]] = []
-    for lag in chosen:
-        if runs and lags.index(lag) == lags.index(runs[-1][-1]) + 1:
-            runs[-1].append(lag)
-        else:
-            runs.append([lag])
-    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)

@@ -22,6 +22,7 @@ from multires.data.signals import (
     window_signal,
 )
 from ui import state
+from multires.plaintext import short
 from ui.safe_text import plain
 
 __all__ = ["UPLOAD_KEY", "COLUMN_KEY", "START_KEY", "ERROR_KEY", "read_upload", "upload_choice", "upload_panel"]
@@ -68,7 +69,7 @@ def _sync(new_file: bool = False) -> None:
     try:
         name, values = upload_choice(file.getvalue(), file.name, state.get(COLUMN_KEY), state.get(START_KEY))
     except SignalError as error:
-        state.put(ERROR_KEY, (_file_identity(file), f"Could not use {file.name}: {error}"))
+        state.put(ERROR_KEY, (_file_identity(file), f"Could not use {short(file.name)}: {error}"))
         return
     state.drop(ERROR_KEY)
     state.use_uploaded_signal(name, values)
@@ -94,7 +95,7 @@ def upload_panel() -> None:
         try:
             parsed, too_long = read_upload(file.getvalue(), file.name, state.get(COLUMN_KEY))
         except SignalError as problem:  # only if the file changed without its callback running
-            st.error(plain(f"Could not use {file.name}: {problem}"))
+            st.error(plain(f"Could not use {short(file.name)}: {problem}"))
         else:
             if len(parsed.columns) > 1:
                 st.selectbox(f"{parsed.axis.capitalize()} to use", parsed.columns,
@@ -105,7 +106,7 @@ def upload_panel() -> None:
                           0, parsed.values.size - MAX_SIGNAL_LENGTH, 0, step=1, key=START_KEY,
                           on_change=_sync, help="First sample of the window that is analysed.")
             if parsed.note:
-                st.caption(plain(f"Read {file.name}: {parsed.note}."))
+                st.caption(plain(f"Read {short(file.name)}: {parsed.note}."))
     st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page. "
                f"A file over {MAX_UPLOAD_BYTES / 1e6:g} MB is refused by the browser itself: it shows as a red chip "
                "(hover it for the reason) and the previous file, and any message about it, stays.")

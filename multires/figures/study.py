@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..study.results import BUDGET_COLUMNS, BudgetAxis, pareto_front, summarise
+from multires.plaintext import quote
 from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "budget_figure", "init_figure"]
@@ -170,7 +171,7 @@ def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
           every_init: bool = False) -> pd.DataFrame:
     rows = table[(table["task"] == task) & (table["status"] == "ok")]
     if rows.empty:
-        raise ValueError(f"no finished trials for task {task!r}; tasks in the table: {sorted(table['task'].unique())}")
+        raise ValueError(f"no finished trials for task {quote(task)}; tasks in the table: {sorted(table['task'].unique())}")
     if d_model is None:
         d_model = int(rows["d_model"].value_counts().idxmax())
     rows = rows[rows["d_model"] == d_model]
@@ -180,7 +181,7 @@ def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
         counts = rows["init"].value_counts()
         rows = rows[rows["init"] == (DEFAULT_INIT if DEFAULT_INIT in counts else counts.idxmax())]
     if rows.empty:
-        raise ValueError(f"no finished trials for task {task!r} with init {init!r} and d_model {d_model}")
+        raise ValueError(f"no finished trials for task {quote(task)} with init {quote(init)} and d_model {d_model}")
     return rows
 
 
