@@ -22,6 +22,8 @@ from multires.figures.treeselect import (
 from multires.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
 from ui import state
+from ui import defaults
+from ui.class_question import class_question
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
@@ -30,8 +32,6 @@ from ui.trees import tree_rows
 from ui.treeselect_data import capacities, learned_selection, reconstructions, slot_contributions, slot_key
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
-#: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
-DEFAULT_LEARNED_MODEL = "digits-learned8-haar"
 #: A lag counts as "forgotten" once the memory loses more than this fraction of it (white noise).
 FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
@@ -45,7 +45,7 @@ def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
         st.markdown(f"Model: **{plain(sidebar.name)}** (sidebar)")
         return sidebar
     options = learned + [sidebar.name]
-    default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
+    default = defaults.default_learned_model(options)
     name = st.selectbox("Model (this page)", options, index=default, key=f"ts_model_{sidebar.name}",
                         help=f"The sidebar's model ({plain(sidebar.name)}) uses tree_select = \"{sidebar.config.tree_select}\"; "
                              "this page starts on a model that learned its selection, so there is one to see.")
@@ -103,6 +103,7 @@ conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
+st.caption(plain(defaults.model_note(entry)))
 
 
 # --- page controls ---------------------------------------------------------------------------
@@ -369,3 +370,5 @@ with tabs[5]:
                + (f" Drawn up to m = {kernel.size - 1} (multires.limits.MAX_ANALYSED_WINDOW); the kernel reaches "
                   "further." if kernel_cut else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
+
+class_question(entry, key="ts_class")

@@ -14,6 +14,7 @@ from ui import state
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
+from ui.study_answers import render_answers
 from ui.train_data import BASELINES_CSV, measured_baselines
 
 STUDIES_DIR = state.ROOT / "assets" / "studies"
@@ -50,10 +51,11 @@ def _budget_chart(shown: pd.DataFrame, task: str, budget: str, init: str, width:
 st.title("Studies")
 st.markdown("Sweeps run with `python -m multires.study` (Ray Tune): every TREESELECT rule at several memory "
             "budgets, filters learned or frozen, Haar or random start, over seeds. Scores are on each "
-            "task's test split; points are means over seeds, bars the lowest to the highest seed.")
+            "task's test split; points are means over seeds, bars the lowest to the highest seed. Below the charts, "
+            "four questions are answered from the same table, each difference with its 95 % interval.")
 
-# The study over real datasets first: it is the one with baselines to compare against.
-shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "ucr", p.stem))
+# The paired study first (it answers the four questions), then the earlier study over real datasets.
+shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "paired", p.stem != "ucr", p.stem))
            if p.name != BASELINES_CSV.name}
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
                   help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
@@ -122,3 +124,5 @@ with st.expander("Numbers behind the charts"):
                    + ", ".join(f"{plain(name)} {score:.3f}" for name, score in levels.items()))
     st.caption(f"{len(table)} trials in this table, {len(finished)} finished. Re-run or extend a study with "
                "`python -m multires.study --grid ucr --out DIR` (finished trials are skipped).")
+
+render_answers(finished, table_name)

@@ -152,7 +152,8 @@ def _first_calls() -> None:
 
     # The default model, loaded into the cache its pages read from. Validating a checkpoint builds
     # the network on the meta device, whose first use imports sympy and torch._dynamo (about a second).
-    state.shipped_models()[state.DEFAULT_MODEL].net  # noqa: B018 - the property loads and caches the weights
+    models = state.shipped_models()
+    models[state.defaults.default_model(models)].net  # noqa: B018 - the property loads and caches the weights
     training_runner.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
 
 
