@@ -117,6 +117,15 @@ def _specs() -> list[Spec]:
                 f"GunPoint (hand movements: gun drawn or finger pointed, 150 samples), {select} TREESELECT"
                 + (f" with {memory} slots" if memory else "") + f", {how}",
             ))
+    # psMNIST (length 784, J = 10): one small, short run of the paper's default layer -- a real long-sequence
+    # model for the explorer, not a tuned one (the recipe of issue 22 trains it for real).
+    specs.append(Spec(
+        "psmnist-fading-haar", "psmnist",
+        TrainConfig(tree_select="fading", wavelet="haar", d_model=32, n_layers=2, epochs=6, batch_size=32,
+                    max_seconds=900.0, seed=SEED),
+        "psMNIST (handwritten digits read pixel by pixel in a fixed shuffled order, 784 samples), fading, "
+        "filters learned from Haar init; a short run (at most 15 minutes on one thread)",
+    ))
     return specs
 
 
