@@ -106,8 +106,9 @@ levels = measured_baselines(task) if is_accuracy else {}
 # nothing. The trials they draw (this task, this width) are found again by the table's name, not by hashing them.
 shown = Named((*table_name, task, width), rows[rows["d_model"] == width])
 show(cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting()), key="study_budget")
-st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
-           "for that budget or less). Look for the rule whose points sit on the front"
+st.caption("Each rule's score at each memory budget. Ringed: the Pareto front, the settings that no setting with as "
+           "little memory beats by a resolved difference (paired 95 % interval over seeds above zero); a difference "
+           "inside its interval knocks nothing off. Look for the rule whose points are ringed"
            + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))
 
 show(cached_figure(init_figure, shown, task, d_model=width, baselines=levels), key="study_init_chart")

@@ -261,3 +261,14 @@ def test_charts_html_marks_each_difference_resolved_or_not(tmp_path):
         assert question.title in text
     assert "no difference resolved" in text and "<td>resolved</td>" in text
     assert "paired t-interval" in text
+
+
+def test_answers_markdown_quotes_the_same_numbers_as_the_page():
+    from multires.study import answers_markdown
+
+    table = _four_question_table()
+    text = answers_markdown(table)
+    row = answer(table, "filters").iloc[0]
+    assert (f"| A | fading | {row['n']} | {100 * row['mean']:+.1f} | {100 * row['low']:+.1f} to "
+            f"{100 * row['high']:+.1f} | resolved |") in text
+    assert "| B | fading |" in text and "no difference resolved |" in text

@@ -107,8 +107,11 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
         ))
     front = resolved_front(rows, points)
     if not front.empty:
-        fig.add_trace(go.Scatter(x=front["budget"], y=front["mean"], name="Pareto front", mode="lines",
-                                 line=dict(color="#000000", width=1, dash="dot", shape="hv"), hoverinfo="skip"))
+        # rings, not a staircase: the front is "not resolved worse than a cheaper setting", not "best mean"
+        fig.add_trace(go.Scatter(x=front["budget"], y=front["mean"], name="Pareto front", mode="markers",
+                                 marker=dict(symbol="circle-open", size=20, color="#000000", line=dict(width=1.5)),
+                                 hovertemplate="on the Pareto front: no setting with as little memory is resolved "
+                                               "better<extra></extra>"))
     _add_baselines(fig, baselines)
     which = _which(rows)
     return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], _score_title(rows))

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .stats import CONFIDENCE, Method, StudyStatsError, compare_configs, verdict
 
-__all__ = ["BUDGET_TOLERANCE", "QUESTIONS", "Question", "answer", "answer_all", "summary"]
+__all__ = ["BUDGET_TOLERANCE", "QUESTIONS", "Question", "answer", "answer_all", "answers_markdown", "summary"]
 
 #: Largest relative gap of distinct coefficients per layer that still counts as "equal memory" (Q3).
 BUDGET_TOLERANCE = 0.25
@@ -225,3 +225,32 @@ def _task_words(task: str) -> str:
         return task[4:]
     return {"memory": "white-noise recall", "psmnist": "permuted sequential MNIST",
             "smnist": "sequential MNIST"}.get(task, task)
+
+
+def answers_markdown(table: pd.DataFrame) -> str:
+    """The four answers as markdown (what the README quotes): sentences, then one table per question."""
+    answers = answer_all(table)
+    lines: list[str] = []
+    for key, question in QUESTIONS.items():
+        lines += [f"**{question.title}**", ""]
+        lines += [f"* {line}" for line in summary(answers, key)]
+        mine = answers[(answers["question"] == key) & answers["lag"].isna()]
+        if not mine.empty:
+            lines += ["", "| dataset | setting | seeds | difference (points) | 95 % interval | outcome |",
+                      "|---|---|---|---|---|---|"]
+            lines += [f"| {_task_words(r.task)} | {r.setting} | {r.n} | {100 * r.mean:+.1f} | "
+                      f"{100 * r.low:+.1f} to {100 * r.high:+.1f} | "
+                      f"{'resolved' if r.resolved else 'no difference resolved'} |" for r in mine.itertuples()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m multires.study.questions results.csv
+    import sys
+
+    from .results import read_results
+
+    if len(sys.argv) != 2:
+        print("usage: python -m multires.study.questions RESULTS.csv", file=sys.stderr)
+        sys.exit(2)
+    print(answers_markdown(read_results(sys.argv[1])))

@@ -47,8 +47,9 @@ def write_charts(table: pd.DataFrame, out_dir: str | Path, baselines: str | Path
     finished = table[table["status"] == "ok"] if "status" in table.columns else table
     measured = read_baselines(baselines) if baselines is not None and Path(baselines).is_file() else None
     parts = ["<html><head><meta charset='utf-8'><title>MultiresConv study</title></head><body>",
-             "<h1>MultiresConv study</h1><p>Per task: score vs distinct coefficients per layer (Pareto front "
-             "dotted), then filter init. Points are means over seeds, bars the min-max range.</p>"]
+             "<h1>MultiresConv study</h1><p>Per task: score vs distinct coefficients per layer (ringed: the Pareto "
+             "front, settings no setting with as little memory beats by a resolved paired difference), then filter "
+             "init. Points are means over seeds, bars the min-max range.</p>"]
     include_js = True  # Plotly.js once, embedded: the file opens offline
     answers = answer_all(finished)
     parts.append("<h2>Four questions, answered with paired 95 % intervals</h2><p>Every configuration ran on the "

@@ -276,6 +276,8 @@ def paired_scores(table: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
     """
     done = table[table["status"] == "ok"] if "status" in table.columns else table
     keys = _pair_columns(done)
+    if "seed" not in keys:
+        raise StudyStatsError("the table has no seed column: trials cannot be paired")
     sides = []
     for name, config in (("a", a), ("b", b)):
         rows = _select(done, config)
