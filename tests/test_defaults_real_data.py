@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from multires.tasks import load_task
+from multires.data.tasks import load_task
 from ui import defaults
 from ui.state import MODELS_DIR, ModelEntry
 

@@ -1,4 +1,4 @@
-"""multires.explain: the per-step evidence adds up to the margin, and the kept windows are the slots' reach."""
+"""multires.analysis.explain: the per-step evidence adds up to the margin, and the kept windows are the slots' reach."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from multires import ModelConfig, MultiresNet, memory_slots
-from multires.explain import explain_prediction, kept_windows
+from multires.analysis.explain import explain_prediction, kept_windows
 from multires.figures.explain import decision_figure
 from multires.treeselect import receptive_field
 

@@ -19,8 +19,8 @@ from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_a
 from multires.figures.style import STRATEGY_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
-from multires.memory import reconstruction_error_by_lag
-from multires.checkpoint_format import read_metadata
+from multires.analysis.memory import reconstruction_error_by_lag
+from multires.checkpoint.format import read_metadata
 from multires.treeselect import Slot, default_depth, receptive_field
 from ui import defaults
 from ui.state import MODELS_DIR

@@ -3,7 +3,7 @@
 The student sees a test series of the model's task (one the model never trained on), guesses its
 class, and on Reveal gets the true class, the model's answer with its confidence, and what the model
 used: each time step's share of the decision and the input windows the first layer's memory kept at
-the step that weighed most (:mod:`multires.explain`). Shown for classifiers of tasks whose test
+the step that weighed most (:mod:`multires.analysis.explain`). Shown for classifiers of tasks whose test
 series the app can load (the shipped GunPoint models); other models skip the question.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from multires.explain import explain_prediction, kept_windows
+from multires.analysis.explain import explain_prediction, kept_windows
 from multires.figures.explain import decision_figure
 from ui import defaults
 from ui.charts import show

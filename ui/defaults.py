@@ -94,7 +94,7 @@ def model_note(entry: Any) -> str:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def task_series(task: str, seed: int = DATA_SEED) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
     """Test series ``(n, length)``, labels and class names of a shipped model's task (None if unavailable)."""
-    from multires.tasks import load_task
+    from multires.data.tasks import load_task
 
     try:
         data = load_task(task, seed=seed)

@@ -1,10 +1,10 @@
 """Why a classifier decided: the series, the windows its memory kept at the decisive step, and
-each step's evidence (:mod:`multires.explain`).
+each step's evidence (:mod:`multires.analysis.explain`).
 
 Examples
 --------
 >>> import numpy as np
->>> from multires.explain import KeptWindow
+>>> from multires.analysis.explain import KeptWindow
 >>> w = [KeptWindow("a2[n]", "approx", 2, 0, 0, 5), KeptWindow("b1[n]", "detail", 1, 0, 4, 5)]
 >>> fig = decision_figure(np.sin(np.arange(8.0)), np.linspace(-1, 1, 8), w, 5, "gun drawn")
 >>> [t.name for t in fig.data]

@@ -1,0 +1,20 @@
+"""Training: one ``train()`` for the app, the CLI, ``torchrun`` and Ray.
+
+``config`` (``TrainConfig`` and presets, no torch), ``loop`` (``train``, ``build_model``),
+``optimization`` (AdamW groups, warm-up + cosine schedule), ``evaluation`` (scores), ``history``
+(what a run reports), ``distributed`` (DDP hooks), ``inference`` (``predict``), ``runcost`` (a run's
+memory and time, estimated before it starts), ``threads`` (the CPU thread policy) and ``cli``
+(``python -m multires.training``). Names are imported on first use, so importing this package (or
+its light modules) does not import PyTorch.
+"""
+
+from __future__ import annotations
+
+from .._lazy import attach
+
+_EXPORTS: dict[str, str] = dict.fromkeys(
+    ["BN_FORGET", "EVAL_GAP", "PRESETS", "SELECTION_SNAPSHOTS", "TRAIN_LIMITS", "TRAIN_PRESETS", "DistributedHooks",
+     "Progress", "SelectionSnapshot", "TrainConfig", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning",
+     "build_model", "evaluate", "train", "versions"], "loop")
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
