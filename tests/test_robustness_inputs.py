@@ -48,7 +48,7 @@ from multires.checkpoint import checkpoint_bytes
 from multires.data.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks import load_task
 from multires.training import build_model
-from ui import training_runner
+from ui import defaults, training_runner
 from ui.safe_text import plain, unescape
 from ui.state import DEFAULT_MODEL, UPLOADED, ModelEntry
 

@@ -56,7 +56,7 @@ PRELOAD_MODULES = (
     "multires.analysis.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
     "multires.figures.treeselect",
     "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
-    "multires.study.results",
+    "multires.study.results", "multires.analysis.explain", "multires.figures.explain",
 )
 
 
