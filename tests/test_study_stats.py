@@ -272,3 +272,25 @@ def test_answers_markdown_quotes_the_same_numbers_as_the_page():
     assert (f"| A | fading | {row['n']} | {100 * row['mean']:+.1f} | {100 * row['low']:+.1f} to "
             f"{100 * row['high']:+.1f} | resolved |") in text
     assert "| B | fading |" in text and "no difference resolved |" in text
+
+
+def test_whole_seeds_drops_a_seed_that_one_configuration_did_not_finish(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from multires.study.stats import whole_seeds
+
+    table = _trials({("fading", None, _HAAR, 9): 0.0, ("fading", None, _FROZEN, 9): 0.0}, seeds=4)
+    gap = table.drop(table[(table["init"] == _FROZEN) & (table["seed"] == 2)].index)
+    kept = whole_seeds(gap)
+    assert sorted(kept["seed"].unique()) == [0, 1, 3] and len(kept) == 6
+    assert unpaired_configs(kept).empty
+    # the shipping script keeps the preset's own trials on whole seeds only
+    source = tmp_path / "results.csv"
+    gap.to_csv(source, index=False)
+    out = tmp_path / "shipped.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_study.py"), str(source), "--grid", "smoke",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"0 of {len(gap)} trials" in done.stdout  # none of these synthetic trials belongs to the smoke grid

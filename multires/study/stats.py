@@ -65,6 +65,7 @@ __all__ = [
     "seeds_needed",
     "unpaired_configs",
     "verdict",
+    "whole_seeds",
 ]
 
 Method = Literal["t", "bootstrap"]
@@ -351,3 +352,27 @@ def paired_spread(table: pd.DataFrame, config_columns: Iterable[str] = CONFIG_CO
                     "seeds_for_3_points": seeds_needed(median, 0.03) if median > 0 else MIN_SEEDS,
                     "seeds_for_5_points": seeds_needed(median, 0.05) if median > 0 else MIN_SEEDS})
     return pd.DataFrame(out)
+
+
+def whole_seeds(table: pd.DataFrame, config_columns: Iterable[str] = CONFIG_COLUMNS) -> pd.DataFrame:
+    """The finished trials of the seeds every configuration of their task finished (a stopped study's
+    whole seeds): what a shipped table keeps, so every comparison in it rests on the same seeds.
+
+    >>> t = pd.DataFrame({"task": "t", "tree_select": ["a", "b", "a"], "seed": [0, 0, 1], "status": "ok",
+    ...                   "memory_size": None, "init": "x", "d_model": 4})
+    >>> whole_seeds(t)["seed"].tolist()
+    [0, 0]
+    """
+    done = table[table["status"] == "ok"] if "status" in table.columns else table
+    keys = _pair_columns(done)
+    cols = [c for c in config_columns if c in done.columns]
+    config = pd.Series(["|".join(map(str, r)) for r in done[cols].itertuples(index=False, name=None)], index=done.index)
+    pair = pd.Series(["|".join(map(str, r)) for r in done[keys].itertuples(index=False, name=None)], index=done.index)
+    keep = pd.Series(False, index=done.index)
+    for task in done["task"].unique():
+        mine = done["task"] == task
+        n_configs = config[mine].nunique()
+        per_pair = config[mine].groupby(pair[mine]).nunique()
+        whole = set(per_pair[per_pair == n_configs].index)
+        keep |= mine & pair.isin(whole)
+    return done[keep]
