@@ -15,7 +15,7 @@ from ui.safe_text import unescape
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/7_Study.py"
-SHIPPED = ROOT / "assets" / "studies" / "ucr.csv"
+SHIPPED = ROOT / "assets" / "studies" / "paired.csv"
 TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 
 
@@ -41,7 +41,7 @@ def test_shipped_study_draws_both_charts_for_every_task():
     shipped = read_results(SHIPPED)
     tasks = sorted(shipped.loc[shipped["status"] == "ok", "task"].unique())
     assert at.title[0].value == "Studies"
-    assert at.radio(key="study_source").value == "ucr", "the real-dataset study opens first"
+    assert at.radio(key="study_source").value == "paired", "the paired study (it answers the four questions) opens first"
     assert at.selectbox(key="study_task").options == tasks
     layouts = _chart_layouts(at)
     assert len(layouts) >= 2, "the budget and init charts, then the four questions' charts"
