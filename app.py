@@ -23,6 +23,7 @@ st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=":material/wa
 HOME = st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True)
 PAGES = [
     HOME,
+    st.Page("app_pages/8_Lesson.py", url_path="lesson", title="Lesson path", icon=":material/school:"),
     st.Page("app_pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
     st.Page("app_pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
     st.Page("app_pages/2b_Playground.py", url_path="playground", title="Wavelet playground", icon=":material/science:"),

@@ -140,7 +140,7 @@ with cascade_tab:
                    key="filters_cascade", file_name="filters_cascade.csv",
                    exact=lambda: {"t learned": x_l, "phi learned": phi_l, "psi learned": psi_l,
                                   "t fixed": x_f, "phi fixed": phi_f, "psi fixed": psi_f})
-        st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the functions they stand for. Bounded, settled "
+        st.caption("Iterating the filters (applying them again and again at finer scales) gives the functions they stand for. Bounded, settled "
                    "curves are needed for a wavelet (not enough on their own: see the checks); spiky or exploding "
                    "curves mean the pair is not one.")
         if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:

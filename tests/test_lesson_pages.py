@@ -7,13 +7,11 @@ they reveal are compared with the library, never with hard-coded lists.
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import chart_spec, decode_arrays, open_app
 from multires import coefficient_tree, kept_cells, memory_slots, wavelet_filters
 from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_animation_figure
 from multires.figures.style import STRATEGY_COLORS
@@ -28,7 +26,6 @@ from ui.state import MODELS_DIR
 #: The learned model TREESELECT opens on (real data): its depth, width and M drive the page's numbers.
 TS_CONFIG = read_metadata(MODELS_DIR / f"{defaults.REAL_LEARNED_MODEL}.safetensors")[0]
 TS_DEPTH = TS_CONFIG.depth or default_depth(TS_CONFIG.seq_len, 2)
-from test_app_explore_pages import open_app
 
 SEED = 11
 N, J, K = 16, 4, 2  # the Home toy tree
@@ -190,22 +187,8 @@ def test_capacity_figure_marks_a_lag():
 
 
 def chart(at: AppTest, key: str) -> dict:
-    matches = [c for c in at.get("plotly_chart") if key in (c.proto.id or "")]
-    assert len(matches) == 1, f"no single chart with key {key!r}"
-    return decode(json.loads(matches[0].proto.spec))
-
-
-def decode(value):
-    """The figure JSON with plotly's typed arrays (``{"dtype", "bdata", "shape"}``) as numpy arrays."""
-    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(v) for v in str(shape).split(",")]) if shape else array
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
+    """The figure drawn under ``key``, with its typed arrays decoded."""
+    return decode_arrays(chart_spec(at, key))
 
 
 def named(spec: dict, prefix: str) -> dict:

@@ -294,3 +294,13 @@ def test_whole_seeds_drops_a_seed_that_one_configuration_did_not_finish(tmp_path
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"0 of {len(gap)} trials" in done.stdout  # none of these synthetic trials belongs to the smoke grid
+
+
+def test_docs_quote_the_answers_of_the_shipped_paired_study():
+    """docs/studies.md's answers block is what the Study page computes from assets/studies/paired.csv."""
+    from conftest import ROOT
+    from multires.study import answers_markdown, read_results
+
+    doc = (ROOT / "docs" / "studies.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- answers:start -->", 1)[1].split("<!-- answers:end -->", 1)[0]
+    assert block.strip() == answers_markdown(read_results(ROOT / "assets" / "studies" / "paired.csv")).strip()

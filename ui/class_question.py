@@ -20,38 +20,7 @@ from ui import defaults
 from ui.charts import show
 from ui.safe_text import plain
 
-try:  # the shared predict-then-reveal component (branch teach) once it is on main
-    from ui.reveal import predict_then_reveal, verdict
-except ImportError:  # until then the same behaviour, here
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class _Reveal:
-        guess: Any
-        shown: bool
-
-    def _hide(key: str) -> None:
-        st.session_state.pop(f"{key}_shown", None)
-
-    def _show(key: str) -> None:
-        st.session_state[f"{key}_shown"] = True
-
-    def predict_then_reveal(key: str, options, *, prompt: str | None = None, label: str = "Your guess",
-                            format_func=str, context=None, **_: Any) -> _Reveal:
-        context_key = f"_{key}_context"
-        if st.session_state.get(context_key, context) != context:
-            _hide(key)
-        st.session_state[context_key] = context
-        if prompt:
-            st.markdown(prompt)
-        guess = st.radio(label, list(options), index=None, key=f"{key}_guess", format_func=format_func,
-                         horizontal=True, on_change=_hide, args=(key,))
-        st.button("Reveal", key=f"{key}_reveal", icon=":material/visibility:", on_click=_show, args=(key,),
-                  help="Commit to a guess first: the answer is checked against it.")
-        return _Reveal(guess, bool(st.session_state.get(f"{key}_shown")))
-
-    def verdict(right: bool, text: str) -> None:
-        (st.success if right else st.warning)(text, icon=":material/check_circle:" if right else ":material/lightbulb:")
+from ui.reveal import predict_then_reveal, verdict  # the shared predict-then-reveal component
 
 __all__ = ["class_question"]
 

@@ -239,6 +239,15 @@ _PRESENTATION_CSS = """
 [data-testid="stMainBlockContainer"] label p { font-size: 1.1rem; }
 [data-testid="stMainBlockContainer"] button[role="tab"] p { font-size: 1.2rem; }
 [data-testid="stMetricValue"] { font-size: 2rem; }
+/* the back row reads what is in the boxes too: dropdowns, their lists, number and text inputs, slider values */
+[data-testid="stMainBlockContainer"] [data-baseweb="select"] div,
+[data-testid="stMainBlockContainer"] input, [data-testid="stMainBlockContainer"] textarea,
+[data-testid="stMainBlockContainer"] [data-testid="stSliderThumbValue"],
+[data-testid="stMainBlockContainer"] [data-testid="stSliderTickBarMin"],
+[data-testid="stMainBlockContainer"] [data-testid="stSliderTickBarMax"] { font-size: 1.1rem; }
+[data-baseweb="popover"] li, [data-baseweb="popover"] [role="option"] { font-size: 1.1rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] { color: rgba(49, 51, 63, 0.85); }
+[data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary p { font-size: 1.15rem; }
 </style>
 """
 
@@ -422,3 +431,40 @@ def use_uploaded_signal(name: str, values: np.ndarray) -> None:
     """
     st.session_state["uploaded_signal"] = {"name": str(name), "values": np.asarray(values, dtype=np.float64)}
     st.session_state["signal"] = UPLOADED
+
+
+# --- a page's own keys: pages read and write session state only through these -----------------
+
+
+def get(key: str, default: Any = None) -> Any:
+    """The session's value for ``key`` (a page's widget or its own note), or ``default``."""
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    """Set ``key`` (a widget's value only from a callback, or before the widget is drawn)."""
+    st.session_state[key] = value
+
+
+def drop(key: str) -> Any:
+    """Forget ``key``; returns what it held (``None`` if nothing)."""
+    return st.session_state.pop(key, None)
+
+
+def has(key: str) -> bool:
+    return key in st.session_state
+
+
+def keep_valid(key: str, options: list, default: Any) -> Any:
+    """Before a choice widget is drawn: reset its value to ``default`` unless it is one of ``options``."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    return st.session_state[key]
+
+
+def once_per(key: str, identity: Any) -> bool:
+    """True the first time ``identity`` is seen under ``key`` (then remembered), e.g. to process an upload once."""
+    if st.session_state.get(key) == identity:
+        return False
+    st.session_state[key] = identity
+    return True

@@ -56,8 +56,13 @@ import numpy as np
 import streamlit as st
 from streamlit.logger import get_logger
 
+from multires.plaintext import short
+
 from . import state
 from .run_queue import RunQueue, waiting_message
+
+#: Longest model name taken from an uploaded file's name (names fill pickers and messages).
+MAX_MODEL_NAME = 80
 
 if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
     from multires import MultiresNet
@@ -487,8 +492,9 @@ def add_uploaded_checkpoint(data: bytes, filename: str) -> tuple[str | None, str
     try:
         net, _config, metrics = load_checkpoint(data)
     except CheckpointError as err:
-        return None, f"“{filename}” is not a usable checkpoint: {err}"
+        return None, f"“{short(filename)}” is not a usable checkpoint: {err}"
     net.eval()
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    stem = stem[:MAX_MODEL_NAME]  # a name is shown in pickers and messages: a file name can be very long
     entry = state.ModelEntry(stem or "uploaded", net, dict(metrics or {}), "uploaded")
     return state.add_session_model(entry), None

@@ -13,8 +13,8 @@ Examples
 ...                   "slots_per_channel": [7, 4, 8]})
 >>> fig = budget_figure(t, "t", baselines={"MiniRocket": 0.9})
 >>> [tr.name for tr in fig.data]
-['resolution fading', 'uniform', 'Pareto front']
->>> [float(v) for v in fig.data[-1].x]  # one seed each: no difference is resolved, no point leaves the front
+['resolution fading', 'uniform', 'Pareto front', 'MiniRocket 0.900 (baseline)']
+>>> [float(v) for v in fig.data[2].x]  # one seed each: no difference is resolved, no point leaves the front
 [4.0, 7.0, 8.0]
 
 The Pareto front never draws a winner inside its interval: a setting leaves the front only when a
@@ -25,11 +25,13 @@ questions (:mod:`multires.study.questions`), :func:`lag_difference_figure` one c
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from ..study.results import BUDGET_COLUMNS, BudgetAxis, summarise
 from ..study.stats import StudyStatsError, compare_configs
+from multires.plaintext import quote
 from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "OUTCOME_STYLE", "budget_figure", "difference_figure",
@@ -55,10 +57,30 @@ def _score_title(table: pd.DataFrame) -> str:
 
 
 def _add_baselines(fig: go.Figure, baselines: dict[str, float] | None) -> None:
+    """Each baseline as a horizontal line, named in the legend (printed on the chart, close baselines'
+    labels overlapped)."""
     for name, level in (baselines or {}).items():
-        fig.add_hline(y=level, line=dict(color="#444444", width=1.5, dash=BASELINE_DASHES.get(name, "longdash")),
-                      annotation_text=f"{name} {level:.3f}", annotation_position="top left",
-                      annotation_font=dict(size=12), name=f"baseline: {name}")
+        line = dict(color="#444444", width=1.5, dash=BASELINE_DASHES.get(name, "longdash"))
+        fig.add_hline(y=level, line=line, name=f"baseline: {name}")
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"{name} {level:.3f} (baseline)",
+                                 hoverinfo="skip"))
+
+
+def _score_axis(points: pd.DataFrame, baselines: dict[str, float] | None, title: str) -> tuple[list[float], str]:
+    """The score axis fitted to the points' ranges and the baselines; its title says where it starts
+    when that is not 0 (a zoomed axis stretches small differences).
+
+    >>> _score_axis(pd.DataFrame({"min": [0.9], "max": [0.95]}), {"DTW": 0.92}, "test accuracy")[1]
+    'test accuracy (axis starts at 0.89, not 0)'
+    """
+    values = [*points["min"].dropna(), *points["max"].dropna(), *(baselines or {}).values()]
+    if not values:
+        return [0.0, 1.0], title
+    low, high = min(values), max(values)
+    pad = 0.08 * max(high - low, 0.02)
+    start = 0.0 if 0.0 <= low <= 0.25 else float(np.floor((low - pad) * 100) / 100)
+    note = "" if start == 0.0 else f" (axis starts at {start:.2f}, not 0)"
+    return [start, high + pad], title + note
 
 
 def _error_bars(points: pd.DataFrame) -> dict:
@@ -88,7 +110,7 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
     -------
     plotly.graph_objects.Figure
         Traces named after the rules (:data:`~multires.figures.style.STRATEGY_LABELS`) with
-        min-max error bars over seeds, then ``"Pareto front"`` (best score for its budget or less).
+        min-max error bars over seeds, then ``"Pareto front"`` (rings: :func:`resolved_front`).
     """
     rows = _rows(table, task, init, d_model)
     points = summarise(rows, by=("tree_select", "memory_size"), budget=budget).sort_values("budget")
@@ -114,7 +136,9 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
                                                "better<extra></extra>"))
     _add_baselines(fig, baselines)
     which = _which(rows)
-    return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], _score_title(rows))
+    y_range, y_title = _score_axis(points, baselines, _score_title(rows))
+    fig.update_yaxes(range=y_range)
+    return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], y_title)
 
 
 def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
@@ -144,15 +168,17 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     fig.update_xaxes(categoryorder="array", categoryarray=settings)
     _add_baselines(fig, baselines)
     width = int(rows["d_model"].iloc[0]) if len(rows) else 0
-    return finish(fig, f"{task}: filter init, learned or frozen (d_model {width})", "TREESELECT rule and budget",
-                  _score_title(rows))
+    y_range, y_title = _score_axis(points, baselines, _score_title(rows))
+    fig.update_yaxes(range=y_range)
+    return finish(fig, f"{task}: filter init, learned or frozen (width {width})", "TREESELECT rule and budget",
+                  y_title)
 
 
 def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
           every_init: bool = False) -> pd.DataFrame:
     rows = table[(table["task"] == task) & (table["status"] == "ok")]
     if rows.empty:
-        raise ValueError(f"no finished trials for task {task!r}; tasks in the table: {sorted(table['task'].unique())}")
+        raise ValueError(f"no finished trials for task {quote(task)}; tasks in the table: {sorted(table['task'].unique())}")
     if d_model is None:
         d_model = int(rows["d_model"].value_counts().idxmax())
     rows = rows[rows["d_model"] == d_model]
@@ -162,12 +188,12 @@ def _rows(table: pd.DataFrame, task: str, init: str | None, d_model: int | None,
         counts = rows["init"].value_counts()
         rows = rows[rows["init"] == (DEFAULT_INIT if DEFAULT_INIT in counts else counts.idxmax())]
     if rows.empty:
-        raise ValueError(f"no finished trials for task {task!r} with init {init!r} and d_model {d_model}")
+        raise ValueError(f"no finished trials for task {quote(task)} with init {quote(init)} and d_model {d_model}")
     return rows
 
 
 def _which(rows: pd.DataFrame) -> str:
-    return f"{rows['init'].iloc[0]}, d_model {int(rows['d_model'].iloc[0])}"
+    return f"{rows['init'].iloc[0]}, width {int(rows['d_model'].iloc[0])}"
 
 
 def resolved_front(rows: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:

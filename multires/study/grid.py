@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence, get_args
 
 from ..constants import TREE_SELECTS, TreeSelect
+from multires.plaintext import quote
 
 __all__ = ["GRID_PRESETS", "all_trials", "GridPreset", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
 
@@ -129,19 +130,19 @@ class StudyGrid:
         for name in ("tasks", "tree_selects", "memory_sizes", "inits", "freeze", "d_models", "seeds"):
             value = getattr(self, name)
             if not isinstance(value, tuple) or not value:
-                raise ValueError(f"{name} must be a non-empty tuple, got {value!r}")
+                raise ValueError(f"{name} must be a non-empty tuple, got {quote(value)}")
             if len(set(value)) != len(value):
-                raise ValueError(f"{name} has repeated values: {value!r}")
+                raise ValueError(f"{name} has repeated values: {quote(value)}")
         bad = [r for r in self.tree_selects if r not in TREE_SELECTS]
         if bad:
-            raise ValueError(f"unknown tree_select {bad[0]!r}; allowed: {', '.join(TREE_SELECTS)}")
+            raise ValueError(f"unknown tree_select {quote(bad[0])}; allowed: {', '.join(TREE_SELECTS)}")
         for name in ("memory_sizes", "d_models", "seeds"):
             low = 0 if name == "seeds" else 1
             for v in getattr(self, name):
                 if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                    raise ValueError(f"{name} must hold integers >= {low}, got {v!r}")
+                    raise ValueError(f"{name} must hold integers >= {low}, got {quote(v)}")
         if any(not isinstance(v, bool) for v in self.freeze):
-            raise ValueError(f"freeze must hold True/False, got {self.freeze!r}")
+            raise ValueError(f"freeze must hold True/False, got {quote(self.freeze)}")
         for init in self.inits:
             if init != RANDOM_INIT:
                 from ..wavelets import check_wavelet_name
@@ -276,7 +277,7 @@ def grid_preset(name: str) -> tuple[StudyGrid, ...]:
     2
     """
     if name not in GRID_PRESETS:
-        raise ValueError(f"unknown grid preset {name!r}; allowed: {', '.join(get_args(GridPreset))}")
+        raise ValueError(f"unknown grid preset {quote(name)}; allowed: {', '.join(get_args(GridPreset))}")
     return GRID_PRESETS[name]
 
 

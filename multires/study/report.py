@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..plaintext import plain_figure, short
+
 from .results import baseline_levels, read_baselines
 
 __all__ = ["SHIPPED_BASELINES", "write_charts"]
@@ -77,10 +79,10 @@ def write_charts(table: pd.DataFrame, out_dir: str | Path, baselines: str | Path
         parts.append(_table_html(mine))
     for task in sorted(finished["task"].unique()):
         levels = baseline_levels(measured, task)
-        parts.append(f"<h2>{task}</h2>")
+        parts.append(f"<h2>{html.escape(short(task))}</h2>")
         for fig in (budget_figure(finished, task, "distinct", baselines=levels),
                     init_figure(finished, task, baselines=levels)):
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=include_js))
+            parts.append(plain_figure(fig).to_html(full_html=False, include_plotlyjs=include_js))
             include_js = False
     parts.append("</body></html>")
     path = Path(out_dir) / "charts.html"

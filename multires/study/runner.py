@@ -22,13 +22,50 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from multires.plaintext import quote
+
 from .grid import StudyGrid, TrialSpec, all_trials
 from .results import read_results, write_results
 from .trial import run_trial
 
-__all__ = ["run_study"]
+__all__ = ["RAY_CONNECT_TIMEOUT_S", "check_ray_address", "run_study"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: How long :func:`check_ray_address` waits for a cluster's head to accept a connection.
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Refuse a Ray address whose head cannot be reached, within ``timeout`` seconds.
+
+    ``ray.init(address=...)`` retries an unreachable head for minutes, printing only Ray's own logs;
+    this opens one TCP connection to ``host:port`` first (``"auto"`` is left to Ray) and says what
+    failed. Raises ``ValueError``.
+
+    >>> check_ray_address("no-port-here")
+    Traceback (most recent call last):
+    ...
+    ValueError: --address 'no-port-here' is not HOST:PORT (e.g. 10.0.0.5:6379)
+    """
+    import socket
+
+    if address == "auto":
+        return
+    bare = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port_text = bare.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"--address {quote(address)} is not HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout):
+            pass
+    except socket.gaierror as err:
+        raise ValueError(f"cannot reach the Ray cluster at {quote(address)}: the host name does not resolve "
+                         f"({err.strerror or err})") from None
+    except TimeoutError:
+        raise ValueError(f"cannot reach the Ray cluster at {quote(address)}: no answer within {timeout:g} s") from None
+    except OSError as err:
+        raise ValueError(f"cannot reach the Ray cluster at {quote(address)}: {err.strerror or err}") from None
 
 
 def _trainable(config: dict[str, Any]) -> None:
