@@ -22,6 +22,8 @@ from multires.figures.treeselect import (
 from multires.analysis.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
 from ui import state
+from ui import defaults
+from ui.class_question import class_question
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
@@ -39,14 +41,12 @@ from ui.treeselect_data import (
 from ui.uniform_test import show_uniform_test
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
-#: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
-DEFAULT_LEARNED_MODEL = "digits-learned8-haar"
 #: A lag counts as "forgotten" once the memory loses more than this fraction of it (white noise).
 FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
 QUESTION_CELLS = 16  # uniform cells offered by the "which cells" question
 
-def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
+def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
     """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one.
 
     A page that overrides the sidebar's choice says so beside the picker, where the eye already is.
@@ -57,14 +57,14 @@ def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
         st.markdown(f"Model: **{plain(sidebar.name)}** (the sidebar's)")
         return sidebar
     options = learned + [sidebar.name]
-    default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
+    default = defaults.default_learned_model(options)
     name = st.selectbox("Model on this page (not the sidebar's)", options, index=default,
                         key=f"ts_model_{sidebar.name}",
                         help="Pick the sidebar's model here to use it on this page too.")
-    if name != sidebar.name:
-        st.markdown(f":orange-badge[:material/swap_horiz: Not the sidebar's model] The sidebar has "
-                    f"**{plain(sidebar.name)}**, which keeps a fixed rule ({STRATEGY_LABELS[sidebar.config.tree_select]}); "
-                    "this page shows a model that learned its own selection, so there is one to see.")
+    if name != sidebar.name:  # one line above the controls, where the eye already is
+        notice.markdown(f":orange-badge[:material/swap_horiz: Not the sidebar's model] This page shows "
+                        f"**{plain(name)}**, which learned its own selection; the sidebar's **{plain(sidebar.name)}** "
+                        f"keeps a fixed rule ({STRATEGY_LABELS[sidebar.config.tree_select]}).")
     return models[name]
 
 
@@ -113,15 +113,17 @@ st.markdown("At every step *n* the layer keeps a few cells of its tree, at fixed
             "linearly.")
 
 sel = state.selection()
+notice = st.container()
 top = st.columns([3, 3, 3, 1.7], gap="medium", vertical_alignment="bottom")
 with top[0]:
-    entry = page_model(sel.entry)
+    entry = page_model(sel.entry, notice)
 layer = min(sel.layer, entry.config.n_layers - 1)
 channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
+st.caption(plain(defaults.model_note(entry)))
 
 
 # --- page controls ---------------------------------------------------------------------------
@@ -386,3 +388,5 @@ with tabs[5]:
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
 
 show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)
+
+class_question(entry, key="ts_class")

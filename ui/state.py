@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import streamlit as st
 
+from ui import defaults
 from ui.charts import PRESENT_KEY, presenting
 from ui.safe_text import plain
 
@@ -30,8 +31,9 @@ if TYPE_CHECKING:  # torch is imported only where weights are used: the first pa
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "assets" / "models"
 UPLOADED = "Uploaded signal"
-#: The model a new session starts on: the paper's default layer (fading, Haar init, learned filters).
-DEFAULT_MODEL = "digits-fading-haar"
+#: The model a new session starts on: the paper's default layer (fading, Haar init, learned filters) trained on
+#: real data (ui.defaults; a copy without it falls back to the digits model).
+DEFAULT_MODEL = defaults.REAL_MODEL
 SIGNAL_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
@@ -124,7 +126,7 @@ def remove_session_model(name: str) -> bool:
     del models[name]
     if st.session_state.get("model") == name or st.session_state.get("pending_model") == name:
         st.session_state.pop("pending_model", None)
-        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in all_models() else next(iter(all_models()), None)
+        st.session_state["model"] = defaults.default_model(all_models())
     st.session_state["_removed_model"] = name
     return True
 
@@ -163,7 +165,7 @@ def apply_query_params() -> None:
         else:
             problems.append(f"model {quote(params['model'])} is not available")
     if "signal" in params:
-        if params["signal"] in SIGNAL_NAMES:
+        if params["signal"] in SIGNAL_NAMES or params["signal"] in defaults.real_signal_names():
             st.session_state["signal"] = params["signal"]
         else:
             problems.append(f"signal {quote(params['signal'])} is not one of the built-in signals")
@@ -318,7 +320,7 @@ def model_picker() -> ModelEntry:
     if pending in models:
         st.session_state["model"] = pending
     if st.session_state.get("model") not in models:
-        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in models else names[0]
+        st.session_state["model"] = defaults.default_model(models)
     name = st.sidebar.selectbox(
         "Model",
         names,
@@ -367,16 +369,20 @@ def layer_channel_picker(entry: ModelEntry) -> tuple[int, int]:
 
 def signal_picker() -> tuple[str, np.ndarray]:
     """Sidebar: the signal shown on the tree pages (a built-in one or the session's upload)."""
-    options = list(SIGNAL_NAMES)
+    real = defaults.real_signal_names()  # real GunPoint gestures first: what the default model was trained on
+    options = real + list(SIGNAL_NAMES)
     if "uploaded_signal" in st.session_state:
         options = [UPLOADED] + options
     if st.session_state.get("signal") not in options:
-        st.session_state["signal"] = "ECG"
+        st.session_state["signal"] = defaults.default_signal()
     name = st.sidebar.selectbox("Signal", options, key="signal",
-                                help="Used by the Coefficient tree and TREESELECT pages.")
+                                help="Used by the Coefficient tree and TREESELECT pages. The GunPoint series are "
+                                     "real recordings from the test split of the GunPoint models.")
     if name == UPLOADED:
         upload = st.session_state["uploaded_signal"]
         return upload["name"], upload["values"]
+    if name in real:
+        return name, defaults.real_series(name)
     length = st.sidebar.select_slider("Signal length", SIGNAL_LENGTHS, value=st.session_state.get("signal_length", 512),
                                       key="signal_length", help="Samples generated or cropped from the source.")
     return name, cached_signal(name, int(length))
