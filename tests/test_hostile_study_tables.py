@@ -227,7 +227,7 @@ def test_the_study_page_says_what_is_wrong_with_a_malformed_upload_and_keeps_wor
     at.file_uploader(key="study_upload").set_value(("bad.csv", MALFORMED[case][0], "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.error) == 1 and "bad.csv" in unescape(at.error[0].value)
-    assert len(at.get("plotly_chart")) == 2, "the shipped study is still drawn"
+    assert "study_budget" in [chart.key for chart in at.get("plotly_chart")], "the shipped study is still drawn"
     at.run()  # a rerun with the file still attached: the same words, no crash
     assert not at.exception and len(at.error) == 1
 
