@@ -171,6 +171,11 @@ def test_the_uniform_step_finds_a_lag_where_uniform_wins():
     why = " ".join(m.value for m in at.markdown)
     found = re.search(r"uniform R² ([0-9]*\.[0-9]+), fading ([0-9]*\.[0-9]+)", why)
     assert found and float(found.group(1)) > float(found.group(2))
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert "lesson_chart_uniform" in keys  # the recall chart, on reveal
+    from ui.uniform_test import TABLE
+
+    assert ("lesson_uniform_test" in keys) == TABLE.is_file()  # and the measured task, when it is shipped
 
 
 def test_the_learned_selection_step_says_whether_it_is_better_from_the_scores():
