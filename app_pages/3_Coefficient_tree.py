@@ -8,7 +8,7 @@ import streamlit as st
 from multires import default_depth, wavelet_filters
 from multires.figures.reduce import HALF_WIDTH_PX
 from multires.figures.tree import signal_figure
-from ui import state
+from ui import defaults, state
 from ui.charts import presenting, show
 from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
@@ -56,6 +56,7 @@ with controls[1]:
 with controls[2]:
     st.markdown(f"**{plain(sel.signal_name)}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
                 f"{sel.wavelet}: k = {wave_h0.size}")
+st.caption(plain(defaults.model_note(sel.entry)))
 
 sides = {  # subheader, short name for figure titles, filters
     "model": (f"Learned: {figure_text(sel.entry.name)}, layer {sel.layer}, channel {sel.channel}", "learned filters",

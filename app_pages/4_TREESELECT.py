@@ -21,6 +21,8 @@ from multires.figures.treeselect import (
 from multires.analysis.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
 from ui import state
+from ui import defaults
+from ui.class_question import class_question
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
@@ -38,8 +40,6 @@ from ui.treeselect_data import (
 from ui.uniform_test import show_uniform_test
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
-#: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
-DEFAULT_LEARNED_MODEL = "digits-learned8-haar"
 #: A lag counts as "forgotten" once the memory loses more than this fraction of it (white noise).
 FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
@@ -56,8 +56,8 @@ def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
         st.markdown(f"Model: **{plain(sidebar.name)}** (the sidebar's)")
         return sidebar
     options = learned + [sidebar.name]
-    default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
-    name = st.selectbox("Model (this page only)", options, index=default,
+    default = defaults.default_learned_model(options)
+    name = st.selectbox("Model on this page (not the sidebar's)", options, index=default,
                         key=f"ts_model_{sidebar.name}",
                         help="Pick the sidebar's model here to use it on this page too.")
     if name != sidebar.name:  # one line above the controls, where the eye already is
@@ -122,6 +122,7 @@ conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
+st.caption(plain(defaults.model_note(entry)))
 
 
 # --- page controls ---------------------------------------------------------------------------
@@ -144,8 +145,10 @@ if state.once_per("_ts_m_source", (entry.name, layer, k)):  # M's default belong
 linked_n = state.link_time_step(n_samples)  # a shared link's ?n=..., once
 if linked_n is not None:
     state.put("ts_n", linked_n)
-with top[1]:
-    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
+elif not 0 <= state.get("ts_n", -1) <= n_samples - 1:  # first visit, or a shorter signal now
+    state.put("ts_n", n_samples - 1)
+with top[1]:  # the value comes from session state only (a value= as well made Streamlit warn for linked n)
+    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal (shared links keep it as n)."))
 state.share_time_step(n)
 with top[2]:
@@ -376,3 +379,5 @@ with tabs[5]:
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
 
 show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)
+
+class_question(entry, key="ts_class")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure
-from ui import state
+from ui import defaults, state
 from ui.compare_data import model_rows, model_tables, value_range
 from ui.train_data import measured_baselines
 from ui.charts import presenting, show
@@ -35,7 +35,8 @@ if not tasks:
 
 trained_tasks = [t for t in tasks if any(table[(table["task"] == t)]["source"] != "shipped")]
 # open on the task the user trained last, else the first
-state.keep_valid("compare_task", tasks, trained_tasks[-1] if trained_tasks else tasks[0])
+state.keep_valid("compare_task", tasks, trained_tasks[-1] if trained_tasks
+                 else defaults.DEFAULT_TASK if defaults.DEFAULT_TASK in tasks else tasks[0])
 controls = st.columns([3, 2])
 task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True, format_func=option_label,
                          help="Scores of different tasks are not comparable, so the chart shows one task's models.")
@@ -43,6 +44,8 @@ zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom"
                           help="Off: the axis starts at 0, so lengths are honest. On: the axis is fitted to the "
                                "scores and its label says where it starts.")
 subset = table[table["task"] == task]
+if task in defaults.TASK_WORDS:
+    st.caption(plain(f"Trained on {defaults.TASK_WORDS[task]}."))
 groups = groups_by_task[task]
 if groups.empty:
     st.info(f"No model of the {plain(task)} task has a test score.", icon=":material/info:")

@@ -16,6 +16,7 @@ from ui import state
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
+from ui.study_answers import render_answers
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.upload_cache import upload_cache
 
@@ -78,10 +79,11 @@ def developer_notes(grid: str | None) -> None:
 st.title("Studies")
 st.markdown("Sweeps over seeds: every TREESELECT rule at several memory budgets, with the filters learned or "
             "frozen. Scores are on each task's test split; points are means over seeds, bars the lowest to the "
-            "highest seed.")
+            "highest seed. Below the charts, four questions are answered from the same table, each difference "
+            "with its 95 % interval.")
 
-# The study over real datasets first: it is the one with baselines to compare against.
-shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "ucr", p.stem))
+# The paired study first (it answers the four questions), then the earlier study over real datasets.
+shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "paired", p.stem != "ucr", p.stem))
            if p.name != BASELINES_CSV.name}
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
                   help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
@@ -139,8 +141,9 @@ shown = Named((*table_name, task, width), rows[rows["d_model"] == width])
 budget_chart = cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting())
 show(budget_chart, key="study_budget")
 axis_start = budget_chart.layout.yaxis.range[0] if budget_chart.layout.yaxis.range else 0
-st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
-           "for that budget or less). Look for the rule whose points sit on the front"
+st.caption("Each rule's score at each memory budget. Ringed: the Pareto front, the settings that no setting with as "
+           "little memory beats by a resolved difference (paired 95 % interval over seeds above zero); a difference "
+           "inside its interval knocks nothing off. Look for the rule whose points are ringed"
            + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else ".")
            + (f" The score axis starts at {axis_start:.2f}, not 0: small differences look large." if axis_start else ""))
 
@@ -157,5 +160,7 @@ with st.expander("Numbers behind the charts"):
         st.caption("Baselines (same splits, fit on train + validation): "
                    + ", ".join(f"{plain(name)} {score:.3f}" for name, score in levels.items()))
     st.caption(f"{len(table)} trials in this table, {len(finished)} finished.")
+
+render_answers(finished, table_name)
 
 developer_notes(source if source in shipped else None)

@@ -4,7 +4,9 @@ Each trial is a Ray Tune *function trainable* that calls :func:`~multires.study.
 and reports its row once, with ``{"cpu": 1}`` of resources and one torch thread, so a machine with
 ``n`` CPUs runs ``n`` trials at a time. Rows are appended to ``results.csv`` / ``results.parquet``
 in the output directory as trials finish (a driver-side Tune callback), so an interrupted study
-keeps what it finished, and running the same grid into the same directory again skips every trial
+keeps what it finished; trials run seed by seed (one Tune run per seed), so a study stopped early
+holds whole seeds of every configuration, which is what the paired comparisons
+(:mod:`multires.study.stats`) need, and running the same grid into the same directory again skips every trial
 whose key already has a ``status == "ok"`` row (failed trials are retried).
 
 Ray is imported here only, inside :func:`run_study`.
@@ -183,14 +185,19 @@ def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, add
         else:
             ray.init(address=address, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}, log_to_driver=verbose > 1)
     try:
-        tuner = tune.Tuner(
-            tune.with_resources(_trainable, {"cpu": 1}),
-            param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
-            tune_config=tune.TuneConfig(reuse_actors=True),  # one torch import per worker, not per trial
-            run_config=tune.RunConfig(storage_path=str(out / "tune"), name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
-                                      verbose=max(verbose - 1, 0), callbacks=[_SaveRows()]),
-        )
-        tuner.fit()
+        # One Tune run per seed, in seed order: Tune does not keep a grid's order across trials, and a study
+        # stopped early must hold whole seeds of every configuration (the paired comparisons need them).
+        for seed in sorted({s.seed for s in todo}):
+            batch = [s.to_dict() for s in todo if s.seed == seed]
+            tuner = tune.Tuner(
+                tune.with_resources(_trainable, {"cpu": 1}),
+                param_space={"spec": tune.grid_search(batch)},
+                tune_config=tune.TuneConfig(reuse_actors=True),  # one torch import per worker, not per trial
+                run_config=tune.RunConfig(storage_path=str(out / "tune"),
+                                          name=f"run-{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}",
+                                          verbose=max(verbose - 1, 0), callbacks=[_SaveRows()]),
+            )
+            tuner.fit()
     finally:
         if started_here:
             ray.shutdown()
