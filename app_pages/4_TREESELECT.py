@@ -45,7 +45,7 @@ FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
 QUESTION_CELLS = 16  # uniform cells offered by the "which cells" question
 
-def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
+def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
     """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one.
 
     A page that overrides the sidebar's choice says so beside the picker, where the eye already is.
@@ -60,10 +60,10 @@ def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
     name = st.selectbox("Model on this page (not the sidebar's)", options, index=default,
                         key=f"ts_model_{sidebar.name}",
                         help="Pick the sidebar's model here to use it on this page too.")
-    if name != sidebar.name:
-        st.markdown(f":orange-badge[:material/swap_horiz: Not the sidebar's model] The sidebar has "
-                    f"**{plain(sidebar.name)}**, which keeps a fixed rule ({STRATEGY_LABELS[sidebar.config.tree_select]}); "
-                    "this page shows a model that learned its own selection, so there is one to see.")
+    if name != sidebar.name:  # one line above the controls, where the eye already is
+        notice.markdown(f":orange-badge[:material/swap_horiz: Not the sidebar's model] This page shows "
+                        f"**{plain(name)}**, which learned its own selection; the sidebar's **{plain(sidebar.name)}** "
+                        f"keeps a fixed rule ({STRATEGY_LABELS[sidebar.config.tree_select]}).")
     return models[name]
 
 
@@ -112,9 +112,10 @@ st.markdown("At every step *n* the layer keeps a few cells of its tree, at fixed
             "linearly.")
 
 sel = state.selection()
+notice = st.container()
 top = st.columns([3, 3, 3, 1.7], gap="medium", vertical_alignment="bottom")
 with top[0]:
-    entry = page_model(sel.entry)
+    entry = page_model(sel.entry, notice)
 layer = min(sel.layer, entry.config.n_layers - 1)
 channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]
@@ -144,8 +145,10 @@ if state.once_per("_ts_m_source", (entry.name, layer, k)):  # M's default belong
 linked_n = state.link_time_step(n_samples)  # a shared link's ?n=..., once
 if linked_n is not None:
     state.put("ts_n", linked_n)
-with top[1]:
-    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
+elif not 0 <= state.get("ts_n", -1) <= n_samples - 1:  # first visit, or a shorter signal now
+    state.put("ts_n", n_samples - 1)
+with top[1]:  # the value comes from session state only (a value= as well made Streamlit warn for linked n)
+    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal (shared links keep it as n)."))
 state.share_time_step(n)
 with top[2]:

@@ -214,20 +214,29 @@ with panel:
     run_name = task.name if task is not None else task_name
     cost, refusal = (None, None) if train_config is None or task is None else runner.estimate(train_config, task)
     with launch:
-        clicked = st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
-                            disabled=config_error is not None or task is None or refusal is not None,
-                            width="stretch")
-        if train_config is not None and task is not None:
-            more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
-            st.caption(f"Will train **{plain(runner.model_name(run_name, train_config))}**{more}")
-        elif task is None:
-            st.caption("Choose a train file and a test file to train on your own dataset.")
-        if cost is not None:
-            st.caption(plan_line(train_config, int(data.dataset_summary(task)["train"]), budget))
-            st.caption(f"Estimate per seed: {cost.summary()} (limits: {budget_summary()}).",
-                       help="Estimated before the click from the model's sizes: peak memory, one optimizer "
-                            "step, training time (the planned steps or the time bound) and the final scoring. "
-                            "A run over a limit is refused, with what to reduce.")
+        # presentation: the button beside its plan, one short row; the estimate moves into the plan's tooltip
+        button_area, text_area = (st.columns([1, 3], vertical_alignment="center") if presenting()
+                                  else (st.container(), st.container()))
+        clicked = button_area.button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
+                                     disabled=config_error is not None or task is None or refusal is not None,
+                                     width="stretch")
+        estimate = (None if cost is None else f"Estimate per seed: {cost.summary()} (limits: {budget_summary()}).")
+        estimate_help = ("Estimated before the click from the model's sizes: peak memory, one optimizer step, "
+                         "training time (the planned steps or the time bound) and the final scoring. A run over a "
+                         "limit is refused, with what to reduce.")
+        with text_area:
+            if train_config is not None and task is not None:
+                more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
+                st.caption(f"Will train **{plain(runner.model_name(run_name, train_config))}**{more}")
+            elif task is None:
+                st.caption("Choose a train file and a test file to train on your own dataset.")
+            if cost is not None:
+                plan = plan_line(train_config, int(data.dataset_summary(task)["train"]), budget)
+                if presenting():
+                    st.caption(plan, help=f"{estimate} {estimate_help}")
+                else:
+                    st.caption(plan)
+                    st.caption(estimate, help=estimate_help)
         if config_error:
             st.error(f"These settings cannot be trained: {config_error}")
         if refusal:
@@ -244,7 +253,7 @@ with panel:
 with tabs[0]:
     if task is not None:
         x, y, names = data.examples(task)
-        scaled = "value (z-normalised per series)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
+        scaled = "value (z-scored)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
         show(cached_figure(example_series_figure, x, y, names, y_title=scaled), key="train_examples")
         source = getattr(task, "source", "") or task.description
         st.caption(f"The dataset the run learns from: the first training series of each class. Source: {plain(source)}.")

@@ -138,11 +138,14 @@ levels = measured_baselines(task) if is_accuracy else {}
 # Charts and table kept by their inputs (ui.figure_cache, st.cache_data): a rerun that changes nothing rebuilds
 # nothing. The trials they draw (this task, this width) are found again by the table's name, not by hashing them.
 shown = Named((*table_name, task, width), rows[rows["d_model"] == width])
-show(cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting()), key="study_budget")
+budget_chart = cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting())
+show(budget_chart, key="study_budget")
+axis_start = budget_chart.layout.yaxis.range[0] if budget_chart.layout.yaxis.range else 0
 st.caption("Each rule's score at each memory budget. Ringed: the Pareto front, the settings that no setting with as "
            "little memory beats by a resolved difference (paired 95 % interval over seeds above zero); a difference "
            "inside its interval knocks nothing off. Look for the rule whose points are ringed"
-           + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))
+           + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else ".")
+           + (f" The score axis starts at {axis_start:.2f}, not 0: small differences look large." if axis_start else ""))
 
 show(cached_figure(init_figure, shown, task, d_model=width, baselines=levels), key="study_init_chart")
 st.caption(f"The same rules with the filters {init_words(sorted(shown.value['init'].unique()))}. "

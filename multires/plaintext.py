@@ -49,14 +49,16 @@ def quote(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
     """``repr`` of user data for a message, shortened: a string's first ``limit`` characters, quoted."""
     if type(value).__module__ == "numpy" and hasattr(value, "item"):  # np.float64(inf) -> inf
         value = value.item()
-    if isinstance(value, str):
-        if len(value) <= limit:
-            return repr(value)
-        return f"{value[:limit]!r}… ({len(value):,} characters)"
     if isinstance(value, (bytes, bytearray)):
-        raw = bytes(value)
-        return repr(raw) if len(raw) <= limit else f"{raw[:limit]!r}… ({len(raw):,} bytes)"
-    return short(repr(value), limit)
+        raw, unit = bytes(value), "bytes"
+    elif isinstance(value, str):
+        raw, unit = value, "characters"
+    else:
+        return short(repr(value), limit)
+    shown = repr(raw[:limit])
+    if len(shown) > limit + 3:  # control characters repr as \x.. (4 characters each): bound the shown text too
+        shown = shown[:limit] + "…"
+    return shown if len(raw) <= limit else f"{shown}… ({len(raw):,} {unit})"
 
 
 def figure_text(value: object, limit: int = MAX_FIGURE_TEXT_CHARS) -> str:

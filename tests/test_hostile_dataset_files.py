@@ -102,3 +102,12 @@ def test_megabyte_labels_are_quoted_shortened():
         from_arrays("t", X, huge * 12, X[:6], ["c" * 10**6] * 6)
     message = str(info.value)
     assert len(message) < 400 and "(1,000,000 characters)" in message
+
+
+def test_the_same_file_as_train_and_test_is_said():
+    from multires.data.tasks import task_from_files
+    from multires.data.tasks.files import SAME_FILES_NOTE
+
+    rows = b"".join(b"%d\t%s\n" % (i % 2, b"\t".join(b"%.3f" % v for v in X[i])) for i in range(24))
+    assert SAME_FILES_NOTE in task_from_files(rows, "a_TRAIN.tsv", rows, "a_TEST.tsv").notes
+    assert SAME_FILES_NOTE not in task_from_files(rows, "a_TRAIN.tsv", rows[: len(rows) // 2], "a_TEST.tsv").notes

@@ -197,8 +197,7 @@ def test_the_learned_choice_step_counts_distinct_cells_from_the_layer():
 
 def test_treeselect_says_it_overrides_the_sidebar_model_beside_the_picker():
     at = open_app("app_pages/4_TREESELECT.py")
-    assert at.selectbox[0].label == "Model on this page (not the sidebar's)" or any(
-        s.label == "Model on this page (not the sidebar's)" for s in at.selectbox)
+    assert any(s.label == "Model (this page only)" for s in at.selectbox)
     assert any("Not the sidebar's model" in m.value and "digits-fading-haar" in unescape(m.value) for m in at.markdown)
 
 
@@ -264,3 +263,29 @@ def test_playground_start_from_says_your_own_taps_once_they_are_typed():
 def test_no_code_names_in_student_text(page):
     at = open_app(page)
     assert not code_names(student_text(at)), code_names(student_text(at))
+
+
+def test_every_row_of_each_level_over_time_keeps_labelled_ticks():
+    from multires.figures.tree import level_traces
+
+    rows = [("a3", np.linspace(5.0, 9.0, 64)), ("b3", 1e-3 * np.sin(np.arange(64.0))), ("b2", np.zeros(64)),
+            ("b1", np.r_[np.full(63, -0.2), 40.0])]
+    fig = level_traces(rows, "t")
+    axes = [fig.layout[f"yaxis{i if i > 1 else ''}"] for i in range(1, len(rows) + 1)]  # row i on yaxis i
+    assert len(axes) == len(rows)
+    for axis, (label, values) in zip(axes, rows):
+        ticks = list(axis.tickvals)
+        assert ticks and all(axis.range[0] <= t <= axis.range[1] for t in ticks), label
+        if values.max() > 0:
+            assert max(ticks) > 0, label  # the row's top is labelled, not only 0
+
+
+def test_cost_chart_keeps_an_equal_learned_line_visible_and_its_legend_off_the_axis_title():
+    from multires.figures.treeselect import footprint_figure
+
+    n = 2 ** np.arange(4, 10)
+    fig = footprint_figure(n, {"fading": np.log2(n) + 1, "uniform": np.full(n.shape, 8.0),
+                               "learned": np.full(n.shape, 8.0)}, current_n=64)
+    by_name = {t.name: t for t in fig.data}
+    assert by_name["uniform"].line.dash in (None, "solid") and by_name["learned"].line.dash == "dash"
+    assert fig.layout.legend.orientation == "v" and fig.layout.legend.x > 1  # beside the plot, not under it

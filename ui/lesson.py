@@ -326,6 +326,7 @@ def _learned_better_step() -> Question:
                        "test accuracy (fraction correct)", {}, True, compact=presenting()), key="lesson_chart_compare")
     best = {s: float(digits[digits["strategy"] == s]["mean"].max()) for s in ("fading", "uniform", "learned")
             if (digits["strategy"] == s).any()}
+    distinct = {s: int(digits[digits["strategy"] == s]["distinct coefficients / layer"].max()) for s in best}
     if "learned" not in best or "fading" not in best:
         return Question("Skip this step: the learned or fading model is missing.", ["skip"], "skip", "")
     better = best["learned"] > best["fading"] + 0.005
@@ -335,9 +336,9 @@ def _learned_better_step() -> Question:
         [yes, no], yes if better else no,
         f"Best learned {best['learned']:.3f} vs best fading {best['fading']:.3f}"
         + (f" (uniform {best['uniform']:.3f})" if "uniform" in best else "")
-        + ", one seed each: differences this small are within what another seed changes. Learning the selection "
-          "did not beat fading here, and it reads more distinct cells per layer. (The axis is zoomed: its label "
-          "says where it starts.)")
+        + f", one seed each, so a gap this small is weak evidence either way. Learning the selection did not beat "
+          f"fading here, although its layer reads {distinct['learned']} distinct cells against fading's "
+          f"{distinct['fading']}. (The axis is zoomed: its label says where it starts.)")
 
 
 STEPS: list[Step] = [

@@ -21,6 +21,7 @@ from ui import defaults
 from ui.charts import PRESENT_KEY, presenting
 from ui.safe_text import plain
 
+from multires.plaintext import quote
 from multires import ModelConfig, discrete_wavelet_names
 from multires.data.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
 
@@ -140,10 +141,12 @@ _QUERY_KEYS = ("model", "layer", "channel", "signal", "n", "wavelet", "present")
 
 
 def _int_param(value: str, low: int, high: int) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+    """``value`` as a whole number in ``low..high`` written with ASCII digits (``int`` also reads
+    Unicode digits such as ``١``, which no link of this app writes), else None."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
         return None
+    number = int(text)
     return number if low <= number <= high else None
 
 
@@ -160,29 +163,36 @@ def apply_query_params() -> None:
         if params["model"] in all_models():
             st.session_state["model"] = params["model"]
         else:
-            problems.append(f"model {params['model']!r} is not available")
+            problems.append(f"model {quote(params['model'])} is not available")
     if "signal" in params:
         if params["signal"] in SIGNAL_NAMES or params["signal"] in defaults.real_signal_names():
             st.session_state["signal"] = params["signal"]
         else:
-            problems.append(f"signal {params['signal']!r} is not one of the built-in signals")
+            problems.append(f"signal {quote(params['signal'])} is not one of the built-in signals")
     if "wavelet" in params:
         if params["wavelet"] in discrete_wavelet_names():
             st.session_state["wavelet"] = params["wavelet"]
         else:
-            problems.append(f"wavelet {params['wavelet']!r} is not a discrete PyWavelets wavelet")
+            problems.append(f"wavelet {quote(params['wavelet'])} is not a discrete PyWavelets wavelet")
     if "present" in params:
         if params["present"] in ("0", "1"):
             st.session_state[PRESENT_KEY] = params["present"] == "1"
         else:
-            problems.append(f"present={params['present']!r} must be 1 (presentation mode) or 0")
+            problems.append(f"present={quote(params['present'])} must be 1 (presentation mode) or 0")
     for key, high in (("layer", 15), ("channel", 511), ("n", MAX_SIGNAL_LENGTH)):
         if key in params:
             value = _int_param(params[key], 0, high)
             if value is None:
-                problems.append(f"{key}={params[key]!r} must be a whole number in 0..{high}")
+                problems.append(f"{key}={quote(params[key])} must be a whole number in 0..{high}")
             else:
                 st.session_state[f"query_{key}"] = value
+    for key in _QUERY_KEYS:  # the URL keeps only what was applied, once each (repeated keys: the last won)
+        if key not in params:
+            continue
+        if any(problem.startswith((f"{key} ", f"{key}=")) for problem in problems):
+            del st.query_params[key]
+        elif len(params.get_all(key)) > 1:
+            st.query_params[key] = params[key]
     if problems:
         st.session_state["_query_problems"] = problems
 

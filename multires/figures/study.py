@@ -71,7 +71,7 @@ def _score_axis(points: pd.DataFrame, baselines: dict[str, float] | None, title:
     when that is not 0 (a zoomed axis stretches small differences).
 
     >>> _score_axis(pd.DataFrame({"min": [0.9], "max": [0.95]}), {"DTW": 0.92}, "test accuracy")[1]
-    'test accuracy (axis starts at 0.89, not 0)'
+    'accuracy · axis from 0.89'
     """
     values = [*points["min"].dropna(), *points["max"].dropna(), *(baselines or {}).values()]
     if not values:
@@ -79,8 +79,11 @@ def _score_axis(points: pd.DataFrame, baselines: dict[str, float] | None, title:
     low, high = min(values), max(values)
     pad = 0.08 * max(high - low, 0.02)
     start = 0.0 if 0.0 <= low <= 0.25 else float(np.floor((low - pad) * 100) / 100)
-    note = "" if start == 0.0 else f" (axis starts at {start:.2f}, not 0)"
-    return [start, high + pad], title + note
+    if start == 0.0:
+        return [start, high + pad], title
+    # short enough for a 320 px chart: the longer title ran into the chart's own title
+    short = title.removeprefix("test ").replace(" over lags", "")
+    return [start, high + pad], f"{short} · axis from {start:.2f}"
 
 
 def _error_bars(points: pd.DataFrame) -> dict:

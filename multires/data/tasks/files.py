@@ -28,6 +28,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from pathlib import Path
@@ -263,7 +265,7 @@ def task_from_files(
             parsed[role] = parse_ucr_file(data, filename)
         except DatasetError as error:
             raise DatasetError(f"{role} file {quote(filename)}: {error}") from None
-    return from_arrays(
+    task = from_arrays(
         name or _stem(train_name),
         *parsed["train"],
         *parsed["test"],
@@ -272,6 +274,14 @@ def task_from_files(
         seed=seed,
         source=f"user files {quote(train_name)} (train) and {quote(test_name)} (test)",
     )
+    if bytes(train_bytes) == bytes(test_bytes):  # said, not refused: a user may do it on purpose
+        task = dataclasses.replace(task, notes=(*task.notes, SAME_FILES_NOTE))
+    return task
+
+
+#: The note a task gets when its train and test files hold the same bytes.
+SAME_FILES_NOTE = ("The train and test files are the same file: the test score will measure how well the model "
+                   "remembers its training series, not how it does on new ones.")
 
 
 def task_from_paths(
