@@ -37,7 +37,7 @@ from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 from torch import nn
 
-from .checkpoint import _atomic_write, checkpoint_bytes, load_checkpoint
+from .checkpoint import _atomic_write, _json_safe, checkpoint_bytes, load_checkpoint
 from .checkpoint_format import FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source
 from .model import MultiresNet
 
@@ -96,7 +96,7 @@ def ensemble_bytes(ensemble: MultiresEnsemble, metrics: dict[str, Any] | None = 
     metrics = dict(metrics or {})
     metrics.setdefault("ensemble_members", ensemble.n_members)
     metadata = {"format": ENSEMBLE_FORMAT, "format_version": "1", "members": str(ensemble.n_members),
-                "config": ensemble.config.to_json(), "metrics": json.dumps(metrics, sort_keys=True, default=str)}
+                "config": ensemble.config.to_json(), "metrics": json.dumps(_json_safe(metrics), sort_keys=True, allow_nan=False)}
     data = _safetensors_save(tensors, metadata=metadata)
     if int.from_bytes(data[:8], "little") > MAX_HEADER_BYTES:
         raise ValueError(f"metadata too large: the header would exceed {MAX_HEADER_BYTES} bytes; thin the metrics")
