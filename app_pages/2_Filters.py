@@ -14,7 +14,7 @@ from multires.figures.filters import (
     nearest_distance_figure,
     taps_figure,
 )
-from multires.filters import cascade, filter_diagnostics, frequency_response, nearest_wavelet, normalize_filters
+from multires.analysis.filters import cascade, filter_diagnostics, frequency_response, nearest_wavelet, normalize_filters
 from multires.wavelets import wavelet_filters
 from ui import state
 from ui.charts import show

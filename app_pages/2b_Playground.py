@@ -9,8 +9,8 @@ from streamlit.delta_generator import DeltaGenerator
 from multires.figures.filters import frequency_response_figure
 from multires.figures.tree import tree_heatmap
 from multires.figures.wavelets import mother_wavelet_figure
-from multires.filters import cascade, filter_diagnostics, frequency_response
-from multires.playground import MAX_TAPS, MIN_TAPS, TapsError, cascade_diverges, playground_pair
+from multires.analysis.filters import cascade, filter_diagnostics, frequency_response
+from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, cascade_diverges, playground_pair
 from multires.treeselect import default_depth
 from multires.wavelets import wavelet_filters
 from ui import playground_state as pg
@@ -91,7 +91,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
                   "ok?": [mark(r["value"], r["ideal"]) for r in rows],
                   "ideal": [f"{r['ideal']:.4f}" for r in rows],
                   "what it means": [r["meaning"] for r in rows]})
-        st.caption("Each line is one property of a wavelet filter pair (multires.filters.filter_diagnostics): ✓ at the "
+        st.caption("Each line is one property of a wavelet filter pair (multires.analysis.filters.filter_diagnostics): ✓ at the "
                    f"ideal (within {PASS:g}), ≈ within {CLOSE:g}, ✗ further. Haar, db2, db3 and sym4 hit every ideal.")
     with response:
         freqs, lo, _ = frequency_response(h0, N_FREQS)

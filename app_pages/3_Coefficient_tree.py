@@ -8,7 +8,7 @@ import streamlit as st
 from multires import default_depth, wavelet_filters
 from multires.figures.reduce import HALF_WIDTH_PX
 from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
-from multires.signals import (
+from multires.data.signals import (
     MAX_SIGNAL_LENGTH,
     MAX_UPLOAD_BYTES,
     UPLOAD_EXTENSIONS,

@@ -13,7 +13,7 @@ import streamlit as st
 from multires import candidate_slots, default_depth, discrete_wavelet_names, max_uniform_memory
 from multires.figures.style import STRATEGY_LABELS
 from multires.figures.training import example_series_figure
-from multires.runcost import budget_summary
+from multires.training.runcost import budget_summary
 from multires.training import TRAIN_LIMITS, TrainConfig
 from ui import train_data as data
 from ui import training_runner as runner

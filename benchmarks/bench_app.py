@@ -381,7 +381,7 @@ def main() -> int:
     parser.add_argument("--warm-only", action="store_true", help="skip the cold starts")
     args = parser.parse_args()
     print(f"# App speed — {platform.machine()}, Python {platform.python_version()}, torch threads per server "
-          f"{SERVER_THREADS} (MULTIRES_THREADS, multires.threads)\n")
+          f"{SERVER_THREADS} (MULTIRES_THREADS, multires.training.threads)\n")
     note = ""
     if not args.warm_only:
         load_before = _load()

@@ -13,7 +13,7 @@ Default: layer vs bare FFT convolution (see ``benchmarks/_conv_ratio.py``)
     at N = 64 (B=64) and 256 ... 16384 (B=16). Each thread count is measured twice in the same
     run: *quiet* (the machine as it is: the load average is printed) and *loaded*, beside
     ``--burners`` (default 1) busy-looping Python processes (``benchmarks/_loadgen.py``).
-    Threads: the project's policy (:mod:`multires.threads`: 1 unless ``MULTIRES_THREADS``), or
+    Threads: the project's policy (:mod:`multires.training.threads`: 1 unless ``MULTIRES_THREADS``), or
     ``--threads``. Target (PASS/FAIL): layer / bare <= 1.2 at every N, quiet and loaded.
 
 ``--vs-reference``: FFT path vs the level-by-level tree
@@ -66,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from multires import MultiresConv, default_depth
-from multires.threads import apply_thread_policy, resolve_threads
+from multires.training.threads import apply_thread_policy, resolve_threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _conv_ratio import CONFIGS, QUICK_CONFIGS, RATIO_TARGET, measure_ratio  # noqa: E402
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer sizes, for a smoke run")
     parser.add_argument("--threads", type=int, nargs="+", default=None,
-                        help="torch thread counts to measure (default: the policy's, multires.threads)")
+                        help="torch thread counts to measure (default: the policy's, multires.training.threads)")
     parser.add_argument("--burners", type=int, default=1, help="busy processes beside the 'loaded' column (default 1)")
     parser.add_argument("--vs-reference", action="store_true", help="the FFT path vs the level-by-level tree instead")
     parser.add_argument("--repeats", type=int, default=None, help="--vs-reference: timed repeats per configuration")

@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from multires.baselines import dtw_1nn, minirocket  # noqa: E402
+from multires.data.baselines import dtw_1nn, minirocket  # noqa: E402
 from multires.study.trial import memory_budget  # noqa: E402
-from multires.tasks import UCR_DATASETS, load_task  # noqa: E402
-from multires.threads import apply_thread_policy  # noqa: E402
+from multires.data.tasks import UCR_DATASETS, load_task  # noqa: E402
+from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--dtw-max-test", type=int, default=250, help="DTW test series on smnist/psmnist")
     p.add_argument("--baselines-only", action="store_true", help="measure only MiniRocket and 1-NN DTW")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads (default: the thread policy, multires.threads: 1 unless MULTIRES_THREADS)")
+                   help="torch threads (default: the thread policy, multires.training.threads: 1 unless MULTIRES_THREADS)")
     p.add_argument("--out", default=str(ROOT / "artifacts" / "bench_real"))
     p.add_argument("--baselines-csv", default=str(BASELINES_CSV),
                    help="where baseline rows are merged (default assets/studies/baselines.csv); '' to skip")

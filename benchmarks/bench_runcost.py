@@ -1,4 +1,4 @@
-"""Benchmark: measured optimizer-step time against :mod:`multires.runcost`'s estimate.
+"""Benchmark: measured optimizer-step time against :mod:`multires.training.runcost`'s estimate.
 
 Usage (from the repository root)::
 
@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from multires.evaluation import loss_fn  # noqa: E402
-from multires.optimization import build_optimizer  # noqa: E402
-from multires.runcost import TaskShape, estimate_run  # noqa: E402
+from multires.training.evaluation import loss_fn  # noqa: E402
+from multires.training.optimization import build_optimizer  # noqa: E402
+from multires.training.runcost import TaskShape, estimate_run  # noqa: E402
 from multires.training import TrainConfig, build_model  # noqa: E402
 
 GRID = [  # (label, TrainConfig options, sequence length)

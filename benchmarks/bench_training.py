@@ -9,12 +9,12 @@ Usage (from the repository root)::
     python benchmarks/bench_training.py --variants --seeds 3
 
 Default: quiet vs loaded, in the same run
-    Threads: the project's policy (:mod:`multires.threads`, 1 unless ``MULTIRES_THREADS``) or
+    Threads: the project's policy (:mod:`multires.training.threads`, 1 unless ``MULTIRES_THREADS``) or
     ``--threads``; printed. Each measurement runs twice: *quiet* (the machine as it is; the load
     average is printed) and *loaded*, beside ``--burners`` (default 1) busy-looping Python
     processes (``benchmarks/_loadgen.py``).
 
-    * **digits, time to 95 %**: what ``python -m multires.train --task digits`` trains
+    * **digits, time to 95 %**: what ``python -m multires.training --task digits`` trains
       (``TrainConfig()``, the CLI's defaults), with the test split as the validation split (see
       below); the time is the training time at the first epoch end with test accuracy >= 95 %
       (the run stops there). Target: loaded <= 1.5x quiet (PASS/FAIL).
@@ -58,8 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from multires.tasks import load_task  # noqa: E402
-from multires.threads import apply_thread_policy, resolve_threads  # noqa: E402
+from multires.data.tasks import load_task  # noqa: E402
+from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 from multires.training import TrainConfig, TrainingWarning, train  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=20.0, help="--variants: seconds of training per run (default 20)")
     parser.add_argument("--seeds", type=int, default=1, help="--variants: seeds 0..N-1 per variant (default 1)")
     parser.add_argument("--threads", type=int, nargs="+", default=None,
-                        help="torch thread counts (default: the policy's, multires.threads; --variants uses the first)")
+                        help="torch thread counts (default: the policy's, multires.training.threads; --variants uses the first)")
     args = parser.parse_args(argv)
     if args.variants:
         apply_thread_policy(args.threads[0] if args.threads else None)

@@ -34,8 +34,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from multires import MultiresConv, candidate_slots, memory_capacity  # noqa: E402
-from multires.tasks import load_task  # noqa: E402
-from multires.threads import apply_thread_policy  # noqa: E402
+from multires.data.tasks import load_task  # noqa: E402
+from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
 STRATEGIES = ("fading", "uniform", "learned")
@@ -94,7 +94,7 @@ def main() -> int:
     parser.add_argument("--digits-epochs", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="one seed, few epochs (smoke run)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: the thread policy, multires.threads: 1 unless MULTIRES_THREADS)")
+                        help="torch threads (default: the thread policy, multires.training.threads: 1 unless MULTIRES_THREADS)")
     args = parser.parse_args()
     apply_thread_policy(args.threads)
     if args.quick:

@@ -1,6 +1,6 @@
 """Signal upload parsing: time and memory per MB for tall, wide and one-row CSV files (issue 13).
 
-Each shape is parsed at several sizes up to the upload limit with :func:`multires.uploads.parse_upload`
+Each shape is parsed at several sizes up to the upload limit with :func:`multires.data.uploads.parse_upload`
 (the too-long signals are kept for windowing, as the app does). Reported per file: seconds per MB
 (best of ``--repeats``) and the peak traced Python memory as a multiple of the file size. The
 verdicts are ratios measured in this run, never absolute times:
@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from multires.limits import MAX_UPLOAD_BYTES  # noqa: E402
-from multires.uploads import SignalTooLongError, parse_upload  # noqa: E402
+from multires.data.uploads import SignalTooLongError, parse_upload  # noqa: E402
 
 CELL = 12  # bytes per cell, e.g. "-0.12345678,"
 SHAPES = ("tall", "wide", "one-row", "header-row")

@@ -1,13 +1,16 @@
 """Wavelet memory: MultiresConv (Shi, Wang & Fox, ICML 2023) as a small, exact, tested library.
 
-Modules, one concept each: ``treeselect`` (which slots form the memory), ``tree`` (the slow,
-exact coefficient tree), ``kernel`` (the layer as one long FFT convolution), ``conv``
-(``MultiresConv``), ``model`` (``MultiresNet``), ``wavelets`` (PyWavelets filters), ``filters``
-(filter-bank diagnostics), ``memory`` (what the memory remembers), ``signals`` and ``tasks`` (data),
-``training`` and ``checkpoint``, ``threads`` (the CPU thread policy: one torch thread per process
-unless ``MULTIRES_THREADS``; applied by the CLI, studies and benchmarks, *not* by importing
-``multires`` nor by ``train()``: call ``multires.apply_thread_policy()`` yourself); ``figures``
-builds Plotly figures. No Streamlit anywhere.
+The core layer sits at the top, one concept per module: ``treeselect`` (which slots form the
+memory), ``tree`` (the slow, exact coefficient tree, the reference), ``kernel`` (the layer as one long
+FFT convolution), ``conv`` (``MultiresConv``), ``model`` (``MultiresNet``), ``config`` (``ModelConfig``),
+``wavelets`` (PyWavelets filters), ``constants`` and ``limits`` (options and bounds). Around it, one
+subpackage per area: ``analysis`` (filter diagnostics, playground taps, what the memory remembers),
+``data`` (built-in signals, uploads, tasks, baselines), ``training`` (config and presets, the loop,
+evaluation, history, DDP hooks, run-cost estimate, the CPU thread policy, the CLI ``python -m
+multires.training``), ``checkpoint`` (save/load, the header format, bounded JSON), ``figures``
+(Plotly figures) and ``study`` (Ray Tune studies). No Streamlit anywhere. The thread policy (one
+torch thread per process unless ``MULTIRES_THREADS``) is applied by the CLI, studies and benchmarks,
+*not* by importing ``multires`` nor by ``train()``: call ``multires.apply_thread_policy()`` yourself.
 
 Names are imported on first use (PEP 562), so ``from multires import kept_cells`` loads only
 ``treeselect`` and never PyTorch: the app draws its first page without waiting for torch.
@@ -23,8 +26,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._lazy import attach
 
 __version__ = "0.1.0"
 
@@ -40,34 +42,24 @@ _EXPORTS: dict[str, str] = {
                      "max_uniform_memory", "memory_slots", "receptive_field"], "treeselect"),
     **dict.fromkeys(["check_wavelet_name", "discrete_wavelet_names", "wavelet_filters"], "wavelets"),
     **dict.fromkeys(["cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet",
-                     "normalize_filters", "quadrature_mirror"], "filters"),
+                     "normalize_filters", "quadrature_mirror"], "analysis.filters"),
     **dict.fromkeys(["footprint", "memory_capacity", "memory_matrix", "reconstruct_past",
-                     "reconstruction_error_by_lag"], "memory"),
-    **dict.fromkeys(["SignalError", "load_signal", "parse_upload"], "signals"),
+                     "reconstruction_error_by_lag"], "analysis.memory"),
+    **dict.fromkeys(["SignalError", "load_signal", "parse_upload"], "data.signals"),
     **dict.fromkeys(["DatasetError", "TASK_NAMES", "TaskData", "from_arrays", "load_task", "normalize_series",
-                     "task_from_files"], "tasks"),
-    "predict": "inference",
-    **dict.fromkeys(["ThreadPolicyError", "apply_thread_policy", "default_threads"], "threads"),
-    "CheckpointError": "checkpoint_format",
-    **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint"),
-    **dict.fromkeys(["TrainConfig", "TrainingError", "TrainingWarning", "evaluate", "train"], "training"),
+                     "task_from_files"], "data.tasks"),
+    "predict": "training.inference",
+    **dict.fromkeys(["ThreadPolicyError", "apply_thread_policy", "default_threads"], "training.threads"),
+    "CheckpointError": "checkpoint.format",
+    **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint.io"),
+    **dict.fromkeys(["TrainConfig", "TrainingError", "TrainingWarning", "evaluate", "train"], "training.loop"),
+    **dict.fromkeys(["RecipeResult", "fit"], "training.recipe"),
+    **dict.fromkeys(["MultiresEnsemble", "load_model", "save_model"], "training.ensemble"),
 }
-_SUBMODULES = ("checkpoint", "filters", "memory", "signals", "tasks", "training")
+#: Submodules handed on whole: ``multires.tasks`` is :mod:`multires.data.tasks`, and so on.
+_SUBMODULES: dict[str, str] = {
+    "checkpoint": "checkpoint", "filters": "analysis.filters", "memory": "analysis.memory",
+    "signals": "data.signals", "tasks": "data.tasks", "training": "training",
+}
 
-__all__ = [*_EXPORTS, *_SUBMODULES]  # noqa: PLE0604 - built from the lazy map, checked by tests
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS, _SUBMODULES)

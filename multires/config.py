@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 from .config_cost import check_config_cost
 from .constants import TREE_SELECTS, TreeSelect
-from .jsonconfig import JsonConfig
+from .checkpoint.jsonconfig import JsonConfig
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 

@@ -1,11 +1,11 @@
 """Size limits shared by the built-in signals, the upload parsers and the datasets.
 
 One place for every bound on untrusted or user-chosen sizes, so the signal uploads
-(:mod:`multires.uploads`) and the dataset files (:mod:`multires.tasks.files`) refuse the same
+(:mod:`multires.data.uploads`) and the dataset files (:mod:`multires.data.tasks.files`) refuse the same
 things with the same numbers; and for what a model config may cost
 (:mod:`multires.config_cost`, applied by ``ModelConfig``, ``MultiresConv`` and so by every
-checkpoint load) and what a checkpoint's JSON may hold (:mod:`multires.safejson`,
-:mod:`multires.checkpoint_schema`).
+checkpoint load) and what a checkpoint's JSON may hold (:mod:`multires.checkpoint.safejson`,
+:mod:`multires.checkpoint.schema`).
 
 Examples
 --------
@@ -44,7 +44,7 @@ MIN_SIGNAL_LENGTH = 8
 MAX_SIGNAL_LENGTH = 16384
 """Longest signal (and dataset series) accepted: keeps trees and plots responsive on a CPU."""
 
-# --- uploads: one size limit in one unit, and the largest sample value (multires.uploads) ---------
+# --- uploads: one size limit in one unit, and the largest sample value (multires.data.uploads) ---------
 
 MAX_UPLOAD_MB = 5
 """Largest upload in MB (10**6 bytes): ``server.maxUploadSize`` in ``.streamlit/config.toml``. The
@@ -89,7 +89,7 @@ MAX_ANALYSED_WINDOW = 4096
 """Most past samples a page analyses per view (reconstruction, memory capacity per lag, kernel
 charts); a longer memory is shown up to this lag and the caption says so."""
 
-# --- what a checkpoint's JSON metadata may hold (multires.safejson, multires.checkpoint_schema) ---------
+# --- what a checkpoint's JSON metadata may hold (multires.checkpoint.safejson, multires.checkpoint.schema) ---------
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting of JSON arrays/objects parsed (the app's own metadata nests 4 deep); deeper text
@@ -105,7 +105,7 @@ MAX_CURVE_POINTS = 10_000
 """Most points of one training curve in a checkpoint's ``history`` (the trainer writes at most 200
 per-step points and one per epoch)."""
 
-# --- what one training run in the app may cost (estimated by multires.runcost before it starts) --------
+# --- what one training run in the app may cost (estimated by multires.training.runcost before it starts) --------
 
 MAX_RUN_BYTES = 3 * 2**29
 """Most memory one training run may add to the server (1.5 GiB). The server idles at about 0.85 GB,

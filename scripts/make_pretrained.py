@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from multires.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from multires.tasks import load_task  # noqa: E402
+from multires.data.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
 
 OUT_DIR = ROOT / "assets" / "models"

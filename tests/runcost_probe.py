@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from multires.tasks import TaskData
+from multires.data.tasks import TaskData
 from multires.training import TrainConfig, train
 
 STEPS = 3

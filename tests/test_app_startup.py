@@ -31,8 +31,8 @@ import json, sys
 import multires
 from multires import kept_cells, memory_slots, ModelConfig, discrete_wavelet_names
 from multires.figures.tree import dilated_tree_figure
-from multires.checkpoint_format import read_metadata
-from multires.signals import load_signal
+from multires.checkpoint.format import read_metadata
+from multires.data.signals import load_signal
 config, metrics = read_metadata("assets/models/digits-fading-haar.safetensors")
 fig = dilated_tree_figure(16, 4, 2, 15, kept_cells(memory_slots("fading", 4, 2), 15), "fading")
 light = {m: m in sys.modules for m in HEAVY}
@@ -64,7 +64,7 @@ charts = []
 draw = streamlit.plotly_chart
 def recording_plotly_chart(*args, **kwargs):
     charts.append({"key": kwargs.get("key"), "loaded": sorted(m for m in HEAVY + ("pandas",) if m in sys.modules),
-                   "headers_read": "multires.checkpoint_format" in sys.modules})
+                   "headers_read": "multires.checkpoint.format" in sys.modules})
     return draw(*args, **kwargs)
 streamlit.plotly_chart = recording_plotly_chart
 at = AppTest.from_file("app.py", default_timeout=120)

@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
 from multires.study.results import baseline_levels, read_baselines
-from multires.tasks import load_task
-import multires.training as training_module
+from multires.data.tasks import load_task
+import multires.training.loop as training_module
 from multires.training import Progress, TrainConfig
 from ui import training_runner
 from ui.safe_text import unescape

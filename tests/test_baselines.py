@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multires.baselines import _subsample, dtw_1nn, minirocket
-from multires.tasks import load_task
+from multires.data.baselines import _subsample, dtw_1nn, minirocket
+from multires.data.tasks import load_task
 
 CHANCE = 0.5
 

@@ -14,7 +14,7 @@ from safetensors import safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-import multires.checkpoint as checkpoint_module
+import multires.checkpoint.io as checkpoint_module
 from conftest import rewrite_checkpoint
 from multires import ModelConfig
 from multires.checkpoint import (

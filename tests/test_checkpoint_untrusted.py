@@ -19,11 +19,11 @@ import multires.model as model_module
 from conftest import rewrite_checkpoint
 from multires import ModelConfig, MultiresConv
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
-from multires.checkpoint_format import read_metadata
-from multires.checkpoint_schema import SchemaError, validate_metrics
+from multires.checkpoint.format import read_metadata
+from multires.checkpoint.schema import SchemaError, validate_metrics
 from multires.config_cost import ConfigCostError, config_parameters
 from multires.limits import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
-from multires.safejson import JsonLimitError, json_depth, loads_bounded
+from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bounded
 from multires.training import build_model
 
 CONFIG = ModelConfig(d_model=4, n_layers=2, seq_len=64)
@@ -94,6 +94,42 @@ def test_non_finite_numbers_in_the_metrics_are_refused(text):
     refused(with_metrics(text), "NaN|Infinity|too large for a float")
 
 
+# Issue 23: a string of escaped quotes that never ends ("\"\"\"...) took a backtracking string pattern
+# quadratic time (50 KB: 7 s, 200 KB: 115 s, the 8 MiB header cap: hours, holding the interpreter).
+# The parse is linear now: each file below, at the largest size a header allows, is refused at once
+# (the per-test timeout catches a return of the quadratic pattern; no time is asserted).
+
+HOSTILE_QUOTES = 3_000_000  # 6 MB of \" (the header cap is 8 MiB)
+
+
+@pytest.mark.timeout(300)
+def test_an_unterminated_string_of_escaped_quotes_in_the_header_is_refused():
+    header = '"' + '\\"' * HOSTILE_QUOTES
+    refused(raw_header(header), "not valid JSON|Unterminated string")
+
+
+@pytest.mark.timeout(300)
+def test_an_unterminated_string_of_escaped_quotes_in_the_metrics_is_refused():
+    refused(with_metrics('"' + '\\"' * (HOSTILE_QUOTES // 2)), "metrics is not valid JSON")
+
+
+@pytest.mark.parametrize(("text", "depth"), [('"a\\\\"', 0), ('"\\\\\\""', 0), ('["\\\\", "[", "\\"["]', 1),
+                                           ('{"\\\\\\\\": [[]], "]": "\\\\\\"{"}', 3)])
+def test_escaped_backslashes_before_a_quote_are_counted_in_pairs(text, depth):
+    assert loads_bounded(text) == json.loads(text)
+    assert json_depth(text) == depth
+
+
+@pytest.mark.timeout(300)
+def test_a_seed_suffix_is_stripped_in_linear_time_from_a_hostile_name():
+    from multires.figures.compare import _without_seed
+
+    assert _without_seed("digits · haar · seed 12") == "digits · haar"
+    assert _without_seed("a ·  seed 1x") == "a ·  seed 1x"
+    hostile = " " * 2_000_000 + "x"  # the old pattern backtracked over every run of spaces: 20 k took 2 s
+    assert _without_seed(hostile) == hostile
+
+
 # --- 2. badly typed metrics, each refused naming the field ------------------------------------------------
 
 BAD_METRICS = {
@@ -140,7 +176,7 @@ def test_unknown_metrics_fields_are_kept_and_good_metrics_round_trip():
 
 
 def test_what_the_trainer_writes_fits_the_schema():
-    from multires.tasks import load_task
+    from multires.data.tasks import load_task
     from multires.training import TrainConfig, train
 
     result = train(load_task("digits", seed=0), TrainConfig(epochs=1, d_model=4, n_layers=1, norm="layer", max_seconds=5))

@@ -1,4 +1,4 @@
-"""``python -m multires.train``: one process and ``torchrun`` ranks write loadable checkpoints;
+"""``python -m multires.training``: one process and ``torchrun`` ranks write loadable checkpoints;
 bad arguments and failed training write nothing."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import multires.train as cli
+import multires.training.cli as cli
 from multires.checkpoint import load_checkpoint
-from multires.tasks import load_task
+from multires.data.tasks import load_task
 from multires.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def _check_run(out: Path, world_size: int) -> dict:
 def test_single_process_run_writes_a_loadable_checkpoint(tmp_path):
     out = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "multires.train", *TINY_ARGS, "--threads", "1", "--out", str(out)],
+        [sys.executable, "-m", "multires.training", *TINY_ARGS, "--threads", "1", "--out", str(out)],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S,
     )
     assert done.returncode == 0, done.stderr
@@ -148,7 +148,7 @@ def test_torchrun_two_cpu_ranks_write_one_loadable_checkpoint(tmp_path):
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
         "--master-addr=127.0.0.1", f"--master-port={_free_port()}",
-        "-m", "multires.train", *TINY_ARGS, "--tree-select", "learned", "--memory-size", "7", "--out", str(out),
+        "-m", "multires.training", *TINY_ARGS, "--tree-select", "learned", "--memory-size", "7", "--out", str(out),
     ]
     env = {**_env(), "MASTER_ADDR": "127.0.0.1"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)

@@ -16,7 +16,7 @@ from multires.figures.filters import (
     taps_figure,
 )
 from multires.figures.style import FILTER_COLORS
-from multires.filters import cascade, filter_diagnostics, frequency_response
+from multires.analysis.filters import cascade, filter_diagnostics, frequency_response
 from multires.wavelets import wavelet_filters
 
 HAAR = wavelet_filters("haar")

@@ -1,4 +1,4 @@
-"""Tests for multires.filters: filter-bank diagnostics, normalisation, cascade and wavelet families."""
+"""Tests for multires.analysis.filters: filter-bank diagnostics, normalisation, cascade and wavelet families."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import pywt
 
-from multires.filters import (
+from multires.analysis.filters import (
     ORTHOGONAL_FAMILIES,
     FilterDiagnostics,
     cascade,

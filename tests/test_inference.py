@@ -10,7 +10,7 @@ import torch
 
 import multires
 from multires import ModelConfig, MultiresNet, inference, predict
-from multires.tasks import DatasetError, normalize_series, ucr_task
+from multires.data.tasks import DatasetError, normalize_series, ucr_task
 
 TRAIN_STEPS = 30
 

@@ -19,7 +19,7 @@ from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_a
 from multires.figures.style import STRATEGY_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
-from multires.memory import reconstruction_error_by_lag
+from multires.analysis.memory import reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
 from test_app_explore_pages import open_app
 

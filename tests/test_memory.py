@@ -1,4 +1,4 @@
-"""Tests for multires.memory: memory matrix, reconstruction of the past, capacity, footprint."""
+"""Tests for multires.analysis.memory: memory matrix, reconstruction of the past, capacity, footprint."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from multires import MultiresConv
 from multires.kernel import slot_filters
-from multires.memory import (
+from multires.analysis.memory import (
     cell_span,
     footprint,
     memory_capacity,

@@ -1,6 +1,6 @@
-"""The wavelet playground: the library part (multires.playground) and the page under AppTest.
+"""The wavelet playground: the library part (multires.analysis.playground) and the page under AppTest.
 
-The page's checks must be exactly :func:`multires.filters.filter_diagnostics` of the taps typed in,
+The page's checks must be exactly :func:`multires.analysis.filters.filter_diagnostics` of the taps typed in,
 the derived highpass must be PyWavelets' ``dec_hi`` in the layer's convention, and bad taps must
 give a message while the page keeps working.
 """
@@ -16,8 +16,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
-from multires.filters import filter_diagnostics, normalize_filters, quadrature_mirror
-from multires.playground import (
+from multires.analysis.filters import filter_diagnostics, normalize_filters, quadrature_mirror
+from multires.analysis.playground import (
     MAX_TAPS,
     PRESETS,
     TapsError,

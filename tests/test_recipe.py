@@ -1,4 +1,4 @@
-"""The small-data recipe (multires.recipe.fit): protocol, refit, test read once, ensembles, device,
+"""The small-data recipe (multires.training.recipe.fit): protocol, refit, test read once, ensembles, device,
 diagnostics. Small synthetic tasks and tiny models; no wall-clock asserts."""
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-import multires.evaluation as evaluation_module
-import multires.recipe as recipe_module
-import multires.training as training_module
-from multires.augment import make_augmenter
+import multires.training.evaluation as evaluation_module
+import multires.training.recipe as recipe_module
+import multires.training.loop as training_module
+from multires.training.augment import make_augmenter
 from multires.checkpoint import CheckpointError, load_checkpoint
-from multires.device import DeviceError, available_devices, resolve_device
-from multires.diagnostics import plateau_gap, undertrained_warnings
-from multires.ensemble import MultiresEnsemble, load_model, save_model
-from multires.inference import predict
-from multires.recipe import CV_MAX_SERIES, RunRefused, check_plan, fit, plan_run, recalibrate_batchnorm, resolve_protocol
-from multires.tasks import from_arrays
-from multires.train import main
-from multires.trainconfig import TrainConfig
-from multires.training import _next_step_passes, train
+from multires.training.device import DeviceError, available_devices, resolve_device
+from multires.training.diagnostics import plateau_gap, undertrained_warnings
+from multires.training.ensemble import MultiresEnsemble, load_model, save_model
+from multires.training.inference import predict
+from multires.training.recipe import CV_MAX_SERIES, RunRefused, check_plan, fit, plan_run, recalibrate_batchnorm, resolve_protocol
+from multires.data.tasks import from_arrays
+from multires.training.cli import main
+from multires.training.config import TrainConfig
+from multires.training.loop import _next_step_passes, train
 
 TINY = dict(d_model=4, n_layers=1, epochs=3, min_steps=0, batch_size=16, norm="layer", folds=3)
 
@@ -264,7 +264,7 @@ def test_cli_trains_with_the_recipe_and_records_protocol_and_device(tmp_path, ca
     assert isinstance(load_model(out), MultiresEnsemble)
 
 
-@pytest.mark.filterwarnings("ignore::multires.history.TrainingWarning")
+@pytest.mark.filterwarnings("ignore::multires.training.history.TrainingWarning")
 def test_recalibrated_batchnorm_statistics_match_the_training_data(task):
     net = train(task, TrainConfig(**{**TINY, "norm": "batch"})).net
     x = task.x_train

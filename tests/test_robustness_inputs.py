@@ -37,16 +37,16 @@ import torch
 from safetensors.torch import save as st_save
 from streamlit.testing.v1 import AppTest
 
-import multires.checkpoint as checkpoint_module
+import multires.checkpoint.io as checkpoint_module
 import multires.model as model_module
-import multires.train as cli
-import multires.training as training_module
+import multires.training.cli as cli
+import multires.training.loop as training_module
 from conftest import rewrite_checkpoint
 from test_presentation import run_app  # the app opened from a link and/or a session, then a page
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
-from multires.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
-from multires.tasks import load_task
+from multires.data.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+from multires.data.tasks import load_task
 from multires.training import build_model
 from ui import training_runner
 from ui.safe_text import plain, unescape

@@ -1,4 +1,4 @@
-"""``multires.runcost``: the estimate of a training run's memory and time, and the budget built on it.
+"""``multires.training.runcost``: the estimate of a training run's memory and time, and the budget built on it.
 
 The memory model is checked against what a real run does: ``tests/runcost_probe.py`` trains the
 config in a fresh process through :func:`multires.training.train` (steps, an epoch-end validation,
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from multires.limits import MAX_RUN_BYTES, MAX_STEP_SECONDS
-from multires.runcost import (
+from multires.training.runcost import (
     EVAL_ELEMENTS,
     RunBudgetError,
     TaskShape,

@@ -37,7 +37,7 @@ from streamlit.testing.v1 import AppTest
 from multires import ModelConfig, MultiresNet
 from multires.checkpoint import checkpoint_bytes, load_checkpoint
 from multires.limits import MAX_UPLOAD_MB
-from multires.signals import MAX_UPLOAD_BYTES, SignalTooLongError, parse_upload
+from multires.data.signals import MAX_UPLOAD_BYTES, SignalTooLongError, parse_upload
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -235,7 +235,7 @@ PROJECT_FILES = _project_files()
 
 def test_the_scan_covers_the_project():
     names = {p.relative_to(ROOT).as_posix() for p in PROJECT_FILES}
-    assert {"app.py", "multires/signals.py", "multires/checkpoint.py", "ui/training_runner.py",
+    assert {"app.py", "multires/data/signals.py", "multires/checkpoint/io.py", "ui/training_runner.py",
             "app_pages/5_Train.py", "scripts/make_pretrained.py"} <= names
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from multires import load_checkpoint
-from multires.tasks import load_task
+from multires.data.tasks import load_task
 from multires.training import evaluate
 
 MODELS = Path(__file__).resolve().parent.parent / "assets" / "models"

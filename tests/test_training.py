@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from multires import wavelet_filters
-from multires.tasks import load_task
-import multires.training as training_module
-from multires.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
-from multires.trainconfig import preset_values
+from multires.data.tasks import load_task
+import multires.training.loop as training_module
+from multires.training.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
+from multires.training.config import preset_values
 from multires.training import (
     TRAIN_LIMITS,
     DistributedHooks,

@@ -17,7 +17,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from multires.tasks import TaskData
+from multires.data.tasks import TaskData
 from multires.training import Progress, TrainConfig
 from ui import training_runner
 from ui.run_queue import Place, RunQueue, waiting_message

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires.filters import normalize_filters, quadrature_mirror
-from multires.playground import MAX_TAPS, MIN_TAPS, PRESETS, TapsError, parse_taps, preset_pair
+from multires.analysis.filters import normalize_filters, quadrature_mirror
+from multires.analysis.playground import MAX_TAPS, MIN_TAPS, PRESETS, TapsError, parse_taps, preset_pair
 from multires.wavelets import wavelet_filters
 from ui import state
 

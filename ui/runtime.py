@@ -3,7 +3,7 @@
 Called from ``app.py``; one server process serves every session, so each of these happens once
 per process (or a few times), never per click.
 
-* **Threads.** The project's thread policy (:mod:`multires.threads`): one intra-op thread unless
+* **Threads.** The project's thread policy (:mod:`multires.training.threads`): one intra-op thread unless
   ``MULTIRES_THREADS`` (or the older ``WME_TORCH_THREADS``) says otherwise. Sessions train
   concurrently, and on a busy 2-core machine two OpenMP threads per op measured up to 17x slower
   than one (spin-waiting on a contended core).
@@ -34,7 +34,7 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.logger import get_logger
 
-from multires.threads import apply_thread_policy, default_threads, set_env_threads
+from multires.training.threads import apply_thread_policy, default_threads, set_env_threads
 
 __all__ = [
     "IDLE_SHARE", "PRELOAD_DELAY_S", "PRELOAD_MAX_WAIT_S", "PRELOAD_MODULES", "cpu_idle_share",
@@ -52,16 +52,16 @@ IDLE_SHARE = 0.6
 
 #: Imported by the preloading thread: everything the other pages and training need (not pandas).
 PRELOAD_MODULES = (
-    "torch", "multires.checkpoint", "multires.training", "multires.tasks", "multires.memory",
-    "multires.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
+    "torch", "multires.checkpoint.io", "multires.training.loop", "multires.data.tasks", "multires.analysis.memory",
+    "multires.analysis.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
     "multires.figures.treeselect",
-    "multires.figures.wavelets", "multires.playground", "ui.training_runner", "multires.figures.compare",
+    "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
     "multires.study.results",
 )
 
 
 def torch_threads() -> int:
-    """PyTorch intra-op threads for this server: :func:`multires.threads.default_threads` (default 1)."""
+    """PyTorch intra-op threads for this server: :func:`multires.training.threads.default_threads` (default 1)."""
     return default_threads()
 
 

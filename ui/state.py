@@ -21,7 +21,7 @@ from ui.charts import PRESENT_KEY, presenting
 from ui.safe_text import plain
 
 from multires import ModelConfig, discrete_wavelet_names
-from multires.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
+from multires.data.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
 
 if TYPE_CHECKING:  # torch is imported only where weights are used: the first page needs none
     from multires import MultiresNet
@@ -84,7 +84,7 @@ def _load_shipped_net(path: str) -> MultiresNet:
 @st.cache_resource(show_spinner=False)
 def shipped_models() -> dict[str, ModelEntry]:
     """Every model in ``assets/models`` (shared by all sessions); weights load on first use."""
-    from multires.checkpoint_format import read_metadata
+    from multires.checkpoint.format import read_metadata
 
     out: dict[str, ModelEntry] = {}
     for path in sorted(MODELS_DIR.glob("*.safetensors")):

@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 if TYPE_CHECKING:
-    from multires.tasks import TaskData
+    from multires.data.tasks import TaskData
 
 __all__ = [
     "UPLOAD",
@@ -74,9 +74,9 @@ def recipe_for(task_name: str) -> Recipe:
 def task_choices() -> list[str]:
     """Task names the picker offers: bundled UCR datasets (GunPoint first), sequential MNIST, the built-ins.
 
-    Names are what :func:`multires.tasks.load_task` accepts; :data:`UPLOAD` comes last.
+    Names are what :func:`multires.data.tasks.load_task` accepts; :data:`UPLOAD` comes last.
     """
-    from multires.tasks import TASK_NAMES, UCR_DATASETS, UCR_PREFIX
+    from multires.data.tasks import TASK_NAMES, UCR_DATASETS, UCR_PREFIX
 
     ucr = sorted((UCR_PREFIX + name for name in UCR_DATASETS), key=lambda n: n != UCR_PREFIX + "GunPoint")
     mnist = [n for n in ("smnist", "psmnist") if n in TASK_NAMES]
@@ -102,14 +102,14 @@ def uploaded_task(train: tuple[bytes, str], test: tuple[bytes, str]) -> tuple[Ta
     ----------
     train, test : (bytes, filename)
         UCR-format files: ``.tsv``/``.csv`` with the label in the first column, or aeon ``.ts``
-        (parsed by :func:`multires.tasks.task_from_files`).
+        (parsed by :func:`multires.data.tasks.task_from_files`).
 
     Returns
     -------
     (task, None), or (None, message) when the files cannot make a task (ragged, non-numeric,
     single-class, oversized, ...); the session's models and choices are untouched either way.
     """
-    from multires.tasks import DatasetError, task_from_files
+    from multires.data.tasks import DatasetError, task_from_files
 
     digest = hashlib.sha256(b"\0".join([train[0], test[0], train[1].encode(), test[1].encode()])).hexdigest()
     cached = st.session_state.get(_UPLOAD_KEY)

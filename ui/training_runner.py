@@ -16,7 +16,7 @@ can draw them changing (a :class:`LiveFilters`). It reads them from ``progress.n
 callback's read-only view of the training model; the start (:attr:`TrainingRun.initial`) comes from
 the same deterministic ``build_model(config.model_config(task), seed)`` that ``train`` calls.
 
-Before it starts, :func:`start` estimates the run (:func:`multires.runcost.check_budget`: peak
+Before it starts, :func:`start` estimates the run (:func:`multires.training.runcost.check_budget`: peak
 memory, one step's time, the final scoring) and refuses it, saying what to reduce, over the budget
 of :mod:`multires.limits`; so one step takes at most about :data:`~multires.limits.MAX_STEP_SECONDS`
 and every way of ending a run below acts within seconds.
@@ -61,8 +61,8 @@ from .run_queue import RunQueue, waiting_message
 
 if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
     from multires import MultiresNet
-    from multires.runcost import RunCost
-    from multires.tasks import TaskData
+    from multires.training.runcost import RunCost
+    from multires.data.tasks import TaskData
     from multires.training import Progress, TrainConfig, TrainResult
 
 __all__ = [
@@ -116,7 +116,7 @@ def cached_task(name: str) -> TaskData:
     Large tasks (sequential MNIST, the longer UCR sets) take seconds to build; nothing here or in
     :func:`multires.training.train` writes into a task's tensors.
     """
-    from multires.tasks import load_task
+    from multires.data.tasks import load_task
 
     return load_task(name, seed=TASK_SEED)
 
@@ -174,7 +174,7 @@ def _initial_model(task: TaskData, config: TrainConfig) -> MultiresNet | None:
     :func:`multires.training.build_model` is deterministic in (model config, seed) and leaves the
     global RNG alone, so this is the training model before its first step without touching the run.
     """
-    from multires.training import build_model
+    from multires.training.loop import build_model
 
     try:
         config.validate()
@@ -393,7 +393,7 @@ def estimate(config: TrainConfig, task: TaskData) -> tuple[RunCost | None, str |
 
     ``(None, message)`` when the config cannot even be built on this task.
     """
-    from multires.runcost import TaskShape, estimate_run, over_budget
+    from multires.training.runcost import TaskShape, estimate_run, over_budget
 
     try:
         cost = estimate_run(config, TaskShape.from_task(task))
@@ -410,7 +410,7 @@ def start(task_name: str, config: TrainConfig, *, task: TaskData | None = None,
     Parameters
     ----------
     task_name : str
-        A :func:`multires.tasks.load_task` name, or a label for ``task``.
+        A :func:`multires.data.tasks.load_task` name, or a label for ``task``.
     config : TrainConfig
         Needs ``max_seconds <= APP_MAX_SECONDS`` (the bound applies to each seed).
     task : TaskData, optional

@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from multires.memory import memory_capacity, reconstruct_past
+from multires.analysis.memory import memory_capacity, reconstruct_past
 from multires.treeselect import Slot
 from ui.figure_cache import Named
 

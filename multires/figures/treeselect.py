@@ -131,7 +131,7 @@ def reconstruction_figure(
     x_window : ndarray (W,)
         The signal on ``t``.
     x_hats : dict strategy -> ndarray (W,)
-        ``x_hat`` of :func:`multires.memory.reconstruct_past` on the same ``t``.
+        ``x_hat`` of :func:`multires.analysis.memory.reconstruct_past` on the same ``t``.
     span : (int, int), optional
         ``(first, last)`` times to shade: the samples an inspected memory cell reads.
 
@@ -201,7 +201,7 @@ def capacity_figure(
 
     The legend gives each strategy's total capacity ``Σ_τ R²(τ)`` (at most its number of slots).
     With a vanishing ridge ``R²(τ) = 1 −`` the reconstruction error of
-    :func:`multires.memory.reconstruction_error_by_lag`, so this one chart shows both.
+    :func:`multires.analysis.memory.reconstruction_error_by_lag`, so this one chart shows both.
     ``mark_lag = (τ, text)`` draws a labelled vertical line at ``τ`` (a revealed answer). More lags
     than the pixel budget ``width_px`` are drawn through M4's points (:mod:`.reduce`); the totals
     are of every lag.

@@ -52,7 +52,7 @@ class TrialSpec:
     """One trial: a task and a :class:`~multires.training.TrainConfig`, as flat, hashable fields.
 
     ``task_options`` and ``train_options`` are JSON objects (sorted keys) of extra keyword
-    arguments for :func:`~multires.tasks.load_task` and :class:`~multires.training.TrainConfig`,
+    arguments for :func:`~multires.data.tasks.load_task` and :class:`~multires.training.TrainConfig`,
     so specs stay flat table rows while any new option of either can be swept.
     """
 
@@ -81,7 +81,7 @@ class TrialSpec:
 
     def train_config(self) -> Any:
         """The validated :class:`~multires.training.TrainConfig` (imports torch)."""
-        from ..training import TrainConfig
+        from ..training.loop import TrainConfig
 
         return TrainConfig(
             tree_select=self.tree_select, memory_size=self.memory_size, wavelet=self.wavelet,
@@ -104,7 +104,7 @@ class StudyGrid:
     """A cross product of trial settings; :meth:`trials` expands it (see the module notes).
 
     ``inits`` holds PyWavelets names and/or ``"random"``; ``task_options`` maps a task name to
-    its extra :func:`~multires.tasks.load_task` options; ``train_options`` holds extra
+    its extra :func:`~multires.data.tasks.load_task` options; ``train_options`` holds extra
     :class:`~multires.training.TrainConfig` fields shared by every trial.
     """
 

@@ -65,7 +65,7 @@ def memory_budget(net: Any) -> dict[str, float]:
 
 
 def _load(spec: TrialSpec) -> Any:
-    from ..tasks import load_task
+    from ..data.tasks import load_task
 
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(spec.task_options).items()}
     return load_task(spec.task, seed=spec.seed, **options)
@@ -91,7 +91,7 @@ def run_trial(spec: TrialSpec, threads: int | None = None, *, set_threads: bool 
     spec : TrialSpec
         The trial.
     threads : int, optional
-        Torch threads for this process; default: the thread policy (:mod:`multires.threads`, 1
+        Torch threads for this process; default: the thread policy (:mod:`multires.training.threads`, 1
         unless ``MULTIRES_THREADS``: a Ray worker runs one trial per CPU).
     set_threads : bool, default True
         False leaves the process's thread pool alone (``threads`` is then ignored).
@@ -105,13 +105,13 @@ def run_trial(spec: TrialSpec, threads: int | None = None, *, set_threads: bool 
         ``train_time_s`` and ``wall_time_s``.
     """
     if set_threads:
-        from ..threads import apply_thread_policy
+        from ..training.threads import apply_thread_policy
 
         apply_thread_policy(threads)
     row: dict[str, Any] = {**spec.to_dict(), "key": spec.key(), "init": spec.init, "status": "ok", "error": ""}
     start = time.perf_counter()
     try:
-        from ..training import train
+        from ..training.loop import train
 
         task = _load(spec)
         result = train(task, spec.train_config())

@@ -1,0 +1,187 @@
+"""The checkpoint file format, read as untrusted input without PyTorch.
+
+A checkpoint is a safetensors file (see :mod:`multires.checkpoint` for what it holds). This module
+validates everything that can be checked from its header alone -- sizes, JSON (nesting and numbers
+bounded, :mod:`multires.checkpoint.safejson`), metadata, format version, the config (against
+``CONFIG_LIMITS`` and what it may cost, :mod:`multires.config_cost`), the metrics (against
+:mod:`multires.checkpoint.schema`), tensor dtypes, shapes and offsets -- and reads the config and
+metrics. Every failure is a :class:`CheckpointError`. It imports neither PyTorch nor the model, so listing checkpoints (the app's
+model picker) costs a few milliseconds; :func:`multires.checkpoint.load_checkpoint` builds on it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from .schema import SchemaError, validate_metrics
+from ..config import ModelConfig
+from .safejson import JsonLimitError, loads_bounded
+
+__all__ = [
+    "DTYPE_SIZES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_CHECKPOINT_BYTES",
+    "MAX_HEADER_BYTES",
+    "CheckpointError",
+    "parse_checkpoint",
+    "read_metadata",
+    "read_source",
+]
+
+FORMAT = "wavelet-memory-explorer"
+"""Value of the ``format`` metadata field."""
+
+FORMAT_VERSION = "1"
+"""The ``format_version`` this code writes and reads."""
+
+MAX_HEADER_BYTES = 8 * 2**20
+"""Largest safetensors header accepted (8 MiB): the JSON of tensor names, shapes and metadata."""
+
+MAX_CHECKPOINT_BYTES = 2**30
+"""Largest checkpoint file accepted (1 GiB); checked before the file is read."""
+
+#: safetensors dtype names and their sizes in bytes.
+DTYPE_SIZES: dict[str, int] = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+                               "U8": 1, "BOOL": 1}
+METADATA_KEYS = ("format", "format_version", "config", "metrics")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read; the message says what is wrong with it."""
+
+
+
+def read_source(source: str | os.PathLike | bytes | bytearray | memoryview) -> bytes:
+    """The checkpoint's bytes from a path, a run directory or bytes, size-checked before reading."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if len(data) > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"checkpoint is {len(data)} bytes, more than the {MAX_CHECKPOINT_BYTES} allowed")
+        return data
+    if not isinstance(source, (str, os.PathLike)):
+        raise CheckpointError(f"expected a file path or bytes, got {type(source).__name__}")
+    path = Path(source)
+    if path.is_dir():
+        if not (path / "model.safetensors").is_file():
+            raise CheckpointError(f"{path} is a directory without a model.safetensors file")
+        path = path / "model.safetensors"
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint file at {path}")
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path} is {size} bytes, more than the {MAX_CHECKPOINT_BYTES} allowed")
+    return path.read_bytes()
+
+
+def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
+    """Validate the safetensors header; returns (metadata, tensor entries). Reads no tensor data."""
+    not_safetensors = ("not a safetensors checkpoint of this app (pickled or zipped PyTorch files such as "
+                       "torch.save output are refused and never unpickled)")
+    if len(data) < 8:
+        raise CheckpointError(f"file is {len(data)} bytes, too short to be a checkpoint")
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len > MAX_HEADER_BYTES:
+        raise CheckpointError(f"{not_safetensors}: its first 8 bytes declare a header of {header_len} bytes, "
+                              f"more than the {MAX_HEADER_BYTES} allowed")
+    if 8 + header_len > len(data):
+        raise CheckpointError(f"file is truncated: the header needs {header_len} bytes but only "
+                              f"{len(data) - 8} follow")
+    try:
+        header = loads_bounded(data[8 : 8 + header_len], what="header")
+    except JsonLimitError as err:
+        raise CheckpointError(f"{not_safetensors}: its {err}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{not_safetensors}: its header is not a JSON object")
+    metadata = header.pop("__metadata__", None)
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
+                              "(format 'wavelet-memory-explorer')")
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint format is {metadata.get('format')!r}, expected {FORMAT!r}: "
+                              "this file was not written by this app")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint format_version {metadata.get('format_version')!r} is not supported; "
+                              f"this version reads format_version {FORMAT_VERSION!r} (upgrade multires?)")
+    missing = [k for k in METADATA_KEYS if k not in metadata]
+    if missing:
+        raise CheckpointError(f"checkpoint metadata lacks {missing}")
+
+    data_len = len(data) - 8 - header_len
+    spans = []
+    for name, entry in header.items():
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise CheckpointError(f"tensor {name!r}: malformed header entry")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if dtype not in DTYPE_SIZES:
+            raise CheckpointError(f"tensor {name!r}: unsupported dtype {dtype!r}")
+        if (not isinstance(shape, list) or len(shape) > 8
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape)):
+            raise CheckpointError(f"tensor {name!r}: invalid shape {shape!r}")
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1]):
+            raise CheckpointError(f"tensor {name!r}: invalid data offsets {offsets!r}")
+        if offsets[1] - offsets[0] != math.prod(shape) * DTYPE_SIZES[dtype]:
+            raise CheckpointError(f"tensor {name!r}: {offsets[1] - offsets[0]} bytes do not hold a "
+                                  f"{dtype} tensor of shape {shape}")
+        spans.append(tuple(offsets))
+    end = max((e for _, e in spans), default=0)
+    if end > data_len:
+        raise CheckpointError(f"file is truncated: tensor data should end at byte {end} but only "
+                              f"{data_len} bytes of data are present")
+    position = 0
+    for begin, stop in sorted(spans):
+        if begin != position:
+            raise CheckpointError("tensor data is not laid out contiguously: corrupted checkpoint")
+        position = stop
+    if position != data_len:
+        raise CheckpointError(f"{data_len - position} unexpected bytes after the tensor data: corrupted checkpoint")
+    return metadata, header
+
+
+def parse_checkpoint(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any]]:
+    """``(tensor entries, config, metrics)`` of a checkpoint's validated header; reads no tensor data.
+
+    Raises only :class:`CheckpointError`, whatever the bytes.
+    """
+    try:
+        return _parse(data)
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as err:
+        raise CheckpointError(f"checkpoint header cannot be read: {type(err).__name__}: {err}") from None
+
+
+def _parse(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any]]:
+    metadata, entries = _parse_header(data)
+    try:
+        config = ModelConfig.from_json(metadata["config"])
+    except (ValueError, TypeError) as err:  # TypeError: e.g. a field given the wrong type of JSON value
+        raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
+    try:
+        metrics = loads_bounded(metadata["metrics"], what="metrics")
+        validate_metrics(metrics)
+    except (JsonLimitError, SchemaError) as err:
+        raise CheckpointError(f"checkpoint {err}") from None
+    _check_snapshots(config, metrics)
+    return entries, config, metrics
+
+
+def _check_snapshots(config: ModelConfig, metrics: dict[str, Any]) -> None:
+    """Selection snapshots must hold one (d_model, candidates) mask per learned layer, and only then."""
+    layers = config.n_layers if config.tree_select == "learned" else 0
+    for i, snapshot in enumerate(metrics.get("selection_history") or []):
+        shapes = [tuple(mask["shape"]) for mask in snapshot["masks"]]
+        if len(shapes) != layers or any(shape[0] != config.d_model for shape in shapes):
+            raise CheckpointError(f"checkpoint metrics field selection_history[{i}] holds masks {shapes}; this "
+                                  f"config needs {layers} of {config.d_model} channels each")
+
+
+def read_metadata(source: str | os.PathLike | bytes) -> tuple[ModelConfig, dict[str, Any]]:
+    """``(config, metrics)`` of a checkpoint after validating its header; builds nothing."""
+    _, config, metrics = parse_checkpoint(read_source(source))
+    return config, metrics

@@ -1,0 +1,122 @@
+"""What every task is made of: the :class:`TaskData` container, its exception, shared checks.
+
+Examples
+--------
+>>> import torch
+>>> task = TaskData("toy", torch.zeros(4, 1, 8), torch.tensor([0, 1, 0, 1]), torch.zeros(2, 1, 8),
+...                 torch.tensor([0, 1]), torch.zeros(2, 1, 8), torch.tensor([1, 0]), n_classes=2,
+...                 kind="classify", lags=(), class_names=("a", "b"), description="a toy task")
+>>> task.channels_in, task.length, task.n_outputs, task.source
+(1, 8, 2, '')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+__all__ = [
+    "DatasetError",
+    "TaskData",
+    "TaskKind",
+    "check_count",
+    "check_seed",
+]
+
+TaskKind = Literal["classify", "recall"]
+
+
+class DatasetError(ValueError):
+    """A user's dataset (arrays or files) is unusable; the message is written to be shown as-is."""
+
+
+@dataclass(frozen=True, eq=False)
+class TaskData:
+    """A task's three splits as tensors, plus what a model and the UI need to know about it.
+
+    Attributes
+    ----------
+    name : str
+        Task name as given to :func:`~multires.data.tasks.load_task` (or to ``from_arrays``).
+    x_train, x_val, x_test : torch.Tensor
+        Inputs, float32 ``[n, channels_in, length]``.
+    y_train, y_val, y_test : torch.Tensor
+        Targets: int64 class labels ``[n]`` for ``kind="classify"``; float32 ``[n, len(lags)]``
+        for ``kind="recall"`` (column ``j`` is an input value ``lags[j]`` steps before the end).
+    n_classes : int
+        Number of classes; 0 for the recall (regression) tasks.
+    kind : {"classify", "recall"}
+        Classification (cross-entropy on the last or pooled output) or recall (regression).
+    lags : tuple of int
+        Recall tasks only: the lag ``tau`` of each target column; empty otherwise.
+    class_names : tuple of str
+        One name per class (classification) or per target column (``"lag 1"``, ... for recall).
+    description : str
+        One line for the UI.
+    source : str, default ""
+        Where the data comes from, e.g. ``"aeon bundled GunPoint, official train/test split"``.
+    lag_channels : tuple of int, default ()
+        Recall tasks only: the input channel each target column recalls (all 0 for ``"memory"``;
+        empty when every column recalls channel 0).
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    n_classes: int
+    kind: TaskKind
+    lags: tuple[int, ...]
+    class_names: tuple[str, ...]
+    description: str
+    source: str = ""
+    lag_channels: tuple[int, ...] = ()
+
+    @property
+    def channels_in(self) -> int:
+        """Input channels (``x.shape[1]``)."""
+        return int(self.x_train.shape[1])
+
+    @property
+    def length(self) -> int:
+        """Sequence length (``x.shape[2]``)."""
+        return int(self.x_train.shape[2])
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the model head: ``n_classes`` for classification, ``len(lags)`` for recall."""
+        return self.n_classes if self.kind == "classify" else len(self.lags)
+
+
+def check_seed(seed: int) -> int:
+    """Return ``seed`` as an ``int`` after checking it is a non-negative integer.
+
+    Examples
+    --------
+    >>> check_seed(3)
+    3
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_count(value: int, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as an ``int`` after checking ``minimum <= value <= maximum``.
+
+    Examples
+    --------
+    >>> check_count(5, "n_train", minimum=2)
+    5
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return int(value)

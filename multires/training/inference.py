@@ -1,0 +1,97 @@
+"""Predict labels for raw series with a trained classification network.
+
+Examples
+--------
+>>> import numpy as np
+>>> import torch
+>>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 2))  # any (B, C, L) -> (B, classes) net
+>>> X = np.random.default_rng(0).standard_normal((5, 8))  # float64, (n, length)
+>>> predict(net, X, class_names=("no", "yes")).shape
+(5,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+import numpy as np
+import torch
+
+from multires.data.tasks.arrays import normalize_series, series_array
+
+__all__ = ["PredictNormalization", "predict"]
+
+PredictNormalization = Literal["series", "none"]
+_NORMALIZATIONS: tuple[str, ...] = get_args(PredictNormalization)
+
+
+def predict(
+    net: torch.nn.Module,
+    X: Any,
+    *,
+    class_names: Sequence[str] | None = None,
+    normalize: PredictNormalization = "series",
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Class predictions of a classification network for raw series.
+
+    The series go through the same per-series z-normalisation as :func:`~multires.data.tasks.from_arrays`
+    and the UCR tasks (``normalize="series"``); the network runs in eval mode without gradients, in
+    batches, and is put back in the mode it was in (train or eval) afterwards.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        Maps float32 ``(batch, channels, length)`` to scores ``(batch, n_classes)``, e.g. a
+        :class:`~multires.MultiresNet` trained on a classification task.
+    X : array_like
+        Real numbers (float64, float32, integers), ``(n, length)`` or ``(n, channels, length)``.
+    class_names : sequence of str, optional
+        One name per output (e.g. ``task.class_names``); then names are returned instead of indices.
+    normalize : {"series", "none"}, default "series"
+        ``"series"`` z-normalises each series (what models trained on UCR data or on
+        ``from_arrays(..., normalize="series")`` saw). Use ``"none"`` for inputs already scaled as
+        in training (e.g. the digits and MNIST tasks, standardised with training statistics).
+    batch_size : int, default 512
+        Series per forward pass.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)``: int64 class indices (the argmax of the scores), or the matching ``class_names``.
+
+    Raises
+    ------
+    multires.data.tasks.DatasetError
+        If ``X`` is malformed or holds NaN/infinite values.
+    ValueError
+        For a bad option, or ``class_names`` whose length differs from the network's outputs.
+    """
+    if normalize not in _NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {normalize!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    values = series_array(X, "X")  # (n, C, L) float64
+    if normalize == "series":
+        values = normalize_series(values)
+    inputs = torch.from_numpy(values.astype(np.float32))
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            scores = [net(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
+    finally:
+        net.train(was_training)
+    logits = torch.cat(scores)  # (n, n_classes)
+    if logits.ndim != 2:
+        raise ValueError(
+            f"the network must return scores of shape (batch, n_classes), got {tuple(logits.shape)}"
+        )
+    indices = logits.argmax(dim=1).numpy().astype(np.int64)
+    if class_names is None:
+        return indices
+    names = list(class_names)
+    if len(names) != logits.shape[1]:
+        raise ValueError(f"class_names has {len(names)} names but the network gives {logits.shape[1]} scores")
+    return np.asarray([str(name) for name in names])[indices]
