@@ -172,8 +172,9 @@ def test_ensemble_averages_probabilities_and_round_trips_through_one_file(task, 
     assert torch.allclose(loaded(x), ens(x))
     X = x[:, 0].numpy().astype(np.float64)
     assert (predict(loaded, X, class_names=task.class_names) == predict(ens, X, class_names=task.class_names)).all()
-    with pytest.raises(CheckpointError):  # the single-model loader says it is not its format
+    with pytest.raises(CheckpointError, match="ensemble of 2 models"):  # the single-model loader says what it is
         load_checkpoint(path)
+    assert (predict(ens, X, device="cpu") == predict(ens, X)).all()  # predict's device option
     with pytest.raises(CheckpointError):  # truncated
         load_model(path.read_bytes()[:-20])
     single = fit(task, TrainConfig(**TINY)).net
