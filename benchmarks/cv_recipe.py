@@ -33,6 +33,7 @@ from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from multires.data.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
+from multires.training.recipe import recalibrate_batchnorm  # noqa: E402
 from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
@@ -83,6 +84,14 @@ def main() -> int:
             acc = float((probs[name].argmax(1) == fold_task.y_val).double().mean())
             row = {"dataset": args.dataset, "fold": fold, "variant": name, "held_out_accuracy": acc,
                    "train_accuracy_eval_mode": result.train["metric"], "seconds": time.perf_counter() - start}
+            if options.get("augment", "none") != "none":  # BatchNorm statistics of clean training series
+                recalibrate_batchnorm(result.net, fold_task.x_train)
+                recal = _probs(result.net, fold_task.x_val)
+                extra = {**row, "variant": name + "+recalibrated",
+                         "held_out_accuracy": float((recal.argmax(1) == fold_task.y_val).double().mean())}
+                with args.out.open("a") as f:
+                    f.write(json.dumps(extra) + "\n")
+                print(json.dumps(extra), flush=True)
             if name == "seed+1" and "baseline" in probs:
                 ens = (probs["baseline"] + probs[name]) / 2
                 row_e = {**row, "variant": "ensemble_2_seeds",

@@ -408,15 +408,20 @@ def _score_warnings(result: TrainResult) -> list[str]:
     eval_mode = result.train.get("metric")
     if batch_stats is not None and eval_mode is not None and batch_stats - eval_mode > EVAL_GAP:
         name = result.train["metric_name"]
-        messages.append(
-            f"the eval-mode training {name} ({eval_mode:.3f}) is {batch_stats - eval_mode:.3f} below the "
-            f"batch-statistics one ({batch_stats:.3f}): the BatchNorm running statistics (or dropout) do not "
-            "match the returned weights. Training longer does not fix this; the cause is which weights are "
-            "kept. Keep the weights from the end of the learning-rate schedule (the cross-validation "
-            "protocol, protocol='cv', refits to a chosen budget and does so; or select_best=False / "
-            "--last-epoch), or recompute the statistics on the training data "
-            "(multires.training.recipe.recalibrate_batchnorm); norm='layer' has no running statistics."
-        )
+        gap = (f"the eval-mode training {name} ({eval_mode:.3f}) is {batch_stats - eval_mode:.3f} below the "
+               f"batch-statistics one ({batch_stats:.3f}): the BatchNorm running statistics (or dropout) do not "
+               "match the returned weights. Training longer does not fix this. ")
+        if result.best_epoch is not None and result.best_step is not None and result.best_step < result.steps:
+            fix = ("The kept weights are an earlier epoch's, whose running statistics lagged weights that were "
+                   "still changing fast: keep the weights from the end of the learning-rate schedule (the "
+                   "cross-validation protocol, protocol='cv', refits to a chosen budget and does so; or "
+                   "select_best=False / --last-epoch), or recompute the statistics on the training data "
+                   "(multires.training.recipe.recalibrate_batchnorm).")
+        else:
+            fix = ("The kept weights are the last ones, so recompute the statistics on the (unaugmented) training "
+                   "data (multires.training.recipe.recalibrate_batchnorm), or use norm='layer', which has no "
+                   "running statistics.")
+        messages.append(gap + fix)
     return messages
 
 

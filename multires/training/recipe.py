@@ -18,6 +18,10 @@ one training loop it calls for every sub-run. The protocols (``TrainConfig.proto
   training series, ``holdout`` otherwise (a 3,500-series MNIST split has a validation split large
   enough to choose an epoch, and k refits would multiply a long run).
 
+With ``augment`` the final models' BatchNorm statistics are recomputed on the clean training series
+(:func:`recalibrate_batchnorm`): the running statistics gathered on augmented batches describe
+other inputs than the ones the model is scored on.
+
 ``ensemble=K`` trains K final models with seeds ``seed, seed+1, ...`` (the budget is chosen once)
 and averages their probabilities (:class:`~multires.training.ensemble.MultiresEnsemble`).
 
@@ -333,8 +337,11 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     for run in members:
         warnings_out += [w for w in run.warnings if w not in warnings_out]
     nets = [m.net for m in members]
+    if config.augment != "none":  # BatchNorm statistics gathered on augmented batches: redo them on clean series
+        for member in nets:
+            recalibrate_batchnorm(member, fit_task.x_train)
     net = nets[0] if len(nets) == 1 else MultiresEnsemble(nets).eval()
-    train_score = members[0].train if len(nets) == 1 else evaluate(net, fit_task, "train")
+    train_score = members[0].train if len(nets) == 1 and config.augment == "none" else evaluate(net, fit_task, "train")
     test = evaluate(net, task, "test")  # the one and only read of the test split
     return RecipeResult(net=net, config=config, protocol=protocol, task_name=task.name, kind=task.kind,
                         test=test, train=train_score, members=members, cv=cv, holdout=holdout,
