@@ -30,7 +30,7 @@ model: no sub-run sees it (their ``test`` slot holds held-out or training series
 
 Examples
 --------
->>> from multires.tasks import load_task
+>>> from multires.data.tasks import load_task
 >>> task = load_task("ucr:GunPoint", seed=0)
 >>> cfg = TrainConfig(d_model=4, n_layers=1, epochs=2, min_steps=0, batch_size=32, folds=2, norm="layer")
 >>> result = fit(task, cfg)
@@ -89,6 +89,18 @@ class Protocol:
     folds: int | None
     refit: bool
     reason: str
+
+
+def _with(config: TrainConfig, **changes: Any) -> TrainConfig:
+    """``config`` with ``changes``, every value kept as given (``dataclasses.replace`` would let the
+    preset refill a field set to its default value)."""
+    return TrainConfig.from_dict({**config.to_dict(), **changes})
+
+
+def _steps_budget(config: TrainConfig, epochs: int, n_train: int, **changes: Any) -> TrainConfig:
+    """``config`` set to exactly ``epochs`` epochs over ``n_train`` series, as a step count
+    (``epochs`` is capped by ``TRAIN_LIMITS``, ``min_steps`` much higher)."""
+    return _with(config, epochs=1, min_steps=epochs * math.ceil(n_train / config.batch_size), **changes)
 
 
 def _pool(task: TaskData) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,7 +175,7 @@ def plan_run(task: TaskData, config: TrainConfig) -> RecipePlan:
     n = shape.n_train + shape.n_val
     runs: list[tuple[str, int, int]] = []
     seconds = 0.0
-    one = dataclasses.replace(config, max_seconds=None)
+    one = _with(config, max_seconds=None)
     if protocol.name == "cv":
         k = protocol.folds
         fold_shape = dataclasses.replace(shape, n_train=n - n // k, n_val=n // k, n_test=n // k)
@@ -171,8 +183,7 @@ def plan_run(task: TaskData, config: TrainConfig) -> RecipePlan:
         runs.append((f"{k}-fold cross-validation", k, cost.steps))
         seconds += k * cost.total_seconds
         final_shape = dataclasses.replace(shape, n_train=n, n_val=n, n_test=1)
-        final = estimate_run(dataclasses.replace(one, epochs=_fold_epochs(config, n - n // k), min_steps=0),
-                             final_shape)
+        final = estimate_run(_steps_budget(one, _fold_epochs(config, n - n // k), n), final_shape)
     else:
         cost = estimate_run(one, shape)
         runs.append(("holdout run" if config.ensemble == 1 else "holdout runs", config.ensemble, cost.steps))
@@ -317,7 +328,7 @@ def fit(task: TaskData, config: TrainConfig | None = None,
         for member in range(config.ensemble if not protocol.refit else 1):
             seed = config.seed + member
             run_task = dataclasses.replace(task, x_test=task.x_val, y_test=task.y_val)  # test stays unread
-            run_config = dataclasses.replace(config, seed=seed)
+            run_config = _with(config, seed=seed)
             holdout.append(_sub_run(run_task, run_config, budget, callback, f"holdout run (seed {seed})"))
         best = holdout[0].best_epoch or holdout[0].epochs_done
         epochs = best
@@ -327,8 +338,7 @@ def fit(task: TaskData, config: TrainConfig | None = None,
         members = []
         for member in range(config.ensemble):
             seed = config.seed + member
-            run_config = dataclasses.replace(config, seed=seed, epochs=epochs, min_steps=0, select_best=False,
-                                             patience=None)
+            run_config = _steps_budget(config, epochs, len(y_pool), seed=seed, select_best=False, patience=None)
             members.append(_sub_run(final_task, run_config, budget, callback,
                                     f"refit {member + 1}/{config.ensemble} (seed {seed})"))
         n_used, fit_task = len(y_pool), final_task
@@ -371,7 +381,7 @@ def _sub_run(task: TaskData, config: TrainConfig, budget: _Budget, callback: Cal
     steps_per_epoch = math.ceil(len(task.x_train) / config.batch_size)
     steps = config.total_epochs(steps_per_epoch) * steps_per_epoch
     limit = budget.seconds_for(steps)
-    run_config = dataclasses.replace(config, max_seconds=limit)
+    run_config = _with(config, max_seconds=limit)
     result = train(task, run_config, None if callback is None else (lambda p: callback(stage, p)))
     budget.used_steps += steps
     return result
@@ -390,7 +400,7 @@ def _cross_validate(task: TaskData, config: TrainConfig, k: int, budget: _Budget
                 else KFold(n_splits=k, shuffle=True, random_state=config.seed))
     folds = list(splitter.split(np.zeros(len(labels)), labels if task.kind == "classify" else None))
     epochs = _fold_epochs(config, max(len(tr) for tr, _ in folds))
-    fold_config = dataclasses.replace(config, epochs=epochs, min_steps=0, select_best=False, patience=None)
+    fold_config = _steps_budget(config, epochs, max(len(tr) for tr, _ in folds), select_best=False, patience=None)
     curves, losses, eligible, fold_indices, messages = [], [], None, [], []
     train_time = 0.0
     for index, (tr, va) in enumerate(folds):
