@@ -35,7 +35,8 @@ Targets (issue 22; PASS/FAIL printed, with the numbers and the ratios)
     Each row also records the run-cost estimate printed before it (``estimate_s``) and the machine's
     load average, so wall times can be read against the estimate.
 
-Writes ``artifacts/bench_real/results.csv`` and ``summary.json``; baseline rows also go to
+Writes ``artifacts/bench_real/results.csv``, ``summary.json`` and the means table into
+``docs/benchmarks.md``; baseline rows also go to
 ``assets/studies/baselines.csv`` (merged: rows of other datasets are kept), which the Study and
 Compare pages draw as reference lines.
 """
@@ -60,6 +61,9 @@ from multires.study.trial import memory_budget  # noqa: E402
 from multires.data.tasks import UCR_DATASETS, load_task  # noqa: E402
 from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, fit, plan_run  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report, markdown_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES_CSV = ROOT / "assets" / "studies" / "baselines.csv"
@@ -205,6 +209,7 @@ def _save_baselines(table: pd.DataFrame, path: Path) -> None:
 
 def main() -> int:
     args = _args()
+    report = Report("real")
     threads = apply_thread_policy(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     print(f"datasets {', '.join(args.datasets)}; seeds {args.seeds}; threads {torch.get_num_threads()}")
@@ -232,6 +237,13 @@ def main() -> int:
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print(f"\nwall time {summary['wall_time_s']:.0f} s; wrote {out}/results.csv, summary.json" +
           (f" and {args.baselines_csv}" if args.baselines_csv else ""))
+    report.write(
+        markdown_table(("dataset", *means.columns), [(task, *(f"{v:.3f}" for v in row))
+                                                    for task, row in means.iterrows()], "l" + "r" * len(means.columns)),
+        f"Mean test accuracy over seeds {', '.join(map(str, args.seeds))} (differences: 0.01 = 1 point); "
+        f"wall time {summary['wall_time_s']:.0f} s.",
+        "\n".join(f"- {'PASS' if ok else 'FAIL'}: {target}" for target, ok in verdict.items()),
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 from .config_cost import check_config_cost
 from .constants import TREE_SELECTS, TreeSelect
+from multires.plaintext import quote
 from .checkpoint.jsonconfig import JsonConfig
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
@@ -90,7 +91,7 @@ class ModelConfig(JsonConfig):
     def from_preset(cls, preset: str, **overrides: Any) -> ModelConfig:
         """A config from ``MODEL_PRESETS[preset]``, with ``overrides`` (any field) applied on top."""
         if preset not in MODEL_PRESETS:
-            raise ValueError(f"unknown model preset {preset!r}; known presets: {sorted(MODEL_PRESETS)}")
+            raise ValueError(f"unknown model preset {quote(preset)}; known presets: {sorted(MODEL_PRESETS)}")
         return cls.from_dict({**MODEL_PRESETS[preset], **overrides})
 
     def __post_init__(self) -> None:
@@ -109,26 +110,26 @@ class ModelConfig(JsonConfig):
                 continue
             lowest = 0 if name == "max_lag" else (2 if name == "kernel_size" else 1)
             if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= limit:
-                raise ValueError(f"config field {name} must be an integer in {lowest}..{limit}, got {value!r}")
+                raise ValueError(f"config field {name} must be an integer in {lowest}..{limit}, got {quote(value)}")
         if self.tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {self.tree_select!r}")
+            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {quote(self.tree_select)}")
         if self.tree_select in ("uniform", "learned") and self.memory_size is None:
-            raise ValueError(f"tree_select={self.tree_select!r} needs memory_size")
+            raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size")
         if self.wavelet is not None:
             check_wavelet_name(self.wavelet)
         if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
                 or not 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+            raise ValueError(f"dropout must be in [0, 1), got {quote(self.dropout)}")
         if self.norm not in ("batch", "layer"):
-            raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
+            raise ValueError(f"norm must be 'batch' or 'layer', got {quote(self.norm)}")
         if self.head not in ("pool", "last", "sequence"):
-            raise ValueError(f"head must be 'pool', 'last' or 'sequence', got {self.head!r}")
+            raise ValueError(f"head must be 'pool', 'last' or 'sequence', got {quote(self.head)}")
         if self.dropout_mode not in get_args(DropoutMode):
-            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {self.dropout_mode!r}")
+            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {quote(self.dropout_mode)}")
         if self.init not in get_args(InitScheme):
-            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {self.init!r}")
+            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {quote(self.init)}")
         if not isinstance(self.indep_res_init, bool):
-            raise ValueError(f"indep_res_init must be true or false, got {self.indep_res_init!r}")
+            raise ValueError(f"indep_res_init must be true or false, got {quote(self.indep_res_init)}")
         check_config_cost(self)  # ConfigCostError: fields in range, but the whole too costly
 
     @property

@@ -17,6 +17,7 @@ from torch import nn
 
 from .config import CONFIG_LIMITS, DropoutMode, ModelConfig
 from .conv import MultiresConv
+from multires.plaintext import quote
 from .treeselect import Slot
 
 __all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS", "make_dropout"]  # the config is re-exported
@@ -25,7 +26,7 @@ __all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS", "make
 def make_dropout(rate: float, mode: DropoutMode) -> nn.Module:
     """``nn.Dropout`` (``element``) or ``nn.Dropout1d`` (``channel``: whole channels of (B, H, N))."""
     if mode not in ("element", "channel"):
-        raise ValueError(f"dropout mode must be 'element' or 'channel', got {mode!r}")
+        raise ValueError(f"dropout mode must be 'element' or 'channel', got {quote(mode)}")
     return nn.Dropout(rate) if mode == "element" else nn.Dropout1d(rate)
 
 

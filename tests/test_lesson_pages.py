@@ -7,21 +7,25 @@ they reveal are compared with the library, never with hard-coded lists.
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import chart_spec, decode_arrays, open_app
 from multires import coefficient_tree, kept_cells, memory_slots, wavelet_filters
 from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_animation_figure
 from multires.figures.style import STRATEGY_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
 from multires.analysis.memory import reconstruction_error_by_lag
-from multires.treeselect import Slot, receptive_field
-from test_app_explore_pages import open_app
+from multires.checkpoint.format import read_metadata
+from multires.treeselect import Slot, default_depth, receptive_field
+from ui import defaults
+from ui.state import MODELS_DIR
+
+#: The learned model TREESELECT opens on (real data): its depth, width and M drive the page's numbers.
+TS_CONFIG = read_metadata(MODELS_DIR / f"{defaults.REAL_LEARNED_MODEL}.safetensors")[0]
+TS_DEPTH = TS_CONFIG.depth or default_depth(TS_CONFIG.seq_len, 2)
 
 SEED = 11
 N, J, K = 16, 4, 2  # the Home toy tree
@@ -183,22 +187,8 @@ def test_capacity_figure_marks_a_lag():
 
 
 def chart(at: AppTest, key: str) -> dict:
-    matches = [c for c in at.get("plotly_chart") if key in (c.proto.id or "")]
-    assert len(matches) == 1, f"no single chart with key {key!r}"
-    return decode(json.loads(matches[0].proto.spec))
-
-
-def decode(value):
-    """The figure JSON with plotly's typed arrays (``{"dtype", "bdata", "shape"}``) as numpy arrays."""
-    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(v) for v in str(shape).split(",")]) if shape else array
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
+    """The figure drawn under ``key``, with its typed arrays decoded."""
+    return decode_arrays(chart_spec(at, key))
 
 
 def named(spec: dict, prefix: str) -> dict:
@@ -232,25 +222,26 @@ def treeselect() -> AppTest:
 
 def test_treeselect_shows_a_learned_selection_by_default(treeselect):
     at = treeselect
-    model = at.selectbox(key="ts_model_digits-fading-haar").value
-    assert model == "digits-learned8-haar"
+    model = at.selectbox(key=f"ts_model_{defaults.REAL_MODEL}").value
+    assert model == defaults.REAL_LEARNED_MODEL
     assert any(m.label == "Cells kept at n · learned" for m in at.metric)
     spec = chart(at, "ts_selection_matrix")
     assert spec["data"][0]["name"] == "kept"
-    assert len(spec["data"][0]["z"][0]) == 48  # one column per channel of the shipped model
-    assert all(sum(row[c] for row in spec["data"][0]["z"]) == 8 for c in range(48))  # M = 8 per channel
+    width, m = TS_CONFIG.d_model, TS_CONFIG.memory_size
+    assert len(spec["data"][0]["z"][0]) == width  # one column per channel of the shipped model
+    assert all(sum(row[c] for row in spec["data"][0]["z"]) == m for c in range(width))  # M per channel
 
 
 def test_reveal_shows_the_uniform_cells_for_a_known_m():
     at = open_app("app_pages/4_TREESELECT.py")
     n = at.slider(key="ts_n").value
-    answer = memory_slots("uniform", 6, 2, memory_size=6)
+    answer = memory_slots("uniform", TS_DEPTH, 2, memory_size=6)
     at.select_slider(key="ts_q_cells_m").set_value(6)
     at.multiselect(key="ts_q_cells_guess").set_value([str(s) for s in answer[:-1]] + ["b1[n]"])
     at.run()
     at.button(key="ts_q_cells_reveal").click()
     at.run()
-    assert "Not quite" in messages(at) and "Missed: b4[n-16]" in messages(at) and "Not kept: b1[n]" in messages(at)
+    assert "Not quite" in messages(at) and f"Missed: {answer[-1]}" in messages(at) and "Not kept: b1[n]" in messages(at)
     spec = chart(at, "ts_q_cells_figure")
     outlined = named(spec, "kept by uniform")
     assert sorted(zip(outlined["y"], outlined["x"])) == sorted(
@@ -262,7 +253,7 @@ def test_reveal_shows_the_uniform_cells_for_a_known_m():
     assert "ts_q_cells_figure" not in str([c.proto.id for c in at.get("plotly_chart")])  # a new guess hides it
     at.button(key="ts_q_cells_reveal").click()
     at.run()
-    assert "Right: uniform keeps a6[n], b6[n], b5[n], b5[n-32], b4[n], b4[n-16]." in messages(at)
+    assert f"Right: uniform keeps {', '.join(map(str, answer))}." in messages(at)
 
 
 def test_reveal_of_the_first_lag_fading_forgets_comes_from_the_library():
@@ -272,7 +263,8 @@ def test_reveal_of_the_first_lag_fading_forgets_comes_from_the_library():
     at.run()
     at.button(key="ts_q_lag_reveal").click()
     at.run()
-    lags, error = reconstruction_error_by_lag(*wavelet_filters("haar"), memory_slots("fading", 6, 2), 6)
+    depth = TS_DEPTH
+    lags, error = reconstruction_error_by_lag(*wavelet_filters("haar"), memory_slots("fading", depth, 2), depth)
     first = int(lags[np.flatnonzero(error > 0.1)[0]])
     assert first == 2  # Haar fading: x[n] and x[n-1] exact, x[n-2] only through a mean
     assert f"Fading first forgets τ = {first}" in messages(at) and at.success

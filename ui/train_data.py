@@ -58,7 +58,8 @@ _RECIPES: dict[str, Recipe] = {  # ``expect``: measured on this project's 2-core
     "psmnist": Recipe(16, 2, 3, 60, "Default recipe (16×2, fading, Haar, 60 s): 0.41 test accuracy (515 steps on a "
                                     "quieter machine): permuting the pixels removes the local structure."),
     "ucr:GunPoint": Recipe(48, 2, 15, 60, "Default recipe (48×2, fading, Haar, 60 s) on a busy 2-core machine: 0.933 "
-                                          "test accuracy (seed 0, 125 steps)."),
+                                          "test accuracy (seed 0; the time bound stopped it after 125 of its 300 "
+                                          "planned steps)."),
 }
 
 
@@ -89,7 +90,8 @@ def task_label(name: str) -> str:
     labels = {"smnist": "sequential MNIST (784 pixels)", "psmnist": "permuted sequential MNIST",
               "digits": "digits (8×8, 64 pixels)", "signals": "signals (Donoho–Johnstone)",
               "memory": "memory (recall white noise)",
-              "memory-independent": "memory, one independent input per channel", UPLOAD: "your own dataset (upload two files)…"}
+              "memory-independent": "memory, one independent input per channel",
+              "distant-windows": "distant windows (which far stretch of noise is higher?)", UPLOAD: "your own dataset (upload two files)…"}
     if name.startswith("ucr:"):
         return f"{name[4:]} (UCR)"
     return labels.get(name, name)

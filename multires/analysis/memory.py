@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from .filters import _as_taps
+from multires.plaintext import quote
 from ..kernel import slot_filters
 from ..treeselect import Slot, default_depth
 
@@ -56,7 +57,7 @@ PINV_RTOL = 1e-10
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
     return int(value)
 
 
@@ -66,7 +67,7 @@ def _check_slots(slots: Sequence[Slot], depth: int) -> list[Slot]:
         raise ValueError("slots is empty: pass the list from multires.treeselect.memory_slots(...)")
     for s in slots:
         if not isinstance(s, Slot):
-            raise ValueError(f"slots must be multires.treeselect.Slot objects, got {s!r}")
+            raise ValueError(f"slots must be multires.treeselect.Slot objects, got {quote(s)}")
         if s.band == "approx" and s.level != depth:
             raise ValueError(
                 f"slot {s} reads an approximation of level {s.level}; only a{depth} (depth) is kept"
@@ -109,7 +110,7 @@ def cell_span(slot: Slot, t: int, kernel_size: int) -> tuple[int, int]:
     """
     kernel_size = _check_int(kernel_size, "kernel_size", 2)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"t must be a time >= 0, got {t!r}")
+        raise ValueError(f"t must be a time >= 0, got {quote(t)}")
     return max(0, int(t) - (kernel_size - 1) * (2**slot.level - 1)), int(t)
 
 
@@ -223,7 +224,7 @@ def reconstruct_past(
     if signal.ndim != 1 or signal.size == 0:
         raise ValueError(f"x must be a non-empty 1-D array (one channel), got shape {signal.shape}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n < signal.size:
-        raise ValueError(f"n must be an integer time in 0..{signal.size - 1}, got {n!r}")
+        raise ValueError(f"n must be an integer time in 0..{signal.size - 1}, got {quote(n)}")
     k = _as_taps(h0, "h0").size
     span = memory_span(slots, depth, k)
     width = span if window is None else _check_int(window, "window", 1)
@@ -338,7 +339,7 @@ def memory_capacity(
     depth = _check_int(depth, "depth", 1)
     max_lag = _check_int(max_lag, "max_lag", 0)
     if not np.isfinite(ridge) or ridge < 0:
-        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+        raise ValueError(f"ridge must be a finite number >= 0, got {quote(ridge)}")
     lags = np.arange(max_lag + 1)
     if n_samples is None:
         k = _as_taps(h0, "h0").size
@@ -411,7 +412,7 @@ def footprint(
     """
     n = np.atleast_1d(np.asarray(n_values))
     if n.ndim != 1 or n.size == 0 or not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
-        raise ValueError(f"n_values must be positive integers (sequence lengths), got {n_values!r}")
+        raise ValueError(f"n_values must be positive integers (sequence lengths), got {quote(n_values)}")
     n = n.astype(np.int64)
     memory_size = _check_int(memory_size, "memory_size", 1)
     if depth is None:

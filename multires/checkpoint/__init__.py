@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._lazy import attach
 
 _EXPORTS: dict[str, str] = dict.fromkeys(
-    ["FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_CHECKPOINT_BYTES", "CheckpointError", "checkpoint_bytes",
+    ["FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_CHECKPOINT_BYTES", "CheckpointError", "OutputDirError", "check_writable_dir", "checkpoint_bytes",
      "save_checkpoint", "save_run", "load_checkpoint", "read_metadata"], "io")
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

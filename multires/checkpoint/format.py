@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from multires.plaintext import quote
 from .schema import SchemaError, validate_metrics
 from ..config import ModelConfig
 from .safejson import JsonLimitError, loads_bounded
@@ -105,11 +106,11 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
                               "with different seeds, not a single model; load it with multires.load_model "
                               "(predictions average the models)")
     if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint format is {metadata.get('format')!r}, expected {FORMAT!r}: "
+        raise CheckpointError(f"checkpoint format is {quote(metadata.get('format'))}, expected {quote(FORMAT)}: "
                               "this file was not written by this app")
     if metadata.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint format_version {metadata.get('format_version')!r} is not supported; "
-                              f"this version reads format_version {FORMAT_VERSION!r} (upgrade multires?)")
+        raise CheckpointError(f"checkpoint format_version {quote(metadata.get('format_version'))} is not supported; "
+                              f"this version reads format_version {quote(FORMAT_VERSION)} (upgrade multires?)")
     missing = [k for k in METADATA_KEYS if k not in metadata]
     if missing:
         raise CheckpointError(f"checkpoint metadata lacks {missing}")
@@ -118,19 +119,19 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     spans = []
     for name, entry in header.items():
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise CheckpointError(f"tensor {name!r}: malformed header entry")
+            raise CheckpointError(f"tensor {quote(name)}: malformed header entry")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if dtype not in DTYPE_SIZES:
-            raise CheckpointError(f"tensor {name!r}: unsupported dtype {dtype!r}")
+            raise CheckpointError(f"tensor {quote(name)}: unsupported dtype {quote(dtype)}")
         if (not isinstance(shape, list) or len(shape) > 8
                 or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape)):
-            raise CheckpointError(f"tensor {name!r}: invalid shape {shape!r}")
+            raise CheckpointError(f"tensor {quote(name)}: invalid shape {quote(shape)}")
         if (not isinstance(offsets, list) or len(offsets) != 2
                 or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1]):
-            raise CheckpointError(f"tensor {name!r}: invalid data offsets {offsets!r}")
+            raise CheckpointError(f"tensor {quote(name)}: invalid data offsets {quote(offsets)}")
         if offsets[1] - offsets[0] != math.prod(shape) * DTYPE_SIZES[dtype]:
-            raise CheckpointError(f"tensor {name!r}: {offsets[1] - offsets[0]} bytes do not hold a "
+            raise CheckpointError(f"tensor {quote(name)}: {offsets[1] - offsets[0]} bytes do not hold a "
                                   f"{dtype} tensor of shape {shape}")
         spans.append(tuple(offsets))
     end = max((e for _, e in spans), default=0)

@@ -202,6 +202,29 @@ def tree_heatmap(
 # --- per-level views ----------------------------------------------------------------------------
 
 
+def _row_ticks(values: np.ndarray) -> dict:
+    """Explicit ticks for one small row: its largest and smallest value rounded to 2 digits, and 0.
+
+    Plotly's automatic ticks (``nticks``) can leave a 50 px row with no labelled tick at all.
+
+    >>> _row_ticks(np.array([-0.5, 1.234]))["tickvals"]
+    [-0.5, 0.0, 1.2]
+    """
+    finite = values[np.isfinite(values)] if values.size else values
+    low, high = (min(float(finite.min()), 0.0), max(float(finite.max()), 0.0)) if finite.size else (0.0, 0.0)
+    if low == high:
+        return dict(tickvals=[0.0], range=[-1.0, 1.0])
+
+    def toward_zero(v: float) -> float:
+        scale = 10.0 ** (np.floor(np.log10(abs(v))) - 1)
+        return float(f"{np.sign(v) * np.floor(abs(v) / scale) * scale:.2g}")
+
+    # an end within 20 % of the span from 0 would print on top of 0's label: 0 alone marks it
+    ticks = sorted({0.0, *(toward_zero(v) for v in (low, high) if abs(v) >= 0.2 * (high - low))})
+    pad = 0.12 * (high - low)
+    return dict(tickvals=ticks, tickformat=".2~g", range=[low - pad, high + pad])
+
+
 def level_traces(rows: Rows, title: str, height_per_row: int = 62, width_px: int = FULL_WIDTH_PX) -> go.Figure:
     """Small multiples: one line per tree row (``a_J`` on top), sharing the time axis.
 
@@ -223,7 +246,8 @@ def level_traces(rows: Rows, title: str, height_per_row: int = 62, width_px: int
         fig.add_trace(go.Scatter(x=t, y=values[t], mode="lines", name=label,
                                  line=dict(color=BAND_COLORS[band], width=1.2),
                                  hovertemplate=label + "[%{x}] = %{y:.4g}<extra></extra>"), row=i, col=1)
-        fig.update_yaxes(title_text=label, title_standoff=4, row=i, col=1, nticks=3, tickfont=dict(size=10))
+        fig.update_yaxes(title_text=label, title_standoff=4, row=i, col=1, tickfont=dict(size=10),
+                         **_row_ticks(values))
     finish(fig, title, None, None, height=110 + height_per_row * len(rows), legend=False)
     fig.update_xaxes(title_text="time t (samples)", row=len(rows), col=1)
     fig.update_layout(margin=dict(l=70))

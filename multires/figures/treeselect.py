@@ -91,10 +91,16 @@ def footprint_figure(
         One line trace per series.
     """
     fig = go.Figure()
+    drawn: list[np.ndarray] = []
     for strategy, values in series.items():
+        # a series equal to one drawn before it (learned M = uniform M) is dashed and thinner on top,
+        # so both lines stay visible
+        same = any(np.array_equal(np.asarray(values), other) for other in drawn)
+        drawn.append(np.asarray(values))
         fig.add_trace(go.Scatter(
             x=n_values, y=values, mode="lines+markers", name=_label(strategy, labels),
-            line=dict(color=_color(strategy), width=2.5, dash=_DASHES.get(strategy, "solid")),
+            line=dict(color=_color(strategy), width=2.5 if not same else 2,
+                      dash="dash" if same else _DASHES.get(strategy, "solid")),
             marker=dict(size=5), hovertemplate="N = %{x}: %{y:,} numbers<extra>" + _label(strategy, labels) + "</extra>",
         ))
     if current_n is not None:
@@ -106,7 +112,9 @@ def footprint_figure(
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")
     finish(fig, "Memory footprint as the sequence grows", "sequence length N (samples, log scale)",
            "numbers held (log scale)", height=height)
-    return _legend_below(fig)
+    # the legend beside the plot: below it, its rows covered the x-axis title at presentation sizes
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
+    return fig
 
 
 def reconstruction_figure(

@@ -7,7 +7,8 @@ the table need no Ray: only :func:`run_study` imports it (Ray is in ``requiremen
 in the app's requirements).
 
 Modules: ``grid`` (what to run), ``trial`` (one run -> one row), ``results`` (the table),
-``runner`` (Ray Tune).
+``runner`` (Ray Tune), ``stats`` (paired differences over seeds with 95 % paired t-intervals, resolved or
+not), ``questions`` (the four questions of the Study page, answered from a table).
 
 Examples
 --------
@@ -21,10 +22,21 @@ from __future__ import annotations
 from .grid import GRID_PRESETS, all_trials, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
 from .results import (BASELINE_COLUMNS, BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError,
                       baseline_levels, pareto_front, read_baselines, read_results, summarise, write_results)
+from .questions import QUESTIONS, answer_all, answers_markdown
 from .runner import run_study
+from .stats import MIN_SEEDS, PairedDifference, StudyStatsError, compare_configs, paired_difference, seeds_needed
 from .trial import memory_budget, run_trial
 
 __all__ = [
+    "MIN_SEEDS",
+    "PairedDifference",
+    "QUESTIONS",
+    "StudyStatsError",
+    "answer_all",
+    "answers_markdown",
+    "compare_configs",
+    "paired_difference",
+    "seeds_needed",
     "BASELINE_COLUMNS",
     "BUDGET_COLUMNS",
     "BudgetAxis",

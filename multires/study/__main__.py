@@ -17,6 +17,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from .grid import GRID_PRESETS, StudyGrid, all_trials, grid_preset
+from multires.plaintext import quote
 
 __all__ = ["build_grids", "main", "parse_args"]
 
@@ -26,7 +27,7 @@ def _items(cast: Callable[[str], Any]) -> Callable[[str], tuple]:
         try:
             return tuple(cast(item.strip()) for item in text.split(",") if item.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {quote(text)}") from None
     return parse
 
 
@@ -101,7 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.num_cpus is not None and args.num_cpus < 1:
             raise ValueError(f"--num-cpus must be >= 1, got {args.num_cpus}")
-        from .runner import run_study
+        from multires.checkpoint.io import check_writable_dir
+        from multires.data.tasks.registry import check_task_name
+
+        from .runner import check_ray_address, run_study
+
+        for task in dict.fromkeys(t for grid in grids for t in grid.tasks):  # before any trial runs
+            check_task_name(task)
+        check_writable_dir(args.out, "--out directory")
+        if args.address is not None:
+            check_ray_address(args.address)
 
         table = run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
     except ValueError as err:

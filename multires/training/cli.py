@@ -46,7 +46,7 @@ from typing import get_args
 
 import torch
 
-from ..checkpoint.io import save_run
+from ..checkpoint.io import check_writable_dir, save_run
 from ..config import DropoutMode, InitScheme
 from ..constants import TREE_SELECTS
 from ..data.tasks import TASK_NAMES, load_task
@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         config = _train_config(args)
         threads = resolve_threads(args.threads)
         resolve_device(config.device)
-    except ValueError as err:  # ThreadPolicyError and DeviceError included
+        check_writable_dir(args.out, "--out directory")  # before training, not after it
+    except ValueError as err:  # ThreadPolicyError, DeviceError and OutputDirError included
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
@@ -246,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
             metrics["torch_threads"] = threads
             metrics["protocol"] = {"name": "holdout", "description": "one data-parallel run on the holdout "
                                    "validation split (torchrun runs a single run; no cross-validation)"}
-            path = save_run(args.out, result.net, metrics)
+            try:
+                path = save_run(args.out, result.net, metrics)
+            except OSError as err:  # e.g. the disk filled or the directory was removed during the run
+                print(f"{parser.prog}: error: the trained model could not be saved in {args.out}: {err}",
+                      file=sys.stderr)
+                return 1
             name = "test accuracy" if result.kind == "classify" else "test mean R^2"
             note = f" (stopped early: {result.stop_reason})" if result.stopped else ""
             best = f" at best validation epoch {result.best_epoch}" if result.best_epoch is not None else ""
@@ -302,13 +308,17 @@ def _fit_one_process(args: argparse.Namespace, config: TrainConfig, task, thread
     metrics = result.metrics()
     metrics.update(data_seed=args.data_seed, torch_threads=threads, device=device.type,
                    estimated_seconds=round(plan.seconds, 1))
-    if isinstance(result.net, MultiresEnsemble):
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = save_model(args.out / "model.safetensors", result.net, metrics)
-        (args.out / "config.json").write_text(result.net.config.to_json() + "\n")
-        (args.out / "metrics.json").write_text(json.dumps(_json_ready(metrics), indent=2, sort_keys=True) + "\n")
-    else:
-        path = save_run(args.out, result.net, metrics)
+    try:
+        if isinstance(result.net, MultiresEnsemble):
+            args.out.mkdir(parents=True, exist_ok=True)
+            path = save_model(args.out / "model.safetensors", result.net, metrics)
+            (args.out / "config.json").write_text(result.net.config.to_json() + "\n")
+            (args.out / "metrics.json").write_text(json.dumps(_json_ready(metrics), indent=2, sort_keys=True) + "\n")
+        else:
+            path = save_run(args.out, result.net, metrics)
+    except OSError as err:  # e.g. the disk filled or the directory was removed during the run
+        print(f"multires-train: error: the trained model could not be saved in {args.out}: {err}", file=sys.stderr)
+        return 1
     name = "test accuracy" if result.kind == "classify" else "test mean R^2"
     members = f"ensemble of {len(result.members)} seeds, " if len(result.members) > 1 else ""
     print(f"{name} {result.test_metric:.4f} ({members}{result.describe()}); {result.wall_time:.1f} s "

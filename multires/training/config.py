@@ -40,6 +40,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, get_args
 
+from multires.plaintext import quote
 from ..config import MODEL_PRESETS, DropoutMode, InitScheme, ModelConfig, Norm
 from ..constants import TREE_SELECTS, TreeSelect
 from ..checkpoint.jsonconfig import JsonConfig
@@ -110,7 +111,8 @@ class TrainConfig(JsonConfig):
     """A training run: the model options plus the optimisation; round-trips through JSON.
 
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
-    sequence length, and the head: ``pool`` for classification, ``last`` for recall); see
+    sequence length, and the head: ``task.head``, i.e. ``pool`` for classification and ``last`` for
+    recall unless the task names its readout); see
     :meth:`model_config`. ``preset`` fills every field left at its default value with the preset's
     value (so ``TrainConfig(preset="paper", lr=3e-3)`` is the paper recipe with another lr). A field
     passed to the constructor *at* its default value cannot be told from one left alone and takes
@@ -160,7 +162,7 @@ class TrainConfig(JsonConfig):
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+            raise ValueError(f"preset must be one of {PRESETS}, got {quote(self.preset)}")
         if _FILL_PRESET.get():
             for name, value in preset_values(self.preset).items():
                 if getattr(self, name) == _FIELD_DEFAULTS[name]:
@@ -178,7 +180,7 @@ class TrainConfig(JsonConfig):
             raise ValueError(f"a {cls._what} must be a JSON object, got {type(data).__name__}")
         preset = data.get("preset", "default")
         if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+            raise ValueError(f"preset must be one of {PRESETS}, got {quote(preset)}")
         token = _FILL_PRESET.set(False)
         try:
             return super().from_dict({**preset_values(preset), **data})
@@ -203,7 +205,7 @@ class TrainConfig(JsonConfig):
             if value is None and name in optional:
                 continue
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
+                raise ValueError(f"{name} must be an integer, got {quote(value)}")
             low, high = TRAIN_LIMITS.get(name, (0, 65536))
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in {low}..{high}, got {value}")
@@ -212,21 +214,21 @@ class TrainConfig(JsonConfig):
             if value is None and name in ("max_seconds", "warmup_epochs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
+                raise ValueError(f"{name} must be a finite number, got {quote(value)}")
             if name == "dropout":
                 if not 0.0 <= value < 1.0:
-                    raise ValueError(f"dropout must be in [0, 1), got {value!r}")
+                    raise ValueError(f"dropout must be in [0, 1), got {quote(value)}")
                 continue
             low, high = TRAIN_LIMITS[name]
             if not low <= value <= high:
-                raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+                raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {quote(value)}")
         self._validate_options()
 
     def _validate_options(self) -> None:
         if self.tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {self.tree_select!r}")
+            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {quote(self.tree_select)}")
         if self.tree_select in ("uniform", "learned") and self.memory_size is None:
-            raise ValueError(f"tree_select={self.tree_select!r} needs memory_size (the slots M per channel)")
+            raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size (the slots M per channel)")
         if self.tree_select == "fading" and self.memory_size is not None:
             raise ValueError("fading keeps depth + 1 slots by itself: leave memory_size as None")
         if self.wavelet is not None:
@@ -235,22 +237,22 @@ class TrainConfig(JsonConfig):
             if name == "refit" and self.refit is None:
                 continue
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be True or False, got {quote(getattr(self, name))}")
         if self.norm not in ("batch", "layer"):
-            raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
+            raise ValueError(f"norm must be 'batch' or 'layer', got {quote(self.norm)}")
         if self.decay not in DECAYS:
-            raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
+            raise ValueError(f"decay must be one of {DECAYS}, got {quote(self.decay)}")
         if self.dropout_mode not in get_args(DropoutMode):
-            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {self.dropout_mode!r}")
+            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {quote(self.dropout_mode)}")
         if self.init not in get_args(InitScheme):
-            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {self.init!r}")
+            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {quote(self.init)}")
         if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
+            raise ValueError(f"device must be one of {DEVICES}, got {quote(self.device)}")
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {quote(self.protocol)}")
         parts = self.augment.split("+") if isinstance(self.augment, str) else [None]
         if self.augment != "none" and (not all(p in AUGMENTS for p in parts) or len(set(parts)) != len(parts)):
-            raise ValueError(f"augment must be 'none' or some of {AUGMENTS} joined by '+', got {self.augment!r}")
+            raise ValueError(f"augment must be 'none' or some of {AUGMENTS} joined by '+', got {quote(self.augment)}")
 
     def total_epochs(self, steps_per_epoch: int) -> int:
         """Epochs of the full run: ``epochs``, raised so it has at least ``min_steps`` steps.
@@ -277,7 +279,8 @@ class TrainConfig(JsonConfig):
             wavelet=self.wavelet,
             dropout=float(self.dropout),
             norm=self.norm,
-            head="pool" if task.kind == "classify" else "last",
+            # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
+            head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"),
             dropout_mode=self.dropout_mode,
             init=self.init,
             indep_res_init=self.indep_res_init,
@@ -298,7 +301,7 @@ def preset_values(preset: str) -> dict[str, Any]:
     'all'
     """
     if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+        raise ValueError(f"preset must be one of {PRESETS}, got {quote(preset)}")
     values = dict(TRAIN_PRESETS[preset])
     architecture = "paper" if preset == "paper-cpu" else preset  # paper-cpu: the paper's model, resized
     for name, value in MODEL_PRESETS.get(architecture, {}).items():

