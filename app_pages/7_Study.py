@@ -15,6 +15,7 @@ from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
 from ui.train_data import BASELINES_CSV, measured_baselines
+from ui.upload_cache import upload_cache
 
 STUDIES_DIR = state.ROOT / "assets" / "studies"
 UPLOAD = "Upload a results file"
@@ -27,9 +28,16 @@ def _shipped(path: str, modified: float) -> pd.DataFrame:
     return read_results(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _uploaded(data: bytes) -> pd.DataFrame:
-    return read_results(data)
+def _uploaded(data: bytes, digest: str) -> pd.DataFrame | str:
+    """The upload's table, or the reason it is refused; kept by digest in the server's byte-bounded
+    upload cache (ui.upload_cache), so neither is worked out again on a rerun."""
+    def build() -> pd.DataFrame | str:
+        try:
+            return read_results(data)
+        except StudyResultsError as err:
+            return str(err)
+
+    return upload_cache().get_or_build(("study", digest), build)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_NAMED)
@@ -63,12 +71,13 @@ if source == UPLOAD:
     uploaded = st.file_uploader("results.csv or results.parquet from `python -m multires.study --out DIR`",
                                 type=["csv", "parquet"], key="study_upload")
     if uploaded is not None:
-        try:
-            data = uploaded.getvalue()
-            table = _uploaded(data)
-            table_name = ("upload", hashlib.sha256(data).hexdigest())
-        except StudyResultsError as err:
-            st.error(plain(f"{uploaded.name}: {err}"), icon=":material/error:")
+        data = uploaded.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        outcome = _uploaded(data, digest)
+        if isinstance(outcome, str):
+            st.error(plain(f"{uploaded.name}: {outcome}"), icon=":material/error:")
+        else:
+            table, table_name = outcome, ("upload", digest)
     if table is None and shipped:
         st.info("Showing the shipped study until a valid results file is uploaded.", icon=":material/info:")
 if table is None:

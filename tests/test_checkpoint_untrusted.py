@@ -94,6 +94,42 @@ def test_non_finite_numbers_in_the_metrics_are_refused(text):
     refused(with_metrics(text), "NaN|Infinity|too large for a float")
 
 
+# Issue 23: a string of escaped quotes that never ends ("\"\"\"...) took a backtracking string pattern
+# quadratic time (50 KB: 7 s, 200 KB: 115 s, the 8 MiB header cap: hours, holding the interpreter).
+# The parse is linear now: each file below, at the largest size a header allows, is refused at once
+# (the per-test timeout catches a return of the quadratic pattern; no time is asserted).
+
+HOSTILE_QUOTES = 3_000_000  # 6 MB of \" (the header cap is 8 MiB)
+
+
+@pytest.mark.timeout(300)
+def test_an_unterminated_string_of_escaped_quotes_in_the_header_is_refused():
+    header = '"' + '\\"' * HOSTILE_QUOTES
+    refused(raw_header(header), "not valid JSON|Unterminated string")
+
+
+@pytest.mark.timeout(300)
+def test_an_unterminated_string_of_escaped_quotes_in_the_metrics_is_refused():
+    refused(with_metrics('"' + '\\"' * (HOSTILE_QUOTES // 2)), "metrics is not valid JSON")
+
+
+@pytest.mark.parametrize(("text", "depth"), [('"a\\\\"', 0), ('"\\\\\\""', 0), ('["\\\\", "[", "\\"["]', 1),
+                                           ('{"\\\\\\\\": [[]], "]": "\\\\\\"{"}', 3)])
+def test_escaped_backslashes_before_a_quote_are_counted_in_pairs(text, depth):
+    assert loads_bounded(text) == json.loads(text)
+    assert json_depth(text) == depth
+
+
+@pytest.mark.timeout(300)
+def test_a_seed_suffix_is_stripped_in_linear_time_from_a_hostile_name():
+    from multires.figures.compare import _without_seed
+
+    assert _without_seed("digits · haar · seed 12") == "digits · haar"
+    assert _without_seed("a ·  seed 1x") == "a ·  seed 1x"
+    hostile = " " * 2_000_000 + "x"  # the old pattern backtracked over every run of spaces: 20 k took 2 s
+    assert _without_seed(hostile) == hostile
+
+
 # --- 2. badly typed metrics, each refused naming the field ------------------------------------------------
 
 BAD_METRICS = {

@@ -47,7 +47,9 @@ INIT_SYMBOLS: dict[str, str] = {
     "random, learned": "x",
 }
 _BASELINE_DASHES = ("dash", "dot", "dashdot", "longdash")
-_SEED_SUFFIX = re.compile(r"\s*·\s*seed \d+$")
+#: What follows a run name's last "·" when it names the seed (matched from that "·" only, so the
+#: work is linear in the name: a search for ``\s*·…$`` backtracks quadratically over long spaces).
+_SEED_TAIL = re.compile(r"\s*seed \d+")
 _CONFIG_FIELDS = ("tree_select", "memory_size", "wavelet", "kernel_size", "d_model", "n_layers")
 
 
@@ -81,9 +83,15 @@ def _config_key(task: str, config: Any, train_config: dict[str, Any]) -> str:
     return json.dumps({"task": task, **key}, sort_keys=True, default=str)
 
 
+def _without_seed(name: str) -> str:
+    """``name`` without a trailing ``" · seed N"`` (linear time, whatever the name)."""
+    head, dot, tail = name.rpartition("·")
+    return head.rstrip() if dot and _SEED_TAIL.fullmatch(tail) else name
+
+
 def _configuration(name: str, config: Any, frozen: bool) -> str:
     """The name without its seed; a short name (a shipped file stem) gets its settings spelled out."""
-    base = _SEED_SUFFIX.sub("", name)
+    base = _without_seed(name)
     if " · " in base:  # already descriptive, as the Train page names models
         return base
     budget = f" M={config.memory_size}" if config.memory_size else ""

@@ -50,6 +50,19 @@ BudgetAxis = Literal["distinct", "per_channel"]
 BUDGET_COLUMNS: dict[str, str] = {"distinct": "distinct_slots_mean", "per_channel": "slots_per_channel"}
 #: Largest results file the reader accepts (a study of thousands of trials is a few MB).
 MAX_BYTES = 50 * 2**20
+#: Most rows (trials) a results table may hold: checked before any cell is materialised (Parquet's
+#: metadata, CSV's line breaks), since 5 M identical rows compress to a 230 KB Parquet file.
+MAX_ROWS = 100_000
+#: Most columns (a study writes about 40, plus one per recall lag).
+MAX_COLUMNS = 256
+#: Most cells (rows x columns): about 32 MB of numbers (the largest table of MAX_ROWS trials of a
+#: study's ~40 columns fits).
+MAX_CELLS = 4_000_000
+#: Most text, in bytes, all text cells together may decode to (a Parquet dictionary can repeat one
+#: long string in every row at almost no cost in the file).
+MAX_TEXT_BYTES = MAX_BYTES
+#: Longest text cell (an error message is a few hundred characters).
+MAX_CELL_CHARS = 100_000
 
 
 class StudyResultsError(ValueError):
@@ -81,13 +94,7 @@ def read_results(source: str | Path | IO[bytes] | bytes) -> pd.DataFrame:
         raise StudyResultsError("the results file is empty; expected a CSV or Parquet table written by multires.study")
     if len(data) > MAX_BYTES:
         raise StudyResultsError(f"the results file is {len(data) / 2**20:.1f} MB; at most {MAX_BYTES // 2**20} MB")
-    try:
-        if data[:4] == b"PAR1":
-            table = pd.read_parquet(io.BytesIO(data))
-        else:
-            table = pd.read_csv(io.BytesIO(data))
-    except Exception as err:  # pandas raises many types for a malformed file
-        raise StudyResultsError(f"could not read the file as CSV or Parquet ({type(err).__name__}: {err})") from None
+    table = _read_parquet(data) if data[:4] == b"PAR1" else _read_csv(data)
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise StudyResultsError(
@@ -98,11 +105,111 @@ def read_results(source: str | Path | IO[bytes] | bytes) -> pd.DataFrame:
 
 
 def _read_bytes(source: str | Path | IO[bytes] | bytes) -> bytes:
-    if isinstance(source, bytes):
-        return source
+    """The file's bytes, at most ``MAX_BYTES + 1`` of them (enough to tell it is too large)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
     if isinstance(source, (str, Path)):
-        return Path(source).read_bytes()
-    return source.read()
+        with open(source, "rb") as file:
+            return file.read(MAX_BYTES + 1)
+    return source.read(MAX_BYTES + 1)
+
+
+def _check_shape(rows: int, columns: int, counted: str) -> None:
+    """Refuse a table of more rows, columns or cells than the bounds, before it is materialised."""
+    if rows > MAX_ROWS:
+        raise StudyResultsError(f"the results file holds {rows:,} {counted}; at most {MAX_ROWS:,} trials are read")
+    if columns > MAX_COLUMNS:
+        raise StudyResultsError(f"the results file has {columns:,} columns; at most {MAX_COLUMNS} are read")
+    if rows * columns > MAX_CELLS:
+        raise StudyResultsError(f"the results file holds {rows:,} rows of {columns} columns ({rows * columns:,} "
+                                f"cells); at most {MAX_CELLS:,} cells are read")
+
+
+def _read_csv(data: bytes) -> pd.DataFrame:
+    """A CSV table, its rows (line breaks) and columns (the header's commas) bounded on the raw bytes first."""
+    breaks = max(data.count(b"\n"), data.count(b"\r"))  # pandas also ends lines at a lone \r
+    header = data.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    _check_shape(breaks + 1, header.count(b",") + 1, "lines")
+    try:
+        return pd.read_csv(io.BytesIO(data))
+    except Exception as err:  # pandas raises many types for a malformed file
+        raise StudyResultsError(f"could not read the file as CSV ({type(err).__name__}: {_short(err)})") from None
+
+
+def _short(err: BaseException, limit: int = 200) -> str:
+    text = str(err)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_parquet(data: bytes) -> pd.DataFrame:
+    """A Parquet table, bounded by its metadata (rows, columns, sizes) and its decoded text before pandas sees it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
+    except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for a malformed file
+        raise StudyResultsError(f"could not read the file as Parquet ({type(err).__name__}: {_short(err)})") from None
+    _check_shape(meta.num_rows, max(meta.num_columns, len(schema)), "rows")
+    for field in schema:
+        kind = _value_type(field.type)
+        if not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
+                or pa.types.is_floating(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise StudyResultsError(f"column {_short(field.name, 60)!r} holds {_describe(kind)}; a results table "
+                                    "holds only numbers, true/false and text")
+    unpacked = sum(meta.row_group(g).column(c).total_uncompressed_size
+                   for g in range(meta.num_row_groups) for c in range(meta.row_group(g).num_columns))
+    if unpacked > MAX_BYTES:
+        raise StudyResultsError(f"the results file unpacks to {unpacked / 2**20:.0f} MB; at most "
+                                f"{MAX_BYTES // 2**20} MB are read")
+    text_columns = [f.name for f in schema if pa.types.is_string(_value_type(f.type))
+                    or pa.types.is_large_string(_value_type(f.type))]
+    try:  # text stays dictionary-encoded (each distinct string once) until its decoded size is known
+        table = pq.ParquetFile(io.BytesIO(data), read_dictionary=text_columns).read()
+    except Exception as err:
+        raise StudyResultsError(f"could not read the file as Parquet ({type(err).__name__}: {_short(err)})") from None
+    if table.num_rows != meta.num_rows:
+        raise StudyResultsError("the Parquet file's row count does not match its data: corrupted file")
+    total, columns = 0, {}
+    for name in table.column_names:
+        column = table.column(name)
+        if name in text_columns:
+            for chunk in column.chunks:
+                lengths = (pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
+                           if pa.types.is_dictionary(chunk.type) else pc.binary_length(chunk))
+                longest = pc.max(lengths).as_py() or 0
+                if longest > MAX_CELL_CHARS:
+                    raise StudyResultsError(f"column {_short(name, 60)!r} holds a text of {longest:,} bytes; "
+                                            f"at most {MAX_CELL_CHARS:,} per cell")
+                total += pc.sum(lengths).as_py() or 0
+                if total > MAX_TEXT_BYTES:
+                    raise StudyResultsError(f"the table's text decodes to more than {MAX_TEXT_BYTES // 2**20} MB; "
+                                            f"at most {MAX_TEXT_BYTES // 2**20} MB are read")
+        if pa.types.is_dictionary(column.type):  # bounded now: decode
+            column = pc.cast(column, column.type.value_type)
+        columns[name] = column
+    return pa.table(columns).to_pandas()
+
+
+def _value_type(kind):
+    """A dictionary column's value type, else the type itself."""
+    import pyarrow as pa
+
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
+
+
+def _describe(kind) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_struct(kind) or pa.types.is_map(kind):
+        return "records (key: value pairs) in its cells"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return "lists in its cells"
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+        return "raw bytes in its cells"
+    return f"values of type {kind}"
 
 
 def _normalise(table: pd.DataFrame) -> pd.DataFrame:

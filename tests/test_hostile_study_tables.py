@@ -1,0 +1,169 @@
+"""Hostile study tables (issue 23): refused in words before their cells are materialised.
+
+A 230 KB Parquet file of 5 M identical rows took 3.7 GB to read; a Parquet dictionary can repeat one
+long string in every row at no cost in the file; a CSV's rows and columns are only known after
+pandas has built them. :func:`multires.study.read_results` bounds rows, columns, cells and decoded
+text from Parquet's metadata and CSV's raw bytes first: each test below checks the refusal happens
+before the reader that would materialise the table is called. The app keeps upload tables in a cache
+bounded by bytes (:mod:`ui.upload_cache`).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import ROOT
+from multires.study import read_results
+from multires.study.results import (MAX_CELL_CHARS, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, REQUIRED_COLUMNS,
+                                    StudyResultsError)
+from ui.upload_cache import BytesCache, nbytes
+
+SHIPPED = ROOT / "assets" / "studies" / "ucr.csv"
+SHIPPED_ROWS = pd.read_csv(SHIPPED)  # read before any test forbids pd.read_csv
+
+
+def _parquet(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _repeated_rows(rows: int) -> bytes:
+    """The shipped table's first row repeated ``rows`` times (dictionary-encoded: a tiny file)."""
+    first = pa.Table.from_pandas(SHIPPED_ROWS.iloc[[0]], preserve_index=False)
+    indices = pa.array(np.zeros(rows, dtype=np.int32))
+    columns = {}
+    for name in first.column_names:
+        column = first.column(name).combine_chunks()
+        columns[name] = (pa.nulls(rows, column.type) if column.null_count
+                         else pa.DictionaryArray.from_arrays(indices, column))
+    return _parquet(pa.table(columns))
+
+
+@pytest.fixture
+def no_materialising(monkeypatch):
+    """Fail the test if a reader that builds the whole table is called."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the table was materialised before it was refused")
+
+    monkeypatch.setattr(pq.ParquetFile, "read", forbidden)
+    monkeypatch.setattr(pd, "read_csv", forbidden)
+
+
+def test_five_million_identical_parquet_rows_are_refused_from_the_metadata(no_materialising):
+    data = _repeated_rows(5_000_000)
+    assert len(data) < 2_000_000, "the hostile file is small"
+    with pytest.raises(StudyResultsError, match="5,000,000 rows; at most 100,000 trials"):
+        read_results(data)
+
+
+def test_one_row_more_than_the_bound_is_refused_and_the_bound_itself_is_read():
+    with pytest.raises(StudyResultsError, match=f"{MAX_ROWS + 1:,} rows"):
+        read_results(_repeated_rows(MAX_ROWS + 1))
+    cells = len(SHIPPED_ROWS.columns) * MAX_ROWS
+    assert cells <= MAX_CELLS
+    assert len(read_results(_repeated_rows(MAX_ROWS))) == MAX_ROWS
+
+
+def test_a_long_string_repeated_by_a_parquet_dictionary_is_refused_before_decoding():
+    rows = 2000
+    long = "x" * (MAX_CELL_CHARS + 1)
+    columns = {c: pa.array(np.zeros(rows)) for c in REQUIRED_COLUMNS}
+    columns["error"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([long]))
+    data = _parquet(pa.table(columns))
+    assert len(data) < 100_000
+    with pytest.raises(StudyResultsError, match="column 'error' holds a text of 100,001 bytes"):
+        read_results(data)
+
+
+def test_many_short_strings_decoding_beyond_the_text_bound_are_refused():
+    rows = 90_000
+    columns = {c: pa.array(np.zeros(rows)) for c in REQUIRED_COLUMNS}
+    columns["error"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)),
+                                                      pa.array(["y" * 1000]))
+    with pytest.raises(StudyResultsError, match="text decodes to more than 50 MB"):
+        read_results(_parquet(pa.table(columns)))
+
+
+@pytest.mark.parametrize(("column", "words"), [
+    (pa.array([{"k": 1}] * 3), "records"), (pa.array([[1, 2]] * 3), "lists"), (pa.array([b"\x00"] * 3), "raw bytes"),
+])
+def test_nested_or_binary_parquet_columns_are_refused_in_words(no_materialising, column, words):
+    columns = {c: pa.array(np.zeros(3)) for c in REQUIRED_COLUMNS} | {"task": column}
+    with pytest.raises(StudyResultsError, match=f"column 'task' holds {words}"):
+        read_results(_parquet(pa.table(columns)))
+
+
+def test_csv_lines_are_counted_on_the_raw_bytes(no_materialising):
+    header = ",".join(REQUIRED_COLUMNS).encode()
+    row = b"," * (len(REQUIRED_COLUMNS) - 1)
+    for sep in (b"\n", b"\r", b"\r\n"):
+        with pytest.raises(StudyResultsError, match="lines; at most 100,000 trials"):
+            read_results(header + sep + sep.join([row] * (MAX_ROWS + 5)))
+
+
+def test_a_csv_header_of_too_many_columns_is_refused(no_materialising):
+    with pytest.raises(StudyResultsError, match=f"{MAX_COLUMNS + 1} columns"):
+        read_results(b",".join(b"c%d" % i for i in range(MAX_COLUMNS + 1)) + b"\n")
+
+
+def test_a_csv_of_too_many_cells_is_refused(no_materialising):
+    columns = MAX_COLUMNS
+    rows = MAX_CELLS // columns + 1
+    header = b",".join(b"c%d" % i for i in range(columns))
+    with pytest.raises(StudyResultsError, match=r"cells\); at most 4,000,000 cells"):
+        read_results(header + b"\n" * rows)
+
+
+def test_the_shipped_table_reads_the_same_from_csv_and_parquet():
+    csv = read_results(SHIPPED)
+    parquet = read_results(_parquet(pa.Table.from_pandas(SHIPPED_ROWS, preserve_index=False)))
+    pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
+
+
+# --- the app's upload cache: bounded by bytes -------------------------------------------------------
+
+
+def test_the_upload_cache_is_bounded_by_bytes_and_drops_the_least_recently_used():
+    table = read_results(SHIPPED)
+    size = nbytes(table)
+    cache = BytesCache(max_bytes=int(size * 2.5))
+    built = []
+
+    def build(i):
+        def make():
+            built.append(i)
+            return table.copy()
+        return make
+
+    for i in range(3):
+        cache.get_or_build(i, build(i))
+    assert len(cache) == 2 and cache.bytes_held <= cache.max_bytes
+    cache.get_or_build(1, build(1))  # kept: not built again
+    assert built == [0, 1, 2]
+    cache.get_or_build(0, build(0))  # dropped as the least recently used: built again
+    assert built == [0, 1, 2, 0]
+
+
+def test_a_value_larger_than_the_whole_budget_is_returned_but_not_kept():
+    table = read_results(SHIPPED)
+    cache = BytesCache(max_bytes=nbytes(table) // 2)
+    assert cache.get_or_build("big", table.copy).shape == table.shape
+    assert len(cache) == 0 and cache.bytes_held == 0
+
+
+def test_a_refused_build_keeps_nothing():
+    cache = BytesCache(max_bytes=10**6)
+
+    def fail():
+        raise StudyResultsError("no")
+
+    with pytest.raises(StudyResultsError):
+        cache.get_or_build("x", fail)
+    assert len(cache) == 0
