@@ -8,9 +8,10 @@ import numpy as np
 import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
-from multires.limits import MAX_ANALYSED_WINDOW
+from multires.options import MAX_ANALYSED_WINDOW
 from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
-from multires.figures.tree import cell_coords, cell_label, tree_heatmap
+from multires.figures.tree import tree_heatmap
+from multires.figures.cells import cell_coords, cell_label
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
@@ -161,7 +162,7 @@ window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more pas
 analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in strategies.items()}
 analysed = {s: slots for s, slots in analysed.items() if slots}
 cap_note = (f" This memory reaches {full_window} samples back; the page analyses the last {window} "
-            f"(multires.limits.MAX_ANALYSED_WINDOW), leaving out the slots that read further." if full_window > window else "")
+            f"(multires.options.MAX_ANALYSED_WINDOW), leaving out the slots that read further." if full_window > window else "")
 
 # --- the inspected cell (linked views) -------------------------------------------------------
 choices = {f"{s}:{slot}": (s, slot, t) for s, kept in cells.items() for slot, t in kept}
@@ -366,6 +367,6 @@ with tabs[5]:
     st.caption("Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds (red "
                "positive, dark grey negative); the columns "
                f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e})."
-               + (f" Drawn up to m = {kernel.size - 1} (multires.limits.MAX_ANALYSED_WINDOW); the kernel reaches "
+               + (f" Drawn up to m = {kernel.size - 1} (multires.options.MAX_ANALYSED_WINDOW); the kernel reaches "
                   "further." if kernel_cut else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))

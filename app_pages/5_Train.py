@@ -14,7 +14,8 @@ from multires import candidate_slots, default_depth, discrete_wavelet_names, max
 from multires.figures.style import STRATEGY_LABELS
 from multires.figures.training import example_series_figure
 from multires.training.runcost import budget_summary
-from multires.training import TRAIN_LIMITS, TrainConfig
+from multires.training import TrainConfig
+from multires.options import TRAIN_LIMITS
 from ui import train_data as data
 from ui import training_runner as runner
 from ui.charts import show

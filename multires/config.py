@@ -19,24 +19,16 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar
 
 from .config_cost import check_config_cost
-from .constants import TREE_SELECTS, TreeSelect
+from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, TREE_SELECTS, DropoutMode, Head,
+                      InitScheme, Norm, TreeSelect)
 from .checkpoint.jsonconfig import JsonConfig
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 
-__all__ = ["CONFIG_LIMITS", "DropoutMode", "Head", "InitScheme", "MODEL_PRESETS", "ModelConfig", "Norm"]
-
-Head = Literal["pool", "last", "sequence"]
-Norm = Literal["batch", "layer"]
-#: ``element``: ``nn.Dropout`` (independent entries); ``channel``: ``nn.Dropout1d`` (whole channels
-#: of a ``(B, H, N)`` tensor, as the official layer).
-DropoutMode = Literal["element", "channel"]
-#: Initialisation of ``h0, h1, w`` (see :class:`multires.MultiresConv`): ``default`` (this
-#: project's) or ``paper`` (the official code's scales).
-InitScheme = Literal["default", "paper"]
+__all__ = ["MODEL_PRESETS", "ModelConfig"]
 
 #: Named sets of ``ModelConfig`` field values; ``ModelConfig.from_preset(name, **overrides)``.
 #: ``paper``: the official classification network's architecture and its command-line defaults
@@ -55,12 +47,6 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "head": "pool",
     },
 }
-
-#: Upper bounds of single fields that keep a config (for example from an uploaded checkpoint) from
-#: allocating absurd sizes; what the fields cost together is bounded by :mod:`multires.config_cost`.
-CONFIG_LIMITS = {"d_input": 64, "d_output": 1024, "d_model": 512, "n_layers": 16, "seq_len": 65536,
-                 "kernel_size": 16, "depth": 16, "memory_size": 4096, "max_lag": 65536}
-
 
 @dataclass
 class ModelConfig(JsonConfig):
@@ -101,7 +87,7 @@ class ModelConfig(JsonConfig):
 
         Then :func:`multires.config_cost.check_config_cost`: ``ConfigCostError`` (a ``ValueError``)
         when the fields are each in range but the network would cost more than
-        :mod:`multires.limits` allows (receptive field, kernel values, slots, parameters).
+        :mod:`multires.options` allows (receptive field, kernel values, slots, parameters).
         """
         for name, limit in CONFIG_LIMITS.items():
             value = getattr(self, name)
@@ -119,14 +105,14 @@ class ModelConfig(JsonConfig):
         if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
                 or not 0.0 <= self.dropout < 1.0):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.norm not in ("batch", "layer"):
-            raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
-        if self.head not in ("pool", "last", "sequence"):
-            raise ValueError(f"head must be 'pool', 'last' or 'sequence', got {self.head!r}")
-        if self.dropout_mode not in get_args(DropoutMode):
-            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {self.dropout_mode!r}")
-        if self.init not in get_args(InitScheme):
-            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {self.init!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.dropout_mode not in DROPOUT_MODES:
+            raise ValueError(f"dropout_mode must be one of {DROPOUT_MODES}, got {self.dropout_mode!r}")
+        if self.init not in INIT_SCHEMES:
+            raise ValueError(f"init must be one of {INIT_SCHEMES}, got {self.init!r}")
         if not isinstance(self.indep_res_init, bool):
             raise ValueError(f"indep_res_init must be true or false, got {self.indep_res_init!r}")
         check_config_cost(self)  # ConfigCostError: fields in range, but the whole too costly

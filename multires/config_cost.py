@@ -1,4 +1,4 @@
-"""What a model config costs, bounded before anything is built (the limits are in :mod:`multires.limits`).
+"""What a model config costs, bounded before anything is built (the limits are in :mod:`multires.options`).
 
 Every field of a config can be within its own range and the whole still be a bomb: ``dmey`` (62
 taps) at depth 16 reaches back about 4 million samples, so one channel's kernel, and every page
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .limits import MAX_CANDIDATE_SLOTS, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
+from .options import MAX_CANDIDATE_SLOTS, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
 from .treeselect import memory_slots, receptive_field
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ __all__ = ["ConfigCostError", "LayerCost", "check_config_cost", "check_layer_cos
 
 
 class ConfigCostError(ValueError):
-    """A config (or layer) would cost more than :mod:`multires.limits` allows; the message says which bound."""
+    """A config (or layer) would cost more than :mod:`multires.options` allows; the message says which bound."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def check_receptive_field(depth: int, kernel_size: int) -> int:
 
 
 def check_layer_cost(channels: int, depth: int, kernel_size: int, n_slots: int, max_lag: int) -> LayerCost:
-    """:func:`layer_cost`, or :class:`ConfigCostError` when a size exceeds its bound in :mod:`multires.limits`."""
+    """:func:`layer_cost`, or :class:`ConfigCostError` when a size exceeds its bound in :mod:`multires.options`."""
     check_receptive_field(depth, kernel_size)
     cost = layer_cost(channels, depth, kernel_size, n_slots, max_lag)
     if cost.n_slots > MAX_CANDIDATE_SLOTS:
@@ -88,7 +88,7 @@ def config_parameters(config: ModelConfig, n_slots: int) -> int:
 
 
 def check_config_cost(config: ModelConfig) -> None:
-    """Refuse a config whose layers or total parameters exceed :mod:`multires.limits` (``ConfigCostError``).
+    """Refuse a config whose layers or total parameters exceed :mod:`multires.options` (``ConfigCostError``).
 
     A config whose memory cannot be built at all (e.g. ``memory_size`` larger than the tree offers)
     passes here; building it raises the ``ValueError`` that explains it.

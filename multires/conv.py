@@ -13,8 +13,8 @@ import math
 import torch
 from torch import nn
 
-from .config import InitScheme
-from .constants import TREE_SELECTS, TreeSelect
+from .options import InitScheme
+from .options import TREE_SELECTS, TreeSelect
 from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from .tree import tree_levels
 from .config_cost import check_layer_cost, check_receptive_field

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CONFIG_LIMITS, DropoutMode, ModelConfig
+from .config import ModelConfig
+from .options import CONFIG_LIMITS, DropoutMode
 from .conv import MultiresConv
 from .treeselect import Slot
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .constants import TREE_SELECTS, Band, TreeSelect
+from .options import TREE_SELECTS, Band, TreeSelect
 
 __all__ = [
     "Slot",

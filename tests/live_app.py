@@ -22,7 +22,7 @@ from pathlib import Path
 
 from conftest import CHROMIUM, CHROMIUM_ARGS
 
-from multires.training import TRAIN_LIMITS
+from multires.options import TRAIN_LIMITS
 
 HANG_S = 600.0  # any single wait longer than this is a hang, on however busy a machine
 PAGE_TIMEOUT_MS = int(HANG_S * 1000)

@@ -17,7 +17,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet, kept_cells, max_uniform_memory, memory_slots
-from multires.data.signals import MAX_SIGNAL_LENGTH, load_signal
+from multires.data.signals import load_signal
+from multires.options import MAX_SIGNAL_LENGTH
 from ui.state import UPLOADED, ModelEntry
 
 APP = Path(__file__).absolute().parent.parent / "app.py"

@@ -22,7 +22,7 @@ from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoi
 from multires.checkpoint.format import read_metadata
 from multires.checkpoint.schema import SchemaError, validate_metrics
 from multires.config_cost import ConfigCostError, config_parameters
-from multires.limits import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
+from multires.options import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
 from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bounded
 from multires.training import build_model
 

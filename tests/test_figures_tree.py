@@ -10,20 +10,11 @@ import torch
 from multires import ModelConfig, MultiresNet, coefficient_tree, kept_cells, memory_slots, slot_filters
 from multires.figures.style import SIGNED_COLORSCALE, STRATEGY_COLORS
 from multires.figures.tree import (
-    KEPT_HALO_WIDTH,
-    KEPT_LINE_WIDTH,
-    KEPT_MARKER_SIZES,
-    MAX_HEATMAP_COLUMNS,
-    MAX_TRACE_POINTS,
-    cell_coords,
-    cell_label,
-    dilated_tree_figure,
-    level_energy,
-    level_traces,
-    normalized_level_energy,
-    signal_figure,
-    tree_heatmap,
+    KEPT_HALO_WIDTH, KEPT_LINE_WIDTH, KEPT_MARKER_SIZES, MAX_HEATMAP_COLUMNS, MAX_TRACE_POINTS, level_energy,
+    level_traces, normalized_level_energy, signal_figure, tree_heatmap,
 )
+from multires.figures.cells import cell_coords, cell_label
+from multires.figures.dilated_tree import dilated_tree_figure
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,

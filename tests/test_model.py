@@ -11,7 +11,9 @@ import torch
 
 from multires.config import MODEL_PRESETS
 from multires.conv import MultiresConv
-from multires.model import CONFIG_LIMITS, ModelConfig, MultiresNet
+from multires.model import MultiresNet
+from multires.config import ModelConfig
+from multires.options import CONFIG_LIMITS
 from multires.wavelets import wavelet_filters
 
 #: float64 FFT leakage allowed before a perturbed time step, relative to the perturbation.

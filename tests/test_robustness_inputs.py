@@ -45,7 +45,7 @@ from conftest import rewrite_checkpoint
 from test_presentation import run_app  # the app opened from a link and/or a session, then a page
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
-from multires.data.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks import load_task
 from multires.training import build_model
 from ui import training_runner
@@ -349,7 +349,7 @@ CHECKPOINT_CASES: dict[str, tuple[bytes | Callable[[Path], bytes], str, str]] = 
     "absurd-seq_len": (with_config(seq_len=10**12), "header", "seq_len must be an integer in 1..65536"),
     "absurd-memory_size": (with_config(tree_select="uniform", memory_size=10**9), "header",
                            "memory_size must be an integer in 1..4096"),
-    # The largest kernel a config may have (64 channels x 65536 samples = multires.limits.MAX_KERNEL_VALUES).
+    # The largest kernel a config may have (64 channels x 65536 samples = multires.options.MAX_KERNEL_VALUES).
     "largest-allowed-config-wrong-weights": (
         with_config(d_model=64, n_layers=16, seq_len=65536), "shapes", "the config needs"),
     "costly-config": (with_config(d_model=512, n_layers=16, seq_len=65536), "header",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from multires.limits import MAX_RUN_BYTES, MAX_STEP_SECONDS
+from multires.options import MAX_RUN_BYTES, MAX_STEP_SECONDS
 from multires.training.runcost import (
     EVAL_ELEMENTS,
     RunBudgetError,

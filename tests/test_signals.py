@@ -14,19 +14,10 @@ import pytest
 import pywt
 
 from multires import limits, signals, uploads
-from multires.data.signals import (
-    DEMO_SIGNAL_NAMES,
-    MAX_SIGNAL_LENGTH,
-    MAX_UPLOAD_BYTES,
-    MIN_SIGNAL_LENGTH,
-    SIGNAL_NAMES,
-    ParsedSignal,
-    SignalError,
-    SignalTooLongError,
-    load_signal,
-    parse_upload,
-    window_signal,
-)
+from multires.data.signals import DEMO_SIGNAL_NAMES, load_signal
+from multires.data.uploads import parse_upload
+from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
+from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MIN_SIGNAL_LENGTH, SIGNAL_NAMES
 
 EXACT = 0.0
 FLOAT_RTOL = 1e-12

@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 
 from multires.analysis.filters import normalize_filters, quadrature_mirror
-from multires.analysis.playground import MAX_TAPS, MIN_TAPS, PRESETS, TapsError, parse_taps, preset_pair
+from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, parse_taps, preset_pair
+from multires.options import TAP_PRESETS
 from multires.wavelets import wavelet_filters
 from ui import state
 
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 LEARNED = "the selected model's learned filters"
-PRESET_OPTIONS = [*PRESETS, LEARNED]
+PRESET_OPTIONS = [*TAP_PRESETS, LEARNED]
 DERIVE, EDIT = "derive", "edit"  # h1 from the quadrature-mirror rule / typed in
 SAVED = "pg_saved"
 _DEFAULT = "db2"

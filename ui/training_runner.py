@@ -18,7 +18,7 @@ the same deterministic ``build_model(config.model_config(task), seed)`` that ``t
 
 Before it starts, :func:`start` estimates the run (:func:`multires.training.runcost.check_budget`: peak
 memory, one step's time, the final scoring) and refuses it, saying what to reduce, over the budget
-of :mod:`multires.limits`; so one step takes at most about :data:`~multires.limits.MAX_STEP_SECONDS`
+of :mod:`multires.options`; so one step takes at most about :data:`~multires.options.MAX_STEP_SECONDS`
 and every way of ending a run below acts within seconds.
 
 How a run ends — every path ends the thread within one optimizer step:
@@ -389,7 +389,7 @@ def model_name(task_name: str, config: TrainConfig) -> str:
 
 
 def estimate(config: TrainConfig, task: TaskData) -> tuple[RunCost | None, str | None]:
-    """The run's estimate, and why it is refused (None when within the budget of :mod:`multires.limits`).
+    """The run's estimate, and why it is refused (None when within the budget of :mod:`multires.options`).
 
     ``(None, message)`` when the config cannot even be built on this task.
     """

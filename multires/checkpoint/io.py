@@ -61,8 +61,9 @@ from .format import (
     read_source,
 )
 from ..conv import MultiresConv
-from ..limits import MAX_CANDIDATE_SLOTS
-from ..model import ModelConfig, MultiresNet
+from ..options import MAX_CANDIDATE_SLOTS
+from ..model import MultiresNet
+from ..config import ModelConfig
 from ..treeselect import Slot, candidate_slots
 
 __all__ = [
@@ -251,7 +252,7 @@ def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[in
                                   "an int32 table (slots, 3) of (band, level, lag)")
         if not config.memory_size <= shape[0] <= MAX_CANDIDATE_SLOTS:
             raise CheckpointError(f"layer {index}: {shape[0]} stored candidate slots; expected "
-                                  f"{config.memory_size}..{MAX_CANDIDATE_SLOTS} (multires.limits.MAX_CANDIDATE_SLOTS)")
+                                  f"{config.memory_size}..{MAX_CANDIDATE_SLOTS} (multires.options.MAX_CANDIDATE_SLOTS)")
         counts[index] = shape[0]
     return counts
 

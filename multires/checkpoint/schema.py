@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..limits import MAX_CANDIDATE_SLOTS, MAX_CURVE_POINTS, MAX_JSON_LIST, MAX_JSON_TEXT
+from ..options import MAX_CANDIDATE_SLOTS, MAX_CURVE_POINTS, MAX_JSON_LIST, MAX_JSON_TEXT
 
 __all__ = ["METRICS_FIELDS", "SchemaError", "Check", "validate_metrics"]
 

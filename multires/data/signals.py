@@ -23,63 +23,23 @@ Examples
 from __future__ import annotations
 
 import functools
-from typing import Literal, get_args
-
 import numpy as np
 import pywt
 
-from multires.limits import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPLE_RATE, MIN_SIGNAL_LENGTH
-from multires.data.uploads import (
-    UPLOAD_EXTENSIONS,
-    ParsedSignal,
-    SignalError,
-    SignalTooLongError,
-    parse_upload,
-    window_signal,
-)
+from multires.options import (MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPLE_RATE, MIN_SIGNAL_LENGTH,
+                              SIGNAL_NAMES)
+from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
+from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 
 __all__ = [
-    "DEMO_SIGNAL_NAMES",
-    "MAX_SIGNAL_LENGTH",
-    "MAX_UPLOAD_BYTES",
-    "MAX_WAV_SAMPLE_RATE",
-    "MIN_SIGNAL_LENGTH",
-    "SIGNAL_NAMES",
-    "UPLOAD_EXTENSIONS",
-    "ParsedSignal",
-    "SignalError",
-    "SignalName",
-    "SignalTooLongError",
-    "load_signal",
-    "parse_upload",
+    "DEMO_SIGNAL_NAMES", "MAX_SIGNAL_LENGTH", "MAX_UPLOAD_BYTES", "MAX_WAV_SAMPLE_RATE", "MIN_SIGNAL_LENGTH",
+    "UPLOAD_EXTENSIONS", "ParsedSignal", "SignalError", "SignalTooLongError", "load_signal", "parse_upload",
     "window_signal",
 ]
 
 # --------------------------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------------------------
-
-SignalName = Literal[
-    "ECG",
-    "Nino SST",
-    "Blocks",
-    "Bumps",
-    "HeaviSine",
-    "Doppler",
-    "Ramp",
-    "Cusp",
-    "LinChirp",
-    "TwoChirp",
-    "QuadChirp",
-    "MishMash",
-    "Digit",
-    "White noise",
-    "Impulse",
-    "Step",
-]
-
-SIGNAL_NAMES: tuple[str, ...] = get_args(SignalName)
-"""Every name :func:`load_signal` accepts, in display order."""
 
 DEMO_SIGNAL_NAMES: tuple[str, ...] = SIGNAL_NAMES[2:12]
 """The Donoho-Johnstone test signals, generated at any length ``n``.

@@ -28,18 +28,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from ..options import InitKind
 
-__all__ = [
-    "INIT_SYMBOLS",
-    "InitKind",
-    "init_kind",
-    "lag_r2_figure",
-    "score_ranges_figure",
-    "seed_groups",
-    "summary_row",
-]
+__all__ = ["INIT_SYMBOLS", "init_kind", "lag_r2_figure", "score_ranges_figure", "seed_groups", "summary_row"]
 
-InitKind = Literal["random, learned", "wavelet init, learned", "wavelet, frozen"]
 #: How filters were initialised / trained: one marker shape each (colour is the strategy's).
 INIT_SYMBOLS: dict[str, str] = {
     "wavelet init, learned": "circle",

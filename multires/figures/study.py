@@ -23,7 +23,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..study.results import BUDGET_COLUMNS, BudgetAxis, pareto_front, summarise
+from ..study.results import BUDGET_COLUMNS, pareto_front, summarise
+from ..options import BudgetAxis
 from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
 
 __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "budget_figure", "init_figure"]

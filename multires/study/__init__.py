@@ -18,9 +18,13 @@ Examples
 
 from __future__ import annotations
 
-from .grid import GRID_PRESETS, all_trials, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
-from .results import (BASELINE_COLUMNS, BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError,
-                      baseline_levels, pareto_front, read_baselines, read_results, summarise, write_results)
+from .grid import GRID_PRESETS, all_trials, StudyGrid, TrialSpec, grid_preset, init_label
+from ..options import GridPreset
+from .results import (
+    BASELINE_COLUMNS, BUDGET_COLUMNS, REQUIRED_COLUMNS, StudyResultsError, baseline_levels, pareto_front,
+    read_baselines, read_results, summarise, write_results,
+)
+from ..options import BudgetAxis
 from .runner import run_study
 from .trial import memory_budget, run_trial
 

@@ -27,11 +27,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence, get_args
 
-from ..constants import TREE_SELECTS, TreeSelect
+from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
 
-__all__ = ["GRID_PRESETS", "all_trials", "GridPreset", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
-
-GridPreset = Literal["smoke", "ucr", "memory"]
+__all__ = ["GRID_PRESETS", "all_trials", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
 
 #: Name that stands for random filters in ``StudyGrid.inits`` and in the results table.
 RANDOM_INIT = "random"
@@ -81,7 +79,7 @@ class TrialSpec:
 
     def train_config(self) -> Any:
         """The validated :class:`~multires.training.TrainConfig` (imports torch)."""
-        from ..training.loop import TrainConfig
+        from ..training.config import TrainConfig
 
         return TrainConfig(
             tree_select=self.tree_select, memory_size=self.memory_size, wavelet=self.wavelet,
@@ -214,7 +212,7 @@ def grid_preset(name: str) -> tuple[StudyGrid, ...]:
     2
     """
     if name not in GRID_PRESETS:
-        raise ValueError(f"unknown grid preset {name!r}; allowed: {', '.join(get_args(GridPreset))}")
+        raise ValueError(f"unknown grid preset {name!r}; allowed: {', '.join(GRID_PRESET_NAMES)}")
     return GRID_PRESETS[name]
 
 

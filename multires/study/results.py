@@ -20,19 +20,11 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import pandas as pd
+from ..options import BudgetAxis
 
 __all__ = [
-    "REQUIRED_COLUMNS",
-    "BudgetAxis",
-    "BUDGET_COLUMNS",
-    "BASELINE_COLUMNS",
-    "StudyResultsError",
-    "baseline_levels",
-    "pareto_front",
-    "read_baselines",
-    "read_results",
-    "summarise",
-    "write_results",
+    "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "StudyResultsError", "baseline_levels",
+    "pareto_front", "read_baselines", "read_results", "summarise", "write_results",
 ]
 
 #: Columns every results table must have (the Study page draws from these).
@@ -45,8 +37,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 #: one row per task, method ("MiniRocket", "1-NN DTW") and seed.
 BASELINE_COLUMNS: tuple[str, ...] = ("task", "method", "seed", "accuracy", "fit_s", "predict_s", "n_train", "n_test",
                                      "window")
-#: Which column a memory budget reads: distinct coefficients per layer, or slots per channel.
-BudgetAxis = Literal["distinct", "per_channel"]
 BUDGET_COLUMNS: dict[str, str] = {"distinct": "distinct_slots_mean", "per_channel": "slots_per_channel"}
 #: Largest results file the reader accepts (a study of thousands of trials is a few MB).
 MAX_BYTES = 50 * 2**20

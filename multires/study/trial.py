@@ -65,7 +65,7 @@ def memory_budget(net: Any) -> dict[str, float]:
 
 
 def _load(spec: TrialSpec) -> Any:
-    from ..data.tasks import load_task
+    from ..data.tasks.registry import load_task
 
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(spec.task_options).items()}
     return load_task(spec.task, seed=spec.seed, **options)

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from .._lazy import attach
 
-_EXPORTS: dict[str, str] = dict.fromkeys(
-    ["BN_FORGET", "EVAL_GAP", "PRESETS", "SELECTION_SNAPSHOTS", "TRAIN_LIMITS", "TRAIN_PRESETS", "DistributedHooks",
-     "Progress", "SelectionSnapshot", "TrainConfig", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning",
-     "build_model", "evaluate", "train", "versions"], "loop")
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "build_model", "train"], "loop"),
+    **dict.fromkeys(["TRAIN_PRESETS", "TrainConfig", "preset_values"], "config"),
+    **dict.fromkeys(["Progress", "SelectionSnapshot", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning",
+                     "versions"], "history"),
+    "DistributedHooks": "distributed",
+    "evaluate": "evaluation",
+}
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

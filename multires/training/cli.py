@@ -46,12 +46,18 @@ from typing import get_args
 import torch
 
 from ..checkpoint.io import save_run
-from ..config import DropoutMode, InitScheme
-from ..constants import TREE_SELECTS
-from ..data.tasks import TASK_NAMES, load_task
+from ..options import DropoutMode, InitScheme
+from ..options import TREE_SELECTS
+from ..data.tasks.registry import load_task
+from ..options import TASK_NAMES
 from .threads import apply_thread_policy, resolve_threads
-from .config import DECAYS, PRESETS
-from .loop import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, TrainingWarning, train
+from ..options import TRAIN_PRESET_NAMES
+from ..options import DECAYS
+from .loop import train
+from .config import TrainConfig
+from .distributed import DistributedHooks
+from .history import Progress, TrainingError, TrainingWarning
+from ..options import TRAIN_LIMITS
 
 __all__ = ["build_parser", "main"]
 
@@ -76,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "or TRAIN.tsv,TEST.tsv (default: digits)")
     task.add_argument("--data-seed", type=int, default=0, help="seed of the task's data and split (default: 0)")
     task.add_argument("--out", type=Path, required=True, help="run directory for model.safetensors + sidecars")
-    p.add_argument("--preset", choices=PRESETS, default=d["preset"],
+    p.add_argument("--preset", choices=TRAIN_PRESET_NAMES, default=d["preset"],
                    help="named recipe: default (this project's) or paper (the official classification code's); "
                         "explicit options override it")
     model = p.add_argument_group("model")

@@ -38,39 +38,15 @@ from __future__ import annotations
 import math
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar
 
-from ..config import MODEL_PRESETS, DropoutMode, InitScheme, ModelConfig, Norm
-from ..constants import TREE_SELECTS, TreeSelect
+from ..config import MODEL_PRESETS, ModelConfig
+from ..options import (DECAYS, DROPOUT_MODES, INIT_SCHEMES, NORMS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, TREE_SELECTS,
+                       Decay, DropoutMode, InitScheme, Norm, TrainPreset, TreeSelect)
 from ..checkpoint.jsonconfig import JsonConfig
 from ..wavelets import check_wavelet_name
 
-__all__ = ["DECAYS", "PRESETS", "TRAIN_LIMITS", "TRAIN_PRESETS", "Decay", "Preset", "TrainConfig", "preset_values"]
-
-Preset = Literal["default", "paper"]
-PRESETS: tuple[str, ...] = get_args(Preset)
-#: Which parameters AdamW decays: ``dense`` (encoder, 1x1 mixers, decoder weights) or ``all``.
-Decay = Literal["dense", "all"]
-DECAYS: tuple[str, ...] = get_args(Decay)
-
-#: Inclusive bounds ``(low, high)`` that :meth:`TrainConfig.validate` enforces; the app shows them
-#: as widget ranges. ``d_model``/``n_layers`` stay well inside ``multires.CONFIG_LIMITS`` so a
-#: trained model always fits a checkpoint; ``max_seconds`` is the time bound of one run.
-TRAIN_LIMITS: dict[str, tuple[float, float]] = {
-    "epochs": (1, 500),
-    "min_steps": (0, 100_000),
-    "patience": (1, 500),
-    "d_model": (1, 256),
-    "n_layers": (1, 10),
-    "kernel_size": (2, 16),
-    "memory_size": (1, 4096),
-    "batch_size": (1, 4096),
-    "lr": (1e-6, 1.0),
-    "weight_decay": (0.0, 1.0),
-    "warmup_epochs": (0.0, 100.0),
-    "seed": (0, 2**31 - 1),
-    "max_seconds": (0.1, 24 * 3600.0),
-}
+__all__ = ["TRAIN_PRESETS", "TrainConfig", "preset_values"]
 
 #: Optimisation side of the named recipes (the architecture side of ``paper`` is merged in from
 #: ``multires.config.MODEL_PRESETS`` by :func:`preset_values`). See the module docstring for sources.
@@ -103,7 +79,7 @@ class TrainConfig(JsonConfig):
 
     _what: ClassVar[str] = "training config"
 
-    preset: Preset = "default"  # named recipe filling the fields left at their defaults
+    preset: TrainPreset = "default"  # named recipe filling the fields left at their defaults
     tree_select: TreeSelect = "fading"  # TREESELECT rule: fading, uniform or learned
     memory_size: int | None = None  # M slots per channel; needed by uniform and learned
     max_lag: int | None = None  # learned only: largest candidate lag (None: the receptive field)
@@ -130,8 +106,8 @@ class TrainConfig(JsonConfig):
     max_seconds: float | None = None  # stop (cleanly) after this much training time
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+        if self.preset not in TRAIN_PRESET_NAMES:
+            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {self.preset!r}")
         if _FILL_PRESET.get():
             for name, value in preset_values(self.preset).items():
                 if getattr(self, name) == _FIELD_DEFAULTS[name]:
@@ -148,8 +124,8 @@ class TrainConfig(JsonConfig):
         if not isinstance(data, dict):
             raise ValueError(f"a {cls._what} must be a JSON object, got {type(data).__name__}")
         preset = data.get("preset", "default")
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+        if preset not in TRAIN_PRESET_NAMES:
+            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {preset!r}")
         token = _FILL_PRESET.set(False)
         try:
             return super().from_dict({**preset_values(preset), **data})
@@ -157,7 +133,7 @@ class TrainConfig(JsonConfig):
             _FILL_PRESET.reset(token)
 
     @classmethod
-    def from_preset(cls, preset: Preset, **overrides: Any) -> TrainConfig:
+    def from_preset(cls, preset: TrainPreset, **overrides: Any) -> TrainConfig:
         """The named recipe with ``overrides`` on top; every override is kept as given.
 
         >>> TrainConfig.from_preset("paper", min_steps=300, batch_size=16).min_steps
@@ -204,14 +180,14 @@ class TrainConfig(JsonConfig):
         for name in ("freeze_filters", "select_best", "indep_res_init"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.norm not in ("batch", "layer"):
-            raise ValueError(f"norm must be 'batch' or 'layer', got {self.norm!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.decay not in DECAYS:
             raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
-        if self.dropout_mode not in get_args(DropoutMode):
-            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {self.dropout_mode!r}")
-        if self.init not in get_args(InitScheme):
-            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {self.init!r}")
+        if self.dropout_mode not in DROPOUT_MODES:
+            raise ValueError(f"dropout_mode must be one of {DROPOUT_MODES}, got {self.dropout_mode!r}")
+        if self.init not in INIT_SCHEMES:
+            raise ValueError(f"init must be one of {INIT_SCHEMES}, got {self.init!r}")
 
     def total_epochs(self, steps_per_epoch: int) -> int:
         """Epochs of the full run: ``epochs``, raised so it has at least ``min_steps`` steps.
@@ -258,8 +234,8 @@ def preset_values(preset: str) -> dict[str, Any]:
     >>> preset_values("paper")["decay"]
     'all'
     """
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    if preset not in TRAIN_PRESET_NAMES:
+        raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {preset!r}")
     values = dict(TRAIN_PRESETS[preset])
     for name, value in MODEL_PRESETS.get(preset, {}).items():
         if name in _FIELD_DEFAULTS and name != "preset":  # "head" is set by the task's kind

@@ -17,21 +17,22 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .runcost import EVAL_BATCH, eval_batch
-from ..data.tasks import TaskData, recall_r2
+from ..data.tasks.base import TaskData
+from ..data.tasks.builtin import recall_r2
+from ..options import Split
 
 if TYPE_CHECKING:
     from ..model import MultiresNet
 
-__all__ = ["EVAL_BATCH", "Split", "evaluate", "loss_fn", "running_metric", "step_stats"]
+__all__ = ["EVAL_BATCH", "evaluate", "loss_fn", "running_metric", "step_stats"]
 
-Split = Literal["train", "val", "test"]
 
 
 def loss_fn(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:

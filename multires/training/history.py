@@ -21,10 +21,11 @@ import json
 import math
 import platform
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..options import StopReason, TaskKind
 from .config import TrainConfig
 
 if TYPE_CHECKING:
@@ -32,23 +33,12 @@ if TYPE_CHECKING:
     from ..model import MultiresNet
 
 __all__ = [
-    "COMPACT_POINTS",
-    "Kind",
-    "Progress",
-    "SelectionSnapshot",
-    "StopReason",
-    "TrainHistory",
-    "TrainResult",
-    "TrainingError",
-    "TrainingWarning",
-    "versions",
+    "COMPACT_POINTS", "Progress", "SelectionSnapshot", "TrainHistory", "TrainResult", "TrainingError",
+    "TrainingWarning", "versions",
 ]
 
 # Points kept per curve when a history is compacted for a checkpoint's metrics.
 COMPACT_POINTS = 200
-
-Kind = Literal["classify", "recall"]
-StopReason = Literal["callback", "max_seconds", "early_stopping"]
 
 
 class TrainingError(RuntimeError):
@@ -159,7 +149,7 @@ class TrainResult:
     net: MultiresNet  # the trained model
     config: TrainConfig  # the run's options
     task_name: str  # which task it was trained on
-    kind: Kind  # "classify" or "recall"
+    kind: TaskKind  # "classify" or "recall"
     history: TrainHistory  # curves
     val: dict[str, Any]  # evaluate(net, task, "val")
     test: dict[str, Any]  # evaluate(net, task, "test")

@@ -13,17 +13,16 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import torch
 
 from multires.data.tasks.arrays import normalize_series, series_array
+from multires.options import PREDICT_NORMALIZATIONS, PredictNormalization
 
-__all__ = ["PredictNormalization", "predict"]
+__all__ = ["predict"]
 
-PredictNormalization = Literal["series", "none"]
-_NORMALIZATIONS: tuple[str, ...] = get_args(PredictNormalization)
 
 
 def predict(
@@ -68,8 +67,8 @@ def predict(
     ValueError
         For a bad option, or ``class_names`` whose length differs from the network's outputs.
     """
-    if normalize not in _NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {normalize!r}")
+    if normalize not in PREDICT_NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(PREDICT_NORMALIZATIONS)}, got {normalize!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     values = series_array(X, "X")  # (n, C, L) float64

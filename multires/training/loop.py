@@ -53,43 +53,16 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from ..config import ModelConfig
+from ..data.tasks.base import TaskData
+from ..model import MultiresNet
+from ..options import StopReason
+from .config import TrainConfig
 from .distributed import DistributedHooks, SingleProcess
 from .evaluation import evaluate, loss_fn, running_metric, step_stats
-from .history import (
-    Progress,
-    SelectionSnapshot,
-    StopReason,
-    TrainHistory,
-    TrainingError,
-    TrainingWarning,
-    TrainResult,
-    versions,
-)
-from ..model import MultiresNet
+from .history import Progress, SelectionSnapshot, TrainHistory, TrainingError, TrainingWarning, TrainResult
 from .optimization import RunClock, build_optimizer
-from ..data.tasks import TaskData
-from .config import PRESETS, TRAIN_LIMITS, TRAIN_PRESETS, TrainConfig
 
-__all__ = [
-    "BN_FORGET",
-    "EVAL_GAP",
-    "PRESETS",
-    "SELECTION_SNAPSHOTS",
-    "TRAIN_LIMITS",
-    "TRAIN_PRESETS",
-    "DistributedHooks",
-    "Progress",
-    "SelectionSnapshot",
-    "TrainConfig",
-    "TrainHistory",
-    "TrainResult",
-    "TrainingError",
-    "TrainingWarning",
-    "build_model",
-    "evaluate",
-    "train",
-    "versions",
-]
+__all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "build_model", "train"]
 
 # Selection snapshots per run for the learned TREESELECT, spread over the pruning phase (plus the
 # one before training and, if it differs, the final one).

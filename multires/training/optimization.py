@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from .config import Decay, TrainConfig
+from .config import TrainConfig
+from ..options import Decay
 
 if TYPE_CHECKING:
     from ..model import MultiresNet

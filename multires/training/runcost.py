@@ -1,7 +1,7 @@
 """What one training run will cost, estimated before it starts: peak memory and time per step.
 
-The app refuses a run over its budget (:data:`multires.limits.MAX_RUN_BYTES`,
-:data:`~multires.limits.MAX_STEP_SECONDS`, :data:`~multires.limits.MAX_SCORING_SECONDS`) *before*
+The app refuses a run over its budget (:data:`multires.options.MAX_RUN_BYTES`,
+:data:`~multires.options.MAX_STEP_SECONDS`, :data:`~multires.options.MAX_SCORING_SECONDS`) *before*
 building anything, and shows the estimate next to its Train button. Pure Python: no PyTorch, so
 the page can call it on every rerun.
 
@@ -58,7 +58,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..limits import MAX_RUN_BYTES, MAX_SCORING_SECONDS, MAX_STEP_SECONDS
+from ..options import MAX_RUN_BYTES, MAX_SCORING_SECONDS, MAX_STEP_SECONDS
 from .config import TrainConfig
 from ..treeselect import memory_slots, receptive_field
 

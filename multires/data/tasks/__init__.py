@@ -44,28 +44,20 @@ from __future__ import annotations
 from typing import Any
 
 from multires.data.tasks.arrays import (
-    MIN_SERIES_LENGTH,
-    Normalization,
-    encode_labels,
-    from_arrays,
-    normalize_series,
-    series_array,
+    MIN_SERIES_LENGTH, encode_labels, from_arrays, normalize_series, series_array,
 )
-from multires.data.tasks.base import DatasetError, TaskData, TaskKind
+from multires.options import Normalization
+from multires.data.tasks.base import DatasetError, TaskData
+from multires.options import TaskKind
 from multires.data.tasks.builtin import (
-    DEFAULT_LAGS,
-    INDEPENDENT_MEMORY_CHANNELS,
-    MEMORY_INPUTS,
-    SIGNAL_CLASSES,
-    MemoryInputs,
-    digits_task,
-    memory_task,
-    recall_r2,
+    DEFAULT_LAGS, INDEPENDENT_MEMORY_CHANNELS, SIGNAL_CLASSES, digits_task, memory_task, recall_r2,
     signals_task,
 )
+from multires.options import MEMORY_INPUTS, MemoryInputs
 from multires.data.tasks.files import DATASET_EXTENSIONS, parse_ucr_file, task_from_files, task_from_paths
 from multires.data.tasks.mnist import MNIST_LENGTH, PERMUTATION_SEED, pixel_permutation, psmnist_task, smnist_task
-from multires.data.tasks.registry import TASK_NAMES, TaskName, load_task, task_names
+from multires.data.tasks.registry import load_task, task_names
+from multires.options import TASK_NAMES, TaskName
 from multires.data.tasks.splits import SPLIT_FRACTIONS
 from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
 

@@ -17,24 +17,16 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
 from multires.data.tasks.base import DatasetError, TaskData, check_seed
 from multires.data.tasks.splits import classification_task, stratified_holdout
+from multires.options import NORMALIZATIONS, Normalization
 
-__all__ = [
-    "MIN_SERIES_LENGTH",
-    "Normalization",
-    "encode_labels",
-    "from_arrays",
-    "normalize_series",
-    "series_array",
-]
+__all__ = ["MIN_SERIES_LENGTH", "encode_labels", "from_arrays", "normalize_series", "series_array"]
 
-Normalization = Literal["series", "global", "none"]
-_NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 
 MIN_SERIES_LENGTH = 2
 """Shortest series :func:`from_arrays` accepts."""
@@ -266,8 +258,8 @@ def from_arrays(
         or not 0 < val_fraction < 1
     ):
         raise ValueError(f"val_fraction must be a number strictly between 0 and 1, got {val_fraction!r}")
-    if normalize not in _NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {normalize!r}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
     train, test = series_array(X_train, "X_train"), series_array(X_test, "X_test")
     for what, x, y in (("train", train, y_train), ("test", test, y_test)):
         if len(y) != x.shape[0]:

@@ -13,20 +13,13 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
+from multires.options import TaskKind
 
-__all__ = [
-    "DatasetError",
-    "TaskData",
-    "TaskKind",
-    "check_count",
-    "check_seed",
-]
+__all__ = ["DatasetError", "TaskData", "check_count", "check_seed"]
 
-TaskKind = Literal["classify", "recall"]
 
 
 class DatasetError(ValueError):

@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Literal, get_args
 
 import numpy as np
 import torch
 
-from multires.limits import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH
+from multires.options import MAX_SIGNAL_LENGTH, MEMORY_INPUTS, MIN_SIGNAL_LENGTH, MemoryInputs
 from multires.data.signals import load_signal
 from multires.data.tasks.base import TaskData, check_count, check_seed
 from multires.data.tasks.splits import pooled_task
 
 __all__ = [
-    "DEFAULT_LAGS",
-    "INDEPENDENT_MEMORY_CHANNELS",
-    "MEMORY_INPUTS",
-    "SIGNAL_CLASSES",
-    "MemoryInputs",
-    "digits_task",
-    "memory_task",
-    "recall_r2",
-    "signals_task",
+    "DEFAULT_LAGS", "INDEPENDENT_MEMORY_CHANNELS", "SIGNAL_CLASSES", "digits_task", "memory_task",
+    "recall_r2", "signals_task",
 ]
 
 SIGNAL_CLASSES: tuple[str, ...] = (
@@ -50,9 +42,6 @@ SIGNAL_CLASSES: tuple[str, ...] = (
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
 """Lags recalled by the memory tasks by default."""
 
-MemoryInputs = Literal["shared", "independent"]
-MEMORY_INPUTS: tuple[str, ...] = get_args(MemoryInputs)
-"""Input variants of :func:`memory_task`."""
 
 INDEPENDENT_MEMORY_CHANNELS = 8
 """Default number of input channels of ``memory_task(inputs="independent")``."""

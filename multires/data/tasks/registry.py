@@ -13,20 +13,17 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from multires.data.tasks.base import TaskData
 from multires.data.tasks.builtin import digits_task, memory_task, signals_task
 from multires.data.tasks.files import task_from_paths
 from multires.data.tasks.mnist import psmnist_task, smnist_task
 from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
+from multires.options import TASK_NAMES, TaskName
 
-__all__ = ["TASK_NAMES", "TaskName", "load_task", "task_names"]
+__all__ = ["load_task", "task_names"]
 
-TaskName = Literal["digits", "signals", "memory", "memory-independent", "smnist", "psmnist"]
-
-TASK_NAMES: tuple[str, ...] = ("digits", "signals", "memory", "memory-independent", "smnist", "psmnist")
-"""Fixed task names :func:`load_task` accepts; it also takes ``"ucr:<Name>"`` and ``"TRAIN,TEST"`` files."""
 
 _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "digits": digits_task,

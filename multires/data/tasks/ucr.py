@@ -29,7 +29,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from multires.data.tasks.arrays import Normalization, from_arrays
+from multires.data.tasks.arrays import from_arrays
+from multires.options import Normalization
 from multires.data.tasks.base import TaskData
 
 __all__ = [

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from multires.limits import (
+from multires.options import (
     MAX_ABS_SAMPLE,
     MAX_SIGNAL_LENGTH,
     MAX_UPLOAD_BYTES,
