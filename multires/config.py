@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .config_cost import check_config_cost
+from .cost import check_network_cost
 from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, TREE_SELECTS, DropoutMode, Head,
                       InitScheme, Norm, TreeSelect)
 from .checkpoint.jsonconfig import JsonConfig
@@ -85,7 +85,7 @@ class ModelConfig(JsonConfig):
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed.
 
-        Then :func:`multires.config_cost.check_config_cost`: ``ConfigCostError`` (a ``ValueError``)
+        Then :func:`multires.cost.check_network_cost`: ``ConfigCostError`` (a ``ValueError``)
         when the fields are each in range but the network would cost more than
         :mod:`multires.options` allows (receptive field, kernel values, slots, parameters).
         """
@@ -115,7 +115,10 @@ class ModelConfig(JsonConfig):
             raise ValueError(f"init must be one of {INIT_SCHEMES}, got {self.init!r}")
         if not isinstance(self.indep_res_init, bool):
             raise ValueError(f"indep_res_init must be true or false, got {self.indep_res_init!r}")
-        check_config_cost(self)  # ConfigCostError: fields in range, but the whole too costly
+        check_network_cost(  # ConfigCostError: fields in range, but the whole too costly
+            d_input=self.d_input, d_output=self.d_output, d_model=self.d_model, n_layers=self.n_layers,
+            depth=self.resolved_depth, kernel_size=self.resolved_kernel_size, tree_select=self.tree_select,
+            memory_size=self.memory_size, max_lag=self.max_lag)
 
     @property
     def resolved_depth(self) -> int:

@@ -17,7 +17,7 @@ from .options import InitScheme
 from .options import TREE_SELECTS, TreeSelect
 from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from .tree import tree_levels
-from .config_cost import check_layer_cost, check_receptive_field
+from .cost import check_layer_cost, check_receptive_field
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters
 

@@ -21,7 +21,7 @@ from multires import ModelConfig, MultiresConv
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from multires.checkpoint.format import read_metadata
 from multires.checkpoint.schema import SchemaError, validate_metrics
-from multires.config_cost import ConfigCostError, config_parameters
+from multires.cost import ConfigCostError, parameter_count
 from multires.options import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
 from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bounded
 from multires.training import build_model
@@ -220,7 +220,8 @@ def test_multiresconv_refuses_a_receptive_field_beyond_the_bound():
 ])
 def test_the_parameter_count_bounded_is_the_networks(config):
     net = build_model(config, seed=0)
-    assert config_parameters(config, len(net.convs[0].slots)) == net.n_parameters()
+    assert parameter_count(config.d_input, config.d_model, config.n_layers, config.resolved_kernel_size,
+                           len(net.convs[0].slots), config.d_output) == net.n_parameters()
 
 
 # --- 4. bools are not numbers ----------------------------------------------------------------------------
