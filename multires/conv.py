@@ -13,11 +13,11 @@ import math
 import torch
 from torch import nn
 
-from .options import InitScheme
-from .options import TREE_SELECTS, TreeSelect
+from .config import check_choice
+from .cost import check_layer_cost, check_receptive_field
+from .options import INIT_SCHEMES, TREE_SELECTS, InitScheme, TreeSelect
 from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from .tree import tree_levels
-from .cost import check_layer_cost, check_receptive_field
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters
 
@@ -107,8 +107,7 @@ class MultiresConv(nn.Module):
         super().__init__()
         if not isinstance(channels, int) or channels < 1:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
-        if tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {tree_select!r}")
+        check_choice("tree_select", tree_select, TREE_SELECTS)
         if wavelet is not None:
             lo, hi = wavelet_filters(wavelet)
             kernel_size = len(lo)
@@ -120,8 +119,7 @@ class MultiresConv(nn.Module):
             depth = default_depth(seq_len, kernel_size)
         elif not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be a positive integer, got {depth!r}")
-        if init not in ("default", "paper"):
-            raise ValueError(f"init must be 'default' or 'paper', got {init!r}")
+        check_choice("init", init, INIT_SCHEMES)
         self.channels = channels
         self.depth = depth
         self.kernel_size = kernel_size

@@ -15,18 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
-from .options import CONFIG_LIMITS, DropoutMode
+from .config import ModelConfig, check_choice
 from .conv import MultiresConv
+from .options import DROPOUT_MODES, DropoutMode
 from .treeselect import Slot
 
-__all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS", "make_dropout"]  # the config is re-exported
+__all__ = ["MultiresLayer", "MultiresNet", "make_dropout"]
 
 
 def make_dropout(rate: float, mode: DropoutMode) -> nn.Module:
     """``nn.Dropout`` (``element``) or ``nn.Dropout1d`` (``channel``: whole channels of (B, H, N))."""
-    if mode not in ("element", "channel"):
-        raise ValueError(f"dropout mode must be 'element' or 'channel', got {mode!r}")
+    check_choice("dropout_mode", mode, DROPOUT_MODES)
     return nn.Dropout(rate) if mode == "element" else nn.Dropout1d(rate)
 
 

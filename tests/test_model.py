@@ -100,8 +100,8 @@ def test_resolved_depth_and_kernel_size():
         ({"wavelet": "nope"}, r"unknown wavelet 'nope'"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"dropout": -0.1}, r"dropout must be in \[0, 1\)"),
-        ({"norm": "group"}, r"norm must be 'batch' or 'layer'"),
-        ({"head": "max"}, r"head must be 'pool', 'last' or 'sequence'"),
+        ({"norm": "group"}, r"norm must be one of \('batch', 'layer'\)"),
+        ({"head": "max"}, r"head must be one of \('pool', 'last', 'sequence'\)"),
     ],
     ids=[
         "unknown-field",

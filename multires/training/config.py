@@ -1,7 +1,7 @@
 """``TrainConfig``: one training run's options (model + optimisation), validated, JSON round-trip.
 
 Torch-free (like :mod:`multires.config`), so the app can build and validate a config before it
-imports PyTorch. Two recipes are named here:
+imports PyTorch. The architecture fields and their checks are :class:`multires.config.Architecture`'s. Two recipes are named here:
 
 * ``preset="default"`` -- the project's recipe, chosen once on validation splits carved from the
   *training* sets of digits and three UCR datasets (never on test data) and used unchanged on every
@@ -9,10 +9,6 @@ imports PyTorch. Two recipes are named here:
   on the dense weights), 5 % warm-up then cosine, at least 15 epochs *and* at least 300 optimizer
   steps, the best validation epoch's weights. The budget is ``epochs`` raised until the run has
   ``min_steps`` steps, so a 50-series dataset trains as long (in steps) as a 3,500-series one.
-  Tuning (validation accuracy; UCR: 30 % of each class of the official TRAIN set held out, carves
-  0 and 1; digits: its own validation split): batch 64 -> 16 lifted GunPoint 0.93/1.00 -> 1.00/1.00,
-  ItalyPowerDemand 0.95 -> 1.00, ArrowHead 0.67/0.92 -> 0.75/0.92, digits 0.983 -> 0.983;
-  LayerNorm instead of BatchNorm matched on UCR but lost on digits (0.961 at batch 64, 0.978 at 16).
 * ``preset="paper"`` -- the official classification recipe of Shi, Wang & Fox (ICML 2023), from
   ``classification.py`` of github.com/thjashin/multires-conv: ``AdamW(model.parameters(), lr=0.01,
   weight_decay=0.01)`` (decay on *all* parameters), 100 epochs of batch 64, a linear warm-up of whole
@@ -40,11 +36,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from ..config import MODEL_PRESETS, ModelConfig
-from ..options import (DECAYS, DROPOUT_MODES, INIT_SCHEMES, NORMS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, TREE_SELECTS,
-                       Decay, DropoutMode, InitScheme, Norm, TrainPreset, TreeSelect)
-from ..checkpoint.jsonconfig import JsonConfig
-from ..wavelets import check_wavelet_name
+from ..config import MODEL_PRESETS, Architecture, ModelConfig, check_choice
+from ..options import DECAYS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, Decay, TrainPreset
 
 __all__ = ["TRAIN_PRESETS", "TrainConfig", "preset_values"]
 
@@ -60,8 +53,8 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 @dataclass
-class TrainConfig(JsonConfig):
-    """A training run: the model options plus the optimisation; round-trips through JSON.
+class TrainConfig(Architecture):
+    """A training run: the shared architecture fields plus the optimisation; round-trips through JSON.
 
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
     sequence length, and the head: ``pool`` for classification, ``last`` for recall); see
@@ -78,21 +71,13 @@ class TrainConfig(JsonConfig):
     """
 
     _what: ClassVar[str] = "training config"
+    _bounds: ClassVar[dict[str, tuple[int, int]]] = {
+        "max_lag": (0, 65536),
+        **{name: (low, high) for name, (low, high) in TRAIN_LIMITS.items() if isinstance(low, int) and isinstance(high, int)}}
 
+    d_model: int = 48  # channels of every MultiresConv (the model's own default is 32)
     preset: TrainPreset = "default"  # named recipe filling the fields left at their defaults
-    tree_select: TreeSelect = "fading"  # TREESELECT rule: fading, uniform or learned
-    memory_size: int | None = None  # M slots per channel; needed by uniform and learned
-    max_lag: int | None = None  # learned only: largest candidate lag (None: the receptive field)
-    wavelet: str | None = "haar"  # filter init from PyWavelets; None: random filters
-    kernel_size: int = 2  # filter length k when wavelet is None (a wavelet sets its own)
     freeze_filters: bool = False  # keep h0, h1 fixed at their init: the fixed-wavelet baseline
-    d_model: int = 48  # channels of every MultiresConv
-    n_layers: int = 2  # residual blocks
-    dropout: float = 0.0  # after each MultiresConv's GELU
-    norm: Norm = "batch"  # normalisation after each block: batch or layer
-    dropout_mode: DropoutMode = "element"  # element: nn.Dropout; channel: nn.Dropout1d (the paper's)
-    init: InitScheme = "default"  # initialisation scales of random h0/h1 and w: default or paper
-    indep_res_init: bool = False  # skip weight ~ U(-1, 1), independent of M (official option)
     epochs: int = 15  # at least this many passes over the training split
     min_steps: int = 300  # ...and at least this many optimizer steps (more epochs on small data)
     batch_size: int = 16  # samples per optimizer step, summed over all ranks
@@ -143,51 +128,23 @@ class TrainConfig(JsonConfig):
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
-        optional = ("memory_size", "max_lag", "patience")
-        for name in ("epochs", "min_steps", "d_model", "n_layers", "kernel_size", "batch_size", "seed") + optional:
-            value = getattr(self, name)
-            if value is None and name in optional:
-                continue
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
-            low, high = TRAIN_LIMITS.get(name, (0, 65536))
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be in {low}..{high}, got {value}")
-        for name in ("lr", "weight_decay", "max_seconds", "dropout", "warmup_epochs"):
+        self._check_integers(("epochs", "min_steps", "batch_size", "seed", "patience"), optional=("patience",))
+        self.validate_architecture()
+        for name in ("lr", "weight_decay", "max_seconds", "warmup_epochs"):
             value = getattr(self, name)
             if value is None and name in ("max_seconds", "warmup_epochs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
-            if name == "dropout":
-                if not 0.0 <= value < 1.0:
-                    raise ValueError(f"dropout must be in [0, 1), got {value!r}")
-                continue
             low, high = TRAIN_LIMITS[name]
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
-        self._validate_options()
-
-    def _validate_options(self) -> None:
-        if self.tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {self.tree_select!r}")
-        if self.tree_select in ("uniform", "learned") and self.memory_size is None:
-            raise ValueError(f"tree_select={self.tree_select!r} needs memory_size (the slots M per channel)")
         if self.tree_select == "fading" and self.memory_size is not None:
             raise ValueError("fading keeps depth + 1 slots by itself: leave memory_size as None")
-        if self.wavelet is not None:
-            check_wavelet_name(self.wavelet)
-        for name in ("freeze_filters", "select_best", "indep_res_init"):
+        for name in ("freeze_filters", "select_best"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
-        if self.decay not in DECAYS:
-            raise ValueError(f"decay must be one of {DECAYS}, got {self.decay!r}")
-        if self.dropout_mode not in DROPOUT_MODES:
-            raise ValueError(f"dropout_mode must be one of {DROPOUT_MODES}, got {self.dropout_mode!r}")
-        if self.init not in INIT_SCHEMES:
-            raise ValueError(f"init must be one of {INIT_SCHEMES}, got {self.init!r}")
+        check_choice("decay", self.decay, DECAYS)
 
     def total_epochs(self, steps_per_epoch: int) -> int:
         """Epochs of the full run: ``epochs``, raised so it has at least ``min_steps`` steps.
@@ -201,24 +158,9 @@ class TrainConfig(JsonConfig):
 
     def model_config(self, task: Any) -> ModelConfig:
         """The :class:`~multires.ModelConfig` of this run on ``task`` (a ``TaskData``; validated)."""
-        return ModelConfig(
-            d_input=task.channels_in,
-            d_output=task.n_outputs,
-            d_model=self.d_model,
-            n_layers=self.n_layers,
-            seq_len=task.length,
-            kernel_size=self.kernel_size,
-            tree_select=self.tree_select,
-            memory_size=self.memory_size,
-            max_lag=self.max_lag,
-            wavelet=self.wavelet,
-            dropout=float(self.dropout),
-            norm=self.norm,
-            head="pool" if task.kind == "classify" else "last",
-            dropout_mode=self.dropout_mode,
-            init=self.init,
-            indep_res_init=self.indep_res_init,
-        )
+        return ModelConfig(**{**self.architecture(), "dropout": float(self.dropout)}, d_input=task.channels_in,
+                           d_output=task.n_outputs, seq_len=task.length,
+                           head="pool" if task.kind == "classify" else "last")
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}

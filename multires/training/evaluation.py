@@ -7,7 +7,7 @@ Classification is scored by accuracy; recall (the memory task) by R^2 per lag
 Examples
 --------
 >>> from multires.data.tasks import load_task
->>> from multires.model import MultiresNet, ModelConfig
+>>> from multires import MultiresNet, ModelConfig
 >>> task = load_task("digits", seed=0)
 >>> net = MultiresNet(ModelConfig(d_model=4, seq_len=task.length))
 >>> score = evaluate(net, task, "val")
