@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import pywt
 
-from multires import limits, signals, uploads
+from multires import options
+from multires.data import signals, uploads
 from multires.data.signals import DEMO_SIGNAL_NAMES, load_signal
 from multires.data.uploads import parse_upload
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
@@ -696,7 +697,7 @@ def test_huge_samples_are_refused_before_anything_overflows(peak: float) -> None
         window_signal(values, 0, 64)
 
 
-@pytest.mark.parametrize("peak", [limits.MAX_ABS_SAMPLE, 1e-300])
+@pytest.mark.parametrize("peak", [options.MAX_ABS_SAMPLE, 1e-300])
 def test_accepted_extremes_keep_tree_and_energies_finite(peak: float) -> None:
     """At the largest accepted magnitude (and at tiny ones) the deepest tree's coefficients and
     energy shares stay finite, even with filters of gain 2 per level."""
