@@ -647,7 +647,7 @@ def test_window_signal_refuses_2d_and_non_finite() -> None:
         window_signal(values, 8, 8)
 
 
-@pytest.mark.parametrize("module", [signals, uploads, uploads.checks, uploads.text, uploads.npy, uploads.wav, limits],
+@pytest.mark.parametrize("module", [signals, uploads, uploads.checks, uploads.text, uploads.npy, uploads.wav, options],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -658,7 +658,7 @@ def test_docstring_examples(module) -> None:
 def test_upload_names_stay_importable_from_signals() -> None:
     for name in ("SignalError", "SignalTooLongError", "ParsedSignal", "parse_upload", "window_signal",
                  "UPLOAD_EXTENSIONS", "MAX_UPLOAD_BYTES"):
-        assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else limits, name)
+        assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else options, name)
     for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):  # reused by multires.data.tasks.files
         assert getattr(uploads, name) is getattr(uploads.checks, name)
 
