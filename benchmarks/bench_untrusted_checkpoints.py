@@ -25,7 +25,7 @@ from conftest import rewrite_checkpoint  # noqa: E402
 from multires import ModelConfig  # noqa: E402
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint  # noqa: E402
 from multires.options import MAX_JSON_DEPTH  # noqa: E402
-from multires.training import build_model  # noqa: E402
+from multires.model import build_model  # noqa: E402
 
 DEEP = "[" * 100_000 + "]" * 100_000
 

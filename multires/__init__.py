@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["BANDS", "CONFIG_LIMITS", "TASK_NAMES", "TREE_SELECTS", "Band", "TreeSelect"], "options"),
     **dict.fromkeys(["MODEL_PRESETS", "ModelConfig"], "config"),
     "MultiresConv": "conv",
-    **dict.fromkeys(["MultiresLayer", "MultiresNet"], "model"),
+    **dict.fromkeys(["MultiresLayer", "MultiresNet", "build_model"], "model"),
     **dict.fromkeys(["band_filters", "causal_fft_conv", "composite_kernel", "slot_filters"], "kernel"),
     **dict.fromkeys(["CoefficientTree", "coefficient_tree", "tree_levels"], "tree"),
     **dict.fromkeys(["Slot", "candidate_slots", "default_depth", "kept_cells", "learned_lags_per_band",

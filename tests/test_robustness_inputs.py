@@ -40,14 +40,13 @@ from streamlit.testing.v1 import AppTest
 import multires.checkpoint.io as checkpoint_module
 import multires.model as model_module
 import multires.training.cli as cli
-import multires.training.loop as training_module
 from conftest import rewrite_checkpoint
 from test_presentation import run_app  # the app opened from a link and/or a session, then a page
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
 from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks import load_task
-from multires.training import build_model
+from multires.model import build_model
 from ui import training_runner
 from ui.safe_text import plain, unescape
 from ui.state import DEFAULT_MODEL, UPLOADED, ModelEntry
@@ -379,7 +378,7 @@ def _forbid(monkeypatch, stage: str) -> None:
     def forbidden(*_args, **_kwargs):
         raise AssertionError(f"a bad checkpoint got past the {stage!r} stage")
 
-    monkeypatch.setattr(training_module, "build_model", forbidden)  # a real (allocated) model
+    monkeypatch.setattr(checkpoint_module, "build_model", forbidden)  # a real (allocated) model
     if stage in ("header", "shapes"):
         monkeypatch.setattr(checkpoint_module, "_safetensors_load", forbidden)  # reading tensor data
     if stage == "header":

@@ -17,9 +17,10 @@ import multires.training.loop as training_module
 from multires.training.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
 from multires.training.config import preset_values
 from multires.training import (
-    DistributedHooks, Progress, SelectionSnapshot, TrainConfig, TrainingError, TrainingWarning, build_model,
-    evaluate, train,
+    DistributedHooks, Progress, SelectionSnapshot, TrainConfig, TrainingError, TrainingWarning, evaluate,
+    train,
 )
+from multires.model import build_model
 from multires.options import TRAIN_LIMITS
 
 # A small model that still learns digits well above chance (10 %) in two short epochs.

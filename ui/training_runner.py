@@ -171,10 +171,10 @@ def live_filters(net: MultiresNet, step: int) -> LiveFilters:
 def _initial_model(task: TaskData, config: TrainConfig) -> MultiresNet | None:
     """The model ``train(task, config)`` starts from, or None if the config is refused.
 
-    :func:`multires.training.build_model` is deterministic in (model config, seed) and leaves the
+    :func:`multires.model.build_model` is deterministic in (model config, seed) and leaves the
     global RNG alone, so this is the training model before its first step without touching the run.
     """
-    from multires.training.loop import build_model
+    from multires.model import build_model
 
     try:
         config.validate()

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .schema import SchemaError, validate_metrics
+from .metrics import SchemaError, validate_metrics
 from ..config import ModelConfig
 from .safejson import JsonLimitError, loads_bounded
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -62,7 +61,8 @@ from .format import (
 )
 from ..conv import MultiresConv
 from ..options import MAX_CANDIDATE_SLOTS
-from ..model import MultiresNet
+from .metrics import versions
+from ..model import MultiresNet, build_model, state_layout
 from ..config import ModelConfig
 from ..treeselect import Slot, candidate_slots
 
@@ -103,13 +103,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     return value
-
-
-def _versions() -> dict[str, str]:
-    from .. import __version__
-
-    return {"torch": torch.__version__, "multires": __version__, "numpy": np.__version__,
-            "python": platform.python_version()}
 
 
 def _unwrap(net: torch.nn.Module) -> MultiresNet:
@@ -155,7 +148,7 @@ def checkpoint_bytes(net: MultiresNet, metrics: dict[str, Any] | None = None) ->
     metrics = {} if metrics is None else dict(metrics)
     if not isinstance(metrics, dict):
         raise TypeError(f"metrics must be a dict, got {type(metrics).__name__}")
-    metrics.setdefault("versions", _versions())
+    metrics.setdefault("versions", versions())
     tensors = {}
     for name, tensor in net.state_dict().items():
         if tensor.is_floating_point() and tensor.dtype != torch.float32:
@@ -216,20 +209,6 @@ def save_run(directory: str | os.PathLike, net: MultiresNet, metrics: dict[str, 
 # --------------------------------------------------------------------------------------------
 # Reading (untrusted): the header is validated by checkpoint_format, then the tensors here
 # --------------------------------------------------------------------------------------------
-
-
-def _expected_state(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
-    """Names, shapes and dtypes of ``MultiresNet(config).state_dict()``, built on the meta device."""
-    from ..training.loop import _BUILD_LOCK  # the meta build must not race another thread's seeded build
-
-    with _BUILD_LOCK:
-        state = torch.get_rng_state()
-        try:
-            with torch.device("meta"):
-                net = MultiresNet(config)
-        finally:
-            torch.set_rng_state(state)
-    return {k: (tuple(v.shape), v.dtype) for k, v in net.state_dict().items()}
 
 
 def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[int, int]:
@@ -308,7 +287,7 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
     """:func:`load_checkpoint` of the file's bytes."""
     entries, config, metrics = parse_checkpoint(data)
     try:
-        expected = _expected_state(config)
+        expected = state_layout(config)
     except ValueError as err:  # e.g. memory_size larger than the tree offers
         raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
     stored = _stored_candidates(config, entries)
@@ -349,8 +328,6 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
         if not consistent:
             raise CheckpointError(f"layer {index}: inconsistent memory selection (slots kept per channel: "
                                   f"{sorted(set(kept.tolist()))})")
-
-    from ..training.loop import build_model
 
     net = build_model(config, seed=0)
     for index in stored:

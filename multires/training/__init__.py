@@ -13,10 +13,10 @@ from __future__ import annotations
 from .._lazy import attach
 
 _EXPORTS: dict[str, str] = {
-    **dict.fromkeys(["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "build_model", "train"], "loop"),
+    **dict.fromkeys(["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "train"], "loop"),
     **dict.fromkeys(["TRAIN_PRESETS", "TrainConfig", "preset_values"], "config"),
-    **dict.fromkeys(["Progress", "SelectionSnapshot", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning",
-                     "versions"], "history"),
+    **dict.fromkeys(["Progress", "SelectionSnapshot", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning"],
+                    "history"),
     "DistributedHooks": "distributed",
     "evaluate": "evaluation",
 }

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from torch.utils.data import DistributedSampler
 
 from ..config import ModelConfig
 from ..data.tasks.base import TaskData
-from ..model import MultiresNet
+from ..model import MultiresNet, build_model
 from ..options import StopReason
 from .config import TrainConfig
 from .distributed import DistributedHooks, SingleProcess
@@ -62,7 +61,7 @@ from .evaluation import evaluate, loss_fn, running_metric, step_stats
 from .history import Progress, SelectionSnapshot, TrainHistory, TrainingError, TrainingWarning, TrainResult
 from .optimization import RunClock, build_optimizer
 
-__all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "build_model", "train"]
+__all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "train"]
 
 # Selection snapshots per run for the learned TREESELECT, spread over the pruning phase (plus the
 # one before training and, if it differs, the final one).
@@ -72,27 +71,6 @@ SELECTION_SNAPSHOTS = 20
 BN_FORGET = 0.01
 #: Warn when the eval-mode training score is this far below the batch-statistics one.
 EVAL_GAP = 0.1
-
-# Serialises model builds: a build reseeds PyTorch's global generator, then restores it.
-_BUILD_LOCK = threading.Lock()
-
-
-def build_model(config: ModelConfig, seed: int = 0) -> MultiresNet:
-    """``MultiresNet(config)`` initialised from ``seed``; the global RNG state is left as it was.
-
-    >>> state = torch.get_rng_state()
-    >>> a, b = build_model(ModelConfig(d_model=4), seed=3), build_model(ModelConfig(d_model=4), seed=3)
-    >>> torch.equal(a.convs[0].w, b.convs[0].w), torch.equal(torch.get_rng_state(), state)
-    (True, True)
-    """
-    with _BUILD_LOCK:
-        state = torch.get_rng_state()
-        try:
-            torch.manual_seed(seed)
-            return MultiresNet(config)
-        finally:
-            torch.set_rng_state(state)
-
 
 def train(
     task: TaskData,
