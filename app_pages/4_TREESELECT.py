@@ -9,7 +9,7 @@ import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
 from multires.options import MAX_ANALYSED_WINDOW
-from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
+from multires.figures.style import TREE_SELECT_COLORS, TREE_SELECT_LABELS
 from multires.figures.tree import tree_heatmap
 from multires.figures.cells import cell_coords, cell_label
 from multires.figures.treeselect import (
@@ -147,7 +147,7 @@ if conv.tree_select == "learned":
     labels["learned"] = f"learned by the model (M = {len(model_slots)})"
 with strategy_slot.container():
     shown = st.multiselect("Strategies to compare", list(strategies), default=list(strategies),
-                           format_func=lambda s: STRATEGY_LABELS[s],
+                           format_func=lambda s: TREE_SELECT_LABELS[s],
                            # its own state when a learned selection is on offer, so it starts with every strategy
                            key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
 strategies = {s: slots for s, slots in strategies.items() if s in shown}
@@ -204,9 +204,9 @@ with tabs[0]:
     kept_columns = st.columns(len(strategies))
     for column, (strategy, kept) in zip(kept_columns, cells.items()):
         with column:
-            st.markdown(f"<span style='color:{STRATEGY_COLORS[strategy]}; font-weight:600'>■ {labels[strategy]}</span>",
+            st.markdown(f"<span style='color:{TREE_SELECT_COLORS[strategy]}; font-weight:600'>■ {labels[strategy]}</span>",
                         unsafe_allow_html=True)
-            st.metric(f"Cells kept at n · {STRATEGY_LABELS[strategy]}", len(kept),
+            st.metric(f"Cells kept at n · {TREE_SELECT_LABELS[strategy]}", len(kept),
                       help="Slots whose time n − lag falls before 0 are not available yet.")
             st.markdown(rule_line(strategy, strategies[strategy], depth, k, getattr(conv, "max_lag", None)),
                         unsafe_allow_html=True)
@@ -216,7 +216,7 @@ with tabs[0]:
                         if kept else "*none yet*", help="Each slot, and the time it reads when it lags behind n.")
     st.selectbox("Inspect a kept cell", [None, *choices], key="ts_cell",
                  format_func=lambda c: "— none —" if c is None else
-                 f"{STRATEGY_LABELS[choices[c][0]]}: {choices[c][1]} (t = {choices[c][2]})",
+                 f"{TREE_SELECT_LABELS[choices[c][0]]}: {choices[c][1]} (t = {choices[c][2]})",
                  help="Shades the samples this cell depends on here, on the reconstruction, and its row in the "
                       "slot contributions of the layer's kernel.")
     if picked:
@@ -249,7 +249,7 @@ with tabs[1]:
         metric_columns = st.columns(len(analysed))
         for column, strategy in zip(metric_columns, analysed):
             rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
-            column.metric(f"Reconstruction RMSE · {STRATEGY_LABELS[strategy]}", f"{rmse:.3g}",
+            column.metric(f"Reconstruction RMSE · {TREE_SELECT_LABELS[strategy]}", f"{rmse:.3g}",
                           help="Root-mean-square error of the reconstruction on this window.")
 
 with tabs[2]:

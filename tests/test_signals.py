@@ -655,12 +655,13 @@ def test_docstring_examples(module) -> None:
     assert result.attempted > 0
 
 
-def test_upload_names_stay_importable_from_signals() -> None:
-    for name in ("SignalError", "SignalTooLongError", "ParsedSignal", "parse_upload", "window_signal",
-                 "UPLOAD_EXTENSIONS", "MAX_UPLOAD_BYTES"):
-        assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else options, name)
-    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):  # reused by multires.data.tasks.files
-        assert getattr(uploads, name) is getattr(uploads.checks, name)
+def test_upload_names_are_importable_from_multires_and_reused_by_dataset_files() -> None:
+    import multires
+    from multires.data.tasks import files
+
+    assert multires.parse_upload is uploads.parse_upload and multires.SignalError is uploads.checks.SignalError
+    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):
+        assert getattr(files, name) is getattr(uploads.checks, name)
 
 
 @pytest.mark.parametrize(

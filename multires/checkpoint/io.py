@@ -66,18 +66,7 @@ from ..model import MultiresNet, build_model, state_layout
 from ..config import ModelConfig
 from ..treeselect import Slot, candidate_slots
 
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MAX_HEADER_BYTES",
-    "MAX_CHECKPOINT_BYTES",
-    "CheckpointError",
-    "checkpoint_bytes",
-    "save_checkpoint",
-    "save_run",
-    "load_checkpoint",
-    "read_metadata",
-]
+__all__ = ["checkpoint_bytes", "save_checkpoint", "save_run", "load_checkpoint"]
 
 # safetensors dtype names of the torch dtypes a checkpoint may hold.
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",

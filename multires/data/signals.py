@@ -31,11 +31,7 @@ from multires.options import (MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPL
 from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 
-__all__ = [
-    "DEMO_SIGNAL_NAMES", "MAX_SIGNAL_LENGTH", "MAX_UPLOAD_BYTES", "MAX_WAV_SAMPLE_RATE", "MIN_SIGNAL_LENGTH",
-    "UPLOAD_EXTENSIONS", "ParsedSignal", "SignalError", "SignalTooLongError", "load_signal", "parse_upload",
-    "window_signal",
-]
+__all__ = ["DEMO_SIGNAL_NAMES", "load_signal"]
 
 # --------------------------------------------------------------------------------------------
 # Constants

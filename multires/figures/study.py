@@ -25,13 +25,13 @@ import plotly.graph_objects as go
 
 from ..study.results import BUDGET_COLUMNS, pareto_front, summarise
 from ..options import BudgetAxis
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "budget_figure", "init_figure"]
 
 #: Line style of each baseline's reference line.
 BASELINE_DASHES: dict[str, str] = {"MiniRocket": "dot", "1-NN DTW": "dash"}
-#: Filter inits (not strategies, so not STRATEGY_COLORS; blue/orange stay with h0/h1).
+#: Filter inits (not TREESELECT rules, so not TREE_SELECT_COLORS; blue/orange stay with h0/h1).
 INIT_COLORS: dict[str, str] = {"frozen haar": "#7f7f7f", "learned from haar": "#222222",
                                "learned from random": "#999933"}  # olive: far from the rules' violet and pink
 #: The init a budget chart shows unless told otherwise: the paper's (Haar start, filters learned).
@@ -81,7 +81,7 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
     Returns
     -------
     plotly.graph_objects.Figure
-        Traces named after the rules (:data:`~multires.figures.style.STRATEGY_LABELS`) with
+        Traces named after the rules (:data:`~multires.figures.style.TREE_SELECT_LABELS`) with
         min-max error bars over seeds, then ``"Pareto front"`` (best score for its budget or less).
     """
     rows = _rows(table, task, init, d_model)
@@ -91,10 +91,10 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
         mine = points[points["tree_select"] == rule]
         if mine.empty:
             continue
-        label = STRATEGY_LABELS.get(rule, rule)
+        label = TREE_SELECT_LABELS.get(rule, rule)
         fig.add_trace(go.Scatter(
             x=mine["budget"], y=mine["mean"], name=label, mode="lines+markers", error_y=_error_bars(mine),
-            marker=dict(color=STRATEGY_COLORS[rule], size=10), line=dict(color=STRATEGY_COLORS[rule], width=2),
+            marker=dict(color=TREE_SELECT_COLORS[rule], size=10), line=dict(color=TREE_SELECT_COLORS[rule], width=2),
             customdata=mine[["memory_size", "seeds"]].astype(object).where(mine[["memory_size", "seeds"]].notna(), "-"),
             hovertemplate=f"{label}<br>M=%{{customdata[0]}}, %{{customdata[1]}} seeds<br>budget %{{x:.1f}}"
                           "<br>score %{y:.3f}<extra></extra>",
@@ -105,7 +105,7 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
                                  line=dict(color="#000000", width=1, dash="dot", shape="hv"), hoverinfo="skip"))
     _add_baselines(fig, baselines)
     which = _which(rows)
-    return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], _score_title(rows))
+    return style_figure(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], _score_title(rows))
 
 
 def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
@@ -117,7 +117,7 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     """
     rows = _rows(table, task, init=None, d_model=d_model, every_init=True)
     points = summarise(rows, by=("tree_select", "memory_size", "init"))
-    points["setting"] = [STRATEGY_LABELS.get(r, r) + ("" if pd.isna(m) else f" M={int(m)}")
+    points["setting"] = [TREE_SELECT_LABELS.get(r, r) + ("" if pd.isna(m) else f" M={int(m)}")
                          for r, m in zip(points["tree_select"], points["memory_size"])]
     order = {r: i for i, r in enumerate(_RULES)}
     points = points.sort_values(["tree_select", "memory_size"], key=lambda c: c.map(order) if c.name == "tree_select" else c)
@@ -135,7 +135,7 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     fig.update_xaxes(categoryorder="array", categoryarray=settings)
     _add_baselines(fig, baselines)
     width = int(rows["d_model"].iloc[0]) if len(rows) else 0
-    return finish(fig, f"{task}: filter init, learned or frozen (d_model {width})", "TREESELECT rule and budget",
+    return style_figure(fig, f"{task}: filter init, learned or frozen (d_model {width})", "TREESELECT rule and budget",
                   _score_title(rows))
 
 

@@ -31,7 +31,7 @@ from ..options import Split
 if TYPE_CHECKING:
     from ..model import MultiresNet
 
-__all__ = ["EVAL_BATCH", "evaluate", "loss_fn", "running_metric", "step_stats"]
+__all__ = ["evaluate", "loss_fn", "running_metric", "step_stats"]
 
 
 

@@ -30,22 +30,12 @@ from multires.data.uploads.checks import (
     SignalTooLongError,
     check_upload_bytes,
     decode_text,
-    finish,
+    checked_signal,
     upload_too_large_message,
     window_signal,
 )
 
-__all__ = [
-    "UPLOAD_EXTENSIONS",
-    "ParsedSignal",
-    "SignalError",
-    "SignalTooLongError",
-    "check_upload_bytes",
-    "decode_text",
-    "parse_upload",
-    "upload_too_large_message",
-    "window_signal",
-]
+__all__ = ["UPLOAD_EXTENSIONS", "parse_upload"]
 
 UPLOAD_EXTENSIONS = (".csv", ".txt", ".npy", ".wav")
 """File name endings :func:`parse_upload` accepts (case-insensitive)."""
@@ -125,4 +115,4 @@ def parse_upload(data: bytes, filename: str, column: str | None = None) -> Parse
         parsed = npy.parse_npy(data)
     else:
         parsed = wav.parse_wav(data)
-    return finish(parsed)
+    return checked_signal(parsed)

@@ -2,7 +2,7 @@
 
 Every format parser (:mod:`multires.data.uploads.text`, :mod:`~multires.data.uploads.npy`,
 :mod:`~multires.data.uploads.wav`) starts with :func:`check_upload_bytes` and ends with
-:func:`finish`; :mod:`multires.data.tasks.files` reuses :func:`check_upload_bytes` and
+:func:`checked_signal`; :mod:`multires.data.tasks.files` reuses :func:`check_upload_bytes` and
 :func:`decode_text` for dataset files, raising its own exception class.
 
 Examples
@@ -32,7 +32,7 @@ __all__ = [
     "check_finite",
     "check_upload_bytes",
     "decode_text",
-    "finish",
+    "checked_signal",
     "upload_too_large_message",
     "window_signal",
 ]
@@ -207,7 +207,7 @@ def check_magnitude(values: np.ndarray) -> None:
         )
 
 
-def finish(parsed: ParsedSignal) -> ParsedSignal:
+def checked_signal(parsed: ParsedSignal) -> ParsedSignal:
     """Last checks of every parsed upload: finite, not huge, not too short; too long is windowable."""
     values = parsed.values
     check_finite(values)
