@@ -29,6 +29,7 @@ from ui.reduced import show_chart
 from ui.safe_text import plain
 from ui.trees import tree_rows
 from ui.treeselect_data import capacities, learned_selection, reconstructions, slot_contributions, slot_key
+from ui.uniform_test import show_uniform_test
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
 #: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
@@ -370,3 +371,5 @@ with tabs[5]:
                + (f" Drawn up to m = {kernel.size - 1} (multires.options.MAX_ANALYSED_WINDOW); the kernel reaches "
                   "further." if kernel_cut else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
+
+show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)

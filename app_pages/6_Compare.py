@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from multires.figures.compare import lag_r2_figure, score_ranges_figure, seed_groups, summary_row
+from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure, seed_groups, summary_row
 from ui import state
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
+from ui.uniform_test import show_uniform_test
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
                  "memory slots / step", "distinct coefficients / layer", "width × layers", "training time (s)"]
@@ -138,11 +139,13 @@ if task == "memory":
         curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
         if curves:
             show(cached_figure(lag_r2_figure, Named((rows.name, task, "curves"), curves)), key="compare_lag_r2")
-            st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random). "
-                       "Fading recalls recent lags sharply and fades with distance; uniform spreads its budget evenly.")
+            st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random); "
+                       "almost exact means R² at least 0.9, poor below 0.5. " + lag_r2_caption(curves))
         else:
             st.info("These models' metrics have no per-lag R²; models trained on the Train page record it.",
                     icon=":material/info:")
+
+show_uniform_test("compare_uniform_test")  # the distant-windows comparison (ui/uniform_test.py)
 
 if not presenting():
     st.caption(f"{len(subset)} model(s) of {plain(task)} in {len(groups)} configuration(s); "

@@ -28,7 +28,7 @@ from multires import MultiresConv
 
 __all__ = ["CONFIGS", "QUICK_CONFIGS", "RATIO_TARGET", "measure_ratio"]
 
-#: (N, B) pairs: B=64 at the digits length (the issue's example), B=16 (the trainer's default) beyond.
+#: (N, B) pairs: B=64 at the digits length (a typical small model), B=16 (the trainer's default) beyond.
 CONFIGS = [(64, 64), (256, 16), (1024, 16), (4096, 16), (16384, 16)]
 QUICK_CONFIGS = [(64, 64), (1024, 16), (4096, 16)]
 CHANNELS = 48

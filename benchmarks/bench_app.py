@@ -1,6 +1,6 @@
 """App speed: cold start to first chart in headless Chromium, and warm script runs per page.
 
-Targets (issue "The Streamlit app", issue 12): the app's cold start within 1.2x a hello-world
+Targets: the app's cold start within 1.2x a hello-world
 Streamlit + Plotly app started alternately in the same run (absolute: under 5 s); every page's
 script run with warm caches, for signals up to 4096 samples, under 0.5 s.
 
@@ -19,7 +19,7 @@ script run with warm caches, for signals up to 4096 samples, under 0.5 s.
   even ones, when on an idle machine the server's background preloading (``ui/runtime.py``: once
   the CPU is idle, 3 to 30 s after the first run) has finished; the time from the click to the
   Filters page's first chart is reported.
-* Warm runs (issue 12, target 2), measured two ways with the sidebar's signal Bumps at 4096 samples:
+* Warm runs, measured two ways with the sidebar's signal Bumps at 4096 samples:
 
   Both time ``--repeats`` rounds after a warm-up round; each round visits every page in turn and
   times one rerun of it, so a busy moment of the shared machine falls on all pages alike. A page's
@@ -36,7 +36,7 @@ script run with warm caches, for signals up to 4096 samples, under 0.5 s.
     ``ScriptCache`` for every run, so by itself it would parse, rewrite (Streamlit's "magic") and
     compile ``app.py`` and the page's source again on every run, which a server never does (it
     compiles each script once and keeps the bytecode until the file changes): that cost grows with
-    the page's source, 40-50 ms for TREESELECT's 400 lines. The benchmark gives AppTest one
+    the page's source, so it would overstate the longer pages. The benchmark gives AppTest one
     ``ScriptCache`` for all runs, as the server's runtime has.
 
   Each page's median is divided by Home's in the same way of measuring: PASS when within
@@ -46,7 +46,8 @@ script run with warm caches, for signals up to 4096 samples, under 0.5 s.
   reduction (``multires/figures/reduce.py``) they stop growing with N once a chart's pixel budget
   is reached.
 
-Usage: ``python benchmarks/bench_app.py [--starts 6] [--repeats 9] [--cold-only | --warm-only]``.
+Usage: ``python benchmarks/bench_app.py [--starts 6] [--repeats 9] [--cold-only | --warm-only]``; each part
+writes its section of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, SERVER_THREADS, start_app_server, stop_app_server  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import Report  # noqa: E402
 
 #: Every page: its script, its title in the sidebar's navigation, and its URL path (``app.py``; the
 #: run log names Home "home").
@@ -90,7 +94,7 @@ SIGNAL = "Bumps"  # a built-in signal generated at any length, with isolated spi
 NEXT_PAGE_WAIT_S = 8.0  # idle machine: > the 3 s preload delay plus the preloading itself
 RUN_TIMEOUT_S = 300.0  # only catches a hang, like CHART_TIMEOUT_MS
 RERUN_PAUSE_S = 1.0  # after a page opens, before its timed ``r``: lets this machine's browser finish drawing
-CHART_TIMEOUT_MS = 300_000  # only catches a hang (a first chart took 49 s at load average 47 on 2 cores)
+CHART_TIMEOUT_MS = 300_000  # only catches a hang (a heavily loaded small machine takes close to a minute)
 
 #: The cold-start reference: what any Streamlit app with one Plotly chart does on its first run.
 HELLO_WORLD = """import plotly.graph_objects as go
@@ -380,19 +384,24 @@ def main() -> int:
     parser.add_argument("--cold-only", action="store_true", help="skip the warm script runs")
     parser.add_argument("--warm-only", action="store_true", help="skip the cold starts")
     args = parser.parse_args()
-    print(f"# App speed — {platform.machine()}, Python {platform.python_version()}, torch threads per server "
+    print(f"App speed: {platform.machine()}, Python {platform.python_version()}, torch threads per server "
           f"{SERVER_THREADS} (MULTIRES_THREADS, multires.training.threads)\n")
-    note = ""
     if not args.warm_only:
+        report = Report("app-cold-start")
         load_before = _load()
         pairs = cold_starts(args.starts)
-        note = print_cold_starts(pairs, load_before, _load())
+        with report.capture():
+            note = print_cold_starts(pairs, load_before, _load())
+            print(f"\n{note}")
+        report.write()
     if not args.cold_only:
-        print(f"\n(load average before the warm runs: {_load()})")
+        report = Report("app-warm-runs")
         server = server_warm_runs(args.repeats, args.length)
-        print_warm_runs(server, warm_runs(args.repeats, args.length), spec_sizes(), args.length)
-    if note:
-        print(f"\n{note}")
+        apptest = warm_runs(args.repeats, args.length)
+        sizes = spec_sizes()
+        with report.capture():
+            print_warm_runs(server, apptest, sizes, args.length)
+        report.write()
     return 0
 
 

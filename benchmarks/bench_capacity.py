@@ -18,7 +18,8 @@ with a random token on the Coefficient tree page. Measured:
   upload and none of anyone else's.
 
 Targets: 30 browsing sessions' p95 page run ≤ 2× a lone session's; ≤ 20 MB per idle session; no
-session sees another's models or uploads. Prints a table; writes ``artifacts/capacity.json``.
+session sees another's models or uploads. Prints a table; writes ``artifacts/capacity.json`` and its
+section of ``docs/benchmarks.md``.
 Usage: ``python benchmarks/bench_capacity.py [--classes 10 20 30] [--think 3 8] [--seed 0]``.
 A shared machine makes these numbers noisy: the load average is recorded with them. The browser runs
 at normal priority beside the server (students' browsers would run on their own machines).
@@ -50,6 +51,9 @@ from live_app import (  # noqa: E402
     BROWSE_PAGES, TRAINED, Served, browse_pages, errors_on, in_browser, open_session, sidebar_models,
     start_training, wait_idle,
 )
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import Report, markdown_table  # noqa: E402
 
 OUT = ROOT / "artifacts" / "capacity.json"
 TRAINER_EVERY, UPLOADER_EVERY = 5, 5  # student k trains if k % 5 == 0, uploads if k % 5 == 2
@@ -301,6 +305,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and browser on a kill too
+    section = Report("capacity")
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(sorted(args.classes), tuple(args.think), args.seed, Path(tmp))
     result["settings"] = {"think_s": args.think, "seed": args.seed, "trainer_every": TRAINER_EVERY,
@@ -309,6 +314,28 @@ def main() -> None:
     save(result)
     report(result)
     print(f"wrote {OUT.relative_to(ROOT)}")
+    section.write(*markdown(result))
+
+
+def markdown(result: dict) -> tuple[str, ...]:
+    """The run's table: one row per class size, the lone student first as the reference."""
+    lone = result["lone"]["page_runs"]
+    rows = [("1 (reference)", lone["runs"], f"{lone['p50_ms']} / {lone['p95_ms']}", "1", "–", "–", "–", "–", "–")]
+    for n, c in result["classes"].items():
+        runs, load = c["page_runs"], c["load_1min"]
+        rows.append((n, runs.get("runs"), f"{runs.get('p50_ms')} / {runs.get('p95_ms')}", f"{c['p95_over_lone']}×",
+                     result["idle_mb_per_session"][n], f"{c['pages_visited']}/{c['pages_expected']}, {len(c['errors'])}",
+                     f"{c['trainers']} ({c['trainers_waited']})",
+                     f"{len(c['isolation']['leaks'])} (own missing: {len(c['isolation']['own_missing'])})",
+                     f"{load[0]} → {load[1]}"))
+    table = markdown_table(
+        ("sessions", "page runs", "p50 / p95 ms", "p95 ÷ lone", "MB per idle session", "pages opened, errors",
+         "trainers (waited)", "leaks between sessions", "load (1 min) start → end"),
+        rows, "rrlrrllll")
+    think = result["settings"]["think_s"]
+    return (table, f"Think time {think[0]:g}–{think[1]:g} s per click; targets: p95 at most "
+                   f"{P95_RATIO_TARGET:g}× a lone session's, at most {RSS_TARGET_MB:g} MB per idle session, no leak. "
+                   f"Server memory with no sessions: {result['rss_no_sessions_mb']} MB.")
 
 
 if __name__ == "__main__":

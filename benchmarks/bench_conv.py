@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python benchmarks/bench_conv.py --threads 1 2    # also with 2 threads (the thread-policy measurement)
     python benchmarks/bench_conv.py --vs-reference   # FFT path vs the level-by-level tree, time and memory
 
+Each mode writes its tables into its own section of ``docs/benchmarks.md``.
+
 Default: layer vs bare FFT convolution (see ``benchmarks/_conv_ratio.py``)
     One training step (forward + backward) of the layer (fading, Haar, C=48, the models' width)
     and of a bare ``torch.fft`` causal convolution with the same precomputed kernel, alternating,
@@ -71,6 +73,7 @@ from multires.training.threads import apply_thread_policy, resolve_threads
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _conv_ratio import CONFIGS, QUICK_CONFIGS, RATIO_TARGET, measure_ratio  # noqa: E402
 from _loadgen import Burner, load_average  # noqa: E402
+from _report import Report  # noqa: E402
 
 SEED = 0
 KERNEL_SIZE = 2
@@ -217,8 +220,7 @@ def run(quick: bool, repeats: int | None) -> list[dict]:
         f"float32, torch {torch.__version__}, threads={torch.get_num_threads()}"
         + (" [QUICK smoke run]" if quick else "")
     )
-    print("uniform strategy uses M = 2*J; depth J = default_depth(N) (the coarsest level sees all N)")
-    print(f"load average at start: {load_average()} (other processes on the machine inflate the times)\n")
+    print("uniform strategy uses M = 2*J; depth J = default_depth(N) (the coarsest level sees all N).\n")
     rows = []
     for n in sizes:
         for strategy in STRATEGIES:
@@ -289,7 +291,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def print_targets(rows: list[dict]) -> bool:
-    print("\nTargets:")
+    print("\nTargets:\n")
     ok = True
     checked = False
     for r in rows:
@@ -300,33 +302,38 @@ def print_targets(rows: list[dict]) -> bool:
             passed = speedup >= target
             ok &= passed
             verdict = "PASS" if passed else "FAIL"
-            print(f"  [{verdict}] N={r['n']} {r['strategy']}: speedup {speedup:.1f}x >= {target:g}x")
+            print(f"- [{verdict}] N={r['n']} {r['strategy']}: speedup {speedup:.1f}x >= {target:g}x")
         if r["n"] == MEMORY_TARGET_N:
             ratio = r["mem_fast"]["peak_bytes"] / max(r["mem_ref"]["peak_bytes"], 1)
             passed = ratio <= MEMORY_RATIO_TARGET
             ok &= passed
             print(
-                f"  [{'PASS' if passed else 'FAIL'}] N={r['n']} {r['strategy']}: fast/ref peak step memory "
+                f"- [{'PASS' if passed else 'FAIL'}] N={r['n']} {r['strategy']}: fast/ref peak step memory "
                 f"{ratio:.3f} <= {MEMORY_RATIO_TARGET:.3f}"
             )
     if not checked:
-        print("  (quick run: the targets are defined for N=4096 and N=16384; run without --quick)")
+        print("- (quick run: the targets are defined for N=4096 and N=16384; run without --quick)")
     return ok
 
 
 def run_vs_reference(quick: bool, repeats: int | None) -> int:
     """The FFT path against the level-by-level tree (time and memory); exit status."""
-    rows = run(quick, repeats)
-    method = rows[0]["mem_fast"]["method"]
+    report = Report("conv-vs-reference")
+    with report.capture():
+        rows = run(quick, repeats)
+        ok = _print_vs_reference(rows, rows[0]["mem_fast"]["method"])
+    report.write()
+    return 0 if ok or quick else 1
+
+
+def _print_vs_reference(rows: list[dict], method: str) -> bool:
     print(
         f"Memory: 'peak step' = peak RSS ({method}) during one training step minus RSS before it, "
         "in a fresh subprocess; 'saved' = distinct storages autograd saves in the forward pass "
         "(saved_tensors_hooks).\n"
     )
     print_table(rows)
-    print(f"\nload average at end: {load_average()}")
-    ok = print_targets(rows)
-    return 0 if ok or quick else 1
+    return print_targets(rows)
 
 
 def run_ratios(configs: list[tuple[int, int]], threads: list[int], burners: int) -> dict:
@@ -358,23 +365,23 @@ def print_ratios(configs: list[tuple[int, int]], threads: list[int], results: di
                 line += (f" {cell['layer_s'] * 1e3:.1f} / {cell['bare_s'] * 1e3:.1f} ({cell['ratio']:.2f}x) "
                          f"[{cell['cpu_ratio']:.2f}x] |")
         print(line)
-    print("\nLoad average (1, 5, 15 min) before / after each column:")
+    print("\nLoad average (1, 5, 15 min) before / after each column:\n")
     for (count, column), result in results.items():
-        print(f"  {count} thread(s), {column}: {result['load'][0]} / {result['load'][1]}")
+        print(f"- {count} thread(s), {column}: {result['load'][0]} / {result['load'][1]}")
     if policy not in threads:
         return True
-    print(f"\nTargets (policy: {policy} thread(s)): layer forward+backward <= {RATIO_TARGET}x the bare FFT conv")
+    print(f"\nTargets (policy: {policy} thread(s)): layer forward+backward <= {RATIO_TARGET}x the bare FFT conv\n")
     for column in ("quiet", "loaded"):
         for (n, b), cell in results[(policy, column)]["cells"].items():
             passed = cell["ratio"] <= RATIO_TARGET
             ok &= passed
-            print(f"  [{'PASS' if passed else 'FAIL'}] N={n} B={b} {column}: {cell['ratio']:.2f}x <= {RATIO_TARGET}x")
+            print(f"- [{'PASS' if passed else 'FAIL'}] N={n} B={b} {column}: {cell['ratio']:.2f}x <= {RATIO_TARGET}x")
     # Thread policy check: is any other count faster than the policy's, quiet or loaded?
     for count in (c for c in threads if c != policy):
         for column in ("quiet", "loaded"):
             speedups = [results[(policy, column)]["cells"][k]["layer_s"] / results[(count, column)]["cells"][k]["layer_s"]
                         for k in configs]
-            print(f"  {column}: layer step with {count} threads is {min(speedups):.2f}x-{max(speedups):.2f}x "
+            print(f"- {column}: layer step with {count} threads is {min(speedups):.2f}x-{max(speedups):.2f}x "
                   f"as fast as with {policy} (over N)")
     return ok
 
@@ -402,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.vs_reference:
         apply_thread_policy(args.threads[0] if args.threads else None)
         return run_vs_reference(args.quick, args.repeats)
+    report = Report("conv-ratio")
     threads = args.threads or [policy]
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     print(f"MultiresConv (fading, Haar, C=48, k=2) vs bare FFT conv, forward + backward, float32, "
@@ -409,7 +417,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.burners} busy process(es) beside; {os.cpu_count()} CPUs; load average at start "
           f"{load_average()}" + (" [QUICK]" if args.quick else "") + "\n")
     results = run_ratios(configs, threads, args.burners)
-    ok = print_ratios(configs, threads, results, policy)
+    print()
+    with report.capture():
+        print(f"Milliseconds per step, layer / bare FFT convolution (ratio) [ratio of CPU time]; 'loaded' = "
+              f"{args.burners} busy process(es) beside.\n")
+        ok = print_ratios(configs, threads, results, policy)
+    report.write()
     return 0 if ok else 1
 
 

@@ -26,7 +26,8 @@ Targets (PASS/FAIL printed, with the numbers)
     2. MultiresConv within 3 points of MiniRocket on average over datasets;
     3. learned >= the better of fading and uniform@D (equal distinct coefficients per layer).
 
-Writes ``artifacts/bench_real/results.csv`` and ``summary.json``; baseline rows also go to
+Writes ``artifacts/bench_real/results.csv``, ``summary.json`` and the means table into
+``docs/benchmarks.md``; baseline rows also go to
 ``assets/studies/baselines.csv`` (merged: rows of other datasets are kept), which the Study and
 Compare pages draw as reference lines.
 """
@@ -50,6 +51,9 @@ from multires.study.trial import memory_budget  # noqa: E402
 from multires.data.tasks import UCR_DATASETS, load_task  # noqa: E402
 from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report, markdown_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES_CSV = ROOT / "assets" / "studies" / "baselines.csv"
@@ -165,6 +169,7 @@ def _save_baselines(table: pd.DataFrame, path: Path) -> None:
 
 def main() -> int:
     args = _args()
+    report = Report("real")
     threads = apply_thread_policy(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     print(f"datasets {', '.join(args.datasets)}; seeds {args.seeds}; threads {torch.get_num_threads()}")
@@ -186,6 +191,13 @@ def main() -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nwall time {summary['wall_time_s']:.0f} s; wrote {out}/results.csv, summary.json" +
           (f" and {args.baselines_csv}" if args.baselines_csv else ""))
+    report.write(
+        markdown_table(("dataset", *means.columns), [(task, *(f"{v:.3f}" for v in row))
+                                                    for task, row in means.iterrows()], "l" + "r" * len(means.columns)),
+        f"Mean test accuracy over seeds {', '.join(map(str, args.seeds))} (differences: 0.01 = 1 point); "
+        f"wall time {summary['wall_time_s']:.0f} s.",
+        "\n".join(f"- {'PASS' if ok else 'FAIL'}: {target}" for target, ok in verdict.items()),
+    )
     return 0
 
 

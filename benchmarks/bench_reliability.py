@@ -12,7 +12,7 @@ is; this script measures how long it took, which depends on the machine:
   growing, a cache levels off).
 
 Usage: ``python benchmarks/bench_reliability.py [--idle 20] [--stops 3] [--sessions 10]``; prints a
-table and writes ``artifacts/bench_reliability.json``. On a shared machine the figures are noisy:
+table and writes ``artifacts/bench_reliability.json`` and its section of ``docs/benchmarks.md``. On a shared machine the figures are noisy:
 the load average is printed with them. The browser runs at normal priority (not idle priority:
 other users' jobs on a shared machine would starve it).
 """
@@ -39,6 +39,9 @@ from live_app import (  # noqa: E402
     TRAINED, TRAINING_PROGRESS, HealthMonitor, Served, browse_pages, in_browser, open_session, start_training,
     wait_idle,
 )
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import Report, markdown_table  # noqa: E402
 
 OUT = ROOT / "artifacts" / "bench_reliability.json"
 
@@ -156,6 +159,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10, help="train-and-close sessions for the memory figure")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and browser on a kill too
+    report = Report("reliability")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(args.idle, args.stops, max(2, args.sessions), Path(tmp))
@@ -179,6 +183,28 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
+    report.write(*markdown(result))
+
+
+def markdown(result: dict) -> tuple[str, ...]:
+    """The run's figures as Markdown: health latencies, how fast runs stop, memory per session."""
+    health = markdown_table(
+        ("health probes (ms)", "median", "p95", "max", "failed probes"),
+        [(label, row["median_ms"], row["p95_ms"], row["max_ms"], row["failures"])
+         for label, row in (("idle server (reference)", result["health_idle"]),
+                            ("2 sessions training + 2 browsing", result["health_four_sessions"]))],
+        "lrrrr")
+    stops = markdown_table(
+        ("a run ends", "median s", "max s", "runs"),
+        [(label, result[key]["median_s"], result[key]["max_s"], result[key]["n"])
+         for label, key in (("after the Stop button", "stop_after_stop_button"),
+                            ("after its tab closed", "stop_after_tab_close"))],
+        "lrrr")
+    mem = result["memory"]
+    return (health, f"Health p95 under load / idle p95: {result['health_p95_ratio']}×.", stops,
+            f"Server memory: {mem['rss_before_mib']} → {mem['rss_after_mib']} MiB over {mem['sessions']} "
+            f"train-and-close sessions ({mem['growth_per_session_mib']} MiB per session; first half "
+            f"+{mem['growth_first_half_mib']}, second half +{mem['growth_second_half_mib']} MiB).")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ update, forward, loss, backward, AdamW), one PyTorch thread, and prints the medi
 time, the estimate and their ratio (measured / estimated). The estimate is meant to be
 conservative on a shared machine: ratios mostly below 1 on a quiet one, near or above 1 under
 load. The machine load (``os.getloadavg``) is printed before and after, because it moves every
-ratio.
+ratio; the table goes into ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from multires.training.optimization import build_optimizer  # noqa: E402
 from multires.training.runcost import TaskShape, estimate_run  # noqa: E402
 from multires.training import TrainConfig  # noqa: E402
 from multires.model import build_model  # noqa: E402
+
+from _report import Report, markdown_table  # noqa: E402
 
 GRID = [  # (label, TrainConfig options, sequence length)
     ("digits default 48x2", dict(), 64),
@@ -70,16 +72,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
+    report = Report("runcost")
     torch.set_num_threads(1)
     print(f"load average before: {os.getloadavg()[0]:.2f}; 1 PyTorch thread; {args.steps} steps each")
     print(f"{'config':34s} {'measured s':>11s} {'estimated s':>12s} {'ratio':>7s}")
-    ratios = []
+    ratios, rows = [], []
     for label, options, length in GRID:
         measured, estimated = measure(options, length, args.steps)
         ratios.append(measured / estimated)
+        rows.append((label, length, f"{measured:.3f}", f"{estimated:.3f}", f"{measured / estimated:.2f}"))
         print(f"{label:34s} {measured:11.3f} {estimated:12.3f} {measured / estimated:7.2f}")
-    print(f"ratio measured/estimated: median {statistics.median(ratios):.2f}, min {min(ratios):.2f}, "
-          f"max {max(ratios):.2f}; load average after: {os.getloadavg()[0]:.2f}")
+    summary = (f"ratio measured/estimated: median {statistics.median(ratios):.2f}, min {min(ratios):.2f}, "
+               f"max {max(ratios):.2f}")
+    print(f"{summary}; load average after: {os.getloadavg()[0]:.2f}")
+    report.write(
+        markdown_table(("config", "length", "measured s/step", "estimated s/step", "measured / estimated"),
+                       rows, "lrrrr"),
+        f"Median of {args.steps} optimizer steps per config, one PyTorch thread. The estimate is meant to be "
+        f"conservative, so ratios below 1 on a quiet machine; load pushes them up. {summary}.",
+    )
 
 
 if __name__ == "__main__":

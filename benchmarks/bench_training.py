@@ -8,6 +8,8 @@ Usage (from the repository root)::
     python benchmarks/bench_training.py --variants     # 6 variants x 1 seed, about 1-2 min
     python benchmarks/bench_training.py --variants --seeds 3
 
+Each mode writes its table into its own section of ``docs/benchmarks.md``.
+
 Default: quiet vs loaded, in the same run
     Threads: the project's policy (:mod:`multires.training.threads`, 1 unless ``MULTIRES_THREADS``) or
     ``--threads``; printed. Each measurement runs twice: *quiet* (the machine as it is; the load
@@ -64,6 +66,7 @@ from multires.training import TrainConfig, TrainingWarning, train  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _loadgen import Burner, load_average  # noqa: E402
+from _report import Report  # noqa: E402
 
 TARGET = 0.95
 VARIANTS = [
@@ -239,19 +242,19 @@ def _report(threads: list[int], policy: int, results: dict, digits_cap: float) -
     for name in REAL_DATASETS:
         print(f"| {name}: time per epoch |" + "".join(f" {_fmt_s(*results[k]['epochs'][name])} |" for k in columns))
     print(f"\n~ = extrapolated: median step time x steps per epoch (smnist: timed on {SUBSET} of its sequences).")
-    print("Load average (1, 5, 15 min) before / after each column:")
+    print("\nLoad average (1, 5, 15 min) before / after each column:\n")
     for (count, column), result in results.items():
-        print(f"  {count} thread(s), {column}: {result['load'][0]} / {result['load'][1]}")
+        print(f"- {count} thread(s), {column}: {result['load'][0]} / {result['load'][1]}")
     if policy not in threads:
         return 0
     quiet, loaded = results[(policy, "quiet")]["t95"], results[(policy, "loaded")]["t95"]
     ok = quiet is not None and loaded is not None and loaded <= 1.5 * quiet
     ratio = f"{loaded / quiet:.2f}x" if quiet and loaded else f"not reached within {digits_cap:g} s"
-    print(f"\nTarget (policy: {policy} thread(s)):\n  [{'PASS' if ok else 'FAIL'}] digits time to 95 %: "
+    print(f"\nTarget (policy: {policy} thread(s)):\n\n- [{'PASS' if ok else 'FAIL'}] digits time to 95 %: "
           f"loaded / quiet = {ratio} <= 1.5x")
     for name in REAL_DATASETS:
         q, l = results[(policy, "quiet")]["epochs"][name][0], results[(policy, "loaded")]["epochs"][name][0]
-        print(f"  {name}: epoch time loaded / quiet = {l / q:.2f}x")
+        print(f"- {name}: epoch time loaded / quiet = {l / q:.2f}x")
     return 0 if ok else 1
 
 
@@ -267,8 +270,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.variants:
         apply_thread_policy(args.threads[0] if args.threads else None)
-        return run_variants(args)
-    return run_quiet_vs_loaded(args)
+        report = Report("training-variants")
+        with report.capture():
+            status = run_variants(args)
+    else:
+        report = Report("training-speed")
+        with report.capture():
+            status = run_quiet_vs_loaded(args)
+    report.write()
+    return status
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Learned TREESELECT vs the hand-made rules at equal memory size M (issue: learnable TREESELECT).
+"""Learned TREESELECT vs the hand-made rules at equal memory size M.
 
 Same seeds, same training budget, same network; only the TREESELECT rule differs.
 
@@ -16,7 +16,8 @@ Same seeds, same training budget, same network; only the TREESELECT rule differs
   capped per band (``multires.treeselect.learned_lags_per_band``), so it stays a small multiple
   of fading's instead of growing with the receptive field.
 
-Usage: ``python benchmarks/bench_treeselect.py [--seeds 0 1 2] [--quick]``. Prints markdown tables
+Usage: ``python benchmarks/bench_treeselect.py [--seeds 0 1 2] [--quick]``. Prints (and writes into
+``docs/benchmarks.md``) markdown tables
 and a PASS/FAIL line for the target: learned >= max(fading, uniform) on every task (within one
 standard error over seeds) and learned > both on the memory task.
 """
@@ -24,7 +25,6 @@ standard error over seeds) and learned > both on the memory task.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 
@@ -37,6 +37,9 @@ from multires import MultiresConv, candidate_slots, memory_capacity  # noqa: E40
 from multires.data.tasks import load_task  # noqa: E402
 from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report  # noqa: E402
 
 STRATEGIES = ("fading", "uniform", "learned")
 
@@ -70,7 +73,7 @@ def digits_run(strategy: str, seed: int, epochs: int) -> dict:
 
 def size_table() -> None:
     """Weights per channel (h0, h1, w) of fading and learned(M = J + 1), and the pre-cap menu's."""
-    print("## size: trainable weights per MultiresConv channel (k = 2, M = J + 1)\n")
+    print("**Size**: trainable weights per MultiresConv channel (k = 2, M = J + 1)\n")
     print("| length N | J | fading | learned (capped menu) | learned before the cap | ratio learned / fading |")
     print("|---|---|---|---|---|---|")
     for n in (64, 256, 1460, 4096, 16384):
@@ -88,6 +91,14 @@ def mean_se(values) -> tuple[float, float]:
 
 
 def main() -> int:
+    report = Report("treeselect")
+    with report.capture():
+        status = compare()
+    report.write()
+    return status
+
+
+def compare() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--memory-epochs", type=int, default=15)
@@ -99,13 +110,12 @@ def main() -> int:
     apply_thread_policy(args.threads)
     if args.quick:
         args.seeds, args.memory_epochs, args.digits_epochs = [0], 2, 2
-    print(f"# TREESELECT comparison — {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, seeds {args.seeds}\n")
+    print(f"TREESELECT comparison: {torch.get_num_threads()} thread(s), seeds {args.seeds}.\n")
     size_table()
 
     mem = {s: [memory_run(s, seed, args.memory_epochs) for seed in args.seeds] for s in STRATEGIES}
     lags = mem["fading"][0]["lags"]
-    print(f"## memory task (frozen Haar, 8 channels, M = 9, {args.memory_epochs} epochs): test R^2 per lag\n")
+    print(f"**Memory task** (frozen Haar, 8 channels, M = 9, {args.memory_epochs} epochs): test R^2 per lag\n")
     print("| strategy | " + " | ".join(f"tau={t}" for t in lags) + " | mean R^2 | capacity (mean R^2, lags 0-128) | distinct slots seen | train s |")
     print("|---" * (len(lags) + 5) + "|")
     for s in STRATEGIES:
@@ -116,7 +126,7 @@ def main() -> int:
         t = np.mean([r["time"] for r in mem[s]])
         print(f"| {s} | " + " | ".join(f"{v:.2f}" for v in r2) + f" | {m:.3f} ± {se:.3f} | {cap:.3f} | {distinct:.0f} | {t:.0f} |")
 
-    print("\n## memory capacity of the kept slots (closed-form ridge R^2 of x[n - tau] from the memory, white noise)\n")
+    print("\n**Memory capacity of the kept slots** (closed-form ridge R^2 of x[n - tau] from the memory, white noise)\n")
     taus = [0, *lags]
     print("| strategy | " + " | ".join(f"tau={t}" for t in taus) + " |")
     print("|---" * (len(taus) + 1) + "|")
@@ -125,7 +135,7 @@ def main() -> int:
         print(f"| {s} | " + " | ".join(f"{curve[t]:.2f}" for t in taus) + " |")
 
     dig = {s: [digits_run(s, seed, args.digits_epochs) for seed in args.seeds] for s in STRATEGIES}
-    print(f"\n## digits (learned filters from Haar, M = 7, {args.digits_epochs} epochs): test accuracy\n")
+    print(f"\n**Digits** (learned filters from Haar, M = 7, {args.digits_epochs} epochs): test accuracy\n")
     print("| strategy | accuracy | train s |\n|---|---|---|")
     for s in STRATEGIES:
         m, se = mean_se([r["accuracy"] for r in dig[s]])

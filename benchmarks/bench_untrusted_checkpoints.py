@@ -1,11 +1,13 @@
-"""How long refusing a crafted checkpoint takes, against loading a good one in the same run (issue 13).
+"""How long refusing a crafted checkpoint takes, against loading a good one in the same run.
 
     .venv/bin/python benchmarks/bench_untrusted_checkpoints.py [--repeats 5]
 
 Prints one line per file: its size, the median seconds of ``load_checkpoint`` (refusal included)
-and the ratio to loading the good reference checkpoint measured in this run. Before the bounds, the
-2.4 KB ``dmey``/depth-16 file loaded and then cost the TREESELECT page 141 s and 5 GB; the deep
-headers raised RecursionError out of the loader.
+and the ratio to loading the good reference checkpoint measured in this run, and writes the table
+into ``docs/benchmarks.md``. Why it matters: a file of a few kilobytes can describe a model (a
+``dmey`` wavelet at depth 16) whose analysis would cost minutes and gigabytes, and deeply nested
+JSON would overflow Python's recursion; the loader must refuse both cheaply, before building
+anything.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from multires import ModelConfig  # noqa: E402
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint  # noqa: E402
 from multires.options import MAX_JSON_DEPTH  # noqa: E402
 from multires.model import build_model  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report, markdown_table  # noqa: E402
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -73,12 +78,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    report = Report("untrusted-checkpoints")
     files = _files()
     reference, _ = _time(files["good (reference)"], args.repeats)
     print(f"{'file':34} {'bytes':>10} {'median s':>9} {'x good':>7}  outcome")
+    rows = []
     for name, data in files.items():
         seconds, outcome = _time(data, args.repeats)
+        rows.append((name, f"{len(data):,}", f"{seconds:.4f}", f"{seconds / reference:.2f}", outcome))
         print(f"{name:34} {len(data):>10} {seconds:>9.4f} {seconds / reference:>7.2f}  {outcome}")
+    report.write(
+        markdown_table(("file", "bytes", "median s", "× loading the good file", "outcome"), rows, "lrrrl"),
+        f"Median of {args.repeats} calls of `load_checkpoint` per file, refusal included. A crafted file "
+        "should be refused at about the cost of loading a good one, or less.",
+    )
 
 
 if __name__ == "__main__":

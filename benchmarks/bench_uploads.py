@@ -1,4 +1,4 @@
-"""Signal upload parsing: time and memory per MB for tall, wide and one-row CSV files (issue 13).
+"""Signal upload parsing: time and memory per MB for tall, wide and one-row CSV files.
 
 Each shape is parsed at several sizes up to the upload limit with :func:`multires.data.uploads.parse_upload`
 (the too-long signals are kept for windowing, as the app does). Reported per file: seconds per MB
@@ -10,7 +10,8 @@ verdicts are ratios measured in this run, never absolute times:
 * ``largest/smallest``: time per MB of the largest file of a shape over its smallest; about 1
   (not growing with the size) when parsing is linear.
 
-Usage: ``python benchmarks/bench_uploads.py [--repeats 3] [--quick]``.
+Usage: ``python benchmarks/bench_uploads.py [--repeats 3] [--quick]``; writes its section of
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from multires.options import MAX_UPLOAD_BYTES  # noqa: E402
 from multires.data.uploads import parse_upload  # noqa: E402
 from multires.data.uploads.checks import SignalTooLongError  # noqa: E402
+
+from _report import Report, markdown_table  # noqa: E402
 
 CELL = 12  # bytes per cell, e.g. "-0.12345678,"
 SHAPES = ("tall", "wide", "one-row", "header-row")
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="two sizes, one repeat")
     args = parser.parse_args(argv)
+    report = Report("uploads")
     sizes = [100_000, MAX_UPLOAD_BYTES - 100_000] if args.quick else [100_000, 400_000, 1_600_000, MAX_UPLOAD_BYTES - 100_000]
     repeats = 1 if args.quick else args.repeats
     parse(make_file("tall", 10_000))  # warm up: pandas import
@@ -85,18 +89,24 @@ def main(argv: list[str] | None = None) -> int:
     print("| shape | size (MB) | samples | s per MB | peak memory / file size |")
     print("|---|---:|---:|---:|---:|")
     per_mb: dict[str, list[float]] = {}
+    rows = []
     for shape in SHAPES:
         for size in sizes:
             data = make_file(shape, size)
             seconds, peak = measure(data, repeats)
             rate = seconds / (len(data) / 1e6)
             per_mb.setdefault(shape, []).append(rate)
-            print(f"| {shape} | {len(data) / 1e6:.2f} | {parse(data)} | {rate:.3f} | {peak / len(data):.1f} |")
+            rows.append((shape, f"{len(data) / 1e6:.2f}", parse(data), f"{rate:.3f}", f"{peak / len(data):.1f}"))
+            print("| " + " | ".join(map(str, rows[-1])) + " |")
     print()
     wide_over_tall = [w / t for w, t in zip(per_mb["wide"], per_mb["tall"])]
-    print("wide/tall time per MB at each size: " + ", ".join(f"{r:.2f}" for r in wide_over_tall))
-    for shape, rates in per_mb.items():
-        print(f"{shape}: largest/smallest time per MB = {rates[-1] / rates[0]:.2f}")
+    ratios = ["wide/tall time per MB at each size: " + ", ".join(f"{r:.2f}" for r in wide_over_tall)]
+    ratios += [f"{shape}: largest/smallest time per MB = {rates[-1] / rates[0]:.2f}" for shape, rates in per_mb.items()]
+    print("\n".join(ratios))
+    report.write(
+        markdown_table(("shape", "size (MB)", "samples", "s per MB", "peak memory / file size"), rows, "lrrrr"),
+        "Linear parsing shows as ratios near 1: " + "; ".join(ratios) + ".",
+    )
     return 0
 
 

@@ -23,7 +23,7 @@ __all__ = [
     "MAX_JSON_DEPTH", "MAX_JSON_LIST", "MAX_JSON_TEXT", "MAX_KERNEL_VALUES", "MAX_PARAMETERS", "MAX_RECEPTIVE_FIELD",
     "MAX_RUN_BYTES", "MAX_SCORING_SECONDS", "MAX_SIGNAL_LENGTH", "MAX_STEP_SECONDS", "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_MB", "MAX_WAV_SAMPLE_RATE", "MEMORY_INPUTS", "MIN_SIGNAL_LENGTH", "MemoryInputs", "NORMALIZATIONS",
-    "NORMS", "Norm", "Normalization", "PREDICT_NORMALIZATIONS", "PredictNormalization", "SIGNAL_NAMES", "SPLITS",
+    "NORMS", "Norm", "Normalization", "PREDICT_NORMALIZATIONS", "PredictNormalization", "READOUTS", "Readout", "SIGNAL_NAMES", "SPLITS",
     "STOP_REASONS", "SignalName", "Split", "StopReason", "TAP_PRESETS", "TASK_KINDS", "TASK_NAMES", "TRAIN_LIMITS",
     "TRAIN_PRESET_NAMES", "TREE_SELECTS", "TapPreset", "TaskKind", "TaskName", "TrainPreset", "TreeSelect",
 ]
@@ -80,9 +80,12 @@ SPLITS: tuple[str, ...] = get_args(Split)
 #: What a task asks of the model: a class per series, or the recall of past inputs (R^2 per lag).
 TaskKind = Literal["classify", "recall"]
 TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
+#: Where a model reads a task's answer: the mean over time, or the last step only.
+Readout = Literal["pool", "last"]
+READOUTS: tuple[str, ...] = get_args(Readout)
 #: Fixed task names :func:`multires.load_task` accepts; it also takes ``"ucr:<Name>"`` and
 #: ``"TRAIN,TEST"`` file pairs.
-TaskName = Literal["digits", "signals", "memory", "memory-independent", "smnist", "psmnist"]
+TaskName = Literal["digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist"]
 TASK_NAMES: tuple[str, ...] = get_args(TaskName)
 #: Input variants of the memory task: one input shared by every channel, or one per channel.
 MemoryInputs = Literal["shared", "independent"]

@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py            # all pages
     .venv/bin/python scripts/screenshots.py --pages playground filters
+    .venv/bin/python scripts/screenshots.py --readme   # only the README's picture, assets/screenshot.png
 
 Starts ``streamlit run app.py`` on 127.0.0.1 (a free port), opens each page of ``app.py``'s
 navigation in Debian's headless Chromium (``/usr/bin/chromium`` through playwright; nothing is
@@ -34,6 +35,10 @@ from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "artifacts" / "screenshots"
+#: The README's picture: one page in normal mode, scaled down and reduced to a small palette (a few
+#: tens of kB instead of the raw screenshot's few hundred), so the repository stays light.
+README_SHOT, README_PAGE, README_WIDTH, README_COLORS = ROOT / "assets" / "screenshot.png", "treeselect", 960, 96
+README_VIEWPORT = {"width": 1280, "height": 960}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -162,9 +167,32 @@ def shoot(browser: Any, url: str, path: str, mode: Mode) -> Shot:
     )
 
 
+def readme_shot(browser: Any, url: str) -> Path:
+    """Screenshot :data:`README_PAGE` in normal mode into :data:`README_SHOT`, scaled and palettised."""
+    import io
+
+    from PIL import Image
+
+    page = browser.new_page(viewport=README_VIEWPORT)
+    try:
+        page.goto(f"{url}/{README_PAGE}", wait_until="domcontentloaded")
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=PAGE_TIMEOUT_MS)  # however busy the machine
+        wait_until_drawn(page)
+        png = page.screenshot()
+    finally:
+        page.close()
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    height = round(image.height * README_WIDTH / image.width)
+    image = image.resize((README_WIDTH, height), Image.LANCZOS).quantize(colors=README_COLORS)
+    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
+    image.save(README_SHOT, optimize=True)
+    return README_SHOT
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", nargs="*", help="URL paths to shoot (default: every page; 'home' for the first)")
+    parser.add_argument("--readme", action="store_true", help=f"only the README's picture ({README_SHOT.name})")
     args = parser.parse_args(argv)
     paths = page_paths()
     if args.pages:
@@ -178,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            if args.readme:
+                path = readme_shot(browser, url)
+                print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1000:.0f} kB)")
+                return 0
             for mode in ("present", "normal"):
                 for path in paths:
                     shot = shoot(browser, url, path, mode)

@@ -1,4 +1,8 @@
-"""Shared fixtures: a real app server on a free loopback port, and Debian's headless Chromium."""
+"""What the tests share: the app under Streamlit's AppTest, a real app server on a free loopback port,
+Debian's headless Chromium, and the ceilings that only catch a hang.
+
+Every wait here is a ceiling, never a measurement: a busy machine makes the tests slower, not red.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,87 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 SERVER_START_TIMEOUT_S = 300  # only a hang: a busy machine starts the server slowly
+APP = ROOT / "app.py"
+#: Ceiling of one AppTest script run: only a hang takes this long, however busy the machine.
+SCRIPT_RUN_TIMEOUT_S = 300
+HANG_S = 600.0  # any single wait for a condition longer than this is a hang, on however busy a machine
+
+
+def wait_until(condition, what, ceiling_s: float = HANG_S, poll_s: float = 0.2) -> None:
+    """Poll ``condition()`` until true; only a hang (``ceiling_s``) fails. ``what`` names the awaited
+    condition (a callable is asked at the failure, to describe the state then)."""
+    deadline = time.monotonic() + ceiling_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {ceiling_s:.0f} s for {what() if callable(what) else what}: a hang")
+        time.sleep(poll_s)
+
+
+# --- the app under AppTest (no server, no browser) ---------------------------------------------------
+
+
+def open_app(page: str | None = None, *, query: dict[str, str] | None = None, check: bool = True,
+             timeout: float = SCRIPT_RUN_TIMEOUT_S, **state):
+    """The app under ``AppTest``: ``query`` in its URL and ``state`` in its session, run once (Home),
+    then switched to ``page`` (e.g. ``"app_pages/5_Train.py"``) and run. With ``check``, no run may
+    have raised."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    if check:
+        assert_no_exception(at)
+    return at
+
+
+def assert_no_exception(at) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def widget(widgets, key: str):
+    """The one widget of ``widgets`` (e.g. ``at.sidebar.selectbox``) with ``key``."""
+    for candidate in widgets:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(f"no widget with key {key!r}; keys: {[w.key for w in widgets]}")
+
+
+def chart_spec(at, key: str) -> dict:
+    """The Plotly figure a page drew under ``key`` (exactly one chart's id contains it), as JSON."""
+    charts = [c for c in at.get("plotly_chart") if key in (c.proto.id or "")]
+    assert len(charts) == 1, f"no single chart with key {key!r}"
+    return json.loads(charts[0].proto.spec)
+
+
+def chart_layouts(at) -> list[dict]:
+    """The layout of every Plotly chart on the page, in page order."""
+    return [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
+
+
+def decode_arrays(value):
+    """Figure JSON with Plotly's typed arrays (``{"dtype", "bdata", "shape"}``) as numpy arrays."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]).newbyteorder("<"))
+        shape = value.get("shape")
+        return array.reshape([int(v) for v in str(shape).split(",")]) if shape else array
+    if isinstance(value, dict):
+        return {k: decode_arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_arrays(v) for v in value]
+    return value
+
+
+# --- a real server and browser -----------------------------------------------------------------------
 
 
 def free_port() -> int:

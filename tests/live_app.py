@@ -16,15 +16,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import CHROMIUM, CHROMIUM_ARGS
+from conftest import CHROMIUM, CHROMIUM_ARGS, HANG_S, wait_until  # noqa: F401 - re-exported
 
 from multires.options import TRAIN_LIMITS
 
-HANG_S = 600.0  # any single wait longer than this is a hang, on however busy a machine
 PAGE_TIMEOUT_MS = int(HANG_S * 1000)
 HEALTH_PERIOD_S = 0.2
 HEALTH_TIMEOUT_S = 120.0  # a probe unanswered this long has failed (the server is hung, not busy)
@@ -99,16 +97,6 @@ class HealthMonitor:
                 "median_ms": round(1000 * statistics.median(ordered), 1),
                 "p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 1),
                 "max_ms": round(1000 * ordered[-1], 1)}
-
-
-def wait_until(condition, what: str | Callable[[], str], ceiling_s: float = HANG_S, poll_s: float = 0.2) -> None:
-    """Poll ``condition()`` until true; only a hang (``ceiling_s``) fails. ``what`` names the awaited
-    condition (a callable is asked at the failure, to describe the state then)."""
-    deadline = time.monotonic() + ceiling_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {ceiling_s:.0f} s for {what() if callable(what) else what}: a hang")
-        time.sleep(poll_s)
 
 
 @dataclass

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import APP, chart_spec, open_app
 from multires import ModelConfig, MultiresNet, kept_cells, max_uniform_memory, memory_slots
 from multires.data.signals import load_signal
 from multires.options import MAX_SIGNAL_LENGTH
 from ui.state import UPLOADED, ModelEntry
 
-APP = Path(__file__).absolute().parent.parent / "app.py"
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 SEED = 3
 FADING, LEARNED = "test fading net", "test learned net"
 SEQ_LEN, MEMORY = 64, 6  # depth 6 with k = 2
@@ -43,19 +41,6 @@ def make_net(tree_select: str) -> MultiresNet:
 def session_models() -> dict[str, ModelEntry]:
     return {name: ModelEntry(name, make_net(kind), {}, "trained")
             for name, kind in ((FADING, "fading"), (LEARNED, "learned"))}
-
-
-def open_app(page: str | None = None, **state) -> AppTest:
-    """Run the app with ``state`` in the session, then switch to ``page``; no page may raise."""
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def open_page(session_models, page: str | None, model: str = FADING, **state) -> AppTest:
@@ -81,15 +66,6 @@ def test_page_runs_and_draws_charts(session_models, page):
 
 
 # --- Home ----------------------------------------------------------------------------------------
-
-
-def chart_spec(at: AppTest, key: str) -> dict:
-    """The plotly figure a page drew under ``key``, as plain JSON."""
-    import json
-
-    charts = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
-    assert len(charts) == 1, f"no single chart with key {key!r}"
-    return json.loads(charts[0].proto.spec)
 
 
 def test_home_figure2_animates_the_kept_slots(session_models):

@@ -8,7 +8,6 @@ models exist) and selects it in the sidebar.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import assert_no_exception, open_app, widget
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import FILTER_COLORS, TREE_SELECT_COLORS
 from multires.figures.compare import (
@@ -38,8 +38,6 @@ from ui.state import ModelEntry
 
 from test_figures_filters import _assert_labelled
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 TRAINING_DEADLINE_S = 600  # the tiny run takes a few seconds; this only guards against a hang
 MODEL = "test model · haar · 4×2"
 PAGES = ["app_pages/2_Filters.py", "app_pages/5_Train.py", "app_pages/6_Compare.py"]
@@ -60,24 +58,7 @@ def _test_model() -> ModelEntry:
 
 
 def _app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.session_state["session_models"] = {MODEL: _test_model()}
-    at.session_state["model"] = MODEL
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
-
-
-def _widget(widgets, key: str):
-    for widget in widgets:
-        if widget.key == key:
-            return widget
-    raise KeyError(f"no widget with key {key!r}; keys: {[w.key for w in widgets]}")
-
-
-def _no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
+    return open_app(page, check=False, session_models={MODEL: _test_model()}, model=MODEL)
 
 
 # --- smoke -----------------------------------------------------------------------------------------
@@ -86,9 +67,9 @@ def _no_exception(at: AppTest) -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_without_exception(page):
     at = _app(page)
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.title[0].value
-    assert _widget(at.sidebar.selectbox, "model").value == MODEL
+    assert widget(at.sidebar.selectbox, "model").value == MODEL
     assert len(at.get("plotly_chart")) >= 1 or page == "app_pages/5_Train.py"
 
 
@@ -106,17 +87,17 @@ def test_filters_diagnostics_follow_layer_channel_and_wavelet():
     assert first.loc["nearest wavelet", learned_column] == "haar"
     assert first.loc["nearest wavelet", "fixed haar"] == "haar"
 
-    _widget(at.sidebar.number_input, f"channel_{MODEL}").set_value(3).run()
-    _no_exception(at)
+    widget(at.sidebar.number_input, f"channel_{MODEL}").set_value(3).run()
+    assert_no_exception(at)
     by_channel = _diagnostics(at)
     assert by_channel[learned_column].tolist() != first[learned_column].tolist()
 
-    _widget(at.sidebar.number_input, f"layer_{MODEL}").set_value(1).run()
+    widget(at.sidebar.number_input, f"layer_{MODEL}").set_value(1).run()
     by_layer = _diagnostics(at)
     assert by_layer[learned_column].tolist() != by_channel[learned_column].tolist()
 
-    _widget(at.sidebar.selectbox, "wavelet").set_value("db2").run()
-    _no_exception(at)
+    widget(at.sidebar.selectbox, "wavelet").set_value("db2").run()
+    assert_no_exception(at)
     by_wavelet = _diagnostics(at)
     assert "fixed db2" in by_wavelet.columns
     assert by_wavelet.loc["kernel size k", "fixed db2"] == "4"
@@ -163,23 +144,23 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
     at.number_input(key="train_epochs").set_value(1)
     at.run()
     at.button(key="train_start").click().run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.session_state["training_run"].active or at.session_state["training_run"].finished.is_set()
     at.button(key="train_start").click().run()  # a second click while it runs starts nothing
     if at.session_state["training_run"].active:
         assert any("Already training" in w.value for w in at.warning)
 
     run = _wait_for_collected(at)
-    _no_exception(at)
+    assert_no_exception(at)
     assert run.error is None and run.result is not None
-    model_box = _widget(at.sidebar.selectbox, "model")
+    model_box = widget(at.sidebar.selectbox, "model")
     assert f"{run.name}  ·  trained" in model_box.options  # options as the picker formats them
     assert model_box.value == run.name
     assert any(run.name in unescape(s.value) for s in at.success)
     assert at.session_state["session_models"][run.name].extra["history"].step_loss
 
     at.switch_page("app_pages/6_Compare.py").run()
-    _no_exception(at)
+    assert_no_exception(at)
     table = _models_table(at)
     row = table[table["name"] == run.name].iloc[0]
     assert row["task"] == "digits" and row["strategy"] == "fading" and row["source"] == "trained"
@@ -201,7 +182,7 @@ def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_hist
     assert run.result is not None and run.result.stopped and run.result.stop_reason == "callback"
     assert run.result.steps < run.result.total_steps
     assert run.name in at.session_state["session_models"]
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.selectbox(key="train_result_model").value == run.name
     charts = {chart.proto.id for chart in at.get("plotly_chart")}
     assert len(charts) >= 3  # curves, selection over training, snapshot on the tree
@@ -212,10 +193,10 @@ def test_bad_checkpoint_upload_shows_error_and_changes_nothing():
     before = dict(at.session_state["session_models"])
     at.file_uploader(key="train_upload").set_value(("broken.safetensors", b"not a checkpoint", "application/octet-stream"))
     at.run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert any("broken.safetensors" in unescape(e.value) and "not a usable checkpoint" in e.value for e in at.error)
     assert at.session_state["session_models"] == before
-    assert _widget(at.sidebar.selectbox, "model").value == MODEL
+    assert widget(at.sidebar.selectbox, "model").value == MODEL
 
 
 def test_good_checkpoint_upload_adds_and_selects_the_model():
@@ -226,9 +207,9 @@ def test_good_checkpoint_upload_adds_and_selects_the_model():
     at = _app("app_pages/5_Train.py")
     at.file_uploader(key="train_upload").set_value(("round trip.safetensors", data, "application/octet-stream"))
     at.run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert "round trip" in at.session_state["session_models"]
-    assert _widget(at.sidebar.selectbox, "model").value == "round trip"
+    assert widget(at.sidebar.selectbox, "model").value == "round trip"
 
 
 def _with_history(history_extra: dict, **metrics) -> ModelEntry:
@@ -250,12 +231,9 @@ def _with_history(history_extra: dict, **metrics) -> ModelEntry:
 def test_result_curves_put_validation_points_at_epoch_ends(history_extra, metrics):
     import json
 
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.session_state["session_models"] = {MODEL: _with_history(history_extra, **metrics)}
-    at.session_state["model"] = MODEL
-    at.run()
-    at.switch_page("app_pages/5_Train.py").run()
-    _no_exception(at)
+    at = open_app("app_pages/5_Train.py", check=False,
+                  session_models={MODEL: _with_history(history_extra, **metrics)}, model=MODEL)
+    assert_no_exception(at)
     chart = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training curves" in c.proto.spec)
     val = next(trace for trace in chart["data"] if trace["name"] == "validation (epoch end)")
     assert list(val["x"]) == [10, 20, 30, 40, 50]  # not 25, 50, ... (50 steps over config.epochs = 2)

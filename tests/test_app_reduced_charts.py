@@ -7,24 +7,16 @@ exact values; at 512 samples nothing is reduced and nothing is said.
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
 import pytest
+from conftest import chart_spec, decode_arrays, open_app
 from streamlit.testing.v1 import AppTest
 
 from multires.figures.reduce import HALF_WIDTH_PX, line_budget
-from tests.conftest import ROOT
-
-TIMEOUT_S = 300  # a ceiling that only catches a hang (a loaded CI machine is slow)
 
 
 def tree_page(length: int) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
-    at.run()
-    at.switch_page("app_pages/3_Coefficient_tree.py")  # Home draws no pickers
-    at.run()
+    at = open_app("app_pages/3_Coefficient_tree.py", check=False)  # Home draws no pickers
     at.sidebar.selectbox(key="signal").set_value("Bumps")
     at.sidebar.select_slider(key="signal_length").set_value(length)
     at.run()
@@ -32,18 +24,9 @@ def tree_page(length: int) -> AppTest:
     return at
 
 
-def spec(at: AppTest, key: str) -> dict:
-    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key))
-    return json.loads(chart.proto.spec)
-
-
 def values(array) -> np.ndarray:
-    """A plotly JSON array: a list, or a base64 typed array (``{"dtype", "bdata", "shape"}``)."""
-    if isinstance(array, dict):
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]).newbyteorder("<"))
-        shape = array.get("shape")
-        return data.reshape([int(d) for d in str(shape).split(",")]) if shape else data
-    return np.asarray(array)
+    """A plotly JSON array (a list, or a base64 typed array) as a numpy array."""
+    return np.asarray(decode_arrays(array))
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +36,12 @@ def long_tree() -> AppTest:
 
 def test_long_signal_charts_stay_within_their_pixel_budget(long_tree):
     for side in ("model", "wavelet"):
-        heat = spec(long_tree, f"tree_heatmap_{side}")["data"][0]
+        heat = chart_spec(long_tree, f"tree_heatmap_{side}")["data"][0]
         assert values(heat["z"]).shape[1] <= HALF_WIDTH_PX
         assert "largest |c|" in heat["hovertemplate"]
-        for trace in spec(long_tree, f"tree_traces_{side}")["data"]:
+        for trace in chart_spec(long_tree, f"tree_traces_{side}")["data"]:
             assert 0 < len(values(trace["y"])) <= line_budget(HALF_WIDTH_PX)
-    assert spec(long_tree, "tree_signal")["layout"]["title"]["text"] == "Signal: Bumps (4096 samples)"
+    assert chart_spec(long_tree, "tree_signal")["layout"]["title"]["text"] == "Signal: Bumps (4096 samples)"
 
 
 def test_reduced_charts_say_so_and_offer_the_exact_values(long_tree):
@@ -76,5 +59,5 @@ def test_short_signal_charts_are_not_reduced():
     at = tree_page(512)
     assert not [c for c in at.caption if c.value.startswith("Reduced for display")]
     assert not [b for b in at.get("download_button") if b.proto.id.endswith("_exact")]
-    heat = spec(at, "tree_heatmap_wavelet")["data"][0]
+    heat = chart_spec(at, "tree_heatmap_wavelet")["data"][0]
     assert values(heat["z"]).shape[1] == 512

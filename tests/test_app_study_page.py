@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pandas as pd
 import pytest
+from conftest import ROOT, chart_layouts, open_app
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
 from multires.study import read_results
 from ui.safe_text import unescape
 
-APP = str(ROOT / "app.py")
 PAGE = "app_pages/7_Study.py"
 SHIPPED = ROOT / "assets" / "studies" / "ucr.csv"
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 
 
 def _study_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def _chart_layouts(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
+    return open_app(PAGE)
 
 
 def _upload(at: AppTest, name: str, data: bytes) -> None:
@@ -43,14 +32,14 @@ def test_shipped_study_draws_both_charts_for_every_task():
     assert at.title[0].value == "Studies"
     assert at.radio(key="study_source").value == "ucr", "the real-dataset study opens first"
     assert at.selectbox(key="study_task").options == tasks
-    layouts = _chart_layouts(at)
+    layouts = chart_layouts(at)
     assert len(layouts) == 2
     assert "distinct coefficients per layer" in layouts[0]["xaxis"]["title"]["text"]
     assert len(at.caption) >= 2 and "Pareto front" in at.caption[0].value
     for task in tasks[1:]:
         at.selectbox(key="study_task").set_value(task).run()
         assert not at.exception
-        assert _chart_layouts(at)[0]["title"]["text"].startswith(task)
+        assert chart_layouts(at)[0]["title"]["text"].startswith(task)
 
 
 def test_shipped_memory_study_draws_r2_without_baseline_lines():
@@ -58,7 +47,7 @@ def test_shipped_memory_study_draws_r2_without_baseline_lines():
     at.radio(key="study_source").set_value("memory").run()
     assert not at.exception
     assert at.selectbox(key="study_task").options == ["memory", "memory-independent"]
-    layouts = _chart_layouts(at)
+    layouts = chart_layouts(at)
     assert [layout["yaxis"]["title"]["text"] for layout in layouts] == ["test mean R² over lags"] * 2
     assert not layouts[0].get("shapes"), "MiniRocket / DTW are classifiers: no lines on a recall task"
 
@@ -67,7 +56,7 @@ def test_budget_toggle_counts_slots_per_channel():
     at = _study_page()
     at.radio(key="study_budget_axis").set_value("per_channel").run()
     assert not at.exception
-    assert "slots per channel" in _chart_layouts(at)[0]["xaxis"]["title"]["text"]
+    assert "slots per channel" in chart_layouts(at)[0]["xaxis"]["title"]["text"]
 
 
 def test_baselines_are_drawn_as_reference_lines_when_measured():
@@ -75,7 +64,7 @@ def test_baselines_are_drawn_as_reference_lines_when_measured():
     at = _study_page()
     task = at.selectbox(key="study_task").value
     methods = set(baselines.loc[baselines["task"] == task, "method"])
-    shapes = _chart_layouts(at)[0].get("shapes", [])
+    shapes = chart_layouts(at)[0].get("shapes", [])
     assert {s["name"] for s in shapes} == {f"baseline: {m}" for m in methods}
 
 
@@ -109,18 +98,18 @@ def test_a_good_upload_replaces_the_shipped_study():
     _upload(at, "results.parquet", buffer.getvalue())
     assert not at.exception and not at.error
     assert at.selectbox(key="study_task").options == ["my:dataset"]
-    assert _chart_layouts(at)[0]["title"]["text"].startswith("my:dataset")
+    assert chart_layouts(at)[0]["title"]["text"].startswith("my:dataset")
 
 
 def test_presentation_mode_shortens_the_budget_chart_and_leaves_the_kept_chart_alone():
     """The budget chart is kept by its inputs (ui.figure_cache): presentation mode is one of them, and
     turning it off again draws the full-height chart (the kept figure was not modified)."""
     at = _study_page()
-    normal = _chart_layouts(at)[0].get("height")
+    normal = chart_layouts(at)[0].get("height")
     at.session_state["present"] = True
     at.run()
     assert not at.exception
-    assert _chart_layouts(at)[0]["height"] == 320
+    assert chart_layouts(at)[0]["height"] == 320
     at.session_state["present"] = False
     at.run()
-    assert _chart_layouts(at)[0].get("height") == normal != 320
+    assert chart_layouts(at)[0].get("height") == normal != 320

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT, assert_no_exception, open_app
 from multires import ModelConfig, MultiresNet
 from multires.study.results import baseline_levels, read_baselines
 from multires.data.tasks import load_task
@@ -26,11 +26,8 @@ from ui import training_runner
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 TRAIN, COMPARE = "app_pages/5_Train.py", "app_pages/6_Compare.py"
 BASELINES_CSV = ROOT / "assets" / "studies" / "baselines.csv"
-TIMEOUT_S = 120
 RUN_DEADLINE_S = 600  # guards against a hang only; tiny runs take seconds on an idle machine
 KEPT = "kept model · haar · 2×1"
 
@@ -41,16 +38,7 @@ def _kept_model() -> ModelEntry:
 
 
 def _train_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.session_state["session_models"] = {KEPT: _kept_model()}
-    at.session_state["model"] = KEPT
-    at.run()
-    at.switch_page(TRAIN).run()
-    return at
-
-
-def _no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
+    return open_app(TRAIN, check=False, session_models={KEPT: _kept_model()}, model=KEPT)
 
 
 def _tiny(at: AppTest, seconds: int = 5) -> None:
@@ -63,7 +51,7 @@ def _tiny(at: AppTest, seconds: int = 5) -> None:
 
 def _train_to_end(at: AppTest) -> training_runner.TrainingRun:
     at.button(key="train_start").click().run()
-    _no_exception(at)
+    assert_no_exception(at)
     deadline = time.monotonic() + RUN_DEADLINE_S
     while time.monotonic() < deadline:
         time.sleep(0.5)
@@ -92,7 +80,7 @@ def _gunpoint_files() -> tuple[bytes, bytes]:
 
 def test_gunpoint_is_offered_first_and_described():
     at = _train_page()
-    _no_exception(at)
+    assert_no_exception(at)
     picker = at.selectbox(key="train_task")
     assert picker.value == "ucr:GunPoint" and picker.options[0] == "GunPoint (UCR)"
     assert {"sequential MNIST (784 pixels)", "permuted sequential MNIST", "your own dataset (upload two files)…"} <= set(
@@ -105,14 +93,14 @@ def test_gunpoint_trains_and_appears_on_compare_with_measured_baselines_only():
     at = _train_page()
     _tiny(at)
     run = _train_to_end(at)
-    _no_exception(at)
+    assert_no_exception(at)
     assert run.error is None and run.result is not None
     assert run.result.task_name == "ucr:GunPoint" and run.name.startswith("ucr:GunPoint · fading · haar · 2×1 · seed 0")
     assert any(run.name in unescape(s.value) and "test accuracy" in s.value for s in at.success)
     assert KEPT in at.session_state["session_models"]
 
     at.switch_page(COMPARE).run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.radio(key="compare_task").value == "ucr:GunPoint"  # opens on the task just trained
     chart = next(c for c in at.get("plotly_chart") if "test score per configuration" in c.proto.spec)
     names = [shape.get("name") for shape in json.loads(chart.proto.spec)["layout"].get("shapes", [])]
@@ -125,7 +113,7 @@ def test_gunpoint_trains_and_appears_on_compare_with_measured_baselines_only():
 def test_sequential_mnist_trains_within_the_time_bound():
     at = _train_page()
     at.selectbox(key="train_task").set_value("smnist").run()
-    _no_exception(at)
+    assert_no_exception(at)
     assert at.number_input(key="train_width").value == 16  # the dataset's recipe, not the last task's
     assert any("length **784**" in c.value and "10 classes" in c.value for c in at.caption)
     _tiny(at, seconds=5)
@@ -161,7 +149,7 @@ def test_bad_upload_shows_its_message_and_keeps_the_session(case):
     at = _train_page()
     at.radio(key="train_strategy").set_value("uniform").run()  # a choice the user made before uploading
     _upload(at, (f"{case}_TRAIN.tsv", data), ("x_TEST.tsv", _GOOD_TEST))
-    _no_exception(at)
+    assert_no_exception(at)
     assert any(message in unescape(e.value) for e in at.error), [e.value for e in at.error]
     assert at.button(key="train_start").disabled
     assert list(at.session_state["session_models"]) == [KEPT]
@@ -173,7 +161,7 @@ def test_good_upload_pair_trains_a_model_named_after_the_files():
     train_bytes, test_bytes = _gunpoint_files()
     at = _train_page()
     _upload(at, ("MyGun_TRAIN.tsv", train_bytes), ("MyGun_TEST.tsv", test_bytes))
-    _no_exception(at)
+    assert_no_exception(at)
     assert not at.error
     assert any("length **150**" in c.value for c in at.caption)
     _tiny(at)
@@ -197,7 +185,7 @@ def test_two_seeds_become_two_models_and_one_configuration_on_compare():
     assert run.error is None and [r.config.seed for r in run.results] == [0, 1]
     assert [n.rsplit("· ", 1)[-1] for n in run.names] == ["seed 0", "seed 1"]
     at.switch_page(COMPARE).run()
-    _no_exception(at)
+    assert_no_exception(at)
     groups = next(f.value for f in at.dataframe if "seeds" in f.value.columns)
     row = groups[groups["configuration"] == run.names[0].rsplit(" · seed", 1)[0]].iloc[0]
     scores = sorted(r.test_metric for r in run.results)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import free_port
 
 import multires.training.cli as cli
 from multires.checkpoint import load_checkpoint
@@ -27,12 +27,6 @@ SUBPROCESS_TIMEOUT_S = 300
 def _env() -> dict[str, str]:
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else ""), "OMP_NUM_THREADS": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _check_run(out: Path, world_size: int) -> dict:
@@ -147,7 +141,7 @@ def test_torchrun_two_cpu_ranks_write_one_loadable_checkpoint(tmp_path):
     out = tmp_path / "ddp"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master-addr=127.0.0.1", f"--master-port={_free_port()}",
+        "--master-addr=127.0.0.1", f"--master-port={free_port()}",
         "-m", "multires.training", *TINY_ARGS, "--tree-select", "learned", "--memory-size", "7", "--out", str(out),
     ]
     env = {**_env(), "MASTER_ADDR": "127.0.0.1"}

@@ -7,13 +7,11 @@ they reveal are compared with the library, never with hard-coded lists.
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import chart_spec, decode_arrays, open_app
 from multires import coefficient_tree, kept_cells, memory_slots, wavelet_filters
 from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_animation_figure
 from multires.figures.style import TREE_SELECT_COLORS
@@ -21,7 +19,6 @@ from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_en
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
 from multires.analysis.memory import reconstruction_error_by_lag
 from multires.treeselect import Slot, receptive_field
-from test_app_explore_pages import open_app
 
 SEED = 11
 N, J, K = 16, 4, 2  # the Home toy tree
@@ -183,22 +180,8 @@ def test_capacity_figure_marks_a_lag():
 
 
 def chart(at: AppTest, key: str) -> dict:
-    matches = [c for c in at.get("plotly_chart") if key in (c.proto.id or "")]
-    assert len(matches) == 1, f"no single chart with key {key!r}"
-    return decode(json.loads(matches[0].proto.spec))
-
-
-def decode(value):
-    """The figure JSON with plotly's typed arrays (``{"dtype", "bdata", "shape"}``) as numpy arrays."""
-    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(v) for v in str(shape).split(",")]) if shape else array
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
+    """The figure drawn under ``key``, with its typed arrays decoded."""
+    return decode_arrays(chart_spec(at, key))
 
 
 def named(spec: dict, prefix: str) -> dict:

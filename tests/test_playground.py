@@ -7,7 +7,6 @@ give a message while the page keeps working.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import pywt
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import open_app
 from multires import ModelConfig, MultiresNet
 from multires.analysis.filters import filter_diagnostics, normalize_filters, quadrature_mirror
 from multires.options import TAP_PRESETS
@@ -32,9 +32,7 @@ from multires.wavelets import wavelet_filters
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 
-APP = str(Path(__file__).absolute().parent.parent / "app.py")
 PAGE = "app_pages/2b_Playground.py"
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 EXACT = 1e-12  # float64 round-off for filters PyWavelets stores to ~1e-16
 MODEL = "playground test net"
 
@@ -119,13 +117,7 @@ def test_cascade_diverges_flags_unbounded_functions():
 
 
 def open_playground(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(PAGE, **state)
 
 
 def type_taps(at: AppTest, h0: np.ndarray) -> None:

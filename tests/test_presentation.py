@@ -6,42 +6,22 @@ in ``tests/test_browser.py``.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
 import torch
-from streamlit.testing.v1 import AppTest
 
+from conftest import chart_layouts, open_app
+from conftest import open_app as run_app  # noqa: F401 - the name test_robustness_inputs imports
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import PRESENTATION_TICK_SIZE, style_figure, presentation_style
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 
-APP = str(Path(__file__).absolute().parent.parent / "app.py")
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 MIN_TICK_PX = 14  # readable from the back of a room at 1280 x 720
 MODEL = "presentation test net"
-
-
-def run_app(page: str | None = None, query: dict[str, str] | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def chart_layouts(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -73,7 +53,7 @@ def test_presentation_style_keeps_larger_annotations():
 
 
 def test_toggle_sets_the_session_flag_and_the_url():
-    at = run_app()
+    at = open_app()
     assert at.toggle(key="present").value is False and "present" not in at.query_params
     at.toggle(key="present").set_value(True).run()
     assert at.session_state["present"] is True
@@ -83,19 +63,19 @@ def test_toggle_sets_the_session_flag_and_the_url():
 
 
 def test_a_link_with_present_1_opens_in_presentation_mode():
-    at = run_app(query={"present": "1"})
+    at = open_app(query={"present": "1"})
     assert at.session_state["present"] is True and at.toggle(key="present").value is True
 
 
 def test_a_bad_present_value_is_reported_and_ignored():
-    at = run_app(query={"present": "yes"})
+    at = open_app(query={"present": "yes"})
     assert at.session_state["present"] is False
     assert any("present='yes' must be 1" in unescape(w.value) for w in at.warning), [w.value for w in at.warning]
 
 
 @pytest.mark.parametrize("page", ["app_pages/1_Wavelets.py", "app_pages/2_Filters.py", "app_pages/2b_Playground.py"])
 def test_presentation_mode_enlarges_the_charts_of_a_page(page):
-    at = run_app(page)
+    at = open_app(page)
     normal = chart_layouts(at)
     at.toggle(key="present").set_value(True).run()
     presented = chart_layouts(at)
@@ -108,7 +88,7 @@ def test_presentation_mode_enlarges_the_charts_of_a_page(page):
 
 
 def test_presentation_mode_injects_the_page_css_only_when_on():
-    at = run_app("app_pages/1_Wavelets.py")
+    at = open_app("app_pages/1_Wavelets.py")
     assert not any("stMainBlockContainer" in h.proto.body for h in at.get("html"))
     at.toggle(key="present").set_value(True).run()
     assert any("stMainBlockContainer" in h.proto.body for h in at.get("html"))
@@ -117,7 +97,7 @@ def test_presentation_mode_injects_the_page_css_only_when_on():
 def test_switching_presentation_mode_keeps_models_and_choices():
     torch.manual_seed(0)
     entry = ModelEntry(MODEL, MultiresNet(ModelConfig(d_model=2, n_layers=2, seq_len=32)), {}, "trained")
-    at = run_app("app_pages/2b_Playground.py", session_models={MODEL: entry}, model=MODEL)
+    at = open_app("app_pages/2b_Playground.py", session_models={MODEL: entry}, model=MODEL)
     at.slider(key="pg_k").set_value(3).run()
     at.number_input(key="pg_h0_2").set_value(0.25).run()
     at.sidebar.selectbox(key="signal").set_value("Doppler").run()
@@ -142,7 +122,7 @@ def test_a_visit_to_home_keeps_the_sidebar_choices():
     """Home draws no pickers; what the user chose in them is still there on the next page that does."""
     torch.manual_seed(0)
     entry = ModelEntry(MODEL, MultiresNet(ModelConfig(d_model=2, n_layers=2, seq_len=32)), {}, "trained")
-    at = run_app("app_pages/3_Coefficient_tree.py", session_models={MODEL: entry}, model=MODEL)
+    at = open_app("app_pages/3_Coefficient_tree.py", session_models={MODEL: entry}, model=MODEL)
     at.sidebar.selectbox(key="signal").set_value("Doppler").run()
     at.sidebar.select_slider(key="signal_length").set_value(1024).run()
     at.sidebar.selectbox(key="wavelet").set_value("db2").run()

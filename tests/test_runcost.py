@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import open_app
 
 from multires.options import MAX_RUN_BYTES, MAX_STEP_SECONDS
 from multires.training.runcost import (
@@ -132,11 +133,7 @@ def test_a_config_the_task_cannot_hold_is_a_value_error():
 
 
 def test_train_page_shows_the_estimate_and_refuses_its_maxima_before_the_click():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/5_Train.py").run()
+    at = open_app("app_pages/5_Train.py", check=False)
     at.selectbox(key="train_task").set_value("digits").run()
     assert not at.exception
     assert any(c.value.startswith("Estimate per seed: ") and "/step" in c.value for c in at.caption)

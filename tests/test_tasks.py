@@ -27,6 +27,7 @@ SMALL = {
     "signals": {"length": 128, "n_per_class": 20},
     "memory": {"length": 64, "lags": (0, 1, 5, 63), "n_train": 40, "n_val": 10, "n_test": 20},
     "memory-independent": {"length": 64, "lags": (0, 7), "n_train": 40, "n_val": 10, "n_test": 20, "channels": 3},
+    "distant-windows": {"length": 32, "lags": (10, 20), "width": 4, "n_train": 40, "n_val": 10, "n_test": 20},
     "smnist": {},
     "psmnist": {},
     "ucr:ItalyPowerDemand": {},
@@ -98,7 +99,7 @@ def test_global_rng_state_is_untouched(name: str) -> None:
 
 
 def test_unknown_task_lists_names() -> None:
-    with pytest.raises(ValueError, match="allowed names are: digits, signals, memory, memory-independent, smnist, "
+    with pytest.raises(ValueError, match="allowed names are: digits, signals, memory, memory-independent, distant-windows, smnist, "
                                          "psmnist, ucr:ACSF1, ucr:ArrowHead, ucr:GunPoint, .*TRAIN.tsv,TEST.tsv"):
         load_task("cifar")
 

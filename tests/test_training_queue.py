@@ -9,13 +9,13 @@ generous ceiling that only catches a hang (never a duration).
 
 from __future__ import annotations
 
+import functools
 import threading
-import time
 from types import SimpleNamespace
 
+import conftest
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
 from multires.data.tasks import TaskData
 from multires.training import Progress, TrainConfig
@@ -23,14 +23,7 @@ from ui import training_runner
 from ui.run_queue import Place, RunQueue, waiting_message
 
 CEILING_S = 60.0  # only catches a hang
-APP = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "app.py")
-
-
-def wait_until(condition, what: str, ceiling: float = CEILING_S) -> None:
-    deadline = time.monotonic() + ceiling
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.01)
+wait_until = functools.partial(conftest.wait_until, ceiling_s=CEILING_S, poll_s=0.01)  # gated steps: poll fast
 
 
 def tiny_task() -> TaskData:
@@ -206,9 +199,7 @@ def test_train_page_shows_the_place_in_line_and_cancel_leaves_it(monkeypatch):
     others = [line.join() for _ in range(training_runner.MAX_CONCURRENT_RUNS)]
     assert all(line.try_start(t) for t in others)  # two other sessions are training
     try:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.run()
-        at.switch_page("app_pages/5_Train.py").run()
+        at = conftest.open_app("app_pages/5_Train.py", check=False)
         at.selectbox(key="train_task").set_value("digits").run()
         at.button(key="train_start").click().run()
         assert not at.exception, [e.message for e in at.exception]

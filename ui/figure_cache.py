@@ -1,14 +1,14 @@
 """Built figures kept between script runs: pages call ``cached_figure(builder, *args)`` instead of ``builder(*args)``.
 
 Building a plotly figure validates every property it sets, tens of milliseconds per chart: on a warm
-rerun that was most of a page's script time, spent rebuilding figures whose inputs had not changed.
+rerun that is most of a page's script time, spent rebuilding figures whose inputs have not changed.
 The builders of :mod:`multires.figures` are pure functions of their arguments, so a built figure is
 kept (``st.cache_resource``: one copy shared by every session) and found again by the builder's
 name and its hashed arguments; changing any input builds a new one.
 
 A kept figure holds its numeric arrays already encoded the way ``st.plotly_chart`` would send them
 (Plotly's base64 typed arrays, :func:`_plotly_utils.utils.to_typed_array_spec`): the JSON is the
-same, but each rerun no longer converts, copies and encodes every array again.
+same, but a rerun does not convert, copy and encode every array again.
 
 Finding a figure again hashes its arguments on every rerun. For a large argument (a results
 table, a list of arrays) that hashing can cost more than the rest of the page: wrap it as

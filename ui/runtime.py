@@ -5,20 +5,19 @@ per process (or a few times), never per click.
 
 * **Threads.** The project's thread policy (:mod:`multires.training.threads`): one intra-op thread unless
   ``MULTIRES_THREADS`` (or the older ``WME_TORCH_THREADS``) says otherwise. Sessions train
-  concurrently, and on a busy 2-core machine two OpenMP threads per op measured up to 17x slower
-  than one (spin-waiting on a contended core).
+  concurrently, and several OpenMP threads per op spin-wait on cores that other sessions hold, so
+  on a small machine more threads make every run slower.
 * **Preloading.** The Home page needs neither PyTorch, pandas nor the model code, so its chart is
-  drawn without them (importing torch alone takes about a second, pandas a few tenths). At the end
-  of the server's first script run, after Home's chart was sent, :func:`start_preloading` imports
-  pandas on the script thread, and the rest in a background thread once the CPU is idle (at least
-  3 s later, at most 30 s), so the next page a user opens does not wait either. The wait leaves the
-  cores to the browser while it loads Plotly and draws the first chart (starting at once drew it
-  0.5 s later on an idle 2-core machine, twice as late on a loaded one).
+  drawn without them (importing torch is the largest part of a cold start). At the end of the
+  server's first script run, after Home's chart was sent, :func:`start_preloading` imports pandas on
+  the script thread, and the rest in a background thread once the CPU is idle (at least
+  :data:`PRELOAD_DELAY_S` later, at most :data:`PRELOAD_MAX_WAIT_S`), so the next page a user opens
+  does not wait either. The wait leaves the cores to the browser while it loads Plotly and draws the
+  first chart; importing at once would compete with it and delay that chart.
   Never import pandas in the background thread: Plotly looks pandas up in ``sys.modules`` and,
-  while another thread is still importing it, fails with "partially initialized module 'pandas'"
-  (seen in the browser tests). The script thread's import leaves one such window, once per server:
-  a second session drawing a chart during the first session's first run's last few tenths of a
-  second.
+  while another thread is still importing it, fails with "partially initialized module 'pandas'".
+  The script thread's import leaves one such window, once per server: a second session drawing a
+  chart while the first session's first run is finishing (:func:`await_module` narrows it).
 * **GC freezing.** See :func:`freeze_long_lived_objects`.
 """
 
@@ -97,9 +96,8 @@ def wait_until_idle(delay: float, max_wait: float, idle_share: Callable[[], floa
     """Sleep ``delay`` s, then until ``idle_share()`` reaches :data:`IDLE_SHARE` (or cannot be measured),
     at most ``max_wait`` s in all; returns the seconds waited.
 
-    On a 2-core machine the browser drawing the first page keeps one core or more busy: preloading
-    then (a few CPU-seconds for torch) made the first chart appear later (measured up to twice as
-    late on a loaded machine).
+    On a small machine the browser drawing the first page keeps a core or more busy, and preloading
+    then (a few CPU-seconds for torch) would make the first chart appear later.
     """
     start = time.monotonic()
     time.sleep(delay)
@@ -164,10 +162,10 @@ def freeze_long_lived_objects() -> None:
     """Keep full garbage collections short by freezing what is alive after new imports.
 
     Streamlit runs ``gc.collect(2)`` after every script run (``runner.postScriptGC``). With torch,
-    plotly, scipy and sympy loaded, that walks about half a million long-lived objects while holding
-    the GIL: measured 0.2-0.4 s per run on a 2-core machine, during which every session, every
-    training thread and ``/_stcore/health`` stall, on each click of any user. ``gc.freeze()`` moves
-    the objects alive now out of all later collections (reference counting still frees them).
+    plotly, scipy and sympy loaded, that walks hundreds of thousands of long-lived objects while
+    holding the GIL, and meanwhile every session, every training thread and ``/_stcore/health``
+    stall, on each click of any user. ``gc.freeze()`` moves the objects alive now out of all later
+    collections (reference counting still frees them).
 
     It runs only when modules were imported since the last freeze (a few times per server: the
     preloading, first uploads, first training run), right after a full collection so no

@@ -13,8 +13,8 @@ CommonMark lets a backslash escape *any* ASCII punctuation character, and the es
 is then shown literally; so escaping all of them (and folding line breaks, which could start a
 heading, list or block) leaves nothing for the parser to interpret, while the reader sees the
 original characters. One thing escapes cannot stop: GitHub-flavoured Markdown turns bare
-addresses (``https://...``, ``www.``, ``name@host``) in the *parsed text* into links (measured in
-Chromium: ``https\\:\\/\\/evil\\.example`` still became ``<a href="https://evil.example">``). So
+addresses (``https://...``, ``www.``, ``name@host``) in the *parsed text* into links (in
+Chromium, ``https\\:\\/\\/evil\\.example`` is shown as ``<a href="https://evil.example">``). So
 :func:`plain` also puts an invisible WORD JOINER (U+2060) inside ``://``, after ``www`` and before
 ``@``: the text looks the same, but no address pattern matches any more.
 

@@ -90,7 +90,8 @@ def task_label(name: str) -> str:
     labels = {"smnist": "sequential MNIST (784 pixels)", "psmnist": "permuted sequential MNIST",
               "digits": "digits (8×8, 64 pixels)", "signals": "signals (Donoho–Johnstone)",
               "memory": "memory (recall white noise)",
-              "memory-independent": "memory, one independent input per channel", UPLOAD: "your own dataset (upload two files)…"}
+              "memory-independent": "memory, one independent input per channel",
+              "distant-windows": "distant windows (which far stretch of noise is higher?)", UPLOAD: "your own dataset (upload two files)…"}
     if name.startswith("ucr:"):
         return f"{name[4:]} (UCR)"
     return labels.get(name, name)

@@ -4,7 +4,7 @@ A checkpoint is a safetensors file (see :mod:`multires.checkpoint` for what it h
 validates everything that can be checked from its header alone -- sizes, JSON (nesting and numbers
 bounded, :mod:`multires.checkpoint.safejson`), metadata, format version, the config (against
 ``CONFIG_LIMITS`` and what it may cost, :mod:`multires.cost`), the metrics (against
-:mod:`multires.checkpoint.schema`), tensor dtypes, shapes and offsets -- and reads the config and
+:mod:`multires.checkpoint.metrics`), tensor dtypes, shapes and offsets -- and reads the config and
 metrics. Every failure is a :class:`CheckpointError`. It imports neither PyTorch nor the model, so listing checkpoints (the app's
 model picker) costs a few milliseconds; :func:`multires.checkpoint.load_checkpoint` builds on it.
 """

@@ -30,7 +30,8 @@ import plotly.graph_objects as go
 from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 from ..options import InitKind
 
-__all__ = ["INIT_SYMBOLS", "init_kind", "lag_r2_figure", "score_ranges_figure", "seed_groups", "summary_row"]
+__all__ = ["INIT_SYMBOLS", "init_kind", "lag_r2_caption", "lag_r2_figure", "score_ranges_figure", "seed_groups",
+           "summary_row"]
 
 #: How filters were initialised / trained: one marker shape each (colour is the TREESELECT rule's).
 INIT_SYMBOLS: dict[str, str] = {
@@ -312,3 +313,51 @@ def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
                  "lag τ (time steps, log scale)", "test R² (1 = perfect recall)", height=420)
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
     return fig
+
+
+#: R² at or above this reads as "almost exact" recall in :func:`lag_r2_caption`; below ``_R2_POOR`` as "poor".
+R2_GOOD = 0.9
+_R2_POOR = 0.5
+_CAPTION_MODELS = 8
+
+
+def _lag_ranges(lags: list[int]) -> str:
+    """A run of a curve's lags, e.g. ``[1, 2, 4, 8]``, as "1–8" (one lag as itself)."""
+    return f"{lags[0]}" if lags[0] == lags[-1] else f"{lags[0]}–{lags[-1]}"
+
+
+def lag_r2_caption(curves: Sequence[dict[str, Any]], max_models: int = _CAPTION_MODELS) -> str:
+    """What :func:`lag_r2_figure` shows, model by model, in plain words: where recall is almost exact or poor.
+
+    Each model's lags are split into runs (in the order of its lags) of almost exact recall
+    (R² >= 0.9), partial recall (0.5 to 0.9) and poor recall (below 0.5), so the text follows the
+    chart whatever models it holds; at most ``max_models`` models are described.
+
+    >>> print(lag_r2_caption([{"name": "a", "lags": [1, 2, 4, 8], "r2 per lag": [0.95, 0.99, 0.3, 0.1]},
+    ...                       {"name": "b", "lags": [1, 2, 4, 8], "r2 per lag": [0.92, 0.93, 0.97, 0.99]}]))
+    a: almost exact at lags 1–2, poor at lags 4–8. b: almost exact at every lag (1–8).
+    """
+    sentences = []
+    for row in list(curves)[:max_models]:
+        lags = [int(t) for t in row["lags"]]
+        r2 = [np.nan if v is None else float(v) for v in row["r2 per lag"]]
+        runs: list[tuple[str, list[int]]] = []
+        for lag, value in zip(lags, r2):
+            kind = ("unknown" if not np.isfinite(value) else "almost exact" if value >= R2_GOOD
+                    else f"partly ({_R2_POOR}–{R2_GOOD})" if value >= _R2_POOR else "poor")
+            if runs and runs[-1][0] == kind:
+                runs[-1][1].append(lag)
+            else:
+                runs.append((kind, [lag]))
+        runs = [run for run in runs if run[0] != "unknown"]
+        if not runs:
+            continue
+        if len(runs) == 1:
+            what = f"{runs[0][0]} at every lag ({_lag_ranges(runs[0][1])})"
+        else:
+            what = ", ".join(f"{kind} at lag{'s' if len(run) > 1 else ''} {_lag_ranges(run)}" for kind, run in runs)
+        sentences.append(f"{row['name']}: {what}.")
+    extra = len(curves) - max_models
+    if extra > 0:
+        sentences.append(f"({extra} more model{'s' if extra > 1 else ''} in the chart.)")
+    return " ".join(sentences)

@@ -57,7 +57,8 @@ class TrainConfig(Architecture):
     """A training run: the shared architecture fields plus the optimisation; round-trips through JSON.
 
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
-    sequence length, and the head: ``pool`` for classification, ``last`` for recall); see
+    sequence length, and the head: ``task.head``, i.e. ``pool`` for classification and ``last`` for
+    recall unless the task names its readout); see
     :meth:`model_config`. ``preset`` fills every field left at its default value with the preset's
     value (so ``TrainConfig(preset="paper", lr=3e-3)`` is the paper recipe with another lr). A field
     passed to the constructor *at* its default value cannot be told from one left alone and takes
@@ -160,7 +161,8 @@ class TrainConfig(Architecture):
         """The :class:`~multires.ModelConfig` of this run on ``task`` (a ``TaskData``; validated)."""
         return ModelConfig(**{**self.architecture(), "dropout": float(self.dropout)}, d_input=task.channels_in,
                            d_output=task.n_outputs, seq_len=task.length,
-                           head="pool" if task.kind == "classify" else "last")
+                           # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
+                           head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"))
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}

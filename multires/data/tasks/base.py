@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from multires.options import TaskKind
+from multires.options import Readout, TaskKind
 
 __all__ = ["DatasetError", "TaskData", "check_count", "check_seed"]
 
@@ -54,6 +54,10 @@ class TaskData:
     lag_channels : tuple of int, default ()
         Recall tasks only: the input channel each target column recalls (all 0 for ``"memory"``;
         empty when every column recalls channel 0).
+    readout : {"pool", "last"} or None, default None
+        Where a model reads its answer: ``"pool"`` (mean over time), ``"last"`` (the last step's
+        output: the label is about fixed lags behind the end), or None for the kind's usual head
+        (``pool`` for classification, ``last`` for recall).
     """
 
     name: str
@@ -70,6 +74,7 @@ class TaskData:
     description: str
     source: str = ""
     lag_channels: tuple[int, ...] = ()
+    readout: Readout | None = None
 
     @property
     def channels_in(self) -> int:
@@ -85,6 +90,13 @@ class TaskData:
     def n_outputs(self) -> int:
         """Width of the model head: ``n_classes`` for classification, ``len(lags)`` for recall."""
         return self.n_classes if self.kind == "classify" else len(self.lags)
+
+    @property
+    def head(self) -> Readout:
+        """The model head this task is read with: :attr:`readout`, else ``pool`` (classify) / ``last`` (recall)."""
+        if self.readout is not None:
+            return self.readout
+        return "pool" if self.kind == "classify" else "last"
 
 
 def check_seed(seed: int) -> int:

@@ -20,6 +20,7 @@ from multires.data.tasks.builtin import digits_task, memory_task, signals_task
 from multires.data.tasks.files import task_from_paths
 from multires.data.tasks.mnist import psmnist_task, smnist_task
 from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
+from multires.data.tasks.windows import distant_windows_task
 from multires.options import TASK_NAMES, TaskName
 
 __all__ = ["load_task", "task_names"]
@@ -30,6 +31,7 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "signals": signals_task,
     "memory": memory_task,
     "memory-independent": functools.partial(memory_task, inputs="independent"),
+    "distant-windows": distant_windows_task,
     "smnist": smnist_task,
     "psmnist": psmnist_task,
 }
@@ -59,6 +61,8 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
           :func:`~multires.data.tasks.signals_task`, :func:`~multires.data.tasks.memory_task`);
         * ``"memory-independent"``: ``memory_task(inputs="independent")``, one white-noise input
           per channel;
+        * ``"distant-windows"``: which of two stretches of white noise far behind the end has the
+          larger mean (:func:`~multires.data.tasks.distant_windows_task`), read at the last step;
         * ``"smnist"``, ``"psmnist"``: sequential and permuted sequential MNIST
           (:func:`~multires.data.tasks.smnist_task`, :func:`~multires.data.tasks.psmnist_task`);
         * ``"ucr:<Name>"``: a UCR dataset bundled with aeon (:func:`~multires.data.tasks.ucr_task`;
