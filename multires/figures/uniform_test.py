@@ -37,7 +37,7 @@ from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = [
     "CONFIDENCE",
-    "REQUIRED_COLUMNS",
+    "UNIFORM_TEST_COLUMNS",
     "SETTING_LABELS",
     "paired_summary",
     "paired_t_interval",
@@ -48,7 +48,7 @@ __all__ = [
 #: Confidence level of the paired t-interval.
 CONFIDENCE = 0.95
 #: Columns :func:`paired_summary` needs.
-REQUIRED_COLUMNS = ("setting", "seed", "tree_select", "test_accuracy", "slots_per_channel", "distinct_per_layer",
+UNIFORM_TEST_COLUMNS = ("setting", "seed", "tree_select", "test_accuracy", "slots_per_channel", "distinct_per_layer",
                     "n_parameters", "steps")
 #: How the settings of the shipped table are named on the page (others are shown as they are spelled).
 SETTING_LABELS: dict[str, str] = {
@@ -87,7 +87,7 @@ def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     table : DataFrame
-        :data:`REQUIRED_COLUMNS` (plus optional ``ceiling``): one row per (setting, seed, rule), rules
+        :data:`UNIFORM_TEST_COLUMNS` (plus optional ``ceiling``): one row per (setting, seed, rule), rules
         ``"fading"`` and ``"uniform"``; a seed counts only when both of its rules are present.
 
     Returns
@@ -108,7 +108,7 @@ def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
     ValueError
         If a column is missing, no seed has both rules, or the two rules of a seed had different budgets.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    missing = [c for c in UNIFORM_TEST_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"the comparison table lacks column(s) {', '.join(missing)}")
     out = []
