@@ -20,7 +20,8 @@ from multires.figures.treeselect import (
     reconstruction_figure,
     selection_matrix_figure,
 )
-from multires.analysis.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
+from multires.analysis.memory import cell_span, memory_span, reconstruction_error_by_lag
+from multires.analysis.footprint import footprint
 from multires.treeselect import Slot, receptive_field
 from ui import state
 from ui.charts import presenting, show

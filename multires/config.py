@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .checkpoint.jsonconfig import JsonConfig
 from .cost import check_network_cost
 from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, TREE_SELECTS, DropoutMode, Head,
@@ -31,7 +33,7 @@ from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, 
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 
-__all__ = ["MODEL_PRESETS", "Architecture", "ModelConfig", "check_choice", "check_integer"]
+__all__ = ["MODEL_PRESETS", "Architecture", "ModelConfig", "check_at_least", "check_choice", "check_integer"]
 
 #: Named sets of ``ModelConfig`` field values; ``ModelConfig.from_preset(name, **overrides)``.
 #: ``paper``: the official classification network's architecture and its command-line defaults
@@ -57,6 +59,13 @@ def check_integer(name: str, value: Any, low: int, high: int, what: str = "") ->
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ValueError(f"{what}{name} must be an integer in {low}..{high}, got {value!r}")
     return value
+
+
+def check_at_least(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an ``int`` if it is an integer (NumPy's too, not a bool) ``>= minimum``, else a ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:

@@ -23,8 +23,9 @@ from multires.figures.treeselect import (
     reconstruction_figure,
 )
 from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
-from multires.analysis.filters import family_gram, wavelet_family
-from multires.analysis.memory import footprint, memory_capacity, reconstruct_past, reconstruction_error_by_lag
+from multires.analysis.families import family_gram, wavelet_family
+from multires.analysis.memory import memory_capacity, reconstruct_past, reconstruction_error_by_lag
+from multires.analysis.footprint import footprint
 from multires.treeselect import Slot
 from multires.wavelets import wavelet_filters
 

@@ -75,7 +75,7 @@ def paired_t_interval(differences: Any, confidence: float = CONFIDENCE) -> tuple
     mean = float(d.mean())
     if d.size < 2:
         return mean, math.nan, math.nan
-    from scipy.stats import t
+    from scipy.stats import t  # scipy.stats takes about a second to import: only this summary needs it
 
     half = float(t.ppf(0.5 + confidence / 2, d.size - 1)) * float(d.std(ddof=1)) / math.sqrt(d.size)
     return mean, mean - half, mean + half

@@ -17,6 +17,8 @@ import sys
 from typing import Any, Callable, Sequence
 
 from .grid import GRID_PRESETS, StudyGrid, all_trials, grid_preset
+from .report import write_charts
+from .runner import run_study
 
 __all__ = ["build_grids", "main", "parse_args"]
 
@@ -91,8 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.num_cpus is not None and args.num_cpus < 1:
             raise ValueError(f"--num-cpus must be >= 1, got {args.num_cpus}")
-        from .runner import run_study
-
         table = run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -101,8 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = set(table.loc[table["status"] == "ok", "key"]) & wanted if not table.empty else set()
     print(f"{len(ok)}/{len(wanted)} trials of this grid finished; results in {args.out}/results.csv and results.parquet")
     if ok:
-        from .report import write_charts
-
         print(f"charts (score vs budget with the Pareto front, filter init): {write_charts(table, args.out)}")
     return 0 if len(ok) == len(wanted) else 1
 

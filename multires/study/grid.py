@@ -27,6 +27,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence, get_args
 
+from ..training.config import TrainConfig
+from ..wavelets import check_wavelet_name
 from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
 
 __all__ = ["GRID_PRESETS", "all_trials", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
@@ -77,10 +79,8 @@ class TrialSpec:
         """:func:`init_label` of this trial."""
         return init_label(self.wavelet, self.freeze_filters)
 
-    def train_config(self) -> Any:
-        """The validated :class:`~multires.training.TrainConfig` (imports torch)."""
-        from ..training.config import TrainConfig
-
+    def train_config(self) -> TrainConfig:
+        """The validated :class:`~multires.training.TrainConfig`."""
         return TrainConfig(
             tree_select=self.tree_select, memory_size=self.memory_size, wavelet=self.wavelet,
             freeze_filters=self.freeze_filters, d_model=self.d_model, n_layers=self.n_layers,
@@ -142,8 +142,6 @@ class StudyGrid:
             raise ValueError(f"freeze must hold True/False, got {self.freeze!r}")
         for init in self.inits:
             if init != RANDOM_INIT:
-                from ..wavelets import check_wavelet_name
-
                 check_wavelet_name(init)
         unknown = sorted(set(self.task_options) - set(self.tasks))
         if unknown:

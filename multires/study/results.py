@@ -133,7 +133,7 @@ def _short(err: BaseException, limit: int = 200) -> str:
 
 def _read_parquet(data: bytes) -> pd.DataFrame:
     """A Parquet table, bounded by its metadata (rows, columns, sizes) and its decoded text before pandas sees it."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow is optional (the study extra): only Parquet tables need it
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -185,13 +185,13 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
 
 def _value_type(kind):
     """A dictionary column's value type, else the type itself."""
-    import pyarrow as pa
+    import pyarrow as pa  # optional, as in _read_parquet
 
     return kind.value_type if pa.types.is_dictionary(kind) else kind
 
 
 def _describe(kind) -> str:
-    import pyarrow as pa
+    import pyarrow as pa  # optional, as in _read_parquet
 
     if pa.types.is_struct(kind) or pa.types.is_map(kind):
         return "records (key: value pairs) in its cells"

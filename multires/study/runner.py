@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _trainable(config: dict[str, Any]) -> None:
-    from ray import tune
+    from ray import tune  # Ray is optional (the study extra): imported where a study runs
 
     tune.report(run_trial(TrialSpec.from_dict(config["spec"]), threads=1))
 
@@ -112,7 +112,7 @@ def run_study(
 
 def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, address: str | None,
                 num_cpus: int | None, verbose: int, log: Callable[[str], Any]) -> list[dict[str, Any]]:
-    import ray
+    import ray  # optional, as in _trainable
     from ray import tune
 
     spec_fields = set(todo[0].to_dict())

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import get_args
 
 import torch
+import torch.distributed as dist
+from tqdm import tqdm
 
 from ..checkpoint.io import save_run
 from ..options import DropoutMode, InitScheme
@@ -144,8 +146,6 @@ def _init_distributed() -> DistributedHooks | None:
     """Join the ``torchrun`` job described by the environment, or return None for one process."""
     if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return None
-    import torch.distributed as dist
-
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         device = torch.device("cuda", local_rank)
@@ -167,8 +167,6 @@ class _Bar:
         if not self.enabled:
             return False
         if self.bar is None:
-            from tqdm import tqdm
-
             self.bar = tqdm(total=p.total_steps, desc=self.description, unit="step", dynamic_ncols=True)
         if p.val_metric is not None:
             self.val = p.val_metric
@@ -231,8 +229,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         if hooks is not None:
-            import torch.distributed as dist
-
             dist.destroy_process_group()
 
 

@@ -139,7 +139,7 @@ def apply_thread_policy(n: int | None = None) -> int:
     TorchScript's ``fork``, not by this project's eager code) is sized to the same count when torch
     still allows it, i.e. before the process's first parallel work; later calls leave it as it is.
     """
-    import torch
+    import torch  # on first use: importing this module (the app does at start) must not load torch
 
     count = resolve_threads(n)
     torch.set_num_threads(count)  # also for an unchanged count: a thread started later inherits it

@@ -11,14 +11,13 @@ torch.Size([3, 2])
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import numpy as np
 import torch
 
 from multires.options import MAX_SIGNAL_LENGTH, MEMORY_INPUTS, MIN_SIGNAL_LENGTH, MemoryInputs
-from multires.data.signals import load_signal
+from multires.data.signals import digits_arrays, load_signal
 from multires.data.tasks.base import TaskData, check_count, check_seed
 from multires.data.tasks.splits import pooled_task
 
@@ -49,18 +48,6 @@ INDEPENDENT_MEMORY_CHANNELS = 8
 _MAX_MEMORY_CHANNELS = 64
 
 
-@functools.lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = bunch.data.astype(np.float64)  # (1797, 64), values 0..16, rows of the 8x8 image
-    labels = bunch.target.astype(np.int64)
-    images.flags.writeable = False
-    labels.flags.writeable = False
-    return images, labels
-
-
 def digits_task(seed: int = 0) -> TaskData:
     """Handwritten digits read pixel by pixel: 10-class classification of length-64 sequences.
 
@@ -88,7 +75,7 @@ def digits_task(seed: int = 0) -> TaskData:
     (torch.Size([1259, 1, 64]), torch.Size([179, 1, 64]), torch.Size([359, 1, 64]))
     """
     rng = np.random.default_rng(check_seed(seed))
-    images, labels = _digits()
+    images, labels = digits_arrays()
     inputs = (images / 16.0)[:, None, :]  # (n, 1, 64)
     return pooled_task(
         name="digits",

@@ -142,7 +142,7 @@ def ucr_files(dataset: str) -> tuple[Path, Path]:
 
 @functools.lru_cache(maxsize=8)
 def _load_bundled(name: str) -> tuple[Any, Any, Any, Any]:
-    from aeon.datasets import load_from_ts_file
+    from aeon.datasets import load_from_ts_file  # aeon takes seconds to import: only UCR tasks need it
 
     train_path, test_path = ucr_files(name)
     X_train, y_train = load_from_ts_file(str(train_path))  # (n, 1, length) float64, labels as str
