@@ -59,6 +59,18 @@ def _color(tree_select: str) -> str:
     return TREE_SELECT_COLORS.get(tree_select, "#000000")
 
 
+def _rule_lines(fig: go.Figure, lags: np.ndarray, curves: Mapping[str, np.ndarray], names: Mapping[str, str],
+                width_px: int) -> list[Reduction]:
+    """One step line per TREESELECT rule (its colour, the given name), reduced to ``width_px``."""
+    drawn = []
+    for tree_select, values in curves.items():
+        x, y, reduction = reduced_line(values, width_px, x=lags)
+        drawn.append(reduction)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=names[tree_select],
+                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
+    return drawn
+
+
 def _mark(fig: go.Figure, drawn: Sequence[Reduction]) -> go.Figure:
     """Record the traces' reduction on the figure when points were dropped (short data stay as they were)."""
     reduction = total(drawn)
@@ -177,12 +189,7 @@ def reconstruction_error_figure(
         One step-line trace per TREESELECT rule.
     """
     fig = go.Figure()
-    drawn = []
-    for tree_select, error in errors.items():
-        x, y, reduction = reduced_line(error, width_px, x=lags)
-        drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_label(tree_select, labels),
-                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
+    drawn = _rule_lines(fig, lags, errors, {rule: _label(rule, labels) for rule in errors}, width_px)
     fig.update_yaxes(range=[-0.03, 1.05])
     style_figure(fig, "Reconstruction error vs lag (white-noise input)", "lag τ = n − t (samples)",
            "squared error (fraction of variance)", height=height)
@@ -212,13 +219,8 @@ def capacity_figure(
         One trace per TREESELECT rule.
     """
     fig = go.Figure()
-    drawn = []
-    for tree_select, values in r2.items():
-        capacity = float(np.sum(values))
-        x, y, reduction = reduced_line(values, width_px, x=lags)
-        drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(tree_select, labels)} (total {capacity:.1f})",
-                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
+    names = {rule: f"{_label(rule, labels)} (total {float(np.sum(values)):.1f})" for rule, values in r2.items()}
+    drawn = _rule_lines(fig, lags, r2, names, width_px)
     if mark_lag is not None:
         fig.add_vline(x=mark_lag[0], line=dict(color="#333333", width=2, dash="dot"),
                       annotation_text=mark_lag[1], annotation_position="top right", annotation_font=dict(size=13))

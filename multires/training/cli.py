@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = p.add_argument_group("process")
     run.add_argument("--threads", type=int, default=None,
                      help="torch CPU threads per process (default: the thread policy, multires.training.threads: "
-                          "MULTIRES_THREADS, else 1 - measured fastest on a shared machine; under torchrun "
+                          "MULTIRES_THREADS, else 1, the fastest on a shared machine; under torchrun "
                           "capped at cpu_count // local processes); this option overrides it")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)

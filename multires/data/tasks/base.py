@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,6 +76,11 @@ class TaskData:
     source: str = ""
     lag_channels: tuple[int, ...] = ()
     readout: Readout | None = None
+
+    @classmethod
+    def from_splits(cls, xs: list[torch.Tensor], ys: list[torch.Tensor], **fields: Any) -> TaskData:
+        """A task from its (train, val, test) inputs ``xs`` and targets ``ys``, plus the other fields."""
+        return cls(x_train=xs[0], y_train=ys[0], x_val=xs[1], y_val=ys[1], x_test=xs[2], y_test=ys[2], **fields)
 
     @property
     def channels_in(self) -> int:

@@ -265,14 +265,9 @@ def memory_task(
         (f"ch {c + 1} lag {tau}" if independent else f"lag {tau}") for c in range(n_channels) for tau in lags
     )
     what = f"{n_channels} independent white-noise inputs" if independent else "white noise"
-    return TaskData(
+    return TaskData.from_splits(
+        x, y,
         name="memory-independent" if independent else "memory",
-        x_train=x[0],
-        y_train=y[0],
-        x_val=x[1],
-        y_val=y[1],
-        x_test=x[2],
-        y_test=y[2],
         n_classes=0,
         kind="recall",
         lags=lags * n_channels,

@@ -104,17 +104,10 @@ def smnist_task(seed: int = 0) -> TaskData:
     Pixels are scaled to [0, 1] (``/ 255``), then standardised with the mean and standard deviation
     of all training pixels (as :func:`~multires.data.tasks.digits_task`). The split is stratified per
     digit, 70 / 10 / 20 % train / val / test (3500 / 500 / 1000), drawn from
-    ``np.random.default_rng(seed)``.
+    ``np.random.default_rng(seed)`` (``seed``: a non-negative integer).
 
-    Parameters
-    ----------
-    seed : int, default 0
-        Non-negative seed of the split.
-
-    Returns
-    -------
-    TaskData
-        ``x_*`` float32 ``[n, 1, 784]``; ``y_*`` int64 in 0..9; ``class_names`` "0".."9".
+    Returns a :class:`TaskData` with ``x_*`` float32 ``[n, 1, 784]``, ``y_*`` int64 in 0..9 and
+    ``class_names`` "0".."9".
     """
     return _mnist_task(seed, permute=False)
 
@@ -124,16 +117,7 @@ def psmnist_task(seed: int = 0) -> TaskData:
 
     The permutation is :func:`pixel_permutation` (seed :data:`PERMUTATION_SEED`, independent of
     ``seed``), so neighbouring time steps are no longer neighbouring pixels and the whole
-    784-step history matters. Same split as ``smnist_task(seed)``.
-
-    Parameters
-    ----------
-    seed : int, default 0
-        Non-negative seed of the split.
-
-    Returns
-    -------
-    TaskData
-        As :func:`smnist_task`, with ``x[..., t]`` holding pixel ``pixel_permutation()[t]``.
+    784-step history matters. Same split and the same arrays as ``smnist_task(seed)``, with
+    ``x[..., t]`` holding pixel ``pixel_permutation()[t]``.
     """
     return _mnist_task(seed, permute=True)

@@ -10,7 +10,7 @@ the network — keeping the archive's official train/test split.
 Two bundled problems pass the header test but are not UCR archive datasets and are left out:
 ``UnitTest`` (a 42-series excerpt of UCR's Chinatown, a fixture of aeon's own tests) and
 ``Covid3Month_disc`` (a discretised version of a Monash regression problem).
-``tests/test_tasks_ucr.py`` checks the list against aeon's own ``univariate_equal_length``
+``tests/test_tasks_real.py`` checks the list against aeon's own ``univariate_equal_length``
 catalogue.
 
 Examples

@@ -138,14 +138,9 @@ def distant_windows_task(
     x = [torch.from_numpy(np.ascontiguousarray(data[a:b])) for a, b in itertools.pairwise(bounds)]
     y = [torch.from_numpy(np.ascontiguousarray(labels[a:b])) for a, b in itertools.pairwise(bounds)]
     near, far = lags
-    return TaskData(
+    return TaskData.from_splits(
+        x, y,
         name="distant-windows",
-        x_train=x[0],
-        y_train=y[0],
-        x_val=x[1],
-        y_val=y[1],
-        x_test=x[2],
-        y_test=y[2],
         n_classes=2,
         kind="classify",
         lags=(),

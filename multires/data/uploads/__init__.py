@@ -11,8 +11,6 @@ text and value checks every format shares), :mod:`~multires.data.uploads.text` (
 :mod:`~multires.data.uploads.npy` and :mod:`~multires.data.uploads.wav`. :func:`check_upload_bytes` and
 :func:`decode_text` are reused by :mod:`multires.data.tasks.files` for UCR-format dataset files.
 
-Everything here is also importable from :mod:`multires.data.signals`, where it used to live.
-
 Examples
 --------
 >>> from multires.data.uploads import parse_upload
