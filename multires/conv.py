@@ -141,19 +141,7 @@ class MultiresConv(nn.Module):
             h1 = torch.empty(channels, kernel_size).uniform_(-bound, bound)
         self.h0 = nn.Parameter(h0)
         self.h1 = nn.Parameter(h1)
-        n_weights = len(self.slots) + 1
-        m = memory_size if tree_select == "learned" else len(self.slots)  # slots kept per channel
-        if init == "default":
-            w = torch.randn(channels, n_weights) * math.sqrt(2.0 / (m + 1))
-        else:  # official: uniform(-1, 1) * sqrt(2 / (2m + 2))
-            w = torch.empty(channels, n_weights).uniform_(-1.0, 1.0) * math.sqrt(2.0 / (2 * m + 2))
-        if indep_res_init:  # official option: the skip weight does not shrink with m
-            w[:, -1].uniform_(-1.0, 1.0)
-        if tree_select == "learned":
-            # Start from resolution fading: only the lag-0 slots (and the skip) carry weight; every
-            # other candidate starts at 0 and grows only where the gradient pays for it. Measured on
-            # the memory task this beat a random dense start (mean R^2 0.34 vs 0.25, frozen Haar).
-            w[:, :-1] *= torch.tensor([s.lag == 0 for s in self.slots], dtype=w.dtype)
+        w = _initial_weights(channels, self.slots, tree_select, memory_size, init, indep_res_init)
         self.w = nn.Parameter(w)
         # Which candidate slots are kept, per channel. All true except while/after learning a selection.
         self.register_buffer("slot_mask", torch.ones(channels, len(self.slots), dtype=torch.bool))
@@ -347,3 +335,22 @@ class MultiresConv(nn.Module):
 def _weight_order(slot: Slot) -> tuple[int, int, int]:
     """Sort key of the weight order: approx first, then detail levels coarse to fine, recent first."""
     return (0 if slot.band == "approx" else 1, -slot.level, slot.lag)
+
+
+def _initial_weights(channels: int, slots: list[Slot], tree_select: str, memory_size: int | None, init: str,
+                     indep_res_init: bool) -> torch.Tensor:
+    """``w (channels, n_slots + 1)`` at initialisation, scaled by the slots each channel keeps."""
+    n_weights = len(slots) + 1
+    m = memory_size if tree_select == "learned" else len(slots)  # slots kept per channel
+    if init == "default":
+        w = torch.randn(channels, n_weights) * math.sqrt(2.0 / (m + 1))
+    else:  # official: uniform(-1, 1) * sqrt(2 / (2m + 2))
+        w = torch.empty(channels, n_weights).uniform_(-1.0, 1.0) * math.sqrt(2.0 / (2 * m + 2))
+    if indep_res_init:  # official option: the skip weight does not shrink with m
+        w[:, -1].uniform_(-1.0, 1.0)
+    if tree_select == "learned":
+        # Start from resolution fading: only the lag-0 slots (and the skip) carry weight; every
+        # other candidate starts at 0 and grows only where the gradient pays for it. Measured on
+        # the memory task this beat a random dense start (mean R^2 0.34 vs 0.25, frozen Haar).
+        w[:, :-1] *= torch.tensor([s.lag == 0 for s in slots], dtype=w.dtype)
+    return w

@@ -97,18 +97,7 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     if not isinstance(header, dict):
         raise CheckpointError(f"{not_safetensors}: its header is not a JSON object")
     metadata = header.pop("__metadata__", None)
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
-                              "(format 'wavelet-memory-explorer')")
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint format is {metadata.get('format')!r}, expected {FORMAT!r}: "
-                              "this file was not written by this app")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint format_version {metadata.get('format_version')!r} is not supported; "
-                              f"this version reads format_version {FORMAT_VERSION!r} (upgrade multires?)")
-    missing = [k for k in METADATA_KEYS if k not in metadata]
-    if missing:
-        raise CheckpointError(f"checkpoint metadata lacks {missing}")
+    _check_metadata(metadata)
 
     data_len = len(data) - 8 - header_len
     spans = []
@@ -185,3 +174,19 @@ def read_metadata(source: str | os.PathLike | bytes) -> tuple[ModelConfig, dict[
     """``(config, metrics)`` of a checkpoint after validating its header; builds nothing."""
     _, config, metrics = parse_checkpoint(read_source(source))
     return config, metrics
+
+
+def _check_metadata(metadata: Any) -> None:
+    """The header's metadata must be this app's format and version, with every key it reads."""
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
+                              "(format 'wavelet-memory-explorer')")
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint format is {metadata.get('format')!r}, expected {FORMAT!r}: "
+                              "this file was not written by this app")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint format_version {metadata.get('format_version')!r} is not supported; "
+                              f"this version reads format_version {FORMAT_VERSION!r} (upgrade multires?)")
+    missing = [k for k in METADATA_KEYS if k not in metadata]
+    if missing:
+        raise CheckpointError(f"checkpoint metadata lacks {missing}")

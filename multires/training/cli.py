@@ -70,6 +70,16 @@ def _wavelet(value: str) -> str | None:
     return None if value.lower() in ("none", "random") else value
 
 
+def _add_process_options(p: argparse.ArgumentParser) -> None:
+    """``--threads`` and ``--quiet``: how the process runs, not what it trains."""
+    run = p.add_argument_group("process")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch CPU threads per process (default: the thread policy, multires.training.threads: "
+                          "MULTIRES_THREADS, else 1, the fastest on a shared machine; under torchrun "
+                          "capped at cpu_count // local processes); this option overrides it")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser (defaults are :class:`~multires.training.TrainConfig`'s)."""
     p = argparse.ArgumentParser(
@@ -124,12 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--seed", type=int, default=d["seed"], help="init, shuffling and dropout seed")
     opt.add_argument("--max-seconds", type=float, default=d["max_seconds"],
                      help=f"stop cleanly after this many seconds of training (max {TRAIN_LIMITS['max_seconds'][1]:g})")
-    run = p.add_argument_group("process")
-    run.add_argument("--threads", type=int, default=None,
-                     help="torch CPU threads per process (default: the thread policy, multires.training.threads: "
-                          "MULTIRES_THREADS, else 1, the fastest on a shared machine; under torchrun "
-                          "capped at cpu_count // local processes); this option overrides it")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_process_options(p)
     for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)
         if action.dest in _DEFAULTS and action.dest != "preset":
             action.default = argparse.SUPPRESS
