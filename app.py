@@ -17,12 +17,15 @@ runtime.await_module("pandas")  # another session may be importing pandas right 
 from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
 from ui.safe_text import plain  # noqa: E402
 
-# A Material icon, not an emoji: checking an emoji loads Streamlit's emoji table (0.2-0.6 s of the cold start).
-st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=":material/waves:", layout="wide")
+# The favicon is a file served by this server (/media/...): a Material icon as page icon made the browser fetch
+# it from fonts.gstatic.com on every page load, and an emoji loads Streamlit's emoji table (0.2-0.6 s of cold start).
+st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=str(state.ROOT / "assets" / "icon.png"),
+                   layout="wide")
 
 HOME = st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True)
 PAGES = [
     HOME,
+    st.Page("app_pages/8_Lesson.py", url_path="lesson", title="Lesson path", icon=":material/school:"),
     st.Page("app_pages/1_Wavelets.py", url_path="wavelets", title="Wavelets", icon=":material/waves:"),
     st.Page("app_pages/2_Filters.py", url_path="filters", title="Filters", icon=":material/tune:"),
     st.Page("app_pages/2b_Playground.py", url_path="playground", title="Wavelet playground", icon=":material/science:"),

@@ -8,6 +8,7 @@ import streamlit as st
 from multires import max_uniform_memory, memory_slots
 from multires.figures.style import TREE_SELECT_LABELS
 from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots before the chart
+from ui import state
 from ui.charts import presenting, show
 
 TOY_N, TOY_DEPTH, TOY_K = 16, 4, 2  # small enough that every node stays readable
@@ -33,9 +34,9 @@ figure_column, controls = st.columns([5, 1.35], gap="medium")
 # The chart is sent before the controls beside it are drawn: the browser starts fetching Plotly (its
 # largest script, ~1 s to load on a 2-core machine) when the first chart arrives, so the first chart
 # goes out first. Its inputs are the controls' current values (session state, or their defaults).
-strategy = st.session_state.get("home_strategy", DEFAULT_STRATEGY)
-memory_size = int(st.session_state.get("home_memory_size", DEFAULT_MEMORY))
-impulse_at = int(st.session_state.get("home_impulse", DEFAULT_IMPULSE))
+strategy = state.get("home_strategy", DEFAULT_STRATEGY)
+memory_size = int(state.get("home_memory_size", DEFAULT_MEMORY))
+impulse_at = int(state.get("home_impulse", DEFAULT_IMPULSE))
 with figure_column:
     show(tree_animation(strategy, memory_size if strategy == "uniform" else 0, impulse_at), key="home_tree")
 with controls:
@@ -96,6 +97,9 @@ st.header("A guided path")
 st.markdown("Every page of the app, in menu order. The pages share the sidebar's model, layer, channel, signal and "
             "fixed wavelet, so you can follow one example all the way through.")
 GUIDE = [
+    ("app_pages/8_Lesson.py", "Lesson path", ":material/school:",
+     "The story in nine steps, one key chart and one question each; the step is in the address, so a class can "
+     "follow one link."),
     ("app_pages/1_Wavelets.py", "Wavelets", ":material/waves:",
      "What a wavelet is: the mother wavelet, its dilated and shifted family, and why that family is orthonormal."),
     ("app_pages/2_Filters.py", "Filters", ":material/tune:",

@@ -16,7 +16,7 @@ from multires.figures.filters import (
 )
 from multires.analysis.filters import cascade, filter_diagnostics, frequency_response, nearest_wavelet, normalize_filters
 from multires.wavelets import wavelet_filters
-from ui import state
+from ui import defaults, state
 from ui.charts import show
 from ui.figure_cache import cached_figure
 from ui.reduced import show_chart
@@ -71,6 +71,7 @@ st.markdown(
     f"**{wavelet}**. Every level of the tree reuses this one pair: **h0** (lowpass) makes the approximations, "
     "**h1** (highpass) the details."
 )
+st.caption(plain(defaults.model_note(entry)))
 
 raw_h0, raw_h1 = state.model_filters(entry, layer, channel)
 fix_h0, fix_h1 = wavelet_filters(wavelet)
@@ -139,7 +140,7 @@ with cascade_tab:
                    key="filters_cascade", file_name="filters_cascade.csv",
                    exact=lambda: {"t learned": x_l, "phi learned": phi_l, "psi learned": psi_l,
                                   "t fixed": x_f, "phi fixed": phi_f, "psi fixed": psi_f})
-        st.caption("Iterating the filters (pywt.Wavelet.wavefun) gives the functions they stand for. Bounded, settled "
+        st.caption("Iterating the filters (applying them again and again at finer scales) gives the functions they stand for. Bounded, settled "
                    "curves are needed for a wavelet (not enough on their own: see the checks); spiky or exploding "
                    "curves mean the pair is not one.")
         if max(np.abs(phi_l).max(), np.abs(psi_l).max()) > DIVERGED:

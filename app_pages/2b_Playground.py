@@ -31,7 +31,8 @@ def tap_inputs(band: str, k: int) -> None:
     for start in range(0, k, TAPS_PER_ROW):
         cols = st.columns(TAPS_PER_ROW)
         for i in range(start, min(start + TAPS_PER_ROW, k)):
-            cols[i - start].number_input(f"{band}[{i}]", step=0.05, format="%.4f", key=pg.tap_key(band, i))
+            cols[i - start].number_input(f"{band}[{i}]", step=0.05, format="%.4f", key=pg.tap_key(band, i),
+                                         on_change=pg.mark_custom)
 
 
 def verdict(value: float, ideal: float) -> str:
@@ -72,7 +73,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
     with chart:
         show_chart(cached_figure(cascade_chart, x, phi, psi, diverges), key="pg_cascade",
                    exact=lambda: {"t": x, "phi": phi, "psi": psi}, file_name="playground_phi_psi.csv")
-        st.caption("The cascade (pywt.Wavelet.wavefun, pair rescaled to sum h0 = √2) iterates your filters: a wavelet "
+        st.caption("The cascade (the pair rescaled so h0 sums to √2, then applied again and again) iterates your filters: a wavelet "
                    "needs a bounded ψ with equal area above and below 0; the checks below say if the pair is orthonormal.")
         if diverges:
             st.warning("The cascade does not settle to a bounded function (values beyond ±20, axis clipped to ±5): "
@@ -91,7 +92,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
                   "ok?": [mark(r["value"], r["ideal"]) for r in rows],
                   "ideal": [f"{r['ideal']:.4f}" for r in rows],
                   "what it means": [r["meaning"] for r in rows]})
-        st.caption("Each line is one property of a wavelet filter pair (multires.analysis.filters.filter_diagnostics): ✓ at the "
+        st.caption("Each line is one property of a wavelet filter pair: ✓ at the "
                    f"ideal (within {PASS:g}), ≈ within {CLOSE:g}, ✗ further. Haar, db2, db3 and sym4 hit every ideal.")
     with response:
         freqs, lo, _ = frequency_response(h0, N_FREQS)
@@ -124,13 +125,13 @@ with controls:
     c1.selectbox("Start from", pg.PRESET_OPTIONS, key="pg_preset", on_change=pg.load_preset,
                  help="Haar, db2, db3, sym4: orthonormal wavelets (k = 2, 4, 6, 8). A random pair is drawn like "
                       "MultiresConv's random init. The learned filters are the sidebar's model/layer/channel, "
-                      "normalised (sum h0 = √2).")
+                      "normalised (sum h0 = √2). It shows “your own taps” once you type, paste or resize them.")
     c2.slider("Taps k", MIN_TAPS, MAX_TAPS, key="pg_k", on_change=pg.resize,
               help="Filter length. Odd k never gives an orthonormal pair: try it.")
-    if st.session_state["pg_preset"] in ("random pair", pg.LEARNED):
-        st.button("Load it again" if st.session_state["pg_preset"] == pg.LEARNED else "New random pair",
+    if pg.preset() in ("random pair", pg.LEARNED):
+        st.button("Load it again" if pg.preset() == pg.LEARNED else "New random pair",
                   key="pg_reload", on_click=pg.load_preset)
-    k = int(st.session_state["pg_k"])
+    k = pg.tap_count()
     tap_inputs("h0", k)
     st.radio("Highpass h1", [pg.DERIVE, pg.EDIT], key="pg_mode", on_change=pg.mode_changed, horizontal=True,
              format_func={pg.DERIVE: "mirror of h0", pg.EDIT: "edit h1 too"}.get)

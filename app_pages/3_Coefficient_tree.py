@@ -12,84 +12,17 @@ from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from ui import state
+from multires.figures.tree import signal_figure
+from ui import defaults, state
 from ui.charts import presenting, show
 from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
-from ui.trees import tree_rows
+from ui.reveal import predict_then_reveal, verdict
+from ui.signal_upload import upload_panel
+from ui.trees import energy_figure, energy_shares, heatmap_figure, traces_figure, tree_rows
 
-UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_column", "tree_upload_start", "tree_upload_error"
 MAX_DEPTH = 14
-
-
-# --- uploads ---------------------------------------------------------------------------------
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def read_upload(data: bytes, filename: str, column: str | None) -> tuple[ParsedSignal, bool]:
-    """Parse an upload; a signal that is too long comes back whole with ``True`` (window it next)."""
-    try:
-        return parse_upload(data, filename, column), False
-    except SignalTooLongError as error:
-        return error.parsed, True
-
-
-def upload_choice(data: bytes, filename: str, column: str | None, start: int | None) -> tuple[str, np.ndarray]:
-    """Name and values of an upload with the user's column and window choices (raises SignalError)."""
-    parsed, too_long = read_upload(data, filename, column)
-    name, values = filename, parsed.values
-    if len(parsed.columns) > 1:
-        name += f" · {parsed.column}"
-    if too_long:
-        first = min(max(int(start or 0), 0), values.size - MAX_SIGNAL_LENGTH)
-        values = window_signal(values, first, MAX_SIGNAL_LENGTH)
-        name += f" · samples {first}–{first + MAX_SIGNAL_LENGTH - 1}"
-    return name, values
-
-
-def file_identity(file) -> tuple:
-    """Tells two uploads apart, even two files with the same name."""
-    return getattr(file, "file_id", None), file.name, file.size
-
-
-def sync_upload(new_file: bool = False) -> None:
-    """Callback of the upload widgets: read the file with the current choices and select it in the sidebar.
-
-    On a SignalError the message is kept, with the identity of the file it is about, for display (only
-    while that file is the current one) and the session's signal stays as it was.
-    """
-    if new_file:  # choices made for the previous file do not apply to this one
-        st.session_state.pop(COLUMN_KEY, None)
-        st.session_state.pop(START_KEY, None)
-    file = st.session_state.get(UPLOAD_KEY)
-    if file is None:
-        st.session_state.pop(ERROR_KEY, None)
-        return
-    try:
-        name, values = upload_choice(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY),
-                                     st.session_state.get(START_KEY))
-    except SignalError as error:
-        st.session_state[ERROR_KEY] = (file_identity(file), f"Could not use {file.name}: {error}")
-        return
-    st.session_state.pop(ERROR_KEY, None)
-    state.use_uploaded_signal(name, values)
-
-
-# --- derived arrays --------------------------------------------------------------------------
-
-
-# Figures of a tree, cached (ui.figure_cache) by the tree's inputs: hashing x and the filters on every
-# run costs far less than hashing the J + 1 rows they produce.
-def heatmap_figure(x, h0, h1, depth, *args, **kwargs):
-    return tree_heatmap(tree_rows(x, h0, h1, depth), *args, **kwargs)
-
-
-def traces_figure(x, h0, h1, depth, *args, **kwargs):
-    return level_traces(tree_rows(x, h0, h1, depth), *args, **kwargs)
-
-
-def energy_figure(x, h0, h1, depth, *args, **kwargs):
-    return level_energy(tree_rows(x, h0, h1, depth), *args, **kwargs)
 
 
 def tree_columns(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -128,6 +61,7 @@ with controls[1]:
 with controls[2]:
     st.markdown(f"**{plain(sel.signal_name)}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
                 f"{sel.wavelet}: k = {wave_h0.size}")
+st.caption(plain(defaults.model_note(sel.entry)))
 
 sides = {  # subheader, short name for figure titles, filters
     "model": (f"Learned: {figure_text(sel.entry.name)}, layer {sel.layer}, channel {sel.channel}", "learned filters",
@@ -165,24 +99,20 @@ with tabs[1]:
                        file_name=f"tree_levels_{side}.csv")
     st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
 
-energies = {side: normalized_level_energy(trees[side]) for side in sides}
-row_labels = [label for label, _ in trees["wavelet"]]
+row_labels, shares = energy_shares(x, wave_h0, wave_h1, depth)
 with tabs[3]:
-    st.markdown(f"#### Which level holds the largest share of this signal's energy (tree of the fixed wavelet {sel.wavelet}, "
-                f"J = {depth})?")
-    level_guess = st.radio("Your guess", row_labels, horizontal=True, index=None, key="tree_q_level_guess",
-                           on_change=lambda: st.session_state.pop("tree_q_level_shown", None))
-    if st.button("Reveal", key="tree_q_level_reveal", icon=":material/visibility:"):
-        st.session_state["tree_q_level_shown"] = True
-    revealed = row_labels[int(np.argmax(energies["wavelet"]))] if st.session_state.get("tree_q_level_shown") else None
-    if revealed is not None:
-        share = 100 * energies["wavelet"].max() / energies["wavelet"].sum()
-        (st.success if level_guess == revealed else st.warning)(
-            f"{revealed} holds the most: {share:.0f} % of the energy"
-            + ("." if level_guess == revealed else f"; you guessed {level_guess}.")
-            + " The Energy tab outlines it too.")
+    answer = row_labels[int(np.argmax(shares))]
+    asked = predict_then_reveal(
+        "tree_q_level", row_labels, context=(sel.signal_name, n_samples, sel.wavelet, depth),
+        prompt=f"#### Which level holds the largest share of this signal's energy (tree of the fixed wavelet "
+               f"{sel.wavelet}, J = {depth})?")
+    revealed = answer if asked.shown else None
+    if asked.shown:
+        right = asked.guess == answer
+        verdict(right, f"{answer} holds the most: {100 * shares.max():.0f} % of the energy"
+                + ("." if right else f"; you guessed {asked.guess or 'nothing'}.") + " The Energy tab outlines it too.")
         show(cached_figure(energy_figure, x, wave_h0, wave_h1, depth, f"Energy per level · {sel.wavelet}",
-                           highlight=revealed),
+                           highlight=answer),
              key="tree_q_level_figure")
         st.caption("Slow, smooth signals live in a_J and the coarse details; noise and sharp edges in b1, b2.")
 
@@ -203,36 +133,4 @@ with tabs[2]:
                "conserve energy. Where does this signal live in scale?")
 
 with tabs[4]:
-    st.markdown("**Use your own signal:** upload CSV, TXT, NPY or WAV.")
-    file = st.file_uploader(
-        "Signal file", type=[e.lstrip(".") for e in UPLOAD_EXTENSIONS], key=UPLOAD_KEY,
-        on_change=sync_upload, kwargs={"new_file": True},
-        help=f"One column of numbers (CSV/TXT), a 1-D NumPy array (.npy) or PCM audio (.wav, averaged to mono). "
-             f"Files up to {MAX_UPLOAD_BYTES / 1e6:g} MB; up to {MAX_SIGNAL_LENGTH} samples are shown, longer signals "
-             "offer a window.",
-    )
-    # The message of a refused file is shown only while that file is the current one: a file the
-    # browser refused (too large) or a removed file must not leave an earlier file's error behind.
-    stored = st.session_state.get(ERROR_KEY)
-    error = stored[1] if file is not None and stored is not None and stored[0] == file_identity(file) else None
-    if error:
-        st.error(plain(error))
-    elif file is not None:
-        try:
-            parsed, too_long = read_upload(file.getvalue(), file.name, st.session_state.get(COLUMN_KEY))
-        except SignalError as problem:  # only if the file changed without its callback running
-            st.error(plain(f"Could not use {file.name}: {problem}"))
-        else:
-            if len(parsed.columns) > 1:
-                st.selectbox(f"{parsed.axis.capitalize()} to use", parsed.columns,
-                             index=parsed.columns.index(parsed.column), key=COLUMN_KEY, on_change=sync_upload,
-                             format_func=str, help=f"The file has several numeric {parsed.axis}s; pick the one to analyse.")
-            if too_long:
-                st.slider(f"Window start (the file has {parsed.values.size} samples; {MAX_SIGNAL_LENGTH} are used)",
-                          0, parsed.values.size - MAX_SIGNAL_LENGTH, 0, step=1, key=START_KEY,
-                          on_change=sync_upload, help="First sample of the window that is analysed.")
-            if parsed.note:
-                st.caption(plain(f"Read {file.name}: {parsed.note}."))
-    st.caption("A file that reads cleanly becomes the sidebar's **Uploaded signal** and is used on every page. "
-               f"A file over {MAX_UPLOAD_BYTES / 1e6:g} MB is refused by the browser itself: it shows as a red chip "
-               "(hover it for the reason) and the previous file, and any message about it, stays.")
+    upload_panel()

@@ -18,44 +18,67 @@ from multires.figures.treeselect import (
     guess_overlay,
     kernel_figure,
     reconstruction_figure,
-    selection_matrix_figure,
 )
 from multires.analysis.memory import cell_span, memory_span, reconstruction_error_by_lag
 from multires.analysis.footprint import footprint
 from multires.treeselect import Slot, receptive_field
 from ui import state
+from ui import defaults
+from ui.class_question import class_question
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
+from ui.reveal import predict_then_reveal
 from ui.safe_text import plain
 from ui.trees import tree_rows
-from ui.treeselect_data import capacities, learned_selection, reconstructions, slot_contributions, slot_key
+from ui.treeselect_data import (
+    capacities,
+    kernel_view,
+    learned_selection,
+    reconstructions,
+    selection_figure,
+    slot_key,
+)
 from ui.uniform_test import show_uniform_test
 
 FOOTPRINT_LENGTHS = 2 ** np.arange(4, 15)  # N = 16 .. 16384
-#: The shipped model TREESELECT shows when the sidebar's model did not learn a selection.
-DEFAULT_LEARNED_MODEL = "digits-learned8-haar"
 #: A lag counts as "forgotten" once the memory loses more than this fraction of it (white noise).
 FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
 QUESTION_CELLS = 16  # uniform cells offered by the "which cells" question
 
-def page_model(sidebar: state.ModelEntry) -> state.ModelEntry:
-    """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one."""
+def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
+    """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one.
+
+    A page that overrides the sidebar's choice says so beside the picker, where the eye already is.
+    """
     models = state.all_models()
     learned = [name for name, e in models.items() if e.config.tree_select == "learned" and name != sidebar.name]
     if sidebar.config.tree_select == "learned" or not learned:
-        st.markdown(f"Model: **{plain(sidebar.name)}** (sidebar)")
+        st.markdown(f"Model: **{plain(sidebar.name)}** (the sidebar's)")
         return sidebar
     options = learned + [sidebar.name]
-    default = options.index(DEFAULT_LEARNED_MODEL) if DEFAULT_LEARNED_MODEL in options else 0
-    name = st.selectbox("Model (this page)", options, index=default, key=f"ts_model_{sidebar.name}",
-                        help=f"The sidebar's model ({plain(sidebar.name)}) uses tree_select = \"{sidebar.config.tree_select}\"; "
-                             "this page starts on a model that learned its selection, so there is one to see.")
+    default = defaults.default_learned_model(options)
+    name = st.selectbox("Model on this page (not the sidebar's)", options, index=default,
+                        key=f"ts_model_{sidebar.name}",
+                        help="Pick the sidebar's model here to use it on this page too.")
+    if name != sidebar.name:  # one line above the controls, where the eye already is
+        notice.markdown(f":orange-badge[:material/swap_horiz: Not the sidebar's model] This page shows "
+                        f"**{plain(name)}**, which learned its own selection; the sidebar's **{plain(sidebar.name)}** "
+                        f"keeps a fixed rule ({TREE_SELECT_LABELS[sidebar.config.tree_select]}).")
     return models[name]
 
 
-def rule_line(strategy: str, slots: list[Slot], depth: int, k: int, max_lag: int | None = None) -> str:
+def candidate_line(candidates: list[Slot]) -> str:
+    """The learned rule's candidate cells, level by level, as they are: e.g. "b1 at lags 0, 2, 4"."""
+    by_row: dict[str, list[int]] = {}
+    for slot in candidates:
+        by_row.setdefault(f"{'a' if slot.band == 'approx' else 'b'}{slot.level}", []).append(slot.lag)
+    return "; ".join(f"{row} at lag{'s' if len(lags) > 1 else ''} {', '.join(map(str, sorted(lags)))}"
+                     for row, lags in by_row.items())
+
+
+def rule_line(strategy: str, slots: list[Slot], depth: int, k: int, candidates: list[Slot] | None = None) -> str:
     """The strategy's rule in one line, with this page's numbers."""
     if strategy == "fading":
         return (f"One cell per level, all at lag 0: a{depth}[n], b{depth}[n], …, b1[n], so J + 1 = {depth + 1} numbers. "
@@ -68,10 +91,10 @@ def rule_line(strategy: str, slots: list[Slot], depth: int, k: int, max_lag: int
         return (f"M = {len(slots)} slots on each level's decimated grid, coarsest first: a{depth}[n], b{depth}[n], then "
                 f"b<sub>l</sub> at lags 0, 2<sup>l</sup>, 2·2<sup>l</sup>, … ({k}, {3 * k - 2}, {7 * k - 6}, … slots per "
                 f"level) until M are used.{starved}")
-    reach = f" up to lag {max_lag}" if max_lag is not None else ""
-    return (f"Training scored every candidate cell (any level, lags on that level's grid{reach}) by "
-            f"|w<sub>s</sub>|·‖g<sub>s</sub>‖ "
-            f"(weight × norm of its impulse response) and pruned each channel to its top M = {len(slots)}.")
+    offered = (f"the {len(candidates)} candidate cells ({candidate_line(candidates)})" if candidates
+               else "its candidate cells")
+    return (f"Training scored {offered} by |w<sub>s</sub>|·‖g<sub>s</sub>‖ (weight × norm of its impulse "
+            f"response) and pruned each channel to its top M = {len(slots)}.")
 
 
 def answer_figure(rows: list[tuple[str, np.ndarray]], title: str, answer: list[tuple[str, int]],
@@ -79,12 +102,6 @@ def answer_figure(rows: list[tuple[str, np.ndarray]], title: str, answer: list[t
     """The tree with the cells uniform keeps outlined and the student's guesses marked."""
     fig = tree_heatmap(rows, title, kept={"uniform": answer}, n=n, x_range=x_range, start=first)
     return guess_overlay(fig, guess, answer)
-
-
-def selection_figure(selection: tuple[list[Slot], np.ndarray], channel: int, title: str):
-    """The learned selection matrix from a layer's candidates and keep-mask (channels × candidates)."""
-    candidates, mask = selection
-    return selection_matrix_figure([[s for s, keep in zip(candidates, row) if keep] for row in mask], channel, title)
 
 
 def window_columns(rows: list[tuple[str, np.ndarray]], first: int) -> dict[str, np.ndarray]:
@@ -97,15 +114,17 @@ st.markdown("At every step *n* the layer keeps a few cells of its tree, at fixed
             "linearly.")
 
 sel = state.selection()
+notice = st.container()
 top = st.columns([3, 3, 3, 1.7], gap="medium", vertical_alignment="bottom")
 with top[0]:
-    entry = page_model(sel.entry)
+    entry = page_model(sel.entry, notice)
 layer = min(sel.layer, entry.config.n_layers - 1)
 channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
+st.caption(plain(defaults.model_note(entry)))
 
 
 # --- page controls ---------------------------------------------------------------------------
@@ -123,14 +142,15 @@ else:
 k = int(h0.size)
 largest_m = min(max_uniform_memory(depth, k), MAX_ANALYSED_WINDOW)  # more slots than samples analysed: no use
 default_m = int(min(conv.memory_size or depth + 1, largest_m))
-if st.session_state.get("_ts_m_source") != (entry.name, layer, k):  # M's default belongs to the model shown
-    st.session_state["_ts_m_source"] = (entry.name, layer, k)
-    st.session_state.pop("ts_memory_size", None)
+if state.once_per("_ts_m_source", (entry.name, layer, k)):  # M's default belongs to the model shown
+    state.drop("ts_memory_size")
 linked_n = state.link_time_step(n_samples)  # a shared link's ?n=..., once
 if linked_n is not None:
-    st.session_state["ts_n"] = linked_n
-with top[1]:
-    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, n_samples - 1, key="ts_n",
+    state.put("ts_n", linked_n)
+elif not 0 <= state.get("ts_n", -1) <= n_samples - 1:  # first visit, or a shorter signal now
+    state.put("ts_n", n_samples - 1)
+with top[1]:  # the value comes from session state only (a value= as well made Streamlit warn for linked n)
+    n = int(st.slider("Time step n (samples)", 0, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal (shared links keep it as n)."))
 state.share_time_step(n)
 with top[2]:
@@ -163,14 +183,14 @@ window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more pas
 #: What "What it remembers" analyses: with a capped window, only the slots that read inside it.
 analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in strategies.items()}
 analysed = {s: slots for s, slots in analysed.items() if slots}
-cap_note = (f" This memory reaches {full_window} samples back; the page analyses the last {window} "
-            f"(multires.options.MAX_ANALYSED_WINDOW), leaving out the slots that read further." if full_window > window else "")
+cap_note = (f" This memory reaches {full_window} samples back; the page analyses only the last {window} (to stay "
+            "quick), leaving out the slots that read further." if full_window > window else "")
 
 # --- the inspected cell (linked views) -------------------------------------------------------
 choices = {f"{s}:{slot}": (s, slot, t) for s, kept in cells.items() for slot, t in kept}
-if st.session_state.get("ts_cell") not in choices:
-    st.session_state.pop("ts_cell", None)
-picked = choices.get(st.session_state.get("ts_cell"))
+if state.get("ts_cell") not in choices:
+    state.drop("ts_cell")
+picked = choices.get(state.get("ts_cell"))
 focus_span = cell_span(picked[1], picked[2], k) if picked else None
 
 tabs = st.tabs(["Kept cells", "What it remembers", "Predict, then reveal", "Learned choice", "Cost",
@@ -194,9 +214,8 @@ with tabs[0]:
     clicked = [(p.get("y"), p.get("x")) for p in (event.selection.points if event else [])]
     by_cell = {(cell_label(slot), t): key for key, (_, slot, t) in choices.items()}
     hit = next((by_cell[c] for c in clicked if c in by_cell), None)
-    if hit is not None and st.session_state.get("_ts_clicked") != clicked:
-        st.session_state["_ts_clicked"] = clicked
-        st.session_state["ts_cell"] = hit
+    if hit is not None and state.once_per("_ts_clicked", clicked):
+        state.put("ts_cell", hit)
         st.rerun()
     st.caption("Squares outline the cells each strategy keeps at n (colour = strategy, with a white rim; nested squares "
                "= kept by several). Cells: red positive, dark grey negative, white near 0. "
@@ -210,7 +229,7 @@ with tabs[0]:
                         unsafe_allow_html=True)
             st.metric(f"Cells kept at n · {TREE_SELECT_LABELS[strategy]}", len(kept),
                       help="Slots whose time n − lag falls before 0 are not available yet.")
-            st.markdown(rule_line(strategy, strategies[strategy], depth, k, getattr(conv, "max_lag", None)),
+            st.markdown(rule_line(strategy, strategies[strategy], depth, k, list(conv.slots) if strategy == "learned" else None),
                         unsafe_allow_html=True)
             nbsp = "\u00a0"  # with the minus sign below, keeps "b4[n−16] (t = 495)" on one line
             st.markdown(" · ".join(f"**{str(s).replace('-', '−')}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "")
@@ -261,14 +280,12 @@ with tabs[2]:
         key=lambda s: (s.band != "approx", -s.level, s.lag))
     ask, answer_column = st.columns([1, 3], gap="medium")
     question_m = int(ask.select_slider("M in the question", list(range(2, min(10, largest_m) + 1)),
-                                       value=min(6, largest_m), key="ts_q_cells_m",
-                                       on_change=lambda: st.session_state.pop("ts_q_cells_shown", None)))
-    guess = answer_column.multiselect(f"Your guess: the {question_m} slots uniform keeps", [str(s) for s in offered],
-                           key="ts_q_cells_guess",
-                           on_change=lambda: st.session_state.pop("ts_q_cells_shown", None))
-    if st.button("Reveal", key="ts_q_cells_reveal", icon=":material/visibility:"):
-        st.session_state["ts_q_cells_shown"] = True
-    if st.session_state.get("ts_q_cells_shown"):
+                                       value=min(6, largest_m), key="ts_q_cells_m"))
+    with answer_column:
+        asked = predict_then_reveal("ts_q_cells", [str(s) for s in offered], multi=True, context=(question_m, depth, k),
+                                    label=f"Your guess: the {question_m} slots uniform keeps")
+    guess = asked.guess
+    if asked.shown:
         answer = memory_slots("uniform", depth, k, memory_size=question_m)
         right, guessed = {str(s) for s in answer}, set(guess)
         if guessed == right:
@@ -290,12 +307,10 @@ with tabs[2]:
     fading = memory_slots("fading", depth, k)
     st.markdown(f"Counting a lag τ as forgotten once the memory loses more than {FORGET_THRESHOLD:.0%} of x[n − τ] "
                 "(white-noise input, the tree's current filters).")
-    lag_guess = st.radio("Your guess: the first forgotten lag τ", list(range(QUESTION_LAGS)), horizontal=True,
-                         key="ts_q_lag_guess", index=None,
-                         on_change=lambda: st.session_state.pop("ts_q_lag_shown", None))
-    if st.button("Reveal", key="ts_q_lag_reveal", icon=":material/visibility:"):
-        st.session_state["ts_q_lag_shown"] = True
-    if st.session_state.get("ts_q_lag_shown"):
+    asked_lag = predict_then_reveal("ts_q_lag", list(range(QUESTION_LAGS)), label="Your guess: the first forgotten lag τ",
+                                    context=(entry.name, layer, channel, use_wavelet, depth))
+    lag_guess = asked_lag.guess
+    if asked_lag.shown:
         fading_window = min(memory_span(fading, depth, k), MAX_ANALYSED_WINDOW)
         lag_axis, error = reconstruction_error_by_lag(
             h0, h1, [slot for slot in fading if memory_span([slot], depth, k) <= fading_window], depth,
@@ -319,8 +334,9 @@ with tabs[2]:
 
 with tabs[3]:
     if conv.tree_select != "learned":
-        st.info(f"Model {plain(entry.name)} uses tree_select = \"{conv.tree_select}\" and no model with a learned selection is "
-                "available; train one with tree_select = \"learned\" on the Train page.")
+        st.info(f"Model {plain(entry.name)} keeps a fixed rule ({TREE_SELECT_LABELS[conv.tree_select]}) and no model "
+                "with a learned selection is available: train one on the Train page with the strategy "
+                "*learned*.")
     else:
         show(cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), channel,
                            f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
@@ -328,7 +344,7 @@ with tabs[3]:
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
                    f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on.")
         st.markdown(f"**The learned rule ({plain(entry.name)}, layer {layer}).** "
-                    + rule_line("learned", model_slots, depth, k, getattr(conv, "max_lag", None)),
+                    + rule_line("learned", model_slots, depth, k, list(conv.slots)),
                     unsafe_allow_html=True)
 
 with tabs[4]:
@@ -347,30 +363,23 @@ with tabs[4]:
 
 with tabs[5]:
     st.markdown(f"Every slot reads a fixed lag, so the layer is a causal convolution y = K * x. Layer {layer}, channel "
-                f"{channel} of **{plain(entry.name)}** (tree_select = \"{conv.tree_select}\"), always with its learned filters. "
+                f"{channel} of **{plain(entry.name)}** ({TREE_SELECT_LABELS[conv.tree_select]}), always with its learned filters. "
                 "Each heatmap row is one kept slot: its weight times its impulse response, shifted by its lag.")
-    model_h0, model_h1 = state.model_filters(entry, layer, channel)
-    kernel = entry.net.kernel(layer, channel)
-    # K is as long as the longest candidate slot; past the kept slots' reach it is zero, so cut it there
-    reach = memory_span(model_slots, depth, model_h0.size) if model_slots else 1
-    kernel_cut = reach > MAX_ANALYSED_WINDOW  # a longer kernel is drawn up to the page's window
-    reach = min(reach, MAX_ANALYSED_WINDOW)
-    kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
-    contributions = slot_contributions(model_h0, model_h1, slot_key(model_slots), model_weights[:-1], depth,
-                                       kernel.size)
-    slot_labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(model_slots, model_weights[:-1])]
+    view = kernel_view(entry, layer, channel)
+    kernel, contributions, slot_labels, kernel_cut = view.kernel, view.contributions, view.labels, view.cut
     row = model_slots.index(picked[1]) if picked and picked[1] in model_slots else None
-    show_chart(cached_figure(kernel_figure, kernel, contributions, slot_labels, float(model_weights[-1]),
-                             highlight_row=row),
+    show_chart(cached_figure(kernel_figure, kernel, contributions, slot_labels, view.skip, highlight_row=row),
                key="ts_kernel", exact=lambda: {"m": np.arange(kernel.size), "K": kernel,
                                                **dict(zip(slot_labels, contributions))},
                file_name="treeselect_kernel.csv")
-    residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * model_weights[-1] - kernel).max())
+    residual = view.residual
     st.caption("Top: the impulse response K[m] (how much x[n − m] moves y[n]). Bottom: what each slot adds (red "
                "positive, dark grey negative); the columns "
                f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e})."
-               + (f" Drawn up to m = {kernel.size - 1} (multires.options.MAX_ANALYSED_WINDOW); the kernel reaches "
+               + (f" Drawn up to m = {kernel.size - 1} (the page's analysis limit); the kernel reaches "
                   "further." if kernel_cut else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
 
 show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)
+
+class_question(entry, key="ts_class")

@@ -7,6 +7,8 @@ as it trains), and the finished models join the session's models (every page can
 
 from __future__ import annotations
 
+import math
+
 import pywt
 import streamlit as st
 
@@ -16,9 +18,12 @@ from multires.figures.training import example_series_figure
 from multires.training.runcost import budget_summary
 from multires.training import TrainConfig
 from multires.options import TRAIN_LIMITS
+from multires.training import TrainConfig
+from multires.options import TRAIN_LIMITS
+from ui import state
 from ui import train_data as data
 from ui import training_runner as runner
-from ui.charts import show
+from ui.charts import presenting, show
 from ui.figure_cache import cached_figure
 from ui.safe_text import plain
 from ui.train_live import POLL_SECONDS, live_view, run_header
@@ -35,17 +40,26 @@ def _limit(name: str) -> tuple[int, int]:
     return int(low), int(high)
 
 
+def plan_line(config: TrainConfig, n_train: int, budget: int) -> str:
+    """What the run plans, in words, with the epochs it will really run when small data raises them."""
+    per_epoch = math.ceil(n_train / config.batch_size)
+    planned = config.total_epochs(per_epoch)
+    return (f"Plan per seed: **{planned * per_epoch} optimizer steps** in {planned} epochs"
+            + (f" (more than the {config.epochs} asked, so that the run has at least {config.min_steps} steps)"
+               if planned > config.epochs else "")
+            + f", unless the {budget} s time bound stops it first.")
+
+
 def _apply_recipe() -> None:
     """The task picker's on_change: start the size and budget widgets at the task's recipe."""
-    recipe = data.recipe_for(st.session_state.get("train_task", ""))
+    recipe = data.recipe_for(state.get("train_task", ""))
     for key, value in zip(RECIPE_KEYS, (recipe.d_model, recipe.n_layers, recipe.epochs, recipe.seconds)):
-        st.session_state[key] = value
+        state.put(key, value)
 
 
 choices = data.task_choices()
-if st.session_state.get("train_task") not in choices:
-    st.session_state["train_task"] = choices[0]
-if any(key not in st.session_state for key in RECIPE_KEYS):
+state.keep_valid("train_task", choices, choices[0])
+if not all(state.has(key) for key in RECIPE_KEYS):
     _apply_recipe()
 
 st.title("Train a model")
@@ -80,6 +94,13 @@ tabs = st.tabs(["Set up a run", "Results", "Load a checkpoint"])
 
 # --- 1. set up a run -------------------------------------------------------------------------------
 with tabs[0]:
+    # Presentation mode: the Train button and its plan on one short block, the settings folded into a panel
+    # (their widgets still run, so every value is read), so the dataset chart and, during a run, the live
+    # curves stay above the fold at 1280 x 720.
+    launch = st.container() if presenting() else None
+    panel = (st.expander("Settings: data, memory and filters, size and budget", icon=":material/tune:")
+             if presenting() else st.container())
+with panel:
     setup = st.columns(3, gap="large")
     with setup[0]:
         st.markdown("**Data**")
@@ -106,13 +127,16 @@ with tabs[0]:
             classes = f"{size['classes']} classes" if size["kind"] == "classify" else f"{len(task.lags)} recall lags"
             st.caption(f"**{size['train']}** train / {size['validation']} validation / {size['test']} test series, "
                        f"length **{size['length']}**, {classes} (examples below).")
+            for note in getattr(task, "notes", ()):
+                st.warning(plain(note), icon=":material/warning:")
             expect = data.recipe_for(task_name).expect
             baselines = data.measured_baselines(task_name)
             if baselines:
                 expect += " Measured baselines: " + ", ".join(f"{m} {v:.3f}" for m, v in baselines.items()) + "."
             if expect:
                 st.caption(expect)
-        launch = st.container()  # the Train button, filled in once every setting is read
+        if launch is None:
+            launch = st.container()  # the Train button, filled in once every setting is read
     with setup[1]:
         st.markdown("**Memory and filters**")
         strategy = st.radio("TREESELECT strategy", ("fading", "uniform", "learned"), key="train_strategy",
@@ -161,8 +185,9 @@ with tabs[0]:
         e_low, e_high = _limit("epochs")
         epochs = int(size_cols[0].number_input(
             f"Epochs ({e_low}–{e_high})", e_low, e_high, key="train_epochs",
-            help=f"At least this many passes, and at least {DEFAULTS.min_steps} optimizer steps (more epochs on small "
-                 "data); the weights of the best validation epoch are kept."))
+            help=f"Passes over the training data. A small dataset gets more passes, so that the run plans at least "
+                 f"{DEFAULTS.min_steps} optimizer steps; the time bound can still stop it sooner. The weights of the "
+                 "best validation epoch are kept."))
         s_low, s_high = _limit("seed")
         seed = int(size_cols[1].number_input("Seed (0–2³¹−1)" if (s_low, s_high) == (0, 2**31 - 1)
                                              else f"Seed ({s_low}–{s_high})", s_low, s_high, DEFAULTS.seed,
@@ -176,8 +201,8 @@ with tabs[0]:
                                         help="AdamW, linear warm-up then cosine decay to 0.")
         budget = st.slider(f"Time bound per seed (s, at most {runner.APP_MAX_SECONDS:g})", 5,
                            int(runner.APP_MAX_SECONDS), step=5, key="train_budget",
-                           help="Training stops cleanly after this much time (TrainConfig.max_seconds), whatever the "
-                                "epochs; loading the data and scoring the splits come on top.")
+                           help="Training stops cleanly after this much time, whatever the epochs; loading the data "
+                                "and scoring the splits come on top.")
 
     try:
         train_config = TrainConfig(
@@ -192,19 +217,29 @@ with tabs[0]:
     run_name = task.name if task is not None else task_name
     cost, refusal = (None, None) if train_config is None or task is None else runner.estimate(train_config, task)
     with launch:
-        clicked = st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
-                            disabled=config_error is not None or task is None or refusal is not None,
-                            width="stretch")
-        if train_config is not None and task is not None:
-            more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
-            st.caption(f"Will train **{plain(runner.model_name(run_name, train_config))}**{more}")
-        elif task is None:
-            st.caption("Choose a train file and a test file to train on your own dataset.")
-        if cost is not None:
-            st.caption(f"Estimate per seed: {cost.summary()} (limits: {budget_summary()}).",
-                       help="Estimated before the click from the model's sizes: peak memory, one optimizer "
-                            "step, training time (the planned steps or the time bound) and the final scoring. "
-                            "A run over a limit is refused, with what to reduce.")
+        # presentation: the button beside its plan, one short row; the estimate moves into the plan's tooltip
+        button_area, text_area = (st.columns([1, 3], vertical_alignment="center") if presenting()
+                                  else (st.container(), st.container()))
+        clicked = button_area.button("Train", type="primary", key="train_start", icon=":material/play_arrow:",
+                                     disabled=config_error is not None or task is None or refusal is not None,
+                                     width="stretch")
+        estimate = (None if cost is None else f"Estimate per seed: {cost.summary()} (limits: {budget_summary()}).")
+        estimate_help = ("Estimated before the click from the model's sizes: peak memory, one optimizer step, "
+                         "training time (the planned steps or the time bound) and the final scoring. A run over a "
+                         "limit is refused, with what to reduce.")
+        with text_area:
+            if train_config is not None and task is not None:
+                more = f" and {seeds - 1} more seed(s), at most {seeds * budget} s in all" if seeds > 1 else ""
+                st.caption(f"Will train **{plain(runner.model_name(run_name, train_config))}**{more}")
+            elif task is None:
+                st.caption("Choose a train file and a test file to train on your own dataset.")
+            if cost is not None:
+                plan = plan_line(train_config, int(data.dataset_summary(task)["train"]), budget)
+                if presenting():
+                    st.caption(plan, help=f"{estimate} {estimate_help}")
+                else:
+                    st.caption(plan)
+                    st.caption(estimate, help=estimate_help)
         if config_error:
             st.error(f"These settings cannot be trained: {config_error}")
         if refusal:
@@ -221,7 +256,7 @@ with tabs[0]:
 with tabs[0]:
     if task is not None:
         x, y, names = data.examples(task)
-        scaled = "value (z-normalised per series)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
+        scaled = "value (z-scored)" if task_name.startswith("ucr:") or task_name == data.UPLOAD else "value"
         show(cached_figure(example_series_figure, x, y, names, y_title=scaled), key="train_examples")
         source = getattr(task, "source", "") or task.description
         st.caption(f"The dataset the run learns from: the first training series of each class. Source: {plain(source)}.")
@@ -232,17 +267,15 @@ with tabs[1]:
 
 # --- 4. load a checkpoint ----------------------------------------------------------------------------
 with tabs[2]:
-    uploaded = st.file_uploader("A .safetensors checkpoint saved by this app or by multires.checkpoint",
+    uploaded = st.file_uploader("A checkpoint (.safetensors) saved by this app or by the multires library",
                                 type=["safetensors"], key="train_upload")
     if uploaded is not None:
-        outcome = st.session_state.get("train_upload_outcome")
-        if outcome is None or outcome[0] != uploaded.file_id:  # process each upload once, not on every rerun
+        if state.once_per("train_upload_file", uploaded.file_id):  # process each upload once, not on every rerun
             name, error = runner.add_uploaded_checkpoint(uploaded.getvalue(), uploaded.name)
-            st.session_state["train_upload_outcome"] = (uploaded.file_id, name, error)
+            state.put("train_upload_outcome", (name, error))
             if name is not None:
                 st.rerun()  # show it in the sidebar at once
-            outcome = st.session_state["train_upload_outcome"]
-        _, name, error = outcome
+        name, error = state.get("train_upload_outcome", (None, None))
         if error:
             st.error(plain(error), icon=":material/error:")
         else:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure, seed_groups, summary_row
-from ui import state
-from ui.train_data import BASELINES_CSV, measured_baselines
+from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure
+from ui import defaults, state
+from ui.compare_data import model_rows, model_tables, value_range
+from ui.train_data import measured_baselines
 from ui.charts import presenting, show
-from ui.figure_cache import HASH_NAMED, Named, cached_figure
-from ui.safe_text import plain
+from ui.figure_cache import Named, cached_figure
+from ui.safe_text import option_label, plain
 from ui.uniform_test import show_uniform_test
 
 TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
@@ -21,29 +20,8 @@ TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test sco
 BUILT_IN = ("digits", "signals", "memory")
 
 
-def _row(name: str, entry: state.ModelEntry) -> dict:
-    net = entry.net
-    distinct = [int(conv.slot_mask.any(dim=0).sum()) for conv in net.convs]  # coefficients any channel reads
-    return summary_row(name, entry.source, entry.config, entry.metrics, net.n_parameters(), net.convs[0].n_slots,
-                       distinct)
-
-
-def _rows() -> Named:
-    """Every model's row, named by a digest of their text (plain Python values, so ``repr`` is complete):
-    the tables and charts below are found again by that name instead of hashing DataFrames every rerun."""
-    rows = [_row(name, e) for name, e in state.all_models().items()]
-    return Named(hashlib.sha256(repr(rows).encode()).hexdigest(), rows)
-
-
-@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs=HASH_NAMED)
-def _tables(rows: Named) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The table of every model and, per task, its models merged over seeds (shared: never modified)."""
-    table = pd.DataFrame(rows.value)
-    return table, {task: seed_groups(table[table["task"] == task]) for task in table["task"].unique()}
-
-
-rows = _rows()
-table, groups_by_task = _tables(rows)
+rows = model_rows()
+table, groups_by_task = model_tables(rows)
 
 st.title("Compare models")
 st.markdown("Test scores on each task's held-out split: **accuracy** for classification, mean **R²** over lags "
@@ -56,15 +34,18 @@ if not tasks:
     st.stop()
 
 trained_tasks = [t for t in tasks if any(table[(table["task"] == t)]["source"] != "shipped")]
-if st.session_state.get("compare_task") not in tasks:  # open on the task the user trained last, else the first
-    st.session_state["compare_task"] = trained_tasks[-1] if trained_tasks else tasks[0]
+# open on the task the user trained last, else the first
+state.keep_valid("compare_task", tasks, trained_tasks[-1] if trained_tasks
+                 else defaults.DEFAULT_TASK if defaults.DEFAULT_TASK in tasks else tasks[0])
 controls = st.columns([3, 2])
-task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True,
+task = controls[0].radio("Task", tasks, key="compare_task", horizontal=True, format_func=option_label,
                          help="Scores of different tasks are not comparable, so the chart shows one task's models.")
 zoom = controls[1].toggle("Zoom the score axis", value=False, key="compare_zoom",
                           help="Off: the axis starts at 0, so lengths are honest. On: the axis is fitted to the "
                                "scores and its label says where it starts.")
 subset = table[table["task"] == task]
+if task in defaults.TASK_WORDS:
+    st.caption(plain(f"Trained on {defaults.TASK_WORDS[task]}."))
 groups = groups_by_task[task]
 if groups.empty:
     st.info(f"No model of the {plain(task)} task has a test score.", icon=":material/info:")
@@ -84,7 +65,7 @@ with tabs[0]:
               f"{seeds.min()}–{seeds.max()} seeds per configuration" if seeds.min() != seeds.max()
               else f"{seeds.max()} seeds each")
     reference = (f"Black vertical lines: {', '.join(baselines)} on the same test split (measured by the shipped study; see the legend)." if baselines
-                 else f"No baseline lines: this task has no measured baseline in {BASELINES_CSV.relative_to(state.ROOT)}."
+                 else "No baseline lines: no baseline method was measured on this task."
                  if score_name == "accuracy" else "")
     st.caption(f"Dot = mean over seeds ({spread}), bar = range over seeds, grey ticks = single seeds; colour = "
                f"TREESELECT rule, shape = filter initialisation. {reference}")
@@ -92,9 +73,9 @@ with tabs[0]:
     distinct = groups["distinct coefficients / layer"]
     params = groups["parameters"]
     if slots.nunique() > 1 or distinct.nunique() > 1 or params.nunique() > 1:
-        st.caption(f"**Budgets differ between these rows**: {slots.min()}–{slots.max()} slots per channel, "
-                   f"{distinct.min()}–{distinct.max()} distinct coefficients per layer, {params.min():,}–"
-                   f"{params.max():,} parameters (tab *Budgets and models*). Compare rows of equal budget.")
+        st.caption(f"**Budgets differ between these rows**: {value_range(slots)} slots per channel, "
+                   f"{value_range(distinct)} distinct coefficients per layer, {value_range(params)} parameters "
+                   "(tab *Budgets and models*). Compare rows of equal budget.")
     elif len(groups) > 1:
         st.caption(f"Every row here has the same budget: {slots.iloc[0]} slots per channel, {distinct.iloc[0]} "
                    f"distinct coefficients per layer, {params.iloc[0]:,} parameters.")

@@ -9,11 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
+from multires.plaintext import short
+from multires.study.grid import GRID_PRESETS
 from multires.study.results import StudyResultsError, read_results, summarise
 from ui import state
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
+from ui.study_answers import render_answers
 from ui.train_data import BASELINES_CSV, measured_baselines
 from ui.upload_cache import upload_cache
 
@@ -55,35 +58,57 @@ def _budget_chart(shown: pd.DataFrame, task: str, budget: str, init: str, width:
     return fig
 
 
-st.title("Studies")
-st.markdown("Sweeps run with `python -m multires.study` (Ray Tune): every TREESELECT rule at several memory "
-            "budgets, filters learned or frozen, Haar or random start, over seeds. Scores are on each "
-            "task's test split; points are means over seeds, bars the lowest to the highest seed.")
+def init_words(inits: list[str]) -> str:
+    """The filter starts present in the chart, in words: "frozen at Haar or learned from Haar"."""
+    words = {"frozen haar": "frozen at Haar", "learned from haar": "learned from Haar",
+             "learned from random": "learned from a random start"}
+    said = [words.get(i, i) for i in inits]
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " or " + said[-1]
 
-# The study over real datasets first: it is the one with baselines to compare against.
-shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "ucr", p.stem))
+
+def developer_notes(grid: str | None) -> None:
+    """How the study is run and re-run, with the command for the table on screen (its own grid)."""
+    with st.expander("For developers"):
+        preset = f"--grid {grid}" if grid in GRID_PRESETS else "--grid <preset>"
+        st.markdown(f"Studies run with `python -m multires.study {preset} --out DIR` (Ray Tune); it writes "
+                    "`DIR/results.csv`, which the upload above reads. Running it again with the same `--out` "
+                    f"skips finished trials. Presets: {', '.join(f'`{g}`' for g in sorted(GRID_PRESETS))}. "
+                    "The shipped tables are in `assets/studies/`; baselines in `assets/studies/baselines.csv`.")
+
+
+st.title("Studies")
+st.markdown("Sweeps over seeds: every TREESELECT rule at several memory budgets, with the filters learned or "
+            "frozen. Scores are on each task's test split; points are means over seeds, bars the lowest to the "
+            "highest seed. Below the charts, four questions are answered from the same table, each difference "
+            "with its 95 % interval.")
+
+# The paired study first (it answers the four questions), then the earlier study over real datasets.
+shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "paired", p.stem != "ucr", p.stem))
            if p.name != BASELINES_CSV.name}
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
                   help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
 table: pd.DataFrame | None = None
 table_name: tuple = ()  # changes whenever the table does: what the cached charts are found by
 if source == UPLOAD:
-    uploaded = st.file_uploader("results.csv or results.parquet from `python -m multires.study --out DIR`",
-                                type=["csv", "parquet"], key="study_upload")
+    uploaded = st.file_uploader("The results file (.csv or .parquet) of a study you ran yourself",
+                                type=["csv", "parquet"], key="study_upload",
+                                help="The study writes it as results.csv in its output folder (For developers, "
+                                     "at the bottom of the page, has the command).")
     if uploaded is not None:
         data = uploaded.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         outcome = _uploaded(data, digest)
         if isinstance(outcome, str):
-            st.error(plain(f"{uploaded.name}: {outcome}"), icon=":material/error:")
+            st.error(plain(f"{short(uploaded.name)}: {outcome}"), icon=":material/error:")
         else:
             table, table_name = outcome, ("upload", digest)
     if table is None and shipped:
         st.info("Showing the shipped study until a valid results file is uploaded.", icon=":material/info:")
 if table is None:
     if not shipped:
-        st.info("No study results are shipped; run `python -m multires.study --grid ucr --out runs/ucr` and upload "
-                "runs/ucr/results.csv.", icon=":material/info:")
+        st.info("No study results are shipped with this copy of the app: run a study (For developers, below) and "
+                "upload its results file.", icon=":material/info:")
+        developer_notes(None)
         st.stop()
     name = source if source in shipped else next(iter(shipped))
     modified = shipped[name].stat().st_mtime
@@ -105,21 +130,26 @@ inits = sorted(rows["init"].unique())
 init = controls[2].selectbox("Filters", inits, index=inits.index(DEFAULT_INIT) if DEFAULT_INIT in inits else 0,
                              key="study_init", help="Start (Haar or random) and whether the filters were learned.")
 widths = sorted(int(w) for w in rows["d_model"].unique())
-width = controls[3].selectbox("d_model", widths, index=len(widths) - 1, key="study_width")
+width = controls[3].selectbox("Width", widths, index=len(widths) - 1, key="study_width",
+                              help="Channels per layer of the trained networks.")
 is_accuracy = set(rows["metric_name"].dropna()) == {"accuracy"}
 levels = measured_baselines(task) if is_accuracy else {}
 
 # Charts and table kept by their inputs (ui.figure_cache, st.cache_data): a rerun that changes nothing rebuilds
 # nothing. The trials they draw (this task, this width) are found again by the table's name, not by hashing them.
 shown = Named((*table_name, task, width), rows[rows["d_model"] == width])
-show(cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting()), key="study_budget")
-st.caption("Each rule's score at each memory budget; the dotted staircase is the Pareto front (the best score "
-           "for that budget or less). Look for the rule whose points sit on the front"
-           + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else "."))
+budget_chart = cached_figure(_budget_chart, shown, task, budget, init, width, levels, presenting())
+show(budget_chart, key="study_budget")
+axis_start = budget_chart.layout.yaxis.range[0] if budget_chart.layout.yaxis.range else 0
+st.caption("Each rule's score at each memory budget. Ringed: the Pareto front, the settings that no setting with as "
+           "little memory beats by a resolved difference (paired 95 % interval over seeds above zero); a difference "
+           "inside its interval knocks nothing off. Look for the rule whose points are ringed"
+           + (", and how far below the MiniRocket / 1-NN DTW lines they are." if levels else ".")
+           + (f" The score axis starts at {axis_start:.2f}, not 0: small differences look large." if axis_start else ""))
 
 show(cached_figure(init_figure, shown, task, d_model=width, baselines=levels), key="study_init_chart")
-st.caption("The same rules with filters frozen at Haar, learned from Haar, or learned from a random start. "
-           "Where the bars of two inits overlap, the seeds do not separate them.")
+st.caption(f"The same rules with the filters {init_words(sorted(shown.value['init'].unique()))}. "
+           "Where the bars of two starts overlap, the seeds do not separate them.")
 
 with st.expander("Numbers behind the charts"):
     summary = _summary(shown, budget)
@@ -129,5 +159,8 @@ with st.expander("Numbers behind the charts"):
     if levels:
         st.caption("Baselines (same splits, fit on train + validation): "
                    + ", ".join(f"{plain(name)} {score:.3f}" for name, score in levels.items()))
-    st.caption(f"{len(table)} trials in this table, {len(finished)} finished. Re-run or extend a study with "
-               "`python -m multires.study --grid ucr --out DIR` (finished trials are skipped).")
+    st.caption(f"{len(table)} trials in this table, {len(finished)} finished.")
+
+render_answers(finished, table_name)
+
+developer_notes(source if source in shipped else None)

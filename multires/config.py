@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from multires.plaintext import quote
 from .checkpoint.jsonconfig import JsonConfig
 from .cost import check_network_cost
 from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, TREE_SELECTS, DropoutMode, Head,
@@ -57,21 +58,21 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 def check_integer(name: str, value: Any, low: int, high: int, what: str = "") -> int:
     """``value`` if it is an integer (not a bool) in ``low..high``, else a ``ValueError`` naming ``name``."""
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValueError(f"{what}{name} must be an integer in {low}..{high}, got {value!r}")
+        raise ValueError(f"{what}{name} must be an integer in {low}..{high}, got {quote(value)}")
     return value
 
 
 def check_at_least(name: str, value: Any, minimum: int) -> int:
     """``value`` as an ``int`` if it is an integer (NumPy's too, not a bool) ``>= minimum``, else a ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
     return int(value)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """``value`` if it is one of ``choices``, else a ``ValueError`` that lists them."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        raise ValueError(f"{name} must be one of {choices}, got {quote(value)}")
     return value
 
 
@@ -117,17 +118,17 @@ class Architecture(JsonConfig):
                              optional=("memory_size", "max_lag"))
         check_choice("tree_select", self.tree_select, TREE_SELECTS)
         if self.tree_select in ("uniform", "learned") and self.memory_size is None:
-            raise ValueError(f"tree_select={self.tree_select!r} needs memory_size (the slots M per channel)")
+            raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size (the slots M per channel)")
         if self.wavelet is not None:
             check_wavelet_name(self.wavelet)
         if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
                 or not 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+            raise ValueError(f"dropout must be in [0, 1), got {quote(self.dropout)}")
         check_choice("norm", self.norm, NORMS)
         check_choice("dropout_mode", self.dropout_mode, DROPOUT_MODES)
         check_choice("init", self.init, INIT_SCHEMES)
         if not isinstance(self.indep_res_init, bool):
-            raise ValueError(f"indep_res_init must be true or false, got {self.indep_res_init!r}")
+            raise ValueError(f"indep_res_init must be true or false, got {quote(self.indep_res_init)}")
 
     @property
     def resolved_kernel_size(self) -> int:
@@ -157,7 +158,7 @@ class ModelConfig(Architecture):
     def from_preset(cls, preset: str, **overrides: Any) -> ModelConfig:
         """A config from ``MODEL_PRESETS[preset]``, with ``overrides`` (any field) applied on top."""
         if preset not in MODEL_PRESETS:
-            raise ValueError(f"unknown model preset {preset!r}; known presets: {sorted(MODEL_PRESETS)}")
+            raise ValueError(f"unknown model preset {quote(preset)}; known presets: {sorted(MODEL_PRESETS)}")
         return cls.from_dict({**MODEL_PRESETS[preset], **overrides})
 
     def __post_init__(self) -> None:

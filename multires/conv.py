@@ -17,6 +17,7 @@ from .config import check_choice
 from .cost import check_layer_cost, check_receptive_field
 from .options import INIT_SCHEMES, TREE_SELECTS, InitScheme, TreeSelect
 from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
+from multires.plaintext import quote
 from .tree import tree_levels
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters
@@ -106,19 +107,19 @@ class MultiresConv(nn.Module):
     ) -> None:
         super().__init__()
         if not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be a positive integer, got {channels!r}")
+            raise ValueError(f"channels must be a positive integer, got {quote(channels)}")
         check_choice("tree_select", tree_select, TREE_SELECTS)
         if wavelet is not None:
             lo, hi = wavelet_filters(wavelet)
             kernel_size = len(lo)
         elif not isinstance(kernel_size, int) or kernel_size < 2:
-            raise ValueError(f"kernel_size must be an integer >= 2, got {kernel_size!r}")
+            raise ValueError(f"kernel_size must be an integer >= 2, got {quote(kernel_size)}")
         if depth is None:
             if seq_len is None:
                 raise ValueError("give depth, or seq_len to choose the depth that covers the sequence")
             depth = default_depth(seq_len, kernel_size)
         elif not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be a positive integer, got {depth!r}")
+            raise ValueError(f"depth must be a positive integer, got {quote(depth)}")
         check_choice("init", init, INIT_SCHEMES)
         self.channels = channels
         self.depth = depth
@@ -328,7 +329,7 @@ class MultiresConv(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"channels={self.channels}, depth={self.depth}, kernel_size={self.kernel_size}, "
-            f"tree_select={self.tree_select!r}, slots={self.n_slots}"
+            f"tree_select={quote(self.tree_select)}, slots={self.n_slots}"
         )
 
 

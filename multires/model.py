@@ -20,6 +20,7 @@ from torch import nn
 from .config import ModelConfig, check_choice
 from .conv import MultiresConv
 from .options import DROPOUT_MODES, DropoutMode
+from multires.plaintext import quote
 from .treeselect import Slot
 
 __all__ = ["MultiresLayer", "MultiresNet", "build_model", "make_dropout", "state_layout"]

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from multires.plaintext import quote
 from .treeselect import Slot, default_depth
 
 __all__ = ["tree_levels", "CoefficientTree", "coefficient_tree"]
@@ -144,7 +145,7 @@ def coefficient_tree(x, h0, h1, depth: int | None = None) -> CoefficientTree:
     if depth is None:
         depth = default_depth(n, int(f0.shape[-1]))
     elif not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
+        raise ValueError(f"depth must be a positive integer, got {quote(depth)}")
     approx, details = tree_levels(xt, f0, f1, depth)
     if as_numpy:
         return CoefficientTree(approx[0, 0].numpy(), details[0, 0].numpy())

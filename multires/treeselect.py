@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 from .options import TREE_SELECTS, Band, TreeSelect
+from multires.plaintext import quote
 
 __all__ = [
     "Slot",
@@ -59,12 +60,12 @@ class Slot:
 
 def _check_kernel_size(kernel_size: int) -> None:
     if not isinstance(kernel_size, int) or kernel_size < 2:
-        raise ValueError(f"kernel_size must be an integer >= 2, got {kernel_size!r}")
+        raise ValueError(f"kernel_size must be an integer >= 2, got {quote(kernel_size)}")
 
 
 def _check_depth(depth: int) -> None:
     if not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+        raise ValueError(f"depth must be an integer >= 1, got {quote(depth)}")
 
 
 def receptive_field(depth: int, kernel_size: int) -> int:
@@ -82,7 +83,7 @@ def default_depth(seq_len: int, kernel_size: int = 2) -> int:
     """
     _check_kernel_size(kernel_size)
     if not isinstance(seq_len, int) or seq_len < 1:
-        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+        raise ValueError(f"seq_len must be a positive integer, got {quote(seq_len)}")
     depth = max(1, math.ceil(math.log2((seq_len - 1) / (kernel_size - 1) + 1)))
     while receptive_field(depth, kernel_size) < seq_len:  # guard against float rounding
         depth += 1
@@ -112,7 +113,7 @@ def learned_lags_per_band(depth: int, memory_size: int) -> int:
     """
     _check_depth(depth)
     if not isinstance(memory_size, int) or memory_size < 1:
-        raise ValueError(f"memory_size must be a positive integer, got {memory_size!r}")
+        raise ValueError(f"memory_size must be a positive integer, got {quote(memory_size)}")
     return max(LEARNED_LAGS_PER_BAND, math.ceil(2 * memory_size / (depth + 1)))
 
 
@@ -158,7 +159,7 @@ def memory_slots(
     _check_depth(depth)
     _check_kernel_size(kernel_size)
     if tree_select not in TREE_SELECTS:
-        raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {tree_select!r}")
+        raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {quote(tree_select)}")
     if tree_select == "fading":
         if memory_size is not None and memory_size != depth + 1:
             raise ValueError(
@@ -167,9 +168,9 @@ def memory_slots(
             )
         return [Slot("approx", depth, 0)] + [Slot("detail", lvl, 0) for lvl in range(depth, 0, -1)]
     if memory_size is None:
-        raise ValueError(f"tree_select={tree_select!r} needs memory_size (the number of slots M)")
+        raise ValueError(f"tree_select={quote(tree_select)} needs memory_size (the number of slots M)")
     if not isinstance(memory_size, int) or memory_size < 1:
-        raise ValueError(f"memory_size must be a positive integer, got {memory_size!r}")
+        raise ValueError(f"memory_size must be a positive integer, got {quote(memory_size)}")
     if tree_select == "learned":
         lags = learned_lags_per_band(depth, memory_size)
         candidates = candidate_slots(depth, kernel_size, max_lag, lags_per_band=lags)
@@ -215,9 +216,9 @@ def candidate_slots(
     if max_lag is None:
         max_lag = receptive_field(depth, kernel_size) - 1
     if not isinstance(max_lag, int) or max_lag < 0:
-        raise ValueError(f"max_lag must be a non-negative integer, got {max_lag!r}")
+        raise ValueError(f"max_lag must be a non-negative integer, got {quote(max_lag)}")
     if lags_per_band is not None and (not isinstance(lags_per_band, int) or lags_per_band < 1):
-        raise ValueError(f"lags_per_band must be a positive integer or None, got {lags_per_band!r}")
+        raise ValueError(f"lags_per_band must be a positive integer or None, got {quote(lags_per_band)}")
     cap = slice(None, lags_per_band)
     top = 2**depth
     slots = [Slot("approx", depth, lag) for lag in range(0, max_lag + 1, top)[cap]]

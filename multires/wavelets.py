@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pywt
 
+from multires.plaintext import quote
+
 __all__ = ["discrete_wavelet_names", "check_wavelet_name", "wavelet_filters"]
 
 
@@ -27,7 +29,7 @@ def check_wavelet_name(name: str) -> str:
     if not isinstance(name, str) or name not in names:
         families = ", ".join(pywt.families(short=True))
         raise ValueError(
-            f"unknown wavelet {name!r}: use a discrete PyWavelets name such as 'haar', 'db2', "
+            f"unknown wavelet {quote(name)}: use a discrete PyWavelets name such as 'haar', 'db2', "
             f"'sym4', 'coif1' (families: {families}); see pywt.wavelist(kind='discrete')"
         )
     return name

@@ -15,7 +15,12 @@ The set is chosen for comparisons the app shows:
 * digits x {fading, uniform M=8, learned M=8} x {filters learned from Haar init, Haar frozen}
   (learned TREESELECT only with learned filters), plus fading from random init;
 * signals (Donoho-Johnstone classes, length 1024): fading, Haar init;
-* memory (white-noise recall, length 256): fading, uniform and learned at the same M = J + 1 = 9.
+* memory (white-noise recall, length 256): fading, uniform and learned at the same M = J + 1 = 9;
+* GunPoint (UCR, 150-sample hand-movement recordings, 2 classes: gun drawn or finger pointed; the
+  archive's own train/test split): {fading, uniform M=9, learned M=9} x {filters learned from Haar,
+  frozen at Haar, learned from a random start} -- the real-data models the explorer pages open on.
+
+``--only-task ucr:GunPoint`` regenerates one task's models.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ SEED = 0
 MAX_MODEL_BYTES = 2**20
 # digits: 1 + 2 levels coarse-to-fine on the uniform grid (a6, b6, b5 x2, b4 x4) = 8 slots.
 DIGITS_M = 8
+# GunPoint (length 150, k = 2): depth J = 8, so fading keeps 9 slots; uniform/learned get the same.
+GUNPOINT_M = 9
 # memory (length 256, Haar): depth J = 8, so fading keeps J + 1 = 9 slots; uniform/learned get the same.
 MEMORY_M = 9
 
@@ -97,6 +104,28 @@ def _specs() -> list[Spec]:
             f"White-noise recall, {select} TREESELECT with {MEMORY_M} slots, Haar frozen, 8 channels x 1 block: "
             "only the kept coefficients differ",
         ))
+    # Real data: GunPoint with every rule x every filter start, the app's default explorer models.
+    for select, memory in (("fading", None), ("uniform", GUNPOINT_M), ("learned", GUNPOINT_M)):
+        label = select if memory is None else f"{select}{memory}"
+        for wavelet, frozen, suffix, how in (("haar", False, "haar", "filters learned from Haar init"),
+                                             ("haar", True, "haar-frozen", "Haar filters kept fixed"),
+                                             (None, False, "random", "filters learned from a random start")):
+            specs.append(Spec(
+                f"gunpoint-{label}-{suffix}", "ucr:GunPoint",
+                TrainConfig(tree_select=select, memory_size=memory, wavelet=wavelet, freeze_filters=frozen,
+                            seed=SEED),
+                f"GunPoint (hand movements: gun drawn or finger pointed, 150 samples), {select} TREESELECT"
+                + (f" with {memory} slots" if memory else "") + f", {how}",
+            ))
+    # psMNIST (length 784, J = 10): one small, short run of the paper's default layer -- a real long-sequence
+    # model for the explorer, not a tuned one (the recipe of issue 22 trains it for real).
+    specs.append(Spec(
+        "psmnist-fading-haar", "psmnist",
+        TrainConfig(tree_select="fading", wavelet="haar", d_model=32, n_layers=2, epochs=6, batch_size=32,
+                    max_seconds=900.0, seed=SEED),
+        "psMNIST (handwritten digits read pixel by pixel in a fixed shuffled order, 784 samples), fading, "
+        "filters learned from Haar init; a short run (at most 15 minutes on one thread)",
+    ))
     return specs
 
 
@@ -134,7 +163,8 @@ def _markdown(rows: list[dict]) -> str:
         "# Shipped models",
         "",
         "Regenerate with `python scripts/make_pretrained.py` (fixed seeds, task split of seed 0, one CPU thread).",
-        "Test metric: accuracy for `digits` and `signals`; mean R² over the recalled lags for `memory`.",
+        "Test metric: accuracy for `digits`, `signals`, `ucr:GunPoint` and `psmnist`; mean R² over the recalled lags "
+        "for `memory`.",
         "Memory slots per step: coefficients each channel keeps per time step (M). Parameters: of the shipped",
         "file (a learned-selection model stores only the candidate slots some channel keeps; trained: all",
         "candidates). Training time: this machine, one thread, as measured when the models were made (the",
@@ -159,6 +189,7 @@ def _markdown(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="names to regenerate (the index keeps the others)")
+    parser.add_argument("--only-task", help="regenerate only this task's models, e.g. ucr:GunPoint")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: reproducible weights)")
     args = parser.parse_args(argv)
@@ -168,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(args.only) - {s.name for s in specs}
         if unknown:
             parser.error(f"unknown model names {sorted(unknown)}; known: {[s.name for s in specs]}")
+    if args.only_task:
+        if args.only_task not in {s.task for s in specs}:
+            parser.error(f"no shipped models of task {args.only_task!r}; tasks: {sorted({s.task for s in specs})}")
+        args.only = [s.name for s in specs if s.task == args.only_task]
     index_path = args.out_dir / "index.json"
     old = {r["name"]: r for r in json.loads(index_path.read_text())["models"]} if index_path.exists() else {}
     tasks: dict[str, object] = {}

@@ -8,10 +8,10 @@ Starts ``streamlit run app.py`` on 127.0.0.1 (a free port), opens each page of `
 navigation in Debian's headless Chromium (``/usr/bin/chromium`` through playwright; nothing is
 downloaded), waits for the script run and the charts, and saves
 
-* ``artifacts/screenshots/<page>.png``: presentation mode (``?present=1``), the 1280 x 720 viewport
+* ``$WME_SCREENSHOTS (default /tmp/wme-screenshots)/<page>.png``: presentation mode (``?present=1``), the 1280 x 720 viewport
   exactly as a projector shows it (what is below the fold is not in the picture);
-* ``artifacts/screenshots/normal/<page>.png``: normal mode, the same viewport;
-* ``artifacts/screenshots/report.json``: per page and mode, whether the sidebar is collapsed, the
+* ``$WME_SCREENSHOTS (default /tmp/wme-screenshots)/normal/<page>.png``: normal mode, the same viewport;
+* ``$WME_SCREENSHOTS (default /tmp/wme-screenshots)/report.json``: per page and mode, whether the sidebar is collapsed, the
   first chart's top/bottom in px and whether it is fully above the fold, the smallest tick-label
   font in px, and any exception shown on the page.
 
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "artifacts" / "screenshots"
+OUT = Path(os.environ.get("WME_SCREENSHOTS", "/tmp/wme-screenshots"))  # outside the repo
 #: The README's picture: one page in normal mode, scaled down and reduced to a small palette (a few
 #: tens of kB instead of the raw screenshot's few hundred), so the repository stays light.
 README_SHOT, README_PAGE, README_WIDTH, README_COLORS = ROOT / "assets" / "screenshot.png", "treeselect", 960, 96
@@ -146,12 +146,14 @@ def wait_until_drawn(page: Any) -> None:
 
 
 def shoot(browser: Any, url: str, path: str, mode: Mode) -> Shot:
-    name = path or "home"
+    name = (path or "home").replace("?", "_").replace("=", "")
     target = OUT / (f"{name}.png" if mode == "present" else f"normal/{name}.png")
     target.parent.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)  # a busy machine draws slowly, not wrongly
     try:
-        page.goto(f"{url}/{path}" + ("?present=1" if mode == "present" else ""), wait_until="domcontentloaded")
+        joiner = "&" if "?" in path else "?"
+        page.goto(f"{url}/{path}" + (f"{joiner}present=1" if mode == "present" else ""), wait_until="domcontentloaded")
         wait_until_drawn(page)
         page.screenshot(path=str(target))
         m = page.evaluate(_MEASURE_JS)
@@ -159,7 +161,7 @@ def shoot(browser: Any, url: str, path: str, mode: Mode) -> Shot:
         page.close()
     chart = m["first_chart"]
     return Shot(
-        page=name, mode=mode, path=str(target.relative_to(ROOT)),
+        page=name, mode=mode, path=str(target),
         sidebar_collapsed=m["sidebar_expanded"] == "false" or m["sidebar_visible_px"] == 0,
         charts=m["charts"], first_chart_top=chart and round(chart["top"]), first_chart_bottom=chart and round(chart["bottom"]),
         chart_above_fold=bool(chart and chart["bottom"] <= VIEWPORT["height"]),
@@ -195,9 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", action="store_true", help=f"only the README's picture ({README_SHOT.name})")
     args = parser.parse_args(argv)
     paths = page_paths()
+    if "lesson" in paths:  # every step of the lesson path, each its own screen
+        sys.path.insert(0, str(ROOT))
+        from ui.lesson import STEPS
+
+        at = paths.index("lesson")
+        paths[at:at + 1] = [f"lesson?step={i}" for i in range(1, len(STEPS) + 1)]
     if args.pages:
         wanted = {"" if p == "home" else p for p in args.pages}
-        paths = [p for p in paths if p in wanted]
+        paths = [p for p in paths if p in wanted or p.split("?")[0] in wanted]
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -212,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             for mode in ("present", "normal"):
                 for path in paths:
-                    shot = shoot(browser, url, path, mode)
+                    try:
+                        shot = shoot(browser, url, path, mode)
+                    except Exception as error:  # one slow page must not lose the others' screenshots
+                        print(f"{mode:8s} {path or 'home':12s} FAILED: {str(error).splitlines()[0]}", flush=True)
+                        continue
                     shots.append(shot)
                     print(f"{mode:8s} {shot.page:12s} sidebar collapsed={shot.sidebar_collapsed!s:5s} charts={shot.charts} "
                           f"first chart {shot.first_chart_top}..{shot.first_chart_bottom} px "

@@ -228,3 +228,24 @@ def rewrite_checkpoint(data: bytes, tensors=None, metadata=None) -> bytes:
     if metadata is not None:
         metadata_now = metadata(metadata_now)
     return st_save(tensors_now, metadata=metadata_now)
+
+
+#: Link targets a hostile data field tries to plant (a Markdown link, an autolink, a Plotly <a href>).
+HOSTILE_HOSTS = ("evil.example",)
+INJECTED_LINKS_JS = """
+() => [...document.querySelectorAll('a')].map(a => a.getAttribute('href') || a.getAttribute('xlink:href') || '')
+      .filter(h => h.includes('evil.example') || h.trim().toLowerCase().startsWith('javascript'))
+"""
+
+
+def injected_links(page) -> list[str]:
+    """Every link on the page (HTML or inside a chart's SVG) that points where a hostile field said."""
+    return page.evaluate(INJECTED_LINKS_JS)
+
+
+def upload_in_browser(page, path: Path, index: int = 0, timeout_ms: int = 300_000) -> None:
+    """Give the page's ``index``-th file uploader ``path`` (it must be in the DOM) and wait for the rerun."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(index).set_input_files(str(path),
+                                                                                        timeout=timeout_ms)
+    page.wait_for_timeout(500)
+    wait_for_app_idle(page, timeout_ms)

@@ -243,7 +243,20 @@ async def start_training(page, width: int | None = None, layers: int | None = No
                          (number_label("Epochs", "epochs"), epochs), ("Seed (0–2³¹−1)", seed)):
         if value is not None:
             await set_number(page, label, value)
-    name = (await page.get_by_text("Will train").inner_text()).removeprefix("Will train").strip()
+    # Issue 23: wait_idle can return before the rerun that Enter started has begun (a loaded server shows no
+    # status widget for a while), so the caption read next could still name the previous seed: the test then
+    # looked for a model that was never trained (the app did train the typed seed). Wait for the caption to
+    # show what was typed before reading the name and clicking.
+    wanted = [f"seed {seed}" if seed is not None else "",
+              f"{width}×" if width is not None else "", f"×{layers} " if layers is not None else ""]
+    caption = page.get_by_text("Will train")
+    deadline = time.monotonic() + HANG_S
+    while not all(part in await caption.inner_text() for part in wanted):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the Train page never showed {wanted}: {await caption.inner_text()!r}")
+        await asyncio.sleep(0.2)
+    await wait_idle(page)
+    name = (await caption.inner_text()).removeprefix("Will train").strip()
     await page.get_by_role("button", name="Train", exact=True).click()
     return name
 

@@ -239,3 +239,42 @@ def test_the_good_checkpoint_loads():
     net, config, metrics = load_checkpoint(GOOD)
     assert config == CONFIG and metrics["history"]["loss"] == [2.0, 1.0] and not math.isnan(metrics["test_metric"])
     assert torch.isfinite(next(net.parameters())).all()
+
+
+# --- issue 23: a task name from a checkpoint's metrics never becomes a link in the browser -------------
+
+HOSTILE_TASKS = ["[click me](javascript:alert(1)//https://evil.example/x)",
+                 '<a href="https://evil.example/t">digits</a>']
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_hostile_task_names_show_as_text_on_compare_in_the_browser(app_server, chromium, tmp_path):
+    """Two checkpoints whose metrics name their task with a Markdown link and an <a href>: on Compare
+    the Task options, the chart titles, legends and hover texts hold no link; the text reads as typed."""
+    from conftest import injected_links, upload_in_browser, wait_for_app_idle
+
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(300_000)
+    try:
+        page.goto(f"{app_server.url}/train", wait_until="domcontentloaded")
+        wait_for_app_idle(page)
+        for i, task in enumerate(HOSTILE_TASKS):
+            path = tmp_path / f"hostile{i}.safetensors"
+            path.write_bytes(with_metric(task=task))
+            page.get_by_role("tab", name="Load a checkpoint").click()
+            upload_in_browser(page, path)
+            page.get_by_text(f"hostile{i}").first.wait_for(state="attached")
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Compare").first.click()
+        wait_for_app_idle(page)
+        for task in HOSTILE_TASKS:
+            page.get_by_text(task.split("(")[0][:12]).first.wait_for(state="attached")
+            option = page.locator('[data-testid="stRadio"] label', has_text=task[:10]).first
+            option.click()
+            wait_for_app_idle(page)
+            page.wait_for_selector(".js-plotly-plot")
+            assert task in option.inner_text().replace("\u2060", ""), "the option reads as typed"
+            assert injected_links(page) == []
+            assert page.locator(".js-plotly-plot a").count() == 0, "no link inside any chart"
+    finally:
+        page.close()

@@ -153,3 +153,70 @@ def test_torchrun_two_cpu_ranks_write_one_loadable_checkpoint(tmp_path):
     for conv in net.convs:  # the learned selection survived DDP (ranks were checked bit-identical)
         assert conv.slot_mask.sum(dim=1).tolist() == [7] * conv.channels
     assert metrics["steps"] == metrics["total_steps"] == 20  # ceil(629 / (64 // 2)) steps per rank
+
+
+# --- issue 23: bad --out and thread counts are refused before any training --------------------------------
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("training started although the command should have been refused")
+
+    monkeypatch.setattr(cli, "train", forbidden)
+    monkeypatch.setattr(cli, "load_task", forbidden)
+
+
+def test_an_unwritable_out_is_refused_before_training(no_training, capsys):
+    assert cli.main([*TINY_ARGS, "--out", "/dev/null/x"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the --out directory '/dev/null/x': '/dev/null' is not a directory" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_huge_thread_count_is_refused_with_a_message(no_training, capsys, monkeypatch, tmp_path, how):
+    from multires.training.threads import MAX_THREADS
+
+    args = [*TINY_ARGS, "--out", str(tmp_path / "run")]
+    if how == "flag":
+        args += ["--threads", "100000"]
+    else:
+        monkeypatch.setenv("MULTIRES_THREADS", "100000")
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert f"100,000 threads; at most {MAX_THREADS} are allowed" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["²", "١", "1e3", "-1"])
+def test_thread_counts_must_be_plain_ascii_positive_integers(value):
+    from multires.training.threads import ThreadPolicyError, parse_threads
+
+    with pytest.raises(ThreadPolicyError, match="positive integer"):
+        parse_threads(value, "MULTIRES_THREADS")
+
+
+@pytest.fixture
+def no_study(monkeypatch):
+    import multires.study.runner as runner
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the study started although the command should have been refused")
+
+    monkeypatch.setattr(runner, "run_study", forbidden)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--out", "/dev/null/x"], "cannot write the --out directory '/dev/null/x'"),
+    (["--tasks", "ucr:Nope"], "unknown UCR dataset 'Nope'"),
+    (["--address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
+    (["--address", "256.256.256.256:6379"], "cannot reach the Ray cluster at '256.256.256.256:6379'"),
+])
+def test_the_study_cli_refuses_before_any_trial(no_study, capsys, tmp_path, extra, message):
+    from multires.study.__main__ import main as study_main
+
+    args = ["--grid", "smoke", "--out", str(tmp_path / "study"), *extra]
+    assert study_main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "study").exists()

@@ -167,3 +167,66 @@ def test_a_refused_build_keeps_nothing():
     with pytest.raises(StudyResultsError):
         cache.get_or_build("x", fail)
     assert len(cache) == 0
+
+
+# --- malformed cells: checked once against the table's schema, refused in words ----------------------------
+
+def _with_cell(column: str, value) -> bytes:
+    table = SHIPPED_ROWS.copy().astype({column: object})
+    table.loc[2, column] = value
+    return table.to_csv(index=False).encode()
+
+
+MALFORMED = {
+    "empty task": (_with_cell("task", ""), "column 'task' must name something in every row; row 3 is empty"),
+    "empty init": (_with_cell("init", None), "column 'init' must name something in every row; row 3 is empty"),
+    "empty d_model": (_with_cell("d_model", None), "column 'd_model' must hold a number in every row; row 3"),
+    "inf d_model": (_with_cell("d_model", "inf"), "column 'd_model' must hold finite numbers; row 3 holds '?inf"),
+    "huge d_model": (_with_cell("d_model", "1e300"), "column 'd_model' holds '?1e[+]?300'? at row 3; at most"),
+    "fractional d_model": (_with_cell("d_model", 2.5), "column 'd_model' must hold whole numbers; row 3"),
+    "negative seed": (_with_cell("seed", -1), "column 'seed' must be at least 0; row 3"),
+    "memory_size abc": (_with_cell("memory_size", "abc"), "column 'memory_size' must be numeric; row 3 holds 'abc'"),
+    "long score": (_with_cell("test_score", "x" * 10**6),
+                   r"column 'test_score' must be numeric; row 3 holds 'x{80}'… \(1,000,000 characters\)"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_cell_is_refused_naming_its_row_and_column(case):
+    data, message = MALFORMED[case]
+    with pytest.raises(StudyResultsError, match=message):
+        read_results(data)
+
+
+def test_a_parquet_cell_holding_a_record_is_refused():
+    table = pa.Table.from_pandas(SHIPPED_ROWS, preserve_index=False)
+    index = table.column_names.index("task")
+    table = table.set_column(index, "task", pa.array([{"a": 1}] * len(table)))
+    with pytest.raises(StudyResultsError, match="column 'task' holds records"):
+        read_results(_parquet(table))
+
+
+def test_numbers_in_text_columns_become_text_and_the_page_sorts_them():
+    table = SHIPPED_ROWS.copy().astype({"task": object})
+    table.loc[0, "task"] = 7
+    read = read_results(table.to_csv(index=False).encode())
+    assert read.loc[0, "task"] == "7" and all(isinstance(t, str) for t in read["task"])
+    assert sorted(read["task"].unique())[0] == "7"
+
+
+@pytest.mark.parametrize("case", ["empty task", "inf d_model", "memory_size abc"])
+def test_the_study_page_says_what_is_wrong_with_a_malformed_upload_and_keeps_working(case):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.safe_text import unescape
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("app_pages/7_Study.py").run()
+    at.radio(key="study_source").set_value("Upload a results file").run()
+    at.file_uploader(key="study_upload").set_value(("bad.csv", MALFORMED[case][0], "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.error) == 1 and "bad.csv" in unescape(at.error[0].value)
+    assert len(at.get("plotly_chart")) == 2, "the shipped study is still drawn"
+    at.run()  # a rerun with the file still attached: the same words, no crash
+    assert not at.exception and len(at.error) == 1

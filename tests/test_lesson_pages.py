@@ -18,7 +18,14 @@ from multires.figures.style import TREE_SELECT_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
 from multires.analysis.memory import reconstruction_error_by_lag
-from multires.treeselect import Slot, receptive_field
+from multires.checkpoint.format import read_metadata
+from multires.treeselect import Slot, default_depth, receptive_field
+from ui import defaults
+from ui.state import MODELS_DIR
+
+#: The learned model TREESELECT opens on (real data): its depth, width and M drive the page's numbers.
+TS_CONFIG = read_metadata(MODELS_DIR / f"{defaults.REAL_LEARNED_MODEL}.safetensors")[0]
+TS_DEPTH = TS_CONFIG.depth or default_depth(TS_CONFIG.seq_len, 2)
 
 SEED = 11
 N, J, K = 16, 4, 2  # the Home toy tree
@@ -215,25 +222,26 @@ def treeselect() -> AppTest:
 
 def test_treeselect_shows_a_learned_selection_by_default(treeselect):
     at = treeselect
-    model = at.selectbox(key="ts_model_digits-fading-haar").value
-    assert model == "digits-learned8-haar"
+    model = at.selectbox(key=f"ts_model_{defaults.REAL_MODEL}").value
+    assert model == defaults.REAL_LEARNED_MODEL
     assert any(m.label == "Cells kept at n · learned" for m in at.metric)
     spec = chart(at, "ts_selection_matrix")
     assert spec["data"][0]["name"] == "kept"
-    assert len(spec["data"][0]["z"][0]) == 48  # one column per channel of the shipped model
-    assert all(sum(row[c] for row in spec["data"][0]["z"]) == 8 for c in range(48))  # M = 8 per channel
+    width, m = TS_CONFIG.d_model, TS_CONFIG.memory_size
+    assert len(spec["data"][0]["z"][0]) == width  # one column per channel of the shipped model
+    assert all(sum(row[c] for row in spec["data"][0]["z"]) == m for c in range(width))  # M per channel
 
 
 def test_reveal_shows_the_uniform_cells_for_a_known_m():
     at = open_app("app_pages/4_TREESELECT.py")
     n = at.slider(key="ts_n").value
-    answer = memory_slots("uniform", 6, 2, memory_size=6)
+    answer = memory_slots("uniform", TS_DEPTH, 2, memory_size=6)
     at.select_slider(key="ts_q_cells_m").set_value(6)
     at.multiselect(key="ts_q_cells_guess").set_value([str(s) for s in answer[:-1]] + ["b1[n]"])
     at.run()
     at.button(key="ts_q_cells_reveal").click()
     at.run()
-    assert "Not quite" in messages(at) and "Missed: b4[n-16]" in messages(at) and "Not kept: b1[n]" in messages(at)
+    assert "Not quite" in messages(at) and f"Missed: {answer[-1]}" in messages(at) and "Not kept: b1[n]" in messages(at)
     spec = chart(at, "ts_q_cells_figure")
     outlined = named(spec, "kept by uniform")
     assert sorted(zip(outlined["y"], outlined["x"])) == sorted(
@@ -245,7 +253,7 @@ def test_reveal_shows_the_uniform_cells_for_a_known_m():
     assert "ts_q_cells_figure" not in str([c.proto.id for c in at.get("plotly_chart")])  # a new guess hides it
     at.button(key="ts_q_cells_reveal").click()
     at.run()
-    assert "Right: uniform keeps a6[n], b6[n], b5[n], b5[n-32], b4[n], b4[n-16]." in messages(at)
+    assert f"Right: uniform keeps {', '.join(map(str, answer))}." in messages(at)
 
 
 def test_reveal_of_the_first_lag_fading_forgets_comes_from_the_library():
@@ -255,7 +263,8 @@ def test_reveal_of_the_first_lag_fading_forgets_comes_from_the_library():
     at.run()
     at.button(key="ts_q_lag_reveal").click()
     at.run()
-    lags, error = reconstruction_error_by_lag(*wavelet_filters("haar"), memory_slots("fading", 6, 2), 6)
+    depth = TS_DEPTH
+    lags, error = reconstruction_error_by_lag(*wavelet_filters("haar"), memory_slots("fading", depth, 2), depth)
     first = int(lags[np.flatnonzero(error > 0.1)[0]])
     assert first == 2  # Haar fading: x[n] and x[n-1] exact, x[n-2] only through a mean
     assert f"Fading first forgets τ = {first}" in messages(at) and at.success

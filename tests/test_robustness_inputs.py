@@ -48,6 +48,8 @@ from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks import load_task
 from multires.model import build_model
 from ui import training_runner
+from multires.model import build_model
+from ui import defaults, training_runner
 from ui.safe_text import plain, unescape
 from ui.state import DEFAULT_MODEL, UPLOADED, ModelEntry
 
@@ -442,7 +444,7 @@ QUERY_CASES: dict[str, tuple[dict[str, str], str, dict]] = {
     "n-too-big": ({"n": "999999999"}, r"n='999999999' must be a whole number in 0\.\.16384", {}),
     "model-unknown": ({"model": "no such model"}, "model 'no such model' is not available", {"model": DEFAULT_MODEL}),
     "signal-unknown": ({"signal": "<script>alert(1)</script>"}, "is not one of the built-in signals",
-                       {"signal": "ECG"}),
+                       {"signal": defaults.default_signal()}),
     "wavelet-continuous": ({"wavelet": "morl"}, "wavelet 'morl' is not a discrete PyWavelets wavelet",
                            {"wavelet": "haar"}),
     "wavelet-empty": ({"wavelet": ""}, "wavelet '' is not a discrete", {"wavelet": "haar"}),
@@ -450,7 +452,8 @@ QUERY_CASES: dict[str, tuple[dict[str, str], str, dict]] = {
                            "wavelet 'nope' is not a discrete",
                            {"model": MODEL, "layer": 1, "signal": "Bumps", "wavelet": "haar"}),
 }
-DEFAULT_VIEW = {"model": DEFAULT_MODEL, "layer": 0, "channel": 0, "signal": "ECG", "wavelet": "haar"}
+DEFAULT_VIEW = {"model": DEFAULT_MODEL, "layer": 0, "channel": 0, "signal": defaults.default_signal(),
+                "wavelet": "haar"}
 
 
 @pytest.mark.parametrize("case", list(QUERY_CASES))

@@ -446,3 +446,40 @@ def test_an_upload_flow_through_the_app_writes_nothing_to_disk():
     changed = [p for p, stat in after.items() if before.get(p) != stat]
     needles = [signal_bytes[-256:], checkpoint[-256:]]
     assert [p for p in changed if _holds(p, needles)] == []
+
+
+#: Every page's title in the sidebar navigation (app.py), Home last so the session comes back to it.
+EVERY_PAGE = ["Wavelets", "Filters", "Wavelet playground", "Coefficient tree", "TREESELECT memory", "Train", "Compare",
+              "Study", "Home"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_session_of_every_page_sends_no_request_beyond_the_server(app_server, chromium):
+    """Issue 23: the app works offline and tells no third party about its users. One browser session
+    opens every page from the sidebar; every request the page makes (documents, scripts, fonts, icons,
+    images, websockets) goes to the app's own host. The favicon used to come from fonts.gstatic.com."""
+    from urllib.parse import urlparse
+
+    from conftest import wait_for_app_idle
+
+    own = urlparse(app_server.url).netloc
+    requested: list[str] = []
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(300_000)
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("websocket", lambda socket: requested.append(socket.url))
+    try:
+        page.goto(app_server.url, wait_until="domcontentloaded")
+        wait_for_app_idle(page)
+        for title in EVERY_PAGE:
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+            wait_for_app_idle(page)
+            page.wait_for_selector("h1")
+            page.wait_for_load_state("networkidle")
+        outside = sorted({url for url in requested
+                          if urlparse(url).scheme not in ("data", "blob") and urlparse(url).netloc != own})
+        assert outside == [], outside
+        assert any("/media/" in url for url in requested), "the favicon is served by the app"
+    finally:
+        page.close()

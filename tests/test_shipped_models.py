@@ -21,6 +21,9 @@ REQUIRED = [
     "digits-fading-haar", "digits-fading-haar-frozen", "digits-uniform8-haar", "digits-uniform8-haar-frozen",
     "signals-fading-haar", "digits-learned8-haar", "memory-learned9-haar",
     "memory-fading-haar-frozen-narrow", "memory-uniform9-haar-frozen-narrow", "memory-learned9-haar-frozen-narrow",
+    # real data: every rule x every filter start on GunPoint (the explorer pages open on these)
+    *(f"gunpoint-{rule}-{start}" for rule in ("fading", "uniform9", "learned9")
+      for start in ("haar", "haar-frozen", "random")),
 ]
 
 

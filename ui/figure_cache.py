@@ -32,6 +32,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.utils import to_typed_array_spec
 
+from multires.plaintext import plain_figure
+
 __all__ = ["HASH_NAMED", "Named", "cached_figure", "unwrap"]
 
 #: Built figures kept (least recently used dropped first); each is small once its data are reduced
@@ -63,7 +65,8 @@ def unwrap(arg: Any) -> Any:
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_FIGURES, hash_funcs=HASH_NAMED)
 def _built(name: str, _builder: Callable[..., go.Figure], args: tuple, kwargs: dict[str, Any]) -> go.Figure:
-    return encode_arrays(_builder(*map(unwrap, args), **{key: unwrap(value) for key, value in kwargs.items()}))
+    fig = _builder(*map(unwrap, args), **{key: unwrap(value) for key, value in kwargs.items()})
+    return encode_arrays(plain_figure(fig))  # text made plain once, when built (ui.charts.show skips it then)
 
 
 def encode_arrays(fig: go.Figure) -> go.Figure:

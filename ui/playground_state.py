@@ -18,12 +18,15 @@ from multires.wavelets import wavelet_filters
 from ui import state
 
 __all__ = [
-    "DERIVE", "EDIT", "LEARNED", "PRESET_OPTIONS", "SAVED", "current_taps", "h1_mode", "load_preset",
-    "mode_changed", "paste", "pop_problem", "resize", "restore", "save", "set_taps", "tap_key",
+    "CUSTOM", "DERIVE", "EDIT", "LEARNED", "PRESET_OPTIONS", "SAVED", "current_taps", "h1_mode", "load_preset",
+    "mark_custom", "mode_changed", "paste", "pop_problem", "preset", "resize", "restore", "save", "set_taps",
+    "tap_count", "tap_key",
 ]
 
 LEARNED = "the selected model's learned filters"
-PRESET_OPTIONS = [*TAP_PRESETS, LEARNED]
+#: What "Start from" says once the taps were typed, pasted or resized: they are no longer the preset.
+CUSTOM = "your own taps"
+PRESET_OPTIONS = [*TAP_PRESETS, LEARNED, CUSTOM]
 DERIVE, EDIT = "derive", "edit"  # h1 from the quadrature-mirror rule / typed in
 SAVED = "pg_saved"
 _DEFAULT = "db2"
@@ -51,6 +54,20 @@ def current_taps(band: str) -> np.ndarray:
 
 def h1_mode() -> str:
     return st.session_state["pg_mode"]
+
+
+def preset() -> str:
+    """What "Start from" shows: a preset, the learned filters, or :data:`CUSTOM` once the taps were edited."""
+    return st.session_state["pg_preset"]
+
+
+def tap_count() -> int:
+    return int(st.session_state["pg_k"])
+
+
+def mark_custom() -> None:
+    """Callback of every tap input (and of paste and resize): the taps are now the student's own."""
+    st.session_state["pg_preset"] = CUSTOM
 
 
 def restore() -> None:
@@ -97,6 +114,8 @@ def load_preset() -> None:
             set_taps(*_learned_pair(), EDIT)  # a learned h1 is its own, not the mirror of h0
         except TapsError as err:
             st.session_state["pg_problem"] = f"{err}."
+    elif preset == CUSTOM:  # nothing to load: the taps on screen are already the student's own
+        return
     elif preset == "random pair":
         st.session_state["pg_seed"] = st.session_state.get("pg_seed", 0) + 1
         set_taps(*preset_pair("random pair", int(st.session_state["pg_k"]), st.session_state["pg_seed"]), EDIT)
@@ -106,6 +125,7 @@ def load_preset() -> None:
 
 def resize() -> None:
     """Callback of the k slider: keep the first taps, pad with zeros."""
+    mark_custom()
     for band in ("h0", "h1"):
         for i in range(int(st.session_state["pg_k"])):
             st.session_state.setdefault(tap_key(band, i), 0.0)
@@ -130,3 +150,4 @@ def paste() -> None:
         return
     st.session_state.pop("pg_problem", None)
     set_taps(h0, quadrature_mirror(h0), DERIVE)
+    mark_custom()

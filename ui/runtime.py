@@ -55,7 +55,7 @@ PRELOAD_MODULES = (
     "multires.analysis.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
     "multires.figures.treeselect",
     "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
-    "multires.study.results",
+    "multires.study.results", "multires.analysis.explain", "multires.figures.explain",
 )
 
 
@@ -150,7 +150,8 @@ def _first_calls() -> None:
 
     # The default model, loaded into the cache its pages read from. Validating a checkpoint builds
     # the network on the meta device, whose first use imports sympy and torch._dynamo (about a second).
-    state.shipped_models()[state.DEFAULT_MODEL].net  # noqa: B018 - the property loads and caches the weights
+    models = state.shipped_models()
+    models[state.defaults.default_model(models)].net  # noqa: B018 - the property loads and caches the weights
     training_runner.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
 
 

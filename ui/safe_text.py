@@ -30,11 +30,13 @@ Examples
 
 from __future__ import annotations
 
-import html
 import re
 import string
 
-__all__ = ["figure_text", "plain", "unescape"]
+from multires.plaintext import figure_text as _figure_text
+from multires.plaintext import short
+
+__all__ = ["figure_text", "option_label", "plain", "unescape"]
 
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _JOINER = "\u2060"  # WORD JOINER: invisible, and breaks the autolink patterns (scheme://, www., user@host)
@@ -51,16 +53,23 @@ def plain(value: object) -> str:
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
+def option_label(value: object, limit: int = 60) -> str:
+    """A user-derived option of a widget that renders Markdown (``st.radio``'s options, any widget's
+    label): shortened (:func:`multires.plaintext.short`) and :func:`plain`. Pass it as ``format_func``."""
+    return plain(short(value, limit))
+
+
 def unescape(markdown: str) -> str:
     """What a reader sees of text escaped by :func:`plain` (for tests and logs)."""
     return _ESCAPED.sub(r"\1", markdown).replace(_JOINER, "")
 
 
 def figure_text(value: object) -> str:
-    """``str(value)`` for a Plotly title, legend or hover text: ``<``, ``>``, ``&`` and quotes as entities,
-    which Plotly shows as the characters, so no tag (a link, bold) is ever made from it.
+    """``str(value)`` for a Plotly title, legend or hover text (:func:`multires.plaintext.figure_text`):
+    shortened, and ``<``, ``>``, ``&`` and quotes as entities, so no tag (a link, bold) is ever made
+    from it. Every figure also passes :func:`multires.plaintext.plain_figure` in ``ui.charts.show``.
 
     >>> figure_text('<a href="https://evil.example">x</a>')
     '&lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;'
     """
-    return html.escape(str(value), quote=True)
+    return _figure_text(value)

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import streamlit as st
 
+from ui import defaults
 from ui.charts import PRESENT_KEY, presenting
 from ui.safe_text import plain
 
+from multires.plaintext import quote
 from multires import ModelConfig, discrete_wavelet_names
 from multires.data.signals import load_signal
 from multires.options import SIGNAL_NAMES, MAX_SIGNAL_LENGTH
@@ -30,8 +32,9 @@ if TYPE_CHECKING:  # torch is imported only where weights are used: the first pa
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "assets" / "models"
 UPLOADED = "Uploaded signal"
-#: The model a new session starts on: the paper's default layer (fading, Haar init, learned filters).
-DEFAULT_MODEL = "digits-fading-haar"
+#: The model a new session starts on: the paper's default layer (fading, Haar init, learned filters) trained on
+#: real data (ui.defaults; a copy without it falls back to the digits model).
+DEFAULT_MODEL = defaults.REAL_MODEL
 SIGNAL_LENGTHS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
@@ -124,7 +127,7 @@ def remove_session_model(name: str) -> bool:
     del models[name]
     if st.session_state.get("model") == name or st.session_state.get("pending_model") == name:
         st.session_state.pop("pending_model", None)
-        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in all_models() else next(iter(all_models()), None)
+        st.session_state["model"] = defaults.default_model(all_models())
     st.session_state["_removed_model"] = name
     return True
 
@@ -139,10 +142,12 @@ _QUERY_KEYS = ("model", "layer", "channel", "signal", "n", "wavelet", "present")
 
 
 def _int_param(value: str, low: int, high: int) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+    """``value`` as a whole number in ``low..high`` written with ASCII digits (``int`` also reads
+    Unicode digits such as ``١``, which no link of this app writes), else None."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
         return None
+    number = int(text)
     return number if low <= number <= high else None
 
 
@@ -159,29 +164,36 @@ def apply_query_params() -> None:
         if params["model"] in all_models():
             st.session_state["model"] = params["model"]
         else:
-            problems.append(f"model {params['model']!r} is not available")
+            problems.append(f"model {quote(params['model'])} is not available")
     if "signal" in params:
-        if params["signal"] in SIGNAL_NAMES:
+        if params["signal"] in SIGNAL_NAMES or params["signal"] in defaults.real_signal_names():
             st.session_state["signal"] = params["signal"]
         else:
-            problems.append(f"signal {params['signal']!r} is not one of the built-in signals")
+            problems.append(f"signal {quote(params['signal'])} is not one of the built-in signals")
     if "wavelet" in params:
         if params["wavelet"] in discrete_wavelet_names():
             st.session_state["wavelet"] = params["wavelet"]
         else:
-            problems.append(f"wavelet {params['wavelet']!r} is not a discrete PyWavelets wavelet")
+            problems.append(f"wavelet {quote(params['wavelet'])} is not a discrete PyWavelets wavelet")
     if "present" in params:
         if params["present"] in ("0", "1"):
             st.session_state[PRESENT_KEY] = params["present"] == "1"
         else:
-            problems.append(f"present={params['present']!r} must be 1 (presentation mode) or 0")
+            problems.append(f"present={quote(params['present'])} must be 1 (presentation mode) or 0")
     for key, high in (("layer", 15), ("channel", 511), ("n", MAX_SIGNAL_LENGTH)):
         if key in params:
             value = _int_param(params[key], 0, high)
             if value is None:
-                problems.append(f"{key}={params[key]!r} must be a whole number in 0..{high}")
+                problems.append(f"{key}={quote(params[key])} must be a whole number in 0..{high}")
             else:
                 st.session_state[f"query_{key}"] = value
+    for key in _QUERY_KEYS:  # the URL keeps only what was applied, once each (repeated keys: the last won)
+        if key not in params:
+            continue
+        if any(problem.startswith((f"{key} ", f"{key}=")) for problem in problems):
+            del st.query_params[key]
+        elif len(params.get_all(key)) > 1:
+            st.query_params[key] = params[key]
     if problems:
         st.session_state["_query_problems"] = problems
 
@@ -238,6 +250,15 @@ _PRESENTATION_CSS = """
 [data-testid="stMainBlockContainer"] label p { font-size: 1.1rem; }
 [data-testid="stMainBlockContainer"] button[role="tab"] p { font-size: 1.2rem; }
 [data-testid="stMetricValue"] { font-size: 2rem; }
+/* the back row reads what is in the boxes too: dropdowns, their lists, number and text inputs, slider values */
+[data-testid="stMainBlockContainer"] [data-baseweb="select"] div,
+[data-testid="stMainBlockContainer"] input, [data-testid="stMainBlockContainer"] textarea,
+[data-testid="stMainBlockContainer"] [data-testid="stSliderThumbValue"],
+[data-testid="stMainBlockContainer"] [data-testid="stSliderTickBarMin"],
+[data-testid="stMainBlockContainer"] [data-testid="stSliderTickBarMax"] { font-size: 1.1rem; }
+[data-baseweb="popover"] li, [data-baseweb="popover"] [role="option"] { font-size: 1.1rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] { color: rgba(49, 51, 63, 0.85); }
+[data-testid="stMainBlockContainer"] [data-testid="stExpander"] summary p { font-size: 1.15rem; }
 </style>
 """
 
@@ -300,7 +321,7 @@ def model_picker() -> ModelEntry:
     if pending in models:
         st.session_state["model"] = pending
     if st.session_state.get("model") not in models:
-        st.session_state["model"] = DEFAULT_MODEL if DEFAULT_MODEL in models else names[0]
+        st.session_state["model"] = defaults.default_model(models)
     name = st.sidebar.selectbox(
         "Model",
         names,
@@ -349,16 +370,20 @@ def layer_channel_picker(entry: ModelEntry) -> tuple[int, int]:
 
 def signal_picker() -> tuple[str, np.ndarray]:
     """Sidebar: the signal shown on the tree pages (a built-in one or the session's upload)."""
-    options = list(SIGNAL_NAMES)
+    real = defaults.real_signal_names()  # real GunPoint gestures first: what the default model was trained on
+    options = real + list(SIGNAL_NAMES)
     if "uploaded_signal" in st.session_state:
         options = [UPLOADED] + options
     if st.session_state.get("signal") not in options:
-        st.session_state["signal"] = "ECG"
+        st.session_state["signal"] = defaults.default_signal()
     name = st.sidebar.selectbox("Signal", options, key="signal",
-                                help="Used by the Coefficient tree and TREESELECT pages.")
+                                help="Used by the Coefficient tree and TREESELECT pages. The GunPoint series are "
+                                     "real recordings from the test split of the GunPoint models.")
     if name == UPLOADED:
         upload = st.session_state["uploaded_signal"]
         return upload["name"], upload["values"]
+    if name in real:
+        return name, defaults.real_series(name)
     length = st.sidebar.select_slider("Signal length", SIGNAL_LENGTHS, value=st.session_state.get("signal_length", 512),
                                       key="signal_length", help="Samples generated or cropped from the source.")
     return name, cached_signal(name, int(length))
@@ -417,3 +442,40 @@ def use_uploaded_signal(name: str, values: np.ndarray) -> None:
     """
     st.session_state["uploaded_signal"] = {"name": str(name), "values": np.asarray(values, dtype=np.float64)}
     st.session_state["signal"] = UPLOADED
+
+
+# --- a page's own keys: pages read and write session state only through these -----------------
+
+
+def get(key: str, default: Any = None) -> Any:
+    """The session's value for ``key`` (a page's widget or its own note), or ``default``."""
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value: Any) -> None:
+    """Set ``key`` (a widget's value only from a callback, or before the widget is drawn)."""
+    st.session_state[key] = value
+
+
+def drop(key: str) -> Any:
+    """Forget ``key``; returns what it held (``None`` if nothing)."""
+    return st.session_state.pop(key, None)
+
+
+def has(key: str) -> bool:
+    return key in st.session_state
+
+
+def keep_valid(key: str, options: list, default: Any) -> Any:
+    """Before a choice widget is drawn: reset its value to ``default`` unless it is one of ``options``."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    return st.session_state[key]
+
+
+def once_per(key: str, identity: Any) -> bool:
+    """True the first time ``identity`` is seen under ``key`` (then remembered), e.g. to process an upload once."""
+    if st.session_state.get(key) == identity:
+        return False
+    st.session_state[key] = identity
+    return True

@@ -78,8 +78,11 @@ def live_view() -> None:
     else:
         bound = current.config.max_seconds or float("inf")
         fraction = min(1.0, max(last.fraction, last.elapsed / bound))
-        st.progress(fraction, text=(f"{seed_text}Epoch {last.epoch + 1}/{last.epochs} · step {last.step}/"
-                                    f"{last.total_steps} · {last.elapsed:.0f} s of at most {bound:.0f} s"))
+        asked = current.config.epochs
+        raised = (f" (you asked for {asked}; raised so the run has at least {current.config.min_steps} steps)"
+                  if last.epochs > asked else "")
+        st.progress(fraction, text=(f"{seed_text}Epoch {last.epoch + 1} of {last.epochs} planned{raised} · step "
+                                    f"{last.step} of {last.total_steps} · {last.elapsed:.0f} s of at most {bound:.0f} s"))
     if current.waiting != st.session_state.get(_STOP_DRAWN_WAITING):
         st.rerun()  # the run left the line: redraw the button outside this fragment as "Stop"
     panels = st.columns(2, gap="medium")  # curves beside the filters, in presentation mode too

@@ -56,8 +56,13 @@ import numpy as np
 import streamlit as st
 from streamlit.logger import get_logger
 
+from multires.plaintext import short
+
 from . import state
 from .run_queue import RunQueue, waiting_message
+
+#: Longest model name taken from an uploaded file's name (names fill pickers and messages).
+MAX_MODEL_NAME = 80
 
 if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
     from multires import MultiresNet
@@ -215,6 +220,7 @@ class TrainingRun:
     finished: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     stop_cause: str | None = None  # "Stop button", "session closed"
+    unscored: bool = False  # stopped without computing scores (its session closed)
     results: list[TrainResult] = field(default_factory=list)  # one per finished seed
     names: list[str] = field(default_factory=list)  # the models' names once collected
     error: str | None = None
@@ -275,6 +281,10 @@ class TrainingRun:
             self.live = snapshot
 
     def _callback(self, progress: Progress) -> bool:
+        if self.stop_event.is_set() and self.stop_cause == "session closed":
+            with self._lock:
+                self.last = progress
+            raise _SessionGone  # out of train(): no one will see the scores, so the run does not compute them
         now = time.monotonic()
         self._observe(progress, now)
         with self._lock:
@@ -344,6 +354,8 @@ class TrainingRun:
             self.waiting = False
             self.started = time.monotonic()
             self._train_seeds()
+        except _SessionGone:
+            self.unscored = True  # stopped without scoring: its session closed
         except (TrainingError, ValueError) as err:
             self.error = str(err)
         except Exception as err:  # noqa: BLE001 - the page must show it, not the thread die silently
@@ -360,11 +372,17 @@ class TrainingRun:
         With several seeds the last one's steps, after ``"3 seeds, last "``.
         """
         result = self.result
+        if self.unscored:
+            return f"stopped at step {0 if self.last is None else self.last.step}, not scored: its session closed"
         if result is None:
             return f"not started (cancelled in line: {self.stop_cause})" if self.stop_cause else "not started"
         seeds = f"{len(self.results)} seeds, last " if self.seeds > 1 else ""
         stopped = f", stopped ({self.stop_cause or result.stop_reason})" if result.stopped else ""
         return f"{seeds}{result.steps}/{result.total_steps} steps{stopped}"
+
+
+class _SessionGone(Exception):
+    """Raised by a run's callback once its session has closed: train() ends without scoring."""
 
 
 # --- script side (called by the page) ------------------------------------------------------------
@@ -487,8 +505,9 @@ def add_uploaded_checkpoint(data: bytes, filename: str) -> tuple[str | None, str
     try:
         net, _config, metrics = load_checkpoint(data)
     except CheckpointError as err:
-        return None, f"“{filename}” is not a usable checkpoint: {err}"
+        return None, f"“{short(filename)}” is not a usable checkpoint: {err}"
     net.eval()
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    stem = stem[:MAX_MODEL_NAME]  # a name is shown in pickers and messages: a file name can be very long
     entry = state.ModelEntry(stem or "uploaded", net, dict(metrics or {}), "uploaded")
     return state.add_session_model(entry), None

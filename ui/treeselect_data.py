@@ -12,12 +12,17 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from multires.analysis.memory import memory_capacity, reconstruct_past
+from dataclasses import dataclass
+from typing import Any
+
+from multires.figures.treeselect import selection_matrix_figure
+from multires.options import MAX_ANALYSED_WINDOW
+from multires.analysis.memory import memory_capacity, memory_span, reconstruct_past
 from multires.treeselect import Slot
 from ui.figure_cache import Named
 
-__all__ = ["SlotKey", "capacities", "learned_selection", "reconstructions", "slot_contributions", "slot_key",
-           "slots_of"]
+__all__ = ["KernelView", "SlotKey", "capacities", "kernel_view", "learned_selection", "reconstructions",
+           "selection_figure", "slot_contributions", "slot_key", "slots_of"]
 
 SlotKey = tuple[tuple[str, int, int], ...]  # hashable slots for st.cache_data
 Strategies = tuple[tuple[str, SlotKey], ...]  # (strategy, its slots) for each strategy shown
@@ -77,3 +82,41 @@ def learned_selection(candidates: list[Slot], mask: np.ndarray) -> Named:
     for :func:`ui.figure_cache.cached_figure`."""
     digest = hashlib.sha256(repr((slot_key(candidates), mask.shape)).encode() + np.ascontiguousarray(mask).tobytes())
     return Named(digest.hexdigest(), (candidates, mask))
+
+
+def selection_figure(selection: tuple[list[Slot], np.ndarray], channel: int, title: str):
+    """The learned selection matrix from a layer's candidates and keep-mask (channels × candidates)."""
+    candidates, mask = selection
+    return selection_matrix_figure([[s for s, keep in zip(candidates, row) if keep] for row in mask], channel, title)
+
+
+@dataclass(frozen=True)
+class KernelView:
+    """A channel's kernel K cut where its kept slots stop reading, and what each slot adds to it."""
+
+    kernel: np.ndarray
+    contributions: np.ndarray  # (slots, len(kernel)): w_s times the slot's impulse response, lag included
+    labels: list[str]  # "b3[n-8]  (w = +0.12)" per slot
+    skip: float  # the skip weight, added at m = 0
+    cut: bool  # True when the kernel reaches past the analysis limit and is drawn only up to it
+    residual: float  # largest |sum of the rows + skip - K|: 0 up to rounding
+
+
+def kernel_view(entry: Any, layer: int, channel: int) -> KernelView:
+    """The one-long-convolution view of ``entry``'s layer and channel (TREESELECT's last tab, the lesson path)."""
+    from ui.state import model_filters
+
+    net = entry.net
+    depth = net.convs[layer].depth
+    slots, weights = net.memory(layer, channel)
+    h0, h1 = model_filters(entry, layer, channel)
+    kernel = net.kernel(layer, channel)
+    # K is as long as the longest candidate slot; past the kept slots' reach it is zero, so cut it there
+    reach = memory_span(slots, depth, h0.size) if slots else 1
+    cut = reach > MAX_ANALYSED_WINDOW  # a longer kernel is drawn up to the analysis window
+    reach = min(reach, MAX_ANALYSED_WINDOW)
+    kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
+    contributions = slot_contributions(h0, h1, slot_key(slots), weights[:-1], depth, kernel.size)
+    labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(slots, weights[:-1])]
+    residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * weights[-1] - kernel).max())
+    return KernelView(kernel, contributions, labels, float(weights[-1]), cut, residual)

@@ -19,6 +19,7 @@ import numpy as np
 import pywt
 
 from ..wavelets import check_wavelet_name
+from ..plaintext import quote
 
 __all__ = ["WaveletFamily", "WaveletProperties", "family_gram", "wavelet_family", "wavelet_properties"]
 
@@ -27,7 +28,7 @@ def _orthogonal_wavelet(name: str) -> pywt.Wavelet:
     wavelet = pywt.Wavelet(check_wavelet_name(name))
     if not wavelet.orthogonal:
         raise ValueError(
-            f"{name!r} is biorthogonal, not orthogonal: its wavelet family is not an orthonormal "
+            f"{quote(name)} is biorthogonal, not orthogonal: its wavelet family is not an orthonormal "
             "set. Use an orthogonal wavelet: haar, dbN, symN, coifN or dmey"
         )
     return wavelet
@@ -83,9 +84,9 @@ def wavelet_family(name: str, levels: int = 3, level: int = 8) -> WaveletFamily:
     """
     wavelet = _orthogonal_wavelet(name)
     if not isinstance(levels, (int, np.integer)) or not 1 <= levels <= 8:
-        raise ValueError(f"levels must be an integer in 1..8, got {levels!r}")
+        raise ValueError(f"levels must be an integer in 1..8, got {quote(levels)}")
     if not isinstance(level, (int, np.integer)) or not 1 <= level <= 16:
-        raise ValueError(f"level must be an integer in 1..16, got {level!r}")
+        raise ValueError(f"level must be an integer in 1..16, got {quote(level)}")
     phi, psi, x = (np.asarray(v) for v in wavelet.wavefun(level=int(level)))
     support = wavelet.dec_len - 1
     t = np.arange(support * 2**level + 1) / 2**level
@@ -137,7 +138,7 @@ def wavelet_properties(name: str, level: int = 10) -> WaveletProperties:
     """
     wavelet = _orthogonal_wavelet(name)
     if not isinstance(level, (int, np.integer)) or not 1 <= level <= 16:
-        raise ValueError(f"level must be an integer in 1..16, got {level!r}")
+        raise ValueError(f"level must be an integer in 1..16, got {quote(level)}")
     phi, psi, x = (np.asarray(v) for v in wavelet.wavefun(level=int(level)))
     return WaveletProperties(
         name=name,

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import pywt
 
+from multires.plaintext import quote
+
 __all__ = [
     "ORTHOGONAL_FAMILIES",
     "frequency_response",
@@ -65,7 +67,7 @@ def as_taps(h: Any, name: str) -> np.ndarray:
     try:
         taps = np.array(h, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D array of real numbers, got {h!r}") from exc
+        raise ValueError(f"{name} must be a 1-D array of real numbers, got {quote(h)}") from exc
     if taps.ndim != 1 or taps.size < 2:
         raise ValueError(
             f"{name} must be a 1-D array of at least 2 taps, got shape {taps.shape}; "
@@ -150,7 +152,7 @@ def frequency_response(h: Any, n_freqs: int = 512) -> tuple[np.ndarray, np.ndarr
     """
     taps = as_taps(h, "h")
     if not isinstance(n_freqs, (int, np.integer)) or n_freqs < 2:
-        raise ValueError(f"n_freqs must be an integer >= 2, got {n_freqs!r}")
+        raise ValueError(f"n_freqs must be an integer >= 2, got {quote(n_freqs)}")
     nfft = 2 * (int(n_freqs) - 1)
     kernel = taps[::-1]  # convolution form
     folded = np.bincount(np.arange(kernel.size) % nfft, weights=kernel, minlength=nfft)
@@ -451,7 +453,7 @@ def cascade(h0: Any, h1: Any, level: int = 8) -> tuple[np.ndarray, np.ndarray, n
     ([0.0, 0.25, 0.5, 0.75, 1.0, 1.25], [0.0, 1.0, 1.0, -1.0, -1.0, 0.0])
     """
     if not isinstance(level, (int, np.integer)) or not 1 <= level <= 20:
-        raise ValueError(f"level must be an integer in 1..20, got {level!r}")
+        raise ValueError(f"level must be an integer in 1..20, got {quote(level)}")
     a, b, _ = normalize_filters(h0, h1)
     bank = (a[::-1].tolist(), b[::-1].tolist(), a.tolist(), b.tolist())
     wavelet = pywt.Wavelet("learned", filter_bank=bank)

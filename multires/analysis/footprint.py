@@ -12,6 +12,7 @@ import numpy as np
 
 from ..config import check_at_least
 from ..treeselect import default_depth
+from ..plaintext import quote
 
 __all__ = ["footprint"]
 
@@ -62,7 +63,7 @@ def footprint(
     """
     n = np.atleast_1d(np.asarray(n_values))
     if n.ndim != 1 or n.size == 0 or not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
-        raise ValueError(f"n_values must be positive integers (sequence lengths), got {n_values!r}")
+        raise ValueError(f"n_values must be positive integers (sequence lengths), got {quote(n_values)}")
     n = n.astype(np.int64)
     memory_size = check_at_least("memory_size", memory_size, 1)
     if depth is None:

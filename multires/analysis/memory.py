@@ -38,6 +38,8 @@ import torch
 
 from .filters import as_taps
 from ..config import check_at_least
+
+from multires.plaintext import quote
 from ..kernel import slot_filters
 from ..treeselect import Slot
 
@@ -60,7 +62,7 @@ def _check_slots(slots: Sequence[Slot], depth: int) -> list[Slot]:
         raise ValueError("slots is empty: pass the list from multires.treeselect.memory_slots(...)")
     for s in slots:
         if not isinstance(s, Slot):
-            raise ValueError(f"slots must be multires.treeselect.Slot objects, got {s!r}")
+            raise ValueError(f"slots must be multires.treeselect.Slot objects, got {quote(s)}")
         if s.band == "approx" and s.level != depth:
             raise ValueError(
                 f"slot {s} reads an approximation of level {s.level}; only a{depth} (depth) is kept"
@@ -103,7 +105,7 @@ def cell_span(slot: Slot, t: int, kernel_size: int) -> tuple[int, int]:
     """
     kernel_size = check_at_least("kernel_size", kernel_size, 2)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"t must be a time >= 0, got {t!r}")
+        raise ValueError(f"t must be a time >= 0, got {quote(t)}")
     return max(0, int(t) - (kernel_size - 1) * (2**slot.level - 1)), int(t)
 
 
@@ -217,7 +219,7 @@ def reconstruct_past(
     if signal.ndim != 1 or signal.size == 0:
         raise ValueError(f"x must be a non-empty 1-D array (one channel), got shape {signal.shape}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n < signal.size:
-        raise ValueError(f"n must be an integer time in 0..{signal.size - 1}, got {n!r}")
+        raise ValueError(f"n must be an integer time in 0..{signal.size - 1}, got {quote(n)}")
     k = as_taps(h0, "h0").size
     span = memory_span(slots, depth, k)
     width = span if window is None else check_at_least("window", window, 1)
@@ -332,7 +334,7 @@ def memory_capacity(
     depth = check_at_least("depth", depth, 1)
     max_lag = check_at_least("max_lag", max_lag, 0)
     if not np.isfinite(ridge) or ridge < 0:
-        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+        raise ValueError(f"ridge must be a finite number >= 0, got {quote(ridge)}")
     lags = np.arange(max_lag + 1)
     if n_samples is None:
         k = as_taps(h0, "h0").size

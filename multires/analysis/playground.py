@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .filters import quadrature_mirror
+from multires.plaintext import quote
 from ..wavelets import wavelet_filters
 from ..options import TAP_PRESETS, TapPreset
 
@@ -71,7 +72,7 @@ def check_taps(values: Any, name: str = "h0") -> np.ndarray:
     try:
         taps = np.array(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise TapsError(f"{name} must be real numbers, got {values!r}") from exc
+        raise TapsError(f"{name} must be real numbers, got {quote(values)}") from exc
     if not MIN_TAPS <= taps.size <= MAX_TAPS:
         raise TapsError(f"{name} has {taps.size} taps: use {MIN_TAPS} to {MAX_TAPS} taps")
     bad = np.flatnonzero(~np.isfinite(taps))
@@ -133,7 +134,7 @@ def random_pair(k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     ((4,), True)
     """
     if not isinstance(k, (int, np.integer)) or not MIN_TAPS <= k <= MAX_TAPS:
-        raise TapsError(f"k must be a whole number from {MIN_TAPS} to {MAX_TAPS}, got {k!r}")
+        raise TapsError(f"k must be a whole number from {MIN_TAPS} to {MAX_TAPS}, got {quote(k)}")
     bound = math.sqrt(3.0 / k)
     rng = np.random.default_rng(seed)
     return rng.uniform(-bound, bound, size=k), rng.uniform(-bound, bound, size=k)
@@ -153,7 +154,7 @@ def preset_pair(preset: TapPreset, k: int = 4, seed: int = 0) -> tuple[np.ndarra
         return wavelet_filters(PRESET_WAVELETS[preset])
     if preset == "random pair":
         return random_pair(k, seed)
-    raise ValueError(f"unknown preset {preset!r}: use one of {', '.join(TAP_PRESETS)}")
+    raise ValueError(f"unknown preset {quote(preset)}: use one of {', '.join(TAP_PRESETS)}")
 
 
 def cascade_diverges(phi: np.ndarray, psi: np.ndarray, limit: float = CASCADE_LIMIT) -> bool:

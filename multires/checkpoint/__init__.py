@@ -12,7 +12,8 @@ from .._lazy import attach
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_CHECKPOINT_BYTES", "CheckpointError",
                      "read_metadata"], "format"),
-    **dict.fromkeys(["checkpoint_bytes", "save_checkpoint", "save_run", "load_checkpoint"], "io"),
+    **dict.fromkeys(["OutputDirError", "check_writable_dir", "checkpoint_bytes", "save_checkpoint", "save_run",
+                     "load_checkpoint"], "io"),
     **dict.fromkeys(["RunMetrics", "SchemaError", "validate_metrics"], "metrics"),
 }
 

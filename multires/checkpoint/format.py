@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .metrics import SchemaError, validate_metrics
+from multires.plaintext import quote
 from ..config import ModelConfig
 from .safejson import JsonLimitError, loads_bounded
 
@@ -103,19 +104,19 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     spans = []
     for name, entry in header.items():
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise CheckpointError(f"tensor {name!r}: malformed header entry")
+            raise CheckpointError(f"tensor {quote(name)}: malformed header entry")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if dtype not in DTYPE_SIZES:
-            raise CheckpointError(f"tensor {name!r}: unsupported dtype {dtype!r}")
+            raise CheckpointError(f"tensor {quote(name)}: unsupported dtype {quote(dtype)}")
         if (not isinstance(shape, list) or len(shape) > 8
                 or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in shape)):
-            raise CheckpointError(f"tensor {name!r}: invalid shape {shape!r}")
+            raise CheckpointError(f"tensor {quote(name)}: invalid shape {quote(shape)}")
         if (not isinstance(offsets, list) or len(offsets) != 2
                 or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1]):
-            raise CheckpointError(f"tensor {name!r}: invalid data offsets {offsets!r}")
+            raise CheckpointError(f"tensor {quote(name)}: invalid data offsets {quote(offsets)}")
         if offsets[1] - offsets[0] != math.prod(shape) * DTYPE_SIZES[dtype]:
-            raise CheckpointError(f"tensor {name!r}: {offsets[1] - offsets[0]} bytes do not hold a "
+            raise CheckpointError(f"tensor {quote(name)}: {offsets[1] - offsets[0]} bytes do not hold a "
                                   f"{dtype} tensor of shape {shape}")
         spans.append(tuple(offsets))
     end = max((e for _, e in spans), default=0)

@@ -59,6 +59,7 @@ from .format import (
     read_metadata,
     read_source,
 )
+from multires.plaintext import quote
 from ..conv import MultiresConv
 from ..options import MAX_CANDIDATE_SLOTS
 from .metrics import versions
@@ -66,7 +67,7 @@ from ..model import MultiresNet, build_model, state_layout
 from ..config import ModelConfig
 from ..treeselect import Slot, candidate_slots
 
-__all__ = ["checkpoint_bytes", "save_checkpoint", "save_run", "load_checkpoint"]
+__all__ = ["OutputDirError", "check_writable_dir", "checkpoint_bytes", "save_checkpoint", "save_run", "load_checkpoint"]
 
 # safetensors dtype names of the torch dtypes a checkpoint may hold.
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -179,6 +180,41 @@ def save_checkpoint(path: str | os.PathLike, net: MultiresNet, metrics: dict[str
     return path
 
 
+class OutputDirError(ValueError):
+    """An output directory that cannot be created or written; the message says why."""
+
+
+def check_writable_dir(directory: str | os.PathLike, what: str = "output directory") -> Path:
+    """Check ``directory`` could be created (if missing) and written, before any long work; creates nothing.
+
+    A CLI calls this before training, so a bad ``--out`` (``/dev/null/x``, a read-only place, an
+    existing file) is refused at once instead of after the run, losing the trained model. The
+    nearest existing ancestor must be a directory this process may write into.
+
+    Raises
+    ------
+    OutputDirError
+        Naming the directory and what is wrong.
+
+    >>> check_writable_dir("/dev/null/x")
+    Traceback (most recent call last):
+    ...
+    multires.checkpoint.io.OutputDirError: cannot write the output directory '/dev/null/x': '/dev/null' is not a directory
+    """
+    path = Path(directory)
+    nearest = path
+    while not os.path.lexists(nearest) and nearest != nearest.parent:
+        nearest = nearest.parent
+    problem = None
+    if not nearest.is_dir():
+        problem = f"{quote(str(nearest))} is not a directory"
+    elif not os.access(nearest, os.W_OK | os.X_OK):
+        problem = f"{quote(str(nearest))} is not writable by this user"
+    if problem:
+        raise OutputDirError(f"cannot write the {what} {quote(str(path))}: {problem}")
+    return path
+
+
 def save_run(directory: str | os.PathLike, net: MultiresNet, metrics: dict[str, Any] | None = None) -> Path:
     """Write ``model.safetensors`` plus human-readable ``config.json`` and ``metrics.json`` sidecars.
 
@@ -216,7 +252,7 @@ def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[in
             continue
         shape = tuple(entry["shape"])
         if entry["dtype"] not in ("I32", "I64") or len(shape) != 2 or shape[1] != 3:
-            raise CheckpointError(f"tensor {_candidates_key(index)!r} is {entry['dtype']} {shape}; expected "
+            raise CheckpointError(f"tensor {quote(_candidates_key(index))} is {entry['dtype']} {shape}; expected "
                                   "an int32 table (slots, 3) of (band, level, lag)")
         if not config.memory_size <= shape[0] <= MAX_CANDIDATE_SLOTS:
             raise CheckpointError(f"layer {index}: {shape[0]} stored candidate slots; expected "
@@ -296,7 +332,7 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
     for name, (shape, dtype) in expected.items():
         entry = entries[name]
         if tuple(entry["shape"]) != shape or entry["dtype"] != _DTYPE_NAMES[dtype]:
-            raise CheckpointError(f"tensor {name!r} is {entry['dtype']} {tuple(entry['shape'])}, the config "
+            raise CheckpointError(f"tensor {quote(name)} is {entry['dtype']} {tuple(entry['shape'])}, the config "
                                   f"needs {_DTYPE_NAMES[dtype]} {shape}")
     try:
         tensors = _safetensors_load(data)
@@ -304,9 +340,9 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
         raise CheckpointError(f"checkpoint tensors cannot be read: {err}") from None
     for name, tensor in tensors.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise CheckpointError(f"tensor {name!r} holds non-finite values (NaN or inf)")
+            raise CheckpointError(f"tensor {quote(name)} holds non-finite values (NaN or inf)")
         if name.endswith("running_var") and bool((tensor < 0).any()):
-            raise CheckpointError(f"tensor {name!r} holds negative variances")
+            raise CheckpointError(f"tensor {quote(name)} holds negative variances")
     for index in range(config.n_layers):
         kept = tensors[f"layers.{index}.conv.slot_mask"].sum(dim=1)  # (C,)
         candidates = entries[f"layers.{index}.conv.slot_mask"]["shape"][1]

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from multires.plaintext import quote
+
 __all__ = ["BASELINE_NAMES", "dtw_1nn", "minirocket"]
 
 #: Baseline names as they appear in result tables and on the Study/Compare pages.
@@ -47,7 +49,7 @@ BASELINE_NAMES: tuple[str, ...] = ("MiniRocket", "1-NN DTW")
 def _arrays(task: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Train (train + val) and test as aeon arrays ``(n, channels, length)`` float64 and labels."""
     if task.kind != "classify":
-        raise ValueError(f"baselines are classifiers; task {task.name!r} is a {task.kind!r} task")
+        raise ValueError(f"baselines are classifiers; task {quote(task.name)} is a {quote(task.kind)} task")
     x_fit = np.concatenate([task.x_train.numpy(), task.x_val.numpy()]).astype(np.float64)
     y_fit = np.concatenate([task.y_train.numpy(), task.y_val.numpy()])
     return x_fit, y_fit, task.x_test.numpy().astype(np.float64), task.y_test.numpy()
@@ -135,7 +137,7 @@ def dtw_1nn(task: Any, window: float | None = None, max_train: int | None = None
         If ``window`` is not in (0, 1], a limit is below 1, or the task is not a classification task.
     """
     if window is not None and not (isinstance(window, (int, float)) and 0.0 < window <= 1.0):
-        raise ValueError(f"window must be a fraction of the length in (0, 1] or None (full window), got {window!r}")
+        raise ValueError(f"window must be a fraction of the length in (0, 1] or None (full window), got {quote(window)}")
     from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier  # as above: aeon on first use
 
     x_fit, y_fit, x_test, y_test = _arrays(task)

@@ -138,7 +138,7 @@ def load_signal(name: str, n: int = 1024, seed: int = 0, index: int = 0) -> np.n
     """
     canonical = {s.lower(): s for s in SIGNAL_NAMES}.get(str(name).lower())
     if canonical is None:
-        raise ValueError(f"unknown signal {name!r}; allowed names are: {', '.join(SIGNAL_NAMES)}")
+        raise ValueError(f"unknown signal {quote(name)}; allowed names are: {', '.join(SIGNAL_NAMES)}")
     n = _check_length(n)
 
     if canonical == "ECG":
@@ -150,7 +150,7 @@ def load_signal(name: str, n: int = 1024, seed: int = 0, index: int = 0) -> np.n
         values = _demo_signal(canonical, n)
     elif canonical == "Digit":
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < _N_DIGITS:
-            raise ValueError(f"index must be an integer from 0 to {_N_DIGITS - 1} for 'Digit', got {index!r}")
+            raise ValueError(f"index must be an integer from 0 to {_N_DIGITS - 1} for 'Digit', got {quote(index)}")
         values = digits_arrays()[0][int(index)]
     elif canonical == "White noise":
         values = np.random.default_rng(seed).standard_normal(n)

@@ -50,7 +50,7 @@ _GREY = "#9a9a9a"
 FOCUS_COLOR = "#E6B800"
 
 
-def _tree_select_name(tree_select: str) -> str:
+def _strategy_name(tree_select: str) -> str:
     return TREE_SELECT_LABELS.get(tree_select, tree_select)
 
 
@@ -160,7 +160,7 @@ def tree_heatmap(
     for tree_select, cells in kept.items():
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", showlegend=False,
-            name=f"halo {tree_select}", hoverinfo="skip",
+            name=f"halo {strategy}", hoverinfo="skip",
             marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(tree_select, 12), color="white",
                         line=dict(width=KEPT_HALO_WIDTH, color="white")),
         ))
@@ -168,10 +168,10 @@ def tree_heatmap(
         color = TREE_SELECT_COLORS.get(tree_select, "#000000")
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers",
-            name=f"kept by {_tree_select_name(tree_select)}",
+            name=f"kept by {_strategy_name(strategy)}",
             marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(tree_select, 12), color=color,
                         line=dict(width=KEPT_LINE_WIDTH, color=color)),
-            hovertemplate="%{y}[%{x}]<extra>" + _tree_select_name(tree_select) + "</extra>",
+            hovertemplate="%{y}[%{x}]<extra>" + _strategy_name(tree_select) + "</extra>",
         ))
     if focus is not None:  # one cell and the span of the past it reads
         label, t, first, last = focus
@@ -191,6 +191,29 @@ def tree_heatmap(
 
 
 # --- per-level views ----------------------------------------------------------------------------
+
+
+def _row_ticks(values: np.ndarray) -> dict:
+    """Explicit ticks for one small row: its largest and smallest value rounded to 2 digits, and 0.
+
+    Plotly's automatic ticks (``nticks``) can leave a 50 px row with no labelled tick at all.
+
+    >>> _row_ticks(np.array([-0.5, 1.234]))["tickvals"]
+    [-0.5, 0.0, 1.2]
+    """
+    finite = values[np.isfinite(values)] if values.size else values
+    low, high = (min(float(finite.min()), 0.0), max(float(finite.max()), 0.0)) if finite.size else (0.0, 0.0)
+    if low == high:
+        return dict(tickvals=[0.0], range=[-1.0, 1.0])
+
+    def toward_zero(v: float) -> float:
+        scale = 10.0 ** (np.floor(np.log10(abs(v))) - 1)
+        return float(f"{np.sign(v) * np.floor(abs(v) / scale) * scale:.2g}")
+
+    # an end within 20 % of the span from 0 would print on top of 0's label: 0 alone marks it
+    ticks = sorted({0.0, *(toward_zero(v) for v in (low, high) if abs(v) >= 0.2 * (high - low))})
+    pad = 0.12 * (high - low)
+    return dict(tickvals=ticks, tickformat=".2~g", range=[low - pad, high + pad])
 
 
 def level_traces(rows: Rows, title: str, height_per_row: int = 62, width_px: int = FULL_WIDTH_PX) -> go.Figure:
@@ -214,7 +237,8 @@ def level_traces(rows: Rows, title: str, height_per_row: int = 62, width_px: int
         fig.add_trace(go.Scatter(x=t, y=values[t], mode="lines", name=label,
                                  line=dict(color=BAND_COLORS[band], width=1.2),
                                  hovertemplate=label + "[%{x}] = %{y:.4g}<extra></extra>"), row=i, col=1)
-        fig.update_yaxes(title_text=label, title_standoff=4, row=i, col=1, nticks=3, tickfont=dict(size=10))
+        fig.update_yaxes(title_text=label, title_standoff=4, row=i, col=1, tickfont=dict(size=10),
+                         **_row_ticks(values))
     style_figure(fig, title, None, None, height=110 + height_per_row * len(rows), legend=False)
     fig.update_xaxes(title_text="time t (samples)", row=len(rows), col=1)
     fig.update_layout(margin=dict(l=70))

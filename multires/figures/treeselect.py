@@ -59,18 +59,6 @@ def _color(tree_select: str) -> str:
     return TREE_SELECT_COLORS.get(tree_select, "#000000")
 
 
-def _rule_lines(fig: go.Figure, lags: np.ndarray, curves: Mapping[str, np.ndarray], names: Mapping[str, str],
-                width_px: int) -> list[Reduction]:
-    """One step line per TREESELECT rule (its colour, the given name), reduced to ``width_px``."""
-    drawn = []
-    for tree_select, values in curves.items():
-        x, y, reduction = reduced_line(values, width_px, x=lags)
-        drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=names[tree_select],
-                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
-    return drawn
-
-
 def _mark(fig: go.Figure, drawn: Sequence[Reduction]) -> go.Figure:
     """Record the traces' reduction on the figure when points were dropped (short data stay as they were)."""
     reduction = total(drawn)
@@ -103,10 +91,16 @@ def footprint_figure(
         One line trace per series.
     """
     fig = go.Figure()
+    drawn: list[np.ndarray] = []
     for tree_select, values in series.items():
+        # a series equal to one drawn before it (learned M = uniform M) is dashed and thinner on top,
+        # so both lines stay visible
+        same = any(np.array_equal(np.asarray(values), other) for other in drawn)
+        drawn.append(np.asarray(values))
         fig.add_trace(go.Scatter(
             x=n_values, y=values, mode="lines+markers", name=_label(tree_select, labels),
-            line=dict(color=_color(tree_select), width=2.5, dash=_DASHES.get(tree_select, "solid")),
+            line=dict(color=_color(tree_select), width=2.5 if not same else 2,
+                      dash="dash" if same else _DASHES.get(tree_select, "solid")),
             marker=dict(size=5), hovertemplate="N = %{x}: %{y:,} numbers<extra>" + _label(tree_select, labels) + "</extra>",
         ))
     if current_n is not None:
@@ -118,7 +112,9 @@ def footprint_figure(
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")
     style_figure(fig, "Memory footprint as the sequence grows", "sequence length N (samples, log scale)",
            "numbers held (log scale)", height=height)
-    return _legend_below(fig)
+    # the legend beside the plot: below it, its rows covered the x-axis title at presentation sizes
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
+    return fig
 
 
 def reconstruction_figure(
@@ -189,7 +185,12 @@ def reconstruction_error_figure(
         One step-line trace per TREESELECT rule.
     """
     fig = go.Figure()
-    drawn = _rule_lines(fig, lags, errors, {rule: _label(rule, labels) for rule in errors}, width_px)
+    drawn = []
+    for tree_select, error in errors.items():
+        x, y, reduction = reduced_line(error, width_px, x=lags)
+        drawn.append(reduction)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_label(tree_select, labels),
+                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
     fig.update_yaxes(range=[-0.03, 1.05])
     style_figure(fig, "Reconstruction error vs lag (white-noise input)", "lag τ = n − t (samples)",
            "squared error (fraction of variance)", height=height)
@@ -219,8 +220,13 @@ def capacity_figure(
         One trace per TREESELECT rule.
     """
     fig = go.Figure()
-    names = {rule: f"{_label(rule, labels)} (total {float(np.sum(values)):.1f})" for rule, values in r2.items()}
-    drawn = _rule_lines(fig, lags, r2, names, width_px)
+    drawn = []
+    for tree_select, values in r2.items():
+        capacity = float(np.sum(values))
+        x, y, reduction = reduced_line(values, width_px, x=lags)
+        drawn.append(reduction)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(strategy, labels)} (total {capacity:.1f})",
+                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
     if mark_lag is not None:
         fig.add_vline(x=mark_lag[0], line=dict(color="#333333", width=2, dash="dot"),
                       annotation_text=mark_lag[1], annotation_position="top right", annotation_font=dict(size=13))

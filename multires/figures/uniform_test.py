@@ -34,19 +34,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
+from ..study.stats import CONFIDENCE
 
 __all__ = [
-    "CONFIDENCE",
-    "UNIFORM_TEST_COLUMNS",
-    "SETTING_LABELS",
-    "paired_summary",
-    "paired_t_interval",
-    "uniform_test_caption",
+    "UNIFORM_TEST_COLUMNS", "SETTING_LABELS", "paired_summary", "paired_t_interval", "uniform_test_caption",
     "uniform_test_figure",
 ]
 
 #: Confidence level of the paired t-interval.
-CONFIDENCE = 0.95
 #: Columns :func:`paired_summary` needs.
 UNIFORM_TEST_COLUMNS = ("setting", "seed", "tree_select", "test_accuracy", "slots_per_channel", "distinct_per_layer",
                     "n_parameters", "steps")

@@ -7,7 +7,8 @@ the table need no Ray: only :func:`run_study` imports it (Ray is in ``requiremen
 in the app's requirements).
 
 Modules: ``grid`` (what to run), ``trial`` (one run -> one row), ``results`` (the table),
-``runner`` (Ray Tune).
+``runner`` (Ray Tune), ``stats`` (paired differences over seeds with 95 % paired t-intervals, resolved or
+not), ``questions`` (the four questions of the Study page, answered from a table).
 
 Examples
 --------
@@ -28,7 +29,10 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["BASELINE_COLUMNS", "BUDGET_COLUMNS", "REQUIRED_COLUMNS", "StudyResultsError",
                      "baseline_levels", "pareto_front", "read_baselines", "read_results", "summarise",
                      "write_results"], "results"),
+    **dict.fromkeys(["QUESTIONS", "answer_all", "answers_markdown"], "questions"),
     **dict.fromkeys(["run_study"], "runner"),
+    **dict.fromkeys(["MIN_SEEDS", "PairedDifference", "StudyStatsError", "compare_configs", "paired_difference",
+                     "seeds_needed"], "stats"),
     **dict.fromkeys(["memory_budget", "run_trial"], "trial"),
 }
 

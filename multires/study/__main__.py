@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 from .grid import GRID_PRESETS, StudyGrid, all_trials, grid_preset
 from .report import write_charts
 from .runner import run_study
+from multires.plaintext import quote
 
 __all__ = ["build_grids", "main", "parse_args"]
 
@@ -28,7 +29,7 @@ def _items(cast: Callable[[str], Any]) -> Callable[[str], tuple]:
         try:
             return tuple(cast(item.strip()) for item in text.split(",") if item.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {quote(text)}") from None
     return parse
 
 

@@ -16,7 +16,7 @@ Examples
 >>> [(t.tree_select, t.memory_size, t.seed) for t in grid.trials()]
 [('fading', None, 0), ('fading', None, 1), ('uniform', 4, 0), ('uniform', 4, 1), ('uniform', 8, 0), ('uniform', 8, 1)]
 >>> sorted(GRID_PRESETS)
-['memory', 'smoke', 'ucr']
+['full', 'memory', 'paired', 'smoke', 'ucr']
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any, Literal, Sequence, get_args
 
 from ..training.config import TrainConfig
 from ..wavelets import check_wavelet_name
+from ..plaintext import quote
 from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
 
 __all__ = ["GRID_PRESETS", "all_trials", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
@@ -112,7 +113,7 @@ class StudyGrid:
     inits: tuple[str, ...] = ("haar", RANDOM_INIT)  # filter inits
     freeze: tuple[bool, ...] = (False,)  # frozen filters (fixed-wavelet baseline) and/or learned
     d_models: tuple[int, ...] = (16,)  # widths; 1 gives the single-channel network
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # paired: every configuration on every seed
     n_layers: int = 2
     epochs: int = 10
     max_seconds: float | None = None
@@ -127,19 +128,19 @@ class StudyGrid:
         for name in ("tasks", "tree_selects", "memory_sizes", "inits", "freeze", "d_models", "seeds"):
             value = getattr(self, name)
             if not isinstance(value, tuple) or not value:
-                raise ValueError(f"{name} must be a non-empty tuple, got {value!r}")
+                raise ValueError(f"{name} must be a non-empty tuple, got {quote(value)}")
             if len(set(value)) != len(value):
-                raise ValueError(f"{name} has repeated values: {value!r}")
+                raise ValueError(f"{name} has repeated values: {quote(value)}")
         bad = [r for r in self.tree_selects if r not in TREE_SELECTS]
         if bad:
-            raise ValueError(f"unknown tree_select {bad[0]!r}; allowed: {', '.join(TREE_SELECTS)}")
+            raise ValueError(f"unknown tree_select {quote(bad[0])}; allowed: {', '.join(TREE_SELECTS)}")
         for name in ("memory_sizes", "d_models", "seeds"):
             low = 0 if name == "seeds" else 1
             for v in getattr(self, name):
                 if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                    raise ValueError(f"{name} must hold integers >= {low}, got {v!r}")
+                    raise ValueError(f"{name} must hold integers >= {low}, got {quote(v)}")
         if any(not isinstance(v, bool) for v in self.freeze):
-            raise ValueError(f"freeze must hold True/False, got {self.freeze!r}")
+            raise ValueError(f"freeze must hold True/False, got {quote(self.freeze)}")
         for init in self.inits:
             if init != RANDOM_INIT:
                 check_wavelet_name(init)
@@ -167,10 +168,62 @@ class StudyGrid:
         return out
 
 
-#: UCR datasets of the shipped study: short, fast, and from easy (ItalyPowerDemand) to hard (ArrowHead).
-UCR_STUDY_TASKS = ("ucr:ItalyPowerDemand", "ucr:GunPoint", "ucr:ArrowHead")
+#: The five UCR datasets of the full study: short and easy (ItalyPowerDemand) to long and hard (ACSF1).
+UCR_STUDY_TASKS = ("ucr:ItalyPowerDemand", "ucr:GunPoint", "ucr:ArrowHead", "ucr:OSULeaf", "ucr:ACSF1")
+#: Series length of each task of the studies (fixes the tree depth J and so fading's J + 1 slots).
+STUDY_TASK_LENGTHS = {"ucr:ItalyPowerDemand": 24, "ucr:GunPoint": 150, "ucr:ArrowHead": 251, "ucr:OSULeaf": 427,
+                      "ucr:ACSF1": 1460, "psmnist": 784, "memory": 256}
+#: Seeds of the paired studies: every configuration runs on every one of them (README: why this many).
+PAIRED_SEEDS = tuple(range(10))
+#: Learned TREESELECT keeps different slots in different channels, so it holds more distinct coefficients
+#: per layer than its M per channel; this M keeps about J + 1 distinct coefficients per layer (measured on
+#: the shipped tables: M = 4 holds 9.5-12.8 distinct at J = 5 and 8), the budget of fading and of uniform
+#: at M = J + 1. Q3 of the Study page compares at this matched budget.
+LEARNED_MATCHED_M = 3
 
 _MEMORY_SIZES = {"n_train": 1000, "n_val": 250, "n_test": 500}
+
+
+def _fading_budget(task: str) -> int:
+    """J + 1 for ``task`` with k = 2: fading's slots, the budget of the equal-memory comparisons."""
+    from ..treeselect import default_depth
+
+    return default_depth(STUDY_TASK_LENGTHS[task], 2) + 1
+
+
+def paired_grids(tasks: Sequence[str], seeds: tuple[int, ...], *, d_model: int = 16, min_steps: int = 300,
+                 max_seconds: float = 600.0, task_options: dict[str, dict[str, Any]] | None = None,
+                 n_layers: int = 2, epochs: int = 10) -> tuple[StudyGrid, ...]:
+    """The fewest configurations that answer the Study page's four questions on ``tasks``, on the same ``seeds``.
+
+    Per task (``J`` its depth): fading with filters learned from Haar, frozen at Haar and learned from
+    random (questions 1 and 2); uniform at ``M = J + 1`` (the same J + 1 distinct coefficients as fading,
+    question 4) and learned TREESELECT at :data:`LEARNED_MATCHED_M` (about J + 1 distinct coefficients
+    per layer, question 3), both with filters learned from Haar. Five configurations per task; the
+    ``full`` preset crosses every rule, budget and init. A step budget (``min_steps``), not a time cap,
+    so scores do not depend on how busy the machine was.
+    """
+    grids = []
+    for task in tasks:
+        m = _fading_budget(task)
+        options = {task: (task_options or {}).get(task, {})} if (task_options or {}).get(task) else {}
+        common = dict(tasks=(task,), d_models=(d_model,), seeds=seeds, n_layers=n_layers, epochs=epochs,
+                      max_seconds=max_seconds, train_options={"min_steps": min_steps}, task_options=options)
+        grids.append(StudyGrid(tree_selects=("fading",), memory_sizes=(m,), inits=("haar", RANDOM_INIT),
+                               freeze=(False, True), **common))
+        grids.append(StudyGrid(tree_selects=("uniform",), memory_sizes=(m,), inits=("haar",), freeze=(False,),
+                               **common))
+        grids.append(StudyGrid(tree_selects=("learned",), memory_sizes=(LEARNED_MATCHED_M,), inits=("haar",),
+                               freeze=(False,), **common))
+    return tuple(grids)
+
+
+def _memory_grids(seeds: tuple[int, ...]) -> tuple[StudyGrid, ...]:
+    """White-noise recall (length 256, J = 8), 8 channels on the shared input: R^2 per lag up to 128."""
+    return (StudyGrid(tasks=("memory",), tree_selects=("fading", "uniform"), memory_sizes=(9,), inits=("haar",),
+                      freeze=(True, False), d_models=(8,), seeds=seeds, n_layers=1, epochs=8, max_seconds=120.0,
+                      task_options={"memory": _MEMORY_SIZES}),)
+
 
 #: Preset studies; each is one or more grids whose trials run together.
 GRID_PRESETS: dict[str, tuple[StudyGrid, ...]] = {
@@ -179,11 +232,21 @@ GRID_PRESETS: dict[str, tuple[StudyGrid, ...]] = {
                         d_models=(2,), seeds=(0,), n_layers=1, epochs=1,
                         task_options={"memory": {"length": 32, "lags": [1, 2, 4, 8], "n_train": 64,
                                                  "n_val": 32, "n_test": 64}}),),
-    # The shipped study over real sequences (assets/studies/ucr.csv).
-    # 135 trials of 150 optimizer steps each (a step budget, not a time cap, so the table does not
-    # depend on how busy the machine was); max_seconds only guards against a stuck trial.
-    "ucr": (StudyGrid(tasks=UCR_STUDY_TASKS, memory_sizes=(4, 8), inits=("haar", RANDOM_INIT), freeze=(False, True),
-                      d_models=(16,), seeds=(0, 1, 2), epochs=10, max_seconds=120.0,
+    # The paired study shipped as assets/studies/paired.csv (what fit this 2-core machine in about an hour):
+    # ItalyPowerDemand, GunPoint and ArrowHead with the four questions' configurations, and white-noise recall for
+    # "when does uniform beat fading", every configuration on seeds 0-9 (run seed by seed: a study stopped
+    # early holds whole seeds of every configuration).
+    "paired": (*paired_grids(UCR_STUDY_TASKS[:3], PAIRED_SEEDS), *_memory_grids(PAIRED_SEEDS)),
+    # The full grid (a Ray cluster: README "Studies"): the five UCR sets and psMNIST, rule x budget
+    # (M = 4 and M = J + 1 per channel; fading keeps J + 1) x filter init (learned from Haar, frozen Haar,
+    # learned from random), 10 paired seeds. psMNIST: 3,500 training digits of length 784.
+    "full": tuple(StudyGrid(tasks=(task,), memory_sizes=(4, _fading_budget(task)), inits=("haar", RANDOM_INIT),
+                            freeze=(False, True), d_models=(16,), seeds=PAIRED_SEEDS, epochs=10, max_seconds=3600.0,
+                            train_options={"min_steps": 300})
+                  for task in (*UCR_STUDY_TASKS, "psmnist")) + _memory_grids(PAIRED_SEEDS),
+    # The earlier study (assets/studies/ucr.csv before the paired study): three sets, 3 seeds, 150 steps.
+    "ucr": (StudyGrid(tasks=UCR_STUDY_TASKS[:3], memory_sizes=(4, 8), inits=("haar", RANDOM_INIT),
+                      freeze=(False, True), d_models=(16,), seeds=(0, 1, 2), epochs=10, max_seconds=120.0,
                       train_options={"min_steps": 150}),),
     # Equal distinct coefficients per layer (length 256: J = 8, fading keeps 9 slots, so M = 9 is
     # fading's budget). The single-channel network (d_model=1) makes slots per channel and distinct
@@ -210,7 +273,7 @@ def grid_preset(name: str) -> tuple[StudyGrid, ...]:
     2
     """
     if name not in GRID_PRESETS:
-        raise ValueError(f"unknown grid preset {name!r}; allowed: {', '.join(GRID_PRESET_NAMES)}")
+        raise ValueError(f"unknown grid preset {quote(name)}; allowed: {', '.join(GRID_PRESET_NAMES)}")
     return GRID_PRESETS[name]
 
 

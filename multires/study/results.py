@@ -19,8 +19,11 @@ import io
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import numpy as np
 import pandas as pd
 from ..options import BudgetAxis
+
+from ..plaintext import quote
 
 __all__ = [
     "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "StudyResultsError", "baseline_levels",
@@ -147,7 +150,7 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
         kind = _value_type(field.type)
         if not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
                 or pa.types.is_floating(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-            raise StudyResultsError(f"column {_short(field.name, 60)!r} holds {_describe(kind)}; a results table "
+            raise StudyResultsError(f"column {quote(_short(field.name, 60))} holds {_describe(kind)}; a results table "
                                     "holds only numbers, true/false and text")
     unpacked = sum(meta.row_group(g).column(c).total_uncompressed_size
                    for g in range(meta.num_row_groups) for c in range(meta.row_group(g).num_columns))
@@ -171,7 +174,7 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
                            if pa.types.is_dictionary(chunk.type) else pc.binary_length(chunk))
                 longest = pc.max(lengths).as_py() or 0
                 if longest > MAX_CELL_CHARS:
-                    raise StudyResultsError(f"column {_short(name, 60)!r} holds a text of {longest:,} bytes; "
+                    raise StudyResultsError(f"column {quote(_short(name, 60))} holds a text of {longest:,} bytes; "
                                             f"at most {MAX_CELL_CHARS:,} per cell")
                 total += pc.sum(lengths).as_py() or 0
                 if total > MAX_TEXT_BYTES:
@@ -202,17 +205,82 @@ def _describe(kind) -> str:
     return f"values of type {kind}"
 
 
+#: The schema every results table is checked against once, when it is read: text columns that must
+#: name something in every row, text that may be empty, numbers (whole numbers where noted) and their
+#: least values. Pages and figures then never meet an empty task, a str/float mix or an ``inf`` width.
+TEXT_COLUMNS: tuple[str, ...] = ("task", "tree_select", "init", "status")
+OPTIONAL_TEXT_COLUMNS: tuple[str, ...] = ("key", "wavelet", "metric_name", "error")
+#: column -> (whole number?, least value or None, required in every row?)
+NUMBER_COLUMNS: dict[str, tuple[bool, float | None, bool]] = {
+    "d_model": (True, 1, True), "seed": (True, 0, True), "memory_size": (True, 0, False),
+    "test_score": (False, None, False), "slots_per_channel": (False, 0, False),
+    "distinct_slots_mean": (False, 0, False), "distinct_slots_max": (False, 0, False),
+    "n_parameters": (False, 0, False), "train_time_s": (False, 0, False),
+}
+#: Largest value a whole-number column may hold (a width, seed or memory size far beyond any study).
+MAX_WHOLE = 2**31
+
+
+def _where(table: pd.DataFrame, bad: pd.Series) -> str:
+    """``row N`` (1 = the first row under the header) of the first True in ``bad``."""
+    return f"row {int(np.flatnonzero(bad.to_numpy())[0]) + 1}"
+
+
 def _normalise(table: pd.DataFrame) -> pd.DataFrame:
-    table = table.copy()
-    for col in ("test_score", "slots_per_channel", "distinct_slots_mean", "distinct_slots_max", "d_model", "seed"):
-        converted = pd.to_numeric(table[col], errors="coerce")
-        bad = converted.isna() & table[col].notna()
+    """Check ``table`` against the schema (TEXT_COLUMNS, NUMBER_COLUMNS, freeze_filters) and give each
+    column one type; the first bad cell is named in words."""
+    table = table.reset_index(drop=True).copy()
+    for col in (*TEXT_COLUMNS, *OPTIONAL_TEXT_COLUMNS):
+        if col not in table:
+            continue
+        values = table[col].astype(object)
+        missing = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+        kinds = missing | values.map(lambda v: isinstance(v, (str, int, float, bool, np.integer, np.floating,
+                                                               np.bool_)))
+        if not kinds.all():
+            raise StudyResultsError(f"column {quote(col)} must hold text; {_where(table, ~kinds)} holds "
+                                    f"{type(values[~kinds].iloc[0]).__name__} value {quote(values[~kinds].iloc[0])}")
+        if col in TEXT_COLUMNS and missing.any():
+            raise StudyResultsError(f"column {quote(col)} must name something in every row; {_where(table, missing)} "
+                                    "is empty")
+        table[col] = values.map(str).where(~missing, None).astype(object)
+    for col, (whole, least, required) in NUMBER_COLUMNS.items():
+        if col not in table:
+            continue
+        raw = table[col]
+        if raw.dtype == bool or raw.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            raise StudyResultsError(f"column {quote(col)} must be numeric; it holds true/false values")
+        converted = pd.to_numeric(raw, errors="coerce").astype(float)
+        empty = raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip())
+        bad = converted.isna() & ~empty
         if bad.any():
-            raise StudyResultsError(f"column {col!r} must be numeric; row {int(bad.idxmax())} holds {table[col][bad].iloc[0]!r}")
+            raise StudyResultsError(f"column {quote(col)} must be numeric; {_where(table, bad)} holds "
+                                    f"{quote(raw[bad].iloc[0])}")
+        finite = np.isfinite(converted.to_numpy())
+        if (~finite & ~empty.to_numpy()).any():
+            raise StudyResultsError(f"column {quote(col)} must hold finite numbers; {_where(table, pd.Series(~finite & ~empty.to_numpy()))} "
+                                    f"holds {quote(raw[~finite & ~empty.to_numpy()].iloc[0])}")
+        if required and empty.any():
+            raise StudyResultsError(f"column {quote(col)} must hold a number in every row; {_where(table, empty)} is empty")
+        values = converted.to_numpy()
+        present = ~np.isnan(values)
+        if whole and (np.abs(values[present]) > MAX_WHOLE).any():
+            row = pd.Series(present & (np.abs(np.nan_to_num(values)) > MAX_WHOLE))
+            raise StudyResultsError(f"column {quote(col)} holds {quote(raw[row.to_numpy()].iloc[0])} at {_where(table, row)}; "
+                                    f"at most {MAX_WHOLE:,}")
+        if whole and (values[present] != np.round(values[present])).any():
+            row = pd.Series(present & (values != np.round(np.nan_to_num(values))))
+            raise StudyResultsError(f"column {quote(col)} must hold whole numbers; {_where(table, row)} holds "
+                                    f"{quote(raw[row.to_numpy()].iloc[0])}")
+        if least is not None and (values[present] < least).any():
+            row = pd.Series(present & (np.nan_to_num(values, nan=least) < least))
+            raise StudyResultsError(f"column {quote(col)} must be at least {least}; {_where(table, row)} holds "
+                                    f"{quote(raw[row.to_numpy()].iloc[0])}")
         table[col] = converted
-    table["wavelet"] = table["wavelet"].astype(object).where(table["wavelet"].notna(), None)
+    table["d_model"] = table["d_model"].astype(np.int64)
+    table["seed"] = table["seed"].astype(np.int64)
     table["freeze_filters"] = table["freeze_filters"].map(
-        lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("true", "1"))
+        lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else str(v).strip().lower() in ("true", "1", "1.0"))
     return table
 
 
@@ -245,7 +313,7 @@ def summarise(table: pd.DataFrame, by: tuple[str, ...] = ("task", "tree_select",
     (0.6, 0.5, 0.7, 7.0, 2)
     """
     if budget not in BUDGET_COLUMNS:
-        raise ValueError(f"budget must be one of {list(BUDGET_COLUMNS)}, got {budget!r}")
+        raise ValueError(f"budget must be one of {list(BUDGET_COLUMNS)}, got {quote(budget)}")
     done = table[table["status"] == "ok"]
     grouped = done.groupby(list(by), dropna=False)
     out = grouped["test_score"].agg(["mean", "min", "max"])

@@ -4,7 +4,9 @@ Each trial is a Ray Tune *function trainable* that calls :func:`~multires.study.
 and reports its row once, with ``{"cpu": 1}`` of resources and one torch thread, so a machine with
 ``n`` CPUs runs ``n`` trials at a time. Rows are appended to ``results.csv`` / ``results.parquet``
 in the output directory as trials finish (a driver-side Tune callback), so an interrupted study
-keeps what it finished, and running the same grid into the same directory again skips every trial
+keeps what it finished; trials run seed by seed (one Tune run per seed), so a study stopped early
+holds whole seeds of every configuration, which is what the paired comparisons
+(:mod:`multires.study.stats`) need, and running the same grid into the same directory again skips every trial
 whose key already has a ``status == "ok"`` row (failed trials are retried).
 
 Ray is imported here only, inside :func:`run_study`.
@@ -20,13 +22,50 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from multires.plaintext import quote
+
 from .grid import StudyGrid, TrialSpec, all_trials
 from .results import read_results, write_results
 from .trial import run_trial
 
-__all__ = ["run_study"]
+__all__ = ["RAY_CONNECT_TIMEOUT_S", "check_ray_address", "run_study"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: How long :func:`check_ray_address` waits for a cluster's head to accept a connection.
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Refuse a Ray address whose head cannot be reached, within ``timeout`` seconds.
+
+    ``ray.init(address=...)`` retries an unreachable head for minutes, printing only Ray's own logs;
+    this opens one TCP connection to ``host:port`` first (``"auto"`` is left to Ray) and says what
+    failed. Raises ``ValueError``.
+
+    >>> check_ray_address("no-port-here")
+    Traceback (most recent call last):
+    ...
+    ValueError: --address 'no-port-here' is not HOST:PORT (e.g. 10.0.0.5:6379)
+    """
+    import socket
+
+    if address == "auto":
+        return
+    bare = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port_text = bare.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"--address {quote(address)} is not HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout):
+            pass
+    except socket.gaierror as err:
+        raise ValueError(f"cannot reach the Ray cluster at {quote(address)}: the host name does not resolve "
+                         f"({err.strerror or err})") from None
+    except TimeoutError:
+        raise ValueError(f"cannot reach the Ray cluster at {quote(address)}: no answer within {timeout:g} s") from None
+    except OSError as err:
+        raise ValueError(f"cannot reach the Ray cluster at {quote(address)}: {err.strerror or err}") from None
 
 
 def _trainable(config: dict[str, Any]) -> None:
@@ -146,14 +185,19 @@ def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, add
         else:
             ray.init(address=address, runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}, log_to_driver=verbose > 1)
     try:
-        tuner = tune.Tuner(
-            tune.with_resources(_trainable, {"cpu": 1}),
-            param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
-            tune_config=tune.TuneConfig(reuse_actors=True),  # one torch import per worker, not per trial
-            run_config=tune.RunConfig(storage_path=str(out / "tune"), name=f"run-{time.strftime('%Y%m%d-%H%M%S')}",
-                                      verbose=max(verbose - 1, 0), callbacks=[_SaveRows()]),
-        )
-        tuner.fit()
+        # One Tune run per seed, in seed order: Tune does not keep a grid's order across trials, and a study
+        # stopped early must hold whole seeds of every configuration (the paired comparisons need them).
+        for seed in sorted({s.seed for s in todo}):
+            batch = [s.to_dict() for s in todo if s.seed == seed]
+            tuner = tune.Tuner(
+                tune.with_resources(_trainable, {"cpu": 1}),
+                param_space={"spec": tune.grid_search(batch)},
+                tune_config=tune.TuneConfig(reuse_actors=True),  # one torch import per worker, not per trial
+                run_config=tune.RunConfig(storage_path=str(out / "tune"),
+                                          name=f"run-{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}",
+                                          verbose=max(verbose - 1, 0), callbacks=[_SaveRows()]),
+            )
+            tuner.fit()
     finally:
         if started_here:
             ray.shutdown()

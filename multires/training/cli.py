@@ -52,6 +52,7 @@ from ..options import DropoutMode, InitScheme
 from ..options import TREE_SELECTS
 from ..data.tasks.registry import load_task
 from ..options import TASK_NAMES
+from ..checkpoint.io import check_writable_dir, save_run
 from .threads import apply_thread_policy, resolve_threads
 from ..options import TRAIN_PRESET_NAMES
 from ..options import DECAYS
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = _train_config(args)
         threads = resolve_threads(args.threads)
-    except ValueError as err:  # ThreadPolicyError included
+        check_writable_dir(args.out, "--out directory")  # before training, not after it
+    except ValueError as err:  # ThreadPolicyError and OutputDirError included
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
@@ -223,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
             metrics = result.metrics()
             metrics["data_seed"] = args.data_seed
             metrics["torch_threads"] = threads
-            path = save_run(args.out, result.net, metrics)
+            try:
+                path = save_run(args.out, result.net, metrics)
+            except OSError as err:  # e.g. the disk filled or the directory was removed during the run
+                print(f"{parser.prog}: error: the trained model could not be saved in {args.out}: {err}",
+                      file=sys.stderr)
+                return 1
             name = "test accuracy" if result.kind == "classify" else "test mean R^2"
             note = f" (stopped early: {result.stop_reason})" if result.stopped else ""
             best = f" at best validation epoch {result.best_epoch}" if result.best_epoch is not None else ""

@@ -38,6 +38,11 @@ from typing import Any, ClassVar
 
 from ..config import MODEL_PRESETS, Architecture, ModelConfig, check_choice
 from ..options import DECAYS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, Decay, TrainPreset
+from multires.plaintext import quote
+from ..config import MODEL_PRESETS, ModelConfig
+from ..options import DropoutMode, InitScheme, Norm
+from ..checkpoint.jsonconfig import JsonConfig
+from ..wavelets import check_wavelet_name
 
 __all__ = ["TRAIN_PRESETS", "TrainConfig", "preset_values"]
 
@@ -93,7 +98,7 @@ class TrainConfig(Architecture):
 
     def __post_init__(self) -> None:
         if self.preset not in TRAIN_PRESET_NAMES:
-            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {self.preset!r}")
+            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {quote(self.preset)}")
         if _FILL_PRESET.get():
             for name, value in preset_values(self.preset).items():
                 if getattr(self, name) == _FIELD_DEFAULTS[name]:
@@ -111,7 +116,7 @@ class TrainConfig(Architecture):
             raise ValueError(f"a {cls._what} must be a JSON object, got {type(data).__name__}")
         preset = data.get("preset", "default")
         if preset not in TRAIN_PRESET_NAMES:
-            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {preset!r}")
+            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {quote(preset)}")
         token = _FILL_PRESET.set(False)
         try:
             return super().from_dict({**preset_values(preset), **data})
@@ -136,15 +141,15 @@ class TrainConfig(Architecture):
             if value is None and name in ("max_seconds", "warmup_epochs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
+                raise ValueError(f"{name} must be a finite number, got {quote(value)}")
             low, high = TRAIN_LIMITS[name]
             if not low <= value <= high:
-                raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+                raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {quote(value)}")
         if self.tree_select == "fading" and self.memory_size is not None:
             raise ValueError("fading keeps depth + 1 slots by itself: leave memory_size as None")
         for name in ("freeze_filters", "select_best"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be True or False, got {quote(getattr(self, name))}")
         check_choice("decay", self.decay, DECAYS)
 
     def total_epochs(self, steps_per_epoch: int) -> int:
@@ -179,7 +184,7 @@ def preset_values(preset: str) -> dict[str, Any]:
     'all'
     """
     if preset not in TRAIN_PRESET_NAMES:
-        raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {preset!r}")
+        raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {quote(preset)}")
     values = dict(TRAIN_PRESETS[preset])
     for name, value in MODEL_PRESETS.get(preset, {}).items():
         if name in _FIELD_DEFAULTS and name != "preset":  # "head" is set by the task's kind

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from multires.plaintext import quote
 from .runcost import EVAL_BATCH, eval_batch
 from ..data.tasks.base import TaskData
 from ..data.tasks.builtin import recall_r2
@@ -93,7 +94,7 @@ def evaluate(net: MultiresNet, task: TaskData, split: Split = "test") -> dict[st
         ``split`` is not ``"train"``, ``"val"`` or ``"test"``.
     """
     if split not in ("train", "val", "test"):
-        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {quote(split)}")
     x, y = getattr(task, f"x_{split}"), getattr(task, f"y_{split}")
     device = next(net.parameters()).device
     was_training = net.training

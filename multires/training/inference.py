@@ -12,6 +12,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,8 @@ import torch
 
 from multires.data.tasks.arrays import normalize_series, series_array
 from multires.options import PREDICT_NORMALIZATIONS, PredictNormalization
+from multires.plaintext import quote
+from multires.data.tasks.arrays import _normalized, series_array
 
 __all__ = ["predict"]
 
@@ -68,12 +72,17 @@ def predict(
         For a bad option, or ``class_names`` whose length differs from the network's outputs.
     """
     if normalize not in PREDICT_NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(PREDICT_NORMALIZATIONS)}, got {normalize!r}")
+        raise ValueError(f"normalize must be one of {', '.join(PREDICT_NORMALIZATIONS)}, got {quote(normalize)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise ValueError(f"batch_size must be a positive integer, got {quote(batch_size)}")
     values = series_array(X, "X")  # (n, C, L) float64
     if normalize == "series":
-        values = normalize_series(values)
+        values, constant_mask = _normalized(values)
+        constant = int(constant_mask.sum())
+        if constant:
+            warnings.warn(f"{constant} of {values.shape[0] * values.shape[1]} series (channels counted "
+                          "separately) were constant at their own scale and were set to all zeros before "
+                          "predicting", UserWarning, stacklevel=2)
     inputs = torch.from_numpy(values.astype(np.float32))
     was_training = net.training
     net.eval()

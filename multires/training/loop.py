@@ -60,6 +60,8 @@ from .distributed import DistributedHooks, SingleProcess
 from .evaluation import evaluate, loss_fn, running_metric, step_stats
 from .history import Progress, SelectionSnapshot, TrainHistory, TrainingError, TrainingWarning, TrainResult
 from .optimization import RunClock, build_optimizer
+from multires.plaintext import quote
+
 
 __all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "train"]
 
@@ -360,17 +362,17 @@ def _dropout_rng(config: TrainConfig) -> Iterator[None]:
 
 def _check_task(task: TaskData) -> None:
     if task.kind not in ("classify", "recall"):
-        raise ValueError(f"task.kind must be 'classify' or 'recall', got {task.kind!r}")
+        raise ValueError(f"task.kind must be 'classify' or 'recall', got {quote(task.kind)}")
     for split in ("train", "val", "test"):
         x, y = getattr(task, f"x_{split}"), getattr(task, f"y_{split}")
         if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.dtype != torch.float32:
             raise ValueError(f"x_{split} must be a float32 tensor (n, channels, length)")
         if x.shape[1:] != task.x_train.shape[1:] or x.shape[0] != y.shape[0] or x.shape[0] < 1:
-            raise ValueError(f"split {split!r} has inconsistent shapes: x {tuple(x.shape)}, y {tuple(y.shape)}")
+            raise ValueError(f"split {quote(split)} has inconsistent shapes: x {tuple(x.shape)}, y {tuple(y.shape)}")
         bad = int((~torch.isfinite(x)).sum())
         if bad:
             raise TrainingError(
-                f"task {task.name!r}: x_{split} holds {bad} non-finite value(s) (NaN or inf) of {x.numel()}; "
+                f"task {quote(task.name)}: x_{split} holds {bad} non-finite value(s) (NaN or inf) of {x.numel()}; "
                 "clean or impute the data before training"
             )
         if task.kind == "classify":
@@ -383,4 +385,4 @@ def _check_task(task: TaskData) -> None:
                 raise ValueError(f"y_{split} of a recall task must be float (n, {len(task.lags)})")
             bad = int((~torch.isfinite(y)).sum())
             if bad:
-                raise TrainingError(f"task {task.name!r}: y_{split} holds {bad} non-finite target(s)")
+                raise TrainingError(f"task {quote(task.name)}: y_{split} holds {bad} non-finite target(s)")

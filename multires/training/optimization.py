@@ -27,6 +27,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .config import TrainConfig
 from ..options import Decay
+from multires.plaintext import quote
 
 if TYPE_CHECKING:
     from ..model import MultiresNet
@@ -83,7 +84,7 @@ def param_groups(net: MultiresNet, weight_decay: float, decay: Decay = "dense") 
     if decay == "all":
         return [{"params": trainable, "weight_decay": weight_decay}]
     if decay != "dense":
-        raise ValueError(f"decay must be 'dense' or 'all', got {decay!r}")
+        raise ValueError(f"decay must be 'dense' or 'all', got {quote(decay)}")
     conv_params = {id(p) for conv in net.convs for p in conv.parameters()}
     dense = [p for p in trainable if p.ndim >= 2 and id(p) not in conv_params]
     dense_ids = {id(p) for p in dense}

@@ -40,13 +40,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from multires.plaintext import quote
+
 __all__ = [
-    "DEFAULT_THREADS", "ENV_VARS", "ThreadPolicyError", "apply_thread_policy", "default_threads",
+    "DEFAULT_THREADS", "ENV_VARS", "MAX_THREADS", "ThreadPolicyError", "apply_thread_policy", "default_threads",
     "parse_threads", "resolve_threads", "set_env_threads",
 ]
 
 #: Threads per process when nothing else is said (see the module docstring for the measurement).
 DEFAULT_THREADS = 1
+
+#: Most threads a process may be given: far above any useful count on a CPU, far below what makes
+#: OpenBLAS/OpenMP fail to start their pools (100000 ended in an OpenBLAS error and a traceback).
+MAX_THREADS = 256
 
 #: Environment variables read, first wins: the library's name, then the app's older one.
 ENV_VARS = ("MULTIRES_THREADS", "WME_TORCH_THREADS")
@@ -63,15 +69,18 @@ def parse_threads(value: object, source: str = "threads") -> int:
     2
     """
     if isinstance(value, bool):
-        raise ThreadPolicyError(f"{source} must be a positive integer, got {value!r}")
+        raise ThreadPolicyError(f"{source} must be a positive integer, got {quote(value)}")
     if isinstance(value, int):
         count = value
-    elif isinstance(value, str) and value.strip().lstrip("+").isdigit():
+    elif isinstance(value, str) and value.strip().lstrip("+").isascii() and value.strip().lstrip("+").isdigit():
         count = int(value.strip())
     else:
-        raise ThreadPolicyError(f"{source} must be a positive integer, got {value!r}")
+        raise ThreadPolicyError(f"{source} must be a positive integer, got {quote(value)}")
     if count < 1:
-        raise ThreadPolicyError(f"{source} must be a positive integer, got {value!r}")
+        raise ThreadPolicyError(f"{source} must be a positive integer, got {quote(value)}")
+    if count > MAX_THREADS:
+        raise ThreadPolicyError(f"{source} asks for {count:,} threads; at most {MAX_THREADS} are allowed "
+                                f"(this machine has {os.cpu_count() or 1} CPU(s))")
     return count
 
 

@@ -21,18 +21,22 @@ from typing import Any
 
 import numpy as np
 
+from multires.options import MAX_DATASET_SERIES
+from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData, check_seed
 from multires.data.tasks.splits import classification_task, stratified_holdout
 from multires.options import NORMALIZATIONS, Normalization
 
-__all__ = ["MIN_SERIES_LENGTH", "encode_labels", "from_arrays", "normalize_series", "series_array"]
+__all__ = ["MIN_SERIES_LENGTH", "constant_note", "count_constant_series", "encode_labels", "from_arrays", "normalize_series",
+           "series_array"]
 
 
 MIN_SERIES_LENGTH = 2
 """Shortest series :func:`from_arrays` accepts."""
 
-# A series whose standard deviation is below this share of its scale is treated as constant.
-_CONSTANT_RTOL = 1e-10
+#: A series whose standard deviation is at most this share of its largest magnitude is constant: its
+#: variation is a few thousand float64 roundings (eps 2.2e-16) of its own values, whatever their scale.
+_CONSTANT_RTOL = 1e-12
 
 
 def normalize_series(X: Any) -> np.ndarray:
@@ -40,6 +44,10 @@ def normalize_series(X: Any) -> np.ndarray:
 
     ``(x - mean(x)) / std(x)`` along the last axis (population std, ``ddof=0``, as aeon and the UCR
     archive use). A constant series has no scale: it becomes all zeros instead of dividing by 0.
+    Constancy is decided relative to the series' own scale (its largest magnitude), so a series at
+    scale 1e-11 is normalised like one at scale 1; the statistics are computed on the series divided
+    by that magnitude, so values near the float64 limit (1.5e308) do not overflow.
+    :func:`count_constant_series` says how many series were constant.
 
     Parameters
     ----------
@@ -58,11 +66,41 @@ def normalize_series(X: Any) -> np.ndarray:
     array([[-1.22474487,  0.        ,  1.22474487],
            [ 0.        ,  0.        ,  0.        ]])
     """
-    values = np.asarray(X, dtype=np.float64)
-    mean = values.mean(axis=-1, keepdims=True)
-    std = values.std(axis=-1, keepdims=True)
-    constant = std <= _CONSTANT_RTOL * np.maximum(1.0, np.abs(mean))
-    return np.where(constant, 0.0, (values - mean) / np.where(constant, 1.0, std))
+    return _normalized(np.asarray(X, dtype=np.float64))[0]
+
+
+def count_constant_series(X: Any) -> int:
+    """How many series (channels counted separately) :func:`normalize_series` sets to all zeros.
+
+    >>> count_constant_series([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0], [1e-11, 2e-11, 3e-11]])
+    1
+    """
+    return int(_normalized(np.asarray(X, dtype=np.float64))[1].sum())
+
+
+def _normalized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(normalised values, boolean mask of constant series)``, overflow-free at any finite scale."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        scale = np.abs(values).max(axis=-1, keepdims=True) if values.shape[-1] else np.zeros(values.shape[:-1] + (1,))
+        unit = values / np.where(scale > 0, scale, 1.0)  # |unit| <= 1: mean and std cannot overflow
+        mean = unit.mean(axis=-1, keepdims=True)
+        std = unit.std(axis=-1, keepdims=True)
+        constant = ~(std > _CONSTANT_RTOL)  # also NaN (non-finite input): treated as no information
+        out = np.where(constant, 0.0, (unit - mean) / np.where(constant, 1.0, std))
+    return out, constant[..., 0]
+
+
+def constant_note(counts: dict[str, tuple[int, int]]) -> str | None:
+    """A sentence saying how many series of each part were constant (set to zeros), or None.
+
+    >>> constant_note({"training": (3, 120), "test": (0, 40)})
+    '3 of 120 training series were constant (no variation at their own scale) and were set to all zeros: a model learns nothing from them.'
+    """
+    parts = [f"{n} of {total} {what} series" for what, (n, total) in counts.items() if n]
+    if not parts:
+        return None
+    return (f"{' and '.join(parts)} were constant (no variation at their own scale) and were set to all zeros: "
+            "a model learns nothing from them.")
 
 
 def _label_sort_key(label: Hashable) -> tuple[int, float, str]:
@@ -109,10 +147,11 @@ def encode_labels(
     ('1', '2', '10')
     """
     train = _label_list(y_train, "y_train")
+    _check_label_types(train, "y_train")
     classes = sorted(dict.fromkeys(train), key=_label_sort_key)
     if len(classes) < 2:
         raise DatasetError(
-            f"the training labels hold a single class ({classes[0]!r} for all {len(train)} series); "
+            f"the training labels hold a single class ({quote(classes[0])} for all {len(train)} series); "
             "classification needs at least two classes"
             if classes
             else "there are no training labels"
@@ -126,21 +165,50 @@ def encode_labels(
         if unseen:
             raise DatasetError(
                 f"the test labels hold {len(unseen)} class(es) that never occur in training: "
-                f"{', '.join(repr(u) for u in unseen[:10])}; training classes: "
-                f"{', '.join(repr(c) for c in classes[:20])}"
+                f"{_listed(unseen, 10)}; training classes: {_listed(classes, 20)}"
             )
         codes_test = np.array([index[label] for label in test], dtype=np.int64)
     return codes_train, codes_test, tuple(str(c) for c in classes)
 
 
+def _listed(labels: Sequence[Hashable], most: int) -> str:
+    """Up to ``most`` labels, each quoted shortened (a label may be a megabyte long), and how many more."""
+    shown = ", ".join(quote(label, 40) for label in labels[:most])
+    return shown + (f" and {len(labels) - most} more" if len(labels) > most else "")
+
+
+def _check_label_types(labels: list[Hashable], what: str) -> None:
+    """Refuse labels that would merge or split silently: ``True`` equals ``1`` (one class), while
+    ``1`` and ``"1"`` are two classes both named '1'."""
+    kinds = {"true/false" if isinstance(label, bool) else "number" if isinstance(label, (int, float))
+             else "text" if isinstance(label, str) else type(label).__name__ for label in labels}
+    if "true/false" in kinds and len(kinds) > 1:
+        raise DatasetError(f"{what} mixes true/false labels with {' and '.join(sorted(kinds - {'true/false'}))} "
+                           "labels (True would count as the class 1); give every label one type")
+    names: dict[str, Hashable] = {}
+    for label in dict.fromkeys(labels):
+        other = names.setdefault(str(label), label)
+        if other is not label and not (other == label):
+            raise DatasetError(f"{what} holds the labels {quote(other, 40)} and {quote(label, 40)}: different "
+                               f"values that read the same ({quote(str(label), 40)}); give every label one type")
+
+
 def _label_list(y: Sequence[Hashable], what: str) -> list[Hashable]:
-    values = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
-    if values.ndim != 1:
-        raise DatasetError(f"{what} must be 1-D (one label per series), got shape {values.shape}")
-    labels = [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+    if isinstance(y, np.ndarray):
+        if y.ndim != 1:
+            raise DatasetError(f"{what} must be 1-D (one label per series), got shape {y.shape}")
+        raw = y.tolist()
+    elif isinstance(y, (str, bytes)) or not isinstance(y, Sequence) and not hasattr(y, "__array__"):
+        raise DatasetError(f"{what} must be a list or array of labels (one per series), got {type(y).__name__}")
+    else:
+        raw = list(np.asarray(y, dtype=object)) if hasattr(y, "__array__") else list(y)
+    labels = [v.item() if isinstance(v, np.generic) else v for v in raw]
     for position, label in enumerate(labels):
+        if isinstance(label, (list, tuple, np.ndarray, dict, set)):
+            raise DatasetError(f"{what}[{position}] = {quote(label, 40)} is a sequence, not a label: {what} must "
+                               "be 1-D (one label per series)")
         if not isinstance(label, Hashable) or (isinstance(label, float) and np.isnan(label)):
-            raise DatasetError(f"{what}[{position}] = {label!r} is not a usable label (unhashable or NaN)")
+            raise DatasetError(f"{what}[{position}] = {quote(label, 40)} is not a usable label (unhashable or NaN)")
     return labels
 
 
@@ -176,6 +244,9 @@ def series_array(X: Any, what: str = "X") -> np.ndarray:
         )
     if values.shape[0] == 0 or values.shape[1] == 0:
         raise DatasetError(f"{what} is empty (shape {values.shape})")
+    if values.shape[0] > MAX_DATASET_SERIES:
+        raise DatasetError(f"{what} holds {values.shape[0]:,} series; at most {MAX_DATASET_SERIES:,} are accepted "
+                           "(the same limit as a dataset file)")
     if values.shape[2] < MIN_SERIES_LENGTH:
         raise DatasetError(
             f"{what} has series of length {values.shape[2]}; at least {MIN_SERIES_LENGTH} are needed"
@@ -252,15 +323,18 @@ def from_arrays(
     (('1', '2'), 2, 2)
     """
     seed = check_seed(seed)
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string (the task's name), got {quote(name, 40)}")
     if (
         isinstance(val_fraction, bool)
         or not isinstance(val_fraction, (int, float))
         or not 0 < val_fraction < 1
     ):
-        raise ValueError(f"val_fraction must be a number strictly between 0 and 1, got {val_fraction!r}")
+        raise ValueError(f"val_fraction must be a number strictly between 0 and 1, got {quote(val_fraction)}")
     if normalize not in NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {quote(normalize)}")
     train, test = series_array(X_train, "X_train"), series_array(X_test, "X_test")
+    y_train, y_test = _label_list(y_train, "y_train"), _label_list(y_test, "y_test")
     for what, x, y in (("train", train, y_train), ("test", test, y_test)):
         if len(y) != x.shape[0]:
             raise DatasetError(f"X_{what} has {x.shape[0]} series but y_{what} has {len(y)} labels")
@@ -273,8 +347,12 @@ def from_arrays(
     assert codes_test is not None
     keep, held = stratified_holdout(codes_train, float(val_fraction), np.random.default_rng(seed))
 
+    notes: tuple[str, ...] = ()
     if normalize == "series":
-        train, test = normalize_series(train), normalize_series(test)
+        (train, train_constant), (test, test_constant) = _normalized(train), _normalized(test)
+        note = constant_note({"training": (int(train_constant.any(axis=-1).sum()), train.shape[0]),
+                              "test": (int(test_constant.any(axis=-1).sum()), test.shape[0])})
+        notes = (note,) if note else ()
     elif normalize == "global":
         mean = train[keep].mean(axis=(0, 2), keepdims=True)
         std = train[keep].std(axis=(0, 2), keepdims=True)
@@ -297,4 +375,5 @@ def from_arrays(
         class_names,
         description,
         source,
+        notes=notes,
     )

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from multires.options import Readout, TaskKind
+from multires.plaintext import quote
 
 __all__ = ["DatasetError", "TaskData", "check_count", "check_seed"]
 
@@ -52,6 +53,9 @@ class TaskData:
         One line for the UI.
     source : str, default ""
         Where the data comes from, e.g. ``"aeon bundled GunPoint, official train/test split"``.
+    notes : tuple of str, default ()
+        Sentences for the user about what was done to the data (e.g. how many series were constant
+        and set to zeros by normalisation).
     lag_channels : tuple of int, default ()
         Recall tasks only: the input channel each target column recalls (all 0 for ``"memory"``;
         empty when every column recalls channel 0).
@@ -76,6 +80,7 @@ class TaskData:
     source: str = ""
     lag_channels: tuple[int, ...] = ()
     readout: Readout | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def from_splits(cls, xs: list[torch.Tensor], ys: list[torch.Tensor], **fields: Any) -> TaskData:
@@ -114,7 +119,7 @@ def check_seed(seed: int) -> int:
     3
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative integer, got {quote(seed)}")
     return int(seed)
 
 
@@ -127,7 +132,7 @@ def check_count(value: int, name: str, minimum: int = 1, maximum: int | None = N
     5
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return int(value)

@@ -18,6 +18,7 @@ import torch
 
 from multires.options import MAX_SIGNAL_LENGTH, MEMORY_INPUTS, MIN_SIGNAL_LENGTH, MemoryInputs
 from multires.data.signals import digits_arrays, load_signal
+from multires.plaintext import quote
 from multires.data.tasks.base import TaskData, check_count, check_seed
 from multires.data.tasks.splits import pooled_task
 
@@ -144,7 +145,7 @@ def signals_task(
     length = check_count(length, "length", minimum=16, maximum=MAX_SIGNAL_LENGTH)
     n_per_class = check_count(n_per_class, "n_per_class", minimum=10)
     if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)) or not 0 <= noise < np.inf:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        raise ValueError(f"noise must be a finite number >= 0, got {quote(noise)}")
 
     templates = np.stack([load_signal(name, n=length) for name in SIGNAL_CLASSES])  # (C, L)
     templates = (templates - templates.mean(axis=1, keepdims=True)) / templates.std(axis=1, keepdims=True)
@@ -287,7 +288,7 @@ def _check_lags(lags: tuple[int, ...], length: int) -> tuple[int, ...]:
         raise ValueError("lags must hold at least one lag")
     for tau in lags:
         if isinstance(tau, bool) or not isinstance(tau, (int, np.integer)) or not 0 <= tau < length:
-            raise ValueError(f"every lag must be an integer from 0 to length - 1 = {length - 1}, got {tau!r}")
+            raise ValueError(f"every lag must be an integer from 0 to length - 1 = {length - 1}, got {quote(tau)}")
     if len(set(lags)) != len(lags):
         raise ValueError(f"lags must be distinct, got {lags}")
     return tuple(int(tau) for tau in lags)
@@ -295,11 +296,11 @@ def _check_lags(lags: tuple[int, ...], length: int) -> tuple[int, ...]:
 
 def _memory_channels(inputs: str, channels: int | None) -> int:
     if inputs not in MEMORY_INPUTS:
-        raise ValueError(f"inputs must be one of {', '.join(MEMORY_INPUTS)}, got {inputs!r}")
+        raise ValueError(f"inputs must be one of {', '.join(MEMORY_INPUTS)}, got {quote(inputs)}")
     if inputs == "shared":
         if channels not in (None, 1):
             raise ValueError(
-                f"the shared memory task has exactly 1 input channel, got channels={channels!r}; "
+                f"the shared memory task has exactly 1 input channel, got channels={quote(channels)}; "
                 'use inputs="independent" for several inputs'
             )
         return 1

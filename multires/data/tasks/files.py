@@ -28,6 +28,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from pathlib import Path
@@ -37,6 +39,7 @@ import numpy as np
 from multires.options import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks.arrays import from_arrays
 from multires.options import Normalization
+from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData
 from multires.data.uploads.checks import check_upload_bytes, decode_text, upload_too_large_message
 
@@ -189,7 +192,7 @@ def _numbers(values: list[str], line: int) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(numbers))
     if bad.size:
         raise DatasetError(
-            f"line {line}, value {bad[0] + 1} is {values[bad[0]]!r}: "
+            f"line {line}, value {bad[0] + 1} is {quote(values[bad[0]])}: "
             "missing (NaN) and infinite values are not accepted; fill or drop them first"
         )
     return numbers
@@ -262,16 +265,24 @@ def task_from_files(
         try:
             parsed[role] = parse_ucr_file(data, filename)
         except DatasetError as error:
-            raise DatasetError(f"{role} file {filename!r}: {error}") from None
-    return from_arrays(
+            raise DatasetError(f"{role} file {quote(filename)}: {error}") from None
+    task = from_arrays(
         name or _stem(train_name),
         *parsed["train"],
         *parsed["test"],
         val_fraction=val_fraction,
         normalize=normalize,
         seed=seed,
-        source=f"user files {train_name!r} (train) and {test_name!r} (test)",
+        source=f"user files {quote(train_name)} (train) and {quote(test_name)} (test)",
     )
+    if bytes(train_bytes) == bytes(test_bytes):  # said, not refused: a user may do it on purpose
+        task = dataclasses.replace(task, notes=(*task.notes, SAME_FILES_NOTE))
+    return task
+
+
+#: The note a task gets when its train and test files hold the same bytes.
+SAME_FILES_NOTE = ("The train and test files are the same file: the test score will measure how well the model "
+                   "remembers its training series, not how it does on new ones.")
 
 
 def task_from_paths(
@@ -290,13 +301,13 @@ def task_from_paths(
     """
     paths = [p.strip() for p in spec.split(",")]
     if len(paths) != 2 or not all(paths):
-        raise DatasetError(f"expected two files joined by a comma, 'TRAIN.tsv,TEST.tsv', got {spec!r}")
+        raise DatasetError(f"expected two files joined by a comma, 'TRAIN.tsv,TEST.tsv', got {quote(spec)}")
     contents = []
     for path in paths:
         if not os.path.isfile(path):
-            raise DatasetError(f"no such file: {path!r}")
+            raise DatasetError(f"no such file: {quote(path)}")
         if os.path.getsize(path) > MAX_UPLOAD_BYTES:
-            raise DatasetError(f"{path!r}: {upload_too_large_message(os.path.getsize(path))}")
+            raise DatasetError(f"{quote(path)}: {upload_too_large_message(os.path.getsize(path))}")
         contents.append(Path(path).read_bytes())
     return task_from_files(
         contents[0],

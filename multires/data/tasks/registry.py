@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any
 
+from multires.plaintext import quote
 from multires.data.tasks.base import TaskData
 from multires.data.tasks.builtin import digits_task, memory_task, signals_task
 from multires.data.tasks.files import task_from_paths
 from multires.data.tasks.mnist import psmnist_task, smnist_task
-from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
+from multires.data.tasks.ucr import UCR_PREFIX, canonical_ucr_name, ucr_datasets, ucr_task
 from multires.data.tasks.windows import distant_windows_task
 from multires.options import TASK_NAMES, TaskName
 
-__all__ = ["load_task", "task_names"]
+__all__ = ["check_task_name", "load_task", "task_names"]
 
 
 _BUILDERS: dict[str, Callable[..., TaskData]] = {
@@ -35,6 +37,34 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "smnist": smnist_task,
     "psmnist": psmnist_task,
 }
+
+
+def check_task_name(name: str) -> str:
+    """Refuse an unknown task name before any work: the check :func:`load_task` makes, without
+    loading data (a UCR name is looked up among the bundled datasets; two files must exist).
+    Returns the name. Raises ``ValueError`` naming the problem.
+
+    >>> check_task_name("digits")
+    'digits'
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"a task name must be a string, got {type(name).__name__}")
+    if name in _BUILDERS:
+        return name
+    if name.lower().startswith(UCR_PREFIX):
+        canonical_ucr_name(name)
+        return name
+    if "," in name:
+        paths = [p.strip() for p in name.split(",")]
+        missing = [p for p in paths if not os.path.isfile(p)]
+        if len(paths) != 2 or missing:
+            raise ValueError(f"task {quote(name)}: expected two existing files joined by a comma"
+                             + (f"; no such file: {quote(missing[0])}" if missing else ""))
+        return name
+    raise ValueError(
+        f"unknown task {quote(name)}; allowed names are: {', '.join(task_names())}, "
+        "or two UCR-format files joined by a comma ('TRAIN.tsv,TEST.tsv')"
+    )
 
 
 def task_names() -> tuple[str, ...]:
@@ -98,7 +128,7 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
         builder = functools.partial(task_from_paths, name)
     else:
         raise ValueError(
-            f"unknown task {name!r}; allowed names are: {', '.join(task_names())}, "
+            f"unknown task {quote(name)}; allowed names are: {', '.join(task_names())}, "
             "or two UCR-format files joined by a comma ('TRAIN.tsv,TEST.tsv')"
         )
     fixed = set(builder.keywords) if isinstance(builder, functools.partial) else set()
@@ -106,7 +136,7 @@ def load_task(name: str, seed: int = 0, **options: Any) -> TaskData:
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise TypeError(
-            f"task {name!r} has no option(s) {', '.join(unknown)}; "
+            f"task {quote(name)} has no option(s) {', '.join(unknown)}; "
             f"accepted options: {', '.join(accepted) or 'none'}"
         )
     return builder(seed=seed, **options)

@@ -104,6 +104,7 @@ def classification_task(
     class_names: tuple[str, ...],
     description: str,
     source: str = "",
+    notes: tuple[str, ...] = (),
 ) -> TaskData:
     """Pack ``{"train": (X, y), "val": (X, y), "test": (X, y)}`` into a classification task.
 
@@ -140,6 +141,7 @@ def classification_task(
         class_names=tuple(class_names),
         description=description,
         source=source,
+        notes=tuple(notes),
     )
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from multires.data.tasks.arrays import from_arrays
 from multires.options import Normalization
+from multires.plaintext import quote
 from multires.data.tasks.base import TaskData
 
 __all__ = [
@@ -128,7 +129,7 @@ def canonical_ucr_name(dataset: str) -> str:
     match = {n.lower(): n for n in names}.get(bare.lower())
     if match is None:
         allowed = ", ".join(UCR_PREFIX + n for n in names) or "none (install aeon >= 1.0 to get them)"
-        raise ValueError(f"unknown UCR dataset {bare!r}; the datasets bundled with aeon are: {allowed}")
+        raise ValueError(f"unknown UCR dataset {quote(bare)}; the datasets bundled with aeon are: {allowed}")
     return match
 
 

@@ -24,6 +24,7 @@ from multires.options import (
     MAX_UPLOAD_MB,
     MIN_SIGNAL_LENGTH,
 )
+from multires.plaintext import quote
 
 __all__ = [
     "ParsedSignal",
@@ -136,7 +137,7 @@ def check_upload_bytes(
         raise TypeError(f"filename must be a string, got {type(filename).__name__}")
     extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension not in extensions:
-        raise error(f"{filename!r} has an unsupported file type; accepted types: {', '.join(extensions)}")
+        raise error(f"{quote(filename)} has an unsupported file type; accepted types: {', '.join(extensions)}")
     if len(data) > MAX_UPLOAD_BYTES:
         raise error(upload_too_large_message(len(data)))
     if not data:
@@ -265,7 +266,7 @@ def window_signal(values: np.ndarray, start: int, length: int) -> np.ndarray:
         raise SignalError(f"a real-valued signal is expected, got dtype {array.dtype}")
     for label, value in (("start", start), ("length", length)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise SignalError(f"{label} must be an integer, got {value!r}")
+            raise SignalError(f"{label} must be an integer, got {quote(value)}")
     if not MIN_SIGNAL_LENGTH <= length <= MAX_SIGNAL_LENGTH:
         raise SignalError(
             f"the window length must be between {MIN_SIGNAL_LENGTH} and {MAX_SIGNAL_LENGTH} samples, "

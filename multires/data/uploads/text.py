@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from multires.plaintext import quote
 from multires.data.uploads.checks import ParsedSignal, SignalError, decode_text
 
 __all__ = ["parse_text"]
@@ -190,7 +191,7 @@ def _series(name: str, cells, where) -> _Series:
     first_text = None
     if is_text.any():
         at = int(np.argmax(is_text))
-        first_text = f"{str(cells.iloc[at]).strip()!r} {where(at)}"
+        first_text = f"{quote(str(cells.iloc[at]).strip())} {where(at)}"
     return _Series(name, values, first_text, bool((~is_text & cells.notna().to_numpy(bool)).any()))
 
 
@@ -208,14 +209,14 @@ def _choose(series: list[_Series], chosen: str | None, axis: str, has_header: bo
         pick = candidates[0]
     else:
         if chosen not in names:
-            raise SignalError(f"there is no {axis} {chosen!r} in the file; numeric {axis}s: {listed}")
+            raise SignalError(f"there is no {axis} {quote(chosen)} in the file; numeric {axis}s: {listed}")
         pick = series[names.index(chosen)]
     if not pick.has_number:
-        raise SignalError(f"{axis} {pick.name!r} holds text, not numbers; numeric {axis}s: {listed}")
+        raise SignalError(f"{axis} {quote(pick.name)} holds text, not numbers; numeric {axis}s: {listed}")
     if pick.first_text is not None:
-        raise SignalError(f"{axis} {pick.name!r} holds text values, e.g. {pick.first_text}; every value must be a number")
+        raise SignalError(f"{axis} {quote(pick.name)} holds text values, e.g. {pick.first_text}; every value must be a number")
 
-    label = f"{axis} {pick.name!r}" if has_header else pick.name
+    label = f"{axis} {quote(pick.name)}" if has_header else pick.name
     note = ("no header row; " if axis == "column" and not has_header else "") + f"used {label}"
     if len(numeric) > 1:
         note += f" of {len(numeric)} numeric {axis}s"
