@@ -10,9 +10,9 @@ import pytest
 import pywt
 
 from multires.analysis.filters import (
-    ORTHOGONAL_FAMILIES, FilterDiagnostics, cascade, filter_diagnostics, frequency_response, nearest_wavelet,
-    normalize_filters,
+    ORTHOGONAL_FAMILIES, FilterDiagnostics, filter_diagnostics, frequency_response, nearest_wavelet,
 )
+from multires.analysis.cascade import cascade, normalize_filters
 from multires.analysis.families import family_gram, wavelet_family, wavelet_properties
 from multires.wavelets import wavelet_filters
 

@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_app
 from multires import ModelConfig, MultiresNet
-from multires.analysis.filters import filter_diagnostics, normalize_filters, quadrature_mirror
+from multires.analysis.filters import filter_diagnostics, quadrature_mirror
+from multires.analysis.cascade import normalize_filters
 from multires.options import TAP_PRESETS
 from multires.analysis.playground import (
     MAX_TAPS,

@@ -233,7 +233,8 @@ def _uniform_step() -> Question:
 
 def _filters_step() -> Question:
     from multires.figures.filters import taps_figure
-    from multires.analysis.filters import filter_diagnostics, normalize_filters
+    from multires.analysis.filters import filter_diagnostics
+    from multires.analysis.cascade import normalize_filters
 
     entry = _entry("default")
     raw_h0, raw_h1 = state.model_filters(entry, 0, 0)
