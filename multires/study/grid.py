@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence, get_args
 
 from ..training.config import TrainConfig
+from ..treeselect import default_depth
 from ..wavelets import check_wavelet_name
 from ..plaintext import quote
 from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
@@ -186,8 +187,6 @@ _MEMORY_SIZES = {"n_train": 1000, "n_val": 250, "n_test": 500}
 
 def _fading_budget(task: str) -> int:
     """J + 1 for ``task`` with k = 2: fading's slots, the budget of the equal-memory comparisons."""
-    from ..treeselect import default_depth
-
     return default_depth(STUDY_TASK_LENGTHS[task], 2) + 1
 
 

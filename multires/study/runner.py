@@ -15,6 +15,7 @@ Ray is imported here only, inside :func:`run_study`.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -47,7 +48,6 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
     ...
     ValueError: --address 'no-port-here' is not HOST:PORT (e.g. 10.0.0.5:6379)
     """
-    import socket
 
     if address == "auto":
         return
