@@ -48,7 +48,6 @@ from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks import load_task
 from multires.model import build_model
 from ui import training_runner
-from multires.model import build_model
 from ui import defaults, training_runner
 from ui.safe_text import plain, unescape
 from ui.state import DEFAULT_MODEL, UPLOADED, ModelEntry

@@ -29,6 +29,7 @@ import pywt
 from multires.options import (MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPLE_RATE, MIN_SIGNAL_LENGTH,
                               SIGNAL_NAMES)
 from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
+from multires.plaintext import quote
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 
 __all__ = ["DEMO_SIGNAL_NAMES", "digits_arrays", "load_signal"]

@@ -50,7 +50,7 @@ _GREY = "#9a9a9a"
 FOCUS_COLOR = "#E6B800"
 
 
-def _strategy_name(tree_select: str) -> str:
+def _tree_select_name(tree_select: str) -> str:
     return TREE_SELECT_LABELS.get(tree_select, tree_select)
 
 
@@ -160,7 +160,7 @@ def tree_heatmap(
     for tree_select, cells in kept.items():
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", showlegend=False,
-            name=f"halo {strategy}", hoverinfo="skip",
+            name=f"halo {tree_select}", hoverinfo="skip",
             marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(tree_select, 12), color="white",
                         line=dict(width=KEPT_HALO_WIDTH, color="white")),
         ))
@@ -168,10 +168,10 @@ def tree_heatmap(
         color = TREE_SELECT_COLORS.get(tree_select, "#000000")
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers",
-            name=f"kept by {_strategy_name(strategy)}",
+            name=f"kept by {_tree_select_name(tree_select)}",
             marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(tree_select, 12), color=color,
                         line=dict(width=KEPT_LINE_WIDTH, color=color)),
-            hovertemplate="%{y}[%{x}]<extra>" + _strategy_name(tree_select) + "</extra>",
+            hovertemplate="%{y}[%{x}]<extra>" + _tree_select_name(tree_select) + "</extra>",
         ))
     if focus is not None:  # one cell and the span of the past it reads
         label, t, first, last = focus

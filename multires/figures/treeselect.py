@@ -225,7 +225,7 @@ def capacity_figure(
         capacity = float(np.sum(values))
         x, y, reduction = reduced_line(values, width_px, x=lags)
         drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(strategy, labels)} (total {capacity:.1f})",
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(tree_select, labels)} (total {capacity:.1f})",
                                  line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
     if mark_lag is not None:
         fig.add_vline(x=mark_lag[0], line=dict(color="#333333", width=2, dash="dot"),

@@ -39,7 +39,6 @@ from typing import Any, ClassVar
 from ..config import MODEL_PRESETS, Architecture, ModelConfig, check_choice
 from ..options import DECAYS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, Decay, TrainPreset
 from multires.plaintext import quote
-from ..config import MODEL_PRESETS, ModelConfig
 from ..options import DropoutMode, InitScheme, Norm
 from ..checkpoint.jsonconfig import JsonConfig
 from ..wavelets import check_wavelet_name
