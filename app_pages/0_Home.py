@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from multires import max_uniform_memory, memory_slots
-from multires.figures.style import STRATEGY_LABELS
+from multires.figures.style import TREE_SELECT_LABELS
 from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots before the chart
 from ui import state
 from ui.charts import presenting, show
@@ -41,7 +41,7 @@ with figure_column:
     show(tree_animation(strategy, memory_size if strategy == "uniform" else 0, impulse_at), key="home_tree")
 with controls:
     strategy = st.radio("TREESELECT strategy", ["fading", "uniform"], key="home_strategy",
-                        format_func=lambda s: STRATEGY_LABELS[s],
+                        format_func=lambda s: TREE_SELECT_LABELS[s],
                         help="Which coefficients of the tree become the memory at each time step.")
     largest = max_uniform_memory(TOY_DEPTH, TOY_K)
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest, DEFAULT_MEMORY, key="home_memory_size",

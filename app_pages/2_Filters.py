@@ -14,7 +14,8 @@ from multires.figures.filters import (
     nearest_distance_figure,
     taps_figure,
 )
-from multires.analysis.filters import cascade, filter_diagnostics, frequency_response, nearest_wavelet, normalize_filters
+from multires.analysis.filters import filter_diagnostics, frequency_response, nearest_wavelet
+from multires.analysis.cascade import cascade, normalize_filters
 from multires.wavelets import wavelet_filters
 from ui import defaults, state
 from ui.charts import show

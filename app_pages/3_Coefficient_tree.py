@@ -7,6 +7,11 @@ import streamlit as st
 
 from multires import default_depth, wavelet_filters
 from multires.figures.reduce import HALF_WIDTH_PX
+from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
+from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
+from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
+from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+from ui import state
 from multires.figures.tree import signal_figure
 from ui import defaults, state
 from ui.charts import presenting, show

@@ -9,9 +9,10 @@ import numpy as np
 import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
-from multires.limits import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
-from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
-from multires.figures.tree import cell_coords, cell_label, tree_heatmap
+from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
+from multires.figures.style import TREE_SELECT_COLORS, TREE_SELECT_LABELS
+from multires.figures.tree import tree_heatmap
+from multires.figures.cells import cell_coords, cell_label
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
@@ -19,7 +20,8 @@ from multires.figures.treeselect import (
     kernel_figure,
     reconstruction_figure,
 )
-from multires.analysis.memory import cell_span, footprint, memory_span, reconstruction_error_by_lag
+from multires.analysis.memory import cell_span, memory_span, reconstruction_error_by_lag
+from multires.analysis.footprint import footprint
 from multires.treeselect import Slot, receptive_field
 from ui import state
 from ui import defaults
@@ -64,7 +66,7 @@ def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
     if name != sidebar.name:  # one line above the controls, where the eye already is
         notice.markdown(f":orange-badge[:material/swap_horiz: Not the sidebar's model] This page shows "
                         f"**{plain(name)}**, which learned its own selection; the sidebar's **{plain(sidebar.name)}** "
-                        f"keeps a fixed rule ({STRATEGY_LABELS[sidebar.config.tree_select]}).")
+                        f"keeps a fixed rule ({TREE_SELECT_LABELS[sidebar.config.tree_select]}).")
     return models[name]
 
 
@@ -168,7 +170,7 @@ if conv.tree_select == "learned":
     labels["learned"] = f"learned by the model (M = {len(model_slots)})"
 with strategy_slot.container():
     shown = st.multiselect("Strategies to compare", list(strategies), default=list(strategies),
-                           format_func=lambda s: STRATEGY_LABELS[s],
+                           format_func=lambda s: TREE_SELECT_LABELS[s],
                            # its own state when a learned selection is on offer, so it starts with every strategy
                            key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
 strategies = {s: slots for s, slots in strategies.items() if s in shown}
@@ -182,7 +184,7 @@ window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more pas
 #: What "What it remembers" analyses: with a capped window, only the slots that read inside it.
 analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in strategies.items()}
 analysed = {s: slots for s, slots in analysed.items() if slots}
-# The analyses' work grows as slots² x window (multires.limits.MAX_ANALYSIS_WORK): past the bound a page keeps the
+# The analyses' work grows as slots² x window (multires.options.MAX_ANALYSIS_WORK): past the bound a page keeps the
 # slots nearest the present and says so, so no legal checkpoint costs much more than the shipped models.
 most_slots = max(1, math.isqrt(MAX_ANALYSIS_WORK // max(window, 1)))
 reduced_slots = {s: len(slots) for s, slots in analysed.items() if len(slots) > most_slots}
@@ -232,9 +234,9 @@ with tabs[0]:
     kept_columns = st.columns(len(strategies))
     for column, (strategy, kept) in zip(kept_columns, cells.items()):
         with column:
-            st.markdown(f"<span style='color:{STRATEGY_COLORS[strategy]}; font-weight:600'>■ {labels[strategy]}</span>",
+            st.markdown(f"<span style='color:{TREE_SELECT_COLORS[strategy]}; font-weight:600'>■ {labels[strategy]}</span>",
                         unsafe_allow_html=True)
-            st.metric(f"Cells kept at n · {STRATEGY_LABELS[strategy]}", len(kept),
+            st.metric(f"Cells kept at n · {TREE_SELECT_LABELS[strategy]}", len(kept),
                       help="Slots whose time n − lag falls before 0 are not available yet.")
             st.markdown(rule_line(strategy, strategies[strategy], depth, k, list(conv.slots) if strategy == "learned" else None),
                         unsafe_allow_html=True)
@@ -244,7 +246,7 @@ with tabs[0]:
                         if kept else "*none yet*", help="Each slot, and the time it reads when it lags behind n.")
     st.selectbox("Inspect a kept cell", [None, *choices], key="ts_cell",
                  format_func=lambda c: "— none —" if c is None else
-                 f"{STRATEGY_LABELS[choices[c][0]]}: {choices[c][1]} (t = {choices[c][2]})",
+                 f"{TREE_SELECT_LABELS[choices[c][0]]}: {choices[c][1]} (t = {choices[c][2]})",
                  help="Shades the samples this cell depends on here, on the reconstruction, and its row in the "
                       "slot contributions of the layer's kernel.")
     if picked:
@@ -277,7 +279,7 @@ with tabs[1]:
         metric_columns = st.columns(len(analysed))
         for column, strategy in zip(metric_columns, analysed):
             rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
-            column.metric(f"Reconstruction RMSE · {STRATEGY_LABELS[strategy]}", f"{rmse:.3g}",
+            column.metric(f"Reconstruction RMSE · {TREE_SELECT_LABELS[strategy]}", f"{rmse:.3g}",
                           help="Root-mean-square error of the reconstruction on this window.")
 
 with tabs[2]:
@@ -341,7 +343,7 @@ with tabs[2]:
 
 with tabs[3]:
     if conv.tree_select != "learned":
-        st.info(f"Model {plain(entry.name)} keeps a fixed rule ({STRATEGY_LABELS[conv.tree_select]}) and no model "
+        st.info(f"Model {plain(entry.name)} keeps a fixed rule ({TREE_SELECT_LABELS[conv.tree_select]}) and no model "
                 "with a learned selection is available: train one on the Train page with the strategy "
                 "*learned*.")
     else:
@@ -370,7 +372,7 @@ with tabs[4]:
 
 with tabs[5]:
     st.markdown(f"Every slot reads a fixed lag, so the layer is a causal convolution y = K * x. Layer {layer}, channel "
-                f"{channel} of **{plain(entry.name)}** ({STRATEGY_LABELS[conv.tree_select]}), always with its learned filters. "
+                f"{channel} of **{plain(entry.name)}** ({TREE_SELECT_LABELS[conv.tree_select]}), always with its learned filters. "
                 "Each heatmap row is one kept slot: its weight times its impulse response, shifted by its lag.")
     view = kernel_view(entry, layer, channel)
     kernel, contributions, slot_labels, kernel_cut = view.kernel, view.contributions, view.labels, view.cut

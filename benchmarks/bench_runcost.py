@@ -30,7 +30,8 @@ import torch  # noqa: E402
 from multires.training.evaluation import loss_fn  # noqa: E402
 from multires.training.optimization import build_optimizer  # noqa: E402
 from multires.training.runcost import TaskShape, estimate_run  # noqa: E402
-from multires.training import TrainConfig, build_model  # noqa: E402
+from multires.training import TrainConfig  # noqa: E402
+from multires.model import build_model  # noqa: E402
 
 from _report import Report, markdown_table  # noqa: E402
 

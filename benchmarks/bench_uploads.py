@@ -28,8 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from multires.limits import MAX_UPLOAD_BYTES  # noqa: E402
-from multires.data.uploads import SignalTooLongError, parse_upload  # noqa: E402
+from multires.options import MAX_UPLOAD_BYTES  # noqa: E402
+from multires.data.uploads import parse_upload  # noqa: E402
+from multires.data.uploads.checks import SignalTooLongError  # noqa: E402
 
 from _report import Report, markdown_table  # noqa: E402
 

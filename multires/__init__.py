@@ -3,7 +3,7 @@
 The core layer sits at the top, one concept per module: ``treeselect`` (which slots form the
 memory), ``tree`` (the slow, exact coefficient tree, the reference), ``kernel`` (the layer as one long
 FFT convolution), ``conv`` (``MultiresConv``), ``model`` (``MultiresNet``), ``config`` (``ModelConfig``),
-``wavelets`` (PyWavelets filters), ``constants`` and ``limits`` (options and bounds). Around it, one
+``wavelets`` (PyWavelets filters), ``options`` (every string option and every limit). Around it, one
 subpackage per area: ``analysis`` (filter diagnostics, playground taps, what the memory remembers),
 ``data`` (built-in signals, uploads, tasks, baselines), ``training`` (config and presets, the loop,
 evaluation, history, DDP hooks, run-cost estimate, the CPU thread policy, the CLI ``python -m
@@ -32,27 +32,36 @@ __version__ = "0.1.0"
 
 #: Public name -> the submodule that defines it (imported when the name is first used).
 _EXPORTS: dict[str, str] = {
-    **dict.fromkeys(["BANDS", "TREE_SELECTS", "Band", "TreeSelect"], "constants"),
-    **dict.fromkeys(["CONFIG_LIMITS", "MODEL_PRESETS", "ModelConfig"], "config"),
+    **dict.fromkeys(["BANDS", "CONFIG_LIMITS", "TASK_NAMES", "TREE_SELECTS", "Band", "TreeSelect"], "options"),
+    **dict.fromkeys(["MODEL_PRESETS", "ModelConfig"], "config"),
     "MultiresConv": "conv",
-    **dict.fromkeys(["MultiresLayer", "MultiresNet"], "model"),
+    **dict.fromkeys(["MultiresLayer", "MultiresNet", "build_model"], "model"),
     **dict.fromkeys(["band_filters", "causal_fft_conv", "composite_kernel", "slot_filters"], "kernel"),
     **dict.fromkeys(["CoefficientTree", "coefficient_tree", "tree_levels"], "tree"),
     **dict.fromkeys(["Slot", "candidate_slots", "default_depth", "kept_cells", "learned_lags_per_band",
                      "max_uniform_memory", "memory_slots", "receptive_field"], "treeselect"),
     **dict.fromkeys(["check_wavelet_name", "discrete_wavelet_names", "wavelet_filters"], "wavelets"),
-    **dict.fromkeys(["cascade", "filter_diagnostics", "frequency_response", "nearest_wavelet",
-                     "normalize_filters", "quadrature_mirror"], "analysis.filters"),
-    **dict.fromkeys(["footprint", "memory_capacity", "memory_matrix", "reconstruct_past",
+    **dict.fromkeys(["filter_diagnostics", "frequency_response", "nearest_wavelet", "quadrature_mirror"],
+                    "analysis.filters"),
+    **dict.fromkeys(["cascade", "normalize_filters"], "analysis.cascade"),
+    "footprint": "analysis.footprint",
+    **dict.fromkeys(["memory_capacity", "memory_matrix", "reconstruct_past",
                      "reconstruction_error_by_lag"], "analysis.memory"),
-    **dict.fromkeys(["SignalError", "load_signal", "parse_upload"], "data.signals"),
-    **dict.fromkeys(["DatasetError", "TASK_NAMES", "TaskData", "from_arrays", "load_task", "normalize_series",
-                     "task_from_files"], "data.tasks"),
+    "load_signal": "data.signals",
+    "parse_upload": "data.uploads",
+    "SignalError": "data.uploads.checks",
+    **dict.fromkeys(["DatasetError", "TaskData"], "data.tasks.base"),
+    **dict.fromkeys(["from_arrays", "normalize_series"], "data.tasks.arrays"),
+    "load_task": "data.tasks.registry",
+    "task_from_files": "data.tasks.files",
     "predict": "training.inference",
     **dict.fromkeys(["ThreadPolicyError", "apply_thread_policy", "default_threads"], "training.threads"),
     "CheckpointError": "checkpoint.format",
     **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint.io"),
-    **dict.fromkeys(["TrainConfig", "TrainingError", "TrainingWarning", "evaluate", "train"], "training.loop"),
+    "TrainConfig": "training.config",
+    **dict.fromkeys(["TrainingError", "TrainingWarning"], "training.history"),
+    "evaluate": "training.evaluation",
+    "train": "training.loop",
     **dict.fromkeys(["RecipeResult", "fit"], "training.recipe"),
     **dict.fromkeys(["MultiresEnsemble", "load_model", "save_model"], "training.ensemble"),
 }

@@ -1,7 +1,10 @@
-"""``ModelConfig``: everything needed to rebuild a ``MultiresNet``, validated, JSON round-trip.
+"""Configs: ``Architecture`` (the options a model and a training run share), ``ModelConfig``.
 
-Kept apart from the network (and from PyTorch) so that a checkpoint's config can be read and
-checked without importing torch. ``MODEL_PRESETS`` holds named sets of field values; ``"paper"``
+``Architecture`` holds the layer and network fields that both ``ModelConfig`` (everything needed
+to rebuild a ``MultiresNet``) and ``multires.training.TrainConfig`` (a training run) carry; they
+are defined and checked once, here, and the checks (:func:`check_integer`, :func:`check_choice`)
+serve ``MultiresConv`` too. Kept apart from the network (and from PyTorch) so that a checkpoint's
+config can be read and checked without importing torch. ``MODEL_PRESETS`` holds named sets of field values; ``"paper"``
 is the official classification network of Shi, Wang & Fox (github.com/thjashin/multires-conv,
 ``classification.py`` and ``layers/multireslayer.py``): post-norm LayerNorm residual blocks with
 1x1-conv GLU mixing, channel dropout (``nn.Dropout1d``) after the layer's GELU and after the GLU,
@@ -18,26 +21,20 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, get_args
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
-from .config_cost import check_config_cost
-from .constants import TREE_SELECTS, TreeSelect
+import numpy as np
+
 from multires.plaintext import quote
 from .checkpoint.jsonconfig import JsonConfig
+from .cost import check_network_cost
+from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, TREE_SELECTS, DropoutMode, Head,
+                      InitScheme, Norm, TreeSelect)
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 
-__all__ = ["CONFIG_LIMITS", "DropoutMode", "Head", "InitScheme", "MODEL_PRESETS", "ModelConfig", "Norm"]
-
-Head = Literal["pool", "last", "sequence"]
-Norm = Literal["batch", "layer"]
-#: ``element``: ``nn.Dropout`` (independent entries); ``channel``: ``nn.Dropout1d`` (whole channels
-#: of a ``(B, H, N)`` tensor, as the official layer).
-DropoutMode = Literal["element", "channel"]
-#: Initialisation of ``h0, h1, w`` (see :class:`multires.MultiresConv`): ``default`` (this
-#: project's) or ``paper`` (the official code's scales).
-InitScheme = Literal["default", "paper"]
+__all__ = ["MODEL_PRESETS", "Architecture", "ModelConfig", "check_at_least", "check_choice", "check_integer"]
 
 #: Named sets of ``ModelConfig`` field values; ``ModelConfig.from_preset(name, **overrides)``.
 #: ``paper``: the official classification network's architecture and its command-line defaults
@@ -57,35 +54,105 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Upper bounds of single fields that keep a config (for example from an uploaded checkpoint) from
-#: allocating absurd sizes; what the fields cost together is bounded by :mod:`multires.config_cost`.
-CONFIG_LIMITS = {"d_input": 64, "d_output": 1024, "d_model": 512, "n_layers": 16, "seq_len": 65536,
-                 "kernel_size": 16, "depth": 16, "memory_size": 4096, "max_lag": 65536}
+
+def check_integer(name: str, value: Any, low: int, high: int, what: str = "") -> int:
+    """``value`` if it is an integer (not a bool) in ``low..high``, else a ``ValueError`` naming ``name``."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{what}{name} must be an integer in {low}..{high}, got {quote(value)}")
+    return value
+
+
+def check_at_least(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an ``int`` if it is an integer (NumPy's too, not a bool) ``>= minimum``, else a ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``, else a ``ValueError`` that lists them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {quote(value)}")
+    return value
 
 
 @dataclass
-class ModelConfig(JsonConfig):
+class Architecture(JsonConfig):
+    """The layer and network options that a model and a training run share, checked once.
+
+    Subclasses set ``_bounds`` (field -> inclusive integer range): a checkpoint's model may be as
+    large as :data:`~multires.options.CONFIG_LIMITS` allows, a training run in the app only as large
+    as :data:`~multires.options.TRAIN_LIMITS` allows.
+    """
+
+    _bounds: ClassVar[dict[str, tuple[int, int]]] = {}
+
+    tree_select: TreeSelect = "fading"  # TREESELECT rule: fading, uniform or learned
+    memory_size: int | None = None  # M slots per channel; needed by uniform and learned
+    max_lag: int | None = None  # learned only: largest candidate lag (None: the receptive field)
+    wavelet: str | None = "haar"  # filter init from PyWavelets; None: random filters
+    kernel_size: int = 2  # filter length k when wavelet is None (a wavelet sets its own)
+    d_model: int = 32  # channels H of every MultiresConv
+    n_layers: int = 2  # stacked residual blocks
+    dropout: float = 0.0  # after each MultiresConv's GELU
+    norm: Norm = "batch"  # normalisation after each residual block: batch or layer
+    dropout_mode: DropoutMode = "element"  # element: nn.Dropout; channel: nn.Dropout1d (the paper's)
+    init: InitScheme = "default"  # scales of random h0/h1 and of w: default, or paper (the official ones)
+    indep_res_init: bool = False  # skip weight ~ U(-1, 1), independent of M (official option)
+
+    def architecture(self) -> dict[str, Any]:
+        """The shared fields and their values (what a ``TrainConfig`` hands its ``ModelConfig``)."""
+        return {f.name: getattr(self, f.name) for f in fields(Architecture)}
+
+    def _check_integers(self, names: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if value is None and name in optional:
+                continue
+            low, high = self._bounds[name]
+            check_integer(name, value, low, high, what=f"{self._what} field ")
+
+    def validate_architecture(self) -> None:
+        """Raise ``ValueError`` naming the first bad shared field and what is allowed."""
+        self._check_integers(("d_model", "n_layers", "kernel_size", "memory_size", "max_lag"),
+                             optional=("memory_size", "max_lag"))
+        check_choice("tree_select", self.tree_select, TREE_SELECTS)
+        if self.tree_select in ("uniform", "learned") and self.memory_size is None:
+            raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size (the slots M per channel)")
+        if self.wavelet is not None:
+            check_wavelet_name(self.wavelet)
+        if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
+                or not 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"dropout must be in [0, 1), got {quote(self.dropout)}")
+        check_choice("norm", self.norm, NORMS)
+        check_choice("dropout_mode", self.dropout_mode, DROPOUT_MODES)
+        check_choice("init", self.init, INIT_SCHEMES)
+        if not isinstance(self.indep_res_init, bool):
+            raise ValueError(f"indep_res_init must be true or false, got {quote(self.indep_res_init)}")
+
+    @property
+    def resolved_kernel_size(self) -> int:
+        """The filter length actually used (the wavelet's, when one is given)."""
+        return self.kernel_size if self.wavelet is None else len(wavelet_filters(self.wavelet)[0])
+
+
+def _config_bounds() -> dict[str, tuple[int, int]]:
+    lowest = {"kernel_size": 2, "max_lag": 0}
+    return {name: (lowest.get(name, 1), high) for name, high in CONFIG_LIMITS.items()}
+
+
+@dataclass
+class ModelConfig(Architecture):
     """Everything needed to rebuild a ``MultiresNet``; round-trips through JSON."""
 
     _what: ClassVar[str] = "model config"
+    _bounds: ClassVar[dict[str, tuple[int, int]]] = _config_bounds()
 
     d_input: int = 1  # input features per time step (1 for a scalar signal)
     d_output: int = 10  # classes, or regression targets
-    d_model: int = 32  # channels H of every MultiresConv
-    n_layers: int = 2  # stacked residual blocks
     seq_len: int = 64  # sequence length, sets the default depth
-    kernel_size: int = 2  # filter length k (overridden by wavelet's length)
     depth: int | None = None  # tree depth J; None: covers seq_len
-    tree_select: TreeSelect = "fading"  # TREESELECT rule
-    memory_size: int | None = None  # M, for uniform and learned
-    max_lag: int | None = None  # learned only: largest candidate lag
-    wavelet: str | None = "haar"  # filter init from PyWavelets; None: random
-    dropout: float = 0.0  # after each MultiresConv's GELU
-    norm: Norm = "batch"  # normalisation after each residual block
     head: Head = "pool"  # pool: mean over time; last: last step; sequence: every step
-    dropout_mode: DropoutMode = "element"  # element: nn.Dropout; channel: nn.Dropout1d (official)
-    init: InitScheme = "default"  # scales of random h0/h1 and of w; "paper": the official ones
-    indep_res_init: bool = False  # skip weight ~ U(-1, 1), independent of M (official option)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> ModelConfig:
@@ -100,37 +167,17 @@ class ModelConfig(JsonConfig):
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed.
 
-        Then :func:`multires.config_cost.check_config_cost`: ``ConfigCostError`` (a ``ValueError``)
-        when the fields are each in range but the network would cost more than
-        :mod:`multires.limits` allows (receptive field, kernel values, slots, parameters).
+        Then :func:`multires.cost.check_network_cost`: ``ConfigCostError`` (a ``ValueError``) when
+        the fields are each in range but the network would cost more than :mod:`multires.options`
+        allows (receptive field, kernel values, slots, parameters).
         """
-        for name, limit in CONFIG_LIMITS.items():
-            value = getattr(self, name)
-            if value is None and name in ("depth", "memory_size", "max_lag"):
-                continue
-            lowest = 0 if name == "max_lag" else (2 if name == "kernel_size" else 1)
-            if not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= limit:
-                raise ValueError(f"config field {name} must be an integer in {lowest}..{limit}, got {quote(value)}")
-        if self.tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {quote(self.tree_select)}")
-        if self.tree_select in ("uniform", "learned") and self.memory_size is None:
-            raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size")
-        if self.wavelet is not None:
-            check_wavelet_name(self.wavelet)
-        if (not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool)
-                or not 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {quote(self.dropout)}")
-        if self.norm not in ("batch", "layer"):
-            raise ValueError(f"norm must be 'batch' or 'layer', got {quote(self.norm)}")
-        if self.head not in ("pool", "last", "sequence"):
-            raise ValueError(f"head must be 'pool', 'last' or 'sequence', got {quote(self.head)}")
-        if self.dropout_mode not in get_args(DropoutMode):
-            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {quote(self.dropout_mode)}")
-        if self.init not in get_args(InitScheme):
-            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {quote(self.init)}")
-        if not isinstance(self.indep_res_init, bool):
-            raise ValueError(f"indep_res_init must be true or false, got {quote(self.indep_res_init)}")
-        check_config_cost(self)  # ConfigCostError: fields in range, but the whole too costly
+        self._check_integers(("d_input", "d_output", "seq_len", "depth"), optional=("depth",))
+        self.validate_architecture()
+        check_choice("head", self.head, HEADS)
+        check_network_cost(  # ConfigCostError: fields in range, but the whole too costly
+            d_input=self.d_input, d_output=self.d_output, d_model=self.d_model, n_layers=self.n_layers,
+            depth=self.resolved_depth, kernel_size=self.resolved_kernel_size, tree_select=self.tree_select,
+            memory_size=self.memory_size, max_lag=self.max_lag)
 
     @property
     def resolved_depth(self) -> int:
@@ -138,8 +185,3 @@ class ModelConfig(JsonConfig):
         if self.depth is not None:
             return self.depth
         return default_depth(self.seq_len, self.resolved_kernel_size)
-
-    @property
-    def resolved_kernel_size(self) -> int:
-        """The filter length actually used (the wavelet's, when one is given)."""
-        return self.kernel_size if self.wavelet is None else len(wavelet_filters(self.wavelet)[0])

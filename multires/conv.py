@@ -13,12 +13,12 @@ import math
 import torch
 from torch import nn
 
-from .config import InitScheme
-from .constants import TREE_SELECTS, TreeSelect
+from .config import check_choice
+from .cost import check_layer_cost, check_receptive_field
+from .options import INIT_SCHEMES, TREE_SELECTS, InitScheme, TreeSelect
 from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from multires.plaintext import quote
 from .tree import tree_levels
-from .config_cost import check_layer_cost, check_receptive_field
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters
 
@@ -108,8 +108,7 @@ class MultiresConv(nn.Module):
         super().__init__()
         if not isinstance(channels, int) or channels < 1:
             raise ValueError(f"channels must be a positive integer, got {quote(channels)}")
-        if tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {quote(tree_select)}")
+        check_choice("tree_select", tree_select, TREE_SELECTS)
         if wavelet is not None:
             lo, hi = wavelet_filters(wavelet)
             kernel_size = len(lo)
@@ -121,8 +120,7 @@ class MultiresConv(nn.Module):
             depth = default_depth(seq_len, kernel_size)
         elif not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be a positive integer, got {quote(depth)}")
-        if init not in ("default", "paper"):
-            raise ValueError(f"init must be 'default' or 'paper', got {quote(init)}")
+        check_choice("init", init, INIT_SCHEMES)
         self.channels = channels
         self.depth = depth
         self.kernel_size = kernel_size
@@ -144,19 +142,7 @@ class MultiresConv(nn.Module):
             h1 = torch.empty(channels, kernel_size).uniform_(-bound, bound)
         self.h0 = nn.Parameter(h0)
         self.h1 = nn.Parameter(h1)
-        n_weights = len(self.slots) + 1
-        m = memory_size if tree_select == "learned" else len(self.slots)  # slots kept per channel
-        if init == "default":
-            w = torch.randn(channels, n_weights) * math.sqrt(2.0 / (m + 1))
-        else:  # official: uniform(-1, 1) * sqrt(2 / (2m + 2))
-            w = torch.empty(channels, n_weights).uniform_(-1.0, 1.0) * math.sqrt(2.0 / (2 * m + 2))
-        if indep_res_init:  # official option: the skip weight does not shrink with m
-            w[:, -1].uniform_(-1.0, 1.0)
-        if tree_select == "learned":
-            # Start from resolution fading: only the lag-0 slots (and the skip) carry weight; every
-            # other candidate starts at 0 and grows only where the gradient pays for it. Measured on
-            # the memory task this beat a random dense start (mean R^2 0.34 vs 0.25, frozen Haar).
-            w[:, :-1] *= torch.tensor([s.lag == 0 for s in self.slots], dtype=w.dtype)
+        w = _initial_weights(channels, self.slots, tree_select, memory_size, init, indep_res_init)
         self.w = nn.Parameter(w)
         # Which candidate slots are kept, per channel. All true except while/after learning a selection.
         self.register_buffer("slot_mask", torch.ones(channels, len(self.slots), dtype=torch.bool))
@@ -350,3 +336,22 @@ class MultiresConv(nn.Module):
 def _weight_order(slot: Slot) -> tuple[int, int, int]:
     """Sort key of the weight order: approx first, then detail levels coarse to fine, recent first."""
     return (0 if slot.band == "approx" else 1, -slot.level, slot.lag)
+
+
+def _initial_weights(channels: int, slots: list[Slot], tree_select: str, memory_size: int | None, init: str,
+                     indep_res_init: bool) -> torch.Tensor:
+    """``w (channels, n_slots + 1)`` at initialisation, scaled by the slots each channel keeps."""
+    n_weights = len(slots) + 1
+    m = memory_size if tree_select == "learned" else len(slots)  # slots kept per channel
+    if init == "default":
+        w = torch.randn(channels, n_weights) * math.sqrt(2.0 / (m + 1))
+    else:  # official: uniform(-1, 1) * sqrt(2 / (2m + 2))
+        w = torch.empty(channels, n_weights).uniform_(-1.0, 1.0) * math.sqrt(2.0 / (2 * m + 2))
+    if indep_res_init:  # official option: the skip weight does not shrink with m
+        w[:, -1].uniform_(-1.0, 1.0)
+    if tree_select == "learned":
+        # Start from resolution fading: only the lag-0 slots (and the skip) carry weight; every
+        # other candidate starts at 0 and grows only where the gradient pays for it. Measured on
+        # the memory task this beat a random dense start (mean R^2 0.34 vs 0.25, frozen Haar).
+        w[:, :-1] *= torch.tensor([s.lag == 0 for s in slots], dtype=w.dtype)
+    return w

@@ -10,23 +10,25 @@ Shapes: ``B`` batch, ``D`` input features, ``H`` model width (channels), ``N`` l
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CONFIG_LIMITS, DropoutMode, ModelConfig
+from .config import ModelConfig, check_choice
 from .conv import MultiresConv
+from .options import DROPOUT_MODES, DropoutMode
 from multires.plaintext import quote
 from .treeselect import Slot
 
-__all__ = ["ModelConfig", "MultiresLayer", "MultiresNet", "CONFIG_LIMITS", "make_dropout"]  # the config is re-exported
+__all__ = ["MultiresLayer", "MultiresNet", "build_model", "make_dropout", "state_layout"]
 
 
 def make_dropout(rate: float, mode: DropoutMode) -> nn.Module:
     """``nn.Dropout`` (``element``) or ``nn.Dropout1d`` (``channel``: whole channels of (B, H, N))."""
-    if mode not in ("element", "channel"):
-        raise ValueError(f"dropout mode must be 'element' or 'channel', got {quote(mode)}")
+    check_choice("dropout_mode", mode, DROPOUT_MODES)
     return nn.Dropout(rate) if mode == "element" else nn.Dropout1d(rate)
 
 
@@ -139,3 +141,40 @@ class MultiresNet(nn.Module):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+# A build reseeds PyTorch's global generator and then restores it: builds must not interleave.
+_BUILD_LOCK = threading.Lock()
+
+
+def build_model(config: ModelConfig, seed: int = 0) -> MultiresNet:
+    """``MultiresNet(config)`` initialised from ``seed``; the global RNG state is left as it was.
+
+    >>> state = torch.get_rng_state()
+    >>> a, b = build_model(ModelConfig(d_model=4), seed=3), build_model(ModelConfig(d_model=4), seed=3)
+    >>> torch.equal(a.convs[0].w, b.convs[0].w), torch.equal(torch.get_rng_state(), state)
+    (True, True)
+    """
+    with _BUILD_LOCK:
+        state = torch.get_rng_state()
+        try:
+            torch.manual_seed(seed)
+            return MultiresNet(config)
+        finally:
+            torch.set_rng_state(state)
+
+
+def state_layout(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Names, shapes and dtypes of ``MultiresNet(config).state_dict()``, built on the meta device (no memory).
+
+    >>> state_layout(ModelConfig(d_model=4))["encoder.weight"]
+    ((4, 1, 1), torch.float32)
+    """
+    with _BUILD_LOCK:  # the meta build draws from the global generator too
+        state = torch.get_rng_state()
+        try:
+            with torch.device("meta"):
+                net = MultiresNet(config)
+        finally:
+            torch.set_rng_state(state)
+    return {k: (tuple(v.shape), v.dtype) for k, v in net.state_dict().items()}

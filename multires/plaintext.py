@@ -108,7 +108,7 @@ def plain_figure(fig: Any) -> Any:
     if getattr(fig, _MARK, False):
         return fig
     if _needs_escape(fig._data) or _needs_escape(fig._layout):
-        import plotly.graph_objects as go
+        import plotly.graph_objects as go  # only a figure with text to escape needs plotly here
 
         fig = go.Figure(_escaped(fig.to_dict()))
     object.__setattr__(fig, _MARK, True)

@@ -1,7 +1,7 @@
 """TREESELECT: which coefficients of the tree form the memory at time ``n`` (docs/design.md, section 3).
 
 A *slot* is ``(band, level, lag)``: the coefficient of band ``approx`` (only ``a_J``) or ``detail``
-(``b_level``) read at time ``n - lag``. ``memory_slots`` lists the slots of a strategy in the
+(``b_level``) read at time ``n - lag``. ``memory_slots`` lists the slots of a TREESELECT rule in the
 *weight order* of :class:`multires.MultiresConv` (approx first, then detail levels coarse to fine,
 most recent first within a level); the skip weight follows them.
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .constants import TREE_SELECTS, Band, TreeSelect
+from .options import TREE_SELECTS, Band, TreeSelect
 from multires.plaintext import quote
 
 __all__ = [

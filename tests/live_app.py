@@ -21,7 +21,7 @@ from pathlib import Path
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, HANG_S, wait_until  # noqa: F401 - re-exported
 
-from multires.training import TRAIN_LIMITS
+from multires.options import TRAIN_LIMITS
 
 PAGE_TIMEOUT_MS = int(HANG_S * 1000)
 HEALTH_PERIOD_S = 0.2

@@ -17,7 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import APP, chart_spec, open_app
 from multires import ModelConfig, MultiresNet, kept_cells, max_uniform_memory, memory_slots
-from multires.data.signals import MAX_SIGNAL_LENGTH, load_signal
+from multires.data.signals import load_signal
+from multires.options import MAX_SIGNAL_LENGTH
+from multires.data.signals import load_signal
+from multires.options import MAX_SIGNAL_LENGTH
 from ui import defaults
 from ui.state import UPLOADED, ModelEntry
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_exception, open_app, widget
 from multires import ModelConfig, MultiresNet
-from multires.figures.style import FILTER_COLORS, STRATEGY_COLORS
+from multires.figures.style import FILTER_COLORS, TREE_SELECT_COLORS
 from multires.figures.compare import (
     lag_r2_figure,
     score_ranges_figure,
@@ -289,7 +289,7 @@ def test_training_curves_figure_has_loss_train_and_validation_traces():
     assert [t.name for t in fig.data] == ["training loss", "training (running, this epoch)", "validation (epoch end)"]
     assert len(fig.data[0].x) <= 100 and fig.data[0].x[-1] == 1000  # thinned, last point kept
     assert fig.layout.yaxis2.title.text == "accuracy (fraction correct)"
-    reserved = {c.upper() for c in (*FILTER_COLORS.values(), *STRATEGY_COLORS.values(), "#E69F00")}
+    reserved = {c.upper() for c in (*FILTER_COLORS.values(), *TREE_SELECT_COLORS.values(), "#E69F00")}
     assert not {t.line.color.upper() for t in fig.data} & reserved  # blue/orange mean h0/h1, hues strategies
     assert fig.data[2].line.dash == "dash" and fig.data[1].line.dash is None
 
@@ -371,8 +371,8 @@ def test_score_ranges_figure_colours_strategies_and_draws_baselines():
     groups = seed_groups(_rows())
     fig = score_ranges_figure(groups, "title", "test mean R²", {"MiniRocket": 0.99, "1-NN DTW": 0.91})
     colours = {t.name.split(" · ")[0]: t.marker.color for t in fig.data if t.mode == "markers" and t.name != "one seed"}
-    assert colours == {"resolution fading": STRATEGY_COLORS["fading"], "uniform": STRATEGY_COLORS["uniform"],
-                       "learned": STRATEGY_COLORS["learned"]}
+    assert colours == {"resolution fading": TREE_SELECT_COLORS["fading"], "uniform": TREE_SELECT_COLORS["uniform"],
+                       "learned": TREE_SELECT_COLORS["learned"]}
     lines = {shape.name: shape.x0 for shape in fig.layout.shapes}
     assert lines == {"baseline: MiniRocket": 0.99, "baseline: 1-NN DTW": 0.91}
     assert [t.name for t in fig.data if t.mode == "lines"] == ["MiniRocket 0.990 (baseline)", "1-NN DTW 0.910 (baseline)"]
@@ -404,7 +404,7 @@ def test_lag_r2_figure_one_line_per_model_coloured_by_strategy():
     fig = lag_r2_figure(table.to_dict("records"))
     _assert_labelled(fig, "lag", "R²")
     assert len(fig.data) == 4
-    assert [t.line.color for t in fig.data] == [STRATEGY_COLORS[s] for s in table["strategy"]]
+    assert [t.line.color for t in fig.data] == [TREE_SELECT_COLORS[s] for s in table["strategy"]]
     assert fig.layout.xaxis.type == "log"
     assert np.isnan(fig.data[0].y[-1])  # a missing R² is a gap, not a zero
 

@@ -19,6 +19,7 @@ from conftest import ROOT, assert_no_exception, open_app
 from multires import ModelConfig, MultiresNet
 from multires.study.results import baseline_levels, read_baselines
 from multires.data.tasks import load_task
+import multires.model as model_module
 import multires.training.loop as training_module
 from multires.training import Progress, TrainConfig
 from ui import training_runner
@@ -234,14 +235,15 @@ def test_live_filters_change_during_a_real_run(monkeypatch):
 
     monkeypatch.setattr(training_runner.TrainingRun, "_callback", spy)
     built: list[dict[str, torch.Tensor]] = []  # every model build_model made, as built
-    original_build = training_module.build_model
+    original_build = model_module.build_model
 
     def build_spy(*args, **kwargs):
         net = original_build(*args, **kwargs)
         built.append({k: v.clone() for k, v in net.state_dict().items()})
         return net
 
-    monkeypatch.setattr(training_module, "build_model", build_spy)
+    monkeypatch.setattr(model_module, "build_model", build_spy)  # the runner's build, looked up when it runs
+    monkeypatch.setattr(training_module, "build_model", build_spy)  # train's build
     task = load_task("ucr:GunPoint")
     config = TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=20, lr=0.05, max_seconds=60.0)
     run = training_runner.TrainingRun("gp", "ucr:GunPoint", config, session_id=None, task=task)

@@ -19,8 +19,8 @@ import torch
 from conftest import rewrite_checkpoint
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
-from multires.limits import MAX_ANALYSED_WINDOW, MAX_RECEPTIVE_FIELD
-from multires.training import build_model
+from multires.options import MAX_ANALYSED_WINDOW, MAX_RECEPTIVE_FIELD
+from multires.model import build_model
 from multires.treeselect import receptive_field
 from test_checkpoint_untrusted import BAD_METRICS, DEEP, raw_header, with_config, with_metric, with_metrics
 from test_robustness_inputs import (

@@ -27,7 +27,7 @@ from multires.checkpoint import (
     save_checkpoint,
     save_run,
 )
-from multires.training import build_model
+from multires.model import build_model
 from multires.treeselect import candidate_slots
 
 CONFIGS = {
@@ -136,7 +136,7 @@ def test_loading_leaves_global_rng_untouched(saved):
 
 
 def test_read_metadata_builds_nothing(saved, monkeypatch):
-    monkeypatch.setattr(checkpoint_module, "_expected_state", _forbidden)
+    monkeypatch.setattr(checkpoint_module, "state_layout", _forbidden)
     config, metrics = read_metadata(saved)
     assert config == CONFIGS["fading"] and metrics["task"] == "digits"
 
@@ -274,7 +274,7 @@ def test_inconsistent_selection_mask():
 
 @pytest.mark.parametrize("field", ["d_model", "n_layers", "seq_len", "memory_size"])
 def test_absurd_config_is_refused_before_any_allocation(saved, field, monkeypatch):
-    monkeypatch.setattr(checkpoint_module, "_expected_state", _forbidden)
+    monkeypatch.setattr(checkpoint_module, "state_layout", _forbidden)
     monkeypatch.setattr(checkpoint_module, "_safetensors_load", _forbidden)
     config = {**json.loads(ModelConfig().to_json()), field: 10**9}
     if field == "memory_size":
@@ -285,7 +285,7 @@ def test_absurd_config_is_refused_before_any_allocation(saved, field, monkeypatc
 
 
 def test_config_of_another_architecture(saved, monkeypatch):
-    monkeypatch.setattr(checkpoint_module, "_expected_state", _forbidden)
+    monkeypatch.setattr(checkpoint_module, "state_layout", _forbidden)
     gpt = {"n_layer": 12, "n_head": 12, "n_embd": 768, "vocab_size": 50257, "block_size": 1024}
     data = rewrite_checkpoint(saved, metadata=lambda m: {**m, "config": json.dumps(gpt)})
     with pytest.raises(CheckpointError, match="unknown model config fields"):

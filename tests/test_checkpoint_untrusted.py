@@ -20,11 +20,11 @@ from conftest import rewrite_checkpoint
 from multires import ModelConfig, MultiresConv
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from multires.checkpoint.format import read_metadata
-from multires.checkpoint.schema import SchemaError, validate_metrics
-from multires.config_cost import ConfigCostError, config_parameters
-from multires.limits import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
+from multires.checkpoint.metrics import SchemaError, validate_metrics
+from multires.cost import ConfigCostError, parameter_count
+from multires.options import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
 from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bounded
-from multires.training import build_model
+from multires.model import build_model
 
 CONFIG = ModelConfig(d_model=4, n_layers=2, seq_len=64)
 METRICS = {"task": "digits", "kind": "classify", "metric_name": "accuracy", "test_metric": 0.5, "train_time_s": 1.5,
@@ -177,7 +177,8 @@ def test_unknown_metrics_fields_are_kept_and_good_metrics_round_trip():
 
 def test_what_the_trainer_writes_fits_the_schema():
     from multires.data.tasks import load_task
-    from multires.training import TrainConfig, train
+    from multires.training.config import TrainConfig
+    from multires.training.loop import train
 
     result = train(load_task("digits", seed=0), TrainConfig(epochs=1, d_model=4, n_layers=1, norm="layer", max_seconds=5))
     validate_metrics(json.loads(json.dumps(result.metrics())))  # raises on any misfit
@@ -220,7 +221,8 @@ def test_multiresconv_refuses_a_receptive_field_beyond_the_bound():
 ])
 def test_the_parameter_count_bounded_is_the_networks(config):
     net = build_model(config, seed=0)
-    assert config_parameters(config, len(net.convs[0].slots)) == net.n_parameters()
+    assert parameter_count(config.d_input, config.d_model, config.n_layers, config.resolved_kernel_size,
+                           len(net.convs[0].slots), config.d_output) == net.n_parameters()
 
 
 # --- 4. bools are not numbers ----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from multires.figures.filters import (
     taps_figure,
 )
 from multires.figures.style import FILTER_COLORS
-from multires.analysis.filters import cascade, filter_diagnostics, frequency_response
+from multires.analysis.filters import filter_diagnostics, frequency_response
+from multires.analysis.cascade import cascade
 from multires.wavelets import wavelet_filters
 
 HAAR = wavelet_filters("haar")

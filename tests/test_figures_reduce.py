@@ -26,7 +26,8 @@ from multires.figures.reduce import (
 from multires.figures.tree import level_traces, signal_figure, tree_heatmap
 from multires.figures.treeselect import capacity_figure, kernel_figure, reconstruction_figure
 from multires.figures.wavelets import family_figure, mother_wavelet_figure
-from multires.analysis.filters import cascade, wavelet_family
+from multires.analysis.cascade import cascade
+from multires.analysis.families import wavelet_family
 from multires.wavelets import wavelet_filters
 
 SEED = 3

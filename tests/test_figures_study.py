@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from multires.figures.study import INIT_COLORS, budget_figure, init_figure
-from multires.figures.style import STRATEGY_COLORS
+from multires.figures.style import TREE_SELECT_COLORS
 
 
 def _table() -> pd.DataFrame:
@@ -38,8 +38,8 @@ def test_budget_figure_draws_each_rule_with_its_seed_range_in_its_colour():
     assert list(uniform.x) == [4.0, 8.0] and list(uniform.y) == pytest.approx([0.65, 0.75])
     assert list(uniform.error_y.array) == pytest.approx([0.05, 0.05])
     assert list(uniform.error_y.arrayminus) == pytest.approx([0.05, 0.05])
-    assert uniform.marker.color == STRATEGY_COLORS["uniform"]
-    assert by_name["learned"].marker.color == STRATEGY_COLORS["learned"]
+    assert uniform.marker.color == TREE_SELECT_COLORS["uniform"]
+    assert by_name["learned"].marker.color == TREE_SELECT_COLORS["learned"]
     assert "distinct coefficients per layer" in fig.layout.xaxis.title.text
     # a zoomed score axis says where it starts (issue 21: "the y axis starts at 0.88 without saying so")
     start = fig.layout.yaxis.range[0]

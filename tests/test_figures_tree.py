@@ -8,22 +8,13 @@ import pytest
 import torch
 
 from multires import ModelConfig, MultiresNet, coefficient_tree, kept_cells, memory_slots, slot_filters
-from multires.figures.style import SIGNED_COLORSCALE, STRATEGY_COLORS
+from multires.figures.style import SIGNED_COLORSCALE, TREE_SELECT_COLORS
 from multires.figures.tree import (
-    KEPT_HALO_WIDTH,
-    KEPT_LINE_WIDTH,
-    KEPT_MARKER_SIZES,
-    MAX_HEATMAP_COLUMNS,
-    MAX_TRACE_POINTS,
-    cell_coords,
-    cell_label,
-    dilated_tree_figure,
-    level_energy,
-    level_traces,
-    normalized_level_energy,
-    signal_figure,
-    tree_heatmap,
+    KEPT_HALO_WIDTH, KEPT_LINE_WIDTH, KEPT_MARKER_SIZES, MAX_HEATMAP_COLUMNS, MAX_TRACE_POINTS, level_energy,
+    level_traces, normalized_level_energy, signal_figure, tree_heatmap,
 )
+from multires.figures.cells import cell_coords, cell_label
+from multires.figures.dilated_tree import dilated_tree_figure
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
@@ -32,8 +23,9 @@ from multires.figures.treeselect import (
     reconstruction_figure,
 )
 from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
-from multires.analysis.filters import family_gram, wavelet_family
-from multires.analysis.memory import footprint, memory_capacity, reconstruct_past, reconstruction_error_by_lag
+from multires.analysis.families import family_gram, wavelet_family
+from multires.analysis.memory import memory_capacity, reconstruct_past, reconstruction_error_by_lag
+from multires.analysis.footprint import footprint
 from multires.treeselect import Slot
 from multires.wavelets import wavelet_filters
 
@@ -99,7 +91,7 @@ def test_dilated_tree_outlines_exactly_the_kept_cells(strategy, memory_size, n):
     # a_l[t] is drawn at t - 0.2, b_l[t] at t + 0.2, on row l
     expected = sorted((t + (-0.2 if s.band == "approx" else 0.2), float(s.level)) for s, t in cells)
     assert sorted(zip(np.round(kept.x, 9), kept.y)) == [(round(x, 9), y) for x, y in expected]
-    assert kept.marker.color == STRATEGY_COLORS[strategy]
+    assert kept.marker.color == TREE_SELECT_COLORS[strategy]
 
 
 def test_dilated_tree_has_every_node_and_labelled_levels():
@@ -151,7 +143,7 @@ def test_tree_heatmap_outlines_kept_cells_of_every_strategy(n):
     for strategy, cells in kept.items():
         tr = trace(fig, f"kept by {'resolution fading' if strategy == 'fading' else 'uniform'}")
         assert list(zip(tr.y, tr.x)) == cells
-        assert tr.marker.color == STRATEGY_COLORS[strategy]
+        assert tr.marker.color == TREE_SELECT_COLORS[strategy]
         assert tr.marker.size == KEPT_MARKER_SIZES[strategy]
 
 
@@ -195,7 +187,7 @@ def test_tree_heatmap_signed_scale_and_readable_nested_outlines():
     sizes = sorted(KEPT_MARKER_SIZES.values(), reverse=True)
     assert all((a - b) / 2 >= KEPT_LINE_WIDTH for a, b in zip(sizes, sizes[1:]))
     colors = {fig.data[i].marker.color for i in outlines}
-    assert colors == {STRATEGY_COLORS[s] for s in kept}
+    assert colors == {TREE_SELECT_COLORS[s] for s in kept}
 
 
 def test_tree_heatmap_of_a_window_keeps_true_times():
@@ -268,7 +260,7 @@ def test_footprint_figure_log_axes_and_series():
     assert_labelled(fig)
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert [t.name for t in fig.data] == ["full history", "tree", "resolution fading", "uniform (M = 8)"]
-    assert [t.line.color for t in fig.data] == [STRATEGY_COLORS[s] for s in series]
+    assert [t.line.color for t in fig.data] == [TREE_SELECT_COLORS[s] for s in series]
 
 
 def test_reconstruction_figures():

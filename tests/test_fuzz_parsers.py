@@ -36,7 +36,7 @@ from multires.data.uploads import parse_upload
 from multires.data.uploads.checks import SignalError
 from multires.plaintext import figure_text, plain_figure, quote
 from multires.study.results import StudyResultsError, read_results
-from multires.training import build_model
+from multires.model import build_model
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.data_too_large])

@@ -59,7 +59,7 @@ def test_tiny_scale_data_is_not_trained_on_zeros():
 def test_predict_warns_when_series_are_constant():
     from multires import ModelConfig
     from multires.training.inference import predict
-    from multires.training import build_model
+    from multires.model import build_model
 
     net = build_model(ModelConfig(d_model=4, n_layers=1, seq_len=32, d_output=2), seed=0)
     with pytest.warns(UserWarning, match="1 of 3 series"):
@@ -89,7 +89,7 @@ def test_name_none_is_refused():
 
 
 def test_from_arrays_has_the_files_series_limit():
-    from multires.limits import MAX_DATASET_SERIES
+    from multires.options import MAX_DATASET_SERIES
 
     many = np.zeros((MAX_DATASET_SERIES + 1, 2), dtype=np.float32)
     with pytest.raises(DatasetError, match=f"{MAX_DATASET_SERIES + 1:,} series; at most"):

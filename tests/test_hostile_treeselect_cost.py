@@ -3,7 +3,7 @@
 A learned layer of width 8, depth 16 and M = 1,800 (a 209 KB file, within every loading bound) kept
 about 1,100 slots inside the analysed window: reconstructing the past from them took 85 s on a loaded
 machine (28-34 s and +1.1 GB in the app). The page's analyses are bounded by a work model
-(slots² x window, ``multires.limits.MAX_ANALYSIS_WORK``): it analyses the slots nearest the present
+(slots² x window, ``multires.options.MAX_ANALYSIS_WORK``): it analyses the slots nearest the present
 and says how many it kept.
 """
 
@@ -13,7 +13,7 @@ import math
 
 from test_presentation import run_app
 from multires import ModelConfig
-from multires.limits import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
+from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
 from multires.training import build_model
 from ui.safe_text import unescape
 from ui.state import ModelEntry

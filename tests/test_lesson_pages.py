@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import chart_spec, decode_arrays, open_app
 from multires import coefficient_tree, kept_cells, memory_slots, wavelet_filters
 from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_animation_figure
-from multires.figures.style import STRATEGY_COLORS
+from multires.figures.style import TREE_SELECT_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
 from multires.analysis.memory import reconstruction_error_by_lag
@@ -72,9 +72,9 @@ def test_frame_n_highlights_exactly_the_kept_cells(strategy, memory_size, n):
     cells = kept_cells(slots, n)
     kept = frame_trace(fr, "kept by")
     assert sorted(zip(np.round(kept.x, 9), kept.y)) == positions(cells)
-    assert kept.marker.color == STRATEGY_COLORS[strategy]
+    assert kept.marker.color == TREE_SELECT_COLORS[strategy]
     strip = frame_trace(fr, "memory z_n")
-    lit = [text for text, color in zip(strip.text, strip.marker.color) if color == STRATEGY_COLORS[strategy]]
+    lit = [text for text, color in zip(strip.text, strip.marker.color) if color == TREE_SELECT_COLORS[strategy]]
     assert [text.split("<br>")[1] for text in lit] == [
         f"{'a' if s.band == 'approx' else 'b'}{s.level}[{t}]" for s, t in cells]
     assert f"n = {n}" in fr.layout.title.text
@@ -149,7 +149,7 @@ def test_guess_overlay_splits_right_and_wrong_guesses():
     assert right.marker.symbol != wrong.marker.symbol
     for tr in (right, wrong):
         assert {tr.marker.color, tr.marker.line.color} == {"white", "#111111"}
-        assert tr.marker.color not in STRATEGY_COLORS.values()
+        assert tr.marker.color not in TREE_SELECT_COLORS.values()
 
 
 def test_tree_heatmap_focus_shades_the_receptive_field():

@@ -11,7 +11,9 @@ import torch
 
 from multires.config import MODEL_PRESETS
 from multires.conv import MultiresConv
-from multires.model import CONFIG_LIMITS, ModelConfig, MultiresNet
+from multires.model import MultiresNet
+from multires.config import ModelConfig
+from multires.options import CONFIG_LIMITS
 from multires.wavelets import wavelet_filters
 
 #: float64 FFT leakage allowed before a perturbed time step, relative to the perturbation.
@@ -98,8 +100,8 @@ def test_resolved_depth_and_kernel_size():
         ({"wavelet": "nope"}, r"unknown wavelet 'nope'"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"dropout": -0.1}, r"dropout must be in \[0, 1\)"),
-        ({"norm": "group"}, r"norm must be 'batch' or 'layer'"),
-        ({"head": "max"}, r"head must be 'pool', 'last' or 'sequence'"),
+        ({"norm": "group"}, r"norm must be one of \('batch', 'layer'\)"),
+        ({"head": "max"}, r"head must be one of \('pool', 'last', 'sequence'\)"),
     ],
     ids=[
         "unknown-field",

@@ -16,10 +16,11 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_app
 from multires import ModelConfig, MultiresNet
-from multires.analysis.filters import filter_diagnostics, normalize_filters, quadrature_mirror
+from multires.analysis.filters import filter_diagnostics, quadrature_mirror
+from multires.analysis.cascade import normalize_filters
+from multires.options import TAP_PRESETS
 from multires.analysis.playground import (
     MAX_TAPS,
-    PRESETS,
     TapsError,
     cascade_diverges,
     check_taps,
@@ -105,7 +106,7 @@ def test_random_pair_is_seeded_and_bounded_like_the_layer_init():
         random_pair(9)
     with pytest.raises(ValueError, match="use one of"):
         preset_pair("db9")  # type: ignore[arg-type]
-    assert "random pair" in PRESETS
+    assert "random pair" in TAP_PRESETS
 
 
 def test_cascade_diverges_flags_unbounded_functions():

@@ -16,7 +16,7 @@ import torch
 from conftest import chart_layouts, open_app
 from conftest import open_app as run_app  # noqa: F401 - the name test_robustness_inputs imports
 from multires import ModelConfig, MultiresNet
-from multires.figures.style import PRESENTATION_TICK_SIZE, finish, presentation_style
+from multires.figures.style import PRESENTATION_TICK_SIZE, style_figure, presentation_style
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 
@@ -33,7 +33,7 @@ def test_presentation_style_enlarges_every_axis_colorbar_and_annotation():
     fig.add_trace(go.Heatmap(z=np.eye(2)), row=1, col=2)
     fig.update_xaxes(tickfont=dict(size=10))
     fig.add_annotation(text="note", x=0, y=0, font=dict(size=9))
-    presentation_style(finish(fig, "title", "x", "y"))
+    presentation_style(style_figure(fig, "title", "x", "y"))
     for axis in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
         assert fig.layout[axis].tickfont.size >= MIN_TICK_PX, axis
     assert fig.data[1].colorbar.tickfont.size >= MIN_TICK_PX

@@ -40,14 +40,14 @@ from streamlit.testing.v1 import AppTest
 import multires.checkpoint.io as checkpoint_module
 import multires.model as model_module
 import multires.training.cli as cli
-import multires.training.loop as training_module
 from conftest import rewrite_checkpoint
 from test_presentation import run_app  # the app opened from a link and/or a session, then a page
 from multires import ModelConfig
 from multires.checkpoint import checkpoint_bytes
-from multires.data.signals import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks import load_task
-from multires.training import build_model
+from multires.model import build_model
+from ui import training_runner
 from ui import defaults, training_runner
 from ui.safe_text import plain, unescape
 from ui.state import DEFAULT_MODEL, UPLOADED, ModelEntry
@@ -349,7 +349,7 @@ CHECKPOINT_CASES: dict[str, tuple[bytes | Callable[[Path], bytes], str, str]] = 
     "absurd-seq_len": (with_config(seq_len=10**12), "header", "seq_len must be an integer in 1..65536"),
     "absurd-memory_size": (with_config(tree_select="uniform", memory_size=10**9), "header",
                            "memory_size must be an integer in 1..4096"),
-    # The largest kernel a config may have (64 channels x 65536 samples = multires.limits.MAX_KERNEL_VALUES).
+    # The largest kernel a config may have (64 channels x 65536 samples = multires.options.MAX_KERNEL_VALUES).
     "largest-allowed-config-wrong-weights": (
         with_config(d_model=64, n_layers=16, seq_len=65536), "shapes", "the config needs"),
     "costly-config": (with_config(d_model=512, n_layers=16, seq_len=65536), "header",
@@ -379,7 +379,7 @@ def _forbid(monkeypatch, stage: str) -> None:
     def forbidden(*_args, **_kwargs):
         raise AssertionError(f"a bad checkpoint got past the {stage!r} stage")
 
-    monkeypatch.setattr(training_module, "build_model", forbidden)  # a real (allocated) model
+    monkeypatch.setattr(checkpoint_module, "build_model", forbidden)  # a real (allocated) model
     if stage in ("header", "shapes"):
         monkeypatch.setattr(checkpoint_module, "_safetensors_load", forbidden)  # reading tensor data
     if stage == "header":

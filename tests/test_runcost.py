@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import open_app
 
-from multires.limits import MAX_RUN_BYTES, MAX_STEP_SECONDS
+from multires.options import MAX_RUN_BYTES, MAX_STEP_SECONDS
 from multires.training.runcost import (
     EVAL_ELEMENTS,
     RunBudgetError,

@@ -36,8 +36,10 @@ from streamlit.testing.v1 import AppTest
 
 from multires import ModelConfig, MultiresNet
 from multires.checkpoint import checkpoint_bytes, load_checkpoint
-from multires.limits import MAX_UPLOAD_MB
-from multires.data.signals import MAX_UPLOAD_BYTES, SignalTooLongError, parse_upload
+from multires.options import MAX_UPLOAD_MB
+from multires.data.uploads import parse_upload
+from multires.data.uploads.checks import SignalTooLongError
+from multires.options import MAX_UPLOAD_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -13,21 +13,12 @@ import numpy as np
 import pytest
 import pywt
 
-from multires import limits
+from multires import options
 from multires.data import signals, uploads
-from multires.data.signals import (
-    DEMO_SIGNAL_NAMES,
-    MAX_SIGNAL_LENGTH,
-    MAX_UPLOAD_BYTES,
-    MIN_SIGNAL_LENGTH,
-    SIGNAL_NAMES,
-    ParsedSignal,
-    SignalError,
-    SignalTooLongError,
-    load_signal,
-    parse_upload,
-    window_signal,
-)
+from multires.data.signals import DEMO_SIGNAL_NAMES, load_signal
+from multires.data.uploads import parse_upload
+from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
+from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MIN_SIGNAL_LENGTH, SIGNAL_NAMES
 
 EXACT = 0.0
 FLOAT_RTOL = 1e-12
@@ -656,7 +647,7 @@ def test_window_signal_refuses_2d_and_non_finite() -> None:
         window_signal(values, 8, 8)
 
 
-@pytest.mark.parametrize("module", [signals, uploads, uploads.checks, uploads.text, uploads.npy, uploads.wav, limits],
+@pytest.mark.parametrize("module", [signals, uploads, uploads.checks, uploads.text, uploads.npy, uploads.wav, options],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -664,12 +655,13 @@ def test_docstring_examples(module) -> None:
     assert result.attempted > 0
 
 
-def test_upload_names_stay_importable_from_signals() -> None:
-    for name in ("SignalError", "SignalTooLongError", "ParsedSignal", "parse_upload", "window_signal",
-                 "UPLOAD_EXTENSIONS", "MAX_UPLOAD_BYTES"):
-        assert getattr(signals, name) is getattr(uploads if hasattr(uploads, name) else limits, name)
-    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):  # reused by multires.data.tasks.files
-        assert getattr(uploads, name) is getattr(uploads.checks, name)
+def test_upload_names_are_importable_from_multires_and_reused_by_dataset_files() -> None:
+    import multires
+    from multires.data.tasks import files
+
+    assert multires.parse_upload is uploads.parse_upload and multires.SignalError is uploads.checks.SignalError
+    for name in ("check_upload_bytes", "decode_text", "upload_too_large_message"):
+        assert getattr(files, name) is getattr(uploads.checks, name)
 
 
 @pytest.mark.parametrize(
@@ -706,7 +698,7 @@ def test_huge_samples_are_refused_before_anything_overflows(peak: float) -> None
         window_signal(values, 0, 64)
 
 
-@pytest.mark.parametrize("peak", [limits.MAX_ABS_SAMPLE, 1e-300])
+@pytest.mark.parametrize("peak", [options.MAX_ABS_SAMPLE, 1e-300])
 def test_accepted_extremes_keep_tree_and_energies_finite(peak: float) -> None:
     """At the largest accepted magnitude (and at tiny ones) the deepest tree's coefficients and
     energy shares stay finite, even with filters of gain 2 per level."""

@@ -13,15 +13,9 @@ from sklearn.metrics import r2_score
 from multires import tasks
 from multires.data.signals import load_signal
 from multires.data.tasks import (
-    DEFAULT_LAGS,
-    SIGNAL_CLASSES,
-    TASK_NAMES,
-    TaskData,
-    load_task,
-    memory_task,
-    recall_r2,
-    signals_task,
+    DEFAULT_LAGS, SIGNAL_CLASSES, TaskData, load_task, memory_task, recall_r2, signals_task,
 )
+from multires.options import TASK_NAMES
 
 STANDARDISED_ATOL = 1e-5  # float32 mean/std of the standardised digits training set
 R2_ATOL = 1e-12

@@ -17,17 +17,11 @@ import multires.training.loop as training_module
 from multires.training.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
 from multires.training.config import preset_values
 from multires.training import (
-    TRAIN_LIMITS,
-    DistributedHooks,
-    Progress,
-    SelectionSnapshot,
-    TrainConfig,
-    TrainingError,
-    TrainingWarning,
-    build_model,
-    evaluate,
+    DistributedHooks, Progress, SelectionSnapshot, TrainConfig, TrainingError, TrainingWarning, evaluate,
     train,
 )
+from multires.model import build_model
+from multires.options import TRAIN_LIMITS
 
 # A small model that still learns digits well above chance (10 %) in two short epochs.
 TINY = dict(d_model=16, epochs=2, min_steps=0, batch_size=32, lr=0.02)

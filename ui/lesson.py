@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from multires import default_depth, memory_slots, wavelet_filters
-from multires.figures.style import STRATEGY_LABELS
+from multires.figures.style import TREE_SELECT_LABELS
 from ui import state
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
@@ -117,7 +117,7 @@ def _energy_step() -> Question:
 
 def _footprint_step() -> Question:
     from multires.figures.treeselect import footprint_figure
-    from multires.analysis.memory import footprint
+    from multires.analysis.footprint import footprint
 
     fp = footprint(FOOTPRINT_LENGTHS, depth=None, memory_size=8, kernel_size=2)
     series = {"full history": fp["full_history_per_step"], "tree": fp["tree_total"]}
@@ -161,7 +161,8 @@ def _kept_cells_chart(rules: tuple[str, ...], key: str) -> None:
     import hashlib
 
     from multires import kept_cells
-    from multires.figures.tree import cell_coords, tree_heatmap
+    from multires.figures.tree import tree_heatmap
+    from multires.figures.cells import cell_coords
     from ui.trees import tree_rows
 
     x = state.cached_signal(TREE_SIGNAL, TREE_LENGTH)
@@ -209,7 +210,7 @@ def _uniform_step() -> Question:
     lead = r2["uniform"] - r2["fading"]
     asked = int(lags[int(np.flatnonzero(lead == lead.max())[-1])])  # where uniform leads most (the farthest such lag)
     f_value, u_value = float(r2["fading"][asked]), float(r2["uniform"][asked])
-    answer = ("uniform" if u_value > f_value + 1e-6 else STRATEGY_LABELS["fading"] if f_value > u_value + 1e-6
+    answer = ("uniform" if u_value > f_value + 1e-6 else TREE_SELECT_LABELS["fading"] if f_value > u_value + 1e-6
               else "both the same")
 
     def recall() -> None:
@@ -222,7 +223,7 @@ def _uniform_step() -> Question:
     return Question(
         f"Same budget, {MEMORY_DEPTH + 1} cells each (green: fading, pink: uniform). A task needs x[n − {asked}], "
         "far back. Which memory recovers more of it?",
-        ["uniform", STRATEGY_LABELS["fading"], "both the same"], answer,
+        ["uniform", TREE_SELECT_LABELS["fading"], "both the same"], answer,
         f"At τ = {asked}: uniform R² {u_value:.2f}, fading {f_value:.2f}. Uniform's cells sit on each level's grid "
         f"of lags, so its share stays level far into the past (R² {float(r2['uniform'][0]):.2f} at τ = 0, still "
         f"{u_value:.2f} at τ = {asked}); fading's share halves with every level. So uniform wins on tasks that need "
@@ -236,7 +237,8 @@ def _uniform_step() -> Question:
 
 def _filters_step() -> Question:
     from multires.figures.filters import taps_figure
-    from multires.analysis.filters import filter_diagnostics, normalize_filters
+    from multires.analysis.filters import filter_diagnostics
+    from multires.analysis.cascade import normalize_filters
 
     entry = _entry("default")
     raw_h0, raw_h1 = state.model_filters(entry, 0, 0)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires.analysis.filters import normalize_filters, quadrature_mirror
-from multires.analysis.playground import MAX_TAPS, MIN_TAPS, PRESETS, TapsError, parse_taps, preset_pair
+from multires.analysis.filters import quadrature_mirror
+from multires.analysis.cascade import normalize_filters
+from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, parse_taps, preset_pair
+from multires.options import TAP_PRESETS
 from multires.wavelets import wavelet_filters
 from ui import state
 
@@ -25,7 +27,7 @@ __all__ = [
 LEARNED = "the selected model's learned filters"
 #: What "Start from" says once the taps were typed, pasted or resized: they are no longer the preset.
 CUSTOM = "your own taps"
-PRESET_OPTIONS = [*PRESETS, LEARNED, CUSTOM]
+PRESET_OPTIONS = [*TAP_PRESETS, LEARNED, CUSTOM]
 DERIVE, EDIT = "derive", "edit"  # h1 from the quadrature-mirror rule / typed in
 SAVED = "pg_saved"
 _DEFAULT = "db2"

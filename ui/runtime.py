@@ -55,7 +55,8 @@ PRELOAD_MODULES = (
     "multires.analysis.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
     "multires.figures.treeselect",
     "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
-    "multires.study.results", "multires.analysis.explain", "multires.figures.explain", "multires.figures.uniform_test",
+    "multires.study.results", "multires.analysis.explain", "multires.figures.explain", "multires.analysis.cascade",
+    "multires.analysis.families", "multires.analysis.footprint", "multires.figures.uniform_test", "multires.study.stats",
 )
 
 

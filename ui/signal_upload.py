@@ -11,16 +11,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires.data.signals import (
-    MAX_SIGNAL_LENGTH,
-    MAX_UPLOAD_BYTES,
-    UPLOAD_EXTENSIONS,
-    ParsedSignal,
-    SignalError,
-    SignalTooLongError,
-    parse_upload,
-    window_signal,
-)
+from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
+from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
+from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from ui import state
 from multires.plaintext import short
 from ui.safe_text import plain

@@ -23,7 +23,8 @@ from ui.safe_text import plain
 
 from multires.plaintext import quote
 from multires import ModelConfig, discrete_wavelet_names
-from multires.data.signals import SIGNAL_NAMES, MAX_SIGNAL_LENGTH, load_signal
+from multires.data.signals import load_signal
+from multires.options import SIGNAL_NAMES, MAX_SIGNAL_LENGTH
 
 if TYPE_CHECKING:  # torch is imported only where weights are used: the first page needs none
     from multires import MultiresNet

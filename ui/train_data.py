@@ -77,7 +77,8 @@ def task_choices() -> list[str]:
 
     Names are what :func:`multires.data.tasks.load_task` accepts; :data:`UPLOAD` comes last.
     """
-    from multires.data.tasks import TASK_NAMES, UCR_DATASETS, UCR_PREFIX
+    from multires.data.tasks import UCR_DATASETS, UCR_PREFIX
+    from multires.options import TASK_NAMES
 
     ucr = sorted((UCR_PREFIX + name for name in UCR_DATASETS), key=lambda n: n != UCR_PREFIX + "GunPoint")
     mnist = [n for n in ("smnist", "psmnist") if n in TASK_NAMES]

@@ -18,7 +18,7 @@ the same deterministic ``build_model(config.model_config(task), seed)`` that ``t
 
 Before it starts, :func:`start` estimates the run (:func:`multires.training.runcost.check_budget`: peak
 memory, one step's time, the final scoring) and refuses it, saying what to reduce, over the budget
-of :mod:`multires.limits`; so one step takes at most about :data:`~multires.limits.MAX_STEP_SECONDS`
+of :mod:`multires.options`; so one step takes at most about :data:`~multires.options.MAX_STEP_SECONDS`
 and every way of ending a run below acts within seconds.
 
 How a run ends — every path ends the thread within one optimizer step:
@@ -176,10 +176,10 @@ def live_filters(net: MultiresNet, step: int) -> LiveFilters:
 def _initial_model(task: TaskData, config: TrainConfig) -> MultiresNet | None:
     """The model ``train(task, config)`` starts from, or None if the config is refused.
 
-    :func:`multires.training.build_model` is deterministic in (model config, seed) and leaves the
+    :func:`multires.model.build_model` is deterministic in (model config, seed) and leaves the
     global RNG alone, so this is the training model before its first step without touching the run.
     """
-    from multires.training.loop import build_model
+    from multires.model import build_model
 
     try:
         config.validate()
@@ -405,7 +405,7 @@ def model_name(task_name: str, config: TrainConfig) -> str:
 
 
 def estimate(config: TrainConfig, task: TaskData) -> tuple[RunCost | None, str | None]:
-    """The run's estimate, and why it is refused (None when within the budget of :mod:`multires.limits`).
+    """The run's estimate, and why it is refused (None when within the budget of :mod:`multires.options`).
 
     ``(None, message)`` when the config cannot even be built on this task.
     """

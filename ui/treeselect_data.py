@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from multires.figures.treeselect import selection_matrix_figure
-from multires.limits import MAX_ANALYSED_WINDOW
+from multires.options import MAX_ANALYSED_WINDOW
 from multires.analysis.memory import memory_capacity, memory_span, reconstruct_past
 from multires.treeselect import Slot
 from ui.figure_cache import Named

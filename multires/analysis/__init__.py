@@ -1,2 +1,3 @@
-"""Analysis: filter-bank diagnostics and wavelet families (``filters``), the filter playground's
-taps (``playground``) and what the memory remembers (``memory``), why a classifier decided (``explain``)."""
+"""Analysis: filter-bank diagnostics (``filters``), the wavelet families the Wavelets page draws
+(``families``), the filter playground's taps (``playground``), what the memory remembers
+(``memory``) and what it costs to keep (``footprint``), why a classifier decided (``explain``)."""

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..treeselect import receptive_field
+
 __all__ = ["Explanation", "KeptWindow", "explain_prediction", "kept_windows"]
 
 
@@ -66,7 +68,7 @@ class KeptWindow:
 
 
 def _hidden(net, x):
-    import torch
+    import torch  # on first use: the pages import this module before a model (and torch) is needed
     import torch.nn.functional as F
 
     h = net.encoder(x)
@@ -91,7 +93,7 @@ def explain_prediction(net, series: np.ndarray) -> Explanation:
     ValueError
         For another head, a single output, or a series of the wrong shape.
     """
-    import torch
+    import torch  # on first use, as in _hidden
 
     if net.config.head != "pool":
         raise ValueError(f"explain_prediction needs the 'pool' head (time-averaged), got {net.config.head!r}")
@@ -122,7 +124,6 @@ def explain_prediction(net, series: np.ndarray) -> Explanation:
 
 def kept_windows(net, layer: int, channel: int, n: int) -> list[KeptWindow]:
     """The input windows the kept coefficients of ``layer``/``channel`` summarise at time ``n``."""
-    from ..treeselect import receptive_field
 
     slots, _weights = net.memory(layer, channel)
     k = net.convs[layer].kernel_size

@@ -36,10 +36,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .filters import _as_taps
+from .filters import as_taps
+from ..config import check_at_least
+
 from multires.plaintext import quote
 from ..kernel import slot_filters
-from ..treeselect import Slot, default_depth
+from ..treeselect import Slot
 
 __all__ = [
     "cell_span",
@@ -48,17 +50,10 @@ __all__ = [
     "reconstruct_past",
     "reconstruction_error_by_lag",
     "memory_capacity",
-    "footprint",
 ]
 
 #: Singular values below this fraction of the largest are treated as 0 in pseudo-inverses.
 PINV_RTOL = 1e-10
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {quote(value)}")
-    return int(value)
 
 
 def _check_slots(slots: Sequence[Slot], depth: int) -> list[Slot]:
@@ -90,8 +85,8 @@ def memory_span(slots: Sequence[Slot], depth: int, kernel_size: int) -> int:
     >>> memory_span(memory_slots("uniform", 3, 2, memory_size=8), depth=3, kernel_size=2)
     8
     """
-    depth = _check_int(depth, "depth", 1)
-    kernel_size = _check_int(kernel_size, "kernel_size", 2)
+    depth = check_at_least("depth", depth, 1)
+    kernel_size = check_at_least("kernel_size", kernel_size, 2)
     slots = _check_slots(slots, depth)
     return max(s.lag + (kernel_size - 1) * (2**s.level - 1) + 1 for s in slots)
 
@@ -108,7 +103,7 @@ def cell_span(slot: Slot, t: int, kernel_size: int) -> tuple[int, int]:
     >>> cell_span(Slot("approx", 2, 0), 1, kernel_size=3)
     (0, 1)
     """
-    kernel_size = _check_int(kernel_size, "kernel_size", 2)
+    kernel_size = check_at_least("kernel_size", kernel_size, 2)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
         raise ValueError(f"t must be a time >= 0, got {quote(t)}")
     return max(0, int(t) - (kernel_size - 1) * (2**slot.level - 1)), int(t)
@@ -116,7 +111,7 @@ def cell_span(slot: Slot, t: int, kernel_size: int) -> tuple[int, int]:
 
 def _impulse_responses(h0: Any, h1: Any, slots: Sequence[Slot], depth: int) -> np.ndarray:
     """``G (S, span)``: ``z_s[n] = sum_m G[s, m] x[n - m]`` (index ``m`` = lag)."""
-    a, b = _as_taps(h0, "h0"), _as_taps(h1, "h1")
+    a, b = as_taps(h0, "h0"), as_taps(h1, "h1")
     if a.shape != b.shape:
         raise ValueError(f"h0 and h1 must have the same length, got {a.size} and {b.size}")
     span = memory_span(slots, depth, a.size)
@@ -158,7 +153,7 @@ def memory_matrix(
     """
     g = _impulse_responses(h0, h1, slots, depth)  # (S span)
     span = g.shape[1]
-    width = span if window is None else _check_int(window, "window", 1)
+    width = span if window is None else check_at_least("window", window, 1)
     g = np.pad(g, ((0, 0), (0, max(0, width - span))))[:, :width]
     return g[:, ::-1].copy()
 
@@ -225,9 +220,9 @@ def reconstruct_past(
         raise ValueError(f"x must be a non-empty 1-D array (one channel), got shape {signal.shape}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n < signal.size:
         raise ValueError(f"n must be an integer time in 0..{signal.size - 1}, got {quote(n)}")
-    k = _as_taps(h0, "h0").size
+    k = as_taps(h0, "h0").size
     span = memory_span(slots, depth, k)
-    width = span if window is None else _check_int(window, "window", 1)
+    width = span if window is None else check_at_least("window", window, 1)
     total = max(span, width)
     a = memory_matrix(h0, h1, slots, depth, window=total)  # (S total), oldest first
     start = max(0, n - total + 1)
@@ -272,9 +267,9 @@ def reconstruction_error_by_lag(
     >>> lags.tolist(), err.round(3).tolist()  # newest pair exact, older pair only as its mean
     ([0, 1, 2, 3], [0.0, 0.0, 0.5, 0.5])
     """
-    k = _as_taps(h0, "h0").size
+    k = as_taps(h0, "h0").size
     span = memory_span(slots, depth, k)
-    width = span if window is None else _check_int(window, "window", 1)
+    width = span if window is None else check_at_least("window", window, 1)
     total = max(span, width)
     a = memory_matrix(h0, h1, slots, depth, window=total)
     retained = np.einsum("ij,ji->i", _pinv(a), a)  # diag(P), oldest first
@@ -336,20 +331,20 @@ def memory_capacity(
     >>> r2.round(3).tolist()
     [1.0, 1.0, 0.5, 0.5, 0.0, 0.0]
     """
-    depth = _check_int(depth, "depth", 1)
-    max_lag = _check_int(max_lag, "max_lag", 0)
+    depth = check_at_least("depth", depth, 1)
+    max_lag = check_at_least("max_lag", max_lag, 0)
     if not np.isfinite(ridge) or ridge < 0:
         raise ValueError(f"ridge must be a finite number >= 0, got {quote(ridge)}")
     lags = np.arange(max_lag + 1)
     if n_samples is None:
-        k = _as_taps(h0, "h0").size
+        k = as_taps(h0, "h0").size
         total = max(memory_span(slots, depth, k), max_lag + 1)
         a = memory_matrix(h0, h1, slots, depth, window=total)  # (S total)
         cov = a @ a.T  # (S S)
         cross = a[:, total - 1 - lags]  # (S lags)
         var = np.ones(lags.size)
     else:
-        n_samples = _check_int(n_samples, "n_samples", len(slots) + 1)
+        n_samples = check_at_least("n_samples", n_samples, len(slots) + 1)
         g = _impulse_responses(h0, h1, slots, depth)  # (S span)
         burn = max(g.shape[1], max_lag + 1) - 1
         x = np.random.default_rng(seed).standard_normal(burn + n_samples)
@@ -364,72 +359,3 @@ def memory_capacity(
         solved = _pinv(cov) @ cross
     r2 = np.sum(cross * solved, axis=0) / var
     return lags, np.clip(r2, 0.0, 1.0)
-
-
-def footprint(
-    n_values: Any, depth: int | None, memory_size: int, kernel_size: int = 2
-) -> dict[str, np.ndarray]:
-    """How many numbers each kind of memory holds, for sequence lengths ``N`` in ``n_values``.
-
-    "Per step" is the size of the memory used to produce one output; "total" is summed over the
-    ``N`` steps of a sequence (what a layer materialises for the whole sequence):
-
-    ======================  ==============  ===================  ==================================
-    key prefix              per step        total                meaning
-    ======================  ==============  ===================  ==================================
-    ``full_history``        ``N``           ``N (N + 1) / 2``    step ``n = 1..N`` keeps all ``n``
-                                                                 samples seen so far (attention-like)
-    ``tree``                ``J + 1``       ``N (J + 1)``        new coefficients per step of the
-                                                                 undecimated tree; all are stored
-    ``fading``              ``J + 1``       ``N (J + 1)``        ``a_J[n], b_J[n], ..., b_1[n]``
-    ``uniform``             ``M``           ``N M``              ``memory_size`` slots per step
-    ======================  ==============  ===================  ==================================
-
-    Parameters
-    ----------
-    n_values : array-like of int
-        Sequence lengths ``N >= 1``.
-    depth : int or None
-        Tree depth ``J``; ``None`` uses :func:`multires.treeselect.default_depth` ``(N, kernel_size)``
-        for each ``N`` (the tree then always sees the whole sequence, and ``J`` grows like log N).
-    memory_size : int
-        ``M`` of the uniform rule.
-    kernel_size : int
-        Filter length, only used when ``depth`` is None.
-
-    Returns
-    -------
-    dict of str to ndarray of int64
-        ``n``, ``depth`` and ``<prefix>_per_step``, ``<prefix>_total`` for each prefix above.
-
-    Examples
-    --------
-    >>> fp = footprint([4, 8], depth=2, memory_size=3)
-    >>> fp["full_history_total"].tolist(), fp["fading_per_step"].tolist(), fp["uniform_total"].tolist()
-    ([10, 36], [3, 3], [12, 24])
-    >>> footprint([64, 1024], depth=None, memory_size=8)["depth"].tolist()
-    [6, 10]
-    """
-    n = np.atleast_1d(np.asarray(n_values))
-    if n.ndim != 1 or n.size == 0 or not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
-        raise ValueError(f"n_values must be positive integers (sequence lengths), got {quote(n_values)}")
-    n = n.astype(np.int64)
-    memory_size = _check_int(memory_size, "memory_size", 1)
-    if depth is None:
-        kernel_size = _check_int(kernel_size, "kernel_size", 2)
-        depths = np.array([default_depth(int(v), kernel_size) for v in n], dtype=np.int64)
-    else:
-        depths = np.full(n.shape, _check_int(depth, "depth", 1), dtype=np.int64)
-    per_level = depths + 1
-    return {
-        "n": n,
-        "depth": depths,
-        "full_history_per_step": n.copy(),
-        "full_history_total": n * (n + 1) // 2,
-        "tree_per_step": per_level,
-        "tree_total": n * per_level,
-        "fading_per_step": per_level.copy(),
-        "fading_total": n * per_level,
-        "uniform_per_step": np.full(n.shape, memory_size, dtype=np.int64),
-        "uniform_total": n * memory_size,
-    }

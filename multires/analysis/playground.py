@@ -19,36 +19,24 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
 from .filters import quadrature_mirror
 from multires.plaintext import quote
 from ..wavelets import wavelet_filters
+from ..options import TAP_PRESETS, TapPreset
 
 __all__ = [
-    "CASCADE_LIMIT",
-    "MAX_TAPS",
-    "MIN_TAPS",
-    "PRESET_WAVELETS",
-    "Preset",
-    "PRESETS",
-    "TapsError",
-    "cascade_diverges",
-    "check_taps",
-    "parse_taps",
-    "playground_pair",
-    "preset_pair",
-    "random_pair",
+    "CASCADE_LIMIT", "MAX_TAPS", "MIN_TAPS", "PRESET_WAVELETS", "TapsError", "cascade_diverges", "check_taps",
+    "parse_taps", "playground_pair", "preset_pair", "random_pair",
 ]
 
 MIN_TAPS, MAX_TAPS = 2, 8  #: filter lengths the playground accepts
 #: ``|phi|`` or ``|psi|`` above this: the cascade does not settle to a bounded function.
 CASCADE_LIMIT = 20.0
 
-Preset = Literal["Haar", "db2", "db3", "sym4", "random pair"]
-PRESETS: tuple[str, ...] = get_args(Preset)
 #: Named presets -> their PyWavelets wavelet.
 PRESET_WAVELETS: dict[str, str] = {"Haar": "haar", "db2": "db2", "db3": "db3", "sym4": "sym4"}
 
@@ -152,7 +140,7 @@ def random_pair(k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return rng.uniform(-bound, bound, size=k), rng.uniform(-bound, bound, size=k)
 
 
-def preset_pair(preset: Preset, k: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def preset_pair(preset: TapPreset, k: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Starting taps for a preset: a PyWavelets wavelet, or a random pair of length ``k``.
 
     Named presets ignore ``k`` (their length is the wavelet's: Haar 2, db2 4, db3 6, sym4 8).
@@ -160,13 +148,13 @@ def preset_pair(preset: Preset, k: int = 4, seed: int = 0) -> tuple[np.ndarray, 
     Raises
     ------
     ValueError
-        For an unknown preset name (the message lists :data:`PRESETS`).
+        For an unknown preset name (the message lists :data:`TAP_PRESETS`).
     """
     if preset in PRESET_WAVELETS:
         return wavelet_filters(PRESET_WAVELETS[preset])
     if preset == "random pair":
         return random_pair(k, seed)
-    raise ValueError(f"unknown preset {quote(preset)}: use one of {', '.join(PRESETS)}")
+    raise ValueError(f"unknown preset {quote(preset)}: use one of {', '.join(TAP_PRESETS)}")
 
 
 def cascade_diverges(phi: np.ndarray, psi: np.ndarray, limit: float = CASCADE_LIMIT) -> bool:

@@ -3,8 +3,8 @@
 A checkpoint is a safetensors file (see :mod:`multires.checkpoint` for what it holds). This module
 validates everything that can be checked from its header alone -- sizes, JSON (nesting and numbers
 bounded, :mod:`multires.checkpoint.safejson`), metadata, format version, the config (against
-``CONFIG_LIMITS`` and what it may cost, :mod:`multires.config_cost`), the metrics (against
-:mod:`multires.checkpoint.schema`), tensor dtypes, shapes and offsets -- and reads the config and
+``CONFIG_LIMITS`` and what it may cost, :mod:`multires.cost`), the metrics (against
+:mod:`multires.checkpoint.metrics`), tensor dtypes, shapes and offsets -- and reads the config and
 metrics. Every failure is a :class:`CheckpointError`. It imports neither PyTorch nor the model, so listing checkpoints (the app's
 model picker) costs a few milliseconds; :func:`multires.checkpoint.load_checkpoint` builds on it.
 """
@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .metrics import SchemaError, validate_metrics
 from multires.plaintext import quote
-from .schema import SchemaError, validate_metrics
 from ..config import ModelConfig
 from .safejson import JsonLimitError, loads_bounded
 
@@ -98,22 +98,7 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     if not isinstance(header, dict):
         raise CheckpointError(f"{not_safetensors}: its header is not a JSON object")
     metadata = header.pop("__metadata__", None)
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
-                              "(format 'wavelet-memory-explorer')")
-    if metadata.get("format") == "wavelet-memory-explorer-ensemble":
-        raise CheckpointError(f"this file holds an ensemble of {metadata.get('members', 'several')} models trained "
-                              "with different seeds, not a single model; load it with multires.load_model "
-                              "(predictions average the models)")
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint format is {quote(metadata.get('format'))}, expected {quote(FORMAT)}: "
-                              "this file was not written by this app")
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint format_version {quote(metadata.get('format_version'))} is not supported; "
-                              f"this version reads format_version {quote(FORMAT_VERSION)} (upgrade multires?)")
-    missing = [k for k in METADATA_KEYS if k not in metadata]
-    if missing:
-        raise CheckpointError(f"checkpoint metadata lacks {missing}")
+    _check_metadata(metadata)
 
     data_len = len(data) - 8 - header_len
     spans = []
@@ -190,3 +175,23 @@ def read_metadata(source: str | os.PathLike | bytes) -> tuple[ModelConfig, dict[
     """``(config, metrics)`` of a checkpoint after validating its header; builds nothing."""
     _, config, metrics = parse_checkpoint(read_source(source))
     return config, metrics
+
+
+def _check_metadata(metadata: Any) -> None:
+    """The header's metadata must be this app's format and version, with every key it reads."""
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
+                              "(format 'wavelet-memory-explorer')")
+    if metadata.get("format") == "wavelet-memory-explorer-ensemble":
+        raise CheckpointError(f"this file holds an ensemble of {quote(metadata.get('members', 'several'))} models "
+                              "trained with different seeds, not a single model; load it with multires.load_model "
+                              "(predictions average the models)")
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint format is {quote(metadata.get('format'))}, expected {quote(FORMAT)}: "
+                              "this file was not written by this app")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint format_version {quote(metadata.get('format_version'))} is not supported; "
+                              f"this version reads format_version {quote(FORMAT_VERSION)} (upgrade multires?)")
+    missing = [k for k in METADATA_KEYS if k not in metadata]
+    if missing:
+        raise CheckpointError(f"checkpoint metadata lacks {missing}")

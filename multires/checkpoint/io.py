@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -62,24 +61,13 @@ from .format import (
 )
 from multires.plaintext import quote
 from ..conv import MultiresConv
-from ..limits import MAX_CANDIDATE_SLOTS
-from ..model import ModelConfig, MultiresNet
+from ..options import MAX_CANDIDATE_SLOTS
+from .metrics import versions
+from ..model import MultiresNet, build_model, state_layout
+from ..config import ModelConfig
 from ..treeselect import Slot, candidate_slots
 
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MAX_HEADER_BYTES",
-    "MAX_CHECKPOINT_BYTES",
-    "CheckpointError",
-    "OutputDirError",
-    "check_writable_dir",
-    "checkpoint_bytes",
-    "save_checkpoint",
-    "save_run",
-    "load_checkpoint",
-    "read_metadata",
-]
+__all__ = ["OutputDirError", "check_writable_dir", "checkpoint_bytes", "save_checkpoint", "save_run", "load_checkpoint"]
 
 # safetensors dtype names of the torch dtypes a checkpoint may hold.
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -105,13 +93,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     return value
-
-
-def _versions() -> dict[str, str]:
-    from .. import __version__
-
-    return {"torch": torch.__version__, "multires": __version__, "numpy": np.__version__,
-            "python": platform.python_version()}
 
 
 def _unwrap(net: torch.nn.Module) -> MultiresNet:
@@ -157,7 +138,7 @@ def checkpoint_bytes(net: MultiresNet, metrics: dict[str, Any] | None = None) ->
     metrics = {} if metrics is None else dict(metrics)
     if not isinstance(metrics, dict):
         raise TypeError(f"metrics must be a dict, got {type(metrics).__name__}")
-    metrics.setdefault("versions", _versions())
+    metrics.setdefault("versions", versions())
     tensors = {}
     for name, tensor in net.state_dict().items():
         if tensor.is_floating_point() and tensor.dtype != torch.float32:
@@ -255,20 +236,6 @@ def save_run(directory: str | os.PathLike, net: MultiresNet, metrics: dict[str, 
 # --------------------------------------------------------------------------------------------
 
 
-def _expected_state(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
-    """Names, shapes and dtypes of ``MultiresNet(config).state_dict()``, built on the meta device."""
-    from ..training.loop import _BUILD_LOCK  # the meta build must not race another thread's seeded build
-
-    with _BUILD_LOCK:
-        state = torch.get_rng_state()
-        try:
-            with torch.device("meta"):
-                net = MultiresNet(config)
-        finally:
-            torch.set_rng_state(state)
-    return {k: (tuple(v.shape), v.dtype) for k, v in net.state_dict().items()}
-
-
 def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[int, int]:
     """Candidate count of every learned layer as stored: the ``candidates`` table's rows, or the old
     unbounded menu's size when the table is absent. Checks the table's header entry."""
@@ -289,7 +256,7 @@ def _stored_candidates(config: ModelConfig, entries: dict[str, dict]) -> dict[in
                                   "an int32 table (slots, 3) of (band, level, lag)")
         if not config.memory_size <= shape[0] <= MAX_CANDIDATE_SLOTS:
             raise CheckpointError(f"layer {index}: {shape[0]} stored candidate slots; expected "
-                                  f"{config.memory_size}..{MAX_CANDIDATE_SLOTS} (multires.limits.MAX_CANDIDATE_SLOTS)")
+                                  f"{config.memory_size}..{MAX_CANDIDATE_SLOTS} (multires.options.MAX_CANDIDATE_SLOTS)")
         counts[index] = shape[0]
     return counts
 
@@ -345,7 +312,7 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
     """:func:`load_checkpoint` of the file's bytes."""
     entries, config, metrics = parse_checkpoint(data)
     try:
-        expected = _expected_state(config)
+        expected = state_layout(config)
     except ValueError as err:  # e.g. memory_size larger than the tree offers
         raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
     stored = _stored_candidates(config, entries)
@@ -386,8 +353,6 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
         if not consistent:
             raise CheckpointError(f"layer {index}: inconsistent memory selection (slots kept per channel: "
                                   f"{sorted(set(kept.tolist()))})")
-
-    from ..training.loop import build_model
 
     net = build_model(config, seed=0)
     for index in stored:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..limits import MAX_JSON_DEPTH
+from ..options import MAX_JSON_DEPTH
 
 __all__ = ["JsonLimitError", "MAX_INT_DIGITS", "json_depth", "loads_bounded"]
 

@@ -23,64 +23,20 @@ Examples
 from __future__ import annotations
 
 import functools
-from typing import Literal, get_args
-
 import numpy as np
 import pywt
 
-from multires.limits import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPLE_RATE, MIN_SIGNAL_LENGTH
+from multires.options import (MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPLE_RATE, MIN_SIGNAL_LENGTH,
+                              SIGNAL_NAMES)
+from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
 from multires.plaintext import quote
-from multires.data.uploads import (
-    UPLOAD_EXTENSIONS,
-    ParsedSignal,
-    SignalError,
-    SignalTooLongError,
-    parse_upload,
-    window_signal,
-)
+from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 
-__all__ = [
-    "DEMO_SIGNAL_NAMES",
-    "MAX_SIGNAL_LENGTH",
-    "MAX_UPLOAD_BYTES",
-    "MAX_WAV_SAMPLE_RATE",
-    "MIN_SIGNAL_LENGTH",
-    "SIGNAL_NAMES",
-    "UPLOAD_EXTENSIONS",
-    "ParsedSignal",
-    "SignalError",
-    "SignalName",
-    "SignalTooLongError",
-    "load_signal",
-    "parse_upload",
-    "window_signal",
-]
+__all__ = ["DEMO_SIGNAL_NAMES", "digits_arrays", "load_signal"]
 
 # --------------------------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------------------------
-
-SignalName = Literal[
-    "ECG",
-    "Nino SST",
-    "Blocks",
-    "Bumps",
-    "HeaviSine",
-    "Doppler",
-    "Ramp",
-    "Cusp",
-    "LinChirp",
-    "TwoChirp",
-    "QuadChirp",
-    "MishMash",
-    "Digit",
-    "White noise",
-    "Impulse",
-    "Step",
-]
-
-SIGNAL_NAMES: tuple[str, ...] = get_args(SignalName)
-"""Every name :func:`load_signal` accepts, in display order."""
 
 DEMO_SIGNAL_NAMES: tuple[str, ...] = SIGNAL_NAMES[2:12]
 """The Donoho-Johnstone test signals, generated at any length ``n``.
@@ -124,12 +80,16 @@ def _demo_signal(name: str, n: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _digit_images() -> np.ndarray:
-    from sklearn.datasets import load_digits
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The 1797 8x8 digits of ``sklearn.datasets.load_digits``: images (1797, 64) 0..16 and labels; read-only."""
+    from sklearn.datasets import load_digits  # scikit-learn takes about a second to import: only digits need it
 
-    images = load_digits().data.astype(np.float64)  # (1797, 64), pixel values 0..16
+    bunch = load_digits()
+    images = bunch.data.astype(np.float64)  # (1797, 64), values 0..16, rows of the 8x8 image
+    labels = bunch.target.astype(np.int64)
     images.flags.writeable = False
-    return images
+    labels.flags.writeable = False
+    return images, labels
 
 
 def load_signal(name: str, n: int = 1024, seed: int = 0, index: int = 0) -> np.ndarray:
@@ -192,7 +152,7 @@ def load_signal(name: str, n: int = 1024, seed: int = 0, index: int = 0) -> np.n
     elif canonical == "Digit":
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < _N_DIGITS:
             raise ValueError(f"index must be an integer from 0 to {_N_DIGITS - 1} for 'Digit', got {quote(index)}")
-        values = _digit_images()[int(index)]
+        values = digits_arrays()[0][int(index)]
     elif canonical == "White noise":
         values = np.random.default_rng(seed).standard_normal(n)
     elif canonical == "Impulse":

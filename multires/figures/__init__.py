@@ -1,5 +1,6 @@
-"""Plotly figure builders: plain data in, ``plotly.graph_objects.Figure`` out (no Streamlit)."""
+"""Plotly figure builders: plain data in, ``plotly.graph_objects.Figure`` out (no Streamlit).
 
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, BAND_COLORS, finish
-
-__all__ = ["STRATEGY_COLORS", "STRATEGY_LABELS", "BAND_COLORS", "finish"]
+One module per page's figures (``wavelets``, ``filters``, ``tree``, ``dilated_tree``,
+``treeselect``, ``training``, ``compare``, ``study``); ``style`` holds the shared colours, labels
+and figure styling, ``reduce`` draws what a chart's pixels can show.
+"""

@@ -27,21 +27,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
+from ..options import InitKind
 
-__all__ = [
-    "INIT_SYMBOLS",
-    "InitKind",
-    "init_kind",
-    "lag_r2_caption",
-    "lag_r2_figure",
-    "score_ranges_figure",
-    "seed_groups",
-    "summary_row",
-]
+__all__ = ["INIT_SYMBOLS", "init_kind", "lag_r2_caption", "lag_r2_figure", "score_ranges_figure", "seed_groups",
+           "summary_row"]
 
-InitKind = Literal["random, learned", "wavelet init, learned", "wavelet, frozen"]
-#: How filters were initialised / trained: one marker shape each (colour is the strategy's).
+#: How filters were initialised / trained: one marker shape each (colour is the TREESELECT rule's).
 INIT_SYMBOLS: dict[str, str] = {
     "wavelet init, learned": "circle",
     "wavelet, frozen": "diamond",
@@ -177,7 +169,7 @@ def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with ``configuration`` (unique labels), ``task``, ``strategy``, ``init kind``,
+    DataFrame with ``configuration`` (unique labels), ``task``, ``TREESELECT rule``, ``init kind``,
     ``seeds``, ``mean``, ``low``, ``high`` (range over seeds), ``scores``, ``models`` (tuples: the
     table hashes, so an app can cache what it draws from it) and the budget columns (``parameters``,
     ``memory slots / step``, ``distinct coefficients / layer``); best mean first. Rows without a
@@ -221,7 +213,7 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
                         compact: bool = False) -> go.Figure:
     """Each configuration's mean test score with its range over seeds, and baselines as vertical lines.
 
-    Colour = TREESELECT strategy (:data:`~multires.figures.style.STRATEGY_COLORS`), marker shape =
+    Colour = TREESELECT rule (:data:`~multires.figures.style.TREE_SELECT_COLORS`), marker shape =
     initialisation (:data:`INIT_SYMBOLS`); every seed is a small grey tick on the range bar. The
     score axis runs from 0 unless ``zoom`` (then the axis label says where it starts).
 
@@ -241,20 +233,20 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
 
     Returns
     -------
-    Figure with one marker trace per (strategy, init) pair present and, when some configuration has
+    Figure with one marker trace per (TREESELECT rule, init) pair present and, when some configuration has
     several seeds, one trace of seed ticks; each baseline is a vertical line (a layout shape named
     ``"baseline: <method>"``) with a legend entry (an empty line trace ``"<method> <score> (baseline)"``).
     """
     baselines = dict(baselines or {})
     fig = go.Figure()
     labels = list(groups["configuration"])
-    for (strategy, kind), rows in groups.groupby(["strategy", "init kind"], sort=False):
+    for (tree_select, kind), rows in groups.groupby(["strategy", "init kind"], sort=False):
         error = dict(type="data", symmetric=False, array=rows["high"] - rows["mean"],
                      arrayminus=rows["mean"] - rows["low"], color="#444444", thickness=1.5, width=6)
         fig.add_trace(go.Scatter(
             x=rows["mean"], y=rows["configuration"], mode="markers", error_x=error,
-            name=f"{STRATEGY_LABELS.get(strategy, strategy)} · {kind}",
-            marker=dict(color=STRATEGY_COLORS.get(strategy, "#777777"), symbol=INIT_SYMBOLS.get(kind, "circle"),
+            name=f"{TREE_SELECT_LABELS.get(tree_select, tree_select)} · {kind}",
+            marker=dict(color=TREE_SELECT_COLORS.get(tree_select, "#777777"), symbol=INIT_SYMBOLS.get(kind, "circle"),
                         size=14, line=dict(color="#222222", width=1)),
             customdata=np.stack([rows["seeds"], rows["low"], rows["high"], rows["parameters"]], axis=-1),
             hovertemplate=("%{y}<br>mean %{x:.3f} over %{customdata[0]} seed(s), range %{customdata[1]:.3f}–"
@@ -276,13 +268,13 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
                      tickfont=dict(size=13, color="#222222"))
     plot_height = (34 if compact else 55) * max(len(labels), 3)
     if compact:  # legend at the right: the height is the rows and the axis title only
-        fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 60 + 70)
+        fig = style_figure(fig, title, x_title + zoom_note, None, height=plot_height + 60 + 70)
         fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02),
                           margin=dict(t=60, b=70))
         return fig
     legend_rows = len(fig.data)  # the legend may wrap to one entry per row on a narrow page
     bottom = 85 + 22 * legend_rows  # axis title, then the legend 75 px under the plot
-    fig = finish(fig, title, x_title + zoom_note, None, height=plot_height + 60 + bottom)
+    fig = style_figure(fig, title, x_title + zoom_note, None, height=plot_height + 60 + bottom)
     # The legend sits below the axis title at a fixed distance in pixels, whatever the number of rows.
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-75 / plot_height, xanchor="left", x=0.0),
                       margin=dict(t=60, b=bottom))
@@ -295,8 +287,8 @@ def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
     Parameters
     ----------
     curves : sequence of dict
-        Each with ``name``, ``strategy``, ``init kind``, ``lags`` and ``r2 per lag`` (a row of
-        :func:`summary_row`). Colour = strategy; dash = init kind.
+        Each with ``name``, ``TREESELECT rule``, ``init kind``, ``lags`` and ``r2 per lag`` (a row of
+        :func:`summary_row`). Colour = TREESELECT rule; dash = init kind.
 
     Returns
     -------
@@ -309,7 +301,7 @@ def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
         r2 = np.asarray([np.nan if v is None else v for v in row["r2 per lag"]], dtype=float)
         fig.add_trace(go.Scatter(
             x=lags, y=r2, mode="lines+markers", name=row["name"],
-            line=dict(color=STRATEGY_COLORS.get(row["strategy"], "#777777"), width=2.5,
+            line=dict(color=TREE_SELECT_COLORS.get(row["strategy"], "#777777"), width=2.5,
                       dash=dashes.get(row["init kind"], "solid")),
             marker=dict(size=7),
             hovertemplate="lag %{x}<br>R² %{y:.3f}<extra>%{fullData.name}</extra>",
@@ -317,7 +309,7 @@ def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
     fig.add_hline(y=0, line=dict(color="#888", width=1))
     fig.update_xaxes(type="log", tickvals=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
     fig.update_yaxes(range=[-0.1, 1.05])
-    fig = finish(fig, "Memory task: how well each model recalls the input τ steps back",
+    fig = style_figure(fig, "Memory task: how well each model recalls the input τ steps back",
                  "lag τ (time steps, log scale)", "test R² (1 = perfect recall)", height=420)
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
     return fig

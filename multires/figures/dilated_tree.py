@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from ..treeselect import Slot, kept_cells
 from .cells import cell_label
-from .style import BAND_COLORS, FILTER_COLORS, STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import BAND_COLORS, FILTER_COLORS, TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = ["ANIMATED_TRACES", "IMPULSE_COLOR", "dilated_tree_figure", "impulse_cells", "tree_animation_figure"]
 
@@ -156,11 +156,11 @@ def _node_traces(n: int, n_samples: int, depth: int, kernel_size: int, *, full: 
 
 
 def _frame_traces(n: int, n_samples: int, depth: int, kernel_size: int, kept: Sequence[tuple[Slot, int]],
-                  strategy: str, slots: Sequence[Slot] | None, impulse_at: int | None,
+                  tree_select: str, slots: Sequence[Slot] | None, impulse_at: int | None,
                   full: bool = True) -> list[Trace]:
     """The traces that change with ``n``, in the order of :data:`ANIMATED_TRACES` (``full``: see :func:`_node_traces`)."""
-    color = STRATEGY_COLORS.get(strategy, "#000000")
-    name = STRATEGY_LABELS.get(strategy, strategy)
+    color = TREE_SELECT_COLORS.get(tree_select, "#000000")
+    name = TREE_SELECT_LABELS.get(tree_select, tree_select)
     hit = impulse_cells(depth, kernel_size, impulse_at, n) if impulse_at is not None else []
     hx, hy = zip(*[_position(b, lvl, t) for b, lvl, t in hit]) if hit else ((), ())
     traces = [_scatter(x=list(hx), y=list(hy), mode="markers", name=f"carries the impulse x[{impulse_at}]",
@@ -209,16 +209,16 @@ def _impulse_count(n: int, depth: int, kernel_size: int, slots: Sequence[Slot], 
     return sum((s.band, s.level, n - s.lag) in holds for s in slots)
 
 
-def _frame_layout(n: int, n_samples: int, depth: int, kernel_size: int, strategy: str,
+def _frame_layout(n: int, n_samples: int, depth: int, kernel_size: int, tree_select: str,
                   slots: Sequence[Slot] | None, impulse_at: int | None) -> dict:
     """Title, the band marking ``n`` and its label: the layout each frame replaces."""
-    color = STRATEGY_COLORS.get(strategy, "#000000")
+    color = TREE_SELECT_COLORS.get(tree_select, "#000000")
     label = f"n = {n}"
     if impulse_at is not None and slots:
         count = _impulse_count(n, depth, kernel_size, slots, impulse_at)
         label += f" · x[{impulse_at}] is in {count} of {len(slots)} memory slots"
     return dict(
-        title=dict(text=f"Time n = {n}: the memory of {STRATEGY_LABELS.get(strategy, strategy)}"),
+        title=dict(text=f"Time n = {n}: the memory of {TREE_SELECT_LABELS.get(tree_select, tree_select)}"),
         shapes=[dict(type="rect", xref="x", yref="paper", x0=n - 0.45, x1=n + 0.45, y0=0, y1=1,
                      fillcolor=color, opacity=0.08, line_width=0, layer="below")],
         annotations=[dict(x=n + (0.5 if n <= n_samples / 2 else -0.5), y=depth + 0.5, xref="x", yref="y", text=label,
@@ -242,7 +242,7 @@ def dilated_tree_figure(
     kernel_size: int,
     n: int,
     kept: Sequence[tuple[Slot, int]] = (),
-    strategy: str = "fading",
+    tree_select: str = "fading",
     height: int = 560,
     *,
     slots: Sequence[Slot] | None = None,
@@ -262,8 +262,8 @@ def dilated_tree_figure(
         Current time step, ``0 <= n < N``.
     kept : list of (Slot, int)
         Cells kept at time ``n``, as returned by :func:`multires.kept_cells`.
-    strategy : str
-        Key of :data:`STRATEGY_COLORS`, for the outline colour and the legend.
+    TREESELECT rule : str
+        Key of :data:`TREE_SELECT_COLORS`, for the outline colour and the legend.
     slots : list of Slot, optional
         The memory's slots (weight order): drawn as a row of boxes under the input, lit when their
         cell exists at ``n``.
@@ -275,7 +275,7 @@ def dilated_tree_figure(
     plotly.graph_objects.Figure
         Traces ``"all connections"``, ``"carries the impulse x[t]"``, ``"h0 (lowpass, shared)"``,
         ``"h1 (highpass, shared)"``, ``"input x"``, ``"a (approximation)"``, ``"b (detail)"``,
-        ``"kept by <strategy>"`` and ``"memory z_n"``, in this order.
+        ``"kept by <TREESELECT rule>"`` and ``"memory z_n"``, in this order.
     """
     _check(n_samples, depth, kernel_size, n, impulse_at)
     all_edges = []
@@ -287,7 +287,7 @@ def dilated_tree_figure(
     xs, ys = _segments(all_edges)
     connections = _scatter(x=xs, y=ys, mode="lines", name="all connections", hoverinfo="skip",
                            line=dict(color="rgba(120,120,120,0.22)", width=1))
-    fig = go.Figure([connections, *_frame_traces(n, n_samples, depth, kernel_size, kept, strategy, slots, impulse_at)])
+    fig = go.Figure([connections, *_frame_traces(n, n_samples, depth, kernel_size, kept, tree_select, slots, impulse_at)])
     ticks = {0: "input x", **{lvl: f"level {lvl}  (dilation {2 ** (lvl - 1)})" for lvl in range(1, depth + 1)}}
     bottom = -0.5
     if slots:
@@ -297,9 +297,9 @@ def dilated_tree_figure(
                      showgrid=False, zeroline=False)
     fig.update_xaxes(tickvals=list(range(n_samples)), range=[-0.7, n_samples - 0.3], showgrid=False,
                      zeroline=False)
-    finish(fig, "", "time t (samples)", "tree level", height=height)
+    style_figure(fig, "", "time t (samples)", "tree level", height=height)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="center", x=0.5),
-                      margin=dict(b=80), **_frame_layout(n, n_samples, depth, kernel_size, strategy, slots, impulse_at))
+                      margin=dict(b=80), **_frame_layout(n, n_samples, depth, kernel_size, tree_select, slots, impulse_at))
     return fig
 
 
@@ -308,7 +308,7 @@ def tree_animation_figure(
     depth: int,
     kernel_size: int,
     slots: Sequence[Slot],
-    strategy: str = "fading",
+    tree_select: str = "fading",
     impulse_at: int | None = None,
     start: int | None = None,
     height: int = 560,
@@ -338,14 +338,14 @@ def tree_animation_figure(
     """
     slots = list(slots)
     start = n_samples - 1 if start is None else start
-    fig = dilated_tree_figure(n_samples, depth, kernel_size, start, kept_cells(slots, start), strategy, height,
+    fig = dilated_tree_figure(n_samples, depth, kernel_size, start, kept_cells(slots, start), tree_select, height,
                               slots=slots, impulse_at=impulse_at)
     animated = list(range(1, 1 + len(ANIMATED_TRACES)))  # every trace but the static connections
     fig.frames = [
         dict(name=str(n), traces=animated,
-                 data=_frame_traces(n, n_samples, depth, kernel_size, kept_cells(slots, n), strategy, slots, impulse_at,
+                 data=_frame_traces(n, n_samples, depth, kernel_size, kept_cells(slots, n), tree_select, slots, impulse_at,
                                    full=False),
-                 layout=_frame_layout(n, n_samples, depth, kernel_size, strategy, slots, impulse_at))
+                 layout=_frame_layout(n, n_samples, depth, kernel_size, tree_select, slots, impulse_at))
         for n in range(n_samples)
     ]
     fig.update_xaxes(showticklabels=False, title_text=None)  # the slider under the plot is the time axis

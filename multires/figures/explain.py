@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import BAND_COLORS, finish
+from .style import BAND_COLORS, style_figure
 
 __all__ = ["decision_figure"]
 
@@ -51,4 +51,4 @@ def decision_figure(series: np.ndarray, steps: np.ndarray, windows: Sequence, de
     fig.update_layout(barmode="relative", bargap=0)
     fig.update_yaxes(title_text="value (normalised)", row=1, col=1)
     fig.update_yaxes(title_text="evidence", row=2, col=1)
-    return finish(fig, f"What the model used: evidence for {predicted} per time step", None, None, height=height)
+    return style_figure(fig, f"What the model used: evidence for {predicted} per time step", None, None, height=height)

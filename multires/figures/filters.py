@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .reduce import HALF_WIDTH_PX, mark_reduced, reduced_line, total
-from .style import FILTER_COLORS, SIGNED_COLORSCALE, finish
+from .style import FILTER_COLORS, SIGNED_COLORSCALE, style_figure
 
 __all__ = [
     "FilterPair",
@@ -78,7 +78,7 @@ def taps_figure(learned: FilterPair, fixed: FilterPair, learned_label: str, fixe
     fig.add_hline(y=0, line=dict(color="#444", width=1))
     fig.update_layout(barmode="group", bargap=0.35)
     fig.update_yaxes(title_text="tap value (dimensionless)", row=1, col=1)
-    return _legend_above_panels(finish(fig, "Filter taps: learned (solid) vs fixed (hatched)", height=height))
+    return _legend_above_panels(style_figure(fig, "Filter taps: learned (solid) vs fixed (hatched)", height=height))
 
 
 def frequency_response_figure(
@@ -117,7 +117,7 @@ def frequency_response_figure(
     fig.update_xaxes(range=[0, 0.5])
     top = max([float(np.max(m)) for pair, _, _ in pairs for m in pair] + [SQRT2])
     fig.update_yaxes(range=[0, 1.15 * top])
-    fig = finish(fig, "Frequency response: lowpass keeps slow, highpass keeps fast",
+    fig = style_figure(fig, "Frequency response: lowpass keeps slow, highpass keeps fast",
                  "frequency (cycles/sample)", "|H(f)| (gain)")
     fig.update_layout(legend=dict(orientation="v", yanchor="middle", y=0.5, xanchor="left", x=1.02))
     return fig
@@ -158,7 +158,7 @@ def cascade_figure(
             ), row=1, col=col)
             fig.update_xaxes(title_text="t (in units of the coarsest sample spacing)", row=1, col=col)
     fig.update_yaxes(title_text="amplitude (unit L2 norm)", row=1, col=1)
-    fig = _legend_above_panels(finish(fig, "Cascade: the continuous functions the filters converge to", height=420))
+    fig = _legend_above_panels(style_figure(fig, "Cascade: the continuous functions the filters converge to", height=420))
     reduction = total(drawn)
     return mark_reduced(fig, reduction) if reduction.reduced else fig
 
@@ -213,7 +213,7 @@ def nearest_distance_figure(distances: np.ndarray, names: Sequence[Sequence[str]
     fig.update_yaxes(tickmode="array", tickvals=list(range(n_layers)), autorange="reversed")
     fig.update_xaxes(dtick=max(1, n_channels // 32))
     height = 150 + max(2, n_layers) * 34
-    return finish(fig, "Distance of every channel's filters to the nearest named wavelet",
+    return style_figure(fig, "Distance of every channel's filters to the nearest named wavelet",
                   "channel", "layer", height=height, legend=False)
 
 
@@ -257,7 +257,7 @@ def channel_taps_figure(h0: np.ndarray, h1: np.ndarray, layer: int, reference: F
                          row=row, col=1)
     fig.update_xaxes(type="category", title_text="channel", row=2, col=1)
     height = 190 + 2 * max(60, 22 * k)
-    return finish(fig, f"Layer {layer}: every channel's normalised taps (one column per channel)",
+    return style_figure(fig, f"Layer {layer}: every channel's normalised taps (one column per channel)",
                   height=height, legend=False)
 
 

@@ -29,17 +29,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..study.results import BUDGET_COLUMNS, BudgetAxis, summarise
+from ..study.results import BUDGET_COLUMNS, summarise
+from ..options import BudgetAxis
 from ..study.stats import StudyStatsError, compare_configs
 from multires.plaintext import quote
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "OUTCOME_STYLE", "budget_figure", "difference_figure",
            "init_figure", "lag_difference_figure", "resolved_front"]
 
 #: Line style of each baseline's reference line.
 BASELINE_DASHES: dict[str, str] = {"MiniRocket": "dot", "1-NN DTW": "dash"}
-#: Filter inits (not strategies, so not STRATEGY_COLORS; blue/orange stay with h0/h1).
+#: Filter inits (not TREESELECT rules, so not TREE_SELECT_COLORS; blue/orange stay with h0/h1).
 INIT_COLORS: dict[str, str] = {"frozen haar": "#7f7f7f", "learned from haar": "#222222",
                                "learned from random": "#999933"}  # olive: far from the rules' violet and pink
 #: The init a budget chart shows unless told otherwise: the paper's (Haar start, filters learned).
@@ -112,7 +113,7 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
     Returns
     -------
     plotly.graph_objects.Figure
-        Traces named after the rules (:data:`~multires.figures.style.STRATEGY_LABELS`) with
+        Traces named after the rules (:data:`~multires.figures.style.TREE_SELECT_LABELS`) with
         min-max error bars over seeds, then ``"Pareto front"`` (rings: :func:`resolved_front`).
     """
     rows = _rows(table, task, init, d_model)
@@ -122,10 +123,10 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
         mine = points[points["tree_select"] == rule]
         if mine.empty:
             continue
-        label = STRATEGY_LABELS.get(rule, rule)
+        label = TREE_SELECT_LABELS.get(rule, rule)
         fig.add_trace(go.Scatter(
             x=mine["budget"], y=mine["mean"], name=label, mode="lines+markers", error_y=_error_bars(mine),
-            marker=dict(color=STRATEGY_COLORS[rule], size=10), line=dict(color=STRATEGY_COLORS[rule], width=2),
+            marker=dict(color=TREE_SELECT_COLORS[rule], size=10), line=dict(color=TREE_SELECT_COLORS[rule], width=2),
             customdata=mine[["memory_size", "seeds"]].astype(object).where(mine[["memory_size", "seeds"]].notna(), "-"),
             hovertemplate=f"{label}<br>M=%{{customdata[0]}}, %{{customdata[1]}} seeds<br>budget %{{x:.1f}}"
                           "<br>score %{y:.3f}<extra></extra>",
@@ -141,7 +142,7 @@ def budget_figure(table: pd.DataFrame, task: str, budget: BudgetAxis = "distinct
     which = _which(rows)
     y_range, y_title = _score_axis(points, baselines, _score_title(rows))
     fig.update_yaxes(range=y_range)
-    return finish(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], y_title)
+    return style_figure(fig, f"{task}: score vs memory ({which})", _BUDGET_TITLES[budget], y_title)
 
 
 def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
@@ -153,7 +154,7 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     """
     rows = _rows(table, task, init=None, d_model=d_model, every_init=True)
     points = summarise(rows, by=("tree_select", "memory_size", "init"))
-    points["setting"] = [STRATEGY_LABELS.get(r, r) + ("" if pd.isna(m) else f" M={int(m)}")
+    points["setting"] = [TREE_SELECT_LABELS.get(r, r) + ("" if pd.isna(m) else f" M={int(m)}")
                          for r, m in zip(points["tree_select"], points["memory_size"])]
     order = {r: i for i, r in enumerate(_RULES)}
     points = points.sort_values(["tree_select", "memory_size"], key=lambda c: c.map(order) if c.name == "tree_select" else c)
@@ -173,7 +174,7 @@ def init_figure(table: pd.DataFrame, task: str, d_model: int | None = None,
     width = int(rows["d_model"].iloc[0]) if len(rows) else 0
     y_range, y_title = _score_axis(points, baselines, _score_title(rows))
     fig.update_yaxes(range=y_range)
-    return finish(fig, f"{task}: filter init, learned or frozen (width {width})", "TREESELECT rule and budget",
+    return style_figure(fig, f"{task}: filter init, learned or frozen (width {width})", "TREESELECT rule and budget",
                   y_title)
 
 
@@ -272,7 +273,7 @@ def difference_figure(answers: pd.DataFrame, title: str, a: str, b: str, unit: f
     fig.add_vline(x=0, line=dict(color="#000000", width=1))
     fig.update_yaxes(categoryorder="array", categoryarray=list(dict.fromkeys(labels))[::-1])
     height = max(220, 90 + 34 * len(dict.fromkeys(labels)))
-    return finish(fig, title, f"{a} minus {b} (points, 95 % interval over paired seeds)", None, height=height)
+    return style_figure(fig, title, f"{a} minus {b} (points, 95 % interval over paired seeds)", None, height=height)
 
 
 def lag_difference_figure(answers: pd.DataFrame, task: str, setting: str, a: str, b: str) -> go.Figure:
@@ -299,7 +300,7 @@ def lag_difference_figure(answers: pd.DataFrame, task: str, setting: str, a: str
         ))
     fig.add_hline(y=0, line=dict(color="#000000", width=1))
     fig.update_xaxes(type="log", tickvals=list(rows["lag"]), ticktext=[str(int(v)) for v in rows["lag"]])
-    return finish(fig, f"{_task_label(task)}: {a} minus {b} per lag ({setting})", "lag (steps back)",
+    return style_figure(fig, f"{_task_label(task)}: {a} minus {b} per lag ({setting})", "lag (steps back)",
                   f"{a} minus {b} (R² of the recalled value)")
 
 

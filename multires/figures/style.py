@@ -1,4 +1,4 @@
-"""One visual language for every figure: strategy colours, fonts, titles, axis labels."""
+"""One visual language for every figure: TREESELECT rule colours, fonts, titles, axis labels."""
 
 from __future__ import annotations
 
@@ -13,23 +13,23 @@ __all__ = [
     "PRESENTATION_FONT_SIZE",
     "PRESENTATION_TICK_SIZE",
     "SIGNED_COLORSCALE",
-    "STRATEGY_COLORS",
-    "STRATEGY_LABELS",
-    "finish",
+    "TREE_SELECT_COLORS",
+    "TREE_SELECT_LABELS",
+    "style_figure",
     "house_template",
     "presentation_style",
 ]
 
-#: Each TREESELECT strategy keeps one colour across the whole app. Blue and orange are reserved for
-#: h0/h1 (lowpass/highpass, approximation/detail), so strategies never use them.
-STRATEGY_COLORS: dict[str, str] = {
+#: Each TREESELECT rule keeps one colour across the whole app. Blue and orange are reserved for
+#: h0/h1 (lowpass/highpass, approximation/detail), so TREESELECT rules never use them.
+TREE_SELECT_COLORS: dict[str, str] = {
     "fading": "#009E73",  # bluish green (Okabe-Ito)
     "uniform": "#CC79A7",  # reddish purple (Okabe-Ito)
     "learned": "#5E3C99",  # dark violet
     "full history": "#7f7f7f",  # grey
     "tree": "#8C564B",  # brown
 }
-STRATEGY_LABELS: dict[str, str] = {
+TREE_SELECT_LABELS: dict[str, str] = {
     "fading": "resolution fading",
     "uniform": "uniform",
     "learned": "learned",
@@ -66,7 +66,7 @@ def house_template() -> go.layout.Template:
     return go.layout.Template(layout=layout, data={kind: white["data"][kind] for kind in TRACE_TYPES})
 
 
-def finish(
+def style_figure(
     fig: go.Figure,
     title: str,
     x_title: str | None = None,
@@ -108,7 +108,7 @@ def presentation_style(fig: go.Figure, font_size: int = PRESENTATION_FONT_SIZE,
 
     Examples
     --------
-    >>> fig = presentation_style(finish(go.Figure(go.Scatter(y=[1, 2])), "t", "x", "y"))
+    >>> fig = presentation_style(style_figure(go.Figure(go.Scatter(y=[1, 2])), "t", "x", "y"))
     >>> fig.layout.xaxis.tickfont.size, fig.layout.font.size
     (16, 18)
     """

@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import FILTER_COLORS, STRATEGY_COLORS, finish
+from .style import FILTER_COLORS, TREE_SELECT_COLORS, style_figure
 
 __all__ = [
     "METRIC_LABELS",
@@ -36,9 +36,9 @@ METRIC_LABELS: dict[str, str] = {
     "r2_mean": "mean R² over lags",
 }
 # Training curves in neutral greys: blue and orange mean h0/h1 (approximation/detail) and the hues
-# name TREESELECT strategies elsewhere in the app. Train dark grey solid, validation black dashed.
+# name TREESELECT rules elsewhere in the app. Train dark grey solid, validation black dashed.
 _TRAIN_COLOR, _VAL_COLOR, _LOSS_COLOR = "#333333", "#000000", "#555555"
-#: Sequential light-to-dark grey for counts (slots kept): no hue, so it reads as no strategy or filter.
+#: Sequential light-to-dark grey for counts (slots kept): no hue, so it reads as no TREESELECT rule or filter.
 _COUNT_COLORSCALE = [[0.0, "#f5f5f5"], [1.0, "#1a1a1a"]]
 
 
@@ -112,7 +112,7 @@ def training_curves_figure(
         fig.update_yaxes(title_text=metric_label, range=[0, 1.02], row=1, col=2)
     else:
         fig.update_yaxes(title_text=metric_label, row=1, col=2)
-    fig = finish(fig, "Training curves", height=360 if compact else 400)
+    fig = style_figure(fig, "Training curves", height=360 if compact else 400)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.32 if compact else -0.2, xanchor="center",
                                   x=0.5), margin=dict(b=130 if compact else 95))
     return fig
@@ -165,7 +165,7 @@ def selection_history_figure(
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category", autorange="reversed")
     budget = f" (budget M = {memory_size})" if memory_size else ""
-    return finish(fig, f"Layer {layer}: where the memory budget went during training{budget}",
+    return style_figure(fig, f"Layer {layer}: where the memory budget went during training{budget}",
                   "training step (snapshot)", "tree band (coarse top, fine bottom)",
                   height=160 + 32 * len(order), legend=False)
 
@@ -203,7 +203,7 @@ def selection_snapshot_figure(
     size = float(np.clip(700 / densest, 5, 12))  # squares of the finest band must not overlap
     fig = go.Figure(go.Scatter(
         x=lags, y=bands, mode="markers", name="candidate slot",
-        marker=dict(symbol="square", size=size, color=share, colorscale=[[0, "#f0f0f0"], [1, STRATEGY_COLORS["learned"]]],
+        marker=dict(symbol="square", size=size, color=share, colorscale=[[0, "#f0f0f0"], [1, TREE_SELECT_COLORS["learned"]]],
                     cmin=0, cmax=1, line=dict(color="#bbbbbb", width=0.5),
                     colorbar=dict(title=dict(text="share of channels keeping it", side="right"), thickness=14,
                                   tickformat=".0%")),
@@ -219,7 +219,7 @@ def selection_snapshot_figure(
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=order, autorange="reversed")
     far = float(lags.max()) if lags.size else 1.0
     fig.update_xaxes(range=[-0.03 * far - 1, 1.03 * far + 1])  # lag-0 squares fully visible
-    fig = finish(fig, f"Layer {layer} at step {step}: the kept slots on the tree",
+    fig = style_figure(fig, f"Layer {layer} at step {step}: the kept slots on the tree",
                  "lag (samples behind n)", "tree band", height=180 + 34 * len(order))
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
                       margin=dict(b=90))
@@ -288,7 +288,7 @@ def live_filters_figure(
         fig.update_yaxes(range=[-y_limit, y_limit])
     fig.update_yaxes(title_text="tap value", zeroline=True, zerolinecolor="#999999", row=1, col=1)
     plural = "channel" if channels == 1 else "channels"
-    fig = finish(fig, f"Layer {layer} filters at step {step} ({channels} {plural})", height=360)
+    fig = style_figure(fig, f"Layer {layer} filters at step {step} ({channels} {plural})", height=360)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0), margin=dict(b=120))
     return fig
 
@@ -340,7 +340,7 @@ def example_series_figure(
     more = len(class_names) - len(shown)
     title = f"Example series, {per_class} per class" + (f" (first {len(shown)} of {len(class_names)} classes)"
                                                        if more > 0 else "")
-    fig = finish(fig, title, None, None, height=250, legend=False)
+    fig = style_figure(fig, title, None, None, height=250, legend=False)
     fig.update_xaxes(title_text="time step", row=1, col=1)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     fig.update_layout(margin=dict(t=70, b=45))

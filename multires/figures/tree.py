@@ -25,20 +25,11 @@ from plotly.subplots import make_subplots
 from .cells import cell_coords, cell_label
 from .dilated_tree import dilated_tree_figure, tree_animation_figure
 from .reduce import FULL_WIDTH_PX, Reduction, line_budget, line_indices, mark_reduced, pool_columns, total
-from .style import BAND_COLORS, SIGNED_COLORSCALE, STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import BAND_COLORS, SIGNED_COLORSCALE, TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = [
-    "signal_figure",
-    "cell_label",
-    "cell_coords",
-    "dilated_tree_figure",
-    "tree_animation_figure",
-    "tree_heatmap",
-    "level_traces",
-    "level_energy",
-    "normalized_level_energy",
-    "KEPT_MARKER_SIZES",
-    "FOCUS_COLOR",
+    "signal_figure", "tree_heatmap", "level_traces", "level_energy", "normalized_level_energy",
+    "KEPT_MARKER_SIZES", "FOCUS_COLOR",
 ]
 
 Rows = Sequence[tuple[str, np.ndarray]]
@@ -49,18 +40,18 @@ Cells = Sequence[tuple[str, int]]
 MAX_HEATMAP_COLUMNS = FULL_WIDTH_PX
 MAX_TRACE_POINTS = line_budget(FULL_WIDTH_PX)
 
-#: Open-square marker size per strategy, so that cells kept by several strategies show nested squares.
+#: Open-square marker size per TREESELECT rule, so that cells kept by several TREESELECT rules show nested squares.
 KEPT_MARKER_SIZES: dict[str, int] = {"fading": 19, "uniform": 14, "learned": 9}
 #: Outline width of a kept cell and of the white halo under it (px): 2 px of white on each side.
 KEPT_LINE_WIDTH = 2.5
 KEPT_HALO_WIDTH = 6.5
 _GREY = "#9a9a9a"
-#: The inspected cell and its receptive field (Okabe-Ito yellow: not a strategy, not a band).
+#: The inspected cell and its receptive field (Okabe-Ito yellow: not a TREESELECT rule, not a band).
 FOCUS_COLOR = "#E6B800"
 
 
-def _strategy_name(strategy: str) -> str:
-    return STRATEGY_LABELS.get(strategy, strategy)
+def _tree_select_name(tree_select: str) -> str:
+    return TREE_SELECT_LABELS.get(tree_select, tree_select)
 
 
 def signal_figure(values: np.ndarray, name: str, height: int = 240, width_px: int = FULL_WIDTH_PX) -> go.Figure:
@@ -78,7 +69,7 @@ def signal_figure(values: np.ndarray, name: str, height: int = 240, width_px: in
     keep = line_indices(values, width_px)
     fig = go.Figure(go.Scatter(x=keep, y=values[keep], mode="lines", name="x", line=dict(color="#333333", width=1.4),
                                hovertemplate="x[%{x}] = %{y:.4g}<extra></extra>"))
-    finish(fig, f"Signal: {name} ({values.size} samples)", "time t (samples)", "amplitude", height=height, legend=False)
+    style_figure(fig, f"Signal: {name} ({values.size} samples)", "time t (samples)", "amplitude", height=height, legend=False)
     return _mark(fig, Reduction(keep.size, values.size))
 
 
@@ -109,8 +100,8 @@ def tree_heatmap(
     rows : list of (str, ndarray (N,))
         ``CoefficientTree.rows()``: labels and coefficients in display order.
     title : str
-    kept : dict strategy -> list of (row label, time), optional
-        Cells to outline, one open-square trace per strategy in its colour
+    kept : dict TREESELECT rule -> list of (row label, time), optional
+        Cells to outline, one open-square trace per TREESELECT rule in its colour
         (use :func:`cell_coords` on :func:`multires.kept_cells`).
     n : int, optional
         Current time step, marked by a dashed vertical line.
@@ -133,8 +124,8 @@ def tree_heatmap(
     -------
     plotly.graph_objects.Figure
         A ``"coefficients"`` heatmap trace (:data:`~multires.figures.style.SIGNED_COLORSCALE`: red
-        positive, white 0, dark grey negative), then one white ``"halo ..."`` scatter per strategy,
-        then one ``"kept by ..."`` scatter per strategy in its colour (then ``"inspected: ..."`` with
+        positive, white 0, dark grey negative), then one white ``"halo ..."`` scatter per TREESELECT rule,
+        then one ``"kept by ..."`` scatter per TREESELECT rule in its colour (then ``"inspected: ..."`` with
         ``focus``).
     """
     labels = [label for label, _ in rows]
@@ -163,24 +154,24 @@ def tree_heatmap(
                             "t = %{x:.0f})") + "<extra></extra>",
     ))
     # Every white halo first, then every outline: a later (smaller) square's halo must not paint over
-    # an earlier square's outline where cells kept by several strategies nest. The halo shows
+    # an earlier square's outline where cells kept by several TREESELECT rules nest. The halo shows
     # ~2 px of white on both sides of each outline, so it reads on the darkest cells (a_J) too.
     kept = dict(kept or {})
-    for strategy, cells in kept.items():
+    for tree_select, cells in kept.items():
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers", showlegend=False,
-            name=f"halo {strategy}", hoverinfo="skip",
-            marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(strategy, 12), color="white",
+            name=f"halo {tree_select}", hoverinfo="skip",
+            marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(tree_select, 12), color="white",
                         line=dict(width=KEPT_HALO_WIDTH, color="white")),
         ))
-    for strategy, cells in kept.items():
-        color = STRATEGY_COLORS.get(strategy, "#000000")
+    for tree_select, cells in kept.items():
+        color = TREE_SELECT_COLORS.get(tree_select, "#000000")
         fig.add_trace(go.Scatter(
             x=[t for _, t in cells], y=[label for label, _ in cells], mode="markers",
-            name=f"kept by {_strategy_name(strategy)}",
-            marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(strategy, 12), color=color,
+            name=f"kept by {_tree_select_name(tree_select)}",
+            marker=dict(symbol="square-open", size=KEPT_MARKER_SIZES.get(tree_select, 12), color=color,
                         line=dict(width=KEPT_LINE_WIDTH, color=color)),
-            hovertemplate="%{y}[%{x}]<extra>" + _strategy_name(strategy) + "</extra>",
+            hovertemplate="%{y}[%{x}]<extra>" + _tree_select_name(tree_select) + "</extra>",
         ))
     if focus is not None:  # one cell and the span of the past it reads
         label, t, first, last = focus
@@ -195,7 +186,7 @@ def tree_heatmap(
                      tickmode="array", tickvals=labels)  # every row named, even with projector-sized fonts
     if x_range is not None:
         fig.update_xaxes(range=list(x_range))
-    finish(fig, title, x_title, "tree level", height=height or max(300, 110 + 30 * len(labels)))
+    style_figure(fig, title, x_title, "tree level", height=height or max(300, 110 + 30 * len(labels)))
     return _mark(fig, Reduction(values.size, exact.size))
 
 
@@ -248,7 +239,7 @@ def level_traces(rows: Rows, title: str, height_per_row: int = 62, width_px: int
                                  hovertemplate=label + "[%{x}] = %{y:.4g}<extra></extra>"), row=i, col=1)
         fig.update_yaxes(title_text=label, title_standoff=4, row=i, col=1, tickfont=dict(size=10),
                          **_row_ticks(values))
-    finish(fig, title, None, None, height=110 + height_per_row * len(rows), legend=False)
+    style_figure(fig, title, None, None, height=110 + height_per_row * len(rows), legend=False)
     fig.update_xaxes(title_text="time t (samples)", row=len(rows), col=1)
     fig.update_layout(margin=dict(l=70))
     return _mark(fig, total(drawn))
@@ -293,4 +284,4 @@ def level_energy(rows: Rows, title: str, height: int = 340, highlight: str | Non
                                        width=4)
     fig.update_yaxes(range=[0, max(5.0, float(share.max()) * 1.18)])
     fig.update_layout(uniformtext=dict(minsize=9, mode="show"))
-    return finish(fig, title, "tree level", "share of energy (%)", height=height, legend=False)
+    return style_figure(fig, title, "tree level", "share of energy (%)", height=height, legend=False)

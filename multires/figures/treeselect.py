@@ -1,9 +1,9 @@
 """Figures of the TREESELECT memory: footprint, reconstruction of the past, capacity, composite kernel.
 
-Series are passed as ``{strategy: values}`` dicts keyed by ``"fading"``, ``"uniform"``, ``"learned"``
-(and ``"full history"``, ``"tree"`` for the footprint); each strategy is drawn in its
-:data:`~multires.figures.style.STRATEGY_COLORS` colour, under the name given in ``labels`` (default
-:data:`~multires.figures.style.STRATEGY_LABELS`).
+Series are passed as ``{TREESELECT rule: values}`` dicts keyed by ``"fading"``, ``"uniform"``, ``"learned"``
+(and ``"full history"``, ``"tree"`` for the footprint); each TREESELECT rule is drawn in its
+:data:`~multires.figures.style.TREE_SELECT_COLORS` colour, under the name given in ``labels`` (default
+:data:`~multires.figures.style.TREE_SELECT_LABELS`).
 
 Examples
 --------
@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from ..treeselect import Slot
 from .reduce import FULL_WIDTH_PX, HALF_WIDTH_PX, Reduction, mark_reduced, pool_columns, reduced_line, total
-from .style import SIGNED_COLORSCALE, STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import SIGNED_COLORSCALE, TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = [
     "capacity_figure",
@@ -51,14 +51,14 @@ def _legend_below(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def _label(strategy: str, labels: Mapping[str, str] | None) -> str:
-    if labels and strategy in labels:
-        return labels[strategy]
-    return STRATEGY_LABELS.get(strategy, strategy)
+def _label(tree_select: str, labels: Mapping[str, str] | None) -> str:
+    if labels and tree_select in labels:
+        return labels[tree_select]
+    return TREE_SELECT_LABELS.get(tree_select, tree_select)
 
 
-def _color(strategy: str) -> str:
-    return STRATEGY_COLORS.get(strategy, "#000000")
+def _color(tree_select: str) -> str:
+    return TREE_SELECT_COLORS.get(tree_select, "#000000")
 
 
 def _mark(fig: go.Figure, drawn: Sequence[Reduction]) -> go.Figure:
@@ -94,16 +94,16 @@ def footprint_figure(
     """
     fig = go.Figure()
     drawn: list[np.ndarray] = []
-    for strategy, values in series.items():
+    for tree_select, values in series.items():
         # a series equal to one drawn before it (learned M = uniform M) is dashed and thinner on top,
         # so both lines stay visible
         same = any(np.array_equal(np.asarray(values), other) for other in drawn)
         drawn.append(np.asarray(values))
         fig.add_trace(go.Scatter(
-            x=n_values, y=values, mode="lines+markers", name=_label(strategy, labels),
-            line=dict(color=_color(strategy), width=2.5 if not same else 2,
-                      dash="dash" if same else _DASHES.get(strategy, "solid")),
-            marker=dict(size=5), hovertemplate="N = %{x}: %{y:,} numbers<extra>" + _label(strategy, labels) + "</extra>",
+            x=n_values, y=values, mode="lines+markers", name=_label(tree_select, labels),
+            line=dict(color=_color(tree_select), width=2.5 if not same else 2,
+                      dash="dash" if same else _DASHES.get(tree_select, "solid")),
+            marker=dict(size=5), hovertemplate="N = %{x}: %{y:,} numbers<extra>" + _label(tree_select, labels) + "</extra>",
         ))
     if current_n is not None:
         fig.add_vline(x=current_n, line=dict(color="#555555", width=1, dash="dash"),
@@ -112,7 +112,7 @@ def footprint_figure(
     n_values = np.asarray(n_values)
     fig.update_xaxes(type="log", tickvals=n_values[::2], ticktext=[f"{v:,}" for v in n_values[::2]])
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")
-    finish(fig, "Memory footprint as the sequence grows", "sequence length N (samples, log scale)",
+    style_figure(fig, "Memory footprint as the sequence grows", "sequence length N (samples, log scale)",
            "numbers held (log scale)", height=height)
     # the legend beside the plot: below it, its rows covered the x-axis title at presentation sizes
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02))
@@ -129,7 +129,7 @@ def reconstruction_figure(
     span: tuple[int, int] | None = None,
     width_px: int = HALF_WIDTH_PX,
 ) -> go.Figure:
-    """The past window of the signal and its minimum-norm reconstruction from each strategy's memory.
+    """The past window of the signal and its minimum-norm reconstruction from each TREESELECT rule's memory.
 
     Windows longer than the chart's pixel budget ``width_px`` are drawn through M4's points
     (:mod:`.reduce`): exact values, every bin's extremes kept.
@@ -140,7 +140,7 @@ def reconstruction_figure(
         Times of the window, oldest first.
     x_window : ndarray (W,)
         The signal on ``t``.
-    x_hats : dict strategy -> ndarray (W,)
+    x_hats : dict TREESELECT rule -> ndarray (W,)
         ``x_hat`` of :func:`multires.analysis.memory.reconstruct_past` on the same ``t``.
     span : (int, int), optional
         ``(first, last)`` times to shade: the samples an inspected memory cell reads.
@@ -148,24 +148,24 @@ def reconstruction_figure(
     Returns
     -------
     plotly.graph_objects.Figure
-        ``"signal x"`` then one trace per strategy.
+        ``"signal x"`` then one trace per TREESELECT rule.
     """
     fig = go.Figure()
     tx, ty, signal_drawn = reduced_line(x_window, width_px, x=t)
     drawn = [signal_drawn]
     fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name="signal x",
                              line=dict(color=_SIGNAL_COLOR, width=3), opacity=0.35))
-    for strategy, x_hat in x_hats.items():
+    for tree_select, x_hat in x_hats.items():
         tx, ty, reduction = reduced_line(x_hat, width_px, x=t)
         drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name=_label(strategy, labels),
-                                 line=dict(color=_color(strategy), width=2, shape="hv")))
+        fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", name=_label(tree_select, labels),
+                                 line=dict(color=_color(tree_select), width=2, shape="hv")))
     fig.add_vline(x=n, line=dict(color="#555555", width=1, dash="dash"))
     if span is not None:
         fig.add_vrect(x0=span[0] - 0.5, x1=span[1] + 0.5, fillcolor=_FOCUS_COLOR, opacity=0.22, line_width=0,
                       annotation_text="read by the inspected cell", annotation_position="top left",
                       annotation_font=dict(size=12))
-    finish(fig, f"What the memory at n = {n} still knows",
+    style_figure(fig, f"What the memory at n = {n} still knows",
            "time t (samples)", "amplitude (signal units)", height=height)
     return _mark(_legend_below(fig), drawn)
 
@@ -184,17 +184,17 @@ def reconstruction_error_figure(
     Returns
     -------
     plotly.graph_objects.Figure
-        One step-line trace per strategy.
+        One step-line trace per TREESELECT rule.
     """
     fig = go.Figure()
     drawn = []
-    for strategy, error in errors.items():
+    for tree_select, error in errors.items():
         x, y, reduction = reduced_line(error, width_px, x=lags)
         drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_label(strategy, labels),
-                                 line=dict(color=_color(strategy), width=2.2, shape="hvh")))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=_label(tree_select, labels),
+                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
     fig.update_yaxes(range=[-0.03, 1.05])
-    finish(fig, "Reconstruction error vs lag (white-noise input)", "lag τ = n − t (samples)",
+    style_figure(fig, "Reconstruction error vs lag (white-noise input)", "lag τ = n − t (samples)",
            "squared error (fraction of variance)", height=height)
     return _mark(_legend_below(fig), drawn)
 
@@ -209,7 +209,7 @@ def capacity_figure(
 ) -> go.Figure:
     """Memory capacity: R² of the best linear readout of ``x[n - τ]`` from the memory, per lag.
 
-    The legend gives each strategy's total capacity ``Σ_τ R²(τ)`` (at most its number of slots).
+    The legend gives each TREESELECT rule's total capacity ``Σ_τ R²(τ)`` (at most its number of slots).
     With a vanishing ridge ``R²(τ) = 1 −`` the reconstruction error of
     :func:`multires.analysis.memory.reconstruction_error_by_lag`, so this one chart shows both.
     ``mark_lag = (τ, text)`` draws a labelled vertical line at ``τ`` (a revealed answer). More lags
@@ -219,21 +219,21 @@ def capacity_figure(
     Returns
     -------
     plotly.graph_objects.Figure
-        One trace per strategy.
+        One trace per TREESELECT rule.
     """
     fig = go.Figure()
     drawn = []
-    for strategy, values in r2.items():
+    for tree_select, values in r2.items():
         capacity = float(np.sum(values))
         x, y, reduction = reduced_line(values, width_px, x=lags)
         drawn.append(reduction)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(strategy, labels)} (total {capacity:.1f})",
-                                 line=dict(color=_color(strategy), width=2.2, shape="hvh")))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{_label(tree_select, labels)} (total {capacity:.1f})",
+                                 line=dict(color=_color(tree_select), width=2.2, shape="hvh")))
     if mark_lag is not None:
         fig.add_vline(x=mark_lag[0], line=dict(color="#333333", width=2, dash="dot"),
                       annotation_text=mark_lag[1], annotation_position="top right", annotation_font=dict(size=13))
     fig.update_yaxes(range=[-0.03, 1.05])
-    finish(fig, "How well the memory remembers x[n − τ]",
+    style_figure(fig, "How well the memory remembers x[n − τ]",
            "lag τ (samples)", "R² remembered (= 1 − error)", height=height)
     return _mark(_legend_below(fig), drawn)
 
@@ -308,7 +308,7 @@ def kernel_figure(
     fig.update_yaxes(title_text="K[m]", row=1, col=1)
     fig.update_yaxes(title_text="slot", autorange="reversed", type="category", row=2, col=1,
                      tickfont=dict(size=11))
-    finish(fig, f"Composite kernel K and the slot contributions it sums (skip weight {skip_weight:+.3f} at m = 0)",
+    style_figure(fig, f"Composite kernel K and the slot contributions it sums (skip weight {skip_weight:+.3f} at m = 0)",
            None, None, height=height or int(320 + 16 * n_rows), legend=False)
     fig.update_xaxes(title_text="lag m (samples)", row=2, col=1)
     return _mark(fig, [k_drawn, Reduction(int(pooled.size), int(contributions.size))])
@@ -354,7 +354,7 @@ def selection_matrix_figure(
         for s in slots:
             z[index[s], c] = 1.0
     names = [str(s) for s in order]
-    color = STRATEGY_COLORS["learned"]
+    color = TREE_SELECT_COLORS["learned"]
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.02, column_widths=[0.86, 0.14])
     fig.add_trace(go.Heatmap(z=z, x=list(range(len(kept_by_channel))), y=names, name="kept", showscale=False,
                              colorscale=[[0, "#f1f1f1"], [1, color]], zmin=0, zmax=1, xgap=1, ygap=1,
@@ -366,7 +366,7 @@ def selection_matrix_figure(
         fig.add_shape(type="rect", x0=channel - 0.5, x1=channel + 0.5, y0=-0.5, y1=len(order) - 0.5,
                       line=dict(color=_FOCUS_COLOR, width=3), row=1, col=1)
     fig.update_yaxes(title_text="slot (band, level, lag)", autorange="reversed", type="category", row=1, col=1)
-    finish(fig, title, None, None, height=height or int(150 + 24 * len(order)), legend=False)
+    style_figure(fig, title, None, None, height=height or int(150 + 24 * len(order)), legend=False)
     fig.update_xaxes(title_text="channel", row=1, col=1)
     fig.update_xaxes(title_text="channels (count)", row=1, col=2)
     return fig
@@ -385,7 +385,7 @@ def guess_overlay(fig: go.Figure, guess: Sequence[tuple[str, int]], right: Seque
     """
     right_set = set(right)
     # Shape says right or wrong; the colours are neutral black/white, because on this heatmap red means a
-    # positive coefficient and green the resolution-fading strategy. Each marker has an edge of the
+    # positive coefficient and green the resolution-fading TREESELECT rule. Each marker has an edge of the
     # other colour, so it reads on red, white and dark grey cells alike.
     for name, cells, symbol, color, edge in (
         ("your guess: kept", [c for c in guess if c in right_set], "circle", "white", "#111111"),

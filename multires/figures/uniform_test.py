@@ -33,22 +33,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import STRATEGY_COLORS, STRATEGY_LABELS, finish
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
+from ..study.stats import CONFIDENCE
 
 __all__ = [
-    "CONFIDENCE",
-    "REQUIRED_COLUMNS",
-    "SETTING_LABELS",
-    "paired_summary",
-    "paired_t_interval",
-    "uniform_test_caption",
+    "UNIFORM_TEST_COLUMNS", "SETTING_LABELS", "paired_summary", "paired_t_interval", "uniform_test_caption",
     "uniform_test_figure",
 ]
 
 #: Confidence level of the paired t-interval.
-CONFIDENCE = 0.95
 #: Columns :func:`paired_summary` needs.
-REQUIRED_COLUMNS = ("setting", "seed", "tree_select", "test_accuracy", "slots_per_channel", "distinct_per_layer",
+UNIFORM_TEST_COLUMNS = ("setting", "seed", "tree_select", "test_accuracy", "slots_per_channel", "distinct_per_layer",
                     "n_parameters", "steps")
 #: How the settings of the shipped table are named on the page (others are shown as they are spelled).
 SETTING_LABELS: dict[str, str] = {
@@ -75,7 +70,7 @@ def paired_t_interval(differences: Any, confidence: float = CONFIDENCE) -> tuple
     mean = float(d.mean())
     if d.size < 2:
         return mean, math.nan, math.nan
-    from scipy.stats import t
+    from scipy.stats import t  # scipy.stats takes about a second to import: only this summary needs it
 
     half = float(t.ppf(0.5 + confidence / 2, d.size - 1)) * float(d.std(ddof=1)) / math.sqrt(d.size)
     return mean, mean - half, mean + half
@@ -87,7 +82,7 @@ def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     table : DataFrame
-        :data:`REQUIRED_COLUMNS` (plus optional ``ceiling``): one row per (setting, seed, rule), rules
+        :data:`UNIFORM_TEST_COLUMNS` (plus optional ``ceiling``): one row per (setting, seed, rule), rules
         ``"fading"`` and ``"uniform"``; a seed counts only when both of its rules are present.
 
     Returns
@@ -108,7 +103,7 @@ def paired_summary(table: pd.DataFrame) -> pd.DataFrame:
     ValueError
         If a column is missing, no seed has both rules, or the two rules of a seed had different budgets.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    missing = [c for c in UNIFORM_TEST_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"the comparison table lacks column(s) {', '.join(missing)}")
     out = []
@@ -182,7 +177,7 @@ def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure
         titles.append(f"{_label(row.setting)}<br>uniform − fading: {_signed(row.difference)}{interval}")
     fig = make_subplots(rows=1, cols=len(summary), shared_yaxes=True, subplot_titles=titles,
                         horizontal_spacing=0.08)
-    x_names = [STRATEGY_LABELS[r] for r in _RULES]
+    x_names = [TREE_SELECT_LABELS[r] for r in _RULES]
     for col, row in enumerate(summary.itertuples(), start=1):
         rows = table[table["setting"] == row.setting]
         wide = rows.pivot_table(index="seed", columns="tree_select", values="test_accuracy", aggfunc="first")
@@ -190,14 +185,14 @@ def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure
         for seed, pair in wide.iterrows():
             fig.add_trace(go.Scatter(
                 x=x_names, y=pair.to_numpy(dtype=float), mode="lines+markers", showlegend=False,
-                line=dict(color="#9a9a9a", width=1.5), marker=dict(size=8, color=[STRATEGY_COLORS[r] for r in _RULES]),
+                line=dict(color="#9a9a9a", width=1.5), marker=dict(size=8, color=[TREE_SELECT_COLORS[r] for r in _RULES]),
                 hovertemplate=f"seed {seed}<br>%{{x}}: %{{y:.3f}}<extra></extra>",
             ), row=1, col=col)
         for rule, name in zip(_RULES, x_names):
             mean = float(getattr(row, f"{rule}_mean"))
             fig.add_trace(go.Scatter(
                 x=[name], y=[mean], mode="markers", name=f"{name}: mean over seeds", showlegend=False,
-                marker=dict(size=18, symbol="diamond", color=STRATEGY_COLORS[rule], line=dict(color="#222", width=1.5)),
+                marker=dict(size=18, symbol="diamond", color=TREE_SELECT_COLORS[rule], line=dict(color="#222", width=1.5)),
                 hovertemplate=f"{name}<br>mean over {row.seeds} seeds: %{{y:.3f}}<extra></extra>",
             ), row=1, col=col)
             ceiling = float(getattr(row, f"{rule}_ceiling"))
@@ -224,7 +219,7 @@ def uniform_test_figure(table: pd.DataFrame, compact: bool = False) -> go.Figure
     fig.update_yaxes(title_text=f"test accuracy (axis from {_Y_FLOOR})", row=1, col=1)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_names, range=[-0.4, 1.4])
     height = 440 if compact else 470
-    fig = finish(fig, "Exact values far back: uniform vs fading at equal budget", None, None, height=height)
+    fig = style_figure(fig, "Exact values far back: uniform vs fading at equal budget", None, None, height=height)
     # the legend sits a fixed number of pixels under the tick labels, whatever the height
     plot_height = height - 120 - 95
     fig.update_layout(margin=dict(t=120, b=95),

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .reduce import FULL_WIDTH_PX, Reduction, mark_reduced, reduced_line, total
-from .style import FILTER_COLORS, SIGNED_COLORSCALE, finish
+from .style import FILTER_COLORS, SIGNED_COLORSCALE, style_figure
 
 __all__ = ["mother_wavelet_figure", "family_figure", "family_members_shown", "gram_heatmap", "member_label"]
 
@@ -67,7 +67,7 @@ def mother_wavelet_figure(t: np.ndarray, phi: np.ndarray, psi: np.ndarray, name:
                              line=dict(color=PHI_COLOR, width=2, dash="dot")))
     fig.add_trace(go.Scatter(x=psi_t, y=psi_y, mode="lines", name="ψ (wavelet)", line=dict(color=PSI_COLOR, width=2.5)))
     fig.add_hline(y=0, line=dict(color="#888888", width=1))
-    finish(fig, f"Mother wavelet ψ and scaling function φ of {name}", "t (support units)", "amplitude", height=height)
+    style_figure(fig, f"Mother wavelet ψ and scaling function φ of {name}", "t (support units)", "amplitude", height=height)
     return _mark(fig, [phi_drawn, psi_drawn])
 
 
@@ -132,7 +132,7 @@ def family_figure(
                            xref="x domain", yref="y domain", x=1.0, y=1.02, showarrow=False,
                            xanchor="right", yanchor="bottom", font=dict(size=12, color="#555555"),
                            row=row, col=1)
-    finish(fig, f"The family ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> ψ(2<sup>j</sup>t − k) of {name}",
+    style_figure(fig, f"The family ψ<sub>j,k</sub>(t) = 2<sup>j/2</sup> ψ(2<sup>j</sup>t − k) of {name}",
            None, None, height=110 + height_per_row * len(scales), legend=False)
     fig.update_xaxes(title_text="t (support units)", row=len(scales), col=1)
     return _mark(fig, drawn)
@@ -177,6 +177,6 @@ def gram_heatmap(gram: np.ndarray, members: Sequence[tuple[int, int]], name: str
     ticktext = [str(j) for j in scales]
     fig.update_xaxes(tickvals=centres, ticktext=ticktext, tickangle=0, showgrid=False)
     fig.update_yaxes(tickvals=centres, ticktext=ticktext, showgrid=False, autorange="reversed")
-    return finish(fig, f"Gram matrix of the {name} family ({m} members)",
+    return style_figure(fig, f"Gram matrix of the {name} family ({m} members)",
                   "member ψ<sub>j,k</sub> (index, grouped by scale j)", "member ψ<sub>j,k</sub> (index)",
                   height=height, legend=False)

@@ -19,43 +19,21 @@ Examples
 
 from __future__ import annotations
 
-from .grid import GRID_PRESETS, all_trials, GridPreset, StudyGrid, TrialSpec, grid_preset, init_label
-from .results import (BASELINE_COLUMNS, BUDGET_COLUMNS, REQUIRED_COLUMNS, BudgetAxis, StudyResultsError,
-                      baseline_levels, pareto_front, read_baselines, read_results, summarise, write_results)
-from .questions import QUESTIONS, answer_all, answers_markdown
-from .runner import run_study
-from .stats import MIN_SEEDS, PairedDifference, StudyStatsError, compare_configs, paired_difference, seeds_needed
-from .trial import memory_budget, run_trial
 
-__all__ = [
-    "MIN_SEEDS",
-    "PairedDifference",
-    "QUESTIONS",
-    "StudyStatsError",
-    "answer_all",
-    "answers_markdown",
-    "compare_configs",
-    "paired_difference",
-    "seeds_needed",
-    "BASELINE_COLUMNS",
-    "BUDGET_COLUMNS",
-    "BudgetAxis",
-    "GRID_PRESETS",
-    "GridPreset",
-    "REQUIRED_COLUMNS",
-    "StudyGrid",
-    "StudyResultsError",
-    "TrialSpec",
-    "all_trials",
-    "baseline_levels",
-    "grid_preset",
-    "init_label",
-    "memory_budget",
-    "pareto_front",
-    "read_baselines",
-    "read_results",
-    "run_study",
-    "run_trial",
-    "summarise",
-    "write_results",
-]
+from .._lazy import attach
+
+#: Public name -> the module that defines it (imported on first use).
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["GRID_PRESETS", "StudyGrid", "TrialSpec", "all_trials", "grid_preset", "init_label"], "grid"),
+    **dict.fromkeys(["BudgetAxis", "GridPreset"], ".options"),
+    **dict.fromkeys(["BASELINE_COLUMNS", "BUDGET_COLUMNS", "REQUIRED_COLUMNS", "StudyResultsError",
+                     "baseline_levels", "pareto_front", "read_baselines", "read_results", "summarise",
+                     "write_results"], "results"),
+    **dict.fromkeys(["QUESTIONS", "answer_all", "answers_markdown"], "questions"),
+    **dict.fromkeys(["run_study"], "runner"),
+    **dict.fromkeys(["MIN_SEEDS", "PairedDifference", "StudyStatsError", "compare_configs", "paired_difference",
+                     "seeds_needed"], "stats"),
+    **dict.fromkeys(["memory_budget", "run_trial"], "trial"),
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -17,6 +17,8 @@ import sys
 from typing import Any, Callable, Sequence
 
 from .grid import GRID_PRESETS, StudyGrid, all_trials, grid_preset
+from .report import write_charts
+from .runner import run_study
 from multires.plaintext import quote
 
 __all__ = ["build_grids", "main", "parse_args"]
@@ -102,17 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.num_cpus is not None and args.num_cpus < 1:
             raise ValueError(f"--num-cpus must be >= 1, got {args.num_cpus}")
-        from multires.checkpoint.io import check_writable_dir
-        from multires.data.tasks.registry import check_task_name
-
-        from .runner import check_ray_address, run_study
-
-        for task in dict.fromkeys(t for grid in grids for t in grid.tasks):  # before any trial runs
-            check_task_name(task)
-        check_writable_dir(args.out, "--out directory")
-        if args.address is not None:
-            check_ray_address(args.address)
-
         table = run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -121,8 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = set(table.loc[table["status"] == "ok", "key"]) & wanted if not table.empty else set()
     print(f"{len(ok)}/{len(wanted)} trials of this grid finished; results in {args.out}/results.csv and results.parquet")
     if ok:
-        from .report import write_charts
-
         print(f"charts (score vs budget with the Pareto front, filter init): {write_charts(table, args.out)}")
     return 0 if len(ok) == len(wanted) else 1
 

@@ -27,12 +27,13 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence, get_args
 
-from ..constants import TREE_SELECTS, TreeSelect
-from multires.plaintext import quote
+from ..training.config import TrainConfig
+from ..treeselect import default_depth
+from ..wavelets import check_wavelet_name
+from ..plaintext import quote
+from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
 
-__all__ = ["GRID_PRESETS", "all_trials", "GridPreset", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
-
-GridPreset = Literal["smoke", "paired", "full", "ucr", "memory"]
+__all__ = ["GRID_PRESETS", "all_trials", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
 
 #: Name that stands for random filters in ``StudyGrid.inits`` and in the results table.
 RANDOM_INIT = "random"
@@ -80,10 +81,8 @@ class TrialSpec:
         """:func:`init_label` of this trial."""
         return init_label(self.wavelet, self.freeze_filters)
 
-    def train_config(self) -> Any:
-        """The validated :class:`~multires.training.TrainConfig` (imports torch)."""
-        from ..training.loop import TrainConfig
-
+    def train_config(self) -> TrainConfig:
+        """The validated :class:`~multires.training.TrainConfig`."""
         return TrainConfig(
             tree_select=self.tree_select, memory_size=self.memory_size, wavelet=self.wavelet,
             freeze_filters=self.freeze_filters, d_model=self.d_model, n_layers=self.n_layers,
@@ -145,8 +144,6 @@ class StudyGrid:
             raise ValueError(f"freeze must hold True/False, got {quote(self.freeze)}")
         for init in self.inits:
             if init != RANDOM_INIT:
-                from ..wavelets import check_wavelet_name
-
                 check_wavelet_name(init)
         unknown = sorted(set(self.task_options) - set(self.tasks))
         if unknown:
@@ -190,8 +187,6 @@ _MEMORY_SIZES = {"n_train": 1000, "n_val": 250, "n_test": 500}
 
 def _fading_budget(task: str) -> int:
     """J + 1 for ``task`` with k = 2: fading's slots, the budget of the equal-memory comparisons."""
-    from ..treeselect import default_depth
-
     return default_depth(STUDY_TASK_LENGTHS[task], 2) + 1
 
 
@@ -277,7 +272,7 @@ def grid_preset(name: str) -> tuple[StudyGrid, ...]:
     2
     """
     if name not in GRID_PRESETS:
-        raise ValueError(f"unknown grid preset {quote(name)}; allowed: {', '.join(get_args(GridPreset))}")
+        raise ValueError(f"unknown grid preset {quote(name)}; allowed: {', '.join(GRID_PRESET_NAMES)}")
     return GRID_PRESETS[name]
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..figures.study import budget_figure, difference_figure, init_figure, lag_difference_figure
 from ..plaintext import plain_figure, short
-
+from .questions import QUESTIONS, answer_all, summary
 from .results import baseline_levels, read_baselines
+from .stats import MIN_SEEDS
 
 __all__ = ["SHIPPED_BASELINES", "write_charts"]
 
@@ -41,11 +43,6 @@ def write_charts(table: pd.DataFrame, out_dir: str | Path, baselines: str | Path
     Path
         The HTML file (Plotly.js embedded once, so it opens offline).
     """
-    from multires.figures.study import budget_figure, difference_figure, init_figure, lag_difference_figure
-
-    from .questions import QUESTIONS, answer_all, summary
-    from .stats import MIN_SEEDS
-
     finished = table[table["status"] == "ok"] if "status" in table.columns else table
     measured = read_baselines(baselines) if baselines is not None and Path(baselines).is_file() else None
     parts = ["<html><head><meta charset='utf-8'><title>MultiresConv study</title></head><body>",

@@ -21,21 +21,13 @@ from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
+from ..options import BudgetAxis
 
 from ..plaintext import quote
 
 __all__ = [
-    "REQUIRED_COLUMNS",
-    "BudgetAxis",
-    "BUDGET_COLUMNS",
-    "BASELINE_COLUMNS",
-    "StudyResultsError",
-    "baseline_levels",
-    "pareto_front",
-    "read_baselines",
-    "read_results",
-    "summarise",
-    "write_results",
+    "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "StudyResultsError", "baseline_levels",
+    "pareto_front", "read_baselines", "read_results", "summarise", "write_results",
 ]
 
 #: Columns every results table must have (the Study page draws from these).
@@ -48,8 +40,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 #: one row per task, method ("MiniRocket", "1-NN DTW") and seed.
 BASELINE_COLUMNS: tuple[str, ...] = ("task", "method", "seed", "accuracy", "fit_s", "predict_s", "n_train", "n_test",
                                      "window")
-#: Which column a memory budget reads: distinct coefficients per layer, or slots per channel.
-BudgetAxis = Literal["distinct", "per_channel"]
 BUDGET_COLUMNS: dict[str, str] = {"distinct": "distinct_slots_mean", "per_channel": "slots_per_channel"}
 #: Largest results file the reader accepts (a study of thousands of trials is a few MB).
 MAX_BYTES = 50 * 2**20
@@ -146,7 +136,7 @@ def _short(err: BaseException, limit: int = 200) -> str:
 
 def _read_parquet(data: bytes) -> pd.DataFrame:
     """A Parquet table, bounded by its metadata (rows, columns, sizes) and its decoded text before pandas sees it."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow is optional (the study extra): only Parquet tables need it
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -198,13 +188,13 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
 
 def _value_type(kind):
     """A dictionary column's value type, else the type itself."""
-    import pyarrow as pa
+    import pyarrow as pa  # optional, as in _read_parquet
 
     return kind.value_type if pa.types.is_dictionary(kind) else kind
 
 
 def _describe(kind) -> str:
-    import pyarrow as pa
+    import pyarrow as pa  # optional, as in _read_parquet
 
     if pa.types.is_struct(kind) or pa.types.is_map(kind):
         return "records (key: value pairs) in its cells"

@@ -15,6 +15,7 @@ Ray is imported here only, inside :func:`run_study`.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -47,7 +48,6 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
     ...
     ValueError: --address 'no-port-here' is not HOST:PORT (e.g. 10.0.0.5:6379)
     """
-    import socket
 
     if address == "auto":
         return
@@ -69,7 +69,7 @@ def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> N
 
 
 def _trainable(config: dict[str, Any]) -> None:
-    from ray import tune
+    from ray import tune  # Ray is optional (the study extra): imported where a study runs
 
     tune.report(run_trial(TrialSpec.from_dict(config["spec"]), threads=1))
 
@@ -151,7 +151,7 @@ def run_study(
 
 def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, address: str | None,
                 num_cpus: int | None, verbose: int, log: Callable[[str], Any]) -> list[dict[str, Any]]:
-    import ray
+    import ray  # optional, as in _trainable
     from ray import tune
 
     spec_fields = set(todo[0].to_dict())

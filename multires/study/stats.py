@@ -124,7 +124,7 @@ class PairedDifference:
 
 
 def _t_quantile(df: int, confidence: float) -> float:
-    from scipy import stats
+    from scipy import stats  # scipy.stats takes about a second to import: only intervals need it
 
     return float(stats.t.ppf(0.5 + confidence / 2, df))
 

@@ -65,7 +65,7 @@ def memory_budget(net: Any) -> dict[str, float]:
 
 
 def _load(spec: TrialSpec) -> Any:
-    from ..data.tasks import load_task
+    from ..data.tasks.registry import load_task  # torch, in the trial's process only
 
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(spec.task_options).items()}
     return load_task(spec.task, seed=spec.seed, **options)
@@ -105,13 +105,13 @@ def run_trial(spec: TrialSpec, threads: int | None = None, *, set_threads: bool 
         ``train_time_s`` and ``wall_time_s``.
     """
     if set_threads:
-        from ..training.threads import apply_thread_policy
+        from ..training.threads import apply_thread_policy  # the trial's process loads torch after its policy
 
         apply_thread_policy(threads)
     row: dict[str, Any] = {**spec.to_dict(), "key": spec.key(), "init": spec.init, "status": "ok", "error": ""}
     start = time.perf_counter()
     try:
-        from ..training.loop import train
+        from ..training.loop import train  # torch, in the trial's process only (not the planning driver)
 
         task = _load(spec)
         result = train(task, spec.train_config())

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 from .._lazy import attach
 
-_EXPORTS: dict[str, str] = dict.fromkeys(
-    ["BN_FORGET", "EVAL_GAP", "PRESETS", "SELECTION_SNAPSHOTS", "TRAIN_LIMITS", "TRAIN_PRESETS", "DistributedHooks",
-     "Progress", "SelectionSnapshot", "TrainConfig", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning",
-     "build_model", "evaluate", "train", "versions"], "loop")
-_EXPORTS.update(dict.fromkeys(["CV_MAX_SERIES", "RecipePlan", "RecipeResult", "RunRefused", "check_plan", "fit",
-                               "plan_run", "recalibrate_batchnorm"], "recipe"))
-_EXPORTS.update(dict.fromkeys(["MultiresEnsemble", "load_model", "save_model"], "ensemble"))
-_EXPORTS.update(dict.fromkeys(["DeviceError", "resolve_device"], "device"))
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "train"], "loop"),
+    **dict.fromkeys(["TRAIN_PRESETS", "TrainConfig", "preset_values"], "config"),
+    **dict.fromkeys(["Progress", "SelectionSnapshot", "TrainHistory", "TrainResult", "TrainingError", "TrainingWarning"],
+                    "history"),
+    "DistributedHooks": "distributed",
+    "evaluate": "evaluation",
+    **dict.fromkeys(["CV_MAX_SERIES", "RecipePlan", "RecipeResult", "RunRefused", "check_plan", "fit", "plan_run",
+                     "recalibrate_batchnorm"], "recipe"),
+    **dict.fromkeys(["MultiresEnsemble", "load_model", "save_model"], "ensemble"),
+    **dict.fromkeys(["DeviceError", "resolve_device"], "device"),
+}
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -45,16 +45,23 @@ from pathlib import Path
 from typing import get_args
 
 import torch
+import torch.distributed as dist
+from tqdm import tqdm
 
+from ..checkpoint.io import save_run
+from ..options import DropoutMode, InitScheme
+from ..options import TREE_SELECTS
+from ..data.tasks.registry import load_task
+from ..options import TASK_NAMES
 from ..checkpoint.io import check_writable_dir, save_run
-from ..config import DropoutMode, InitScheme
-from ..constants import TREE_SELECTS
-from ..data.tasks import TASK_NAMES, load_task
 from .threads import apply_thread_policy, resolve_threads
-from .config import AUGMENTS, DECAYS, DEVICES, PRESETS, PROTOCOLS
+from ..options import AUGMENTS, DECAYS, DEVICES, PROTOCOLS, TRAIN_LIMITS, TRAIN_PRESET_NAMES
+from .config import TrainConfig
 from .device import resolve_device
+from .distributed import DistributedHooks
 from .ensemble import MultiresEnsemble, save_model
-from .loop import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, TrainingWarning, train
+from .history import Progress, TrainingError, TrainingWarning
+from .loop import train
 from .recipe import RunRefused, check_plan, fit, plan_run
 
 __all__ = ["build_parser", "main"]
@@ -64,6 +71,18 @@ _DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 def _wavelet(value: str) -> str | None:
     return None if value.lower() in ("none", "random") else value
+
+
+def _add_process_options(p: argparse.ArgumentParser, d: dict) -> None:
+    """``--device``, ``--threads`` and ``--quiet``: how the process runs, not what it trains."""
+    run = p.add_argument_group("process")
+    run.add_argument("--device", choices=DEVICES, default=d["device"],
+                     help="where to compute: auto (a GPU when present, else the CPU), cpu, cuda or mps")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch CPU threads per process (default: the thread policy, multires.training.threads: "
+                          "MULTIRES_THREADS, else 1, the fastest on a shared machine; under torchrun "
+                          "capped at cpu_count // local processes); this option overrides it")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--val-fraction", type=float, default=None,
                       help="share of each class of the training split held out for validation (holdout "
                            "protocol; UCR and file tasks; default 0.2)")
-    p.add_argument("--preset", choices=PRESETS, default=d["preset"],
+    p.add_argument("--preset", choices=TRAIN_PRESET_NAMES, default=d["preset"],
                    help="named recipe: default (this project's), paper (the official classification code's) "
                         "or paper-cpu (the paper's model sized to a 2-core laptop); explicit options override it")
     model = p.add_argument_group("model")
@@ -140,14 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--ensemble", type=int, default=d["ensemble"],
                      help="train this many seeds (seed, seed+1, ...) and average their probabilities (default: 1)")
     rec.add_argument("--force", action="store_true", help="run even when the plan is far past --max-seconds")
-    run = p.add_argument_group("process")
-    run.add_argument("--device", choices=DEVICES, default=d["device"],
-                     help="where to compute: auto (a GPU when present, else the CPU), cpu, cuda or mps")
-    run.add_argument("--threads", type=int, default=None,
-                     help="torch CPU threads per process (default: the thread policy, multires.training.threads: "
-                          "MULTIRES_THREADS, else 1 - measured fastest on a shared machine; under torchrun "
-                          "capped at cpu_count // local processes); this option overrides it")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_process_options(p, d)
     for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)
         if action.dest in _DEFAULTS and action.dest != "preset":
             action.default = argparse.SUPPRESS
@@ -164,8 +176,6 @@ def _init_distributed() -> DistributedHooks | None:
     """Join the ``torchrun`` job described by the environment, or return None for one process."""
     if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return None
-    import torch.distributed as dist
-
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         device = torch.device("cuda", local_rank)
@@ -187,8 +197,6 @@ class _Bar:
         if not self.enabled:
             return False
         if self.bar is None:
-            from tqdm import tqdm
-
             self.bar = tqdm(total=p.total_steps, desc=self.description, unit="step", dynamic_ncols=True)
         if p.val_metric is not None:
             self.val = p.val_metric
@@ -264,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         if hooks is not None:
-            import torch.distributed as dist
-
             dist.destroy_process_group()
 
 

@@ -1,7 +1,7 @@
 """``TrainConfig``: one training run's options (model + optimisation), validated, JSON round-trip.
 
 Torch-free (like :mod:`multires.config`), so the app can build and validate a config before it
-imports PyTorch. Two recipes are named here:
+imports PyTorch. The architecture fields and their checks are :class:`multires.config.Architecture`'s. Two recipes are named here:
 
 * ``preset="default"`` -- the project's recipe, chosen once on validation splits carved from the
   *training* sets of digits and three UCR datasets (never on test data) and used unchanged on every
@@ -9,10 +9,6 @@ imports PyTorch. Two recipes are named here:
   on the dense weights), 5 % warm-up then cosine, at least 15 epochs *and* at least 300 optimizer
   steps, the best validation epoch's weights. The budget is ``epochs`` raised until the run has
   ``min_steps`` steps, so a 50-series dataset trains as long (in steps) as a 3,500-series one.
-  Tuning (validation accuracy; UCR: 30 % of each class of the official TRAIN set held out, carves
-  0 and 1; digits: its own validation split): batch 64 -> 16 lifted GunPoint 0.93/1.00 -> 1.00/1.00,
-  ItalyPowerDemand 0.95 -> 1.00, ArrowHead 0.67/0.92 -> 0.75/0.92, digits 0.983 -> 0.983;
-  LayerNorm instead of BatchNorm matched on UCR but lost on digits (0.961 at batch 64, 0.978 at 16).
 * ``preset="paper"`` -- the official classification recipe of Shi, Wang & Fox (ICML 2023), from
   ``classification.py`` of github.com/thjashin/multires-conv: ``AdamW(model.parameters(), lr=0.01,
   weight_decay=0.01)`` (decay on *all* parameters), 100 epochs of batch 64, a linear warm-up of whole
@@ -38,54 +34,17 @@ from __future__ import annotations
 import math
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar
 
+from ..config import MODEL_PRESETS, Architecture, ModelConfig, check_choice
+from ..options import (AUGMENTS, DECAYS, DEVICES, PROTOCOLS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, Decay, Device,
+                       Protocol, TrainPreset)
 from multires.plaintext import quote
-from ..config import MODEL_PRESETS, DropoutMode, InitScheme, ModelConfig, Norm
-from ..constants import TREE_SELECTS, TreeSelect
+from ..options import DropoutMode, InitScheme, Norm
 from ..checkpoint.jsonconfig import JsonConfig
 from ..wavelets import check_wavelet_name
 
-__all__ = ["AUGMENTS", "DECAYS", "DEVICES", "PRESETS", "PROTOCOLS", "TRAIN_LIMITS", "TRAIN_PRESETS", "Decay",
-           "Device", "Preset", "Protocol", "TrainConfig", "preset_values"]
-
-Preset = Literal["default", "paper", "paper-cpu"]
-#: How the recipe (:func:`multires.training.recipe.fit`) chooses the budget: ``holdout`` (best epoch on the
-#: task's validation split), ``cv`` (stratified k-fold on the training split, then a refit on all of
-#: it) or ``auto`` (``cv`` up to :data:`multires.training.recipe.CV_MAX_SERIES` training series, else holdout).
-Protocol = Literal["auto", "holdout", "cv"]
-PROTOCOLS: tuple[str, ...] = get_args(Protocol)
-#: Where a run computes: ``auto`` picks CUDA, then Apple's MPS, when present, else the CPU.
-Device = Literal["auto", "cpu", "cuda", "mps"]
-DEVICES: tuple[str, ...] = get_args(Device)
-#: Series augmentations :mod:`multires.training.augment` offers; ``augment`` joins any of them with ``+``.
-AUGMENTS: tuple[str, ...] = ("crop", "jitter", "scale")
-PRESETS: tuple[str, ...] = get_args(Preset)
-#: Which parameters AdamW decays: ``dense`` (encoder, 1x1 mixers, decoder weights) or ``all``.
-Decay = Literal["dense", "all"]
-DECAYS: tuple[str, ...] = get_args(Decay)
-
-#: Inclusive bounds ``(low, high)`` that :meth:`TrainConfig.validate` enforces; the app shows them
-#: as widget ranges. ``d_model``/``n_layers`` stay well inside ``multires.CONFIG_LIMITS`` so a
-#: trained model always fits a checkpoint; ``max_seconds`` is the time bound of one run.
-TRAIN_LIMITS: dict[str, tuple[float, float]] = {
-    "epochs": (1, 500),
-    "min_steps": (0, 100_000),
-    "patience": (1, 500),
-    "d_model": (1, 256),
-    "n_layers": (1, 10),
-    "kernel_size": (2, 16),
-    "memory_size": (1, 4096),
-    "batch_size": (1, 4096),
-    "lr": (1e-6, 1.0),
-    "weight_decay": (0.0, 1.0),
-    "warmup_epochs": (0.0, 100.0),
-    "seed": (0, 2**31 - 1),
-    "max_seconds": (0.1, 24 * 3600.0),
-    "folds": (2, 20),
-    "ensemble": (1, 20),
-    "label_smoothing": (0.0, 0.5),
-}
+__all__ = ["TRAIN_PRESETS", "TrainConfig", "preset_values"]
 
 #: Optimisation side of the named recipes (the architecture side of ``paper`` is merged in from
 #: ``multires.config.MODEL_PRESETS`` by :func:`preset_values`). See the module docstring for sources.
@@ -98,7 +57,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     },
     # The paper's model (LayerNorm, channel dropout, random filters, k = 2, AdamW on all parameters)
     # and its protocol (best validation epoch) sized to a 2-core laptop: width 64 instead of 128, batch 32,
-    # at least 10 epochs and 300 steps instead of 100 epochs of batch 64; see README "paper-cpu".
+    # at least 10 epochs and 300 steps instead of 100 epochs of batch 64.
     "paper-cpu": {
         "wavelet": None, "kernel_size": 2, "d_model": 64, "n_layers": 4, "dropout": 0.1, "norm": "layer",
         "epochs": 10, "min_steps": 300, "batch_size": 32, "lr": 0.01, "weight_decay": 0.01, "decay": "all",
@@ -107,8 +66,8 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 @dataclass
-class TrainConfig(JsonConfig):
-    """A training run: the model options plus the optimisation; round-trips through JSON.
+class TrainConfig(Architecture):
+    """A training run: the shared architecture fields plus the optimisation; round-trips through JSON.
 
     The task fills in the rest of the :class:`~multires.ModelConfig` (input channels, outputs,
     sequence length, and the head: ``task.head``, i.e. ``pool`` for classification and ``last`` for
@@ -126,21 +85,13 @@ class TrainConfig(JsonConfig):
     """
 
     _what: ClassVar[str] = "training config"
+    _bounds: ClassVar[dict[str, tuple[int, int]]] = {
+        "max_lag": (0, 65536),
+        **{name: (low, high) for name, (low, high) in TRAIN_LIMITS.items() if isinstance(low, int) and isinstance(high, int)}}
 
-    preset: Preset = "default"  # named recipe filling the fields left at their defaults
-    tree_select: TreeSelect = "fading"  # TREESELECT rule: fading, uniform or learned
-    memory_size: int | None = None  # M slots per channel; needed by uniform and learned
-    max_lag: int | None = None  # learned only: largest candidate lag (None: the receptive field)
-    wavelet: str | None = "haar"  # filter init from PyWavelets; None: random filters
-    kernel_size: int = 2  # filter length k when wavelet is None (a wavelet sets its own)
+    d_model: int = 48  # channels of every MultiresConv (the model's own default is 32)
+    preset: TrainPreset = "default"  # named recipe filling the fields left at their defaults
     freeze_filters: bool = False  # keep h0, h1 fixed at their init: the fixed-wavelet baseline
-    d_model: int = 48  # channels of every MultiresConv
-    n_layers: int = 2  # residual blocks
-    dropout: float = 0.0  # after each MultiresConv's GELU
-    norm: Norm = "batch"  # normalisation after each block: batch or layer
-    dropout_mode: DropoutMode = "element"  # element: nn.Dropout; channel: nn.Dropout1d (the paper's)
-    init: InitScheme = "default"  # initialisation scales of random h0/h1 and w: default or paper
-    indep_res_init: bool = False  # skip weight ~ U(-1, 1), independent of M (official option)
     epochs: int = 15  # at least this many passes over the training split
     min_steps: int = 300  # ...and at least this many optimizer steps (more epochs on small data)
     batch_size: int = 16  # samples per optimizer step, summed over all ranks
@@ -161,8 +112,8 @@ class TrainConfig(JsonConfig):
     ensemble: int = 1  # fit(): seeds averaged (probabilities) into one model
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {PRESETS}, got {quote(self.preset)}")
+        if self.preset not in TRAIN_PRESET_NAMES:
+            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {quote(self.preset)}")
         if _FILL_PRESET.get():
             for name, value in preset_values(self.preset).items():
                 if getattr(self, name) == _FIELD_DEFAULTS[name]:
@@ -179,8 +130,8 @@ class TrainConfig(JsonConfig):
         if not isinstance(data, dict):
             raise ValueError(f"a {cls._what} must be a JSON object, got {type(data).__name__}")
         preset = data.get("preset", "default")
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {PRESETS}, got {quote(preset)}")
+        if preset not in TRAIN_PRESET_NAMES:
+            raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {quote(preset)}")
         token = _FILL_PRESET.set(False)
         try:
             return super().from_dict({**preset_values(preset), **data})
@@ -188,7 +139,7 @@ class TrainConfig(JsonConfig):
             _FILL_PRESET.reset(token)
 
     @classmethod
-    def from_preset(cls, preset: Preset, **overrides: Any) -> TrainConfig:
+    def from_preset(cls, preset: TrainPreset, **overrides: Any) -> TrainConfig:
         """The named recipe with ``overrides`` on top; every override is kept as given.
 
         >>> TrainConfig.from_preset("paper", min_steps=300, batch_size=16).min_steps
@@ -198,58 +149,28 @@ class TrainConfig(JsonConfig):
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
-        optional = ("memory_size", "max_lag", "patience")
-        for name in ("epochs", "min_steps", "d_model", "n_layers", "kernel_size", "batch_size", "seed", "folds",
-                     "ensemble") + optional:
-            value = getattr(self, name)
-            if value is None and name in optional:
-                continue
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError(f"{name} must be an integer, got {quote(value)}")
-            low, high = TRAIN_LIMITS.get(name, (0, 65536))
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be in {low}..{high}, got {value}")
-        for name in ("lr", "weight_decay", "max_seconds", "dropout", "warmup_epochs", "label_smoothing"):
+        self._check_integers(("epochs", "min_steps", "batch_size", "seed", "patience", "folds", "ensemble"),
+                             optional=("patience",))
+        self.validate_architecture()
+        for name in ("lr", "weight_decay", "max_seconds", "warmup_epochs", "label_smoothing"):
             value = getattr(self, name)
             if value is None and name in ("max_seconds", "warmup_epochs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {quote(value)}")
-            if name == "dropout":
-                if not 0.0 <= value < 1.0:
-                    raise ValueError(f"dropout must be in [0, 1), got {quote(value)}")
-                continue
             low, high = TRAIN_LIMITS[name]
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {quote(value)}")
-        self._validate_options()
-
-    def _validate_options(self) -> None:
-        if self.tree_select not in TREE_SELECTS:
-            raise ValueError(f"tree_select must be one of {TREE_SELECTS}, got {quote(self.tree_select)}")
-        if self.tree_select in ("uniform", "learned") and self.memory_size is None:
-            raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size (the slots M per channel)")
         if self.tree_select == "fading" and self.memory_size is not None:
             raise ValueError("fading keeps depth + 1 slots by itself: leave memory_size as None")
-        if self.wavelet is not None:
-            check_wavelet_name(self.wavelet)
-        for name in ("freeze_filters", "select_best", "indep_res_init", "refit"):
-            if name == "refit" and self.refit is None:
-                continue
+        for name in ("freeze_filters", "select_best"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {quote(getattr(self, name))}")
-        if self.norm not in ("batch", "layer"):
-            raise ValueError(f"norm must be 'batch' or 'layer', got {quote(self.norm)}")
-        if self.decay not in DECAYS:
-            raise ValueError(f"decay must be one of {DECAYS}, got {quote(self.decay)}")
-        if self.dropout_mode not in get_args(DropoutMode):
-            raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {quote(self.dropout_mode)}")
-        if self.init not in get_args(InitScheme):
-            raise ValueError(f"init must be one of {get_args(InitScheme)}, got {quote(self.init)}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {quote(self.device)}")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {quote(self.protocol)}")
+        if self.refit is not None and not isinstance(self.refit, bool):
+            raise ValueError(f"refit must be True, False or None, got {quote(self.refit)}")
+        check_choice("decay", self.decay, DECAYS)
+        check_choice("device", self.device, DEVICES)
+        check_choice("protocol", self.protocol, PROTOCOLS)
         parts = self.augment.split("+") if isinstance(self.augment, str) else [None]
         if self.augment != "none" and (not all(p in AUGMENTS for p in parts) or len(set(parts)) != len(parts)):
             raise ValueError(f"augment must be 'none' or some of {AUGMENTS} joined by '+', got {quote(self.augment)}")
@@ -266,25 +187,10 @@ class TrainConfig(JsonConfig):
 
     def model_config(self, task: Any) -> ModelConfig:
         """The :class:`~multires.ModelConfig` of this run on ``task`` (a ``TaskData``; validated)."""
-        return ModelConfig(
-            d_input=task.channels_in,
-            d_output=task.n_outputs,
-            d_model=self.d_model,
-            n_layers=self.n_layers,
-            seq_len=task.length,
-            kernel_size=self.kernel_size,
-            tree_select=self.tree_select,
-            memory_size=self.memory_size,
-            max_lag=self.max_lag,
-            wavelet=self.wavelet,
-            dropout=float(self.dropout),
-            norm=self.norm,
-            # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
-            head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"),
-            dropout_mode=self.dropout_mode,
-            init=self.init,
-            indep_res_init=self.indep_res_init,
-        )
+        return ModelConfig(**{**self.architecture(), "dropout": float(self.dropout)}, d_input=task.channels_in,
+                           d_output=task.n_outputs, seq_len=task.length,
+                           # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
+                           head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"))
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
@@ -300,8 +206,8 @@ def preset_values(preset: str) -> dict[str, Any]:
     >>> preset_values("paper")["decay"]
     'all'
     """
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {PRESETS}, got {quote(preset)}")
+    if preset not in TRAIN_PRESET_NAMES:
+        raise ValueError(f"preset must be one of {TRAIN_PRESET_NAMES}, got {quote(preset)}")
     values = dict(TRAIN_PRESETS[preset])
     architecture = "paper" if preset == "paper-cpu" else preset  # paper-cpu: the paper's model, resized
     for name, value in MODEL_PRESETS.get(architecture, {}).items():

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 if TYPE_CHECKING:
     from ..model import MultiresNet
@@ -42,8 +44,6 @@ class DistributedHooks:
     """
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
-        import torch.distributed as dist
-
         if not dist.is_available() or not dist.is_initialized():
             raise RuntimeError("DistributedHooks needs torch.distributed.init_process_group() first")
         self._dist = dist
@@ -52,8 +52,6 @@ class DistributedHooks:
         self.device = torch.device(device)
 
     def wrap(self, net: nn.Module) -> nn.Module:
-        from torch.nn.parallel import DistributedDataParallel
-
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         # forward_sync_buffers=False: no buffer broadcast at every forward (see the class docstring);
         # parameters and buffers are still broadcast from rank 0 once, at construction.

@@ -7,7 +7,7 @@ Classification is scored by accuracy; recall (the memory task) by R^2 per lag
 Examples
 --------
 >>> from multires.data.tasks import load_task
->>> from multires.model import MultiresNet, ModelConfig
+>>> from multires import MultiresNet, ModelConfig
 >>> task = load_task("digits", seed=0)
 >>> net = MultiresNet(ModelConfig(d_model=4, seq_len=task.length))
 >>> score = evaluate(net, task, "val")
@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,14 +25,15 @@ import torch.nn.functional as F
 
 from multires.plaintext import quote
 from .runcost import EVAL_BATCH, eval_batch
-from ..data.tasks import TaskData, recall_r2
+from ..data.tasks.base import TaskData
+from ..data.tasks.builtin import recall_r2
+from ..options import Split
 
 if TYPE_CHECKING:
     from ..model import MultiresNet
 
-__all__ = ["EVAL_BATCH", "Split", "evaluate", "loss_fn", "running_metric", "step_stats"]
+__all__ = ["evaluate", "loss_fn", "running_metric", "step_stats"]
 
-Split = Literal["train", "val", "test"]
 
 
 def loss_fn(out: torch.Tensor, y: torch.Tensor, kind: str, label_smoothing: float = 0.0) -> torch.Tensor:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import base64
 import json
 import math
-import platform
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..options import StopReason, TaskKind
+from ..checkpoint.metrics import RunMetrics, SelectionRecord, versions
 from .config import TrainConfig
 
 if TYPE_CHECKING:
@@ -32,23 +33,12 @@ if TYPE_CHECKING:
     from ..model import MultiresNet
 
 __all__ = [
-    "COMPACT_POINTS",
-    "Kind",
-    "Progress",
-    "SelectionSnapshot",
-    "StopReason",
-    "TrainHistory",
-    "TrainResult",
-    "TrainingError",
+    "COMPACT_POINTS", "Progress", "SelectionSnapshot", "TrainHistory", "TrainResult", "TrainingError",
     "TrainingWarning",
-    "versions",
 ]
 
 # Points kept per curve when a history is compacted for a checkpoint's metrics.
 COMPACT_POINTS = 200
-
-Kind = Literal["classify", "recall"]
-StopReason = Literal["callback", "max_seconds", "early_stopping"]
 
 
 class TrainingError(RuntimeError):
@@ -159,7 +149,7 @@ class TrainResult:
     net: MultiresNet  # the trained model
     config: TrainConfig  # the run's options
     task_name: str  # which task it was trained on
-    kind: Kind  # "classify" or "recall"
+    kind: TaskKind  # "classify" or "recall"
     history: TrainHistory  # curves
     val: dict[str, Any]  # evaluate(net, task, "val")
     test: dict[str, Any]  # evaluate(net, task, "test")
@@ -195,60 +185,33 @@ class TrainResult:
         return self.history.epoch_train[min(index, len(self.history.epoch_train) - 1)]
 
     def metrics(self, include_selection: bool = True) -> dict[str, Any]:
-        """JSON-ready summary for a checkpoint's metadata (history thinned, versions recorded)."""
-        out: dict[str, Any] = {
-            "task": self.task_name,
-            "kind": self.kind,
-            "metric_name": self.test["metric_name"],
-            "test_metric": _json_float(self.test["metric"]),
-            "val_metric": _json_float(self.val["metric"]),
-            "test": _jsonable(self.test),
-            "val": _jsonable(self.val),
-            "train_metric_eval_mode": _json_float(self.train.get("metric")),
-            "train_metric_batch_stats": _json_float(self._batch_stats_train_metric()),
-            "train": _jsonable(self.train),
-            "epochs": self.config.epochs,
-            "total_epochs": self.total_epochs,
-            "epochs_done": self.epochs_done,
-            "best_epoch": self.best_epoch,
-            "best_step": self.best_step,
-            "warnings": list(self.warnings),
-            "steps": self.steps,
-            "total_steps": self.total_steps,
-            "wall_time_s": round(self.wall_time, 3),
-            "train_time_s": round(self.train_time, 3),
-            "stopped": self.stopped,
-            "stop_reason": self.stop_reason,
-            "seed": self.config.seed,
-            "world_size": self.world_size,
-            "train_config": self.config.to_dict(),
-            "n_parameters": self.net.n_parameters(),
-            "memory_slots_per_step": self.net.convs[0].n_slots,
-            "versions": versions(),
-            "history": self.history.compact(),
-        }
-        if self.kind == "classify":
-            out["test_accuracy"] = out["test_metric"]
-            out["train_accuracy_eval_mode"] = out["train_metric_eval_mode"]
-        else:
-            out["test_r2_mean"] = out["test_metric"]
-            out["test_r2_per_lag"] = out["test"]["r2"]
-            out["lags"] = out["test"]["lags"]
+        """JSON-ready summary for a checkpoint's metadata (:class:`~multires.checkpoint.metrics.RunMetrics`).
+
+        The history is thinned to :data:`COMPACT_POINTS` points per curve and the versions recorded;
+        the selection history is left out when its JSON would exceed 1 MiB (headers stay small).
+        """
+        scores = {"test_accuracy": self.test["metric"], "train_accuracy_eval_mode": self.train.get("metric")} \
+            if self.kind == "classify" else {"test_r2_mean": self.test["metric"], "test_r2_per_lag": self.test["r2"],
+                                             "lags": self.test["lags"]}
+        record = RunMetrics(
+            task=self.task_name, kind=self.kind, metric_name=self.test["metric_name"],
+            test_metric=_json_float(self.test["metric"]), val_metric=_json_float(self.val["metric"]),
+            test=_jsonable(self.test), val=_jsonable(self.val), train=_jsonable(self.train),
+            train_metric_eval_mode=_json_float(self.train.get("metric")),
+            train_metric_batch_stats=_json_float(self._batch_stats_train_metric()),
+            **_jsonable(scores),
+            epochs=self.config.epochs, total_epochs=self.total_epochs, epochs_done=self.epochs_done,
+            best_epoch=self.best_epoch, best_step=self.best_step, warnings=list(self.warnings), steps=self.steps,
+            total_steps=self.total_steps, wall_time_s=round(self.wall_time, 3), train_time_s=round(self.train_time, 3),
+            stopped=self.stopped, stop_reason=self.stop_reason, seed=self.config.seed, world_size=self.world_size,
+            train_config=self.config.to_dict(), n_parameters=self.net.n_parameters(),
+            memory_slots_per_step=self.net.convs[0].n_slots, versions=versions(), history=self.history.compact(),
+        )
         if include_selection and self.selection_history:
             encoded = [s.to_dict() for s in self.selection_history]
             if len(json.dumps(encoded)) <= 2**20:  # keep checkpoint headers small
-                out["selection_history"] = encoded
-        return out
-
-
-def versions() -> dict[str, str]:
-    """Versions that produced a model: torch, multires, numpy, python."""
-    import torch
-
-    from .. import __version__
-
-    return {"torch": torch.__version__, "multires": __version__, "numpy": np.__version__,
-            "python": platform.python_version()}
+                record.selection_history = [SelectionRecord.model_validate(s) for s in encoded]
+        return record.dump()
 
 
 def _json_float(value: float | None) -> float | None:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import warnings
 
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import torch
 
+from multires.data.tasks.arrays import normalize_series, series_array
+from multires.options import PREDICT_NORMALIZATIONS, PredictNormalization
 from multires.plaintext import quote
 from multires.data.tasks.arrays import _normalized, series_array
 
@@ -27,8 +29,6 @@ from .device import resolve_device
 
 __all__ = ["PredictNormalization", "predict"]
 
-PredictNormalization = Literal["series", "none"]
-_NORMALIZATIONS: tuple[str, ...] = get_args(PredictNormalization)
 
 
 def predict(
@@ -77,8 +77,8 @@ def predict(
     ValueError
         For a bad option, or ``class_names`` whose length differs from the network's outputs.
     """
-    if normalize not in _NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {quote(normalize)}")
+    if normalize not in PREDICT_NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(PREDICT_NORMALIZATIONS)}, got {quote(normalize)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {quote(batch_size)}")
     values = series_array(X, "X")  # (n, C, L) float64

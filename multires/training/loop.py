@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -53,47 +52,21 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from ..config import ModelConfig
+from ..data.tasks.base import TaskData
+from ..model import MultiresNet, build_model
+from ..options import StopReason
+from .config import TrainConfig
 from .augment import make_augmenter
 from .device import resolve_device
 from .diagnostics import undertrained_warnings
 from .distributed import DistributedHooks, SingleProcess
 from .evaluation import evaluate, loss_fn, running_metric, step_stats
-from .history import (
-    Progress,
-    SelectionSnapshot,
-    StopReason,
-    TrainHistory,
-    TrainingError,
-    TrainingWarning,
-    TrainResult,
-    versions,
-)
-from ..model import MultiresNet
+from .history import Progress, SelectionSnapshot, TrainHistory, TrainingError, TrainingWarning, TrainResult
 from .optimization import RunClock, build_optimizer
 from multires.plaintext import quote
-from ..data.tasks import TaskData
-from .config import PRESETS, TRAIN_LIMITS, TRAIN_PRESETS, TrainConfig
 
-__all__ = [
-    "BN_FORGET",
-    "EVAL_GAP",
-    "PRESETS",
-    "SELECTION_SNAPSHOTS",
-    "TRAIN_LIMITS",
-    "TRAIN_PRESETS",
-    "DistributedHooks",
-    "Progress",
-    "SelectionSnapshot",
-    "TrainConfig",
-    "TrainHistory",
-    "TrainResult",
-    "TrainingError",
-    "TrainingWarning",
-    "build_model",
-    "evaluate",
-    "train",
-    "versions",
-]
+
+__all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "train"]
 
 # Selection snapshots per run for the learned TREESELECT, spread over the pruning phase (plus the
 # one before training and, if it differs, the final one).
@@ -103,27 +76,6 @@ SELECTION_SNAPSHOTS = 20
 BN_FORGET = 0.01
 #: Warn when the eval-mode training score is this far below the batch-statistics one.
 EVAL_GAP = 0.1
-
-# Serialises model builds: a build reseeds PyTorch's global generator, then restores it.
-_BUILD_LOCK = threading.Lock()
-
-
-def build_model(config: ModelConfig, seed: int = 0) -> MultiresNet:
-    """``MultiresNet(config)`` initialised from ``seed``; the global RNG state is left as it was.
-
-    >>> state = torch.get_rng_state()
-    >>> a, b = build_model(ModelConfig(d_model=4), seed=3), build_model(ModelConfig(d_model=4), seed=3)
-    >>> torch.equal(a.convs[0].w, b.convs[0].w), torch.equal(torch.get_rng_state(), state)
-    (True, True)
-    """
-    with _BUILD_LOCK:
-        state = torch.get_rng_state()
-        try:
-            torch.manual_seed(seed)
-            return MultiresNet(config)
-        finally:
-            torch.set_rng_state(state)
-
 
 def train(
     task: TaskData,

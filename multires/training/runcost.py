@@ -1,7 +1,7 @@
 """What one training run will cost, estimated before it starts: peak memory and time per step.
 
-The app refuses a run over its budget (:data:`multires.limits.MAX_RUN_BYTES`,
-:data:`~multires.limits.MAX_STEP_SECONDS`, :data:`~multires.limits.MAX_SCORING_SECONDS`) *before*
+The app refuses a run over its budget (:data:`multires.options.MAX_RUN_BYTES`,
+:data:`~multires.options.MAX_STEP_SECONDS`, :data:`~multires.options.MAX_SCORING_SECONDS`) *before*
 building anything, and shows the estimate next to its Train button. Pure Python: no PyTorch, so
 the page can call it on every rerun.
 
@@ -58,9 +58,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..limits import MAX_RUN_BYTES, MAX_SCORING_SECONDS, MAX_STEP_SECONDS
+from ..options import MAX_RUN_BYTES, MAX_SCORING_SECONDS, MAX_STEP_SECONDS
 from .config import TrainConfig
 from ..treeselect import memory_slots, receptive_field
+from ..cost import parameter_count
 
 __all__ = [
     "BACKWARD_UNITS",
@@ -225,12 +226,6 @@ def _layer(config: TrainConfig, shape: TaskShape) -> _Layer:
     return _Layer(len(slots), bands, taps, k, nfft)
 
 
-def _parameters(config: TrainConfig, shape: TaskShape, layer: _Layer) -> int:
-    d = config.d_model
-    block = 2 * d * layer.kernel_size + d * (layer.n_slots + 1) + (2 * d * d + 2 * d) + 2 * d
-    return shape.channels_in * d + d + config.n_layers * block + d * shape.n_outputs + shape.n_outputs
-
-
 def _memory(config: TrainConfig, shape: TaskShape, layer: _Layer, parameters: int) -> tuple[int, int, int]:
     """(persistent, training step, evaluation) bytes."""
     d, n, layers = config.d_model, shape.length, config.n_layers
@@ -273,7 +268,8 @@ def estimate_run(config: TrainConfig, shape: TaskShape) -> RunCost:
     """
     config.validate()
     layer = _layer(config, shape)
-    parameters = _parameters(config, shape, layer)
+    parameters = parameter_count(shape.channels_in, config.d_model, config.n_layers, layer.kernel_size,
+                                 layer.n_slots, shape.n_outputs)
     persistent, train, evaluation = _memory(config, shape, layer, parameters)
     peak = persistent + max(train, evaluation) + RUN_OVERHEAD_BYTES
     step = _step_seconds(config, shape, layer)

@@ -3,23 +3,18 @@
 The rule (:func:`resolve_threads`), in order of precedence:
 
 1. an explicit count (``--threads N`` of the CLI and the benchmarks, ``run_trial(threads=N)``);
-2. the environment: ``MULTIRES_THREADS``, else ``WME_TORCH_THREADS`` (the app's older name, still
-   read);
+2. the environment: ``MULTIRES_THREADS``, else ``WME_TORCH_THREADS``;
 3. :data:`DEFAULT_THREADS` = 1.
 
 Under ``torchrun`` (``LOCAL_WORLD_SIZE`` > 1) the count from 2. or 3. is further capped at
 ``cpu_count // LOCAL_WORLD_SIZE`` (at least 1), so the ranks on one machine never ask for more
 threads than it has cores; an explicit count is taken as given.
 
-Why one thread by default (measured with ``benchmarks/bench_conv.py --quick --threads 1 2``:
-the layer's forward + backward, C=48, on the project's 2-core machine shared with other jobs,
-load average 5-16): with two threads every step was 2-14x *slower* than with one, on the machine
-as it was (N=64, B=64: 359 vs 24 ms; N=4096, B=16: 750 vs 348 ms) and beside one busy process
-(N=4096: 5.5 s vs 0.85 s). The layer's FFTs of a few thousand points per channel gain little from
+Why one thread by default: the layer's FFTs of a few thousand points per channel gain little from
 a second OpenMP thread, and OpenMP's threads spin-wait on each other as soon as another process
-holds a core (the issue that asked for this policy saw 212 vs 8.6 ms, and the README's digits
-command take 604 s instead of 47 s). One thread survives load; a user who owns the whole machine
-can ask for more.
+holds a core, so on a shared machine two threads make every step several times slower than one
+(``benchmarks/bench_conv.py --threads 1 2`` measures it; ``docs/benchmarks.md`` has the figures).
+One thread survives load; a user who owns the whole machine can ask for more.
 
 Who applies it: the CLI (``python -m multires.training``), :func:`multires.study.trial.run_trial`,
 the app (``ui/runtime.py``) and every benchmark call :func:`apply_thread_policy` before they
@@ -148,7 +143,7 @@ def apply_thread_policy(n: int | None = None) -> int:
     TorchScript's ``fork``, not by this project's eager code) is sized to the same count when torch
     still allows it, i.e. before the process's first parallel work; later calls leave it as it is.
     """
-    import torch
+    import torch  # on first use: importing this module (the app does at start) must not load torch
 
     count = resolve_threads(n)
     torch.set_num_threads(count)  # also for an unchanged count: a thread started later inherits it

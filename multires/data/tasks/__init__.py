@@ -46,89 +46,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from multires.data.tasks.arrays import (
-    MIN_SERIES_LENGTH,
-    Normalization,
-    encode_labels,
-    from_arrays,
-    normalize_series,
-    series_array,
-)
-from multires.data.tasks.base import DatasetError, Readout, TaskData, TaskKind
-from multires.data.tasks.builtin import (
-    DEFAULT_LAGS,
-    INDEPENDENT_MEMORY_CHANNELS,
-    MEMORY_INPUTS,
-    SIGNAL_CLASSES,
-    MemoryInputs,
-    digits_task,
-    memory_task,
-    recall_r2,
-    signals_task,
-)
-from multires.data.tasks.files import DATASET_EXTENSIONS, parse_ucr_file, task_from_files, task_from_paths
-from multires.data.tasks.mnist import MNIST_LENGTH, PERMUTATION_SEED, pixel_permutation, psmnist_task, smnist_task
-from multires.data.tasks.registry import TASK_NAMES, TaskName, load_task, task_names
-from multires.data.tasks.splits import SPLIT_FRACTIONS
-from multires.data.tasks.ucr import UCR_PREFIX, ucr_datasets, ucr_task
-from multires.data.tasks.windows import (
-    DEFAULT_WINDOW_LAGS,
-    DEFAULT_WINDOW_WIDTH,
-    WINDOW_CLASSES,
-    best_window_accuracy,
-    distant_windows_task,
-    window_positions,
-)
+from ..._lazy import attach
 
-__all__ = [
-    "DATASET_EXTENSIONS",
-    "DEFAULT_LAGS",
-    "DEFAULT_WINDOW_LAGS",
-    "DEFAULT_WINDOW_WIDTH",
-    "INDEPENDENT_MEMORY_CHANNELS",
-    "MEMORY_INPUTS",
-    "MIN_SERIES_LENGTH",
-    "MNIST_LENGTH",
-    "PERMUTATION_SEED",
-    "SIGNAL_CLASSES",
-    "SPLIT_FRACTIONS",
-    "TASK_NAMES",
-    "UCR_DATASETS",
-    "UCR_PREFIX",
-    "WINDOW_CLASSES",
-    "DatasetError",
-    "MemoryInputs",
-    "Normalization",
-    "Readout",
-    "TaskData",
-    "TaskKind",
-    "TaskName",
-    "best_window_accuracy",
-    "digits_task",
-    "distant_windows_task",
-    "encode_labels",
-    "from_arrays",
-    "load_task",
-    "memory_task",
-    "normalize_series",
-    "parse_ucr_file",
-    "pixel_permutation",
-    "psmnist_task",
-    "recall_r2",
-    "series_array",
-    "signals_task",
-    "smnist_task",
-    "task_from_files",
-    "task_from_paths",
-    "task_names",
-    "ucr_datasets",
-    "ucr_task",
-    "window_positions",
-]
+#: Public name -> the module that defines it (imported on first use).
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["DATASET_EXTENSIONS", "parse_ucr_file", "task_from_files", "task_from_paths"], "files"),
+    **dict.fromkeys(["DEFAULT_LAGS", "INDEPENDENT_MEMORY_CHANNELS", "SIGNAL_CLASSES", "digits_task",
+                     "memory_task", "recall_r2", "signals_task"], "builtin"),
+    **dict.fromkeys(["MEMORY_INPUTS", "MemoryInputs", "Normalization", "Readout", "TASK_NAMES", "TaskKind",
+                     "TaskName"], "..options"),
+    **dict.fromkeys(["MIN_SERIES_LENGTH", "encode_labels", "from_arrays", "normalize_series",
+                     "series_array"], "arrays"),
+    **dict.fromkeys(["MNIST_LENGTH", "PERMUTATION_SEED", "pixel_permutation", "psmnist_task",
+                     "smnist_task"], "mnist"),
+    **dict.fromkeys(["SPLIT_FRACTIONS"], "splits"),
+    **dict.fromkeys(["UCR_PREFIX", "ucr_datasets", "ucr_task"], "ucr"),
+    **dict.fromkeys(["DatasetError", "TaskData"], "base"),
+    **dict.fromkeys(["load_task", "task_names"], "registry"),
+    **dict.fromkeys(["DEFAULT_WINDOW_LAGS", "DEFAULT_WINDOW_WIDTH", "WINDOW_CLASSES", "best_window_accuracy",
+                     "distant_windows_task", "window_positions"], "windows"),
+}
+
+_face_getattr, __dir__, _names = attach(__name__, _EXPORTS)
+__all__ = [*_names, "UCR_DATASETS"]
 
 
 def __getattr__(name: str) -> Any:
-    # UCR_DATASETS is computed on first use: it reads the headers of aeon's bundled files.
-    if name == "UCR_DATASETS":
-        return ucr_datasets()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "UCR_DATASETS":  # computed on first use: it reads the headers of aeon's bundled files
+        return _face_getattr("ucr_datasets")()
+    return _face_getattr(name)

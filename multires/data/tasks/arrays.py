@@ -17,28 +17,19 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
-from multires.limits import MAX_DATASET_SERIES
+from multires.options import MAX_DATASET_SERIES
 from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData, check_seed
 from multires.data.tasks.splits import classification_task, stratified_holdout
+from multires.options import NORMALIZATIONS, Normalization
 
-__all__ = [
-    "MIN_SERIES_LENGTH",
-    "Normalization",
-    "encode_labels",
-    "from_arrays",
-    "constant_note",
-    "count_constant_series",
-    "normalize_series",
-    "series_array",
-]
+__all__ = ["MIN_SERIES_LENGTH", "constant_note", "count_constant_series", "encode_labels", "from_arrays", "normalize_series",
+           "series_array"]
 
-Normalization = Literal["series", "global", "none"]
-_NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 
 MIN_SERIES_LENGTH = 2
 """Shortest series :func:`from_arrays` accepts."""
@@ -340,8 +331,8 @@ def from_arrays(
         or not 0 < val_fraction < 1
     ):
         raise ValueError(f"val_fraction must be a number strictly between 0 and 1, got {quote(val_fraction)}")
-    if normalize not in _NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(_NORMALIZATIONS)}, got {quote(normalize)}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {quote(normalize)}")
     train, test = series_array(X_train, "X_train"), series_array(X_test, "X_test")
     y_train, y_test = _label_list(y_train, "y_train"), _label_list(y_test, "y_test")
     for what, x, y in (("train", train, y_train), ("test", test, y_test)):

@@ -13,25 +13,15 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import torch
-
+from multires.options import Readout, TaskKind
 from multires.plaintext import quote
 
-__all__ = [
-    "DatasetError",
-    "Readout",
-    "TaskData",
-    "TaskKind",
-    "check_count",
-    "check_seed",
-]
+__all__ = ["DatasetError", "TaskData", "check_count", "check_seed"]
 
-TaskKind = Literal["classify", "recall"]
-#: Where a model reads a task's answer: mean over time, or the last step only.
-Readout = Literal["pool", "last"]
 
 
 class DatasetError(ValueError):
@@ -91,6 +81,11 @@ class TaskData:
     lag_channels: tuple[int, ...] = ()
     readout: Readout | None = None
     notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_splits(cls, xs: list[torch.Tensor], ys: list[torch.Tensor], **fields: Any) -> TaskData:
+        """A task from its (train, val, test) inputs ``xs`` and targets ``ys``, plus the other fields."""
+        return cls(x_train=xs[0], y_train=ys[0], x_val=xs[1], y_val=ys[1], x_test=xs[2], y_test=ys[2], **fields)
 
     @property
     def channels_in(self) -> int:

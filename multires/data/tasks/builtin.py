@@ -11,29 +11,20 @@ torch.Size([3, 2])
 
 from __future__ import annotations
 
-import functools
 import itertools
-from typing import Literal, get_args
 
 import numpy as np
 import torch
 
-from multires.limits import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH
+from multires.options import MAX_SIGNAL_LENGTH, MEMORY_INPUTS, MIN_SIGNAL_LENGTH, MemoryInputs
+from multires.data.signals import digits_arrays, load_signal
 from multires.plaintext import quote
-from multires.data.signals import load_signal
 from multires.data.tasks.base import TaskData, check_count, check_seed
 from multires.data.tasks.splits import pooled_task
 
 __all__ = [
-    "DEFAULT_LAGS",
-    "INDEPENDENT_MEMORY_CHANNELS",
-    "MEMORY_INPUTS",
-    "SIGNAL_CLASSES",
-    "MemoryInputs",
-    "digits_task",
-    "memory_task",
-    "recall_r2",
-    "signals_task",
+    "DEFAULT_LAGS", "INDEPENDENT_MEMORY_CHANNELS", "SIGNAL_CLASSES", "digits_task", "memory_task",
+    "recall_r2", "signals_task",
 ]
 
 SIGNAL_CLASSES: tuple[str, ...] = (
@@ -51,26 +42,11 @@ SIGNAL_CLASSES: tuple[str, ...] = (
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
 """Lags recalled by the memory tasks by default."""
 
-MemoryInputs = Literal["shared", "independent"]
-MEMORY_INPUTS: tuple[str, ...] = get_args(MemoryInputs)
-"""Input variants of :func:`memory_task`."""
 
 INDEPENDENT_MEMORY_CHANNELS = 8
 """Default number of input channels of ``memory_task(inputs="independent")``."""
 
 _MAX_MEMORY_CHANNELS = 64
-
-
-@functools.lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = bunch.data.astype(np.float64)  # (1797, 64), values 0..16, rows of the 8x8 image
-    labels = bunch.target.astype(np.int64)
-    images.flags.writeable = False
-    labels.flags.writeable = False
-    return images, labels
 
 
 def digits_task(seed: int = 0) -> TaskData:
@@ -100,7 +76,7 @@ def digits_task(seed: int = 0) -> TaskData:
     (torch.Size([1259, 1, 64]), torch.Size([179, 1, 64]), torch.Size([359, 1, 64]))
     """
     rng = np.random.default_rng(check_seed(seed))
-    images, labels = _digits()
+    images, labels = digits_arrays()
     inputs = (images / 16.0)[:, None, :]  # (n, 1, 64)
     return pooled_task(
         name="digits",
@@ -290,14 +266,9 @@ def memory_task(
         (f"ch {c + 1} lag {tau}" if independent else f"lag {tau}") for c in range(n_channels) for tau in lags
     )
     what = f"{n_channels} independent white-noise inputs" if independent else "white noise"
-    return TaskData(
+    return TaskData.from_splits(
+        x, y,
         name="memory-independent" if independent else "memory",
-        x_train=x[0],
-        y_train=y[0],
-        x_val=x[1],
-        y_val=y[1],
-        x_test=x[2],
-        y_test=y[2],
         n_classes=0,
         kind="recall",
         lags=lags * n_channels,

@@ -1,10 +1,10 @@
 """Datasets from UCR-format files: ``.tsv`` / ``.csv`` / ``.txt`` (label first) and aeon ``.ts``.
 
 Everything is parsed from bytes (an upload's ``getvalue()``), never written to disk. Files are
-untrusted: the size is checked before anything is parsed (:data:`~multires.limits.MAX_UPLOAD_BYTES`,
+untrusted: the size is checked before anything is parsed (:data:`~multires.options.MAX_UPLOAD_BYTES`,
 5 MB), text must be UTF-8, and counts are bounded (at most
-:data:`~multires.limits.MAX_DATASET_SERIES` series of at most
-:data:`~multires.limits.MAX_SIGNAL_LENGTH` values). Every problem raises
+:data:`~multires.options.MAX_DATASET_SERIES` series of at most
+:data:`~multires.options.MAX_SIGNAL_LENGTH` values). Every problem raises
 :class:`~multires.data.tasks.DatasetError` with a message that names the file, the line and what to do.
 
 * ``.tsv`` / ``.csv`` / ``.txt`` — the UCR archive's own layout: one series per line, the class
@@ -36,11 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from multires.limits import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+from multires.options import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
+from multires.data.tasks.arrays import from_arrays
+from multires.options import Normalization
 from multires.plaintext import quote
-from multires.data.tasks.arrays import Normalization, from_arrays
 from multires.data.tasks.base import DatasetError, TaskData
-from multires.data.uploads import check_upload_bytes, decode_text, upload_too_large_message
+from multires.data.uploads.checks import check_upload_bytes, decode_text, upload_too_large_message
 
 __all__ = [
     "DATASET_EXTENSIONS",

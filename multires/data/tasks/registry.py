@@ -14,7 +14,7 @@ import functools
 import inspect
 import os
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from multires.plaintext import quote
 from multires.data.tasks.base import TaskData
@@ -23,15 +23,10 @@ from multires.data.tasks.files import task_from_paths
 from multires.data.tasks.mnist import psmnist_task, smnist_task
 from multires.data.tasks.ucr import UCR_PREFIX, canonical_ucr_name, ucr_datasets, ucr_task
 from multires.data.tasks.windows import distant_windows_task
+from multires.options import TASK_NAMES, TaskName
 
-__all__ = ["TASK_NAMES", "TaskName", "check_task_name", "load_task", "task_names"]
+__all__ = ["check_task_name", "load_task", "task_names"]
 
-TaskName = Literal["digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist"]
-
-TASK_NAMES: tuple[str, ...] = (
-    "digits", "signals", "memory", "memory-independent", "distant-windows", "smnist", "psmnist",
-)
-"""Fixed task names :func:`load_task` accepts; it also takes ``"ucr:<Name>"`` and ``"TRAIN,TEST"`` files."""
 
 _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "digits": digits_task,

@@ -10,7 +10,7 @@ the network — keeping the archive's official train/test split.
 Two bundled problems pass the header test but are not UCR archive datasets and are left out:
 ``UnitTest`` (a 42-series excerpt of UCR's Chinatown, a fixture of aeon's own tests) and
 ``Covid3Month_disc`` (a discretised version of a Monash regression problem).
-``tests/test_tasks_ucr.py`` checks the list against aeon's own ``univariate_equal_length``
+``tests/test_tasks_real.py`` checks the list against aeon's own ``univariate_equal_length``
 catalogue.
 
 Examples
@@ -29,8 +29,9 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from multires.data.tasks.arrays import from_arrays
+from multires.options import Normalization
 from multires.plaintext import quote
-from multires.data.tasks.arrays import Normalization, from_arrays
 from multires.data.tasks.base import TaskData
 
 __all__ = [
@@ -142,7 +143,7 @@ def ucr_files(dataset: str) -> tuple[Path, Path]:
 
 @functools.lru_cache(maxsize=8)
 def _load_bundled(name: str) -> tuple[Any, Any, Any, Any]:
-    from aeon.datasets import load_from_ts_file
+    from aeon.datasets import load_from_ts_file  # aeon takes seconds to import: only UCR tasks need it
 
     train_path, test_path = ucr_files(name)
     X_train, y_train = load_from_ts_file(str(train_path))  # (n, 1, length) float64, labels as str

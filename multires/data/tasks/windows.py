@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from multires.limits import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH
+from multires.options import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH
 from multires.data.tasks.base import TaskData, check_count, check_seed
 
 __all__ = [
@@ -138,14 +138,9 @@ def distant_windows_task(
     x = [torch.from_numpy(np.ascontiguousarray(data[a:b])) for a, b in itertools.pairwise(bounds)]
     y = [torch.from_numpy(np.ascontiguousarray(labels[a:b])) for a, b in itertools.pairwise(bounds)]
     near, far = lags
-    return TaskData(
+    return TaskData.from_splits(
+        x, y,
         name="distant-windows",
-        x_train=x[0],
-        y_train=y[0],
-        x_val=x[1],
-        y_val=y[1],
-        x_test=x[2],
-        y_test=y[2],
         n_classes=2,
         kind="classify",
         lags=(),
@@ -194,7 +189,9 @@ def best_window_accuracy(
     >>> round(best_window_accuracy(*two, [memory_slots("uniform", 6, 2, memory_size=7)] * 2, 6), 3)
     0.849
     """
-    from multires import memory_matrix  # the memory analysis; imported here so tasks load without it
+    from multires.analysis.memory import (
+        memory_matrix,
+    )  # the memory analysis; imported here so tasks load without it
 
     length, width, lags = _check_windows(length, lags, width)
     h0, h1 = np.asarray(h0, dtype=np.float64), np.asarray(h1, dtype=np.float64)

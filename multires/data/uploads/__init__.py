@@ -4,14 +4,12 @@
 into a validated float64 signal, or raises :class:`SignalError` with a message fit to show a user
 as-is. Uploads are untrusted: ``.npy`` files are never unpickled, WAV headers are checked against
 the bytes actually present before anything is allocated, every size is bounded
-(:mod:`multires.limits`), and text is parsed in time and memory linear in its size.
+(:mod:`multires.options`), and text is parsed in time and memory linear in its size.
 
 One module per concept: :mod:`~multires.data.uploads.checks` (the exceptions, the result, the size,
 text and value checks every format shares), :mod:`~multires.data.uploads.text` (CSV/TXT),
 :mod:`~multires.data.uploads.npy` and :mod:`~multires.data.uploads.wav`. :func:`check_upload_bytes` and
 :func:`decode_text` are reused by :mod:`multires.data.tasks.files` for UCR-format dataset files.
-
-Everything here is also importable from :mod:`multires.data.signals`, where it used to live.
 
 Examples
 --------
@@ -30,22 +28,12 @@ from multires.data.uploads.checks import (
     SignalTooLongError,
     check_upload_bytes,
     decode_text,
-    finish,
+    checked_signal,
     upload_too_large_message,
     window_signal,
 )
 
-__all__ = [
-    "UPLOAD_EXTENSIONS",
-    "ParsedSignal",
-    "SignalError",
-    "SignalTooLongError",
-    "check_upload_bytes",
-    "decode_text",
-    "parse_upload",
-    "upload_too_large_message",
-    "window_signal",
-]
+__all__ = ["UPLOAD_EXTENSIONS", "parse_upload"]
 
 UPLOAD_EXTENSIONS = (".csv", ".txt", ".npy", ".wav")
 """File name endings :func:`parse_upload` accepts (case-insensitive)."""
@@ -82,7 +70,7 @@ def parse_upload(data: bytes, filename: str, column: str | None = None) -> Parse
         * NPY: corrupt or truncated, not numeric (object arrays are refused and never unpickled),
           not 1-D (2-D arrays with a dimension of size 1 are squeezed);
         * WAV: not plain PCM, not 8/16/32-bit, truncated, sample rate outside 1..384000 Hz;
-        * NaN or infinite values, a magnitude above :data:`~multires.limits.MAX_ABS_SAMPLE` (its
+        * NaN or infinite values, a magnitude above :data:`~multires.options.MAX_ABS_SAMPLE` (its
           squares would overflow), fewer than :data:`MIN_SIGNAL_LENGTH` samples.
     SignalTooLongError
         (a :class:`SignalError`) if there are more than :data:`MAX_SIGNAL_LENGTH` samples; its
@@ -125,4 +113,4 @@ def parse_upload(data: bytes, filename: str, column: str | None = None) -> Parse
         parsed = npy.parse_npy(data)
     else:
         parsed = wav.parse_wav(data)
-    return finish(parsed)
+    return checked_signal(parsed)

@@ -2,7 +2,7 @@
 
 Every format parser (:mod:`multires.data.uploads.text`, :mod:`~multires.data.uploads.npy`,
 :mod:`~multires.data.uploads.wav`) starts with :func:`check_upload_bytes` and ends with
-:func:`finish`; :mod:`multires.data.tasks.files` reuses :func:`check_upload_bytes` and
+:func:`checked_signal`; :mod:`multires.data.tasks.files` reuses :func:`check_upload_bytes` and
 :func:`decode_text` for dataset files, raising its own exception class.
 
 Examples
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from multires.limits import (
+from multires.options import (
     MAX_ABS_SAMPLE,
     MAX_SIGNAL_LENGTH,
     MAX_UPLOAD_BYTES,
@@ -33,7 +33,7 @@ __all__ = [
     "check_finite",
     "check_upload_bytes",
     "decode_text",
-    "finish",
+    "checked_signal",
     "upload_too_large_message",
     "window_signal",
 ]
@@ -208,7 +208,7 @@ def check_magnitude(values: np.ndarray) -> None:
         )
 
 
-def finish(parsed: ParsedSignal) -> ParsedSignal:
+def checked_signal(parsed: ParsedSignal) -> ParsedSignal:
     """Last checks of every parsed upload: finite, not huge, not too short; too long is windowable."""
     values = parsed.values
     check_finite(values)

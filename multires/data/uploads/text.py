@@ -157,7 +157,7 @@ def _transpose(line: str, delimiter: str | None) -> str:
 
 def _read_table(body: str, delimiter: str | None, keep_blank: bool = False):
     """``body`` as a DataFrame: numeric columns as numbers (C parser), others as strings."""
-    import pandas as pd
+    import pandas as pd  # on first use, as in _numbers
 
     if delimiter is None and not keep_blank:
         options = {"sep": r"\s+"}

@@ -19,7 +19,7 @@ import wave
 
 import numpy as np
 
-from multires.limits import MAX_WAV_SAMPLE_RATE
+from multires.options import MAX_WAV_SAMPLE_RATE
 from multires.data.uploads.checks import ParsedSignal, SignalError
 
 __all__ = ["parse_wav"]
