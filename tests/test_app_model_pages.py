@@ -257,7 +257,8 @@ def test_runner_callback_records_curves_and_stops_when_the_session_is_gone(monke
     assert run._check_session(1.0) is False  # first sight of a missing session starts the grace period
     assert run._callback(_progress(2)) is False
     assert run._check_session(1.0) is True  # gone for the (zero) grace period: stopped
-    assert run._callback(_progress(10)) is True  # the step in progress is the last
+    with pytest.raises(training_runner._SessionGone):  # the step in progress is the last: train() ends unscored
+        run._callback(_progress(10))
     assert run.stop_cause == "session closed"
     curves = run.curves()
     assert curves["steps"] == [1, 2, 10] and curves["val_steps"] == [10] and curves["val_metric"] == [0.4]

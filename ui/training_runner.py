@@ -281,10 +281,6 @@ class TrainingRun:
             self.live = snapshot
 
     def _callback(self, progress: Progress) -> bool:
-        if self.stop_event.is_set() and self.stop_cause == "session closed":
-            with self._lock:
-                self.last = progress
-            raise _SessionGone  # out of train(): no one will see the scores, so the run does not compute them
         now = time.monotonic()
         self._observe(progress, now)
         with self._lock:
@@ -295,6 +291,8 @@ class TrainingRun:
                 self.val_steps.append(progress.step)
                 self.val_metric.append(progress.val_metric)
             self.last = progress
+        if self.stop_event.is_set() and self.stop_cause == "session closed":
+            raise _SessionGone  # out of train(): no one will see the scores, so the run does not compute them
         return self.stop_event.is_set()
 
     def _check_session(self, now: float) -> bool:
