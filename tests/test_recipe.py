@@ -249,7 +249,7 @@ def test_cli_refuses_a_run_far_past_max_seconds_and_runs_with_force(tmp_path, ca
     status = main(["--task", "ucr:GunPoint", "--out", str(tmp_path / "r"), "--max-seconds", "1", "--quiet"])
     err = capsys.readouterr().err
     assert status == 2 and "refused:" in err and "planned at about" in err
-    assert not (tmp_path / "r").exists()
+    assert not (tmp_path / "r" / "model.safetensors").exists()
 
 
 def test_cli_trains_with_the_recipe_and_records_protocol_and_device(tmp_path, capsys):
