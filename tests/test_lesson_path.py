@@ -171,6 +171,11 @@ def test_the_uniform_step_finds_a_lag_where_uniform_wins():
     why = " ".join(m.value for m in at.markdown)
     found = re.search(r"uniform R² ([0-9]*\.[0-9]+), fading ([0-9]*\.[0-9]+)", why)
     assert found and float(found.group(1)) > float(found.group(2))
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert "lesson_chart_uniform" in keys  # the recall chart, on reveal
+    from ui.uniform_test import TABLE
+
+    assert ("lesson_uniform_test" in keys) == TABLE.is_file()  # and the measured task, when it is shipped
 
 
 def test_the_learned_selection_step_says_whether_it_is_better_from_the_scores():
@@ -213,8 +218,8 @@ def test_compare_recall_caption_is_read_off_the_chart():
     caption = next(unescape(c.value) for c in at.caption
                    if c.value.startswith("Colour = strategy, dash = initialisation"))
     assert "uniform spreads its budget evenly" not in caption
-    assert "memory-fading-haar**: recalls every lag" in caption
-    assert re.search(r"memory-uniform9-haar\*\*: R² ≥ 0\.9 at lags 16–128, below 0\.5 at lags 1–8", caption), caption
+    assert "memory-fading-haar: almost exact at every lag" in caption
+    assert "memory-uniform9-haar: poor at lags 1–8, almost exact at lags 16–128" in caption
 
 
 def test_compare_never_writes_a_range_of_one_value():

@@ -1,5 +1,5 @@
-"""What Compare (and the lesson path) draw from: every model's row, cached tables, and sentences read off
-the data they describe (so a caption cannot contradict its chart)."""
+"""What Compare (and the lesson path) draw from: every model's row, the cached tables, and budget ranges
+in words ("9", not "9–9")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import streamlit as st
 from multires.figures.compare import seed_groups, summary_row
 from ui import state
 from ui.figure_cache import HASH_NAMED, Named
-from ui.safe_text import plain
 
 __all__ = ["model_row", "model_rows", "model_tables", "value_range"]
 

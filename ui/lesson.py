@@ -215,6 +215,9 @@ def _uniform_step() -> Question:
     def recall() -> None:
         show(cached_figure(capacity_figure, lags, r2, labels, height=_height(360), width_px=1000,
                            mark_lag=(asked, f"τ = {asked}")), key="lesson_chart_uniform")
+        from ui.uniform_test import show_uniform_test
+
+        show_uniform_test("lesson_uniform_test")  # the measured task, as TREESELECT and Compare show it
 
     return Question(
         f"Same budget, {MEMORY_DEPTH + 1} cells each (green: fading, pink: uniform). A task needs x[n − {asked}], "
@@ -224,7 +227,8 @@ def _uniform_step() -> Question:
         f"of lags, so its share stays level far into the past (R² {float(r2['uniform'][0]):.2f} at τ = 0, still "
         f"{u_value:.2f} at τ = {asked}); fading's share halves with every level. So uniform wins on tasks that need "
         f"the distant past in detail, fading on tasks that need the newest samples exactly "
-        f"(R² {float(r2['fading'][0]):.0f} at τ = 0).", recall)
+        f"(R² {float(r2['fading'][0]):.0f} at τ = 0). Below the recall chart: a task built to test this, trained with "
+        "both rules at equal budgets over seeds.", recall)
 
 
 # --- 6. learned vs Haar filters ---------------------------------------------------------------------------

@@ -44,8 +44,10 @@ _FOCUS_COLOR = "#E6B800"
 def _legend_below(fig: go.Figure) -> go.Figure:
     """Legend under the x-axis title, so it never collides with the title in a half-width column."""
     height = fig.layout.height or 400
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
-                      margin=dict(b=110), height=height + 50)
+    # anchored to the figure's bottom edge (not a fraction of the plot): however tall the chart and however
+    # large presentation mode makes the axis title, the legend sits below it, never on it
+    fig.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0.0),
+                      margin=dict(b=120), height=height + 50)
     return fig
 
 
