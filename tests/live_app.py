@@ -251,9 +251,12 @@ async def start_training(page, width: int | None = None, layers: int | None = No
               f"{width}×" if width is not None else "", f"×{layers} " if layers is not None else ""]
     caption = page.get_by_text("Will train")
     deadline = time.monotonic() + HANG_S
-    while not all(part in await caption.inner_text() for part in wanted):
+    while True:
+        shown = await caption.inner_text()
+        if all(part in shown for part in wanted):
+            break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the Train page never showed {wanted}: {await caption.inner_text()!r}")
+            raise TimeoutError(f"the Train page never showed {wanted}: {shown!r}")
         await asyncio.sleep(0.2)
     await wait_idle(page)
     name = (await caption.inner_text()).removeprefix("Will train").strip()
