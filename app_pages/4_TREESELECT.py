@@ -57,7 +57,7 @@ def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
         return sidebar
     options = learned + [sidebar.name]
     default = defaults.default_learned_model(options)
-    name = st.selectbox("Model on this page (not the sidebar's)", options, index=default,
+    name = st.selectbox("Model (this page only)", options, index=default,
                         key=f"ts_model_{sidebar.name}",
                         help="Pick the sidebar's model here to use it on this page too.")
     if name != sidebar.name:  # one line above the controls, where the eye already is
