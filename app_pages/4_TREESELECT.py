@@ -122,7 +122,8 @@ conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
-st.caption(plain(defaults.model_note(entry)))
+if not presenting():  # presenting, the key chart needs the line: the note is one switch away
+    st.caption(plain(defaults.model_note(entry)))
 
 
 # --- page controls ---------------------------------------------------------------------------
