@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
-from multires.limits import MAX_ANALYSED_WINDOW
+from multires.limits import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
 from multires.figures.style import STRATEGY_COLORS, STRATEGY_LABELS
 from multires.figures.tree import cell_coords, cell_label, tree_heatmap
 from multires.figures.treeselect import (
@@ -182,7 +183,15 @@ window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more pas
 #: What "What it remembers" analyses: with a capped window, only the slots that read inside it.
 analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in strategies.items()}
 analysed = {s: slots for s, slots in analysed.items() if slots}
-cap_note = (f" This memory reaches {full_window} samples back; the page analyses only the last {window} (to stay "
+# The analyses' work grows as slots² x window (multires.limits.MAX_ANALYSIS_WORK): past the bound a page keeps the
+# slots nearest the present and says so, so no legal checkpoint costs much more than the shipped models.
+most_slots = max(1, math.isqrt(MAX_ANALYSIS_WORK // max(window, 1)))
+reduced_slots = {s: len(slots) for s, slots in analysed.items() if len(slots) > most_slots}
+analysed = {s: sorted(slots, key=lambda slot: memory_span([slot], depth, k))[:most_slots] if s in reduced_slots
+            else slots for s, slots in analysed.items()}
+slot_note = "".join(f" The {strategy} memory keeps {count} slots here; the page analyses the {most_slots} nearest the "
+                    "present (the work grows with the square of the slots)." for strategy, count in reduced_slots.items())
+cap_note = slot_note + (f" This memory reaches {full_window} samples back; the page analyses only the last {window} (to stay "
             "quick), leaving out the slots that read further." if full_window > window else "")
 
 # --- the inspected cell (linked views) -------------------------------------------------------

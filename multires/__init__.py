@@ -53,6 +53,8 @@ _EXPORTS: dict[str, str] = {
     "CheckpointError": "checkpoint.format",
     **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint.io"),
     **dict.fromkeys(["TrainConfig", "TrainingError", "TrainingWarning", "evaluate", "train"], "training.loop"),
+    **dict.fromkeys(["RecipeResult", "fit"], "training.recipe"),
+    **dict.fromkeys(["MultiresEnsemble", "load_model", "save_model"], "training.ensemble"),
 }
 #: Submodules handed on whole: ``multires.tasks`` is :mod:`multires.data.tasks`, and so on.
 _SUBMODULES: dict[str, str] = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_ANALYSED_WINDOW",
+    "MAX_ANALYSIS_WORK",
     "MAX_CANDIDATE_SLOTS",
     "MAX_CURVE_POINTS",
     "MAX_DATASET_SERIES",
@@ -88,6 +89,12 @@ CPU demo, far below what hurts the server."""
 MAX_ANALYSED_WINDOW = 4096
 """Most past samples a page analyses per view (reconstruction, memory capacity per lag, kernel
 charts); a longer memory is shown up to this lag and the caption says so."""
+
+MAX_ANALYSIS_WORK = 128 * 128 * 4096
+"""Most work of one memory analysis (reconstruction of the past, capacity per lag): it grows as
+slots² x window (a least-squares solve over the slots' impulse responses), so a page analyses at most
+``isqrt(MAX_ANALYSIS_WORK // window)`` slots (128 over a 4096-sample window), the nearest the present.
+A legal learned layer of 1,100 slots inside the window took 85 s to reconstruct (issue 23)."""
 
 # --- what a checkpoint's JSON metadata may hold (multires.checkpoint.safejson, multires.checkpoint.schema) ---------
 

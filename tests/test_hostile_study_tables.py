@@ -227,6 +227,20 @@ def test_the_study_page_says_what_is_wrong_with_a_malformed_upload_and_keeps_wor
     at.file_uploader(key="study_upload").set_value(("bad.csv", MALFORMED[case][0], "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.error) == 1 and "bad.csv" in unescape(at.error[0].value)
-    assert len(at.get("plotly_chart")) == 2, "the shipped study is still drawn"
+    assert "study_budget" in [chart.key for chart in at.get("plotly_chart")], "the shipped study is still drawn"
     at.run()  # a rerun with the file still attached: the same words, no crash
     assert not at.exception and len(at.error) == 1
+
+
+def test_link_markup_in_task_and_init_cells_never_makes_a_chart_link():
+    from multires.figures.study import budget_figure, init_figure
+    from multires.plaintext import plain_figure
+
+    hostile = '<a href="https://evil.example/x">t</a>'
+    table = read_results(SHIPPED)
+    task = table["task"].iloc[0]
+    rows = table[table["task"] == task].assign(task=hostile, init=hostile + " init")
+    for fig in (budget_figure(rows, hostile, init=hostile + " init"), init_figure(rows, hostile)):
+        text = str(plain_figure(fig).to_dict())
+        assert "<a href" in str(fig.to_dict()), "the hostile text reached the figure"
+        assert "<a href" not in text and "&lt;a href" in text

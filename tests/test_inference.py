@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import multires
-from multires import ModelConfig, MultiresNet, inference, predict
+from multires import ModelConfig, MultiresNet, predict
+from multires.training import inference
 from multires.data.tasks import DatasetError, normalize_series, ucr_task
 
 TRAIN_STEPS = 30

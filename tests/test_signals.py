@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import pywt
 
-from multires import limits, signals, uploads
+from multires import limits
+from multires.data import signals, uploads
 from multires.data.signals import (
     DEMO_SIGNAL_NAMES,
     MAX_SIGNAL_LENGTH,

@@ -93,7 +93,8 @@ def test_stop_callback_stops_after_n_steps(digits):
 def test_max_seconds_stops_cleanly(digits):
     result = train(digits, TrainConfig(d_model=8, min_steps=0, batch_size=64, epochs=500, max_seconds=0.5))
     assert result.stopped and result.stop_reason == "max_seconds"
-    assert result.train_time >= 0.5 and result.steps < result.total_steps  # at the bound, not the 500 epochs
+    # at the bound, not the 500 epochs: it stops before the step that would end past the bound
+    assert result.steps < result.total_steps
 
 
 def test_same_seed_gives_identical_weights_and_global_rng_is_untouched(digits):

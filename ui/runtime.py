@@ -55,7 +55,7 @@ PRELOAD_MODULES = (
     "multires.analysis.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
     "multires.figures.treeselect",
     "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
-    "multires.study.results", "multires.analysis.explain", "multires.figures.explain",
+    "multires.study.results", "multires.analysis.explain", "multires.figures.explain", "multires.figures.uniform_test",
 )
 
 

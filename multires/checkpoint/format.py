@@ -101,6 +101,10 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
                               "(format 'wavelet-memory-explorer')")
+    if metadata.get("format") == "wavelet-memory-explorer-ensemble":
+        raise CheckpointError(f"this file holds an ensemble of {metadata.get('members', 'several')} models trained "
+                              "with different seeds, not a single model; load it with multires.load_model "
+                              "(predictions average the models)")
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint format is {quote(metadata.get('format'))}, expected {quote(FORMAT)}: "
                               "this file was not written by this app")

@@ -54,6 +54,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-layers", type=int)
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-seconds", type=float, help="training time cap per trial")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                   help="where trials compute (default: the TrainConfig default, auto: a GPU when present)")
     p.add_argument("--address", help="Ray cluster address (default: a local Ray for this run)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray = trials at once (default: all)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
@@ -72,6 +74,14 @@ def build_grids(args: argparse.Namespace) -> tuple[StudyGrid, ...]:
     if args.grid is None:
         if "tasks" not in changes:
             raise ValueError("give --grid PRESET or --tasks (e.g. --tasks ucr:GunPoint)")
+    if getattr(args, "device", None) is not None:
+        return tuple(dataclasses.replace(g, train_options={**g.train_options, "device": args.device})
+                     for g in _grids(args, changes))
+    return _grids(args, changes)
+
+
+def _grids(args: argparse.Namespace, changes: dict) -> tuple[StudyGrid, ...]:
+    if args.grid is None:
         return (StudyGrid(**changes),)
     grids = []
     for base in grid_preset(args.grid):

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 import warnings
@@ -50,8 +51,11 @@ from ..config import DropoutMode, InitScheme
 from ..constants import TREE_SELECTS
 from ..data.tasks import TASK_NAMES, load_task
 from .threads import apply_thread_policy, resolve_threads
-from .config import DECAYS, PRESETS
+from .config import AUGMENTS, DECAYS, DEVICES, PRESETS, PROTOCOLS
+from .device import resolve_device
+from .ensemble import MultiresEnsemble, save_model
 from .loop import TRAIN_LIMITS, DistributedHooks, Progress, TrainConfig, TrainingError, TrainingWarning, train
+from .recipe import RunRefused, check_plan, fit, plan_run
 
 __all__ = ["build_parser", "main"]
 
@@ -76,9 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "or TRAIN.tsv,TEST.tsv (default: digits)")
     task.add_argument("--data-seed", type=int, default=0, help="seed of the task's data and split (default: 0)")
     task.add_argument("--out", type=Path, required=True, help="run directory for model.safetensors + sidecars")
+    task.add_argument("--val-fraction", type=float, default=None,
+                      help="share of each class of the training split held out for validation (holdout "
+                           "protocol; UCR and file tasks; default 0.2)")
     p.add_argument("--preset", choices=PRESETS, default=d["preset"],
-                   help="named recipe: default (this project's) or paper (the official classification code's); "
-                        "explicit options override it")
+                   help="named recipe: default (this project's), paper (the official classification code's) "
+                        "or paper-cpu (the paper's model sized to a 2-core laptop); explicit options override it")
     model = p.add_argument_group("model")
     model.add_argument("--tree-select", choices=TREE_SELECTS, default=d["tree_select"], help="TREESELECT rule")
     model.add_argument("--memory-size", type=int, default=d["memory_size"], help="slots M (uniform, learned)")
@@ -115,8 +122,27 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW weight decay")
     opt.add_argument("--seed", type=int, default=d["seed"], help="init, shuffling and dropout seed")
     opt.add_argument("--max-seconds", type=float, default=d["max_seconds"],
-                     help=f"stop cleanly after this many seconds of training (max {TRAIN_LIMITS['max_seconds'][1]:g})")
+                     help=f"stop cleanly after this many seconds of training, all sub-runs together "
+                          f"(max {TRAIN_LIMITS['max_seconds'][1]:g}); a run planned far past it is refused")
+    opt.add_argument("--augment", default=d["augment"],
+                     help=f"series augmentation while training: none, or some of {', '.join(AUGMENTS)} joined by '+'")
+    opt.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
+                     help="cross-entropy label smoothing (default: 0)")
+    rec = p.add_argument_group("protocol (how the training budget is chosen; the test split is scored once, last)")
+    rec.add_argument("--protocol", choices=PROTOCOLS, default=d["protocol"],
+                     help="cv: stratified k-fold cross-validation on the training split chooses the number of "
+                          "epochs, then a refit on all of it; holdout: best epoch on the validation split; "
+                          "auto (default): cv up to 1000 training series, else holdout")
+    rec.add_argument("--folds", type=int, default=d["folds"], help=f"folds of the cross-validation (default: {d['folds']})")
+    rec.add_argument("--refit", dest="refit", action="store_true", default=d["refit"],
+                     help="holdout: refit on train + validation for the best epoch's number of epochs (cv always refits)")
+    rec.add_argument("--no-refit", dest="refit", action="store_false", help="holdout: keep the holdout run's model")
+    rec.add_argument("--ensemble", type=int, default=d["ensemble"],
+                     help="train this many seeds (seed, seed+1, ...) and average their probabilities (default: 1)")
+    rec.add_argument("--force", action="store_true", help="run even when the plan is far past --max-seconds")
     run = p.add_argument_group("process")
+    run.add_argument("--device", choices=DEVICES, default=d["device"],
+                     help="where to compute: auto (a GPU when present, else the CPU), cpu, cuda or mps")
     run.add_argument("--threads", type=int, default=None,
                      help="torch CPU threads per process (default: the thread policy, multires.training.threads: "
                           "MULTIRES_THREADS, else 1 - measured fastest on a shared machine; under torchrun "
@@ -185,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = _train_config(args)
         threads = resolve_threads(args.threads)
+        resolve_device(config.device)
         check_writable_dir(args.out, "--out directory")  # before training, not after it
-    except ValueError as err:  # ThreadPolicyError and OutputDirError included
+    except ValueError as err:  # ThreadPolicyError, DeviceError and OutputDirError included
         parser.print_usage(sys.stderr)
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
@@ -194,8 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     rank = 0 if hooks is None else hooks.rank
     try:
         apply_thread_policy(threads)
+        options = {} if args.val_fraction is None else {"val_fraction": args.val_fraction}
         try:
-            task = load_task(args.task, seed=args.data_seed)
+            task = load_task(args.task, seed=args.data_seed, **options)
+            if hooks is None:
+                return _fit_one_process(args, config, task, threads)
             bar = _Bar(rank == 0 and not args.quiet, f"{task.name} {config.tree_select}")
             try:
                 with warnings.catch_warnings():  # printed below, once, as plain lines
@@ -215,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             metrics = result.metrics()
             metrics["data_seed"] = args.data_seed
             metrics["torch_threads"] = threads
+            metrics["protocol"] = {"name": "holdout", "description": "one data-parallel run on the holdout "
+                                   "validation split (torchrun runs a single run; no cross-validation)"}
             try:
                 path = save_run(args.out, result.net, metrics)
             except OSError as err:  # e.g. the disk filled or the directory was removed during the run
@@ -225,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             note = f" (stopped early: {result.stop_reason})" if result.stopped else ""
             best = f" at best validation epoch {result.best_epoch}" if result.best_epoch is not None else ""
             print(f"{name} {result.test_metric:.4f}{best} after {result.epochs_done} epochs ({result.steps} steps), "
-                  f"{result.train_time:.1f} s on {result.world_size} process(es) x {threads} thread(s){note}; wrote {path}")
+                  f"{result.train_time:.1f} s on {result.world_size} process(es) x {threads} thread(s){note}; "
+                  f"protocol: holdout (data-parallel single run); wrote {path}")
             for message in result.warnings:
                 print(f"warning: {message}", file=sys.stderr)
         return 0
@@ -234,6 +267,71 @@ def main(argv: list[str] | None = None) -> int:
             import torch.distributed as dist
 
             dist.destroy_process_group()
+
+
+class _StageBar:
+    """One progress bar per sub-run of :func:`multires.training.recipe.fit` (folds, refits)."""
+
+    def __init__(self, enabled: bool, description: str) -> None:
+        self.enabled, self.description, self.stage, self.bar = enabled, description, None, None
+
+    def __call__(self, stage: str, p: Progress) -> bool:
+        if stage != self.stage:
+            self.close()
+            self.stage, self.bar = stage, _Bar(self.enabled, f"{self.description} {stage}")
+        return self.bar(p)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _fit_one_process(args: argparse.Namespace, config: TrainConfig, task, threads: int) -> int:
+    """The recipe (:func:`multires.training.recipe.fit`) in this process: plan, refuse or run, save, report."""
+    plan = plan_run(task, config)
+    device = resolve_device(config.device)
+    print(f"{task.name}: {plan.summary()} on {device.type}", file=sys.stderr)
+    try:
+        check_plan(plan, config.max_seconds)
+    except RunRefused as err:
+        if not args.force:
+            print(f"refused: {err}", file=sys.stderr)
+            return 2
+        print(f"warning: {err} (running anyway: --force)", file=sys.stderr)
+    bar = _StageBar(not args.quiet, task.name)
+    try:
+        with warnings.catch_warnings():  # printed below, once, as plain lines
+            warnings.simplefilter("ignore", TrainingWarning)
+            result = fit(task, config, bar)
+    finally:
+        bar.close()
+    metrics = result.metrics()
+    metrics.update(data_seed=args.data_seed, torch_threads=threads, device=device.type,
+                   estimated_seconds=round(plan.seconds, 1))
+    try:
+        if isinstance(result.net, MultiresEnsemble):
+            args.out.mkdir(parents=True, exist_ok=True)
+            path = save_model(args.out / "model.safetensors", result.net, metrics)
+            (args.out / "config.json").write_text(result.net.config.to_json() + "\n")
+            (args.out / "metrics.json").write_text(json.dumps(_json_ready(metrics), indent=2, sort_keys=True) + "\n")
+        else:
+            path = save_run(args.out, result.net, metrics)
+    except OSError as err:  # e.g. the disk filled or the directory was removed during the run
+        print(f"multires-train: error: the trained model could not be saved in {args.out}: {err}", file=sys.stderr)
+        return 1
+    name = "test accuracy" if result.kind == "classify" else "test mean R^2"
+    members = f"ensemble of {len(result.members)} seeds, " if len(result.members) > 1 else ""
+    print(f"{name} {result.test_metric:.4f} ({members}{result.describe()}); {result.wall_time:.1f} s "
+          f"(estimate {plan.seconds:.0f} s) on {device.type} x {threads} thread(s); wrote {path}")
+    for message in result.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    return 0
+
+
+def _json_ready(value):
+    from ..checkpoint.io import _json_safe
+
+    return _json_safe(value)
 
 
 if __name__ == "__main__":

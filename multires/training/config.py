@@ -46,9 +46,20 @@ from ..constants import TREE_SELECTS, TreeSelect
 from ..checkpoint.jsonconfig import JsonConfig
 from ..wavelets import check_wavelet_name
 
-__all__ = ["DECAYS", "PRESETS", "TRAIN_LIMITS", "TRAIN_PRESETS", "Decay", "Preset", "TrainConfig", "preset_values"]
+__all__ = ["AUGMENTS", "DECAYS", "DEVICES", "PRESETS", "PROTOCOLS", "TRAIN_LIMITS", "TRAIN_PRESETS", "Decay",
+           "Device", "Preset", "Protocol", "TrainConfig", "preset_values"]
 
-Preset = Literal["default", "paper"]
+Preset = Literal["default", "paper", "paper-cpu"]
+#: How the recipe (:func:`multires.training.recipe.fit`) chooses the budget: ``holdout`` (best epoch on the
+#: task's validation split), ``cv`` (stratified k-fold on the training split, then a refit on all of
+#: it) or ``auto`` (``cv`` up to :data:`multires.training.recipe.CV_MAX_SERIES` training series, else holdout).
+Protocol = Literal["auto", "holdout", "cv"]
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
+#: Where a run computes: ``auto`` picks CUDA, then Apple's MPS, when present, else the CPU.
+Device = Literal["auto", "cpu", "cuda", "mps"]
+DEVICES: tuple[str, ...] = get_args(Device)
+#: Series augmentations :mod:`multires.training.augment` offers; ``augment`` joins any of them with ``+``.
+AUGMENTS: tuple[str, ...] = ("crop", "jitter", "scale")
 PRESETS: tuple[str, ...] = get_args(Preset)
 #: Which parameters AdamW decays: ``dense`` (encoder, 1x1 mixers, decoder weights) or ``all``.
 Decay = Literal["dense", "all"]
@@ -71,6 +82,9 @@ TRAIN_LIMITS: dict[str, tuple[float, float]] = {
     "warmup_epochs": (0.0, 100.0),
     "seed": (0, 2**31 - 1),
     "max_seconds": (0.1, 24 * 3600.0),
+    "folds": (2, 20),
+    "ensemble": (1, 20),
+    "label_smoothing": (0.0, 0.5),
 }
 
 #: Optimisation side of the named recipes (the architecture side of ``paper`` is merged in from
@@ -80,7 +94,15 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "wavelet": None, "kernel_size": 2, "d_model": 128, "n_layers": 4, "dropout": 0.1, "norm": "layer",
         "epochs": 100, "min_steps": 0, "batch_size": 64, "lr": 0.01, "weight_decay": 0.01, "decay": "all",
-        "warmup_epochs": 1.0,
+        "warmup_epochs": 1.0, "protocol": "holdout",
+    },
+    # The paper's model (LayerNorm, channel dropout, random filters, k = 2, AdamW on all parameters)
+    # and its protocol (best validation epoch) sized to a 2-core laptop: width 64 instead of 128, batch 32,
+    # at least 10 epochs and 300 steps instead of 100 epochs of batch 64; see README "paper-cpu".
+    "paper-cpu": {
+        "wavelet": None, "kernel_size": 2, "d_model": 64, "n_layers": 4, "dropout": 0.1, "norm": "layer",
+        "epochs": 10, "min_steps": 300, "batch_size": 32, "lr": 0.01, "weight_decay": 0.01, "decay": "all",
+        "warmup_epochs": 1.0, "protocol": "holdout",
     },
 }
 
@@ -130,6 +152,13 @@ class TrainConfig(JsonConfig):
     select_best: bool = True  # return the weights of the best validation epoch (else the last)
     seed: int = 0  # initialisation, shuffling and dropout
     max_seconds: float | None = None  # stop (cleanly) after this much training time
+    device: Device = "auto"  # cpu, cuda, mps, or auto (an accelerator when present)
+    augment: str = "none"  # series augmentation while training: none, or crop/jitter/scale joined by "+"
+    label_smoothing: float = 0.0  # cross-entropy label smoothing (classification)
+    protocol: Protocol = "auto"  # fit(): how the budget is chosen (holdout, cv, auto by dataset size)
+    folds: int = 5  # fit(): k of the stratified k-fold cross-validation
+    refit: bool | None = None  # fit(): retrain on the whole training split (None: yes for cv, no for holdout)
+    ensemble: int = 1  # fit(): seeds averaged (probabilities) into one model
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -170,7 +199,8 @@ class TrainConfig(JsonConfig):
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
         optional = ("memory_size", "max_lag", "patience")
-        for name in ("epochs", "min_steps", "d_model", "n_layers", "kernel_size", "batch_size", "seed") + optional:
+        for name in ("epochs", "min_steps", "d_model", "n_layers", "kernel_size", "batch_size", "seed", "folds",
+                     "ensemble") + optional:
             value = getattr(self, name)
             if value is None and name in optional:
                 continue
@@ -179,7 +209,7 @@ class TrainConfig(JsonConfig):
             low, high = TRAIN_LIMITS.get(name, (0, 65536))
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in {low}..{high}, got {value}")
-        for name in ("lr", "weight_decay", "max_seconds", "dropout", "warmup_epochs"):
+        for name in ("lr", "weight_decay", "max_seconds", "dropout", "warmup_epochs", "label_smoothing"):
             value = getattr(self, name)
             if value is None and name in ("max_seconds", "warmup_epochs"):
                 continue
@@ -203,7 +233,9 @@ class TrainConfig(JsonConfig):
             raise ValueError("fading keeps depth + 1 slots by itself: leave memory_size as None")
         if self.wavelet is not None:
             check_wavelet_name(self.wavelet)
-        for name in ("freeze_filters", "select_best", "indep_res_init"):
+        for name in ("freeze_filters", "select_best", "indep_res_init", "refit"):
+            if name == "refit" and self.refit is None:
+                continue
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {quote(getattr(self, name))}")
         if self.norm not in ("batch", "layer"):
@@ -214,6 +246,13 @@ class TrainConfig(JsonConfig):
             raise ValueError(f"dropout_mode must be one of {get_args(DropoutMode)}, got {quote(self.dropout_mode)}")
         if self.init not in get_args(InitScheme):
             raise ValueError(f"init must be one of {get_args(InitScheme)}, got {quote(self.init)}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {quote(self.device)}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {quote(self.protocol)}")
+        parts = self.augment.split("+") if isinstance(self.augment, str) else [None]
+        if self.augment != "none" and (not all(p in AUGMENTS for p in parts) or len(set(parts)) != len(parts)):
+            raise ValueError(f"augment must be 'none' or some of {AUGMENTS} joined by '+', got {quote(self.augment)}")
 
     def total_epochs(self, steps_per_epoch: int) -> int:
         """Epochs of the full run: ``epochs``, raised so it has at least ``min_steps`` steps.
@@ -264,7 +303,8 @@ def preset_values(preset: str) -> dict[str, Any]:
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {PRESETS}, got {quote(preset)}")
     values = dict(TRAIN_PRESETS[preset])
-    for name, value in MODEL_PRESETS.get(preset, {}).items():
+    architecture = "paper" if preset == "paper-cpu" else preset  # paper-cpu: the paper's model, resized
+    for name, value in MODEL_PRESETS.get(architecture, {}).items():
         if name in _FIELD_DEFAULTS and name != "preset":  # "head" is set by the task's kind
             values[name] = value
     return values

@@ -88,7 +88,9 @@ class SingleProcess:
 
     rank = 0
     world_size = 1
-    device = torch.device("cpu")
+
+    def __init__(self, device: torch.device | None = None) -> None:
+        self.device = torch.device("cpu") if device is None else device
 
     def wrap(self, net: nn.Module) -> nn.Module:
         return net

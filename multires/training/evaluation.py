@@ -35,9 +35,11 @@ __all__ = ["EVAL_BATCH", "Split", "evaluate", "loss_fn", "running_metric", "step
 Split = Literal["train", "val", "test"]
 
 
-def loss_fn(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Cross entropy for ``classify``, mean squared error for ``recall``."""
-    return F.cross_entropy(out, y) if kind == "classify" else F.mse_loss(out, y)
+def loss_fn(out: torch.Tensor, y: torch.Tensor, kind: str, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross entropy for ``classify`` (optionally label-smoothed), mean squared error for ``recall``."""
+    if kind == "classify":
+        return F.cross_entropy(out, y, label_smoothing=label_smoothing)
+    return F.mse_loss(out, y)
 
 
 def step_stats(out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor, kind: str) -> torch.Tensor:

@@ -23,6 +23,8 @@ import torch
 from multires.plaintext import quote
 from multires.data.tasks.arrays import _normalized, series_array
 
+from .device import resolve_device
+
 __all__ = ["PredictNormalization", "predict"]
 
 PredictNormalization = Literal["series", "none"]
@@ -36,6 +38,7 @@ def predict(
     class_names: Sequence[str] | None = None,
     normalize: PredictNormalization = "series",
     batch_size: int = 512,
+    device: str | None = None,
 ) -> np.ndarray:
     """Class predictions of a classification network for raw series.
 
@@ -58,6 +61,9 @@ def predict(
         in training (e.g. the digits and MNIST tasks, standardised with training statistics).
     batch_size : int, default 512
         Series per forward pass.
+    device : {"auto", "cpu", "cuda", "mps"}, optional
+        Where to compute (``auto``: an accelerator when present). The network is moved there for
+        the call and back to where it was afterwards. Default: where the network already is.
 
     Returns
     -------
@@ -84,12 +90,18 @@ def predict(
                           "separately) were constant at their own scale and were set to all zeros before "
                           "predicting", UserWarning, stacklevel=2)
     inputs = torch.from_numpy(values.astype(np.float32))
+    params = next(iter(net.parameters()), None)
+    home = params.device if params is not None else torch.device("cpu")
+    target = home if device is None else resolve_device(device)
     was_training = net.training
     net.eval()
     try:
+        net.to(target)
         with torch.no_grad():
-            scores = [net(inputs[start : start + batch_size]) for start in range(0, len(inputs), batch_size)]
+            scores = [net(inputs[start : start + batch_size].to(target)).cpu()
+                      for start in range(0, len(inputs), batch_size)]
     finally:
+        net.to(home)
         net.train(was_training)
     logits = torch.cat(scores)  # (n, n_classes)
     if logits.ndim != 2:

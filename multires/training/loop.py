@@ -13,7 +13,7 @@ presets (:mod:`multires.training.config`), AdamW groups and the warm-up + cosine
 
 What a run does, in order: the budget is ``config.total_epochs`` whole epochs (at least
 ``min_steps`` optimizer steps); after every epoch the model is scored on the validation split in
-eval mode and the best epoch's weights are kept (ties go to the lower validation loss; only epochs
+eval mode and the best epoch's weights are kept (ties go to the later epoch; only epochs
 whose BatchNorm statistics can have converged and whose learned selection is final compete); with
 ``patience`` the run stops after that many epochs without improvement; at the end the best
 epoch's weights are restored (``select_best``) and train, validation and test are scored in eval
@@ -53,6 +53,9 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from ..config import ModelConfig
+from .augment import make_augmenter
+from .device import resolve_device
+from .diagnostics import undertrained_warnings
 from .distributed import DistributedHooks, SingleProcess
 from .evaluation import evaluate, loss_fn, running_metric, step_stats
 from .history import (
@@ -171,7 +174,8 @@ def train(
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     config.validate()
     _check_task(task)
-    hooks = SingleProcess() if distributed is None else distributed
+    hooks = SingleProcess(resolve_device(config.device)) if distributed is None else distributed
+    augment = make_augmenter(config.augment, config.seed)
     net = build_model(config.model_config(task), config.seed).to(hooks.device)
     for conv in net.convs:
         conv.h0.requires_grad_(not config.freeze_filters)
@@ -183,7 +187,7 @@ def train(
     epochs = config.total_epochs(steps_per_epoch)
     optimizer, scheduler, clock = build_optimizer(net, config, steps_per_epoch, epochs * steps_per_epoch)
     run = _RunState(config, task, net, hooks, clock, epochs, callback)
-    loop_start = time.perf_counter()
+    loop_start = run.loop_start = time.perf_counter()
     with _dropout_rng(config):
         for epoch in range(epochs):
             sampler.set_epoch(epoch)
@@ -192,10 +196,12 @@ def train(
             for first in range(0, len(order), per_rank_batch):
                 idx = order[first : first + per_rank_batch]
                 x, y = task.x_train[idx].to(hooks.device), task.y_train[idx].to(hooks.device)
+                if augment is not None:
+                    x = augment(x)
                 run.advance_selection()
                 lr = optimizer.param_groups[0]["lr"]
                 out = run.model(x)  # (B, outputs)
-                loss = loss_fn(out, y, task.kind)
+                loss = loss_fn(out, y, task.kind, config.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 totals = hooks.all_sum(torch.cat([step_stats(out.detach(), y, loss.detach(), task.kind),
@@ -216,15 +222,17 @@ def train(
 class _Best:
     """The best validation epoch so far: its score, and a copy of its weights and buffers."""
 
-    key: tuple[float, float] = (-math.inf, -math.inf)  # (metric, -loss): higher is better
+    key: float = -math.inf  # the validation metric: higher is better, ties go to the later epoch
     epoch: int | None = None  # 1-based
     step: int | None = None
     state: dict[str, torch.Tensor] | None = None
     stale: int = 0  # eligible epochs since the last improvement
 
     def offer(self, metric: float, loss: float, epoch: int, step: int, net: nn.Module) -> None:
-        key = (metric if math.isfinite(metric) else -math.inf, -loss if math.isfinite(loss) else -math.inf)
-        if self.epoch is None or key > self.key:
+        # Ties go to the LATER epoch (as the official code's ``val_acc >= best_val_acc``): on a small
+        # validation split many epochs tie, and the earliest has the least settled BatchNorm statistics.
+        key = metric if math.isfinite(metric) else -math.inf
+        if self.epoch is None or key >= self.key:
             self.key, self.epoch, self.step, self.stale = key, epoch, step, 0
             self.state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
@@ -250,6 +258,7 @@ class _RunState:
     running: torch.Tensor | None = None
     stop_reason: StopReason | None = None
     next_snapshot: int = 1
+    loop_start: float = 0.0
 
     def __post_init__(self) -> None:
         self.model = self.hooks.wrap(self.net)
@@ -304,7 +313,8 @@ class _RunState:
         patience = self.config.patience
         if self.hooks.any(stop):
             self.stop_reason = "callback"
-        elif limit is not None and self.clock.elapsed >= limit and self.clock.step < self.clock.total_steps:
+        elif limit is not None and self.clock.step < self.clock.total_steps and self.hooks.any(
+                _next_step_passes(limit, time.perf_counter() - self.loop_start, self.clock.step)):
             self.stop_reason = "max_seconds"
         elif epoch_end and patience is not None and self.hooks.any(self.best.stale >= patience):
             self.stop_reason = "early_stopping"
@@ -357,12 +367,21 @@ class _RunState:
             best_epoch=self.best.epoch if use_best else None, best_step=self.best.step if use_best else None,
             total_epochs=self.epochs,
         )
-        for message in _score_warnings(result):
+        for message in _score_warnings(result) + undertrained_warnings(result):
             result.warnings.append(message)
             if self.hooks.rank == 0:
                 warnings.warn(message, TrainingWarning, stacklevel=3)
         result.wall_time = time.perf_counter() - start
         return result
+
+
+def _next_step_passes(limit: float, now: float, steps: int) -> bool:
+    """True when one more step (at the mean step time so far) would end past ``limit`` seconds.
+
+    Stopping *before* the step that would overrun keeps a run within one step of its time bound
+    (epoch-end validation is part of ``now``, so a slow validation pass is counted too).
+    """
+    return now + (now / max(steps, 1)) > limit
 
 
 def _batchnorm_steps(module: nn.Module) -> int:
@@ -382,18 +401,28 @@ def _score_warnings(result: TrainResult) -> list[str]:
             messages.append(
                 f"BatchNorm running statistics cannot have converged: the returned weights had {steps} "
                 f"optimizer step(s), momentum {module.momentum:g} needs at least {needed}; eval-mode scores "
-                "may be far below training scores. Raise min_steps (or epochs), or use norm='layer'."
+                "may be far below training scores. Raise min_steps (or epochs) so the run has that many "
+                "steps, or use norm='layer'."
             )
             break
     batch_stats = result._batch_stats_train_metric()
     eval_mode = result.train.get("metric")
     if batch_stats is not None and eval_mode is not None and batch_stats - eval_mode > EVAL_GAP:
         name = result.train["metric_name"]
-        messages.append(
-            f"the eval-mode training {name} ({eval_mode:.3f}) is {batch_stats - eval_mode:.3f} below the "
-            f"batch-statistics one ({batch_stats:.3f}): BatchNorm running statistics (or dropout) do not "
-            "match training; trust the eval-mode scores, and train longer or use norm='layer'."
-        )
+        gap = (f"the eval-mode training {name} ({eval_mode:.3f}) is {batch_stats - eval_mode:.3f} below the "
+               f"batch-statistics one ({batch_stats:.3f}): the BatchNorm running statistics (or dropout) do not "
+               "match the returned weights. Training longer does not fix this. ")
+        if result.best_epoch is not None and result.best_step is not None and result.best_step < result.steps:
+            fix = ("The kept weights are an earlier epoch's, whose running statistics lagged weights that were "
+                   "still changing fast: keep the weights from the end of the learning-rate schedule (the "
+                   "cross-validation protocol, protocol='cv', refits to a chosen budget and does so; or "
+                   "select_best=False / --last-epoch), or recompute the statistics on the training data "
+                   "(multires.training.recipe.recalibrate_batchnorm).")
+        else:
+            fix = ("The kept weights are the last ones, so recompute the statistics on the (unaugmented) training "
+                   "data (multires.training.recipe.recalibrate_batchnorm), or use norm='layer', which has no "
+                   "running statistics.")
+        messages.append(gap + fix)
     return messages
 
 

@@ -84,6 +84,9 @@ def parse_ucr_file(data: bytes, filename: str) -> tuple[np.ndarray, np.ndarray]:
             f"the file is binary, not text (NUL byte at position {text.index(chr(0))}); {_HINT}"
         )
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
+    data_lines = sum(1 for _, line in lines if line and line[0] not in "@#")  # before parsing any value
+    if data_lines > MAX_DATASET_SERIES:
+        raise DatasetError(f"the file has {data_lines} series; at most {MAX_DATASET_SERIES} are accepted")
     if extension == ".ts":
         rows = _ts_rows(lines)
     else:

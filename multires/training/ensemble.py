@@ -1,0 +1,178 @@
+"""Seed ensembles: several trained networks used as one model, saved and loaded as one file.
+
+:class:`MultiresEnsemble` averages its members' class *probabilities* (classification; the mean
+output for recall) and returns their log, so ``argmax`` of its output is the ensemble's vote and
+:func:`multires.predict`, :func:`multires.evaluation.evaluate` and cross entropy work unchanged.
+Inspection that needs one network (filters, memory trees) reads the first member:
+``ensemble.config``, ``ensemble.convs`` and ``ensemble.layers`` are member 0's.
+
+An ensemble file is one ``.safetensors`` file: every member's checkpoint tensors under
+``members.{i}.``, the shared config and the metrics in its metadata (``format`` =
+:data:`ENSEMBLE_FORMAT`). :func:`load_model` reads both kinds of file; each member is rebuilt
+through :func:`multires.checkpoint.load_checkpoint`, so an ensemble file gets every check a
+single checkpoint gets (it is untrusted input too).
+
+Examples
+--------
+>>> import torch
+>>> from multires import ModelConfig, MultiresNet
+>>> nets = [MultiresNet(ModelConfig(d_model=4, d_output=3)) for _ in range(2)]
+>>> ens = MultiresEnsemble(nets)
+>>> loaded = load_model(ensemble_bytes(ens, {"note": "two"}))
+>>> x = torch.randn(2, 1, 16)
+>>> torch.allclose(ens.eval()(x), loaded(x)), loaded.n_members
+(True, 2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as _safetensors_load
+from safetensors.torch import save as _safetensors_save
+from torch import nn
+
+from ..checkpoint.io import _atomic_write, _json_safe, checkpoint_bytes, load_checkpoint
+from ..checkpoint.format import FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source
+from ..model import MultiresNet
+
+__all__ = ["ENSEMBLE_FORMAT", "MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "save_model"]
+
+ENSEMBLE_FORMAT = "wavelet-memory-explorer-ensemble"
+MAX_MEMBERS = 20
+
+
+class MultiresEnsemble(nn.Module):
+    """Members with one architecture, used as one model: log of the mean of their probabilities."""
+
+    def __init__(self, members: Sequence[MultiresNet]) -> None:
+        super().__init__()
+        members = list(members)
+        if not 1 <= len(members) <= MAX_MEMBERS:
+            raise ValueError(f"an ensemble needs 1..{MAX_MEMBERS} members, got {len(members)}")
+        configs = {m.config.to_json() for m in members}
+        if len(configs) != 1:
+            raise ValueError("every member of an ensemble must have the same model config")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    @property
+    def config(self):  # noqa: ANN201 - ModelConfig
+        return self.members[0].config
+
+    @property
+    def convs(self):  # noqa: ANN201 - member 0's, for inspection
+        return self.members[0].convs
+
+    @property
+    def layers(self):  # noqa: ANN201
+        return self.members[0].layers
+
+    def n_parameters(self) -> int:
+        return sum(m.n_parameters() for m in self.members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [m(x) for m in self.members]
+        if self.config.head == "last":  # recall: mean prediction
+            return torch.stack(outs).mean(dim=0)
+        probs = torch.stack([o.float().softmax(dim=-1) for o in outs]).mean(dim=0)
+        return probs.clamp_min(1e-12).log()
+
+
+def ensemble_bytes(ensemble: MultiresEnsemble, metrics: dict[str, Any] | None = None) -> bytes:
+    """One ``.safetensors`` file holding every member (see the module docstring)."""
+    tensors: dict[str, torch.Tensor] = {}
+    for index, member in enumerate(ensemble.members):
+        for name, tensor in _safetensors_load(checkpoint_bytes(member, {})).items():
+            tensors[f"members.{index}.{name}"] = tensor
+    metrics = dict(metrics or {})
+    metrics.setdefault("ensemble_members", ensemble.n_members)
+    metadata = {"format": ENSEMBLE_FORMAT, "format_version": "1", "members": str(ensemble.n_members),
+                "config": ensemble.config.to_json(), "metrics": json.dumps(_json_safe(metrics), sort_keys=True, allow_nan=False)}
+    data = _safetensors_save(tensors, metadata=metadata)
+    if int.from_bytes(data[:8], "little") > MAX_HEADER_BYTES:
+        raise ValueError(f"metadata too large: the header would exceed {MAX_HEADER_BYTES} bytes; thin the metrics")
+    return data
+
+
+def save_model(path: str | os.PathLike, net: nn.Module, metrics: dict[str, Any] | None = None) -> Path:
+    """Write a single network (a checkpoint) or an ensemble (an ensemble file) to ``path``."""
+    path = Path(path)
+    if isinstance(net, MultiresEnsemble):
+        _atomic_write(path, ensemble_bytes(net, metrics))
+        return path
+    _atomic_write(path, checkpoint_bytes(net, metrics))
+    return path
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    length = int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
+    if not 0 < length <= MAX_HEADER_BYTES or len(data) < 8 + length:
+        raise CheckpointError("not a safetensors file (bad or oversized header length)")
+    try:
+        header = json.loads(data[8 : 8 + length])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError("not a safetensors file (its header is not JSON)") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def load_model(source: str | os.PathLike | bytes) -> nn.Module:
+    """A checkpoint or an ensemble file (path, run directory or bytes) as one model in eval mode.
+
+    Returns the :class:`~multires.MultiresNet` or :class:`MultiresEnsemble`; its metrics are in
+    ``model.metrics`` (a dict attribute set here).
+
+    Raises
+    ------
+    CheckpointError
+        Anything wrong with the file, with a message fit to show a user.
+    """
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
+        source = Path(source) / "model.safetensors"
+    data = read_source(source)
+    meta = _metadata(data)
+    if meta.get("format") != ENSEMBLE_FORMAT:
+        net, _, metrics = load_checkpoint(data)
+        net.metrics = metrics
+        return net
+    try:
+        count = int(meta.get("members", ""))
+        metrics = json.loads(meta.get("metrics", "{}"))
+        config = meta["config"]
+    except (ValueError, KeyError, json.JSONDecodeError):
+        raise CheckpointError("ensemble file has unreadable metadata (members, config or metrics)") from None
+    if not 1 <= count <= MAX_MEMBERS or not isinstance(metrics, dict):
+        raise CheckpointError(f"ensemble file must hold 1..{MAX_MEMBERS} members, says {meta.get('members')!r}")
+    try:
+        tensors = _safetensors_load(data)
+    except (SafetensorError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"ensemble tensors cannot be read: {err}") from None
+    groups: dict[int, dict[str, torch.Tensor]] = {}
+    for name, tensor in tensors.items():
+        parts = name.split(".", 2)
+        if len(parts) != 3 or parts[0] != "members" or not parts[1].isdigit() or int(parts[1]) >= count:
+            raise CheckpointError(f"ensemble file has a tensor outside its members: {name!r}")
+        groups.setdefault(int(parts[1]), {})[parts[2]] = tensor
+    if sorted(groups) != list(range(count)):
+        raise CheckpointError(f"ensemble file says {count} members but holds tensors of {len(groups)}")
+    members = []
+    for index in range(count):
+        member = _safetensors_save(groups[index], metadata={
+            "format": FORMAT, "format_version": FORMAT_VERSION, "config": config, "metrics": "{}"})
+        try:
+            net, _, _ = load_checkpoint(member)
+        except CheckpointError as err:
+            raise CheckpointError(f"ensemble member {index}: {err}") from None
+        members.append(net)
+    ensemble = MultiresEnsemble(members).eval()
+    ensemble.metrics = metrics
+    return ensemble

@@ -1,0 +1,276 @@
+"""The small-data recipe (multires.training.recipe.fit): protocol, refit, test read once, ensembles, device,
+diagnostics. Small synthetic tasks and tiny models; no wall-clock asserts."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+import multires.training.evaluation as evaluation_module
+import multires.training.recipe as recipe_module
+import multires.training.loop as training_module
+from multires.training.augment import make_augmenter
+from multires.checkpoint import CheckpointError, load_checkpoint
+from multires.training.device import DeviceError, available_devices, resolve_device
+from multires.training.diagnostics import plateau_gap, undertrained_warnings
+from multires.training.ensemble import MultiresEnsemble, load_model, save_model
+from multires.training.inference import predict
+from multires.training.recipe import CV_MAX_SERIES, RunRefused, check_plan, fit, plan_run, recalibrate_batchnorm, resolve_protocol
+from multires.data.tasks import from_arrays
+from multires.training.cli import main
+from multires.training.config import TrainConfig
+from multires.training.loop import _next_step_passes, train
+
+TINY = dict(d_model=4, n_layers=1, epochs=3, min_steps=0, batch_size=16, norm="layer", folds=3)
+
+
+def _task(n_per_class=(14, 10, 6), length=24, seed=0, n_test=9):
+    """Three classes of noisy sines at different frequencies (learnable, imbalanced)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, length)
+
+    def draw(counts):
+        X, y = [], []
+        for label, count in enumerate(counts):
+            for _ in range(count):
+                X.append(np.sin(2 * np.pi * (label + 1) * t + rng.uniform(0, 6)) + 0.3 * rng.standard_normal(length))
+                y.append(f"c{label}")
+        return np.array(X), y
+
+    X_train, y_train = draw(n_per_class)
+    X_test, y_test = draw([n_test // len(n_per_class)] * len(n_per_class))
+    return from_arrays("sines", X_train, y_train, X_test, y_test, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return _task()
+
+
+def _pool_labels(task):
+    return torch.cat([task.y_train, task.y_val]).numpy()
+
+
+def test_auto_protocol_is_cv_on_small_data_and_holdout_on_large():
+    small = _task()
+    assert resolve_protocol(small, TrainConfig()).name == "cv"
+    per_class = (CV_MAX_SERIES // 2 + 5, CV_MAX_SERIES // 2 + 5)
+    large = _task(n_per_class=per_class, length=4)
+    protocol = resolve_protocol(large, TrainConfig())
+    assert protocol.name == "holdout" and str(CV_MAX_SERIES) in protocol.reason
+    assert resolve_protocol(small, TrainConfig(protocol="holdout")).name == "holdout"
+
+
+def test_folds_are_capped_by_the_smallest_class_and_cv_refuses_no_refit(task):
+    # the smallest class has 6 series in the whole training split
+    protocol = resolve_protocol(task, TrainConfig(folds=10))
+    assert protocol.folds == 6 and "smallest class" in protocol.reason
+    with pytest.raises(ValueError, match="refit"):
+        resolve_protocol(task, TrainConfig(protocol="cv", refit=False))
+
+
+def test_cv_folds_are_stratified_partition_the_training_split_and_vary_with_the_seed(task):
+    first = fit(task, TrainConfig(**TINY, seed=0))
+    second = fit(task, TrainConfig(**TINY, seed=1))
+    labels = _pool_labels(task)
+    for result in (first, second):
+        held = result.cv["held_out_indices"]
+        assert result.cv["splitter"] == "StratifiedKFold" and len(held) == 3
+        everything = sorted(i for fold in held for i in fold)
+        assert everything == list(range(len(labels)))  # every training series held out exactly once
+        for fold in held:  # each class's share in every fold within one series of its share overall
+            for label in np.unique(labels):
+                expected = (labels == label).sum() / 3
+                assert abs((labels[fold] == label).sum() - expected) <= 1
+    assert first.cv["held_out_indices"] != second.cv["held_out_indices"]
+
+
+def test_refit_uses_all_training_series_and_test_is_read_once_at_the_end(task, monkeypatch):
+    events = []
+    real_train, real_eval = recipe_module.train, evaluation_module.evaluate
+
+    def spy_train(run_task, config, callback=None, **kw):
+        assert not any(x is task.x_test for x in (run_task.x_train, run_task.x_val, run_task.x_test))
+        events.append(("train", len(run_task.x_train), run_task.x_train.clone()))
+        return real_train(run_task, config, callback, **kw)
+
+    def spy_eval(net, run_task, split="test"):
+        if split == "test" and run_task.x_test is task.x_test:
+            events.append(("test", None, None))
+        return real_eval(net, run_task, split)
+
+    monkeypatch.setattr(recipe_module, "train", spy_train)
+    monkeypatch.setattr(recipe_module, "evaluate", spy_eval)
+    monkeypatch.setattr(training_module, "evaluate", spy_eval)
+    result = fit(task, TrainConfig(**TINY))
+    kinds = [e[0] for e in events]
+    assert kinds == ["train"] * 4 + ["test"]  # 3 folds, 1 refit, then the test split once
+    pool = torch.cat([task.x_train, task.x_val])
+    refit_x = events[3][2]
+    assert events[3][1] == len(pool) == result.n_train_used
+    assert sorted(map(tuple, refit_x.flatten(1).tolist())) == sorted(map(tuple, pool.flatten(1).tolist()))
+    assert all(n < len(pool) for _, n, _ in events[:3])  # folds train on part of it
+    assert result.budget_epochs == result.cv["chosen_epochs"] == result.members[0].epochs_done
+    assert result.members[0].best_epoch is None  # the refit keeps its last weights
+
+
+def test_no_sub_run_receives_the_test_split(task):
+    """A test split holding NaN would make train() refuse the task: fit() never hands it over."""
+    poisoned = task.__class__(**{**task.__dict__, "x_test": torch.full_like(task.x_test, float("nan"))})
+    result = fit(poisoned, TrainConfig(**TINY))
+    assert result.protocol.name == "cv" and result.test["n"] == len(task.x_test)
+    with pytest.raises(training_module.TrainingError, match="non-finite"):
+        train(poisoned, TrainConfig(**TINY))
+
+
+def test_holdout_refit_trains_on_train_and_validation(task):
+    result = fit(task, TrainConfig(**TINY, protocol="holdout", refit=True))
+    assert result.protocol.name == "holdout" and result.protocol.refit
+    assert result.n_train_used == len(task.x_train) + len(task.x_val)
+    assert result.budget_epochs == result.holdout[0].best_epoch
+    plain = fit(task, TrainConfig(**TINY, protocol="holdout"))
+    assert plain.n_train_used == len(task.x_train) and plain.members == plain.holdout
+
+
+def test_metrics_say_which_protocol_was_used(task):
+    metrics = fit(task, TrainConfig(**TINY)).metrics()
+    assert metrics["protocol"]["name"] == "cv" and metrics["protocol"]["folds"] == 3
+    assert "cross-validation" in metrics["protocol"]["description"]
+    assert metrics["val_metric"] is None and 0 <= metrics["test_accuracy"] <= 1
+    json.dumps(metrics)
+
+
+def test_best_epoch_ties_go_to_the_later_epoch(task, monkeypatch):
+    real = training_module.evaluate
+
+    def flat(net, run_task, split="test"):
+        score = real(net, run_task, split)
+        if split == "val":
+            score.update(metric=0.5, loss=float(np.random.default_rng().uniform()))
+        return score
+
+    monkeypatch.setattr(training_module, "evaluate", flat)
+    result = train(task, TrainConfig(**{**TINY, "epochs": 4}))
+    assert result.best_epoch == 4
+
+
+def test_ensemble_averages_probabilities_and_round_trips_through_one_file(task, tmp_path):
+    result = fit(task, TrainConfig(**TINY, ensemble=2))
+    ens = result.net
+    assert isinstance(ens, MultiresEnsemble) and ens.n_members == 2
+    assert [m.config.seed for m in result.members] == [0, 1]
+    x = task.x_test
+    probs = torch.stack([m(x).softmax(-1) for m in ens.members]).mean(0)
+    assert torch.allclose(ens(x).exp(), probs, atol=1e-6)
+    path = save_model(tmp_path / "model.safetensors", ens, result.metrics())
+    loaded = load_model(tmp_path)
+    assert isinstance(loaded, MultiresEnsemble) and loaded.metrics["ensemble_members"] == 2
+    assert torch.allclose(loaded(x), ens(x))
+    X = x[:, 0].numpy().astype(np.float64)
+    assert (predict(loaded, X, class_names=task.class_names) == predict(ens, X, class_names=task.class_names)).all()
+    with pytest.raises(CheckpointError, match="ensemble of 2 models"):  # the single-model loader says what it is
+        load_checkpoint(path)
+    assert (predict(ens, X, device="cpu") == predict(ens, X)).all()  # predict's device option
+    with pytest.raises(CheckpointError):  # truncated
+        load_model(path.read_bytes()[:-20])
+    single = fit(task, TrainConfig(**TINY)).net
+    save_model(tmp_path / "one.safetensors", single)
+    assert not isinstance(load_model(tmp_path / "one.safetensors"), MultiresEnsemble)
+
+
+def test_device_option_runs_on_cpu_and_auto_picks_an_available_device(task):
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == available_devices()[0]
+    result = train(task, TrainConfig(**TINY, device="cpu"))
+    assert next(result.net.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        TrainConfig(device="tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal cannot be shown")
+def test_missing_accelerator_is_refused_with_a_message():
+    with pytest.raises(DeviceError, match="not available"):
+        resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="accelerator-specific: no CUDA device on this machine")
+def test_training_on_cuda_returns_a_cpu_model(task):  # pragma: no cover - needs a GPU
+    result = train(task, TrainConfig(**TINY, device="cuda"))
+    assert next(result.net.parameters()).device.type == "cpu"
+
+
+def test_augmentations_keep_shape_are_seeded_and_do_not_modify_the_batch():
+    x = torch.randn(5, 2, 40)
+    before = x.clone()
+    for spec in ("crop", "jitter", "scale", "crop+jitter+scale"):
+        a, b = make_augmenter(spec, seed=3), make_augmenter(spec, seed=3)
+        out = a(x)
+        assert out.shape == x.shape and torch.equal(out, b(x)) and not torch.equal(out, x)
+        assert torch.equal(x, before)
+    with pytest.raises(ValueError, match="augment"):
+        TrainConfig(augment="crop+warp")
+
+
+def test_label_smoothing_and_augmentation_train(task):
+    result = train(task, TrainConfig(**TINY, augment="crop+jitter", label_smoothing=0.1))
+    assert np.isfinite(result.history.step_loss).all()
+
+
+def test_next_step_rule_keeps_runs_within_one_step_of_the_bound():
+    assert not _next_step_passes(10.0, now=8.0, steps=8)  # next ends at 9 s
+    assert _next_step_passes(10.0, now=9.5, steps=10)  # next would end at 10.45 s
+
+
+def test_undertrained_warnings_name_the_cause():
+    history = SimpleNamespace(epoch_train=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    cut = SimpleNamespace(stop_reason="max_seconds", steps=27, total_steps=200, history=history,
+                          train={"metric": 0.667})
+    messages = undertrained_warnings(cut)
+    assert any("27 of 200 planned steps" in m for m in messages)
+    assert any("still rising" in m for m in messages)
+    done = SimpleNamespace(stop_reason=None, steps=200, total_steps=200, history=SimpleNamespace(
+        epoch_train=[0.5, 0.9, 1.0, 1.0, 1.0, 1.0]), train={"metric": 1.0})
+    assert undertrained_warnings(done) == [] and plateau_gap([1.0] * 8) == 0.0
+
+
+def test_plan_is_refused_far_past_the_time_limit(task):
+    plan = plan_run(task, TrainConfig(**TINY))
+    assert plan.total_steps > 0 and "cross-validation" in plan.summary()
+    check_plan(plan, max_seconds=plan.seconds)  # within the limit: no refusal
+    with pytest.raises(RunRefused, match="under-trained"):
+        check_plan(plan, max_seconds=plan.seconds / 3)
+
+
+def test_cli_refuses_a_run_far_past_max_seconds_and_runs_with_force(tmp_path, capsys):
+    status = main(["--task", "ucr:GunPoint", "--out", str(tmp_path / "r"), "--max-seconds", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2 and "refused:" in err and "planned at about" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_trains_with_the_recipe_and_records_protocol_and_device(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = main(["--task", "ucr:GunPoint", "--out", str(out), "--quiet", "--d-model", "4", "--n-layers", "1",
+                   "--epochs", "2", "--min-steps", "0", "--batch-size", "32", "--folds", "2", "--norm", "layer",
+                   "--device", "cpu", "--ensemble", "2"])
+    captured = capsys.readouterr()
+    assert status == 0 and "2-fold cross-validation" in captured.out and "plan:" in captured.err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["protocol"]["name"] == "cv" and metrics["device"] == "cpu"
+    assert metrics["ensemble_members"] == 2
+    assert isinstance(load_model(out), MultiresEnsemble)
+
+
+@pytest.mark.filterwarnings("ignore::multires.training.history.TrainingWarning")
+def test_recalibrated_batchnorm_statistics_match_the_training_data(task):
+    net = train(task, TrainConfig(**{**TINY, "norm": "batch"})).net
+    x = task.x_train
+    with torch.no_grad():
+        assert not torch.allclose(net.eval()(x), net.train()(x), atol=1e-3)  # stale statistics
+        recalibrate_batchnorm(net, x, batch_size=len(x))  # one batch: the exact statistics of x
+        assert not net.training
+        assert torch.allclose(net(x), net.train()(x), atol=1e-3)  # eval mode now matches batch statistics
