@@ -18,7 +18,7 @@ from multires.analysis.filters import filter_diagnostics, frequency_response, ne
 from multires.analysis.cascade import cascade, normalize_filters
 from multires.wavelets import wavelet_filters
 from ui import defaults, state
-from ui.charts import show
+from ui.charts import presenting, show
 from ui.figure_cache import cached_figure
 from ui.reduced import show_chart
 from ui.safe_text import plain
@@ -72,7 +72,8 @@ st.markdown(
     f"**{wavelet}**. Every level of the tree reuses this one pair: **h0** (lowpass) makes the approximations, "
     "**h1** (highpass) the details."
 )
-st.caption(plain(defaults.model_note(entry)))
+if not presenting():  # presenting, the key chart needs the line: the note is one switch away
+    st.caption(plain(defaults.model_note(entry)))
 
 raw_h0, raw_h1 = state.model_filters(entry, layer, channel)
 fix_h0, fix_h1 = wavelet_filters(wavelet)

@@ -61,7 +61,8 @@ with controls[1]:
 with controls[2]:
     st.markdown(f"**{plain(sel.signal_name)}**, {n_samples} samples · learned filters: k = {model_h0.size} · "
                 f"{sel.wavelet}: k = {wave_h0.size}")
-st.caption(plain(defaults.model_note(sel.entry)))
+if not presenting():  # presenting, the key chart needs the line: the note is one switch away
+    st.caption(plain(defaults.model_note(sel.entry)))
 
 sides = {  # subheader, short name for figure titles, filters
     "model": (f"Learned: {figure_text(sel.entry.name)}, layer {sel.layer}, channel {sel.channel}", "learned filters",

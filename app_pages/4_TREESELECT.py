@@ -60,7 +60,7 @@ def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
         return sidebar
     options = learned + [sidebar.name]
     default = defaults.default_learned_model(options)
-    name = st.selectbox("Model on this page (not the sidebar's)", options, index=default,
+    name = st.selectbox("Model (this page only)", options, index=default,
                         key=f"ts_model_{sidebar.name}",
                         help="Pick the sidebar's model here to use it on this page too.")
     if name != sidebar.name:  # one line above the controls, where the eye already is
@@ -125,7 +125,8 @@ conv = entry.net.convs[layer]
 depth = conv.depth
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
-st.caption(plain(defaults.model_note(entry)))
+if not presenting():  # presenting, the key chart needs the line: the note is one switch away
+    st.caption(plain(defaults.model_note(entry)))
 
 
 # --- page controls ---------------------------------------------------------------------------

@@ -51,10 +51,10 @@ def _summary(shown: Named, budget: str) -> pd.DataFrame:
 
 def _budget_chart(shown: pd.DataFrame, task: str, budget: str, init: str, width: int,
                   levels: dict[str, float], compact: bool) -> go.Figure:
-    """:func:`budget_figure`, 320 px high when ``compact`` (presentation mode: the page's controls take room)."""
+    """:func:`budget_figure`, 290 px high when ``compact`` (presentation mode: the page's controls take room)."""
     fig = budget_figure(shown, task, budget, init=init, d_model=width, baselines=levels)
     if compact:  # the controls above take room: keep the whole chart on a 1280x720 screen
-        fig.update_layout(height=320)
+        fig.update_layout(height=290)
     return fig
 
 

@@ -110,10 +110,10 @@ def test_presentation_mode_shortens_the_budget_chart_and_leaves_the_kept_chart_a
     at.session_state["present"] = True
     at.run()
     assert not at.exception
-    assert chart_layouts(at)[0]["height"] == 320
+    assert chart_layouts(at)[0]["height"] == 290
     at.session_state["present"] = False
     at.run()
-    assert chart_layouts(at)[0].get("height") == normal != 320
+    assert chart_layouts(at)[0].get("height") == normal != 290
 
 
 def _answer_lines(at: AppTest) -> list[str]:

@@ -202,15 +202,24 @@ def test_the_learned_choice_step_counts_distinct_cells_from_the_layer():
 
 def test_treeselect_says_it_overrides_the_sidebar_model_beside_the_picker():
     at = open_app("app_pages/4_TREESELECT.py")
-    assert any(s.label == "Model (this page only)" for s in at.selectbox)
-    assert any("Not the sidebar's model" in m.value and "digits-fading-haar" in unescape(m.value) for m in at.markdown)
+    sidebar = at.session_state["model"]
+    page_model = next(s for s in at.selectbox if s.label == "Model (this page only)").value
+    assert page_model != sidebar
+    notice = next(unescape(m.value) for m in at.markdown if "Not the sidebar's model" in m.value)
+    assert f"This page shows {page_model}" in notice.replace("*", "") and sidebar in notice
 
 
 def test_treeselect_learned_rule_lists_the_candidates_it_really_had():
     at = open_app("app_pages/4_TREESELECT.py")
+    from ui.state import all_models
+
+    name = next(s for s in at.selectbox if s.label == "Model (this page only)").value
+    conv = all_models()[name].net.convs[0]
     rule = next(m.value for m in at.markdown if "pruned each channel" in m.value)
     assert "up to lag" not in rule
-    assert "b1 at lags 0, 2, 4" in rule and "the 16 candidate cells" in rule
+    assert f"the {len(conv.slots)} candidate cells" in rule
+    finest = sorted(s.lag for s in conv.slots if s.band == "detail" and s.level == 1)
+    assert f"b1 at lags {', '.join(map(str, finest))}" in rule  # e.g. "b1 at lags 0, 2, 4": the lags really offered
 
 
 def test_compare_recall_caption_is_read_off_the_chart():

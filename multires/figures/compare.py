@@ -266,7 +266,8 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
     fig.update_xaxes(range=x_range, showgrid=True)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
                      tickfont=dict(size=13, color="#222222"))
-    plot_height = (34 if compact else 55) * max(len(labels), 3)
+    # compact (presentation): at most 210 px of rows, so many configurations still fit a 1280 x 720 screen
+    plot_height = min(34 * max(len(labels), 3), 210) if compact else 55 * max(len(labels), 3)
     if compact:  # legend at the right: the height is the rows and the axis title only
         fig = style_figure(fig, title, x_title + zoom_note, None, height=plot_height + 60 + 70)
         fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02),
