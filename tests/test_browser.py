@@ -73,12 +73,13 @@ _LAYOUT_JS = """
 """
 
 
-def projector_page(browser, url: str):
+def projector_page(browser, url: str, drawn: str = ".js-plotly-plot .xtick"):
+    """A page opened at projector size (1280x720), idle, with a chart drawn (``drawn``: a CSS selector)."""
     page = browser.new_page(viewport=PROJECTOR)
     page.set_default_timeout(WAIT_MS)
     page.goto(url, wait_until="domcontentloaded")
     wait_for_app_idle(page)
-    page.wait_for_selector(".js-plotly-plot .xtick", timeout=WAIT_MS)
+    page.wait_for_selector(drawn, timeout=WAIT_MS)
     page.wait_for_timeout(1000)
     return page
 

@@ -14,7 +14,7 @@ import math
 from test_presentation import run_app
 from multires import ModelConfig
 from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
-from multires.training import build_model
+from multires.model import build_model
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 

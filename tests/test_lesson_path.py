@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import open_app
 from ui.lesson import STEPS
 from ui.safe_text import unescape
 
-APP = str(Path(__file__).absolute().parent.parent / "app.py")
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 LESSON = "app_pages/8_Lesson.py"
 #: What a student must never read outside a "For developers" expander: module paths, config field
 #: names, file paths (issue 21: "assets/studies/baselines.csv", "multires.filters.filter_diagnostics",
@@ -25,27 +24,9 @@ LESSON = "app_pages/8_Lesson.py"
 CODE_NAME = re.compile(r"multires\.\w|TrainConfig|tree_select|max_seconds|assets/|\.csv\b|pywt\.|--grid|python -m")
 
 
-def open_app(page: str | None = None, query: dict[str, str] | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def lesson(step: int | str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    if step is not None:  # as a shared link /lesson?step=... brings it
-        at.query_params["step"] = str(step)
-    at.run()
-    at.switch_page(LESSON).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    """The lesson page, opened as a shared link ``/lesson?step=...`` brings it."""
+    return open_app(LESSON, query=None if step is None else {"step": str(step)})
 
 
 def title(at: AppTest) -> str:

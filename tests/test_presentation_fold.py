@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import wait_for_app_idle
+from test_browser import PROJECTOR, WAIT_MS, projector_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PROJECTOR = {"width": 1280, "height": 720}
-WAIT_MS = 300_000  # a ceiling that only catches a hang: a busy machine draws slowly, not wrongly
 #: Every page, with the key chart first on each (Train: the dataset it will learn from, before a run).
 PAGES = ["", "lesson?step=1", "lesson?step=5", "lesson?step=9", "wavelets", "filters", "playground", "tree",
          "treeselect", "train", "compare", "study"]
@@ -24,20 +23,10 @@ _FIRST_CHART_JS = """
 """
 
 
-def projector_page(browser, url: str):
-    page = browser.new_page(viewport=PROJECTOR)
-    page.set_default_timeout(WAIT_MS)
-    page.goto(url, wait_until="domcontentloaded")
-    wait_for_app_idle(page)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=WAIT_MS)
-    page.wait_for_timeout(1000)
-    return page
-
-
 @pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
 def test_the_key_chart_is_above_the_fold_in_presentation_mode(app_server, chromium, path):
     joiner = "&" if "?" in path else "?"
-    page = projector_page(chromium, f"{app_server.url}/{path}{joiner}present=1")
+    page = projector_page(chromium, f"{app_server.url}/{path}{joiner}present=1", drawn=".js-plotly-plot .main-svg")
     try:
         assert page.locator('[data-testid="stException"]').count() == 0
         chart = page.evaluate(_FIRST_CHART_JS)
@@ -47,7 +36,7 @@ def test_the_key_chart_is_above_the_fold_in_presentation_mode(app_server, chromi
 
 
 def test_the_lesson_link_opens_its_step_and_next_moves_the_url(app_server, chromium):
-    page = projector_page(chromium, f"{app_server.url}/lesson?step=2")
+    page = projector_page(chromium, f"{app_server.url}/lesson?step=2", drawn=".js-plotly-plot .main-svg")
     try:
         assert page.locator("h1").first.inner_text().startswith("Lesson 2/")
         page.get_by_role("button", name="Next").click()

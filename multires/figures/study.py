@@ -256,20 +256,8 @@ def difference_figure(answers: pd.DataFrame, title: str, a: str, b: str, unit: f
     labels = [f"{_task_label(t)} · {s}" for t, s in zip(rows["task"], rows["setting"])]
     names = {"A": f"{a} better (interval above 0)", "B": f"{b} better (interval below 0)",
              None: "no difference resolved (interval contains 0)"}
-    outcomes = [_outcome(v) for v in rows["better"]]
-    for outcome in ("A", "B", None):
-        mask = [o == outcome for o in outcomes]
-        if not any(mask):
-            continue
-        mine = rows[mask]
-        style = OUTCOME_STYLE[outcome]
-        fig.add_trace(go.Scatter(
-            x=unit * mine["mean"], y=[lab for lab, m in zip(labels, mask) if m], mode="markers", name=names[outcome],
-            marker=dict(color=style["color"], symbol=style["symbol"], size=11, line=dict(width=2, color=style["color"])),
-            error_x=dict(type="data", symmetric=False, array=unit * (mine["high"] - mine["mean"]),
-                         arrayminus=unit * (mine["mean"] - mine["low"]), thickness=1.6, width=5, color=style["color"]),
-            customdata=mine[["verdict"]].to_numpy(), hovertemplate="%{customdata[0]}<extra></extra>",
-        ))
+    _add_outcome_traces(fig, rows, names, position=pd.Series(labels, index=rows.index), unit=unit, horizontal=True,
+                        hover="%{customdata[0]}<extra></extra>")
     fig.add_vline(x=0, line=dict(color="#000000", width=1))
     fig.update_yaxes(categoryorder="array", categoryarray=list(dict.fromkeys(labels))[::-1])
     height = max(220, 90 + 34 * len(dict.fromkeys(labels)))
@@ -283,25 +271,34 @@ def lag_difference_figure(answers: pd.DataFrame, task: str, setting: str, a: str
         raise ValueError(f"no per-lag comparisons for {task!r}, {setting!r}")
     rows = rows.sort_values("lag")
     fig = go.Figure()
-    outcomes = [_outcome(v) for v in rows["better"]]
     names = {"A": f"{a} recalls better", "B": f"{b} recalls better", None: "no difference resolved"}
-    for outcome in ("A", "B", None):
-        mask = [o == outcome for o in outcomes]
-        if not any(mask):
-            continue
-        mine = rows[mask]
-        style = OUTCOME_STYLE[outcome]
-        fig.add_trace(go.Scatter(
-            x=mine["lag"], y=mine["mean"], mode="markers", name=names[outcome],
-            marker=dict(color=style["color"], symbol=style["symbol"], size=11, line=dict(width=2, color=style["color"])),
-            error_y=dict(type="data", symmetric=False, array=mine["high"] - mine["mean"],
-                         arrayminus=mine["mean"] - mine["low"], thickness=1.6, width=5, color=style["color"]),
-            customdata=mine[["verdict"]].to_numpy(), hovertemplate="lag %{x}: %{customdata[0]}<extra></extra>",
-        ))
+    _add_outcome_traces(fig, rows, names, position=rows["lag"], unit=1.0, horizontal=False,
+                        hover="lag %{x}: %{customdata[0]}<extra></extra>")
     fig.add_hline(y=0, line=dict(color="#000000", width=1))
     fig.update_xaxes(type="log", tickvals=list(rows["lag"]), ticktext=[str(int(v)) for v in rows["lag"]])
     return style_figure(fig, f"{_task_label(task)}: {a} minus {b} per lag ({setting})", "lag (steps back)",
                   f"{a} minus {b} (R² of the recalled value)")
+
+
+def _add_outcome_traces(fig: go.Figure, rows: pd.DataFrame, names: dict, position: pd.Series, unit: float,
+                        horizontal: bool, hover: str) -> None:
+    """One marker trace per outcome (A better, B better, not resolved): the mean difference times ``unit``
+    with its 95 % interval as error bars, placed at ``position`` on the other axis."""
+    outcomes = [_outcome(v) for v in rows["better"]]
+    for outcome in ("A", "B", None):
+        mask = [o == outcome for o in outcomes]
+        if not any(mask):
+            continue
+        mine, style = rows[mask], OUTCOME_STYLE[outcome]
+        value = dict(type="data", symmetric=False, array=unit * (mine["high"] - mine["mean"]),
+                     arrayminus=unit * (mine["mean"] - mine["low"]), thickness=1.6, width=5, color=style["color"])
+        where, mean = list(position[mask]), unit * mine["mean"]
+        fig.add_trace(go.Scatter(
+            x=mean if horizontal else where, y=where if horizontal else mean, mode="markers", name=names[outcome],
+            marker=dict(color=style["color"], symbol=style["symbol"], size=11, line=dict(width=2, color=style["color"])),
+            customdata=mine[["verdict"]].to_numpy(), hovertemplate=hover,
+            **({"error_x": value} if horizontal else {"error_y": value}),
+        ))
 
 
 def _task_label(task: str) -> str:
