@@ -16,10 +16,13 @@ import dataclasses
 import sys
 from typing import Any, Callable, Sequence
 
+from multires.checkpoint.io import check_writable_dir
+from multires.data.tasks.registry import check_task_name
+from multires.plaintext import quote
+
+from . import runner
 from .grid import GRID_PRESETS, StudyGrid, all_trials, grid_preset
 from .report import write_charts
-from .runner import run_study
-from multires.plaintext import quote
 
 __all__ = ["build_grids", "main", "parse_args"]
 
@@ -104,7 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.num_cpus is not None and args.num_cpus < 1:
             raise ValueError(f"--num-cpus must be >= 1, got {args.num_cpus}")
-        table = run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
+        for task in dict.fromkeys(t for grid in grids for t in grid.tasks):  # before any trial runs
+            check_task_name(task)
+        check_writable_dir(args.out, "--out directory")
+        if args.address is not None:
+            runner.check_ray_address(args.address)
+        table = runner.run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

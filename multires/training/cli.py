@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=TRAIN_PRESET_NAMES, default=d["preset"],
                    help="named recipe: default (this project's), paper (the official classification code's) "
                         "or paper-cpu (the paper's model sized to a 2-core laptop); explicit options override it")
+    _add_model_options(p, d)
+    _add_optimisation_options(p, d)
+    _add_protocol_options(p, d)
+    _add_process_options(p, d)
+    for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)
+        if action.dest in _DEFAULTS and action.dest != "preset":
+            action.default = argparse.SUPPRESS
+    return p
+
+
+def _add_model_options(p: argparse.ArgumentParser, d: dict) -> None:
+    """The network's shape, TREESELECT rule and filters."""
     model = p.add_argument_group("model")
     model.add_argument("--tree-select", choices=TREE_SELECTS, default=d["tree_select"], help="TREESELECT rule")
     model.add_argument("--memory-size", type=int, default=d["memory_size"], help="slots M (uniform, learned)")
@@ -122,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--init", choices=get_args(InitScheme), default=d["init"],
                        help="initialisation scales of random filters and memory weights: default or paper")
     model.add_argument("--indep-res-init", action="store_true", help="official indep_res_init option")
+
+
+def _add_optimisation_options(p: argparse.ArgumentParser, d: dict) -> None:
+    """The optimizer, the budget and the regularisation of each run."""
     opt = p.add_argument_group("optimisation")
     opt.add_argument("--epochs", type=int, default=d["epochs"],
                      help=f"at least this many epochs (default: {d['epochs']})")
@@ -147,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"series augmentation while training: none, or some of {', '.join(AUGMENTS)} joined by '+'")
     opt.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
                      help="cross-entropy label smoothing (default: 0)")
+
+
+def _add_protocol_options(p: argparse.ArgumentParser, d: dict) -> None:
+    """How the recipe chooses the budget (cross-validation or holdout), refits and ensembles."""
     rec = p.add_argument_group("protocol (how the training budget is chosen; the test split is scored once, last)")
     rec.add_argument("--protocol", choices=PROTOCOLS, default=d["protocol"],
                      help="cv: stratified k-fold cross-validation on the training split chooses the number of "
@@ -159,11 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--ensemble", type=int, default=d["ensemble"],
                      help="train this many seeds (seed, seed+1, ...) and average their probabilities (default: 1)")
     rec.add_argument("--force", action="store_true", help="run even when the plan is far past --max-seconds")
-    _add_process_options(p, d)
-    for action in p._actions:  # options left out stay out, so that --preset fills them (not the defaults)
-        if action.dest in _DEFAULTS and action.dest != "preset":
-            action.default = argparse.SUPPRESS
-    return p
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
