@@ -17,7 +17,7 @@ from multires.figures.reduce import HALF_WIDTH_PX, line_budget
 
 def tree_page(length: int) -> AppTest:
     at = open_app("app_pages/3_Coefficient_tree.py", check=False)  # Home draws no pickers
-    at.sidebar.selectbox(key="signal").set_value("Bumps")
+    at.sidebar.selectbox(key="signal").set_value("Bumps").run()  # a built-in signal offers a length
     at.sidebar.select_slider(key="signal_length").set_value(length)
     at.run()
     assert not at.exception, at.exception
