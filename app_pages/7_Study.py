@@ -17,7 +17,7 @@ from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
 from ui.study_answers import render_answers
-from ui.train_data import BASELINES_CSV, measured_baselines
+from ui.train_data import BASELINES_CSV, measured_baselines, task_label
 from ui.upload_cache import upload_cache
 
 STUDIES_DIR = state.ROOT / "assets" / "studies"
@@ -82,10 +82,15 @@ st.markdown("Sweeps over seeds: every TREESELECT rule at several memory budgets,
             "highest seed. Below the charts, four questions are answered from the same table, each difference "
             "with its 95 % interval.")
 
+#: How the shipped studies are named on the page (file stems are code names).
+STUDY_LABELS = {"paired": "paired seeds (answers the four questions)", "ucr": "earlier UCR sweep (3 seeds)",
+                "distant_windows": "distant windows (uniform vs fading)", "memory": "white-noise recall sweep"}
+
 # The paired study first (it answers the four questions), then the earlier study over real datasets.
 shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "paired", p.stem != "ucr", p.stem))
            if p.name != BASELINES_CSV.name}
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
+                  format_func=lambda name: STUDY_LABELS.get(name, plain(name)),
                   help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
 table: pd.DataFrame | None = None
 table_name: tuple = ()  # changes whenever the table does: what the cached charts are found by
@@ -121,7 +126,9 @@ if finished.empty:
     st.stop()
 tasks = sorted(finished["task"].unique())
 controls = st.columns([3, 2, 2, 1])
-task = controls[0].selectbox("Task", tasks, key="study_task")
+# Real data first (a UCR set), then the synthetic tasks; names shown in words, not as code.
+tasks = sorted(tasks, key=lambda t: (not str(t).startswith("ucr:"), str(t)))
+task = controls[0].selectbox("Task", tasks, key="study_task", format_func=lambda t: task_label(str(t)))
 rows = finished[finished["task"] == task]
 budget = controls[1].radio("Budget axis", list(BUDGET_AXES), format_func=BUDGET_AXES.get, key="study_budget_axis",
                            help="Distinct coefficients per layer counts what the whole layer keeps: channels that "

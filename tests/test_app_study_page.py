@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 import pytest
+from ui.train_data import task_label
 from conftest import ROOT, chart_layouts, open_app
 from streamlit.testing.v1 import AppTest
 
@@ -28,10 +29,10 @@ def _upload(at: AppTest, name: str, data: bytes) -> None:
 def test_shipped_study_draws_both_charts_for_every_task():
     at = _study_page()
     shipped = read_results(SHIPPED)
-    tasks = sorted(shipped.loc[shipped["status"] == "ok", "task"].unique())
+    tasks = sorted(shipped.loc[shipped["status"] == "ok", "task"].unique(), key=lambda t: (not t.startswith("ucr:"), t))
     assert at.title[0].value == "Studies"
     assert at.radio(key="study_source").value == "paired", "the paired study (it answers the four questions) opens first"
-    assert at.selectbox(key="study_task").options == tasks
+    assert at.selectbox(key="study_task").options == [task_label(t) for t in tasks], "real data first, in words"
     layouts = chart_layouts(at)
     assert len(layouts) >= 2, "the budget and init charts, then the four questions' charts"
     assert "distinct coefficients per layer" in layouts[0]["xaxis"]["title"]["text"]
@@ -46,7 +47,7 @@ def test_shipped_memory_study_draws_r2_without_baseline_lines():
     at = _study_page()
     at.radio(key="study_source").set_value("memory").run()
     assert not at.exception
-    assert at.selectbox(key="study_task").options == ["memory", "memory-independent"]
+    assert at.selectbox(key="study_task").options == [task_label("memory"), task_label("memory-independent")]
     layouts = chart_layouts(at)[:2]
     assert all(layout["yaxis"]["title"]["text"] in ("test mean R² over lags", "mean R² · axis from "
                                                     f"{layout['yaxis']['range'][0]:.2f}") for layout in layouts)
