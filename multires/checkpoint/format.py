@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .metrics import SchemaError, validate_metrics
-from multires.plaintext import quote
+from multires.plaintext import quote, short
 from ..config import ModelConfig
 from .safejson import JsonLimitError, loads_bounded
 
@@ -183,7 +183,7 @@ def _check_metadata(metadata: Any) -> None:
         raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
                               "(format 'wavelet-memory-explorer')")
     if metadata.get("format") == "wavelet-memory-explorer-ensemble":
-        raise CheckpointError(f"this file holds an ensemble of {quote(metadata.get('members', 'several'))} models "
+        raise CheckpointError(f"this file holds an ensemble of {short(metadata.get('members', 'several'))} models "
                               "trained with different seeds, not a single model; load it with multires.load_model "
                               "(predictions average the models)")
     if metadata.get("format") != FORMAT:
