@@ -40,7 +40,7 @@ impulse_at = int(state.get("home_impulse", DEFAULT_IMPULSE))
 with figure_column:
     show(tree_animation(strategy, memory_size if strategy == "uniform" else 0, impulse_at), key="home_tree")
 with controls:
-    strategy = st.radio("TREESELECT strategy", ["fading", "uniform"], key="home_strategy",
+    strategy = st.radio("TREESELECT rule", ["fading", "uniform"], key="home_strategy",
                         format_func=lambda s: TREE_SELECT_LABELS[s],
                         help="Which coefficients of the tree become the memory at each time step.")
     largest = max_uniform_memory(TOY_DEPTH, TOY_K)
@@ -109,11 +109,11 @@ GUIDE = [
     ("app_pages/3_Coefficient_tree.py", "Coefficient tree", ":material/account_tree:",
      "The whole tree of a signal (or your own upload): which levels carry which structure."),
     ("app_pages/4_TREESELECT.py", "TREESELECT memory", ":material/memory:",
-     "Which coefficients each strategy keeps, how much of the past they can rebuild, and what that costs."),
+     "Which coefficients each TREESELECT rule keeps, how much of the past they can rebuild, and what that costs."),
     ("app_pages/5_Train.py", "Train", ":material/model_training:",
      "Train a small MultiresConv on the CPU and watch its filters and memory selection change."),
     ("app_pages/6_Compare.py", "Compare", ":material/leaderboard:",
-     "Learned vs fixed wavelets and the strategies side by side, on accuracy and memory."),
+     "Learned vs fixed wavelets and the TREESELECT rules side by side, on accuracy and memory."),
     ("app_pages/7_Study.py", "Study", ":material/query_stats:",
      "Sweeps over seeds (shipped, or upload your own): which TREESELECT rule, budget and filter start win."),
 ]

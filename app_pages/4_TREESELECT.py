@@ -170,13 +170,13 @@ if conv.tree_select == "learned":
     strategies["learned"] = model_slots
     labels["learned"] = f"learned by the model (M = {len(model_slots)})"
 with strategy_slot.container():
-    shown = st.multiselect("Strategies to compare", list(strategies), default=list(strategies),
+    shown = st.multiselect("Rules to compare", list(strategies), default=list(strategies),
                            format_func=lambda s: TREE_SELECT_LABELS[s],
                            # its own state when a learned selection is on offer, so it starts with every strategy
                            key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
 strategies = {s: slots for s, slots in strategies.items() if s in shown}
 if not strategies:
-    st.info("Pick at least one strategy under Options.")
+    st.info("Pick at least one rule under Options.")
     st.stop()
 
 cells = {s: kept_cells(slots, n) for s, slots in strategies.items()}
@@ -227,11 +227,11 @@ with tabs[0]:
     if hit is not None and state.once_per("_ts_clicked", clicked):
         state.put("ts_cell", hit)
         st.rerun()
-    st.caption("Squares outline the cells each strategy keeps at n (colour = strategy, with a white rim; nested squares "
+    st.caption("Squares outline the cells each rule keeps at n (colour = rule, with a white rim; nested squares "
                "= kept by several). Cells: red positive, dark grey negative, white near 0. "
                "Click a kept cell, or pick one below, to shade the span of the past it reads. "
                f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
-               f"**{plain(sel.signal_name)}** ({n_samples} samples); Options: other filters, fewer strategies.")
+               f"**{plain(sel.signal_name)}** ({n_samples} samples); Options: other filters, fewer rules.")
     kept_columns = st.columns(len(strategies))
     for column, (strategy, kept) in zip(kept_columns, cells.items()):
         with column:
@@ -345,7 +345,7 @@ with tabs[2]:
 with tabs[3]:
     if conv.tree_select != "learned":
         st.info(f"Model {plain(entry.name)} keeps a fixed rule ({TREE_SELECT_LABELS[conv.tree_select]}) and no model "
-                "with a learned selection is available: train one on the Train page with the strategy "
+                "with a learned selection is available: train one on the Train page with the TREESELECT rule "
                 "*learned*.")
     else:
         show(cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), channel,

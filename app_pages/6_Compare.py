@@ -120,7 +120,7 @@ if task == "memory":
         curves = [row for row in subset.to_dict("records") if row["lags"] and row["r2 per lag"]]
         if curves:
             show(cached_figure(lag_r2_figure, Named((rows.name, task, "curves"), curves)), key="compare_lag_r2")
-            st.caption("Colour = strategy, dash = initialisation (solid wavelet init, dashed frozen, dotted random); "
+            st.caption("Colour = TREESELECT rule, dash = initialisation (solid wavelet init, dashed frozen, dotted random); "
                        "almost exact means R² at least 0.9, poor below 0.5. " + lag_r2_caption(curves))
         else:
             st.info("These models' metrics have no per-lag R²; models trained on the Train page record it.",

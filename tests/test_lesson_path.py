@@ -206,7 +206,7 @@ def test_treeselect_learned_rule_lists_the_candidates_it_really_had():
 def test_compare_recall_caption_is_read_off_the_chart():
     at = open_app("app_pages/6_Compare.py", compare_task="memory")
     caption = next(unescape(c.value) for c in at.caption
-                   if c.value.startswith("Colour = strategy, dash = initialisation"))
+                   if c.value.startswith("Colour = TREESELECT rule, dash = initialisation"))
     assert "uniform spreads its budget evenly" not in caption
     assert "memory-fading-haar: almost exact at every lag" in caption
     assert "memory-uniform9-haar: poor at lags 1–8, almost exact at lags 16–128" in caption

@@ -299,7 +299,7 @@ def _learned_choice_step() -> Question:
     conv = entry.net.convs[0]
     if conv.tree_select != "learned":
         st.info("No model with a learned selection is shipped with this copy of the app: train one on the Train "
-                "page with the strategy *learned*.", icon=":material/info:")
+                "page with the TREESELECT rule *learned*.", icon=":material/info:")
         return Question("Skip this step: there is no learned selection to look at.", ["skip"], "skip", "")
     m = conv.memory_size
     fig = cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), 0,
