@@ -31,7 +31,7 @@ IDLE_CPU_FRACTION = 0.25  # of one core: "nothing left running" once every run h
 BROWSE_PAGES = {"Wavelets": "Wavelets", "Filters": "Filters", "Coefficient tree": "The coefficient tree",
                 "TREESELECT memory": "TREESELECT", "Compare": "Compare models", "Train": "Train a model",
                 "Home": "Wavelet Memory Explorer"}
-TRAINING_PROGRESS = re.compile(r"Epoch \d+/\d+ · step \d+/\d+")  # the live view once steps are done
+TRAINING_PROGRESS = re.compile(r"Epoch \d+ of \d+ planned.* · step \d+ of \d+")  # the live view once steps are done
 ENDED = re.compile(r"training run '(?P<name>.*)' ended: (?P<how>.*)$")
 TRAINED = "It is now selected in the sidebar"  # the Train page's message once a run's model joined
 
