@@ -150,7 +150,7 @@ def test_treeselect_caps_the_window_of_the_longest_allowed_memory():
     seconds = time.perf_counter() - started  # reported, not asserted (a loaded CI machine is slow)
     assert at.selectbox(key="ts_model_long memory").value == "long memory"
     assert not at.exception, [e.message for e in at.exception]
-    assert any(f"the page analyses the last {MAX_ANALYSED_WINDOW}" in c.value for c in at.caption)
+    assert any(f"the page analyses only the last {MAX_ANALYSED_WINDOW}" in c.value for c in at.caption)
     assert any("Drawn up to m = " in c.value for c in at.caption)
     record_reliability("untrusted_checkpoints", {"treeselect_longest_memory_s": round(seconds, 2),
                                                  "treeselect_longest_memory_rf": receptive_field(14, 8)})
