@@ -83,15 +83,18 @@ st.markdown("Sweeps over seeds: every TREESELECT rule at several memory budgets,
             "with its 95 % interval.")
 
 #: How the shipped studies are named on the page (file stems are code names).
-STUDY_LABELS = {"paired": "paired seeds (answers the four questions)", "ucr": "earlier UCR sweep (3 seeds)",
-                "distant_windows": "distant windows (uniform vs fading)", "memory": "white-noise recall sweep"}
+STUDY_LABELS = {"paired": "paired seeds", "ucr": "UCR sweep", "distant_windows": "distant windows",
+                "memory": "white-noise recall"}
 
 # The paired study first (it answers the four questions), then the earlier study over real datasets.
 shipped = {p.stem: p for p in sorted(STUDIES_DIR.glob("*.csv"), key=lambda p: (p.stem != "paired", p.stem != "ucr", p.stem))
            if p.name != BASELINES_CSV.name}
 source = st.radio("Results", [*shipped, UPLOAD], key="study_source", horizontal=True,
                   format_func=lambda name: STUDY_LABELS.get(name, plain(name)),
-                  help="A study shipped with the app, or a results.csv / results.parquet of your own study.")
+                  help="Paired seeds: the study that answers the four questions below (10 seeds, every setting on the "
+                       "same seeds). UCR sweep: an earlier 3-seed sweep over rules and budgets. Distant windows: "
+                       "uniform vs fading where the task needs values far back. White-noise recall: how well each "
+                       "memory recalls past inputs. Or upload a results.csv / results.parquet of your own study.")
 table: pd.DataFrame | None = None
 table_name: tuple = ()  # changes whenever the table does: what the cached charts are found by
 if source == UPLOAD:

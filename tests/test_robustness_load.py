@@ -332,10 +332,10 @@ def test_a_run_cannot_outlive_its_time_bound():
     at.run()
     assert not at.exception
     result = run.result
-    # Stopped by its clock at the bound, long before its 500 epochs (how far past the bound the last
-    # step ran depends on the machine's load: the benchmark measures it, the test does not).
+    # Stopped by its clock, long before its 500 epochs: the loop ends before the step that would run past
+    # the bound (how close to the bound it ends depends on the machine's load: the benchmark measures it).
     assert result is not None and result.stopped and result.stop_reason == "max_seconds"
-    assert result.train_time >= bound and result.steps < result.total_steps
+    assert 0 < result.steps < result.total_steps
     assert any("stopped at the time bound" in s.value for s in at.success)
     # No request can ask for more than the app's bound, or for none.
     for seconds in (None, training_runner.APP_MAX_SECONDS + 1):
