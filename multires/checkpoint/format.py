@@ -22,6 +22,7 @@ from ..config import ModelConfig
 from .safejson import JsonLimitError, loads_bounded
 
 __all__ = [
+    "ENSEMBLE_FORMAT",
     "DTYPE_SIZES",
     "FORMAT",
     "FORMAT_VERSION",
@@ -38,6 +39,10 @@ FORMAT = "wavelet-memory-explorer"
 
 FORMAT_VERSION = "1"
 """The ``format_version`` this code writes and reads."""
+
+ENSEMBLE_FORMAT = "wavelet-memory-explorer-ensemble"
+"""The ``format`` of a seed ensemble's file (:mod:`multires.training.ensemble`): refused here with a pointer to
+:func:`multires.load_model`, which reads it."""
 
 MAX_HEADER_BYTES = 8 * 2**20
 """Largest safetensors header accepted (8 MiB): the JSON of tensor names, shapes and metadata."""
@@ -182,7 +187,7 @@ def _check_metadata(metadata: Any) -> None:
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise CheckpointError("checkpoint has no string metadata; it was not written by this app "
                               "(format 'wavelet-memory-explorer')")
-    if metadata.get("format") == "wavelet-memory-explorer-ensemble":
+    if metadata.get("format") == ENSEMBLE_FORMAT:
         raise CheckpointError(f"this file holds an ensemble of {short(metadata.get('members', 'several'))} models "
                               "trained with different seeds, not a single model; load it with multires.load_model "
                               "(predictions average the models)")

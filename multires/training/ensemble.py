@@ -8,7 +8,7 @@ Inspection that needs one network (filters, memory trees) reads the first member
 
 An ensemble file is one ``.safetensors`` file: every member's checkpoint tensors under
 ``members.{i}.``, the shared config and the metrics in its metadata (``format`` =
-:data:`ENSEMBLE_FORMAT`). :func:`load_model` reads both kinds of file; each member is rebuilt
+:data:`multires.checkpoint.format.ENSEMBLE_FORMAT`). :func:`load_model` reads both kinds of file; each member is rebuilt
 through :func:`multires.checkpoint.load_checkpoint`, so an ensemble file gets every check a
 single checkpoint gets (it is untrusted input too).
 
@@ -38,12 +38,11 @@ from safetensors.torch import save as _safetensors_save
 from torch import nn
 
 from ..checkpoint.io import _atomic_write, _json_safe, checkpoint_bytes, load_checkpoint
-from ..checkpoint.format import FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source
+from ..checkpoint.format import ENSEMBLE_FORMAT, FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source
 from ..model import MultiresNet
 
-__all__ = ["ENSEMBLE_FORMAT", "MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "save_model"]
+__all__ = ["MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "save_model"]
 
-ENSEMBLE_FORMAT = "wavelet-memory-explorer-ensemble"
 MAX_MEMBERS = 20
 
 
