@@ -19,7 +19,7 @@ from typing import Literal, get_args
 __all__ = [
     "AUGMENTS", "BANDS", "BUDGET_AXES", "Band", "BudgetAxis", "CONFIG_LIMITS", "DECAYS", "DEVICES", "DROPOUT_MODES", "Decay", "Device", "DropoutMode",
     "GRID_PRESET_NAMES", "GridPreset", "HEADS", "Head", "INIT_KINDS", "INIT_SCHEMES", "InitKind", "InitScheme",
-    "MAX_ABS_SAMPLE", "MAX_ANALYSED_WINDOW", "MAX_ANALYSIS_WORK", "MAX_CANDIDATE_SLOTS", "MAX_CURVE_POINTS", "MAX_DATASET_SERIES",
+    "MAX_ABS_SAMPLE", "MAX_ANALYSED_WINDOW", "MAX_ANALYSIS_WORK", "MAX_CANDIDATE_SLOTS", "MAX_CURVE_POINTS", "MAX_DATASET_SERIES", "MAX_ENSEMBLE_MEMBERS",
     "MAX_JSON_DEPTH", "MAX_JSON_LIST", "MAX_JSON_TEXT", "MAX_KERNEL_VALUES", "MAX_PARAMETERS", "MAX_RECEPTIVE_FIELD",
     "MAX_RUN_BYTES", "MAX_SCORING_SECONDS", "MAX_SIGNAL_LENGTH", "MAX_STEP_SECONDS", "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_MB", "MAX_WAV_SAMPLE_RATE", "MEMORY_INPUTS", "MIN_SIGNAL_LENGTH", "MemoryInputs", "NORMALIZATIONS",
@@ -211,6 +211,10 @@ MAX_CURVE_POINTS = 10_000
 """Most points of one training curve in a checkpoint's ``history`` (the trainer writes at most 200
 per-step points and one per epoch)."""
 
+MAX_ENSEMBLE_MEMBERS = 20
+"""Most models one seed ensemble may hold (``--ensemble K``, one ensemble file): every member is read and
+checked like a single checkpoint, so an ensemble file costs at most this many checkpoints' work."""
+
 # --- one training run: what TrainConfig accepts, and what a run in the app may cost -------------------
 
 #: Inclusive bounds ``(low, high)`` that :meth:`TrainConfig.validate` enforces; the app shows them
@@ -231,7 +235,7 @@ TRAIN_LIMITS: dict[str, tuple[float, float]] = {
     "seed": (0, 2**31 - 1),
     "max_seconds": (0.1, 24 * 3600.0),
     "folds": (2, 20),
-    "ensemble": (1, 20),
+    "ensemble": (1, MAX_ENSEMBLE_MEMBERS),
     "label_smoothing": (0.0, 0.5),
 }
 

@@ -11,6 +11,7 @@ model picker) costs a few milliseconds; :func:`multires.checkpoint.load_checkpoi
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from .metrics import SchemaError, validate_metrics
 from multires.plaintext import quote, short
 from ..config import ModelConfig
+from ..options import MAX_ENSEMBLE_MEMBERS
 from .safejson import JsonLimitError, loads_bounded
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "parse_checkpoint",
     "read_metadata",
     "read_source",
+    "split_ensemble",
 ]
 
 FORMAT = "wavelet-memory-explorer"
@@ -85,6 +88,13 @@ def read_source(source: str | os.PathLike | bytes | bytearray | memoryview) -> b
 
 def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     """Validate the safetensors header; returns (metadata, tensor entries). Reads no tensor data."""
+    metadata, entries = _read_header(data)
+    _check_metadata(metadata)
+    return metadata, entries
+
+
+def _read_header(data: bytes) -> tuple[Any, dict[str, dict]]:
+    """The header's metadata (unchecked) and its validated tensor entries; reads no tensor data."""
     not_safetensors = ("not a safetensors checkpoint of this app (pickled or zipped PyTorch files such as "
                        "torch.save output are refused and never unpickled)")
     if len(data) < 8:
@@ -103,8 +113,6 @@ def _parse_header(data: bytes) -> tuple[dict[str, str], dict[str, dict]]:
     if not isinstance(header, dict):
         raise CheckpointError(f"{not_safetensors}: its header is not a JSON object")
     metadata = header.pop("__metadata__", None)
-    _check_metadata(metadata)
-
     data_len = len(data) - 8 - header_len
     spans = []
     for name, entry in header.items():
@@ -153,17 +161,23 @@ def parse_checkpoint(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[st
 
 def _parse(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any]]:
     metadata, entries = _parse_header(data)
+    config, metrics = _config_and_metrics(metadata)
+    return entries, config, metrics
+
+
+def _config_and_metrics(metadata: dict[str, str], what: str = "checkpoint") -> tuple[ModelConfig, dict[str, Any]]:
+    """The config and metrics of checked metadata (a checkpoint's or an ensemble file's), both validated."""
     try:
         config = ModelConfig.from_json(metadata["config"])
     except (ValueError, TypeError) as err:  # TypeError: e.g. a field given the wrong type of JSON value
-        raise CheckpointError(f"checkpoint holds an invalid model config: {err}") from None
+        raise CheckpointError(f"{what} holds an invalid model config: {err}") from None
     try:
         metrics = loads_bounded(metadata["metrics"], what="metrics")
         validate_metrics(metrics)
     except (JsonLimitError, SchemaError) as err:
-        raise CheckpointError(f"checkpoint {err}") from None
+        raise CheckpointError(f"{what} {err}") from None
     _check_snapshots(config, metrics)
-    return entries, config, metrics
+    return config, metrics
 
 
 def _check_snapshots(config: ModelConfig, metrics: dict[str, Any]) -> None:
@@ -174,6 +188,79 @@ def _check_snapshots(config: ModelConfig, metrics: dict[str, Any]) -> None:
         if len(shapes) != layers or any(shape[0] != config.d_model for shape in shapes):
             raise CheckpointError(f"checkpoint metrics field selection_history[{i}] holds masks {shapes}; this "
                                   f"config needs {layers} of {config.d_model} channels each")
+
+
+def split_ensemble(data: bytes) -> tuple[ModelConfig, dict[str, Any], list[bytes]] | None:
+    """An ensemble file's ``(config, metrics, one checkpoint file per member)``, or None for any other file.
+
+    The ensemble's header is validated like a checkpoint's (sizes, bounded JSON, tensor offsets), its
+    metadata, config and metrics too; every member's tensors are then cut out, with their data, into a
+    checkpoint file of their own (``members.{i}.`` dropped from the names) for
+    :func:`multires.checkpoint.load_checkpoint`, which checks each one as it checks any upload: shapes
+    against the config before any tensor is read, values after. Raises only :class:`CheckpointError`.
+    """
+    try:
+        metadata, entries = _read_header(data)
+        if not isinstance(metadata, dict) or metadata.get("format") != ENSEMBLE_FORMAT:
+            return None
+        count = _check_ensemble_metadata(metadata)
+        config, metrics = _config_and_metrics(metadata, "ensemble file")
+        groups = _member_entries(entries, count)
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as err:
+        raise CheckpointError(f"ensemble file header cannot be read: {type(err).__name__}: {err}") from None
+    member_metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": metadata["config"], "metrics": "{}"}
+    start = 8 + int.from_bytes(data[:8], "little")
+    return config, metrics, [_member_file(data, start, group, member_metadata) for group in groups]
+
+
+def _check_ensemble_metadata(metadata: dict) -> int:
+    """The member count of an ensemble file's metadata, after checking it has every key this version reads."""
+    if not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError("ensemble file has metadata that is not text")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"ensemble file format_version {quote(metadata.get('format_version'))} is not "
+                              f"supported; this version reads format_version {quote(FORMAT_VERSION)} (upgrade multires?)")
+    missing = [k for k in ("members", "config", "metrics") if k not in metadata]
+    if missing:
+        raise CheckpointError(f"ensemble file metadata lacks {missing}")
+    members = metadata["members"]
+    if not (members.isascii() and members.isdigit() and len(members) <= 3 and 1 <= int(members) <= MAX_ENSEMBLE_MEMBERS):
+        raise CheckpointError(f"an ensemble file holds 1 to {MAX_ENSEMBLE_MEMBERS} models; this one says "
+                              f"{quote(short(members))}")
+    return int(members)
+
+
+def _member_entries(entries: dict[str, dict], count: int) -> list[dict[str, dict]]:
+    """The header entries of each member, named as in a checkpoint (``members.{i}.`` dropped)."""
+    groups: list[dict[str, dict]] = [{} for _ in range(count)]
+    for name, entry in entries.items():
+        prefix, _, rest = name.partition(".")
+        index, _, tensor = rest.partition(".")
+        if (prefix != "members" or not tensor or not (index.isascii() and index.isdigit())
+                or index != str(int(index)) or int(index) >= count):
+            raise CheckpointError(f"tensor {quote(name)} belongs to none of the ensemble's {count} members")
+        groups[int(index)][tensor] = entry
+    empty = [i + 1 for i, group in enumerate(groups) if not group]
+    if empty:
+        raise CheckpointError(f"the ensemble file says it holds {count} models but has no tensors for "
+                              f"model{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))}")
+    return groups
+
+
+def _member_file(data: bytes, start: int, entries: dict[str, dict], metadata: dict[str, str]) -> bytes:
+    """A safetensors file holding ``entries`` (offsets relative to ``start`` in ``data``), packed in order."""
+    header: dict[str, Any] = {"__metadata__": metadata}
+    chunks, position = [], 0
+    for name, entry in sorted(entries.items(), key=lambda item: item[1]["data_offsets"][0]):
+        begin, stop = entry["data_offsets"]
+        chunks.append(data[start + begin : start + stop])
+        header[name] = {"dtype": entry["dtype"], "shape": entry["shape"], "data_offsets": [position, position + stop - begin]}
+        position += stop - begin
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # safetensors pads the header to 8 bytes
+    return len(text).to_bytes(8, "little") + text + b"".join(chunks)
 
 
 def read_metadata(source: str | os.PathLike | bytes) -> tuple[ModelConfig, dict[str, Any]]:

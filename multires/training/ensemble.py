@@ -32,18 +32,18 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 from torch import nn
 
 from ..checkpoint.io import _atomic_write, _json_safe, checkpoint_bytes, load_checkpoint
-from ..checkpoint.format import ENSEMBLE_FORMAT, FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source
+from ..checkpoint.format import ENSEMBLE_FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source, split_ensemble
+from ..options import MAX_ENSEMBLE_MEMBERS
 from ..model import MultiresNet
 
-__all__ = ["MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "save_model"]
+__all__ = ["MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "model_bytes", "save_model"]
 
-MAX_MEMBERS = 20
+MAX_MEMBERS = MAX_ENSEMBLE_MEMBERS
 
 
 class MultiresEnsemble(nn.Module):
@@ -94,7 +94,7 @@ def ensemble_bytes(ensemble: MultiresEnsemble, metrics: dict[str, Any] | None = 
             tensors[f"members.{index}.{name}"] = tensor
     metrics = dict(metrics or {})
     metrics.setdefault("ensemble_members", ensemble.n_members)
-    metadata = {"format": ENSEMBLE_FORMAT, "format_version": "1", "members": str(ensemble.n_members),
+    metadata = {"format": ENSEMBLE_FORMAT, "format_version": FORMAT_VERSION, "members": str(ensemble.n_members),
                 "config": ensemble.config.to_json(), "metrics": json.dumps(_json_safe(metrics), sort_keys=True, allow_nan=False)}
     data = _safetensors_save(tensors, metadata=metadata)
     if int.from_bytes(data[:8], "little") > MAX_HEADER_BYTES:
@@ -102,75 +102,46 @@ def ensemble_bytes(ensemble: MultiresEnsemble, metrics: dict[str, Any] | None = 
     return data
 
 
+def model_bytes(net: nn.Module, metrics: dict[str, Any] | None = None) -> bytes:
+    """The file of a single network (a checkpoint) or of an ensemble (an ensemble file), as bytes."""
+    return ensemble_bytes(net, metrics) if isinstance(net, MultiresEnsemble) else checkpoint_bytes(net, metrics)
+
+
 def save_model(path: str | os.PathLike, net: nn.Module, metrics: dict[str, Any] | None = None) -> Path:
     """Write a single network (a checkpoint) or an ensemble (an ensemble file) to ``path``."""
     path = Path(path)
-    if isinstance(net, MultiresEnsemble):
-        _atomic_write(path, ensemble_bytes(net, metrics))
-        return path
-    _atomic_write(path, checkpoint_bytes(net, metrics))
+    _atomic_write(path, model_bytes(net, metrics))
     return path
-
-
-def _metadata(data: bytes) -> dict[str, str]:
-    length = int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
-    if not 0 < length <= MAX_HEADER_BYTES or len(data) < 8 + length:
-        raise CheckpointError("not a safetensors file (bad or oversized header length)")
-    try:
-        header = json.loads(data[8 : 8 + length])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError("not a safetensors file (its header is not JSON)") from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    return meta if isinstance(meta, dict) else {}
 
 
 def load_model(source: str | os.PathLike | bytes) -> nn.Module:
     """A checkpoint or an ensemble file (path, run directory or bytes) as one model in eval mode.
 
     Returns the :class:`~multires.MultiresNet` or :class:`MultiresEnsemble`; its metrics are in
-    ``model.metrics`` (a dict attribute set here).
+    ``model.metrics`` (a dict attribute set here). An ensemble file's header, config and metrics are
+    validated as a checkpoint's are, and every member is cut out into a checkpoint file of its own and
+    read by :func:`~multires.checkpoint.load_checkpoint`, so each one gets every check (and every bound)
+    a single uploaded checkpoint gets (:func:`multires.checkpoint.format.split_ensemble`).
 
     Raises
     ------
     CheckpointError
-        Anything wrong with the file, with a message fit to show a user.
+        Anything wrong with the file, with a message fit to show a user (for an ensemble, naming the
+        member, counted from 1).
     """
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-        source = Path(source) / "model.safetensors"
     data = read_source(source)
-    meta = _metadata(data)
-    if meta.get("format") != ENSEMBLE_FORMAT:
+    split = split_ensemble(data)
+    if split is None:
         net, _, metrics = load_checkpoint(data)
         net.metrics = metrics
         return net
-    try:
-        count = int(meta.get("members", ""))
-        metrics = json.loads(meta.get("metrics", "{}"))
-        config = meta["config"]
-    except (ValueError, KeyError, json.JSONDecodeError):
-        raise CheckpointError("ensemble file has unreadable metadata (members, config or metrics)") from None
-    if not 1 <= count <= MAX_MEMBERS or not isinstance(metrics, dict):
-        raise CheckpointError(f"ensemble file must hold 1..{MAX_MEMBERS} members, says {meta.get('members')!r}")
-    try:
-        tensors = _safetensors_load(data)
-    except (SafetensorError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"ensemble tensors cannot be read: {err}") from None
-    groups: dict[int, dict[str, torch.Tensor]] = {}
-    for name, tensor in tensors.items():
-        parts = name.split(".", 2)
-        if len(parts) != 3 or parts[0] != "members" or not parts[1].isdigit() or int(parts[1]) >= count:
-            raise CheckpointError(f"ensemble file has a tensor outside its members: {name!r}")
-        groups.setdefault(int(parts[1]), {})[parts[2]] = tensor
-    if sorted(groups) != list(range(count)):
-        raise CheckpointError(f"ensemble file says {count} members but holds tensors of {len(groups)}")
+    _config, metrics, files = split
     members = []
-    for index in range(count):
-        member = _safetensors_save(groups[index], metadata={
-            "format": FORMAT, "format_version": FORMAT_VERSION, "config": config, "metrics": "{}"})
+    for index, member in enumerate(files):
         try:
             net, _, _ = load_checkpoint(member)
         except CheckpointError as err:
-            raise CheckpointError(f"ensemble member {index}: {err}") from None
+            raise CheckpointError(f"model {index + 1} of the {len(files)} in this ensemble file: {err}") from None
         members.append(net)
     ensemble = MultiresEnsemble(members).eval()
     ensemble.metrics = metrics
