@@ -72,6 +72,7 @@ st.markdown(
     f"**{wavelet}**. Every level of the tree reuses this one pair: **h0** (lowpass) makes the approximations, "
     "**h1** (highpass) the details."
 )
+state.member_picker(entry)  # a seed ensemble: which of its models entry.net is
 if not presenting():  # presenting, the key chart needs the line: the note is one switch away
     st.caption(plain(defaults.model_note(entry)))
 

@@ -41,6 +41,7 @@ st.markdown(
 )
 
 sel = state.selection()
+state.member_picker(sel.entry)  # a seed ensemble: which of its models sel.entry.net is
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
 model_h0, model_h1 = state.model_filters(sel.entry, sel.layer, sel.channel)

@@ -119,6 +119,8 @@ notice = st.container()
 top = st.columns([3, 3, 3, 1.7], gap="medium", vertical_alignment="bottom")
 with top[0]:
     entry = page_model(sel.entry, notice)
+with notice:
+    state.member_picker(entry)  # a seed ensemble: which of its models entry.net is
 layer = min(sel.layer, entry.config.n_layers - 1)
 channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]

@@ -268,7 +268,9 @@ with tabs[1]:
 # --- 4. load a checkpoint ----------------------------------------------------------------------------
 with tabs[2]:
     uploaded = st.file_uploader("A checkpoint (.safetensors) saved by this app or by the multires library",
-                                type=["safetensors"], key="train_upload")
+                                type=["safetensors"], key="train_upload",
+                                help="A seed ensemble (multires-train --ensemble K) opens too: Compare scores all "
+                                     "its models together, the explorer pages show one at a time.")
     if uploaded is not None:
         if state.once_per("train_upload_file", uploaded.file_id):  # process each upload once, not on every rerun
             name, error = runner.add_uploaded_checkpoint(uploaded.getvalue(), uploaded.name)

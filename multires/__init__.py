@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["from_arrays", "normalize_series"], "data.tasks.arrays"),
     "load_task": "data.tasks.registry",
     "task_from_files": "data.tasks.files",
-    "predict": "training.inference",
+    **dict.fromkeys(["predict", "predict_proba"], "training.inference"),
     **dict.fromkeys(["ThreadPolicyError", "apply_thread_policy", "default_threads"], "training.threads"),
     "CheckpointError": "checkpoint.format",
     **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint.io"),

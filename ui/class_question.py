@@ -31,6 +31,21 @@ def _next(key: str, n: int) -> None:
     st.session_state.pop(f"{key}_guess", None)
 
 
+def _answer_line(entry: Any, series: np.ndarray, why: Any, truth: int, words: list[str]) -> str:
+    """The model's answer in one line; a seed ensemble answers with all its models (the library's predict path:
+    probabilities averaged), and the line says which member the chart below explains."""
+    if entry.n_members == 1:
+        return (f"The model says {words[why.predicted]} ({100 * why.probabilities[why.predicted]:.0f} % sure): "
+                f"{'right' if why.predicted == truth else 'wrong'}.")
+    from multires.training.inference import predict_proba
+
+    probabilities = predict_proba(entry.model, series[None], normalize="none")[0]  # already normalised as in training
+    said = int(probabilities.argmax())
+    return (f"The {entry.n_members} models of the ensemble together say {words[said]} "
+            f"({100 * probabilities[said]:.0f} % sure): {'right' if said == truth else 'wrong'}. Below, what the member "
+            f"shown used; on its own it says {words[why.predicted]}.")
+
+
 def class_question(entry: Any, key: str) -> None:
     """Draw the question for ``entry`` (a ``ui.state.ModelEntry``); nothing for models it does not fit."""
     task = str((entry.metrics or {}).get("task") or "")
@@ -58,9 +73,7 @@ def class_question(entry: Any, key: str) -> None:
         st.info(plain(f"It is {words[truth]}."), icon=":material/info:")
     else:
         verdict(answer.guess == truth, plain(f"It is {words[truth]}; you said {words[answer.guess]}."))
-    model_right = "right" if why.predicted == truth else "wrong"
-    st.markdown(plain(f"The model says {words[why.predicted]} ({100 * why.probabilities[why.predicted]:.0f} % sure): "
-                      f"{model_right}."))
+    st.markdown(plain(_answer_line(entry, series, why, truth, words)))
     n = why.decisive_step
     windows = kept_windows(entry.net, 0, 0, n)
     show(decision_figure(series, why.steps, windows, n, words[why.predicted]), key=f"{key}_figure")

@@ -16,11 +16,17 @@ __all__ = ["model_row", "model_rows", "model_tables", "value_range"]
 
 
 def model_row(name: str, entry: state.ModelEntry) -> dict:
-    """One model's row of the comparison table (budgets counted by the layer itself)."""
-    net = entry.net
-    distinct = [conv.distinct_slots() for conv in net.convs]  # coefficients any channel of the layer reads
-    return summary_row(name, entry.source, entry.config, entry.metrics, net.n_parameters(), net.convs[0].n_slots,
-                       distinct)
+    """One model's row of the comparison table (budgets counted by the layer itself).
+
+    A seed ensemble is one row: its recorded test score is the whole ensemble's (probabilities averaged),
+    its parameters are every member's, and a layer's distinct coefficients are the most any member reads.
+    """
+    model = entry.model
+    nets = list(getattr(model, "members", [model]))
+    distinct = [max(net.convs[i].distinct_slots() for net in nets)  # coefficients any channel of the layer reads
+                for i in range(len(nets[0].convs))]
+    return summary_row(name, entry.source, entry.config, entry.metrics, model.n_parameters(),
+                       nets[0].convs[0].n_slots, distinct)
 
 
 def model_rows(models: dict[str, state.ModelEntry] | None = None) -> Named:

@@ -88,6 +88,9 @@ def model_note(entry: Any) -> str:
     else:
         scored = f"test R² {float(score):.2f}"
     source = {"shipped": "Shipped model", "trained": "Your model", "uploaded": "Uploaded model"}.get(entry.source, "Model")
+    members = int(getattr(entry, "n_members", 1))
+    if members > 1:
+        source += f" (an ensemble of {members} models, scored together)"
     return f"{source} trained on {what}; {scored}."
 
 

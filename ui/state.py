@@ -27,6 +27,8 @@ from multires.data.signals import load_signal
 from multires.options import SIGNAL_NAMES, MAX_SIGNAL_LENGTH
 
 if TYPE_CHECKING:  # torch is imported only where weights are used: the first page needs none
+    from torch import nn
+
     from multires import MultiresNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,14 +65,28 @@ class ModelEntry:
         return f"ModelEntry({self.name!r}, source={self.source!r})"
 
     @property
-    def net(self) -> MultiresNet:
+    def model(self) -> nn.Module:
+        """The whole model, what predictions and downloads use: the network, or every member of a seed ensemble
+        (:class:`multires.MultiresEnsemble`, probabilities averaged)."""
         if self._net is None:
             self._net = self._loader()
         return self._net
 
     @property
+    def n_members(self) -> int:
+        """Models in this file: 1, or a seed ensemble's size (shipped models are single checkpoints)."""
+        return 1 if self._net is None else int(getattr(self._net, "n_members", 1))
+
+    @property
+    def net(self) -> MultiresNet:
+        """The network the explorer pages inspect: the model, or the ensemble member this session shows
+        (:func:`member_picker`)."""
+        model = self.model
+        return model if self.n_members == 1 else model.members[shown_member(self)]
+
+    @property
     def config(self) -> ModelConfig:
-        return self._config if self._config is not None else self.net.config
+        return self._config if self._config is not None else self.model.config
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -337,6 +353,38 @@ def model_picker() -> ModelEntry:
                           help="Drop the selected model (trained or uploaded) from this session; the shipped "
                                "models stay.")
     return models[name]
+
+
+#: Session key of the ensemble member shown, per model (the widget's; ``"_" +`` it keeps the choice across pages).
+MEMBER_KEY = "member_"
+
+
+def shown_member(entry: ModelEntry) -> int:
+    """Index of the member of ``entry``'s ensemble the explorer pages show (0, the first, until one is chosen)."""
+    key = MEMBER_KEY + entry.name
+    value = st.session_state.get(key, st.session_state.get("_" + key, 0))
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return min(max(value, 0), entry.n_members - 1)
+
+
+def member_picker(entry: ModelEntry) -> None:
+    """On an explorer page, for a seed ensemble: a one-line note and the choice of the member shown (which
+    ``entry.net`` then is); nothing for a single model."""
+    count = entry.n_members
+    if count == 1:
+        return
+    key = MEMBER_KEY + entry.name
+    index = shown_member(entry)  # the widget's default: each page draws a widget of its own, starting here
+    note, pick = st.columns([5, 1], vertical_alignment="center")
+    note.markdown(f"This file holds an ensemble of {count} models trained with different seeds; showing member "
+                  f"{index + 1} — choose another:")
+    chosen = pick.selectbox("Ensemble member shown", list(range(count)), index=index, key=key,
+                            label_visibility="collapsed",
+                            format_func=lambda i: f"member {i + 1}",
+                            help="Each member is one network trained with its own seed; predictions (Compare, "
+                                 "the class question) average the probabilities of all of them.")
+    st.session_state["_" + key] = int(chosen)
 
 
 def layer_channel_picker(entry: ModelEntry) -> tuple[int, int]:

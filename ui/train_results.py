@@ -107,7 +107,8 @@ def results_tab(run_active: bool) -> None:
         test_metric = metrics.get("test_metric")
         cols[0].metric("Test accuracy" if metric_name == "accuracy" else "Test mean R²",
                        "—" if test_metric is None else f"{test_metric:.3f}")
-        cols[1].metric("Parameters", f"{entry.net.n_parameters():,}")
+        cols[1].metric("Parameters", f"{entry.model.n_parameters():,}",
+                       help=None if entry.n_members == 1 else f"All {entry.n_members} models of the ensemble together.")
         cols[2].metric("Slots per channel", entry.net.convs[0].n_slots, help="Memory slots per channel and time step.")
         cols[3].metric("Training time", f"{metrics.get('train_time_s', float('nan')):.1f} s")
         cols[4].metric("Steps", f"{metrics.get('steps', '?')}/{metrics.get('total_steps', '?')}",
@@ -123,10 +124,10 @@ def results_tab(run_active: bool) -> None:
         if snapshots:
             _selection_history(entry, snapshots)
 
-        from multires.checkpoint import checkpoint_bytes
+        from multires.training.ensemble import model_bytes
 
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", chosen).strip("_") or "model"
-        st.download_button("Download checkpoint (.safetensors)", data=lambda: checkpoint_bytes(entry.net, entry.metrics),
+        st.download_button("Download checkpoint (.safetensors)", data=lambda: model_bytes(entry.model, entry.metrics),
                            file_name=f"{slug}.safetensors", mime="application/octet-stream", key="train_download",
                            icon=":material/download:",
                            help="Weights, config and metrics in one safetensors file; load it here or with "

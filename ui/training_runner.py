@@ -491,19 +491,22 @@ def collect_finished() -> TrainingRun | None:
 
 
 def add_uploaded_checkpoint(data: bytes, filename: str) -> tuple[str | None, str | None]:
-    """Load an uploaded checkpoint into the session's models.
+    """Load an uploaded checkpoint or seed-ensemble file (every member checked like a checkpoint) into the
+    session's models.
 
     Returns
     -------
     (name, None) on success, ``(None, message)`` when the bytes are not a usable checkpoint; in that
     case nothing in the session changes.
     """
-    from multires.checkpoint import CheckpointError, load_checkpoint
+    from multires.checkpoint import CheckpointError
+    from multires.training.ensemble import load_model
 
     try:
-        net, _config, metrics = load_checkpoint(data)
+        net = load_model(data)
     except CheckpointError as err:
         return None, f"“{short(filename)}” is not a usable checkpoint: {err}"
+    metrics = net.metrics
     net.eval()
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     stem = stem[:MAX_MODEL_NAME]  # a name is shown in pickers and messages: a file name can be very long

@@ -27,7 +27,7 @@ from multires.data.tasks.arrays import _normalized, series_array
 
 from .device import resolve_device
 
-__all__ = ["PredictNormalization", "predict"]
+__all__ = ["PredictNormalization", "predict", "predict_proba"]
 
 
 
@@ -77,6 +77,33 @@ def predict(
     ValueError
         For a bad option, or ``class_names`` whose length differs from the network's outputs.
     """
+    logits = _scores(net, X, normalize, batch_size, device)  # (n, n_classes)
+    indices = logits.argmax(dim=1).numpy().astype(np.int64)
+    if class_names is None:
+        return indices
+    names = list(class_names)
+    if len(names) != logits.shape[1]:
+        raise ValueError(f"class_names has {len(names)} names but the network gives {logits.shape[1]} scores")
+    return np.asarray([str(name) for name in names])[indices]
+
+
+def predict_proba(
+    net: torch.nn.Module,
+    X: Any,
+    *,
+    normalize: PredictNormalization = "series",
+    batch_size: int = 512,
+    device: str | None = None,
+) -> np.ndarray:
+    """Class probabilities ``(n, n_classes)`` (float64, rows sum to 1): the softmax of the scores
+    :func:`predict` takes the argmax of, with the same options. For a seed ensemble
+    (:class:`~multires.MultiresEnsemble`, whose scores are the log of its members' mean
+    probabilities) they are that mean."""
+    return _scores(net, X, normalize, batch_size, device).double().softmax(dim=1).numpy()
+
+
+def _scores(net: torch.nn.Module, X: Any, normalize: str, batch_size: int, device: str | None) -> torch.Tensor:
+    """The network's scores ``(n, n_classes)`` for raw series (see :func:`predict`)."""
     if normalize not in PREDICT_NORMALIZATIONS:
         raise ValueError(f"normalize must be one of {', '.join(PREDICT_NORMALIZATIONS)}, got {quote(normalize)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -88,7 +115,7 @@ def predict(
         if constant:
             warnings.warn(f"{constant} of {values.shape[0] * values.shape[1]} series (channels counted "
                           "separately) were constant at their own scale and were set to all zeros before "
-                          "predicting", UserWarning, stacklevel=2)
+                          "predicting", UserWarning, stacklevel=3)
     inputs = torch.from_numpy(values.astype(np.float32))
     params = next(iter(net.parameters()), None)
     home = params.device if params is not None else torch.device("cpu")
@@ -108,10 +135,4 @@ def predict(
         raise ValueError(
             f"the network must return scores of shape (batch, n_classes), got {tuple(logits.shape)}"
         )
-    indices = logits.argmax(dim=1).numpy().astype(np.int64)
-    if class_names is None:
-        return indices
-    names = list(class_names)
-    if len(names) != logits.shape[1]:
-        raise ValueError(f"class_names has {len(names)} names but the network gives {logits.shape[1]} scores")
-    return np.asarray([str(name) for name in names])[indices]
+    return logits
