@@ -67,7 +67,8 @@ from ..model import MultiresNet, build_model, state_layout
 from ..config import ModelConfig
 from ..treeselect import Slot, candidate_slots
 
-__all__ = ["OutputDirError", "check_writable_dir", "checkpoint_bytes", "save_checkpoint", "save_run", "load_checkpoint"]
+__all__ = ["OutputDirError", "check_layout", "check_writable_dir", "checkpoint_bytes", "save_checkpoint", "save_run",
+           "load_checkpoint"]
 
 # safetensors dtype names of the torch dtypes a checkpoint may hold.
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
@@ -274,6 +275,10 @@ def _list(names: set[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
+#: What a check that should have caught a bad file first may still raise; reported as a CheckpointError.
+_UNEXPECTED = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, RuntimeError)
+
+
 def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
     """Load a checkpoint written by :func:`save_checkpoint` or :func:`checkpoint_bytes`.
 
@@ -302,14 +307,26 @@ def load_checkpoint(source: str | os.PathLike | bytes) -> tuple[MultiresNet, Mod
         return _load(data)
     except CheckpointError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, RuntimeError) as err:
+    except _UNEXPECTED as err:
         # Every check above should have caught a bad file first; this keeps the promise that an
         # untrusted file only ever raises CheckpointError, whatever slipped through.
         raise CheckpointError(f"checkpoint cannot be loaded: {type(err).__name__}: {err}") from None
 
 
-def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
-    """:func:`load_checkpoint` of the file's bytes."""
+def check_layout(source: str | os.PathLike | bytes) -> None:
+    """Every check :func:`load_checkpoint` makes before reading tensor data: the header, metadata, config
+    and metrics, and every tensor's name, dtype and shape against the config. Reads no tensor data and
+    builds nothing; raises :class:`CheckpointError` as :func:`load_checkpoint` would."""
+    try:
+        _checked_layout(read_source(source))
+    except CheckpointError:
+        raise
+    except _UNEXPECTED as err:
+        raise CheckpointError(f"checkpoint cannot be loaded: {type(err).__name__}: {err}") from None
+
+
+def _checked_layout(data: bytes) -> tuple[dict[str, dict], ModelConfig, dict[str, Any], dict[int, int]]:
+    """``(tensor entries, config, metrics, stored candidate counts)`` once the header and layout are checked."""
     entries, config, metrics = parse_checkpoint(data)
     try:
         expected = state_layout(config)
@@ -334,6 +351,12 @@ def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
         if tuple(entry["shape"]) != shape or entry["dtype"] != _DTYPE_NAMES[dtype]:
             raise CheckpointError(f"tensor {quote(name)} is {entry['dtype']} {tuple(entry['shape'])}, the config "
                                   f"needs {_DTYPE_NAMES[dtype]} {shape}")
+    return entries, config, metrics, stored
+
+
+def _load(data: bytes) -> tuple[MultiresNet, ModelConfig, dict[str, Any]]:
+    """:func:`load_checkpoint` of the file's bytes."""
+    entries, config, metrics, stored = _checked_layout(data)
     try:
         tensors = _safetensors_load(data)
     except (SafetensorError, ValueError, RuntimeError) as err:

@@ -29,14 +29,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 from torch import nn
 
-from ..checkpoint.io import _atomic_write, _json_safe, checkpoint_bytes, load_checkpoint
+from ..checkpoint.io import _atomic_write, _json_safe, check_layout, checkpoint_bytes, load_checkpoint
 from ..checkpoint.format import ENSEMBLE_FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source, split_ensemble
 from ..options import MAX_ENSEMBLE_MEMBERS
 from ..model import MultiresNet
@@ -136,13 +136,18 @@ def load_model(source: str | os.PathLike | bytes) -> nn.Module:
         net.metrics = metrics
         return net
     _config, metrics, files = split
-    members = []
-    for index, member in enumerate(files):
-        try:
-            net, _, _ = load_checkpoint(member)
-        except CheckpointError as err:
-            raise CheckpointError(f"model {index + 1} of the {len(files)} in this ensemble file: {err}") from None
-        members.append(net)
-    ensemble = MultiresEnsemble(members).eval()
+    _each_member(check_layout, files)  # every member's header and shapes, before any member's tensors are read
+    ensemble = MultiresEnsemble([net for net, _, _ in _each_member(load_checkpoint, files)]).eval()
     ensemble.metrics = metrics
     return ensemble
+
+
+def _each_member(load: Callable[[bytes], Any], files: list[bytes]) -> list[Any]:
+    """``load`` of every member's checkpoint file; a refusal names the member (counted from 1)."""
+    out = []
+    for index, member in enumerate(files):
+        try:
+            out.append(load(member))
+        except CheckpointError as err:
+            raise CheckpointError(f"model {index + 1} of the {len(files)} in this ensemble file: {err}") from None
+    return out
