@@ -158,8 +158,8 @@ def _joined(table: pd.DataFrame, dirs: list[Path]) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> pd.DataFrame:
     rows: list[dict] = []
-    for name in args.datasets:
-        for i, seed in enumerate(args.seeds):
+    for i, seed in enumerate(args.seeds):  # seed-major: a run stopped early holds every dataset's first seeds
+        for name in args.datasets:
             if rows:  # what the earlier seeds and datasets measured survives a stopped run
                 _flush(rows, Path(args.out))
             task = load_task(name, seed=seed)
