@@ -382,8 +382,9 @@ def member_picker(entry: ModelEntry) -> None:
     chosen = pick.selectbox("Ensemble member shown", list(range(count)), index=index, key=key,
                             label_visibility="collapsed",
                             format_func=lambda i: f"member {i + 1}",
-                            help="Each member is one network trained with its own seed; predictions (Compare, "
-                                 "the class question) average the probabilities of all of them.")
+                            help="Each member is one network trained with its own seed. Predictions (the scores on "
+                                 "Compare, the class question on TREESELECT) use all of them together, their "
+                                 "probabilities averaged.")
     st.session_state["_" + key] = int(chosen)
 
 
