@@ -4,13 +4,14 @@
 runs (augmentation, the learned selection's update, :func:`~multires.training.loop.forward_backward`,
 the step statistics, AdamW and the schedule) on one batch and returns each timed step's seconds.
 :func:`measure_rates` builds a throwaway copy of the run's model (same config, seed, device and the
-caller's thread count) on a batch of the task's real series, times one warm-up and up to
-:data:`CALIBRATION_STEPS` steps plus one evaluation batch, and returns
+caller's thread count) on a batch of the task's real series, times one warm-up and at least
+:data:`CALIBRATION_STEPS` steps (more for fast steps: :data:`CALIBRATION_MIN_SECONDS`) plus one
+evaluation batch, and returns
 :class:`~multires.training.runcost.MeasuredRates` for :func:`~multires.training.runcost.estimate_run`.
 ``benchmarks/bench_runcost.py`` calls :func:`time_steps` too.
 
-The measurement costs a few seconds at most (:data:`CALIBRATION_SECONDS`: a slow model is timed on
-fewer steps) and does not change the run: the model, its optimizer and the batch are copies, and
+The measurement costs a few seconds (about :data:`CALIBRATION_SECONDS` plus one step at most: a slow
+model is timed on fewer steps, a very slow one on its first step alone) and does not change the run: the model, its optimizer and the batch are copies, and
 PyTorch's global random state is saved and restored around it.
 
 Examples
@@ -18,8 +19,8 @@ Examples
 >>> from multires.data.tasks import load_task
 >>> from multires.training.config import TrainConfig
 >>> rates = measure_rates(load_task("digits", seed=0), TrainConfig(d_model=8, n_layers=1))
->>> rates.steps_timed, rates.step_seconds > 0, rates.forward_seconds_per_sample > 0
-(3, True, True)
+>>> 3 <= rates.steps_timed <= CALIBRATION_MAX_STEPS, rates.step_seconds > 0, rates.forward_seconds_per_sample > 0
+(True, True, True)
 """
 
 from __future__ import annotations
@@ -39,10 +40,17 @@ from .loop import forward_backward
 from .optimization import build_optimizer
 from .runcost import MeasuredRates, eval_batch
 
-__all__ = ["CALIBRATION_SECONDS", "CALIBRATION_STEPS", "measure_rates", "time_forward", "time_steps"]
+__all__ = [
+    "CALIBRATION_MAX_STEPS", "CALIBRATION_MIN_SECONDS", "CALIBRATION_SECONDS", "CALIBRATION_STEPS", "measure_rates",
+    "time_forward", "time_steps",
+]
 
-#: Optimizer steps timed after the warm-up step (their median is the step time).
+#: Optimizer steps timed after the warm-up step, at least (their mean is the step time).
 CALIBRATION_STEPS = 3
+#: ...and more, up to :data:`CALIBRATION_MAX_STEPS`, until the timed steps add up to this many seconds:
+#: a step of a few milliseconds is timed many times, so one interruption by another process weighs little.
+CALIBRATION_MIN_SECONDS = 1.0
+CALIBRATION_MAX_STEPS = 30
 #: The timed steps stop early when they would take longer than this (at least one is timed).
 CALIBRATION_SECONDS = 5.0
 
@@ -56,25 +64,28 @@ def _sync(device: torch.device) -> None:
 
 
 def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.Tensor, kind: str,
-               steps: int = CALIBRATION_STEPS, warmup: int = 1,
-               max_seconds: float | None = CALIBRATION_SECONDS) -> list[float]:
+               steps: int = CALIBRATION_STEPS, warmup: int = 1, max_seconds: float | None = CALIBRATION_SECONDS,
+               min_seconds: float = 0.0, max_steps: int | None = None) -> list[float]:
     """Seconds of each timed optimizer step of ``net`` on the batch ``(x, y)``, as :func:`train` steps.
 
     ``net`` is trained by these steps (pass a copy); ``x`` and ``y`` must be on its device. The first
-    ``warmup`` steps pay one-time costs and are not returned. With ``max_seconds``, fewer than
-    ``steps`` are timed when the warm-up shows they would take longer (at least one always is).
+    ``warmup`` steps pay one-time costs and are not returned. ``steps`` steps are timed, and more, up
+    to ``max_steps``, while the timed ones add up to less than ``min_seconds``. With ``max_seconds``,
+    fewer than ``steps`` are timed when the warm-up shows they would take longer (at least one always
+    is), and a warm-up step that alone takes ``max_seconds`` or more is returned as the only measurement.
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be at least 1 and warmup at least 0, got {steps} and {warmup}")
+    limit = steps if max_steps is None else max(steps, max_steps)
     device = x.device
     augment = make_augmenter(config.augment, config.seed)
-    optimizer, scheduler, clock = build_optimizer(net, config, 1, warmup + steps)
+    optimizer, scheduler, clock = build_optimizer(net, config, 1, warmup + limit)
     learned = any(conv.tree_select == "learned" for conv in net.convs)
     net.train()
     times: list[float] = []
     index = 0
     start_all = time.perf_counter()
-    while len(times) < steps:
+    while len(times) < steps or (sum(times) < min_seconds and len(times) < limit):
         start = time.perf_counter()
         batch = augment(x) if augment is not None else x
         if learned:
@@ -90,6 +101,8 @@ def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.
         seconds = time.perf_counter() - start
         if index >= warmup:
             times.append(seconds)
+        elif max_seconds is not None and seconds >= max_seconds:  # one slow step is measure enough: keep
+            return [seconds]  # it (one-time costs included, so on the high side) and time no more
         elif max_seconds is not None and index == warmup - 1:  # the warm-up tells how many fit
             steps = max(1, min(steps, int(max_seconds / max(seconds, 1e-9))))
         index += 1
@@ -146,8 +159,10 @@ def measure_rates(task: Any, config: TrainConfig, steps: int = CALIBRATION_STEPS
             conv.h1.requires_grad_(not config.freeze_filters)
         index = torch.arange(min(config.batch_size, len(task.x_train)))
         x, y = task.x_train[index].to(device), task.y_train[index].to(device)
-        times = time_steps(net, config, x, y, task.kind, steps=steps, max_seconds=max_seconds)
+        times = time_steps(net, config, x, y, task.kind, steps=steps, max_seconds=max_seconds,
+                           min_seconds=CALIBRATION_MIN_SECONDS, max_steps=CALIBRATION_MAX_STEPS)
         pool = torch.cat([task.x_train, task.x_val])
         size = min(eval_batch(config.d_model, task.length), len(pool))
         forward = time_forward(net, pool[:size].to(device))
-    return MeasuredRates(statistics.median(times), forward, len(times), time.perf_counter() - begin)
+    # The mean, not the median: a step another process interrupted is part of what the run will pay.
+    return MeasuredRates(statistics.fmean(times), forward, len(times), time.perf_counter() - begin)

@@ -28,6 +28,11 @@ Both run the same loop, :func:`multires.training.train`; under ``torchrun`` it g
 rank 0 shows the progress bar and writes ``OUT/model.safetensors`` plus the human-readable sidecars
 ``OUT/config.json`` and ``OUT/metrics.json``. Nothing is written when training fails.
 
+Before training (one process) it times a warm-up and three optimizer steps of the run's own model
+(:mod:`multires.training.calibrate`, a few seconds), prints the plan with the time they predict, and
+refuses a plan more than twice past ``--max-seconds`` unless ``--force``; ``--no-calibrate`` plans with
+the work-count model of :mod:`multires.training.runcost` instead.
+
 Exit status: 0 on success (also when ``--max-seconds`` stopped the run early), 1 when training
 failed (:class:`multires.training.TrainingError`), 2 for invalid arguments.
 """

@@ -152,11 +152,11 @@ class MeasuredRates:
     Attributes
     ----------
     step_seconds : float
-        One optimizer step of the run's model on a batch of the task (median of the timed steps).
+        One optimizer step of the run's model on a batch of the task (mean of the timed steps).
     forward_seconds_per_sample : float
         One series through the model in evaluation mode, at the evaluation batch size.
     steps_timed : int
-        Optimizer steps the median was taken over (after a warm-up step).
+        Optimizer steps the mean was taken over (after a warm-up step).
     seconds : float
         What the measurement itself took.
     """
