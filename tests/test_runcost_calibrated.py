@@ -17,7 +17,7 @@ import torch
 import multires.training.calibrate as calibrate_module
 from multires.data.tasks import from_arrays
 from multires.model import build_model
-from multires.training.calibrate import CALIBRATION_MAX_STEPS, CALIBRATION_STEPS, measure_rates, time_steps
+from multires.training.calibrate import CALIBRATION_MAX_STEPS, measure_rates, time_steps
 from multires.training.cli import main
 from multires.training.config import TrainConfig
 from multires.training.recipe import RunRefused, check_plan, fit, plan_run
@@ -58,10 +58,11 @@ def _fixed_rates(monkeypatch, step=0.5, forward=0.01):
 def test_measured_rates_are_positive_and_the_plan_says_it_measured(task):
     rates = measure_rates(task, TrainConfig(**TINY))
     assert rates.step_seconds > 0 and rates.forward_seconds_per_sample > 0
-    assert CALIBRATION_STEPS <= rates.steps_timed <= CALIBRATION_MAX_STEPS  # fast steps are timed more often
+    assert 1 <= rates.steps_timed <= CALIBRATION_MAX_STEPS  # fewer than 3 only when a step took seconds (load)
     plan = plan_run(task, TrainConfig(**TINY))
-    assert plan.measured_steps >= CALIBRATION_STEPS and plan.seconds > 0 and plan.step_seconds > 0
-    assert f"(measured on {plan.measured_steps} steps)" in plan.summary() and plan.calibration_seconds > 0
+    assert plan.measured_steps >= 1 and plan.seconds > 0 and plan.step_seconds > 0
+    assert plan.basis in ("measured on 1 step", f"measured on {plan.measured_steps} steps")
+    assert f"({plan.basis})" in plan.summary() and plan.calibration_seconds > 0
     model = plan_run(task, TrainConfig(**TINY), calibrate=False)
     assert model.measured_steps == 0 and "not measured" in model.summary() and "measured on" not in model.summary()
 

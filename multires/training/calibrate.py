@@ -19,7 +19,7 @@ Examples
 >>> from multires.data.tasks import load_task
 >>> from multires.training.config import TrainConfig
 >>> rates = measure_rates(load_task("digits", seed=0), TrainConfig(d_model=8, n_layers=1))
->>> 3 <= rates.steps_timed <= CALIBRATION_MAX_STEPS, rates.step_seconds > 0, rates.forward_seconds_per_sample > 0
+>>> 1 <= rates.steps_timed <= CALIBRATION_MAX_STEPS, rates.step_seconds > 0, rates.forward_seconds_per_sample > 0
 (True, True, True)
 """
 
@@ -68,16 +68,17 @@ def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.
                min_seconds: float = 0.0, max_steps: int | None = None) -> list[float]:
     """Seconds of each timed optimizer step of ``net`` on the batch ``(x, y)``, as :func:`train` steps.
 
-    ``net`` is trained by these steps (pass a copy); ``x`` and ``y`` must be on its device. The first
-    ``warmup`` steps pay one-time costs and are not returned. ``steps`` steps are timed, and more, up
-    to ``max_steps``, while the timed ones add up to less than ``min_seconds``. With ``max_seconds``,
-    fewer than ``steps`` are timed when the warm-up shows they would take longer (at least one always
-    is), and a warm-up step that alone takes ``max_seconds`` or more is returned as the only measurement.
+    ``net`` is trained by these steps (pass a copy); ``x`` and ``y`` are moved to its device at every
+    step, as the loop moves each batch. The first ``warmup`` steps pay one-time costs and are not
+    returned. ``steps`` steps are timed, and more, up to ``max_steps``, while the timed ones add up to
+    less than ``min_seconds``. With ``max_seconds``, fewer than ``steps`` are timed when the warm-up
+    shows they would take longer (at least one always is), and a warm-up step that alone takes
+    ``max_seconds`` or more is returned as the only measurement.
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be at least 1 and warmup at least 0, got {steps} and {warmup}")
     limit = steps if max_steps is None else max(steps, max_steps)
-    device = x.device
+    device = next(net.parameters()).device
     augment = make_augmenter(config.augment, config.seed)
     optimizer, scheduler, clock = build_optimizer(net, config, 1, warmup + limit)
     learned = any(conv.tree_select == "learned" for conv in net.convs)
@@ -87,11 +88,13 @@ def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.
     start_all = time.perf_counter()
     while len(times) < steps or (sum(times) < min_seconds and len(times) < limit):
         start = time.perf_counter()
-        batch = augment(x) if augment is not None else x
+        batch, target = x.to(device), y.to(device)
+        if augment is not None:
+            batch = augment(batch)
         if learned:
             net.update_selection(clock.progress)
-        out, loss = forward_backward(net, optimizer, batch, y, kind, config.label_smoothing)
-        totals = torch.cat([step_stats(out.detach(), y, loss.detach(), kind),
+        out, loss = forward_backward(net, optimizer, batch, target, kind, config.label_smoothing)
+        totals = torch.cat([step_stats(out.detach(), target, loss.detach(), kind),
                             torch.tensor([time.perf_counter() - start_all], dtype=torch.float64)])
         bool(totals[2] > 0)  # the loop reads the non-finite flag before stepping
         optimizer.step()
@@ -158,7 +161,7 @@ def measure_rates(task: Any, config: TrainConfig, steps: int = CALIBRATION_STEPS
             conv.h0.requires_grad_(not config.freeze_filters)
             conv.h1.requires_grad_(not config.freeze_filters)
         index = torch.arange(min(config.batch_size, len(task.x_train)))
-        x, y = task.x_train[index].to(device), task.y_train[index].to(device)
+        x, y = task.x_train[index], task.y_train[index]
         times = time_steps(net, config, x, y, task.kind, steps=steps, max_seconds=max_seconds,
                            min_seconds=CALIBRATION_MIN_SECONDS, max_steps=CALIBRATION_MAX_STEPS)
         pool = torch.cat([task.x_train, task.x_val])
