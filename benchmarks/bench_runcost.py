@@ -142,7 +142,7 @@ def runs_part(names: list[str], quick: bool = False) -> None:
         markdown_table(("run", "protocol", "steps", "measured s/step", "measuring s", "estimate s", "wall s",
                         "wall / estimate", "work-count model s", "load 1 min before / after"),
                        rows, "llrrrrrrrl"),
-        "The estimate is the one `multires-train` prints before the run: a warm-up and up to 3 optimizer "
+        "The estimate is the one `multires-train` prints before the run: a warm-up and at least 3 optimizer "
         "steps of the run's own model on a batch of the task, and one evaluation batch, timed in the same "
         "process (`measuring s`), then counted over the planned steps, epoch-end validations and scoring. "
         "`wall s` is the whole run (every fold, refit and scoring). The work-count model (no timing, what "
