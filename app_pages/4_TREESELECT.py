@@ -21,7 +21,6 @@ from multires.figures.treeselect import (
 )
 from multires.analysis.memory import (
     cell_span,
-    max_analysed_slots,
     memory_span,
     nearest_slots,
     reconstruction_error_by_lag,
@@ -39,6 +38,7 @@ from ui.reveal import predict_then_reveal
 from ui.safe_text import plain
 from ui.trees import tree_rows
 from ui.treeselect_data import (
+    MAX_SELECTION_ROWS,
     capacities,
     kernel_view,
     learned_selection,
@@ -355,12 +355,11 @@ with tabs[3]:
                 "with a learned selection is available: train one on the Train page with the TREESELECT rule "
                 "*learned*.")
     else:
-        # rows bounded like every analysis of the memory: the most it takes over its longest window
-        most_rows = max_analysed_slots(MAX_ANALYSED_WINDOW)
+        most_rows = MAX_SELECTION_ROWS  # rows bounded like every analysis of the memory
         kept_rows = int(conv.slot_mask.numpy().any(axis=0).sum())
         show(cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), channel,
                            f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
-                           f"{len(conv.slots)} candidates)", depth, int(conv.h0.shape[-1]), most_rows),
+                           f"{len(conv.slots)} candidates)", depth, int(conv.h0.shape[-1])),
              key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
                    f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on."

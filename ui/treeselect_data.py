@@ -27,7 +27,7 @@ from multires.analysis.memory import (
 from multires.treeselect import Slot
 from ui.figure_cache import Named
 
-__all__ = ["KernelView", "SlotKey", "capacities", "kernel_view", "learned_selection", "reconstructions",
+__all__ = ["MAX_SELECTION_ROWS", "KernelView", "SlotKey", "capacities", "kernel_view", "learned_selection", "reconstructions",
            "selection_figure", "slot_contributions", "slot_key", "slots_of"]
 
 SlotKey = tuple[tuple[str, int, int], ...]  # hashable slots for st.cache_data
@@ -97,8 +97,12 @@ def learned_selection(candidates: list[Slot], mask: np.ndarray) -> Named:
     return Named(digest.hexdigest(), (candidates, mask))
 
 
+#: Most rows of a learned selection matrix: the most slots one analysis takes over its longest window (128).
+MAX_SELECTION_ROWS = max_analysed_slots(MAX_ANALYSED_WINDOW)
+
+
 def selection_figure(selection: tuple[list[Slot], np.ndarray], channel: int, title: str, depth: int,
-                     kernel_size: int, most: int):
+                     kernel_size: int, most: int = MAX_SELECTION_ROWS):
     """The learned selection matrix from a layer's candidates and keep-mask (channels × candidates).
 
     At most ``most`` rows (the work bound, :func:`multires.analysis.memory.max_analysed_slots`): past it,

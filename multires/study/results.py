@@ -24,9 +24,11 @@ import pandas as pd
 from ..options import BudgetAxis
 
 from ..plaintext import quote
+from .parquet_layout import layout_problem
 
 __all__ = [
-    "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "StudyResultsError", "baseline_levels",
+    "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "ForgedParquetError", "StudyResultsError",
+    "baseline_levels",
     "pareto_front", "read_baselines", "read_results", "summarise", "write_results",
 ]
 
@@ -60,6 +62,11 @@ MAX_CELL_CHARS = 100_000
 
 class StudyResultsError(ValueError):
     """A file is not a study results table; the message says what is wrong and what is expected."""
+
+
+class ForgedParquetError(StudyResultsError):
+    """A Parquet file whose footer disagrees with its own bytes (rows, sizes, row groups, pages): refused
+    before any page is decompressed, since the footer's numbers are what the other bounds trust."""
 
 
 def read_results(source: str | Path | IO[bytes] | bytes) -> pd.DataFrame:
@@ -146,6 +153,10 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for a malformed file
         raise StudyResultsError(f"could not read the file as Parquet ({type(err).__name__}: {_short(err)})") from None
     _check_shape(meta.num_rows, max(meta.num_columns, len(schema)), "rows")
+    problem = layout_problem(data, meta)  # linear in the file's bytes; makes the footer's numbers trustworthy
+    if problem is not None:
+        raise ForgedParquetError(f"the Parquet file does not match its own description ({problem}); it is corrupted "
+                                 "or forged, so it is not read")
     for field in schema:
         kind = _value_type(field.type)
         if not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
