@@ -12,8 +12,9 @@ module makes the footer's numbers trustworthy, in time linear in the file's size
 * walking each chunk's page headers (Thrift compact protocol, parsed here with bounded depth)
   covers exactly its compressed size, and the pages' sizes and values add up to what the footer
   claims for the chunk (its compressed and uncompressed sizes, its number of values);
-* every chunk of a row group holds as many values as the row group has rows (a results table has
-  flat columns only), and the row groups' rows add up to the file's.
+* every chunk of a row group holds as many values as the row group has rows (call it on a file whose
+  columns are flat: a results table's are, and nested columns are refused before), and the row
+  groups' rows add up to the file's.
 
 :func:`layout_problem` returns what is inconsistent, in words, or ``None``.
 """

@@ -153,16 +153,17 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... for a malformed file
         raise StudyResultsError(f"could not read the file as Parquet ({type(err).__name__}: {_short(err)})") from None
     _check_shape(meta.num_rows, max(meta.num_columns, len(schema)), "rows")
-    problem = layout_problem(data, meta)  # linear in the file's bytes; makes the footer's numbers trustworthy
-    if problem is not None:
-        raise ForgedParquetError(f"the Parquet file does not match its own description ({problem}); it is corrupted "
-                                 "or forged, so it is not read")
     for field in schema:
         kind = _value_type(field.type)
         if not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
                 or pa.types.is_floating(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             raise StudyResultsError(f"column {quote(_short(field.name, 60))} holds {_describe(kind)}; a results table "
                                     "holds only numbers, true/false and text")
+    # linear in the file's bytes; makes the footer's numbers trustworthy (its columns are flat by now)
+    problem = layout_problem(data, meta)
+    if problem is not None:
+        raise ForgedParquetError(f"the Parquet file does not match its own description ({problem}); it is corrupted "
+                                 "or forged, so it is not read")
     unpacked = sum(meta.row_group(g).column(c).total_uncompressed_size
                    for g in range(meta.num_row_groups) for c in range(meta.row_group(g).num_columns))
     if unpacked > MAX_BYTES:
