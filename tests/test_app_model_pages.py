@@ -135,15 +135,23 @@ def _models_table(at: AppTest) -> pd.DataFrame:
     return next(frame.value for frame in at.dataframe if "name" in frame.value.columns)
 
 
-@pytest.mark.slow  # a real training run under AppTest: among the slowest tests
-def test_train_tiny_model_joins_sidebar_and_compare_table():
+def _start_tiny_run(epochs: int, rule: str | None = None) -> AppTest:
+    """The Train page after pressing Train on digits with one channel and one layer (and ``rule``)."""
     at = _app("app_pages/5_Train.py")
     at.selectbox(key="train_task").set_value("digits").run()
+    if rule is not None:
+        at.radio(key="train_strategy").set_value(rule).run()
     at.number_input(key="train_width").set_value(1)
     at.number_input(key="train_layers").set_value(1)
-    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_epochs").set_value(epochs)
     at.run()
     at.button(key="train_start").click().run()
+    return at
+
+
+@pytest.mark.slow  # a real training run under AppTest: among the slowest tests
+def test_train_tiny_model_joins_sidebar_and_compare_table():
+    at = _start_tiny_run(epochs=1)
     assert_no_exception(at)
     assert at.session_state["training_run"].active or at.session_state["training_run"].finished.is_set()
     at.button(key="train_start").click().run()  # a second click while it runs starts nothing
@@ -169,14 +177,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
 
 @pytest.mark.slow  # a real training run under AppTest: among the slowest tests
 def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_history():
-    at = _app("app_pages/5_Train.py")
-    at.selectbox(key="train_task").set_value("digits").run()
-    at.radio(key="train_strategy").set_value("learned").run()
-    at.number_input(key="train_width").set_value(1)
-    at.number_input(key="train_layers").set_value(1)
-    at.number_input(key="train_epochs").set_value(500)
-    at.run()
-    at.button(key="train_start").click().run()
+    at = _start_tiny_run(epochs=500, rule="learned")
     at.session_state["training_run"].request_stop()  # what the Stop button's on_click does
     run = _wait_for_collected(at)
     assert run.result is not None and run.result.stopped and run.result.stop_reason == "callback"

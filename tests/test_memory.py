@@ -156,13 +156,18 @@ def test_uniform_haar_full_memory_reconstructs_exactly(depth, seed):
     np.testing.assert_allclose(a @ a.T, np.eye(2**depth), atol=EXACT_TOL)  # orthonormal rows
 
 
+def reconstruction_at_70(case, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``case``'s memory matrix, and the window and reconstruction of 80 white-noise samples' past at n = 70."""
+    h0, h1, slots, depth = setup(case)
+    x = np.random.default_rng(seed).normal(size=80)
+    _, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    return memory_matrix(h0, h1, slots, depth), x_window, x_hat
+
+
 @pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
 def test_reconstruction_is_consistent_with_the_memory(case):
     """x_hat produces the same memory as x (it lies in x's equivalence class) and is minimal."""
-    h0, h1, slots, depth = setup(case)
-    x = np.random.default_rng(3).normal(size=80)
-    a = memory_matrix(h0, h1, slots, depth)
-    t, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    a, x_window, x_hat = reconstruction_at_70(case, seed=3)
     np.testing.assert_allclose(a @ x_hat, a @ x_window, atol=1e-8)
     assert np.linalg.norm(x_hat) <= np.linalg.norm(x_window) + 1e-9
 
@@ -170,10 +175,7 @@ def test_reconstruction_is_consistent_with_the_memory(case):
 @pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
 def test_reconstruction_is_the_minimum_norm_signal_with_the_same_memory(case):
     """x_hat is orthogonal to the null space of A: every other signal with the same memory is longer."""
-    h0, h1, slots, depth = setup(case)
-    x = np.random.default_rng(4).normal(size=80)
-    a = memory_matrix(h0, h1, slots, depth)
-    _, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    a, x_window, x_hat = reconstruction_at_70(case, seed=4)
     null = np.linalg.svd(a)[2][np.linalg.matrix_rank(a):]  # (W - rank, W): signals the memory cannot see
     if null.shape[0] == 0:  # a memory that sees everything (Haar, uniform, M = 2**J) recovers x itself
         np.testing.assert_allclose(x_hat, x_window, atol=1e-8)
