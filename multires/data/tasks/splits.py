@@ -1,12 +1,6 @@
-"""Stratified splits, and turning split NumPy arrays into a :class:`~multires.data.tasks.base.TaskData`.
-
-Examples
---------
->>> import numpy as np
->>> labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
->>> keep, held = stratified_holdout(labels, 0.2, np.random.default_rng(0))
->>> sorted(labels[held].tolist()), len(keep)
-([0, 1], 8)
+"""The three-way split of the built-in pooled tasks, and turning split NumPy arrays into a
+:class:`~multires.data.tasks.base.TaskData`. (The validation carve of your own train/test data is
+``multires.data.tasks.arrays.validation_split``, on scikit-learn.)
 """
 
 from __future__ import annotations
@@ -14,13 +8,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from multires.data.tasks.base import DatasetError, TaskData
+from multires.data.tasks.base import TaskData
 
 __all__ = [
     "SPLIT_FRACTIONS",
     "classification_task",
     "pooled_task",
-    "stratified_holdout",
     "stratified_three_way",
 ]
 
@@ -52,50 +45,6 @@ def stratified_three_way(
         parts[0].append(members[n_val + n_test :])
     train, val, test = (rng.permutation(np.concatenate(p)) for p in parts)
     return train, val, test
-
-
-def stratified_holdout(
-    labels: np.ndarray, fraction: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(keep, held)`` holding out about ``fraction`` of every class, both in random order.
-
-    Each class with at least two members gives ``round(fraction * n)`` of them, but at least one
-    and never all; a class with a single member stays whole in ``keep``.
-
-    Parameters
-    ----------
-    labels : numpy.ndarray
-        Integer class labels ``[n]``.
-    fraction : float
-        Share held out, ``0 < fraction < 1``.
-    rng : numpy.random.Generator
-        Source of the random order.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        int64 indices into ``labels``: the kept ones (e.g. training) and the held-out ones
-        (e.g. validation).
-
-    Raises
-    ------
-    DatasetError
-        If no class has two members, so nothing can be held out.
-    """
-    keep: list[np.ndarray] = []
-    held: list[np.ndarray] = []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        n_held = 0 if members.size < 2 else min(max(round(fraction * members.size), 1), members.size - 1)
-        held.append(members[:n_held])
-        keep.append(members[n_held:])
-    held_all = np.concatenate(held)
-    if held_all.size == 0:
-        raise DatasetError(
-            f"too few training series for a validation split: {labels.size} series and no class has "
-            "two of them; give at least two series of some class"
-        )
-    return rng.permutation(np.concatenate(keep)), rng.permutation(held_all)
 
 
 def classification_task(
