@@ -14,7 +14,6 @@ from plotly.subplots import make_subplots
 import torch
 
 from conftest import chart_layouts, open_app
-from conftest import open_app as run_app  # noqa: F401 - the name test_robustness_inputs imports
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import PRESENTATION_TICK_SIZE, style_figure, presentation_style
 from ui.safe_text import unescape
