@@ -139,7 +139,7 @@ with panel:
             launch = st.container()  # the Train button, filled in once every setting is read
     with setup[1]:
         st.markdown("**Memory and filters**")
-        strategy = st.radio("TREESELECT strategy", ("fading", "uniform", "learned"), key="train_strategy",
+        strategy = st.radio("TREESELECT rule", ("fading", "uniform", "learned"), key="train_strategy",
                             format_func=lambda s: TREE_SELECT_LABELS[s], horizontal=True,
                             help="Fading: J + 1 slots per channel (a_J and one detail per level, all at lag 0). "
                                  "Uniform: M slots in total on the levels' decimated grids, coarse levels first. "

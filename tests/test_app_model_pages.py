@@ -171,7 +171,7 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
     assert_no_exception(at)
     table = _models_table(at)
     row = table[table["name"] == run.name].iloc[0]
-    assert row["task"] == "digits" and row["strategy"] == "fading" and row["source"] == "trained"
+    assert row["task"] == "digits" and row["TREESELECT rule"] == "fading" and row["source"] == "trained"
     assert 0.0 <= row["test score"] <= 1.0
 
 
@@ -291,7 +291,7 @@ def test_training_curves_figure_has_loss_train_and_validation_traces():
     assert len(fig.data[0].x) <= 100 and fig.data[0].x[-1] == 1000  # thinned, last point kept
     assert fig.layout.yaxis2.title.text == "accuracy (fraction correct)"
     reserved = {c.upper() for c in (*FILTER_COLORS.values(), *TREE_SELECT_COLORS.values(), "#E69F00")}
-    assert not {t.line.color.upper() for t in fig.data} & reserved  # blue/orange mean h0/h1, hues strategies
+    assert not {t.line.color.upper() for t in fig.data} & reserved  # blue/orange mean h0/h1, hues rules
     assert fig.data[2].line.dash == "dash" and fig.data[1].line.dash is None
 
 
@@ -315,9 +315,9 @@ def test_selection_figures_sum_bands_and_place_slots_on_the_tree():
 
 def _rows() -> pd.DataFrame:
     rows = []
-    for i, (strategy, wavelet, frozen) in enumerate([("fading", "haar", False), ("fading", "haar", True),
+    for i, (rule, wavelet, frozen) in enumerate([("fading", "haar", False), ("fading", "haar", True),
                                                      ("uniform", None, False), ("learned", "haar", False)]):
-        config = ModelConfig(tree_select=strategy, memory_size=None if strategy == "fading" else 7,
+        config = ModelConfig(tree_select=rule, memory_size=None if rule == "fading" else 7,
                              wavelet=wavelet, kernel_size=2)
         metrics = {"task": "memory", "test_r2_mean": 0.1 * (i + 1), "train_config": {"freeze_filters": frozen},
                    "lags": [1, 2, 4], "test_r2_per_lag": [0.9, 0.5, None]}
@@ -368,7 +368,7 @@ def test_score_ranges_figure_starts_at_zero_unless_an_explicit_labelled_zoom():
     assert f"axis starts at {low:.2f}" in zoomed.layout.xaxis.title.text
 
 
-def test_score_ranges_figure_colours_strategies_and_draws_baselines():
+def test_score_ranges_figure_colours_rules_and_draws_baselines():
     groups = seed_groups(_rows())
     fig = score_ranges_figure(groups, "title", "test mean R²", {"MiniRocket": 0.99, "1-NN DTW": 0.91})
     colours = {t.name.split(" · ")[0]: t.marker.color for t in fig.data if t.mode == "markers" and t.name != "one seed"}
@@ -400,12 +400,12 @@ def test_example_series_figure_one_panel_per_class_shown():
     assert "first 2 of 3 classes" in fig.layout.title.text
 
 
-def test_lag_r2_figure_one_line_per_model_coloured_by_strategy():
+def test_lag_r2_figure_one_line_per_model_coloured_by_rule():
     table = _rows()
     fig = lag_r2_figure(table.to_dict("records"))
     _assert_labelled(fig, "lag", "R²")
     assert len(fig.data) == 4
-    assert [t.line.color for t in fig.data] == [TREE_SELECT_COLORS[s] for s in table["strategy"]]
+    assert [t.line.color for t in fig.data] == [TREE_SELECT_COLORS[s] for s in table["TREESELECT rule"]]
     assert fig.layout.xaxis.type == "log"
     assert np.isnan(fig.data[0].y[-1])  # a missing R² is a gap, not a zero
 

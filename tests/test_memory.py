@@ -30,7 +30,7 @@ def random_filters(seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=k), rng.normal(size=k)
 
 
-def strategy_cases() -> list[tuple[str, str, int, int | None]]:
+def rule_cases() -> list[tuple[str, str, int, int | None]]:
     """(wavelet or 'random', tree_select, depth, memory_size)."""
     return [
         ("haar", "fading", 3, None),
@@ -50,7 +50,7 @@ def setup(case, seed: int = 0):
     return h0, h1, slots, depth
 
 
-CASE_IDS = [f"{c[0]}-{c[1]}-J{c[2]}" for c in strategy_cases()]
+CASE_IDS = [f"{c[0]}-{c[1]}-J{c[2]}" for c in rule_cases()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_memory_span_by_hand(select, depth, k, memory_size, expected):
     assert memory_span(slots, depth, k) == expected
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_memory_matrix_is_reversed_slot_filters(case):
     h0, h1, slots, depth = setup(case)
     a = memory_matrix(h0, h1, slots, depth)
@@ -84,7 +84,7 @@ def test_memory_matrix_is_reversed_slot_filters(case):
     assert np.all(g[:, span:] == 0)  # nothing is lost by trimming to the span
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 @pytest.mark.parametrize("n", [40, 63])
 def test_memory_matrix_reproduces_the_tree(case, n):
     """``A @ x[n-W+1..n]`` equals the coefficients the slow tree computes at the slots."""
@@ -164,7 +164,7 @@ def reconstruction_at_70(case, seed: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return memory_matrix(h0, h1, slots, depth), x_window, x_hat
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_reconstruction_is_consistent_with_the_memory(case):
     """x_hat produces the same memory as x (it lies in x's equivalence class) and is minimal."""
     a, x_window, x_hat = reconstruction_at_70(case, seed=3)
@@ -172,7 +172,7 @@ def test_reconstruction_is_consistent_with_the_memory(case):
     assert np.linalg.norm(x_hat) <= np.linalg.norm(x_window) + 1e-9
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_reconstruction_is_the_minimum_norm_signal_with_the_same_memory(case):
     """x_hat is orthogonal to the null space of A: every other signal with the same memory is longer."""
     a, x_window, x_hat = reconstruction_at_70(case, seed=4)
@@ -265,7 +265,7 @@ def test_uniform_haar_error_is_flat():
     np.testing.assert_allclose(error, 0.0, atol=EXACT_TOL)
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_error_by_lag_matches_simulated_reconstructions(case):
     h0, h1, slots, depth = setup(case)
     span = memory_span(slots, depth, len(h0))
@@ -291,7 +291,7 @@ def test_error_by_lag_window_extends_with_ones():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_capacity_closed_form_matches_simulation(case):
     h0, h1, slots, depth = setup(case)
     lags, closed = memory_capacity(h0, h1, slots, depth, max_lag=24)
@@ -300,7 +300,7 @@ def test_capacity_closed_form_matches_simulation(case):
     np.testing.assert_allclose(simulated, closed, atol=CAPACITY_SIM_TOL)
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 @pytest.mark.parametrize("ridge", [0.0, 1e-6, 1.0])
 def test_capacity_is_a_fraction_and_bounded_by_slots(case, ridge):
     h0, h1, slots, depth = setup(case, seed=1)
@@ -311,7 +311,7 @@ def test_capacity_is_a_fraction_and_bounded_by_slots(case, ridge):
     np.testing.assert_array_equal(r2[span:], 0.0)  # the memory cannot see beyond its span
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_capacity_without_ridge_is_one_minus_reconstruction_error(case):
     h0, h1, slots, depth = setup(case)
     span = memory_span(slots, depth, len(h0))

@@ -377,9 +377,9 @@ def _learned_better_step() -> Question:
     digits = groups["digits"]
     show(cached_figure(score_ranges_figure, Named((rows.name, "lesson"), digits), "digits: test accuracy per model",
                        "test accuracy (fraction correct)", {}, True, compact=presenting()), key="lesson_chart_compare")
-    best = {s: float(digits[digits["strategy"] == s]["mean"].max()) for s in ("fading", "uniform", "learned")
-            if (digits["strategy"] == s).any()}
-    distinct = {s: int(digits[digits["strategy"] == s]["distinct coefficients / layer"].max()) for s in best}
+    best = {s: float(digits[digits["TREESELECT rule"] == s]["mean"].max()) for s in ("fading", "uniform", "learned")
+            if (digits["TREESELECT rule"] == s).any()}
+    distinct = {s: int(digits[digits["TREESELECT rule"] == s]["distinct coefficients / layer"].max()) for s in best}
     if "learned" not in best or "fading" not in best:
         return Question("Skip this step: the learned or fading model is missing.", ["skip"], "skip", "")
     better = best["learned"] > best["fading"] + 0.005
