@@ -24,11 +24,11 @@ import numpy as np
 from multires.options import MAX_DATASET_SERIES
 from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData, check_seed
-from multires.data.tasks.splits import classification_task
+from multires.data.tasks.splits import classification_task, validation_split
 from multires.options import NORMALIZATIONS, Normalization
 
 __all__ = ["MIN_SERIES_LENGTH", "constant_note", "count_constant_series", "encode_labels", "from_arrays", "normalize_series",
-           "series_array", "validation_split"]
+           "series_array"]
 
 
 MIN_SERIES_LENGTH = 2
@@ -263,37 +263,6 @@ def series_array(X: Any, what: str = "X") -> np.ndarray:
     return values
 
 
-def validation_split(codes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(keep, held)`` of the training series: about ``fraction`` of them held out for
-    validation, stratified by class (scikit-learn's ``StratifiedShuffleSplit``, ``random_state=seed``),
-    both in random order.
-
-    A class of a single series stays whole in ``keep`` (it cannot be split). Of the others,
-    ``round(fraction * n)`` are held out, but at least as many as there are classes and never so many
-    that fewer stay in ``keep``; scikit-learn shares them out in proportion to the classes' sizes, so a
-    class far rarer than the others may have no series in validation.
-
-    >>> keep, held = validation_split(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]), 0.2, seed=0)
-    >>> sorted(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])[held].tolist()), len(keep)
-    ([0, 1], 8)
-    """
-    from sklearn.model_selection import StratifiedShuffleSplit
-
-    splittable = np.flatnonzero(np.bincount(codes)[codes] >= 2)
-    if splittable.size == 0:
-        raise DatasetError(
-            f"too few training series for a validation split: {codes.size} series and no class has "
-            "two of them; give at least two series of some class"
-        )
-    n_classes = np.unique(codes[splittable]).size
-    n_held = min(max(round(fraction * splittable.size), n_classes), splittable.size - n_classes)
-    splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_held, random_state=seed)
-    kept, held = next(splitter.split(splittable, codes[splittable]))
-    single = np.setdiff1d(np.arange(codes.size), splittable)
-    keep = np.random.default_rng(seed).permutation(np.concatenate([splittable[kept], single]))
-    return keep.astype(np.int64), splittable[held].astype(np.int64)
-
-
 def from_arrays(
     name: str,
     X_train: Any,
@@ -309,7 +278,8 @@ def from_arrays(
     """Make a classification task from your own labelled series and their train/test split.
 
     The test split is yours, used as given. The validation split is carved from the training
-    series only by :func:`validation_split` (scikit-learn's ``StratifiedShuffleSplit``, seeded).
+    series only, stratified by class and seeded
+    (:func:`~multires.data.tasks.splits.validation_split`, on scikit-learn's ``StratifiedShuffleSplit``).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
-"""The three-way split of the built-in pooled tasks, and turning split NumPy arrays into a
-:class:`~multires.data.tasks.base.TaskData`. (The validation carve of your own train/test data is
-``multires.data.tasks.arrays.validation_split``, on scikit-learn.)
+"""Stratified splits (the three-way split of the built-in pooled tasks; the validation split carved
+from your own training series, on scikit-learn), and turning split NumPy arrays into a
+:class:`~multires.data.tasks.base.TaskData`.
 """
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from multires.data.tasks.base import TaskData
+from multires.data.tasks.base import DatasetError, TaskData
 
 __all__ = [
     "SPLIT_FRACTIONS",
     "classification_task",
     "pooled_task",
     "stratified_three_way",
+    "validation_split",
 ]
 
 SPLIT_FRACTIONS: tuple[float, float, float] = (0.7, 0.1, 0.2)
@@ -45,6 +46,37 @@ def stratified_three_way(
         parts[0].append(members[n_val + n_test :])
     train, val, test = (rng.permutation(np.concatenate(p)) for p in parts)
     return train, val, test
+
+
+def validation_split(codes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(keep, held)`` of the training series: about ``fraction`` of them held out for
+    validation, stratified by class (scikit-learn's ``StratifiedShuffleSplit``, ``random_state=seed``),
+    both in random order.
+
+    A class of a single series stays whole in ``keep`` (it cannot be split). Of the others,
+    ``round(fraction * n)`` are held out, but at least as many as there are classes and never so many
+    that fewer stay in ``keep``; scikit-learn shares them out in proportion to the classes' sizes, so a
+    class far rarer than the others may have no series in validation.
+
+    >>> keep, held = validation_split(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]), 0.2, seed=0)
+    >>> sorted(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])[held].tolist()), len(keep)
+    ([0, 1], 8)
+    """
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    splittable = np.flatnonzero(np.bincount(codes)[codes] >= 2)
+    if splittable.size == 0:
+        raise DatasetError(
+            f"too few training series for a validation split: {codes.size} series and no class has "
+            "two of them; give at least two series of some class"
+        )
+    n_classes = np.unique(codes[splittable]).size
+    n_held = min(max(round(fraction * splittable.size), n_classes), splittable.size - n_classes)
+    splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_held, random_state=seed)
+    kept, held = next(splitter.split(splittable, codes[splittable]))
+    single = np.setdiff1d(np.arange(codes.size), splittable)
+    keep = np.random.default_rng(seed).permutation(np.concatenate([splittable[kept], single]))
+    return keep.astype(np.int64), splittable[held].astype(np.int64)
 
 
 def classification_task(
