@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from multires import max_uniform_memory, memory_slots
+from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots yet
 from multires.figures.style import TREE_SELECT_LABELS
-from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots before the chart
 from ui import state
 from ui.charts import presenting, show
 

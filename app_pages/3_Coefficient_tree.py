@@ -14,7 +14,16 @@ from ui.reduced import csv_bytes, show_chart
 from ui.reveal import predict_then_reveal, verdict
 from ui.safe_text import figure_text, plain
 from ui.signal_upload import upload_panel
-from ui.trees import TreeSide, energy_figure, energy_shares, heatmap_figure, side_by_side, traces_figure, tree_columns, tree_rows
+from ui.trees import (
+    TreeSide,
+    energy_figure,
+    energy_shares,
+    heatmap_figure,
+    side_by_side,
+    traces_figure,
+    tree_columns,
+    tree_rows,
+)
 
 MAX_DEPTH = 14
 

@@ -9,10 +9,11 @@ import numpy as np
 import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
-from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
+from multires.analysis.footprint import footprint
+from multires.analysis.memory import cell_span, memory_span, reconstruction_error_by_lag
+from multires.figures.cells import cell_coords, cell_label
 from multires.figures.style import TREE_SELECT_COLORS, TREE_SELECT_LABELS
 from multires.figures.tree import tree_heatmap
-from multires.figures.cells import cell_coords, cell_label
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
@@ -20,13 +21,11 @@ from multires.figures.treeselect import (
     kernel_figure,
     reconstruction_figure,
 )
-from multires.analysis.memory import cell_span, memory_span, reconstruction_error_by_lag
-from multires.analysis.footprint import footprint
+from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
 from multires.treeselect import Slot, receptive_field
-from ui import state
-from ui import defaults
-from ui.class_question import class_question
+from ui import defaults, state
 from ui.charts import presenting, show
+from ui.class_question import class_question
 from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
 from ui.reveal import predict_then_reveal

@@ -15,11 +15,9 @@ import streamlit as st
 from multires import candidate_slots, default_depth, discrete_wavelet_names, max_uniform_memory
 from multires.figures.style import TREE_SELECT_LABELS
 from multires.figures.training import example_series_figure
+from multires.options import TRAIN_LIMITS
+from multires.training import TrainConfig
 from multires.training.runcost import budget_summary
-from multires.training import TrainConfig
-from multires.options import TRAIN_LIMITS
-from multires.training import TrainConfig
-from multires.options import TRAIN_LIMITS
 from ui import state
 from ui import train_data as data
 from ui import training_runner as runner

@@ -8,11 +8,11 @@ import streamlit as st
 
 from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure
 from ui import defaults, state
-from ui.compare_data import model_rows, model_tables, value_range
-from ui.train_data import measured_baselines
 from ui.charts import presenting, show
+from ui.compare_data import model_rows, model_tables, value_range
 from ui.figure_cache import Named, cached_figure
 from ui.safe_text import option_label, plain
+from ui.train_data import measured_baselines
 from ui.uniform_test import show_uniform_test
 
 TABLE_COLUMNS = ["name", "source", "task", "TREESELECT rule", "init", "seed", "test score", "parameters",

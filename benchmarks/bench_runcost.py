@@ -27,13 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from _report import Report, markdown_table  # noqa: E402
+from multires.model import build_model  # noqa: E402
+from multires.training import TrainConfig  # noqa: E402
 from multires.training.evaluation import loss_fn  # noqa: E402
 from multires.training.optimization import build_optimizer  # noqa: E402
 from multires.training.runcost import TaskShape, estimate_run  # noqa: E402
-from multires.training import TrainConfig  # noqa: E402
-from multires.model import build_model  # noqa: E402
-
-from _report import Report, markdown_table  # noqa: E402
 
 GRID = [  # (label, TrainConfig options, sequence length)
     ("digits default 48x2", dict(), 64),

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from multires import MultiresConv, candidate_slots, memory_capacity  # noqa: E402
 from multires.data.tasks import load_task  # noqa: E402
-from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
+from multires.training.threads import apply_thread_policy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report  # noqa: E402

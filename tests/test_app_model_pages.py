@@ -17,13 +17,13 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_exception, open_app, widget
 from multires import ModelConfig, MultiresNet
-from multires.figures.style import FILTER_COLORS, TREE_SELECT_COLORS
 from multires.figures.compare import (
     lag_r2_figure,
     score_ranges_figure,
     seed_groups,
     summary_row,
 )
+from multires.figures.style import FILTER_COLORS, TREE_SELECT_COLORS
 from multires.figures.training import (
     example_series_figure,
     live_filters_figure,
@@ -32,11 +32,10 @@ from multires.figures.training import (
     training_curves_figure,
 )
 from multires.training import Progress, TrainConfig
+from test_figures_filters import _assert_labelled
 from ui import training_runner
 from ui.safe_text import unescape
 from ui.state import ModelEntry
-
-from test_figures_filters import _assert_labelled
 
 TRAINING_DEADLINE_S = 600  # the tiny run takes a few seconds; this only guards against a hang
 MODEL = "test model · haar · 4×2"

@@ -24,6 +24,8 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
+import multires.checkpoint.io as checkpoint_module
+import multires.model as model_module
 from conftest import (
     SESSION_MODEL,
     CaseLog,
@@ -38,13 +40,19 @@ from conftest import (
     widget,
 )
 from multires import ModelConfig
-import multires.checkpoint.io as checkpoint_module
-import multires.model as model_module
 from multires.checkpoint import checkpoint_bytes
-from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK, MAX_RECEPTIVE_FIELD
 from multires.model import build_model
+from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK, MAX_RECEPTIVE_FIELD
 from multires.treeselect import receptive_field
-from test_checkpoint_untrusted import BAD_METRICS, DEEP, GOOD, raw_header, with_config, with_metric, with_metrics
+from test_checkpoint_untrusted import (
+    BAD_METRICS,
+    DEEP,
+    GOOD,
+    raw_header,
+    with_config,
+    with_metric,
+    with_metrics,
+)
 from ui.safe_text import unescape
 from ui.state import DEFAULT_MODEL, ModelEntry
 

@@ -12,8 +12,8 @@ import pywt
 import torch
 from torch.func import functional_call
 
-from multires.conv import MultiresConv
 from multires import kernel as kernel_module
+from multires.conv import MultiresConv
 from multires.kernel import _band_sum_kernel, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from multires.tree import coefficient_tree
 from multires.treeselect import Slot, default_depth, memory_slots, receptive_field

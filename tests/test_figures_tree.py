@@ -8,13 +8,24 @@ import pytest
 import torch
 
 from multires import ModelConfig, MultiresNet, coefficient_tree, kept_cells, memory_slots, slot_filters
-from multires.figures.style import SIGNED_COLORSCALE, TREE_SELECT_COLORS
-from multires.figures.tree import (
-    KEPT_HALO_WIDTH, KEPT_LINE_WIDTH, KEPT_MARKER_SIZES, MAX_HEATMAP_COLUMNS, MAX_TRACE_POINTS, level_energy,
-    level_traces, normalized_level_energy, signal_figure, tree_heatmap,
-)
+from multires.analysis.families import family_gram, wavelet_family
+from multires.analysis.footprint import footprint
+from multires.analysis.memory import memory_capacity, reconstruct_past, reconstruction_error_by_lag
 from multires.figures.cells import cell_coords, cell_label
 from multires.figures.dilated_tree import dilated_tree_figure
+from multires.figures.style import SIGNED_COLORSCALE, TREE_SELECT_COLORS
+from multires.figures.tree import (
+    KEPT_HALO_WIDTH,
+    KEPT_LINE_WIDTH,
+    KEPT_MARKER_SIZES,
+    MAX_HEATMAP_COLUMNS,
+    MAX_TRACE_POINTS,
+    level_energy,
+    level_traces,
+    normalized_level_energy,
+    signal_figure,
+    tree_heatmap,
+)
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
@@ -23,9 +34,6 @@ from multires.figures.treeselect import (
     reconstruction_figure,
 )
 from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
-from multires.analysis.families import family_gram, wavelet_family
-from multires.analysis.memory import memory_capacity, reconstruct_past, reconstruction_error_by_lag
-from multires.analysis.footprint import footprint
 from multires.treeselect import Slot
 from multires.wavelets import wavelet_filters
 

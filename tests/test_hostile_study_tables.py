@@ -20,8 +20,14 @@ import pytest
 
 from conftest import ROOT, open_app
 from multires.study import read_results
-from multires.study.results import (MAX_CELL_CHARS, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, REQUIRED_COLUMNS,
-                                    StudyResultsError)
+from multires.study.results import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    REQUIRED_COLUMNS,
+    StudyResultsError,
+)
 from ui.upload_cache import BytesCache, nbytes
 
 SHIPPED = ROOT / "assets" / "studies" / "ucr.csv"

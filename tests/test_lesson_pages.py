@@ -13,12 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import chart_spec, decode_arrays, open_app
 from multires import coefficient_tree, kept_cells, memory_slots, wavelet_filters
+from multires.analysis.memory import reconstruction_error_by_lag
+from multires.checkpoint.format import read_metadata
 from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_animation_figure
 from multires.figures.style import TREE_SELECT_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
-from multires.analysis.memory import reconstruction_error_by_lag
-from multires.checkpoint.format import read_metadata
 from multires.treeselect import Slot, default_depth, receptive_field
 from ui import defaults
 from ui.state import MODELS_DIR

@@ -7,11 +7,16 @@ import pytest
 import torch
 
 from multires import MultiresConv
-from multires.kernel import slot_filters
-from multires.analysis.memory import (
-    cell_span, memory_capacity, memory_matrix, memory_span, reconstruct_past, reconstruction_error_by_lag,
-)
 from multires.analysis.footprint import footprint
+from multires.analysis.memory import (
+    cell_span,
+    memory_capacity,
+    memory_matrix,
+    memory_span,
+    reconstruct_past,
+    reconstruction_error_by_lag,
+)
+from multires.kernel import slot_filters
 from multires.tree import coefficient_tree
 from multires.treeselect import Slot, memory_slots
 from multires.wavelets import wavelet_filters

@@ -35,10 +35,9 @@ import pytest
 from conftest import npy, open_app, record_reliability, upload, wav
 from multires import ModelConfig, MultiresNet
 from multires.checkpoint import checkpoint_bytes, load_checkpoint
-from multires.options import MAX_UPLOAD_MB
 from multires.data.uploads import parse_upload
 from multires.data.uploads.checks import SignalTooLongError
-from multires.options import MAX_UPLOAD_BYTES
+from multires.options import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".streamlit" / "config.toml"

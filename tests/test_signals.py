@@ -12,7 +12,6 @@ from multires.data import signals
 from multires.data.signals import DEMO_SIGNAL_NAMES, load_signal
 from multires.options import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH, SIGNAL_NAMES
 
-
 FLOAT_RTOL = 1e-12
 ECG_NATIVE_LENGTH = 1024
 NINO_NATIVE_LENGTH = 264

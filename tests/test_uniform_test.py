@@ -14,19 +14,19 @@ from sklearn.linear_model import LogisticRegression
 
 from conftest import open_app
 from multires import memory_slots, wavelet_filters
-from multires.figures.compare import lag_r2_caption
-from multires.figures.uniform_test import (
-    paired_summary,
-    paired_t_interval,
-    uniform_test_caption,
-    uniform_test_figure,
-)
 from multires.data.tasks import (
     WINDOW_CLASSES,
     best_window_accuracy,
     distant_windows_task,
     load_task,
     window_positions,
+)
+from multires.figures.compare import lag_r2_caption
+from multires.figures.uniform_test import (
+    paired_summary,
+    paired_t_interval,
+    uniform_test_caption,
+    uniform_test_figure,
 )
 from multires.training import TrainConfig
 from ui.uniform_test import HEADING, TABLE, load_uniform_test

@@ -4,8 +4,8 @@ and refusing what cannot be used, in words, before anything large is allocated."
 from __future__ import annotations
 
 import doctest
-import re
 import io
+import re
 import struct
 import tracemalloc
 import wave
@@ -18,7 +18,6 @@ from multires.data import uploads
 from multires.data.uploads import parse_upload
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MIN_SIGNAL_LENGTH
-
 
 EXACT = 0.0
 PCM16_STEP = 1 / 2**15  # one quantisation step of 16-bit PCM scaled to [-1, 1]

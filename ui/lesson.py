@@ -146,8 +146,8 @@ def _energy_step() -> Question:
 def _footprint_step() -> Question:
     """Storing the whole past costs N numbers and the whole tree N·(J + 1); resolution fading keeps one cell
     per level, J + 1 numbers, and J only grows like log₂ N."""
-    from multires.figures.treeselect import footprint_figure
     from multires.analysis.footprint import footprint
+    from multires.figures.treeselect import footprint_figure
 
     fp = footprint(FOOTPRINT_LENGTHS, depth=None, memory_size=8, kernel_size=2)
     series = {"full history": fp["full_history_per_step"], "tree": fp["tree_total"]}
@@ -191,8 +191,8 @@ def _kept_cells_chart(rules: tuple[str, ...], key: str) -> None:
     import hashlib
 
     from multires import kept_cells
-    from multires.figures.tree import tree_heatmap
     from multires.figures.cells import cell_coords
+    from multires.figures.tree import tree_heatmap
     from ui.trees import tree_rows
 
     x = state.cached_signal(TREE_SIGNAL, TREE_LENGTH)
@@ -275,9 +275,9 @@ def _uniform_step() -> Question:
 def _filters_step() -> Question:
     """A trained model's h0 and h1 (left, normalised) beside the Haar pair it started from (right): one bar per
     tap, h0 blue, h1 orange."""
-    from multires.figures.filters import taps_figure
-    from multires.analysis.filters import filter_diagnostics
     from multires.analysis.cascade import normalize_filters
+    from multires.analysis.filters import filter_diagnostics
+    from multires.figures.filters import taps_figure
 
     entry = _entry("default")
     raw_h0, raw_h1 = state.model_filters(entry, 0, 0)

@@ -19,7 +19,8 @@ __all__ = ["TreeSide", "energy_figure", "energy_shares", "heatmap_figure", "side
 @st.cache_resource(show_spinner=False, max_entries=32)
 def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list[tuple[str, np.ndarray]]:
     """``coefficient_tree(x, h0, h1, depth).rows()``: (label, values) from the coarsest a_J to b_1; do not modify."""
-    from multires import coefficient_tree  # PyTorch: imported when a tree is first computed, not with the page
+    # PyTorch: imported when a tree is first computed, not with the page
+    from multires import coefficient_tree
 
     return coefficient_tree(x, h0, h1, depth=depth).rows()
 

@@ -8,16 +8,15 @@ a module (not the page) so the cached functions are defined once per server, not
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from dataclasses import dataclass
-from typing import Any
-
+from multires.analysis.memory import memory_capacity, memory_span, reconstruct_past
 from multires.figures.treeselect import selection_matrix_figure
 from multires.options import MAX_ANALYSED_WINDOW
-from multires.analysis.memory import memory_capacity, memory_span, reconstruct_past
 from multires.treeselect import Slot
 from ui.figure_cache import Named
 

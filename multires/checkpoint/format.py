@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .metrics import SchemaError, validate_metrics
 from multires.plaintext import quote, short
+
 from ..config import ModelConfig
+from .metrics import SchemaError, validate_metrics
 from .safejson import JsonLimitError, loads_bounded
 
 __all__ = [

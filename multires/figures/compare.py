@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 from ..options import InitKind
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = ["INIT_SYMBOLS", "init_kind", "lag_r2_caption", "lag_r2_figure", "score_ranges_figure", "seed_groups",
            "summary_row"]

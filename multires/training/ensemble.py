@@ -37,8 +37,15 @@ from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 from torch import nn
 
+from ..checkpoint.format import (
+    ENSEMBLE_FORMAT,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_HEADER_BYTES,
+    CheckpointError,
+    read_source,
+)
 from ..checkpoint.io import _atomic_write, _json_safe, checkpoint_bytes, load_checkpoint
-from ..checkpoint.format import ENSEMBLE_FORMAT, FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source
 from ..model import MultiresNet
 
 __all__ = ["MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "save_model"]

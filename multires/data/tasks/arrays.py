@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from multires.options import MAX_DATASET_SERIES
-from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData, check_seed
 from multires.data.tasks.splits import classification_task, validation_split
-from multires.options import NORMALIZATIONS, Normalization
+from multires.options import MAX_DATASET_SERIES, NORMALIZATIONS, Normalization
+from multires.plaintext import quote
 
 __all__ = ["MIN_SERIES_LENGTH", "constant_note", "count_constant_series", "encode_labels", "from_arrays", "normalize_series",
            "series_array"]
