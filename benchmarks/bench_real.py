@@ -8,6 +8,11 @@ Usage (from the repository root)::
 
     python benchmarks/bench_real.py --quick --datasets ucr:ArrowHead,ucr:GunPoint   # recipe + baselines only
 
+    # the five UCR sets on a 2-core machine: two processes (one core each), then one joined report
+    python benchmarks/bench_real.py --quick --datasets ucr:ItalyPowerDemand,ucr:GunPoint,ucr:OSULeaf --out artifacts/bench_real/a &
+    python benchmarks/bench_real.py --quick --datasets ucr:ArrowHead,ucr:ACSF1 --out artifacts/bench_real/b; wait
+    python benchmarks/bench_real.py --report-only --out artifacts/bench_real/a --also artifacts/bench_real/b
+
 What is measured, per dataset (every bundled UCR dataset, smnist, psmnist) and seed
     * ``fading``: the default recipe, :func:`multires.training.fit` with ``TrainConfig()`` (what
       ``multires-train`` runs: cross-validation on the training split chooses the epoch budget,
@@ -88,6 +93,11 @@ def _args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: the thread policy, multires.training.threads: 1 unless MULTIRES_THREADS)")
     p.add_argument("--out", default=str(ROOT / "artifacts" / "bench_real"))
+    p.add_argument("--also", default="",
+                   help="comma-separated output directories of other bench_real runs (e.g. run in parallel on other "
+                        "datasets) whose results.csv rows join this run's summary (rows of datasets measured here win)")
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing: summarise the results.csv of --out and --also and write the report")
     p.add_argument("--baselines-csv", default=str(BASELINES_CSV),
                    help="where baseline rows are merged (default assets/studies/baselines.csv); '' to skip")
     args = p.parse_args()
@@ -131,10 +141,27 @@ def _warm_up() -> None:
     minirocket(task, seed=0, n_kernels=84)
 
 
+def _flush(rows: list[dict], out: Path) -> None:
+    """Write the rows measured so far (a run stopped part-way keeps its finished datasets and seeds)."""
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+
+
+def _joined(table: pd.DataFrame, dirs: list[Path]) -> pd.DataFrame:
+    """``table`` plus the rows of other runs' results.csv for datasets ``table`` does not hold."""
+    parts = [table]
+    for d in dirs:
+        other = pd.read_csv(d / "results.csv")
+        parts.append(other[~other["task"].isin(set().union(*(set(p["task"]) for p in parts)))])
+    return pd.concat(parts, ignore_index=True)
+
+
 def run(args: argparse.Namespace) -> pd.DataFrame:
     rows: list[dict] = []
-    for name in args.datasets:
-        for i, seed in enumerate(args.seeds):
+    for i, seed in enumerate(args.seeds):  # seed-major: a run stopped early holds every dataset's first seeds
+        for name in args.datasets:
+            if rows:  # what the earlier seeds and datasets measured survives a stopped run
+                _flush(rows, Path(args.out))
             task = load_task(name, seed=seed)
             rows += _baseline_rows(task, name, seed, args, with_dtw=i == 0)
             _report(rows[-2 if i == 0 else -1:])
@@ -214,12 +241,17 @@ def main() -> int:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     print(f"datasets {', '.join(args.datasets)}; seeds {args.seeds}; threads {torch.get_num_threads()}")
     start = time.perf_counter()
-    _warm_up()
-    table = run(args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "results.csv", index=False)
-    if args.baselines_csv:
+    if args.report_only:
+        table = pd.read_csv(out / "results.csv")
+        args.seeds = tuple(sorted(int(s) for s in table["seed"].unique()))
+    else:
+        _warm_up()
+        table = run(args)
+        _flush(table.to_dict("records"), out)
+    table = _joined(table, [Path(d) for d in args.also.split(",") if d.strip()])
+    args.datasets = tuple(table["task"].unique())
+    if args.baselines_csv and not args.report_only:
         _save_baselines(table, Path(args.baselines_csv))
     means, verdict = summarise(table)
     print("\nMean test accuracy over seeds (differences in accuracy, 0.01 = 1 point):")

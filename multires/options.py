@@ -63,7 +63,7 @@ INIT_SCHEMES: tuple[str, ...] = get_args(InitScheme)
 
 #: Named training recipe: the project's ``default`` or the official ``paper`` one
 #: (:data:`multires.training.config.TRAIN_PRESETS` holds their values).
-TrainPreset = Literal["default", "paper", "paper-cpu"]
+TrainPreset = Literal["default", "paper", "paper-cpu", "long-cpu"]
 TRAIN_PRESET_NAMES: tuple[str, ...] = get_args(TrainPreset)
 #: How the recipe (:func:`multires.training.recipe.fit`) chooses the budget: ``holdout`` (best epoch on the
 #: task's validation split), ``cv`` (stratified k-fold on the training split, then a refit on all of
@@ -119,7 +119,7 @@ SIGNAL_NAMES: tuple[str, ...] = get_args(SignalName)
 TapPreset = Literal["Haar", "db2", "db3", "sym4", "random pair"]
 TAP_PRESETS: tuple[str, ...] = get_args(TapPreset)
 #: Named study grids of ``python -m multires.study --grid``.
-GridPreset = Literal["smoke", "paired", "full", "ucr", "memory"]
+GridPreset = Literal["smoke", "paired", "paired-psmnist", "full", "ucr", "memory"]
 GRID_PRESET_NAMES: tuple[str, ...] = get_args(GridPreset)
 #: Which column a memory budget reads: distinct coefficients per layer, or slots per channel.
 BudgetAxis = Literal["distinct", "per_channel"]

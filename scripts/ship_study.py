@@ -10,7 +10,8 @@ on the same seeds. Trials of other grids in the same results file are dropped to
 
 ``--docs docs/studies.md`` then rewrites that file's block between ``<!-- answers:start -->`` and
 ``<!-- answers:end -->`` with the four answers computed from the shipped table
-(:func:`multires.study.questions.answers_markdown`), so the docs quote the page's numbers.
+(:func:`multires.study.questions.answers_markdown`), so the docs quote the page's numbers;
+``--brief README.md`` does the same with the sentences alone (no tables).
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from multires.study.stats import whole_seeds  # noqa: E402
 START, END = "<!-- answers:start -->", "<!-- answers:end -->"
 
 
-def write_answers(doc: Path, table) -> None:
+def write_answers(doc: Path, table, tables: bool = True) -> None:
     """Replace the answers block of ``doc`` with the answers computed from ``table``."""
     text = doc.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise SystemExit(f"{doc} has no {START} ... {END} block")
     head, rest = text.split(START, 1)
     _old, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{START}\n{answers_markdown(table)}\n{END}{tail}", encoding="utf-8")
+    doc.write_text(f"{head}{START}\n{answers_markdown(table, tables=tables)}\n{END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", required=True, help="the preset the study ran (its trials are kept)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--docs", type=Path, help="a markdown file whose answers block is rewritten")
+    parser.add_argument("--brief", type=Path, help="a markdown file whose answers block gets the sentences only")
     args = parser.parse_args(argv)
     table = read_results(args.results)
     keys = {spec.key() for spec in all_trials(grid_preset(args.grid))}
@@ -56,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.docs is not None:
         write_answers(args.docs, read_results(args.out))
         print(f"answers -> {args.docs}")
+    if args.brief is not None:
+        write_answers(args.brief, read_results(args.out), tables=False)
+        print(f"answers (sentences) -> {args.brief}")
     return 0
 
 

@@ -129,7 +129,7 @@ def test_the_four_questions_are_answered_from_the_shown_table_with_intervals():
     _upload(at, "planted.csv", _four_question_table().to_csv(index=False).encode())
     assert not at.exception and not at.error
     lines = _answer_lines(at)
-    assert any(line.startswith("- learned filters resolved better on A (fading") for line in lines)
+    assert any(line.startswith("- Learned filters resolved better on A (fading") for line in lines)
     assert any(line.startswith("- No difference resolved on B (fading") for line in lines)
     assert not any("resolved better on B" in line for line in lines), "no winner inside its interval"
     assert any("uniform recalls better at lags 64" in line for line in lines)

@@ -219,7 +219,7 @@ def test_each_question_finds_the_planted_difference_and_only_it():
 def test_summary_names_winners_only_where_resolved_and_says_no_difference_elsewhere():
     answers = answer_all(_four_question_table())
     filters = summary(answers, "filters")
-    assert filters[0].startswith("learned filters resolved better on A (fading")
+    assert filters[0].startswith("Learned filters resolved better on A (fading")
     assert any(line.startswith("No difference resolved on B (fading") for line in filters)
     assert not any("better on B" in line for line in filters)
     uniform = summary(answers, "uniform")
@@ -313,11 +313,14 @@ def test_whole_seeds_drops_a_seed_that_one_configuration_did_not_finish(tmp_path
     assert f"0 of {len(gap)} trials" in done.stdout  # none of these synthetic trials belongs to the smoke grid
 
 
-def test_docs_quote_the_answers_of_the_shipped_paired_study():
-    """docs/studies.md's answers block is what the Study page computes from assets/studies/paired.csv."""
+@pytest.mark.parametrize("doc_name, tables", [("docs/studies.md", True), ("README.md", False)])
+def test_docs_quote_the_answers_of_the_shipped_paired_study(doc_name, tables):
+    """docs/studies.md's and the README's answers blocks are what the Study page computes from
+    assets/studies/paired.csv (the README: the sentences only); scripts/ship_study.py writes both."""
     from conftest import ROOT
     from multires.study import answers_markdown, read_results
 
-    doc = (ROOT / "docs" / "studies.md").read_text(encoding="utf-8")
+    doc = (ROOT / doc_name).read_text(encoding="utf-8")
     block = doc.split("<!-- answers:start -->", 1)[1].split("<!-- answers:end -->", 1)[0]
-    assert block.strip() == answers_markdown(read_results(ROOT / "assets" / "studies" / "paired.csv")).strip()
+    expected = answers_markdown(read_results(ROOT / "assets" / "studies" / "paired.csv"), tables=tables)
+    assert block.strip() == expected.strip()

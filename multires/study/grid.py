@@ -224,6 +224,11 @@ def _memory_grids(seeds: tuple[int, ...]) -> tuple[StudyGrid, ...]:
                       task_options={"memory": _MEMORY_SIZES}),)
 
 
+#: psMNIST's part of the paired study (length 784, J = 10): the same five configurations at width 16, three
+#: epochs of the 3,500 training digits (657 steps of 16): a short, fixed step budget, so 10 seeds fit the
+#: 2-core machine (about a minute per trial); the scores are those of briefly trained models.
+PSMNIST_PAIRED = paired_grids(("psmnist",), PAIRED_SEEDS, epochs=3, min_steps=300, max_seconds=1800.0)
+
 #: Preset studies; each is one or more grids whose trials run together.
 GRID_PRESETS: dict[str, tuple[StudyGrid, ...]] = {
     # Seconds in all: CI and the tests' CLI run.
@@ -235,7 +240,9 @@ GRID_PRESETS: dict[str, tuple[StudyGrid, ...]] = {
     # ItalyPowerDemand, GunPoint and ArrowHead with the four questions' configurations, and white-noise recall for
     # "when does uniform beat fading", every configuration on seeds 0-9 (run seed by seed: a study stopped
     # early holds whole seeds of every configuration).
-    "paired": (*paired_grids(UCR_STUDY_TASKS[:3], PAIRED_SEEDS), *_memory_grids(PAIRED_SEEDS)),
+    # and psMNIST (PSMNIST_PAIRED; ``paired-psmnist`` runs that part alone).
+    "paired": (*paired_grids(UCR_STUDY_TASKS[:3], PAIRED_SEEDS), *_memory_grids(PAIRED_SEEDS), *PSMNIST_PAIRED),
+    "paired-psmnist": PSMNIST_PAIRED,
     # The full grid (a Ray cluster: README "Studies"): the five UCR sets and psMNIST, rule x budget
     # (M = 4 and M = J + 1 per channel; fading keeps J + 1) x filter init (learned from Haar, frozen Haar,
     # learned from random), 10 paired seeds. psMNIST: 3,500 training digits of length 784.

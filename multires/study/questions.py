@@ -213,7 +213,7 @@ def summary(rows: pd.DataFrame, question: str) -> list[str]:
             if undecided:
                 parts.append(f"no difference resolved at lags {_lags(undecided)}")
             lines.append(f"Per lag on {_task_words(task)} ({setting}): " + "; ".join(parts) + ".")
-    return lines
+    return [line[:1].upper() + line[1:] for line in lines]  # each line is a sentence
 
 
 def _lags(values: list[int]) -> str:
@@ -227,15 +227,19 @@ def _task_words(task: str) -> str:
             "smnist": "sequential MNIST"}.get(task, task)
 
 
-def answers_markdown(table: pd.DataFrame) -> str:
-    """The four answers as markdown (what the README quotes): sentences, then one table per question."""
+def answers_markdown(table: pd.DataFrame, tables: bool = True) -> str:
+    """The four answers as markdown: sentences, then (``tables``) one table per question.
+
+    docs/studies.md quotes the whole text and the README the sentences alone (``tables=False``);
+    ``scripts/ship_study.py`` writes both from the shipped table and a test checks they still match.
+    """
     answers = answer_all(table)
     lines: list[str] = []
     for key, question in QUESTIONS.items():
         lines += [f"**{question.title}**", ""]
         lines += [f"* {line}" for line in summary(answers, key)]
         mine = answers[(answers["question"] == key) & answers["lag"].isna()]
-        if not mine.empty:
+        if tables and not mine.empty:
             lines += ["", "| dataset | setting | seeds | difference (points) | 95 % interval | outcome |",
                       "|---|---|---|---|---|---|"]
             lines += [f"| {_task_words(r.task)} | {r.setting} | {r.n} | {100 * r.mean:+.1f} | "

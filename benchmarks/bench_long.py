@@ -1,0 +1,137 @@
+"""Benchmark: long sequences (sMNIST, psMNIST: length 784) trained for real within 30 minutes on 2 cores.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_long.py                     # both runs at once, one core each (~30 min), then MiniRocket
+    python benchmarks/bench_long.py --from artifacts/bench_long   # report runs already made (no training)
+
+What it runs: ``multires-train --task smnist --preset long-cpu`` and the same for ``psmnist`` as two
+processes side by side, one PyTorch thread each (the 2-core machine's two cores; the thread policy of
+``multires.training.threads``). The ``long-cpu`` preset (``multires/training/config.py``) is width 64,
+3 blocks, dropout 0.1, batch 32, 24 epochs of the 3,500 training digits, the best epoch on the 500
+validation digits, the clock capped at 29 minutes. The test split (1,000 digits) is scored once, by
+the run itself. Then aeon's MiniRocket (10,000 kernels) is fit on the same 4,000 training digits and
+scored on the same test digits **in this run**, the reference of the targets (issue 22):
+
+* sMNIST test accuracy >= 0.97;
+* psMNIST test accuracy >= MiniRocket's on psMNIST;
+* each run within 30 minutes of wall time, and within 1.5x of the estimate it printed before starting.
+
+Every figure comes from the runs' own ``metrics.json``; the table goes into ``docs/benchmarks.md``
+(section ``long``) with the date, the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import Report, markdown_table  # noqa: E402
+
+TASKS = ("smnist", "psmnist")
+SMNIST_TARGET = 0.97
+WALL_LIMIT_S = 1800.0
+ESTIMATE_RATIO = 1.5
+
+
+def _args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench_long", help="run directories go here")
+    p.add_argument("--from", dest="source", type=Path, default=None,
+                   help="report the runs already in this directory (<dir>/smnist, <dir>/psmnist); train nothing")
+    p.add_argument("--preset", default="long-cpu", help="the multires-train preset (default long-cpu)")
+    p.add_argument("--extra", default="", help="more multires-train options, e.g. '--max-seconds 600'")
+    p.add_argument("--no-minirocket", action="store_true", help="skip the MiniRocket reference")
+    return p.parse_args()
+
+
+def _train(out: Path, preset: str, extra: str) -> None:
+    """Both runs at once, one thread each; their logs go beside their run directories."""
+    env = {**os.environ, "MULTIRES_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    procs = []
+    for task in TASKS:
+        cmd = [sys.executable, "-m", "multires.training", "--task", task, "--preset", preset,
+               "--out", str(out / task), "--quiet", *extra.split()]
+        print(" ".join(cmd), flush=True)
+        log = open(out / f"{task}.log", "w")
+        procs.append((task, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+    for task, proc, log in procs:
+        proc.wait()
+        log.close()
+        if proc.returncode != 0:
+            tail = (out / f"{task}.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"{task} run failed (exit {proc.returncode}):\n{tail}")
+
+
+def _minirocket() -> dict[str, float]:
+    from multires.data.baselines import minirocket
+    from multires.data.tasks import load_task
+
+    return {task: float(minirocket(load_task(task, seed=0), seed=0)["accuracy"]) for task in TASKS}
+
+
+def _row(source: Path, task: str, reference: dict[str, float]) -> dict:
+    m = json.loads((source / task / "metrics.json").read_text())
+    wall = float(m["wall_time_s"])
+    estimate = float(m.get("estimated_seconds") or float("nan"))
+    return {"task": task, "accuracy": float(m["test_metric"]), "minirocket": reference.get(task),
+            "wall_s": wall, "estimate_s": estimate, "steps": int(m["steps"]), "planned": int(m["total_steps"]),
+            "best_epoch": m.get("best_epoch"), "stop": m.get("stop_reason") or "finished",
+            "n_parameters": int(m["n_parameters"]), "warnings": len(m.get("warnings") or [])}
+
+
+def _verdicts(rows: list[dict]) -> list[tuple[str, bool]]:
+    by = {r["task"]: r for r in rows}
+    out = [(f"sMNIST >= {SMNIST_TARGET} (measured {by['smnist']['accuracy']:.3f})",
+            by["smnist"]["accuracy"] >= SMNIST_TARGET)]
+    if by["psmnist"]["minirocket"] is not None:
+        out.append((f"psMNIST >= MiniRocket (measured {by['psmnist']['accuracy']:.3f} vs "
+                     f"{by['psmnist']['minirocket']:.3f})", by["psmnist"]["accuracy"] >= by["psmnist"]["minirocket"]))
+    for r in rows:
+        out.append((f"{r['task']} within {WALL_LIMIT_S / 60:.0f} min ({r['wall_s'] / 60:.1f} min)",
+                    r["wall_s"] <= WALL_LIMIT_S))
+        out.append((f"{r['task']} within {ESTIMATE_RATIO}x of its printed estimate "
+                     f"({r['wall_s']:.0f} s / {r['estimate_s']:.0f} s = {r['wall_s'] / r['estimate_s']:.2f})",
+                     1 / ESTIMATE_RATIO <= r["wall_s"] / r["estimate_s"] <= ESTIMATE_RATIO))
+    return out
+
+
+def main() -> int:
+    args = _args()
+    report = Report("long")
+    source = args.source or args.out
+    if args.source is None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        _train(args.out, args.preset, args.extra)
+        print(f"both runs done in {time.perf_counter() - start:.0f} s", flush=True)
+    reference = {} if args.no_minirocket else _minirocket()
+    rows = [_row(source, task, reference) for task in TASKS]
+    verdicts = _verdicts(rows)
+    for text, ok in verdicts:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    table = markdown_table(
+        ("task", "test accuracy", "MiniRocket (same run)", "wall time (min)", "printed estimate (min)",
+         "steps done / planned", "best epoch", "ended by", "parameters"),
+        [(r["task"], f"{r['accuracy']:.3f}", "–" if r["minirocket"] is None else f"{r['minirocket']:.3f}",
+          f"{r['wall_s'] / 60:.1f}", f"{r['estimate_s'] / 60:.1f}", f"{r['steps']} / {r['planned']}",
+          str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}") for r in rows],
+        "lrrrrrrlr")
+    report.write(table, f"`multires-train --preset {args.preset}` on sMNIST and psMNIST (the bundled 5,000 digits: "
+                        "3,500 train / 500 validation / 1,000 test), both runs at once, one thread each; MiniRocket "
+                        "fit on the 4,000 training digits in the same run.",
+                 "\n".join(f"- {'PASS' if ok else 'FAIL'}: {text}" for text, ok in verdicts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
