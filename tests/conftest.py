@@ -182,7 +182,7 @@ def open_session(page: str | None = None):
 def snapshot(at) -> dict:
     """What must survive a bad input: the session's models (by identity) and every sidebar choice."""
     models = at.session_state["session_models"]
-    upload = at.session_state.get("uploaded_signal")
+    uploaded = at.session_state.get("uploaded_signal")
     model = widget(at.sidebar.selectbox, "model").value
     return {
         "models": {name: id(entry) for name, entry in models.items()},
@@ -191,7 +191,7 @@ def snapshot(at) -> dict:
         "channel": widget(at.sidebar.number_input, f"channel_{model}").value,
         "signal": widget(at.sidebar.selectbox, "signal").value,
         "wavelet": widget(at.sidebar.selectbox, "wavelet").value,
-        "upload": None if upload is None else (upload["name"], upload["values"].tobytes()),
+        "upload": None if uploaded is None else (uploaded["name"], uploaded["values"].tobytes()),
     }
 
 
