@@ -114,9 +114,10 @@ def _args() -> argparse.Namespace:
 
 
 def _model_row(task, config: TrainConfig, method: str, seed: int) -> dict:
-    estimate = plan_run(task, config).seconds
+    plan = plan_run(task, config)  # what multires-train prints: a few steps timed first
+    estimate = plan.seconds
     load = os.getloadavg()[0]
-    result = fit(task, config)
+    result = fit(task, config, plan=plan)
     net = result.net.members[0] if hasattr(result.net, "members") else result.net
     return {"task": task.name, "method": method, "seed": seed, "accuracy": float(result.test["metric"]),
             "fit_s": result.wall_time, "estimate_s": estimate, "load_avg_1min": load, "predict_s": None,

@@ -181,7 +181,7 @@ class RunMetrics(_Record):
     test_r2_per_lag: Scores = Field(None, description="test R^2 per lag, for recall")
     lags: Lags = Field(None, description="the lags of test_r2_per_lag")
     test: SplitScores = None
-    val: SplitScores = None
+    val: SplitScores | None = Field(None, description="None when a refit used every training series")
     train: SplitScores = None
     train_time_s: Annotated[Number, Field(ge=0.0)] = Field(None, description="seconds in the training loop")
     wall_time_s: Annotated[Number, Field(ge=0.0)] = Field(None, description="seconds from start to test score")

@@ -5,7 +5,8 @@
 several seeds, one file), ``augment`` (series augmentation), ``device``, ``diagnostics`` (under-training),
 ``optimization`` (AdamW groups, warm-up + cosine schedule), ``evaluation`` (scores), ``history``
 (what a run reports), ``distributed`` (DDP hooks), ``inference`` (``predict``), ``runcost`` (a run's
-memory and time, estimated before it starts), ``threads`` (the CPU thread policy) and ``cli``
+memory and time, estimated before it starts), ``calibrate`` (a few real steps timed for that
+estimate), ``threads`` (the CPU thread policy) and ``cli``
 (``python -m multires.training``). Names are imported on first use, so importing this package (or
 its light modules) does not import PyTorch.
 """

@@ -28,6 +28,11 @@ Both run the same loop, :func:`multires.training.train`; under ``torchrun`` it g
 rank 0 shows the progress bar and writes ``OUT/model.safetensors`` plus the human-readable sidecars
 ``OUT/config.json`` and ``OUT/metrics.json``. Nothing is written when training fails.
 
+Before training (one process) it times a warm-up and three optimizer steps of the run's own model
+(:mod:`multires.training.calibrate`, a few seconds), prints the plan with the time they predict, and
+refuses a plan more than twice past ``--max-seconds`` unless ``--force``; ``--no-calibrate`` plans with
+the work-count model of :mod:`multires.training.runcost` instead.
+
 Exit status: 0 on success (also when ``--max-seconds`` stopped the run early), 1 when training
 failed (:class:`multires.training.TrainingError`), 2 for invalid arguments.
 """
@@ -186,6 +191,9 @@ def _add_protocol_options(p: argparse.ArgumentParser, d: dict) -> None:
     rec.add_argument("--ensemble", type=int, default=d["ensemble"],
                      help="train this many seeds (seed, seed+1, ...) and average their probabilities (default: 1)")
     rec.add_argument("--force", action="store_true", help="run even when the plan is far past --max-seconds")
+    rec.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                     help="estimate the run's time from the model's size instead of timing a few real steps "
+                          "first (the timed estimate costs a few seconds and is several times closer)")
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -316,7 +324,7 @@ class _StageBar:
 
 def _fit_one_process(args: argparse.Namespace, config: TrainConfig, task, threads: int) -> int:
     """The recipe (:func:`multires.training.recipe.fit`) in this process: plan, refuse or run, save, report."""
-    plan = plan_run(task, config)
+    plan = plan_run(task, config, calibrate=args.calibrate)
     device = resolve_device(config.device)
     print(f"{task.name}: {plan.summary()} on {device.type}", file=sys.stderr)
     try:
@@ -330,12 +338,11 @@ def _fit_one_process(args: argparse.Namespace, config: TrainConfig, task, thread
     try:
         with warnings.catch_warnings():  # printed below, once, as plain lines
             warnings.simplefilter("ignore", TrainingWarning)
-            result = fit(task, config, bar)
+            result = fit(task, config, bar, plan=plan)
     finally:
         bar.close()
     metrics = result.metrics()
-    metrics.update(data_seed=args.data_seed, torch_threads=threads, device=device.type,
-                   estimated_seconds=round(plan.seconds, 1))
+    metrics.update(data_seed=args.data_seed, torch_threads=threads, device=device.type)
     try:
         if isinstance(result.net, MultiresEnsemble):
             args.out.mkdir(parents=True, exist_ok=True)

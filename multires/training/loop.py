@@ -66,7 +66,7 @@ from .evaluation import evaluate, loss_fn, running_metric, step_stats
 from .history import Progress, SelectionSnapshot, TrainHistory, TrainingError, TrainingWarning, TrainResult
 from .optimization import RunClock, build_optimizer
 
-__all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "train"]
+__all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "forward_backward", "train"]
 
 # Selection snapshots per run for the learned TREESELECT, spread over the pruning phase (plus the
 # one before training and, if it differs, the final one).
@@ -152,10 +152,7 @@ def train(
                     x = augment(x)
                 run.advance_selection()
                 lr = optimizer.param_groups[0]["lr"]
-                out = run.model(x)  # (B, outputs)
-                loss = loss_fn(out, y, task.kind, config.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                out, loss = forward_backward(run.model, optimizer, x, y, task.kind, config.label_smoothing)
                 totals = hooks.all_sum(torch.cat([step_stats(out.detach(), y, loss.detach(), task.kind),
                                                   torch.tensor([time.perf_counter() - loop_start], dtype=torch.float64)]))
                 run.check_finite(totals, epoch)
@@ -168,6 +165,20 @@ def train(
             if run.stop_reason is not None:
                 break
     return run.finish(start)
+
+
+def forward_backward(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                     kind: str, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first half of one optimizer step of :func:`train`: forward, loss, zeroed gradients, backward.
+
+    Returns the outputs ``(B, outputs)`` and the loss. :mod:`multires.training.calibrate` times the same
+    step with it, so the run-cost estimate measures what the loop does.
+    """
+    out = model(x)
+    loss = loss_fn(out, y, kind, label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    return out, loss
 
 
 @dataclass

@@ -145,32 +145,62 @@ def resolve_protocol(task: TaskData, config: TrainConfig) -> Protocol:
 
 @dataclass(frozen=True)
 class RecipePlan:
-    """The planned sub-runs of :func:`fit` and their estimated time (:mod:`multires.runcost`)."""
+    """The planned sub-runs of :func:`fit` and their estimated time (:mod:`multires.training.runcost`).
+
+    ``measured_steps`` > 0: the step and evaluation times were measured on this machine just before
+    (:func:`multires.training.calibrate.measure_rates`); 0: they are the work-count model's
+    conservative figures (``not_measured`` says why).
+    """
 
     protocol: Protocol
     runs: tuple[tuple[str, int, int], ...]  # (what, count, steps per run)
     seconds: float  # estimated training + scoring time of everything
-    step_seconds: float  # one optimizer step (estimate)
+    step_seconds: float  # one optimizer step
+    measured_steps: int = 0  # optimizer steps the step time was measured on; 0: not measured
+    not_measured: str | None = None  # why the times are the model's, when they are
+    calibration_seconds: float = 0.0  # what the measurement took
 
     @property
     def total_steps(self) -> int:
         return sum(count * steps for _, count, steps in self.runs)
 
+    @property
+    def basis(self) -> str:
+        """How the times were obtained, in words: ``"measured on 3 steps"`` or why they are the model's."""
+        if self.measured_steps:
+            return f"measured on {self.measured_steps} step{'s' if self.measured_steps != 1 else ''}"
+        why = f": {self.not_measured}" if self.not_measured else ""
+        return f"estimated from the model's size, not measured{why}"
+
     def summary(self) -> str:
         parts = ", ".join(f"{count} x {steps} steps ({what})" for what, count, steps in self.runs)
         return (f"plan: {self.protocol.name} protocol, {parts}: {self.total_steps} steps at about "
-                f"{self.step_seconds:.3g} s each, about {_duration(self.seconds)} (estimate)")
+                f"{self.step_seconds:.3g} s each ({self.basis}), about {_duration(self.seconds)}")
 
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def plan_run(task: TaskData, config: TrainConfig) -> RecipePlan:
-    """Estimate every sub-run :func:`fit` will do (the refit at the full planned budget: an upper bound)."""
+def plan_run(task: TaskData, config: TrainConfig, calibrate: bool = True) -> RecipePlan:
+    """Estimate every sub-run :func:`fit` will do (the refit at the full planned budget: an upper bound).
+
+    With ``calibrate`` (the default) the step and evaluation times are measured first on a throwaway
+    copy of the model in this process (:func:`multires.training.calibrate.measure_rates`: a few
+    seconds at most, the run's results unchanged); when that is off or fails, the work-count model's
+    conservative times are used and the plan says so.
+    """
     from .runcost import TaskShape, estimate_run
 
     protocol = resolve_protocol(task, config)
+    rates, not_measured = None, "timing was turned off"
+    if calibrate:
+        from .calibrate import measure_rates
+
+        try:
+            rates = measure_rates(task, config)
+        except RuntimeError as err:  # e.g. out of memory on the device: the model's figures still stand
+            not_measured = f"timing a step failed ({str(err).splitlines()[0][:200]})"
     shape = TaskShape.from_task(task)
     n = shape.n_train + shape.n_val
     runs: list[tuple[str, int, int]] = []
@@ -179,22 +209,35 @@ def plan_run(task: TaskData, config: TrainConfig) -> RecipePlan:
     if protocol.name == "cv":
         k = protocol.folds
         fold_shape = dataclasses.replace(shape, n_train=n - n // k, n_val=n // k, n_test=n // k)
-        cost = estimate_run(one, fold_shape)
+        cost = estimate_run(one, fold_shape, rates)
         runs.append((f"{k}-fold cross-validation", k, cost.steps))
         seconds += k * cost.total_seconds
         final_shape = dataclasses.replace(shape, n_train=n, n_val=n, n_test=1)
-        final = estimate_run(_steps_budget(one, _fold_epochs(config, n - n // k), n), final_shape)
+        final = estimate_run(_steps_budget(one, _fold_epochs(config, n - n // k), n), final_shape, rates)
     else:
-        cost = estimate_run(one, shape)
+        cost = estimate_run(one, shape, rates)
         runs.append(("holdout run" if config.ensemble == 1 else "holdout runs", config.ensemble, cost.steps))
         seconds += config.ensemble * cost.total_seconds
         final = cost if protocol.refit else None
         if final is not None:
-            final = estimate_run(one, dataclasses.replace(shape, n_train=n, n_val=n, n_test=1))
+            final = estimate_run(one, dataclasses.replace(shape, n_train=n, n_val=n, n_test=1), rates)
     if final is not None:
         runs.append(("refit on the whole training split", config.ensemble, final.steps))
         seconds += config.ensemble * final.total_seconds
-    return RecipePlan(protocol, tuple(runs), seconds, cost.step_seconds)
+    fit_series = n if final is not None else shape.n_train
+    seconds += _final_scoring_series(config, shape.n_test, fit_series) * cost.forward_seconds_per_sample
+    return RecipePlan(protocol, tuple(runs), seconds, cost.step_seconds, cost.measured_steps,
+                      None if rates is not None else not_measured, 0.0 if rates is None else rates.seconds)
+
+
+def _final_scoring_series(config: TrainConfig, n_test: int, n_fit: int) -> int:
+    """Series :func:`fit` passes through its final models after the sub-runs (each member counted)."""
+    series = n_test  # the one read of the test split
+    if config.augment != "none":
+        series += 2 * n_fit  # BatchNorm statistics recomputed, then the training split rescored
+    elif config.ensemble > 1:
+        series += n_fit  # the ensemble's training score
+    return config.ensemble * series
 
 
 def check_plan(plan: RecipePlan, max_seconds: float | None) -> None:
@@ -233,6 +276,7 @@ class RecipeResult:
     n_train_used: int = 0  # training series the final model was fit on
     warnings: list[str] = field(default_factory=list)
     wall_time: float = 0.0
+    plan: RecipePlan | None = None  # the plan made before the run, with its time estimate
 
     @property
     def test_metric(self) -> float:
@@ -276,6 +320,10 @@ class RecipeResult:
             "train_config": self.config.to_dict(),
             "n_parameters": self.net.n_parameters(),
         })
+        if self.plan is not None:
+            out.update(estimated_seconds=round(self.plan.seconds, 1),
+                       estimated_step_seconds=round(self.plan.step_seconds, 5),
+                       estimate_basis=self.plan.basis)
         if self.protocol.name == "cv" or self.protocol.refit:
             out["val_metric"] = None  # no held-out split was left: the refit used all training series
             out["val"] = None
@@ -289,7 +337,7 @@ class RecipeResult:
 
 
 def fit(task: TaskData, config: TrainConfig | None = None,
-        callback: Callable[[str, Progress], Any] | None = None) -> RecipeResult:
+        callback: Callable[[str, Progress], Any] | None = None, *, plan: RecipePlan | None = None) -> RecipeResult:
     """Train with the recipe's protocol (see the module docstring); the test split is read once, last.
 
     Parameters
@@ -302,6 +350,10 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     callback : callable, optional
         ``callback(stage, progress)`` after every step of every sub-run (``stage`` names the
         sub-run, e.g. ``"fold 2/5"``); a truthy return stops the current sub-run.
+    plan : RecipePlan, optional
+        :func:`plan_run`'s plan of this task and config, when the caller has made it already (the
+        CLI prints it first); otherwise it is made here, its times measured. The result keeps it
+        (``result.plan``; ``metrics()`` records its estimate).
 
     Raises
     ------
@@ -310,10 +362,10 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     multires.training.TrainingError
         A sub-run failed.
     """
-    start = time.perf_counter()
     config = TrainConfig() if config is None else config
     config.validate()
-    plan = plan_run(task, config)
+    plan = plan_run(task, config) if plan is None else plan
+    start = time.perf_counter()  # the run's clock (and max_seconds) starts after its plan
     protocol = plan.protocol
     budget = _Budget(config.max_seconds, plan.total_steps, start)
     x_pool, y_pool = _pool(task)
@@ -356,7 +408,7 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     return RecipeResult(net=net, config=config, protocol=protocol, task_name=task.name, kind=task.kind,
                         test=test, train=train_score, members=members, cv=cv, holdout=holdout,
                         budget_epochs=epochs, n_train_used=n_used, warnings=warnings_out,
-                        wall_time=time.perf_counter() - start)
+                        wall_time=time.perf_counter() - start, plan=plan)
 
 
 @dataclass

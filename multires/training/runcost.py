@@ -39,7 +39,14 @@ element-wise traffic (:data:`ELEMENTWISE_PASSES` passes over ``u`` and 8 over ``
 the kernel build, and a fixed cost per PyTorch call. The rates (:data:`FFT_RATE`,
 :data:`MATMUL_RATE`, :data:`MEMORY_RATE`, :data:`OP_SECONDS`) are one PyTorch thread on this
 project's 2-core machine while it was shared (medians under load, about half the idle best);
-``benchmarks/bench_runcost.py`` prints measured / estimated step times to check them.
+``benchmarks/bench_runcost.py`` prints measured / estimated step times to check them. On a quiet
+machine real steps are several times faster than this model says: it is an upper bound for the app's
+budget checks, not a forecast.
+
+**Measured rates.** The CLI and :func:`multires.training.fit` time a few real optimizer steps and one
+evaluation batch before a run (:func:`multires.training.calibrate.measure_rates`, which needs
+PyTorch) and pass them here as :class:`MeasuredRates`: the step and forward times then come from
+the clock, and this module still counts the steps, epochs, validation passes and scoring.
 
 Examples
 --------
@@ -69,6 +76,7 @@ __all__ = [
     "EVAL_BATCH",
     "EVAL_ELEMENTS",
     "FFT_RATE",
+    "MeasuredRates",
     "MATMUL_RATE",
     "MEMORY_RATE",
     "OP_SECONDS",
@@ -138,6 +146,36 @@ class TaskShape:
 
 
 @dataclass(frozen=True)
+class MeasuredRates:
+    """Times measured on this machine before a run (see :mod:`multires.training.calibrate`).
+
+    Attributes
+    ----------
+    step_seconds : float
+        One optimizer step of the run's model on a batch of the task (mean of the timed steps).
+    forward_seconds_per_sample : float
+        One series through the model in evaluation mode, at the evaluation batch size.
+    steps_timed : int
+        Optimizer steps the mean was taken over (after a warm-up step).
+    seconds : float
+        What the measurement itself took.
+    """
+
+    step_seconds: float
+    forward_seconds_per_sample: float
+    steps_timed: int
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("step_seconds", "forward_seconds_per_sample"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if not isinstance(self.steps_timed, int) or self.steps_timed < 1:
+            raise ValueError(f"steps_timed must be a positive integer, got {self.steps_timed!r}")
+
+
+@dataclass(frozen=True)
 class RunCost:
     """The estimate of one training run (one seed).
 
@@ -166,6 +204,10 @@ class RunCost:
         ``train_seconds + scoring_seconds``: one seed from its first step to its result.
     nfft : int
         FFT length of every layer's convolution.
+    forward_seconds_per_sample : float
+        One series through the model in evaluation mode (validation and scoring are counted with it).
+    measured_steps : int
+        0 when the times come from the work-count model, else the optimizer steps they were measured on.
     """
 
     parameters: int
@@ -180,6 +222,8 @@ class RunCost:
     train_seconds: float
     total_seconds: float
     nfft: int
+    forward_seconds_per_sample: float = 0.0
+    measured_steps: int = 0
 
     def summary(self) -> str:
         """One short line, e.g. ``"120 MB, 0.05 s/step, 60 s + 3 s scoring"`` (training + scoring time)."""
@@ -257,8 +301,11 @@ def _step_seconds(config: TrainConfig, shape: TaskShape, layer: _Layer) -> float
     return layers * per_layer + head
 
 
-def estimate_run(config: TrainConfig, shape: TaskShape) -> RunCost:
+def estimate_run(config: TrainConfig, shape: TaskShape, rates: MeasuredRates | None = None) -> RunCost:
     """Estimate one seed's run of ``config`` on a task of ``shape``.
+
+    ``rates``: step and forward times measured on this machine (:class:`MeasuredRates`); without
+    them, the work-count model's conservative times.
 
     Raises
     ------
@@ -272,8 +319,11 @@ def estimate_run(config: TrainConfig, shape: TaskShape) -> RunCost:
                                  layer.n_slots, shape.n_outputs)
     persistent, train, evaluation = _memory(config, shape, layer, parameters)
     peak = persistent + max(train, evaluation) + RUN_OVERHEAD_BYTES
-    step = _step_seconds(config, shape, layer)
-    per_sample_forward = step * _FORWARD_SHARE / config.batch_size
+    if rates is None:
+        step = _step_seconds(config, shape, layer)
+        per_sample_forward = step * _FORWARD_SHARE / config.batch_size
+    else:
+        step, per_sample_forward = float(rates.step_seconds), float(rates.forward_seconds_per_sample)
     validation = shape.n_val * per_sample_forward
     scoring = (shape.n_train + shape.n_val + shape.n_test) * per_sample_forward
     steps_per_epoch = math.ceil(shape.n_train / config.batch_size)
@@ -283,7 +333,8 @@ def estimate_run(config: TrainConfig, shape: TaskShape) -> RunCost:
     if config.max_seconds is not None:
         train_seconds = min(train_seconds, config.max_seconds)
     return RunCost(parameters, int(peak), train, evaluation, persistent, step, validation, scoring, steps,
-                   train_seconds, train_seconds + scoring, layer.nfft)
+                   train_seconds, train_seconds + scoring, layer.nfft, per_sample_forward,
+                   0 if rates is None else rates.steps_timed)
 
 
 def budget_summary(max_bytes: int = MAX_RUN_BYTES, max_step_seconds: float = MAX_STEP_SECONDS,
