@@ -15,7 +15,8 @@ scored on the same test digits **in this run**, the reference of the targets (is
 
 * sMNIST test accuracy >= 0.97;
 * psMNIST test accuracy >= MiniRocket's on psMNIST;
-* each run within 30 minutes of wall time, and within 1.5x of the estimate it printed before starting.
+* each run within 30 minutes of wall time, and within 1.5x of the wall time announced before it started
+  (its measured plan, or the time limit when the plan is longer and the CLI announces the clock will end it).
 
 Every figure comes from the runs' own ``metrics.json``; the table goes into ``docs/benchmarks.md``
 (section ``long``) with the date, the machine and its load.
@@ -83,8 +84,12 @@ def _row(source: Path, task: str, reference: dict[str, float]) -> dict:
     m = json.loads((source / task / "metrics.json").read_text())
     wall = float(m["wall_time_s"])
     estimate = float(m.get("estimated_seconds") or float("nan"))
+    limit = m.get("train_config", {}).get("max_seconds")
+    # A plan longer than --max-seconds is announced before the run as ending by the clock: the wall
+    # time to expect is then the limit, not the plan.
+    expected = min(estimate, float(limit)) if limit else estimate
     return {"task": task, "accuracy": float(m["test_metric"]), "minirocket": reference.get(task),
-            "wall_s": wall, "estimate_s": estimate, "steps": int(m["steps"]), "planned": int(m["total_steps"]),
+            "wall_s": wall, "estimate_s": estimate, "expected_s": expected, "steps": int(m["steps"]), "planned": int(m["total_steps"]),
             "best_epoch": m.get("best_epoch"), "stop": m.get("stop_reason") or "finished",
             "n_parameters": int(m["n_parameters"]), "warnings": len(m.get("warnings") or [])}
 
@@ -99,9 +104,13 @@ def _verdicts(rows: list[dict]) -> list[tuple[str, bool]]:
     for r in rows:
         out.append((f"{r['task']} within {WALL_LIMIT_S / 60:.0f} min ({r['wall_s'] / 60:.1f} min)",
                     r["wall_s"] <= WALL_LIMIT_S))
-        out.append((f"{r['task']} within {ESTIMATE_RATIO}x of its printed estimate "
-                     f"({r['wall_s']:.0f} s / {r['estimate_s']:.0f} s = {r['wall_s'] / r['estimate_s']:.2f})",
-                     1 / ESTIMATE_RATIO <= r["wall_s"] / r["estimate_s"] <= ESTIMATE_RATIO))
+        ratio = r["wall_s"] / r["expected_s"]
+        capped = r["expected_s"] < r["estimate_s"]
+        out.append((f"{r['task']} within {ESTIMATE_RATIO}x of the wall time announced before it "
+                     f"({r['wall_s']:.0f} s / {r['expected_s']:.0f} s = {ratio:.2f}"
+                     + (f"; the plan, {r['estimate_s']:.0f} s, was past the time limit, so the run was announced "
+                        f"to end by the clock" if capped else "") + ")",
+                    1 / ESTIMATE_RATIO <= ratio <= ESTIMATE_RATIO))
     return out
 
 
@@ -112,9 +121,20 @@ def main() -> int:
     if args.source is None:
         args.out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
+        load_before = os.getloadavg()
         _train(args.out, args.preset, args.extra)
         print(f"both runs done in {time.perf_counter() - start:.0f} s", flush=True)
-    reference = {} if args.no_minirocket else _minirocket()
+        (args.out / "runs.json").write_text(json.dumps({
+            "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(time.time() - (time.perf_counter() - start))),
+            "load_before": load_before, "load_after": os.getloadavg()}))
+    saved = source / "minirocket.json"
+    if args.no_minirocket:
+        reference = {}
+    elif args.source is not None and saved.exists():  # the reference measured with those runs
+        reference = json.loads(saved.read_text())
+    else:
+        reference = _minirocket()
+        saved.write_text(json.dumps(reference))
     rows = [_row(source, task, reference) for task in TASKS]
     verdicts = _verdicts(rows)
     for text, ok in verdicts:
@@ -126,7 +146,12 @@ def main() -> int:
           f"{r['wall_s'] / 60:.1f}", f"{r['estimate_s'] / 60:.1f}", f"{r['steps']} / {r['planned']}",
           str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}") for r in rows],
         "lrrrrrrlr")
-    report.write(table, f"`multires-train --preset {args.preset}` on sMNIST and psMNIST (the bundled 5,000 digits: "
+    runs = json.loads((source / "runs.json").read_text()) if (source / "runs.json").exists() else None
+    when = ("" if runs is None else
+            f"The runs started {runs['started_utc']} UTC; load average (1 / 5 / 15 min) during them "
+            f"{' / '.join(f'{v:.2f}' for v in runs['load_before'])} at the start, "
+            f"{' / '.join(f'{v:.2f}' for v in runs['load_after'])} at the end. ")
+    report.write(table, when + f"`multires-train --preset {args.preset}` on sMNIST and psMNIST (the bundled 5,000 digits: "
                         "3,500 train / 500 validation / 1,000 test), both runs at once, one thread each; MiniRocket "
                         "fit on the 4,000 training digits in the same run.",
                  "\n".join(f"- {'PASS' if ok else 'FAIL'}: {text}" for text, ok in verdicts))

@@ -24,11 +24,21 @@ REQUIRED = [
     # real data: every rule x every filter start on GunPoint (the explorer pages open on these)
     *(f"gunpoint-{rule}-{start}" for rule in ("fading", "uniform9", "learned9")
       for start in ("haar", "haar-frozen", "random")),
+    # and on psMNIST (length 784)
+    *(f"psmnist-{rule}-{start}" for rule in ("fading", "uniform11", "learned11")
+      for start in ("haar", "haar-frozen", "random")),
 ]
+MAX_TOTAL_BYTES = 3 * 2**20  # the download-free start: every shipped model together (README: "under 3 MB")
 
 
 def test_index_lists_exactly_the_files_on_disk():
     assert sorted(m["file"] for m in INDEX) == sorted(p.name for p in MODELS.glob("*.safetensors"))
+
+
+def test_the_shipped_models_stay_small_together():
+    total = sum(p.stat().st_size for p in MODELS.glob("*.safetensors"))
+    assert total <= MAX_TOTAL_BYTES, f"{total / 2**20:.2f} MB of models; the README promises under 3 MB"
+    assert "under 3 MB" in (MODELS.parent.parent / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", REQUIRED)
