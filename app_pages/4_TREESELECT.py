@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import math
 
 import numpy as np
 import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
 from multires.analysis.footprint import footprint
-from multires.analysis.memory import cell_span, memory_span, reconstruction_error_by_lag
+from multires.analysis.memory import (
+    cell_span,
+    memory_span,
+    nearest_slots,
+    reconstruction_error_by_lag,
+    shared_analysed_slots,
+)
 from multires.figures.cells import cell_coords, cell_label
 from multires.figures.style import TREE_SELECT_COLORS, TREE_SELECT_LABELS
 from multires.figures.tree import tree_heatmap
@@ -21,7 +26,7 @@ from multires.figures.treeselect import (
     kernel_figure,
     reconstruction_figure,
 )
-from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
+from multires.options import MAX_ANALYSED_WINDOW
 from multires.treeselect import Slot, receptive_field
 from ui import defaults, state
 from ui.charts import presenting, show
@@ -32,6 +37,7 @@ from ui.reveal import predict_then_reveal
 from ui.safe_text import plain
 from ui.trees import tree_rows
 from ui.treeselect_data import (
+    MAX_SELECTION_ROWS,
     capacities,
     kernel_view,
     learned_selection,
@@ -184,14 +190,15 @@ window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more pas
 #: What "What it remembers" analyses: with a capped window, only the slots that read inside it.
 analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in rules.items()}
 analysed = {s: slots for s, slots in analysed.items() if slots}
-# The analyses' work grows as slots² x window (multires.options.MAX_ANALYSIS_WORK): past the bound a page keeps the
-# slots nearest the present and says so, so no legal checkpoint costs much more than the shipped models.
-most_slots = max(1, math.isqrt(MAX_ANALYSIS_WORK // max(window, 1)))
-reduced_slots = {s: len(slots) for s, slots in analysed.items() if len(slots) > most_slots}
-analysed = {s: sorted(slots, key=lambda slot: memory_span([slot], depth, k))[:most_slots] if s in reduced_slots
-            else slots for s, slots in analysed.items()}
-slot_note = "".join(f" The {rule} memory keeps {count} slots here; the page analyses the {most_slots} nearest the "
-                    "present (the work grows with the square of the slots)." for rule, count in reduced_slots.items())
+# The analyses' work grows as slots² x window (multires.analysis.memory.max_analysed_slots), and the rules shown
+# share one bound: past it a page keeps each memory's slots nearest the present and says so, so no legal
+# checkpoint costs much more than the shipped models.
+most_slots = shared_analysed_slots({s: len(slots) for s, slots in analysed.items()}, window)
+reduced_slots = {s: len(slots) for s, slots in analysed.items() if len(slots) > most_slots[s]}
+analysed = {s: nearest_slots(slots, depth, k, most_slots[s]) for s, slots in analysed.items()}
+slot_note = "".join(f" The {rule} memory keeps {count} slots here; the page analyses the {most_slots[rule]} "
+                    "nearest the present (the work grows with the square of the slots)."
+                    for rule, count in reduced_slots.items())
 cap_note = slot_note + (f" This memory reaches {full_window} samples back; the page analyses only the last {window} (to stay "
             "quick), leaving out the slots that read further." if full_window > window else "")
 
@@ -347,11 +354,16 @@ with tabs[3]:
                 "with a learned selection is available: train one on the Train page with the TREESELECT rule "
                 "*learned*.")
     else:
+        most_rows = MAX_SELECTION_ROWS  # rows bounded like every analysis of the memory
+        kept_rows = int(conv.slot_mask.numpy().any(axis=0).sum())
         show(cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), channel,
                            f"What each channel of layer {layer} kept (M = {len(model_slots)} of "
-                           f"{len(conv.slots)} candidates)"), key="ts_selection_matrix")
+                           f"{len(conv.slots)} candidates)", depth, int(conv.h0.shape[-1])),
+             key="ts_selection_matrix")
         st.caption(f"One column per channel, one row per slot some channel kept; the bars count channels. Channel "
-                   f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on.")
+                   f"{channel} (outlined) is the one on the other tabs. Look for the slots most channels agree on."
+                   + (f" Showing the {most_rows} of {kept_rows} kept slots nearest the present (the page draws at "
+                      f"most {most_rows} rows, to stay quick)." if kept_rows > most_rows else ""))
         st.markdown(f"**The learned rule ({plain(entry.name)}, layer {layer}).** "
                     + rule_line("learned", model_slots, depth, k, list(conv.slots)),
                     unsafe_allow_html=True)
@@ -376,7 +388,7 @@ with tabs[5]:
                 "Each heatmap row is one kept slot: its weight times its impulse response, shifted by its lag.")
     view = kernel_view(entry, layer, channel)
     kernel, contributions, slot_labels, kernel_cut = view.kernel, view.contributions, view.labels, view.cut
-    row = model_slots.index(picked[1]) if picked and picked[1] in model_slots else None
+    row = view.slots.index(picked[1]) if picked and picked[1] in view.slots else None
     show_chart(cached_figure(kernel_figure, kernel, contributions, slot_labels, view.skip, highlight_row=row),
                key="ts_kernel", exact=lambda: {"m": np.arange(kernel.size), "K": kernel,
                                                **dict(zip(slot_labels, contributions))},
@@ -387,6 +399,9 @@ with tabs[5]:
                f"plus the skip weight at m = 0 sum to K (largest mismatch {residual:.1e})."
                + (f" Drawn up to m = {kernel.size - 1} (the page's analysis limit); the kernel reaches "
                   "further." if kernel_cut else "")
+               + (f" Showing the {len(view.slots)} of {view.total_slots} slots nearest the present (the page draws "
+                  f"at most {len(view.slots)} rows here, to stay quick); K on top sums all of them."
+                  if view.total_slots > len(view.slots) else "")
                + (f" Outlined: the inspected cell's slot {picked[1]}." if row is not None else ""))
 
 show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)

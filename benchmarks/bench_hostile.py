@@ -10,6 +10,13 @@ Time ratios on a shared machine are noisy; the memory ratios are steadier.
 
     python benchmarks/bench_hostile.py            # every family, writes its section of docs/benchmarks.md
     python benchmarks/bench_hostile.py --no-write  # print only
+    python benchmarks/bench_hostile.py --before /tmp/base  # also each tab's cost, here and in an older checkout
+
+A legal file can also be costly to show (item 9): the learned checkpoint of width 8, 2 layers, depth 16
+and M = 1,800 (209 KB) is opened on every page that shows a model, and each tab's seconds and peak
+memory are measured (``benchmarks/_tab_costs.py``, one fresh process per page); with ``--before DIR``
+(a copy of the code before a fix, e.g. ``git archive <commit> | tar -x -C DIR``) the same pages are
+measured there too, in the same run.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 SCALES = (1, 4, 16)
 REPEATS = 3
@@ -38,7 +46,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "study table: CSV of empty lines": ("study table", "1 MB"),
     "signal upload: CSV of too many values": ("signal upload", "300 KB"),
     "dataset file: TSV of too many series": ("dataset file", "300 KB"),
+    "study table: Parquet footer claiming 10 rows": ("study table", "1 M rows of zeros"),
 }
+#: the pages that open an uploaded checkpoint, measured tab by tab with the hostile learned checkpoint
+PAGES = ("app_pages/2_Filters.py", "app_pages/3_Coefficient_tree.py", "app_pages/4_TREESELECT.py",
+         "app_pages/6_Compare.py")
 
 
 def _build(family: str, scale: int):
@@ -76,6 +88,17 @@ def _build(family: str, scale: int):
 
         from multires.study.results import REQUIRED_COLUMNS, StudyResultsError, read_results
 
+        if family.endswith("footer claiming 10 rows"):  # zeros packed by zstd, the footer's rows and sizes forged
+            from conftest import forge_parquet_footer as forge
+
+            rows = 1_000_000 * scale
+            buffer = io.BytesIO()
+            pq.write_table(pa.table({"x": np.zeros(rows, dtype=np.int64)}), buffer, compression="zstd",
+                           use_dictionary=False)
+            honest = buffer.getvalue()
+            unpacked = pq.ParquetFile(io.BytesIO(honest)).metadata.row_group(0).column(0).total_uncompressed_size
+            data = forge(forge(honest, rows, 10), unpacked, 1000)
+            return (lambda: read_results(data)), StudyResultsError, len(data)
         if family.endswith("CSV of empty lines"):
             data = ",".join(REQUIRED_COLUMNS).encode() + b"\n" * (1_000_000 * scale)
         else:
@@ -138,10 +161,54 @@ def measure(family: str, scale: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def tab_costs(root: Path, page: str) -> dict:
+    """Each tab's seconds and peak MB of ``page`` with the hostile checkpoint, in checkout ``root``."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_tab_costs.py"), str(root), page], cwd=root,
+                          capture_output=True, text=True, timeout=1800, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def pages_table(before: Path | None) -> tuple[str, str]:
+    """The per-tab table (after, and before when given) and its note."""
+    from _report import markdown_table
+
+    rows = []
+    for page in PAGES:
+        now = tab_costs(ROOT, page)
+        old = tab_costs(before, page) if before else None
+        name = page.split("/")[-1].removesuffix(".py").split("_", 1)[1].replace("_", " ")
+        def all_tabs(run: dict) -> tuple[float, float]:
+            return sum(seconds for seconds, _ in run["tabs"].values()), run["peak_mb"]
+
+        for tab, (seconds, peak) in [("(all tabs)", all_tabs(now)), *now["tabs"].items()]:
+            was = (old["tabs"].get(tab) if tab != "(all tabs)" else all_tabs(old)) if old else None
+            rows.append((name, tab, f"{was[0]:.2f}" if was else "-", f"{seconds:.2f}", f"{was[1]:.0f}" if was else "-",
+                         f"{peak:.0f}"))
+        rows.append((name, "(chart data sent)", f"{old['chart_mb']:.2f} MB" if old else "-", f"{now['chart_mb']:.2f} MB",
+                     "", ""))
+        print(f"{page}: tabs {all_tabs(now)[0]:.2f} s, +{now['peak_mb']} MB, charts {now['chart_mb']} MB"
+              + (f" (before: tabs {all_tabs(old)[0]:.2f} s, +{old['peak_mb']} MB, charts {old['chart_mb']} MB)"
+                 if old else "")
+              + f"; errors {now['errors'] or 'none'}", flush=True)
+    table = markdown_table(("page", "tab", "before s", "after s", "before peak MB", "after peak MB"), rows,
+                           align="llrrrr")
+    note = ("The issue's hostile learned checkpoint (width 8, 2 layers, depth 16, M = 1,800, a 209 KB upload) on every "
+            "page that shows a model, with an 8,192-sample uploaded signal (the longest window the analyses take). "
+            "Streamlit runs every tab on every run, so a page costs the sum of its tabs ('(all tabs)'; its peak MB is "
+            "the whole run's). Each row: wall seconds inside the tab and its peak memory growth, first visit (cold "
+            "caches), one fresh process per page "
+            "(`benchmarks/_tab_costs.py`); 'before' is the code before the bound, measured in the same run. The "
+            "TREESELECT analyses, the kernel view's rows and the learned selection's rows are bounded by one work "
+            "model (slots² x window, `multires.analysis.memory.max_analysed_slots`), each cut said in one line.")
+    return table, note
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", nargs=2, metavar=("FAMILY", "SCALE"), help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--before", type=Path, help="also measure the pages' tabs in this older checkout")
+    parser.add_argument("--families", nargs="*", help="only these hostile families (default: all)")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker[0], int(args.worker[1]))))
@@ -150,8 +217,11 @@ def main() -> int:
     from _report import Report, markdown_table
 
     report = Report("hostile-inputs")
+    pages = pages_table(args.before)
     rows, worst = [], 0.0
     for family, (_kind, base) in FAMILIES.items():
+        if args.families and family not in args.families:
+            continue
         runs = {scale: measure(family, scale) for scale in SCALES}
         one = runs[1]
         for scale in SCALES:
@@ -180,7 +250,7 @@ def main() -> int:
             "the memory ratios, steadier, stay at or below the size ratios.")
     print(note)
     if not args.no_write:
-        report.write(table, note)
+        report.write(table, note, *pages)
     return 0
 
 

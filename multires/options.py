@@ -189,10 +189,12 @@ MAX_ANALYSED_WINDOW = 4096
 charts); a longer memory is shown up to this lag and the caption says so."""
 
 MAX_ANALYSIS_WORK = 128 * 128 * 4096
-"""Most work of one memory analysis (reconstruction of the past, capacity per lag): it grows as
-slots² x window (a least-squares solve over the slots' impulse responses), so a page analyses at most
-``isqrt(MAX_ANALYSIS_WORK // window)`` slots (128 over a 4096-sample window), the nearest the present,
-and a legal learned checkpoint cannot cost a page much more than the largest shipped model."""
+"""Most work of one view's memory analyses (reconstruction of the past, capacity per lag, the kernel's
+slot rows, the learned selection's rows): it grows as slots² x window (a least-squares solve over the
+slots' impulse responses), so a view analyses at most ``isqrt(MAX_ANALYSIS_WORK // window)`` slots
+(128 over a 4096-sample window), the nearest the present; memories shown side by side share it
+(:func:`multires.analysis.memory.shared_analysed_slots`). A legal learned checkpoint therefore cannot
+cost a page much more than the largest shipped model."""
 
 
 # --- what a checkpoint's JSON metadata may hold (multires.checkpoint) ---------------------------------

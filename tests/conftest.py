@@ -385,6 +385,35 @@ INJECTED_LINKS_JS = """
 """
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _zigzag(n: int) -> int:
+    return (n << 1) ^ (n >> 63)
+
+
+def forge_parquet_footer(data: bytes, old: int, new: int) -> bytes:
+    """Parquet ``data`` with every footer integer equal to ``old`` rewritten as ``new``, in the same number of
+    bytes (a Thrift varint padded with continuation bytes), so every offset in the file stays valid."""
+    length = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - length
+    footer = data[start:-8]
+    pattern = _varint(_zigzag(old))
+    assert pattern in footer, f"{old} is not in the footer"
+    padded = bytearray(_varint(_zigzag(new)))
+    assert len(padded) <= len(pattern), "the forged number must fit the old one's bytes"
+    if len(padded) < len(pattern):  # a non-canonical varint: continuation bits over zero groups
+        padded[-1] |= 0x80
+        padded += b"\x80" * (len(pattern) - len(padded) - 1) + b"\x00"
+    return data[:start] + footer.replace(pattern, bytes(padded)) + data[-8:]
+
+
 def injected_links(page) -> list[str]:
     """Every link on the page (HTML or inside a chart's SVG) that points where a hostile field said."""
     return page.evaluate(INJECTED_LINKS_JS)

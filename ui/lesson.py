@@ -348,7 +348,8 @@ def _learned_choice_step() -> Question:
         return Question("Skip this step: there is no learned selection to look at.", ["skip"], "skip", "")
     m = conv.memory_size
     fig = cached_figure(selection_figure, learned_selection(list(conv.slots), conv.slot_mask.numpy()), 0,
-                        f"What each channel of layer 0 kept (M = {m} of {len(conv.slots)} candidates)")
+                        f"What each channel of layer 0 kept (M = {m} of {len(conv.slots)} candidates)", conv.depth,
+                        int(conv.h0.shape[-1]))
     if presenting():
         fig = _shorter(fig)
     show(fig, key="lesson_chart_learned")

@@ -14,13 +14,19 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from multires.analysis.memory import memory_capacity, memory_span, reconstruct_past
+from multires.analysis.memory import (
+    max_analysed_slots,
+    memory_capacity,
+    memory_span,
+    nearest_slots,
+    reconstruct_past,
+)
 from multires.figures.treeselect import selection_matrix_figure
 from multires.options import MAX_ANALYSED_WINDOW
 from multires.treeselect import Slot
 from ui.figure_cache import Named
 
-__all__ = ["KernelView", "SlotKey", "capacities", "kernel_view", "learned_selection", "reconstructions",
+__all__ = ["MAX_SELECTION_ROWS", "KernelView", "SlotKey", "capacities", "kernel_view", "learned_selection", "reconstructions",
            "selection_figure", "slot_contributions", "slot_key", "slots_of"]
 
 SlotKey = tuple[tuple[str, int, int], ...]  # hashable slots for st.cache_data
@@ -59,21 +65,28 @@ def capacities(h0: np.ndarray, h1: np.ndarray, rules: Rules, depth: int,
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def slot_contributions(h0: np.ndarray, h1: np.ndarray, slots: SlotKey, weights: np.ndarray, depth: int,
-                       length: int) -> np.ndarray:
-    """``w_s`` times each slot's impulse response (lag included), cut or zero-padded to ``length``: (S, length).
+                       length: int, shown: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``w_s`` times each slot's impulse response (lag included), cut or zero-padded to ``length``.
 
-    Built row by row from the band filters, so a long receptive field costs ``S x length``, not ``S x`` it.
+    Returns the rows of the slots at indices ``shown`` (every slot when ``None``), ``(len(shown), length)``,
+    and the sum of every slot's row, ``(length,)``. Built row by row from the band filters, so a long
+    receptive field costs ``S x length``, not ``S x`` it, and only the shown rows are kept.
     """
     import torch
 
     from multires import band_filters
 
     approx, details = band_filters(torch.from_numpy(h0)[None], torch.from_numpy(h1)[None], depth)
-    out = np.zeros((len(slots), length))
-    for row, slot in enumerate(slots_of(slots)):
+    rows = range(len(slots)) if shown is None else shown
+    out = np.zeros((len(rows), length))
+    where = {index: row for row, index in enumerate(rows)}
+    total = np.zeros(length)
+    for index, slot in enumerate(slots_of(slots)):
         g = (approx if slot.band == "approx" else details[slot.level - 1])[0].numpy()[: max(0, length - slot.lag)]
-        out[row, slot.lag : slot.lag + g.size] = g
-    return weights[:, None] * out
+        total[slot.lag : slot.lag + g.size] += weights[index] * g
+        if index in where:
+            out[where[index], slot.lag : slot.lag + g.size] = weights[index] * g
+    return out, total
 
 
 def learned_selection(candidates: list[Slot], mask: np.ndarray) -> Named:
@@ -83,26 +96,45 @@ def learned_selection(candidates: list[Slot], mask: np.ndarray) -> Named:
     return Named(digest.hexdigest(), (candidates, mask))
 
 
-def selection_figure(selection: tuple[list[Slot], np.ndarray], channel: int, title: str):
-    """The learned selection matrix from a layer's candidates and keep-mask (channels × candidates)."""
+#: Most rows of a learned selection matrix: the most slots one analysis takes over its longest window (128).
+MAX_SELECTION_ROWS = max_analysed_slots(MAX_ANALYSED_WINDOW)
+
+
+def selection_figure(selection: tuple[list[Slot], np.ndarray], channel: int, title: str, depth: int,
+                     kernel_size: int, most: int = MAX_SELECTION_ROWS):
+    """The learned selection matrix from a layer's candidates and keep-mask (channels × candidates).
+
+    At most ``most`` rows (the work bound, :func:`multires.analysis.memory.max_analysed_slots`): past it,
+    the slots kept by some channel that read nearest the present.
+    """
     candidates, mask = selection
-    return selection_matrix_figure([[s for s, keep in zip(candidates, row) if keep] for row in mask], channel, title)
+    kept = [slot for slot, any_channel in zip(candidates, mask.any(axis=0)) if any_channel]
+    drawn = set(nearest_slots(kept, depth, kernel_size, most))
+    return selection_matrix_figure([[s for s, keep in zip(candidates, row) if keep and s in drawn] for row in mask],
+                                   channel, title)
 
 
 @dataclass(frozen=True)
 class KernelView:
-    """A channel's kernel K cut where its kept slots stop reading, and what each slot adds to it."""
+    """A channel's kernel K cut where its kept slots stop reading, and what each shown slot adds to it."""
 
     kernel: np.ndarray
-    contributions: np.ndarray  # (slots, len(kernel)): w_s times the slot's impulse response, lag included
-    labels: list[str]  # "b3[n-8]  (w = +0.12)" per slot
+    contributions: np.ndarray  # (shown slots, len(kernel)): w_s times the slot's impulse response, lag included
+    labels: list[str]  # "b3[n-8]  (w = +0.12)" per shown slot
     skip: float  # the skip weight, added at m = 0
     cut: bool  # True when the kernel reaches past the analysis limit and is drawn only up to it
-    residual: float  # largest |sum of the rows + skip - K|: 0 up to rounding
+    residual: float  # largest |sum of every slot's row + skip - K|: 0 up to rounding
+    slots: list[Slot]  # the slots drawn as rows: every kept slot, or the nearest the present past the work bound
+    total_slots: int  # how many slots the channel keeps
 
 
 def kernel_view(entry: Any, layer: int, channel: int) -> KernelView:
-    """The one-long-convolution view of ``entry``'s layer and channel (TREESELECT's last tab, the lesson path)."""
+    """The one-long-convolution view of ``entry``'s layer and channel (TREESELECT's last tab, the lesson path).
+
+    Its rows are bounded like every analysis of the memory (:func:`multires.analysis.memory.max_analysed_slots`
+    over the drawn length): past the bound only the slots nearest the present are drawn, while ``residual``
+    still checks that every slot's row adds up to K.
+    """
     from ui.state import model_filters
 
     net = entry.net
@@ -115,7 +147,10 @@ def kernel_view(entry: Any, layer: int, channel: int) -> KernelView:
     cut = reach > MAX_ANALYSED_WINDOW  # a longer kernel is drawn up to the analysis window
     reach = min(reach, MAX_ANALYSED_WINDOW)
     kernel = kernel[: min(kernel.size, reach + max(2, reach // 16))]
-    contributions = slot_contributions(h0, h1, slot_key(slots), weights[:-1], depth, kernel.size)
-    labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(slots, weights[:-1])]
-    residual = float(np.abs(contributions.sum(axis=0) + np.eye(1, kernel.size)[0] * weights[-1] - kernel).max())
-    return KernelView(kernel, contributions, labels, float(weights[-1]), cut, residual)
+    shown = nearest_slots(slots, depth, h0.size, max_analysed_slots(kernel.size))
+    drawn = set(shown)
+    rows = None if len(shown) == len(slots) else tuple(i for i, slot in enumerate(slots) if slot in drawn)
+    contributions, total = slot_contributions(h0, h1, slot_key(slots), weights[:-1], depth, kernel.size, rows)
+    labels = [f"{s}  (w = {w:+.2f})" for s, w in zip(slots, weights[:-1]) if s in drawn]
+    residual = float(np.abs(total + np.eye(1, kernel.size)[0] * weights[-1] - kernel).max())
+    return KernelView(kernel, contributions, labels, float(weights[-1]), cut, residual, shown, len(slots))

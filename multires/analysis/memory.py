@@ -30,12 +30,14 @@ array([[ 0.5  ,  0.5  ,  0.5  ,  0.5  ],
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from multires.options import MAX_ANALYSIS_WORK
 from multires.plaintext import quote
 
 from ..config import check_at_least
@@ -46,6 +48,9 @@ from .filters import as_taps
 __all__ = [
     "cell_span",
     "memory_span",
+    "max_analysed_slots",
+    "shared_analysed_slots",
+    "nearest_slots",
     "memory_matrix",
     "reconstruct_past",
     "reconstruction_error_by_lag",
@@ -89,6 +94,55 @@ def memory_span(slots: Sequence[Slot], depth: int, kernel_size: int) -> int:
     kernel_size = check_at_least("kernel_size", kernel_size, 2)
     slots = _check_slots(slots, depth)
     return max(s.lag + (kernel_size - 1) * (2**s.level - 1) + 1 for s in slots)
+
+
+def max_analysed_slots(window: int) -> int:
+    """Most slots one analysis over ``window`` past samples takes: ``isqrt(MAX_ANALYSIS_WORK // window)``.
+
+    The work of an analysis of the memory (a least-squares solve over the slots' impulse responses)
+    grows as slots² x window (:data:`multires.options.MAX_ANALYSIS_WORK`); every page view that
+    analyses or draws kept slots (reconstruction, capacity, kernel rows, selection rows) keeps at most
+    this many, so a legal checkpoint cannot cost a page much more than the largest shipped model.
+
+    >>> max_analysed_slots(4096), max_analysed_slots(1024)
+    (128, 256)
+    """
+    return max(1, math.isqrt(MAX_ANALYSIS_WORK // max(int(window), 1)))
+
+
+def shared_analysed_slots(counts: dict[str, int], window: int) -> dict[str, int]:
+    """How many slots each of several memories analysed together over ``window`` samples may keep.
+
+    One view that analyses several memories (the TREESELECT rules side by side) shares one bound:
+    the sum of slots² stays within ``max_analysed_slots(window)²``. Smaller memories keep all their
+    slots and leave the rest of the budget to the larger ones, which share it equally.
+
+    >>> shared_analysed_slots({"fading": 12, "learned": 9, "uniform": 127}, 4096)
+    {'fading': 12, 'learned': 9, 'uniform': 127}
+    >>> shared_analysed_slots({"fading": 12, "learned": 1103, "uniform": 127}, 4096)
+    {'fading': 12, 'learned': 90, 'uniform': 90}
+    """
+    budget = max_analysed_slots(window) ** 2
+    shares: dict[str, int] = {}
+    for left, (name, count) in zip(range(len(counts), 0, -1), sorted(counts.items(), key=lambda item: item[1])):
+        shares[name] = max(1, min(int(count), math.isqrt(max(budget, 0) // left)))
+        budget -= shares[name] ** 2
+    return {name: shares[name] for name in counts}
+
+
+def nearest_slots(slots: Sequence[Slot], depth: int, kernel_size: int, most: int) -> list[Slot]:
+    """The ``most`` slots of ``slots`` that read nearest the present (shortest :func:`memory_span`), in their order.
+
+    >>> from multires.treeselect import memory_slots
+    >>> [str(s) for s in nearest_slots(memory_slots("fading", 3, 2), 3, 2, most=2)]
+    ['b2[n]', 'b1[n]']
+    """
+    slots = list(slots)
+    if len(slots) <= most:
+        return slots
+    spans = [memory_span([slot], depth, kernel_size) for slot in slots]
+    keep = set(sorted(range(len(slots)), key=lambda i: (spans[i], i))[:most])
+    return [slot for i, slot in enumerate(slots) if i in keep]
 
 
 def cell_span(slot: Slot, t: int, kernel_size: int) -> tuple[int, int]:

@@ -24,9 +24,11 @@ import pandas as pd
 
 from ..options import BudgetAxis
 from ..plaintext import quote
+from .parquet_layout import layout_problem
 
 __all__ = [
-    "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "StudyResultsError", "baseline_levels",
+    "REQUIRED_COLUMNS", "BUDGET_COLUMNS", "BASELINE_COLUMNS", "ForgedParquetError", "StudyResultsError",
+    "baseline_levels",
     "pareto_front", "read_baselines", "read_results", "summarise", "write_results",
 ]
 
@@ -60,6 +62,11 @@ MAX_CELL_CHARS = 100_000
 
 class StudyResultsError(ValueError):
     """A file is not a study results table; the message says what is wrong and what is expected."""
+
+
+class ForgedParquetError(StudyResultsError):
+    """A Parquet file whose footer disagrees with its own bytes (rows, sizes, row groups, pages): refused
+    before any page is decompressed, since the footer's numbers are what the other bounds trust."""
 
 
 def read_results(source: str | Path | IO[bytes] | bytes) -> pd.DataFrame:
@@ -152,6 +159,11 @@ def _read_parquet(data: bytes) -> pd.DataFrame:
                 or pa.types.is_floating(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             raise StudyResultsError(f"column {quote(_short(field.name, 60))} holds {_describe(kind)}; a results table "
                                     "holds only numbers, true/false and text")
+    # linear in the file's bytes; makes the footer's numbers trustworthy (its columns are flat by now)
+    problem = layout_problem(data, meta)
+    if problem is not None:
+        raise ForgedParquetError(f"the Parquet file does not match its own description ({problem}); it is corrupted "
+                                 "or forged, so it is not read")
     unpacked = sum(meta.row_group(g).column(c).total_uncompressed_size
                    for g in range(meta.num_row_groups) for c in range(meta.row_group(g).num_columns))
     if unpacked > MAX_BYTES:
