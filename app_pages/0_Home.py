@@ -6,13 +6,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from multires import max_uniform_memory, memory_slots
+from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots yet
 from multires.figures.style import TREE_SELECT_LABELS
-from multires.figures.dilated_tree import tree_animation_figure  # not .tree: no plotly.subplots before the chart
 from ui import state
 from ui.charts import presenting, show
 
 TOY_N, TOY_DEPTH, TOY_K = 16, 4, 2  # small enough that every node stays readable
-DEFAULT_STRATEGY, DEFAULT_MEMORY, DEFAULT_IMPULSE = "fading", 8, 2  # the controls' first values
+DEFAULT_RULE, DEFAULT_MEMORY, DEFAULT_IMPULSE = "fading", 8, 2  # the controls' first values
 
 st.title("Wavelet Memory Explorer")
 st.markdown(
@@ -23,35 +23,35 @@ st.markdown(
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def tree_animation(strategy: str, memory_size: int, impulse_at: int) -> go.Figure:
+def tree_animation(rule: str, memory_size: int, impulse_at: int) -> go.Figure:
     """The animated toy tree (0.4 s to build, 16 frames): shared by every session and never mutated
     (``ui.charts.show`` copies a figure before enlarging it for presentation mode)."""
-    chosen = memory_slots(strategy, TOY_DEPTH, TOY_K, memory_size=None if strategy == "fading" else memory_size)
-    return tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, chosen, strategy, impulse_at=impulse_at, height=455)
+    chosen = memory_slots(rule, TOY_DEPTH, TOY_K, memory_size=None if rule == "fading" else memory_size)
+    return tree_animation_figure(TOY_N, TOY_DEPTH, TOY_K, chosen, rule, impulse_at=impulse_at, height=455)
 
 
 figure_column, controls = st.columns([5, 1.35], gap="medium")
 # The chart is sent before the controls beside it are drawn: the browser starts fetching Plotly (its
 # largest script, ~1 s to load on a 2-core machine) when the first chart arrives, so the first chart
 # goes out first. Its inputs are the controls' current values (session state, or their defaults).
-strategy = state.get("home_strategy", DEFAULT_STRATEGY)
+rule = state.get("home_strategy", DEFAULT_RULE)
 memory_size = int(state.get("home_memory_size", DEFAULT_MEMORY))
 impulse_at = int(state.get("home_impulse", DEFAULT_IMPULSE))
 with figure_column:
-    show(tree_animation(strategy, memory_size if strategy == "uniform" else 0, impulse_at), key="home_tree")
+    show(tree_animation(rule, memory_size if rule == "uniform" else 0, impulse_at), key="home_tree")
 with controls:
-    strategy = st.radio("TREESELECT rule", ["fading", "uniform"], key="home_strategy",
+    rule = st.radio("TREESELECT rule", ["fading", "uniform"], key="home_strategy",
                         format_func=lambda s: TREE_SELECT_LABELS[s],
                         help="Which coefficients of the tree become the memory at each time step.")
     largest = max_uniform_memory(TOY_DEPTH, TOY_K)
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest, DEFAULT_MEMORY, key="home_memory_size",
-                                disabled=strategy != "uniform",
+                                disabled=rule != "uniform",
                                 help=f"Number of slots the uniform rule keeps (1..{largest})."))
     impulse_at = int(st.slider("Impulse at t₀", 0, TOY_N - 1, DEFAULT_IMPULSE, key="home_impulse",
                                help="An input x that is 1 at t₀ and 0 elsewhere: yellow halos mark every node "
                                     "that still depends on it."))
 
-if strategy == "fading":
+if rule == "fading":
     slots = memory_slots("fading", TOY_DEPTH, TOY_K)
     rule = (f"**Resolution fading** keeps one cell per tree row, all at lag 0: a{TOY_DEPTH}[n], b{TOY_DEPTH}[n], …, "
             f"b1[n], that is J + 1 = {TOY_DEPTH + 1} numbers (one detail per level plus the coarsest approximation). "

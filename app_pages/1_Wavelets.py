@@ -6,11 +6,9 @@ import numpy as np
 import pywt
 import streamlit as st
 
-from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
-from multires.analysis.filters import ORTHOGONAL_FAMILIES
 from multires.analysis.families import family_gram, wavelet_family, wavelet_properties
 from multires.analysis.filters import ORTHOGONAL_FAMILIES, filter_diagnostics
-from multires.analysis.families import family_gram, wavelet_family, wavelet_properties
+from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
 from multires.wavelets import wavelet_filters
 from ui.charts import show
 from ui.figure_cache import cached_figure

@@ -6,6 +6,8 @@ import numpy as np
 import pywt
 import streamlit as st
 
+from multires.analysis.cascade import cascade, normalize_filters
+from multires.analysis.filters import filter_diagnostics, frequency_response, nearest_wavelet
 from multires.figures.filters import (
     cascade_figure,
     channel_taps_figure,
@@ -14,8 +16,6 @@ from multires.figures.filters import (
     nearest_distance_figure,
     taps_figure,
 )
-from multires.analysis.filters import filter_diagnostics, frequency_response, nearest_wavelet
-from multires.analysis.cascade import cascade, normalize_filters
 from multires.wavelets import wavelet_filters
 from ui import defaults, state
 from ui.charts import presenting, show

@@ -6,12 +6,12 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from multires.analysis.cascade import cascade
+from multires.analysis.filters import filter_diagnostics, frequency_response
+from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, cascade_diverges, playground_pair
 from multires.figures.filters import frequency_response_figure
 from multires.figures.tree import tree_heatmap
 from multires.figures.wavelets import mother_wavelet_figure
-from multires.analysis.filters import filter_diagnostics, frequency_response
-from multires.analysis.cascade import cascade
-from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, cascade_diverges, playground_pair
 from multires.treeselect import default_depth
 from multires.wavelets import wavelet_filters
 from ui import playground_state as pg

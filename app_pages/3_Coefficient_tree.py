@@ -6,29 +6,26 @@ import numpy as np
 import streamlit as st
 
 from multires import default_depth, wavelet_filters
-from multires.figures.reduce import HALF_WIDTH_PX
-from multires.figures.tree import level_energy, level_traces, normalized_level_energy, signal_figure, tree_heatmap
-from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
-from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
-from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
-from ui import state
 from multires.figures.tree import signal_figure
 from ui import defaults, state
 from ui.charts import presenting, show
-from ui.safe_text import figure_text, plain
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
 from ui.reveal import predict_then_reveal, verdict
+from ui.safe_text import figure_text, plain
 from ui.signal_upload import upload_panel
-from ui.trees import energy_figure, energy_shares, heatmap_figure, traces_figure, tree_rows
+from ui.trees import (
+    TreeSide,
+    energy_figure,
+    energy_shares,
+    heatmap_figure,
+    side_by_side,
+    traces_figure,
+    tree_columns,
+    tree_rows,
+)
 
 MAX_DEPTH = 14
-
-
-def tree_columns(x: np.ndarray, rows: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The exact values behind the tree's charts: time, signal and every level."""
-    return {"t": np.arange(x.size), "x": x, **{label: values for label, values in rows}}
-
 
 # --- page ------------------------------------------------------------------------------------
 
@@ -65,24 +62,15 @@ with controls[2]:
 if not presenting():  # presenting, the key chart needs the line: the note is one switch away
     st.caption(plain(defaults.model_note(sel.entry)))
 
-sides = {  # subheader, short name for figure titles, filters
-    "model": (f"Learned: {figure_text(sel.entry.name)}, layer {sel.layer}, channel {sel.channel}", "learned filters",
-              model_h0, model_h1),
-    "wavelet": (f"Fixed wavelet: {sel.wavelet}", sel.wavelet, wave_h0, wave_h1),
-}
-trees = {side: tree_rows(x, h0, h1, depth) for side, (_, _, h0, h1) in sides.items()}
+sides = [TreeSide("model", f"Learned: {figure_text(sel.entry.name)}, layer {sel.layer}, channel {sel.channel}",
+                  "learned filters", model_h0, model_h1),
+         TreeSide("wavelet", f"Fixed wavelet: {sel.wavelet}", sel.wavelet, wave_h0, wave_h1)]
 tabs = st.tabs(["Trees side by side", "Each level over time", "Energy per level", "Predict, then reveal",
                 "Your own signal"])
 
 with tabs[0]:
-    row = st.columns(2, gap="large")
-    for column, (side, (subtitle, title, h0, h1)) in zip(row, sides.items()):
-        with column:
-            show_chart(cached_figure(heatmap_figure, x, h0, h1, depth, subtitle, normalize_rows=normalize,
-                                     height=min(360, 90 + (26 if presenting() else 24) * (depth + 1)),
-                                     width_px=HALF_WIDTH_PX),
-                       key=f"tree_heatmap_{side}", exact=lambda rows=trees[side]: tree_columns(x, rows),
-                       file_name=f"tree_{side}.csv")
+    side_by_side(x, sides, depth, heatmap_figure, "{heading}", "tree_heatmap", "tree", normalize_rows=normalize,
+                 height=min(360, 90 + (26 if presenting() else 24) * (depth + 1)))
     st.caption("Rows are levels (coarsest a<sub>J</sub> at the top, finest b<sub>1</sub> at the bottom), columns are "
                "time; red is positive, dark grey negative, white near 0. Look for where edges and bursts light up each "
                "level; coarse rows fade in from the left because the causal tree assumes zeros before t = 0.",
@@ -92,13 +80,7 @@ with tabs[0]:
     st.caption("The signal both trees decompose (sidebar: Signal, or your upload on the last tab).")
 
 with tabs[1]:
-    row = st.columns(2, gap="large")
-    for column, (side, (_, title, h0, h1)) in zip(row, sides.items()):
-        with column:
-            show_chart(cached_figure(traces_figure, x, h0, h1, depth, f"Each level over time · {title}",
-                                     width_px=HALF_WIDTH_PX),
-                       key=f"tree_traces_{side}", exact=lambda rows=trees[side]: tree_columns(x, rows),
-                       file_name=f"tree_levels_{side}.csv")
+    side_by_side(x, sides, depth, traces_figure, "Each level over time · {short}", "tree_traces", "tree_levels")
     st.caption("The same rows as curves on a shared time axis: fine levels wiggle fast, coarse levels move slowly.")
 
 row_labels, shares = energy_shares(x, wave_h0, wave_h1, depth)
@@ -120,15 +102,15 @@ with tabs[3]:
 
 with tabs[2]:
     row = st.columns(2, gap="large")
-    for column, (side, (_, title, h0, h1)) in zip(row, sides.items()):
+    for column, side in zip(row, sides):
         with column:
-            show(cached_figure(energy_figure, x, h0, h1, depth, f"Energy per level · {title}",
-                               highlight=revealed if side == "wavelet" else None), key=f"tree_energy_{side}")
-            safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side}")
+            show(cached_figure(energy_figure, x, side.h0, side.h1, depth, f"Energy per level · {side.short}",
+                               highlight=revealed if side.key == "wavelet" else None), key=f"tree_energy_{side.key}")
+            safe_name = "".join(c if c.isalnum() else "_" for c in f"{sel.signal_name}_{side.key}")
             st.download_button(f"Download coefficients (CSV, {depth + 1} levels × {n_samples} samples)",
-                               lambda rows=trees[side]: csv_bytes(tree_columns(x, rows)),  # written on click
+                               lambda side=side: csv_bytes(tree_columns(x, tree_rows(x, side.h0, side.h1, depth))),
                                file_name=f"tree_{safe_name}.csv", mime="text/csv", on_click="ignore",
-                               key=f"tree_download_{side}", icon=":material/download:")
+                               key=f"tree_download_{side.key}", icon=":material/download:")
     st.caption("Each level's Σc² / 2^l as a share of their total (level l of the undecimated tree interleaves the "
                "level-l DWT coefficients of 2^l shifts of the signal; dividing by 2^l averages over the shifts). For an orthogonal wavelet these energies add up to ‖x‖², up to the "
                "zero padding at the start, so the bars split the signal's energy by scale; learned filters need not "

@@ -1,4 +1,4 @@
-"""TREESELECT memory: which tree coefficients each strategy keeps, what they remember, what they cost."""
+"""TREESELECT memory: which tree coefficients each TREESELECT rule keeps, what they remember, what they cost."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ import numpy as np
 import streamlit as st
 
 from multires import kept_cells, max_uniform_memory, memory_slots, wavelet_filters
-from multires.options import MAX_ANALYSED_WINDOW
-from multires.figures.style import TREE_SELECT_COLORS, TREE_SELECT_LABELS
-from multires.figures.tree import tree_heatmap
-from multires.figures.cells import cell_coords, cell_label
-from multires.figures.treeselect import (
-    capacity_figure,
-    footprint_figure,
-    guess_overlay,
-    kernel_figure,
-    reconstruction_figure,
-)
+from multires.analysis.footprint import footprint
 from multires.analysis.memory import (
     cell_span,
     memory_span,
@@ -26,12 +16,21 @@ from multires.analysis.memory import (
     reconstruction_error_by_lag,
     shared_analysed_slots,
 )
-from multires.analysis.footprint import footprint
+from multires.figures.cells import cell_coords, cell_label
+from multires.figures.style import TREE_SELECT_COLORS, TREE_SELECT_LABELS
+from multires.figures.tree import tree_heatmap
+from multires.figures.treeselect import (
+    capacity_figure,
+    footprint_figure,
+    guess_overlay,
+    kernel_figure,
+    reconstruction_figure,
+)
+from multires.options import MAX_ANALYSED_WINDOW
 from multires.treeselect import Slot, receptive_field
-from ui import state
-from ui import defaults
-from ui.class_question import class_question
+from ui import defaults, state
 from ui.charts import presenting, show
+from ui.class_question import class_question
 from ui.figure_cache import Named, cached_figure
 from ui.reduced import show_chart
 from ui.reveal import predict_then_reveal
@@ -85,13 +84,13 @@ def candidate_line(candidates: list[Slot]) -> str:
                      for row, lags in by_row.items())
 
 
-def rule_line(strategy: str, slots: list[Slot], depth: int, k: int, candidates: list[Slot] | None = None) -> str:
-    """The strategy's rule in one line, with this page's numbers."""
-    if strategy == "fading":
+def rule_line(rule: str, slots: list[Slot], depth: int, k: int, candidates: list[Slot] | None = None) -> str:
+    """The rule in one line, with this page's numbers."""
+    if rule == "fading":
         return (f"One cell per level, all at lag 0: a{depth}[n], b{depth}[n], …, b1[n], so J + 1 = {depth + 1} numbers. "
                 f"b<sub>l</sub>[n] reads the last (k−1)(2<sup>l</sup>−1)+1 samples: fine levels the recent past, "
                 "coarse levels the distant past.")
-    if strategy == "uniform":
+    if rule == "uniform":
         finest = min((s.level for s in slots if s.band == "detail"), default=depth + 1)
         starved = (f" At M = {len(slots)} the finer levels b{finest - 1}…b1 get nothing: the coarse levels use the budget "
                    "first." if finest > 1 else "")
@@ -142,7 +141,7 @@ with top[3].popover("Options", icon=":material/settings:", use_container_width=T
     use_wavelet = st.toggle(f"Build the tree from the fixed wavelet ({sel.wavelet})", key="ts_use_wavelet",
                             help="The sidebar's fixed wavelet replaces the learned h0/h1 for the tree, the "
                                  "reconstruction and the capacity. The layer's kernel always uses the model.")
-    strategy_slot = st.empty()
+    rules_slot = st.empty()
 if use_wavelet:
     h0, h1 = wavelet_filters(sel.wavelet)
     source = f"the fixed wavelet **{sel.wavelet}**"
@@ -168,30 +167,30 @@ with top[2]:
                                 help=f"Slots the uniform rule keeps, 1..{largest_m}. The default matches "
                                      f"{'the model' if conv.memory_size else 'resolution fading (J + 1)'}."))
 
-strategies: dict[str, list[Slot]] = {
+rules: dict[str, list[Slot]] = {
     "fading": memory_slots("fading", depth, k),
     "uniform": memory_slots("uniform", depth, k, memory_size=memory_size),
 }
 labels = {"fading": f"resolution fading (J + 1 = {depth + 1})", "uniform": f"uniform (M = {memory_size})"}
 model_slots, model_weights = entry.net.memory(layer, channel)
 if conv.tree_select == "learned":
-    strategies["learned"] = model_slots
+    rules["learned"] = model_slots
     labels["learned"] = f"learned by the model (M = {len(model_slots)})"
-with strategy_slot.container():
-    shown = st.multiselect("Rules to compare", list(strategies), default=list(strategies),
+with rules_slot.container():
+    shown = st.multiselect("Rules to compare", list(rules), default=list(rules),
                            format_func=lambda s: TREE_SELECT_LABELS[s],
-                           # its own state when a learned selection is on offer, so it starts with every strategy
-                           key="ts_strategies_learned" if "learned" in strategies else "ts_strategies")
-strategies = {s: slots for s, slots in strategies.items() if s in shown}
-if not strategies:
+                           # its own state when a learned selection is on offer, so it starts with every rule
+                           key="ts_strategies_learned" if "learned" in rules else "ts_strategies")
+rules = {s: slots for s, slots in rules.items() if s in shown}
+if not rules:
     st.info("Pick at least one rule under Options.")
     st.stop()
 
-cells = {s: kept_cells(slots, n) for s, slots in strategies.items()}
-full_window = max(memory_span(slots, depth, k) for slots in strategies.values())
+cells = {s: kept_cells(slots, n) for s, slots in rules.items()}
+full_window = max(memory_span(slots, depth, k) for slots in rules.values())
 window = min(full_window, MAX_ANALYSED_WINDOW)  # a page never analyses more past samples than this
 #: What "What it remembers" analyses: with a capped window, only the slots that read inside it.
-analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in strategies.items()}
+analysed = {s: [slot for slot in slots if memory_span([slot], depth, k) <= window] for s, slots in rules.items()}
 analysed = {s: slots for s, slots in analysed.items() if slots}
 # The analyses' work grows as slots² x window (multires.analysis.memory.max_analysed_slots), and the rules shown
 # share one bound: past it a page keeps each memory's slots nearest the present and says so, so no legal
@@ -199,9 +198,9 @@ analysed = {s: slots for s, slots in analysed.items() if slots}
 most_slots = shared_analysed_slots({s: len(slots) for s, slots in analysed.items()}, window)
 reduced_slots = {s: len(slots) for s, slots in analysed.items() if len(slots) > most_slots[s]}
 analysed = {s: nearest_slots(slots, depth, k, most_slots[s]) for s, slots in analysed.items()}
-slot_note = "".join(f" The {strategy} memory keeps {count} slots here; the page analyses the {most_slots[strategy]} "
+slot_note = "".join(f" The {rule} memory keeps {count} slots here; the page analyses the {most_slots[rule]} "
                     "nearest the present (the work grows with the square of the slots)."
-                    for strategy, count in reduced_slots.items())
+                    for rule, count in reduced_slots.items())
 cap_note = slot_note + (f" This memory reaches {full_window} samples back; the page analyses only the last {window} (to stay "
             "quick), leaving out the slots that read further." if full_window > window else "")
 
@@ -241,14 +240,14 @@ with tabs[0]:
                "Click a kept cell, or pick one below, to shade the span of the past it reads. "
                f"Tree: {source} (k = {k} taps), depth J = {depth} (the layer's), on the sidebar signal "
                f"**{plain(sel.signal_name)}** ({n_samples} samples); Options: other filters, fewer rules.")
-    kept_columns = st.columns(len(strategies))
-    for column, (strategy, kept) in zip(kept_columns, cells.items()):
+    kept_columns = st.columns(len(rules))
+    for column, (rule, kept) in zip(kept_columns, cells.items()):
         with column:
-            st.markdown(f"<span style='color:{TREE_SELECT_COLORS[strategy]}; font-weight:600'>■ {labels[strategy]}</span>",
+            st.markdown(f"<span style='color:{TREE_SELECT_COLORS[rule]}; font-weight:600'>■ {labels[rule]}</span>",
                         unsafe_allow_html=True)
-            st.metric(f"Cells kept at n · {TREE_SELECT_LABELS[strategy]}", len(kept),
+            st.metric(f"Cells kept at n · {TREE_SELECT_LABELS[rule]}", len(kept),
                       help="Slots whose time n − lag falls before 0 are not available yet.")
-            st.markdown(rule_line(strategy, strategies[strategy], depth, k, list(conv.slots) if strategy == "learned" else None),
+            st.markdown(rule_line(rule, rules[rule], depth, k, list(conv.slots) if rule == "learned" else None),
                         unsafe_allow_html=True)
             nbsp = "\u00a0"  # with the minus sign below, keeps "b4[n−16] (t = 495)" on one line
             st.markdown(" · ".join(f"**{str(s).replace('-', '−')}**" + (f"{nbsp}(t{nbsp}={nbsp}{t})" if s.lag else "")
@@ -266,7 +265,7 @@ with tabs[0]:
                     unsafe_allow_html=True)
 
 with tabs[1]:
-    analysed_keys = tuple((strategy, slot_key(slots)) for strategy, slots in analysed.items())
+    analysed_keys = tuple((rule, slot_key(slots)) for rule, slots in analysed.items())
     t, x_window, recon = reconstructions(x, n, h0, h1, analysed_keys, depth, window)
     lags, r2 = capacities(h0, h1, analysed_keys, depth, window)
     if not analysed:
@@ -287,9 +286,9 @@ with tabs[1]:
                        "0 = forgotten). The reconstruction error per lag is 1 − this curve; the legend's total is at most "
                        "the number of slots.")
         metric_columns = st.columns(len(analysed))
-        for column, strategy in zip(metric_columns, analysed):
-            rmse = float(np.sqrt(np.mean((recon[strategy] - x_window) ** 2)))
-            column.metric(f"Reconstruction RMSE · {TREE_SELECT_LABELS[strategy]}", f"{rmse:.3g}",
+        for column, rule in zip(metric_columns, analysed):
+            rmse = float(np.sqrt(np.mean((recon[rule] - x_window) ** 2)))
+            column.metric(f"Reconstruction RMSE · {TREE_SELECT_LABELS[rule]}", f"{rmse:.3g}",
                           help="Root-mean-square error of the reconstruction on this window.")
 
 with tabs[2]:
@@ -377,9 +376,9 @@ with tabs[4]:
               "fading": fp["fading_per_step"], "uniform": fp["uniform_per_step"]}
     fp_labels = {"full history": "full history (N)", "tree": "whole undecimated tree (N·(J+1))",
                  "fading": "resolution fading (J+1)", "uniform": f"uniform (M = {memory_size})"}
-    if "learned" in strategies:
-        series["learned"] = np.full(FOOTPRINT_LENGTHS.shape, len(strategies["learned"]))
-        fp_labels["learned"] = f"learned (M = {len(strategies['learned'])})"
+    if "learned" in rules:
+        series["learned"] = np.full(FOOTPRINT_LENGTHS.shape, len(rules["learned"]))
+        fp_labels["learned"] = f"learned (M = {len(rules['learned'])})"
     show(cached_figure(footprint_figure, FOOTPRINT_LENGTHS, series, fp_labels, current_n=n_samples), key="ts_footprint")
     st.caption("Numbers held to produce one output at step N (J grows like log₂ N so the tree covers the sequence): "
                "the full history grows linearly, the stored tree like N log N, fading logarithmically, uniform and "

@@ -15,11 +15,9 @@ import streamlit as st
 from multires import candidate_slots, default_depth, discrete_wavelet_names, max_uniform_memory
 from multires.figures.style import TREE_SELECT_LABELS
 from multires.figures.training import example_series_figure
+from multires.options import TRAIN_LIMITS
+from multires.training import TrainConfig
 from multires.training.runcost import budget_summary
-from multires.training import TrainConfig
-from multires.options import TRAIN_LIMITS
-from multires.training import TrainConfig
-from multires.options import TRAIN_LIMITS
 from ui import state
 from ui import train_data as data
 from ui import training_runner as runner
@@ -139,7 +137,7 @@ with panel:
             launch = st.container()  # the Train button, filled in once every setting is read
     with setup[1]:
         st.markdown("**Memory and filters**")
-        strategy = st.radio("TREESELECT strategy", ("fading", "uniform", "learned"), key="train_strategy",
+        strategy = st.radio("TREESELECT rule", ("fading", "uniform", "learned"), key="train_strategy",
                             format_func=lambda s: TREE_SELECT_LABELS[s], horizontal=True,
                             help="Fading: J + 1 slots per channel (a_J and one detail per level, all at lag 0). "
                                  "Uniform: M slots in total on the levels' decimated grids, coarse levels first. "

@@ -8,14 +8,14 @@ import streamlit as st
 
 from multires.figures.compare import lag_r2_caption, lag_r2_figure, score_ranges_figure
 from ui import defaults, state
-from ui.compare_data import model_rows, model_tables, value_range
-from ui.train_data import measured_baselines
 from ui.charts import presenting, show
+from ui.compare_data import model_rows, model_tables, value_range
 from ui.figure_cache import Named, cached_figure
 from ui.safe_text import option_label, plain
+from ui.train_data import measured_baselines
 from ui.uniform_test import show_uniform_test
 
-TABLE_COLUMNS = ["name", "source", "task", "strategy", "init", "seed", "test score", "parameters",
+TABLE_COLUMNS = ["name", "source", "task", "TREESELECT rule", "init", "seed", "test score", "parameters",
                  "memory slots / step", "distinct coefficients / layer", "width × layers", "training time (s)"]
 BUILT_IN = ("digits", "signals", "memory")
 
@@ -84,7 +84,7 @@ with tabs[0]:
                    f"{params.iloc[0]:,} parameters.")
 
 with tabs[1]:
-    budget = groups[["configuration", "strategy", "init", "seeds", "mean", "low", "high", "memory slots / step",
+    budget = groups[["configuration", "TREESELECT rule", "init", "seeds", "mean", "low", "high", "memory slots / step",
                      "distinct coefficients / layer", "parameters"]]
     st.dataframe(budget, key="compare_groups", hide_index=True, width="stretch", column_config={
         "configuration": st.column_config.TextColumn("configuration", width="large"),

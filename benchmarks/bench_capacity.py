@@ -48,8 +48,16 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import start_app_server, stop_app_server  # noqa: E402
 from live_app import (  # noqa: E402
-    BROWSE_PAGES, TRAINED, Served, browse_pages, errors_on, in_browser, open_session, sidebar_models,
-    start_training, wait_idle,
+    BROWSE_PAGES,
+    TRAINED,
+    Served,
+    browse_pages,
+    errors_on,
+    in_browser,
+    open_session,
+    sidebar_models,
+    start_training,
+    wait_idle,
 )
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

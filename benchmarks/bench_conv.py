@@ -220,7 +220,7 @@ def run(quick: bool, repeats: int | None) -> list[dict]:
         f"float32, torch {torch.__version__}, threads={torch.get_num_threads()}"
         + (" [QUICK smoke run]" if quick else "")
     )
-    print("uniform strategy uses M = 2*J; depth J = default_depth(N) (the coarsest level sees all N).\n")
+    print("the uniform rule uses M = 2*J; depth J = default_depth(N) (the coarsest level sees all N).\n")
     rows = []
     for n in sizes:
         for strategy in STRATEGIES:
@@ -256,7 +256,7 @@ def run(quick: bool, repeats: int | None) -> list[dict]:
 def print_table(rows: list[dict]) -> None:
     print("Times are medians; the fastest repeat is in brackets.\n")
     print(
-        "| N | strategy | J | M | ref ms | fast ms | speedup | peak step MB ref | peak step MB fast "
+        "| N | TREESELECT rule | J | M | ref ms | fast ms | speedup | peak step MB ref | peak step MB fast "
         "| fast/ref peak | saved MB ref | saved MB fast |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -274,7 +274,7 @@ def print_table(rows: list[dict]) -> None:
         "the fastest repeat, which is less sensitive to other load on the machine. N log N over a 4x "
         "step is ~1.1-1.2; the reference also gains 2 levels per 4x step.\n"
     )
-    print("| strategy | N1 -> N2 | ref exponent | fast exponent |")
+    print("| TREESELECT rule | N1 -> N2 | ref exponent | fast exponent |")
     print("|---|---|---:|---:|")
 
     def exponent(a: dict, b: dict, key: str) -> float:

@@ -62,10 +62,10 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from multires.data.baselines import dtw_1nn, minirocket  # noqa: E402
-from multires.study.trial import memory_budget  # noqa: E402
 from multires.data.tasks import UCR_DATASETS, load_task  # noqa: E402
-from multires.training.threads import apply_thread_policy  # noqa: E402
+from multires.study.trial import memory_budget  # noqa: E402
 from multires.training import TrainConfig, fit, plan_run  # noqa: E402
+from multires.training.threads import apply_thread_policy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report, markdown_table  # noqa: E402

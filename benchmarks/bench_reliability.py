@@ -36,7 +36,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import start_app_server, stop_app_server  # noqa: E402
 from live_app import (  # noqa: E402
-    TRAINED, TRAINING_PROGRESS, HealthMonitor, Served, browse_pages, in_browser, open_session, start_training,
+    TRAINED,
+    TRAINING_PROGRESS,
+    HealthMonitor,
+    Served,
+    browse_pages,
+    in_browser,
+    open_session,
+    start_training,
     wait_idle,
 )
 

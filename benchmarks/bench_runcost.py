@@ -36,14 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from _report import Report, markdown_table  # noqa: E402
 from multires.data.tasks import load_task  # noqa: E402
 from multires.model import build_model  # noqa: E402
 from multires.training import TrainConfig, fit, plan_run  # noqa: E402
 from multires.training.calibrate import time_steps  # noqa: E402
 from multires.training.runcost import TaskShape, estimate_run  # noqa: E402
 from multires.training.threads import apply_thread_policy  # noqa: E402
-
-from _report import Report, markdown_table  # noqa: E402
 
 GRID = [  # (label, TrainConfig options, sequence length)
     ("digits default 48x2", dict(), 64),

@@ -61,8 +61,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from multires.data.tasks import load_task  # noqa: E402
-from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 from multires.training import TrainConfig, TrainingWarning, train  # noqa: E402
+from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _loadgen import Burner, load_average  # noqa: E402

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from multires import MultiresConv, candidate_slots, memory_capacity  # noqa: E402
 from multires.data.tasks import load_task  # noqa: E402
-from multires.training.threads import apply_thread_policy  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
+from multires.training.threads import apply_thread_policy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report  # noqa: E402
@@ -116,7 +116,7 @@ def compare() -> int:
     mem = {s: [memory_run(s, seed, args.memory_epochs) for seed in args.seeds] for s in STRATEGIES}
     lags = mem["fading"][0]["lags"]
     print(f"**Memory task** (frozen Haar, 8 channels, M = 9, {args.memory_epochs} epochs): test R^2 per lag\n")
-    print("| strategy | " + " | ".join(f"tau={t}" for t in lags) + " | mean R^2 | capacity (mean R^2, lags 0-128) | distinct slots seen | train s |")
+    print("| TREESELECT rule | " + " | ".join(f"tau={t}" for t in lags) + " | mean R^2 | capacity (mean R^2, lags 0-128) | distinct slots seen | train s |")
     print("|---" * (len(lags) + 5) + "|")
     for s in STRATEGIES:
         r2 = np.mean([r["r2"] for r in mem[s]], axis=0)
@@ -128,7 +128,7 @@ def compare() -> int:
 
     print("\n**Memory capacity of the kept slots** (closed-form ridge R^2 of x[n - tau] from the memory, white noise)\n")
     taus = [0, *lags]
-    print("| strategy | " + " | ".join(f"tau={t}" for t in taus) + " |")
+    print("| TREESELECT rule | " + " | ".join(f"tau={t}" for t in taus) + " |")
     print("|---" * (len(taus) + 1) + "|")
     for s in STRATEGIES:
         curve = np.mean([r["capacity_curve"] for r in mem[s]], axis=0)
@@ -136,7 +136,7 @@ def compare() -> int:
 
     dig = {s: [digits_run(s, seed, args.digits_epochs) for seed in args.seeds] for s in STRATEGIES}
     print(f"\n**Digits** (learned filters from Haar, M = 7, {args.digits_epochs} epochs): test accuracy\n")
-    print("| strategy | accuracy | train s |\n|---|---|---|")
+    print("| TREESELECT rule | accuracy | train s |\n|---|---|---|")
     for s in STRATEGIES:
         m, se = mean_se([r["accuracy"] for r in dig[s]])
         print(f"| {s} | {100 * m:.1f}% ± {100 * se:.1f} | {np.mean([r['time'] for r in dig[s]]):.0f} |")

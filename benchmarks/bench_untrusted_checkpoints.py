@@ -23,11 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import rewrite_checkpoint  # noqa: E402
-
 from multires import ModelConfig  # noqa: E402
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint  # noqa: E402
-from multires.options import MAX_JSON_DEPTH  # noqa: E402
 from multires.model import build_model  # noqa: E402
+from multires.options import MAX_JSON_DEPTH  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report, markdown_table  # noqa: E402

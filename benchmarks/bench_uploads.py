@@ -28,11 +28,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from multires.options import MAX_UPLOAD_BYTES  # noqa: E402
+from _report import Report, markdown_table  # noqa: E402
 from multires.data.uploads import parse_upload  # noqa: E402
 from multires.data.uploads.checks import SignalTooLongError  # noqa: E402
-
-from _report import Report, markdown_table  # noqa: E402
+from multires.options import MAX_UPLOAD_BYTES  # noqa: E402
 
 CELL = 12  # bytes per cell, e.g. "-0.12345678,"
 SHAPES = ("tall", "wide", "one-row", "header-row")

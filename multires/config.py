@@ -27,10 +27,22 @@ from typing import Any, ClassVar
 import numpy as np
 
 from multires.plaintext import quote
+
 from .checkpoint.jsonconfig import JsonConfig
 from .cost import check_network_cost
-from .options import (CONFIG_LIMITS, DROPOUT_MODES, HEADS, INIT_SCHEMES, NORMS, TREE_SELECTS, DropoutMode, Head,
-                      InitScheme, Norm, TreeSelect)
+from .options import (
+    CONFIG_LIMITS,
+    DROPOUT_MODES,
+    HEADS,
+    INIT_SCHEMES,
+    NORMS,
+    TREE_SELECTS,
+    DropoutMode,
+    Head,
+    InitScheme,
+    Norm,
+    TreeSelect,
+)
 from .treeselect import default_depth
 from .wavelets import check_wavelet_name, wavelet_filters
 

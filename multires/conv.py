@@ -13,11 +13,19 @@ import math
 import torch
 from torch import nn
 
+from multires.plaintext import quote
+
 from .config import check_choice
 from .cost import check_layer_cost, check_receptive_field
+from .kernel import (
+    SynthesisPlan,
+    band_filters,
+    causal_fft_conv,
+    composite_kernel,
+    slot_filters,
+    synthesis_plan,
+)
 from .options import INIT_SCHEMES, TREE_SELECTS, InitScheme, TreeSelect
-from .kernel import SynthesisPlan, band_filters, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
-from multires.plaintext import quote
 from .tree import tree_levels
 from .treeselect import Slot, default_depth, memory_slots, receptive_field
 from .wavelets import wavelet_filters

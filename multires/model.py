@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from multires.plaintext import quote
+
 from .config import ModelConfig, check_choice
 from .conv import MultiresConv
 from .options import DROPOUT_MODES, DropoutMode
-from multires.plaintext import quote
 from .treeselect import Slot
 
 __all__ = ["MultiresLayer", "MultiresNet", "build_model", "make_dropout", "state_layout"]

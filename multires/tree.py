@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from multires.plaintext import quote
+
 from .treeselect import Slot, default_depth
 
 __all__ = ["tree_levels", "CoefficientTree", "coefficient_tree"]

@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .options import TREE_SELECTS, Band, TreeSelect
 from multires.plaintext import quote
+
+from .options import TREE_SELECTS, Band, TreeSelect
 
 __all__ = [
     "Slot",

@@ -187,7 +187,7 @@ def _markdown(rows: list[dict]) -> str:
         "candidates). Training time: this machine, one thread, as measured when the models were made (the",
         "learned-selection models were regenerated while other jobs shared the CPU: slower than alone).",
         "",
-        "| name | task | strategy | init | frozen? | test metric | parameters | memory slots / step "
+        "| name | task | TREESELECT rule | init | frozen? | test metric | parameters | memory slots / step "
         "| training time (s) | file size (KB) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -52,8 +52,8 @@ import pandas as pd  # noqa: E402
 from multires import default_depth, memory_slots, wavelet_filters  # noqa: E402
 from multires.checkpoint import save_run  # noqa: E402
 from multires.data.tasks import best_window_accuracy, load_task  # noqa: E402
-from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
+from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 
 OUT = ROOT / "assets" / "studies" / "distant_windows.csv"
 TASK = "distant-windows"

@@ -6,14 +6,17 @@ Every wait here is a ceiling, never a measurement: a busy machine makes the test
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
 import sys
 import time
 import urllib.request
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +108,150 @@ def decode_arrays(value):
     if isinstance(value, list):
         return [decode_arrays(v) for v in value]
     return value
+
+
+# --- files to upload --------------------------------------------------------------------------------
+
+
+def npy(array, allow_pickle: bool = False) -> bytes:
+    """``array`` as the bytes of a ``.npy`` file."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def wav(frames, rate: int = 8000) -> bytes:
+    """``frames`` as a mono 16-bit PCM WAV file (the 44-byte header ``wave`` writes)."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(np.asarray(frames).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def upload(at, key: str, filename: str, data: bytes) -> None:
+    """Give the file uploader ``key`` a file (e.g. ``"tree_upload"``: a signal, ``"train_upload"``: a
+    checkpoint) and rerun."""
+    at.file_uploader(key=key).set_value((filename, data, "application/octet-stream"))
+    at.run()
+
+
+class Trap:
+    """A live pickle payload: unpickling it creates the file ``path`` (it reduces to ``open(path, "w")``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+# --- a session that bad input must leave as it was ---------------------------------------------------
+
+SESSION_MODEL = "robustness net · haar · 4×3"  # the session's own model, selected before every test
+SESSION_CHOICES = {"signal": "Doppler", "wavelet": "db2", "layer": 2, "channel": 3}
+
+
+def session_model():
+    """A small trained-looking session model (3 layers, 4 channels), so layer 2 and channel 3 exist."""
+    from multires import ModelConfig
+    from multires.model import build_model
+    from ui.state import ModelEntry
+
+    net = build_model(ModelConfig(d_model=4, n_layers=3, seq_len=64, wavelet="haar"), seed=7).eval()
+    return ModelEntry(SESSION_MODEL, net, {"task": "digits"}, "trained")
+
+
+def open_session(page: str | None = None):
+    """The app with one session model and non-default choices (signal, wavelet, layer, channel), on ``page``."""
+    choices = SESSION_CHOICES
+    at = open_app(page, session_models={SESSION_MODEL: session_model()}, model=SESSION_MODEL,
+                  signal=choices["signal"], wavelet=choices["wavelet"], _layer=choices["layer"],
+                  _channel=choices["channel"])
+    view = snapshot(at)  # the choices took effect, so "unchanged" after bad input means something
+    assert {k: view[k] for k in ("model", *choices)} == {"model": SESSION_MODEL, **choices}
+    return at
+
+
+def snapshot(at) -> dict:
+    """What must survive a bad input: the session's models (by identity) and every sidebar choice."""
+    models = at.session_state["session_models"]
+    uploaded = at.session_state.get("uploaded_signal")
+    model = widget(at.sidebar.selectbox, "model").value
+    return {
+        "models": {name: id(entry) for name, entry in models.items()},
+        "model": model,
+        "layer": widget(at.sidebar.number_input, f"layer_{model}").value,
+        "channel": widget(at.sidebar.number_input, f"channel_{model}").value,
+        "signal": widget(at.sidebar.selectbox, "signal").value,
+        "wavelet": widget(at.sidebar.selectbox, "wavelet").value,
+        "upload": None if uploaded is None else (uploaded["name"], uploaded["values"].tobytes()),
+    }
+
+
+def assert_shown(elements, pattern: str) -> None:
+    """Some element reads (as rendered: user strings are Markdown-escaped, see ui.safe_text) like ``pattern``."""
+    from ui.safe_text import unescape
+
+    texts = [unescape(e.value) for e in elements]
+    assert any(re.search(pattern, text, re.DOTALL) for text in texts), f"no message matching {pattern!r} in {texts}"
+
+
+MARKDOWN_ELEMENTS = ("markdown", "caption", "error", "warning", "info", "success")
+
+
+def live_markup(at) -> list[str]:
+    """Element bodies in which an image or a hostile address would still render (the app's own links,
+    e.g. to the paper on Home, are fine: escaped, the hostile addresses read ``evil\\.example``)."""
+    bodies = [e.value for kind in MARKDOWN_ELEMENTS for e in at.get(kind)] + [e.value for e in at.sidebar.caption]
+    patterns = (r"(?<!\\)!(?<!\\)\[", r"evil\.example", r"127\.0\.0\.1", r"(?<!\\)<img")
+    return [body for body in bodies if any(re.search(p, body) for p in patterns)]
+
+
+# --- what held, for artifacts/reliability.json ---------------------------------------------------------
+
+RELIABILITY_REPORT = ROOT / "artifacts" / "reliability.json"
+
+
+def record_reliability(section: str, figures: dict) -> None:
+    """Merge ``figures`` into ``artifacts/reliability.json`` under ``section`` (atomic replace)."""
+    RELIABILITY_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        report = json.loads(RELIABILITY_REPORT.read_text())
+    except (OSError, ValueError):
+        report = {}
+    report[section] = {**report.get(section, {}), **figures, "recorded": time.strftime("%Y-%m-%d %H:%M:%S")}
+    tmp = RELIABILITY_REPORT.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, RELIABILITY_REPORT)
+
+
+class CaseLog:
+    """The bad-input cases a test file tried and which passed, by kind; several files add their kinds to
+    the report's ``bad_inputs`` section."""
+
+    def __init__(self) -> None:
+        self.passed: dict[str, list[str]] = {}
+
+    def passed_case(self, kind: str, case: str) -> None:
+        self.passed.setdefault(kind, []).append(case)
+
+    def record(self, tried: dict[str, int]) -> None:
+        try:
+            earlier = json.loads(RELIABILITY_REPORT.read_text()).get("bad_inputs", {})
+        except (OSError, ValueError):
+            earlier = {}
+        cases = {**earlier.get("cases", {}), **{kind: sorted(self.passed.get(kind, [])) for kind in tried}}
+        tried = {**earlier.get("tried", {}), **tried}
+        passed = {kind: len(cases.get(kind, [])) for kind in tried}
+        record_reliability("bad_inputs", {"tried": tried, "tried_total": sum(tried.values()), "passed": passed,
+                                          "passed_total": sum(passed.values()), "cases": cases})
 
 
 # --- a real server and browser -----------------------------------------------------------------------

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, HANG_S, wait_until  # noqa: F401 - re-exported
-
 from multires.options import TRAIN_LIMITS
 
 PAGE_TIMEOUT_MS = int(HANG_S * 1000)

@@ -26,8 +26,8 @@ from multires.checkpoint import format as format_module
 from multires.checkpoint import io as checkpoint_io
 from multires.data.tasks import from_arrays
 from multires.training.config import TrainConfig
-from multires.training.history import TrainingWarning
 from multires.training.ensemble import MultiresEnsemble, load_model, model_bytes
+from multires.training.history import TrainingWarning
 from multires.training.inference import predict_proba
 from multires.training.recipe import fit
 from ui.class_question import _answer_line

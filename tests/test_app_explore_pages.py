@@ -7,7 +7,6 @@ page shows are compared with the library.
 
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
@@ -17,10 +16,6 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import APP, chart_spec, open_app
 from multires import ModelConfig, MultiresNet, kept_cells, max_uniform_memory, memory_slots
-from multires.data.signals import load_signal
-from multires.options import MAX_SIGNAL_LENGTH
-from multires.data.signals import load_signal
-from multires.options import MAX_SIGNAL_LENGTH
 from ui import defaults
 from ui.state import UPLOADED, ModelEntry
 
@@ -76,7 +71,7 @@ def test_home_figure2_animates_the_kept_slots(session_models):
     spec = chart_spec(at, "home_tree")
     assert len(spec["frames"]) == 16  # one frame per time step of the toy tree
     at.radio(key="home_strategy").set_value("uniform")
-    at.run()  # the M slider is enabled only for the uniform strategy
+    at.run()  # the M slider is enabled only for the uniform rule
     at.slider(key="home_memory_size").set_value(8)
     at.run()
     spec = chart_spec(at, "home_tree")
@@ -110,60 +105,7 @@ def test_wavelets_page_checks_the_defining_properties(session_models, name):
     assert markdown_text(at).count(":material/check: pass") >= 3
 
 
-# --- Coefficient tree: uploads ---------------------------------------------------------------------
-
-
-def npy_bytes(values: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, values)
-    return buffer.getvalue()
-
-
-def test_csv_upload_is_selected_and_its_column_can_be_changed(session_models):
-    at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
-    rows = "\n".join(f"{i},{np.sin(i / 3):.6f},{i % 5}" for i in range(40))
-    at.file_uploader(key="tree_upload").set_value(("two.csv", f"t,wave,saw\n{rows}\n".encode(), "text/csv"))
-    at.run()
-    assert not at.exception and not at.error
-    assert at.session_state["signal"] == UPLOADED
-    upload = at.session_state["uploaded_signal"]
-    np.testing.assert_array_equal(upload["values"], np.arange(40.0))  # first numeric column by default
-    column = at.selectbox(key="tree_upload_column")
-    assert list(column.options) == ["t", "wave", "saw"]
-    column.set_value("saw")
-    at.run()
-    np.testing.assert_array_equal(at.session_state["uploaded_signal"]["values"], np.arange(40.0) % 5)
-    assert "saw" in at.session_state["uploaded_signal"]["name"]
-    assert "40 samples" in markdown_text(at)
-    assert at.selectbox(key="signal").value == UPLOADED
-
-
-def test_bad_upload_shows_the_error_and_keeps_the_signal(session_models):
-    at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
-    at.file_uploader(key="tree_upload").set_value(("text.csv", b"name,city\nann,rome\nbob,oslo\n", "text/csv"))
-    at.run()
-    assert not at.exception
-    assert len(at.error) == 1 and "no column holds numbers" in at.error[0].value
-    assert at.session_state["signal"] == defaults.default_signal()  # a real GunPoint gesture
-    assert "uploaded_signal" not in at.session_state
-    assert len(at.get("plotly_chart")) >= 7  # the page still shows the default signal's tree
-
-
-@pytest.mark.slow  # a long upload parsed and windowed several times: among the slowest tests
-def test_too_long_upload_offers_a_window(session_models):
-    at = open_page(session_models, "app_pages/3_Coefficient_tree.py")
-    long = np.arange(MAX_SIGNAL_LENGTH + 500, dtype=np.float64)
-    at.file_uploader(key="tree_upload").set_value(("long.npy", npy_bytes(long), "application/octet-stream"))
-    at.run()
-    assert not at.exception and not at.error
-    np.testing.assert_array_equal(at.session_state["uploaded_signal"]["values"], long[:MAX_SIGNAL_LENGTH])
-    start = at.slider(key="tree_upload_start")
-    assert start.max == 500
-    start.set_value(120)
-    at.run()
-    values = at.session_state["uploaded_signal"]["values"]
-    assert values.size == MAX_SIGNAL_LENGTH and values[0] == 120.0
-    assert at.session_state["signal"] == UPLOADED
+# --- Coefficient tree: an uploaded signal (bad and good files: test_hostile_signal_uploads.py) -----
 
 
 def test_uploaded_signal_in_session_state_drives_the_tree(session_models):
@@ -181,8 +123,8 @@ def test_uploaded_signal_in_session_state_drives_the_tree(session_models):
 # --- TREESELECT ----------------------------------------------------------------------------------
 
 
-def kept_metric(at: AppTest, strategy: str) -> int:
-    return int(metric(at, f"Cells kept at n · {strategy}"))
+def kept_metric(at: AppTest, rule: str) -> int:
+    return int(metric(at, f"Cells kept at n · {rule}"))
 
 
 def caption_text(at: AppTest) -> str:

@@ -17,13 +17,13 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_exception, open_app, widget
 from multires import ModelConfig, MultiresNet
-from multires.figures.style import FILTER_COLORS, TREE_SELECT_COLORS
 from multires.figures.compare import (
     lag_r2_figure,
     score_ranges_figure,
     seed_groups,
     summary_row,
 )
+from multires.figures.style import FILTER_COLORS, TREE_SELECT_COLORS
 from multires.figures.training import (
     example_series_figure,
     live_filters_figure,
@@ -32,11 +32,10 @@ from multires.figures.training import (
     training_curves_figure,
 )
 from multires.training import Progress, TrainConfig
+from test_figures_filters import _assert_labelled
 from ui import training_runner
 from ui.safe_text import unescape
 from ui.state import ModelEntry
-
-from test_figures_filters import _assert_labelled
 
 TRAINING_DEADLINE_S = 600  # the tiny run takes a few seconds; this only guards against a hang
 MODEL = "test model · haar · 4×2"
@@ -135,15 +134,23 @@ def _models_table(at: AppTest) -> pd.DataFrame:
     return next(frame.value for frame in at.dataframe if "name" in frame.value.columns)
 
 
-@pytest.mark.slow  # a real training run under AppTest: among the slowest tests
-def test_train_tiny_model_joins_sidebar_and_compare_table():
+def _start_tiny_run(epochs: int, rule: str | None = None) -> AppTest:
+    """The Train page after pressing Train on digits with one channel and one layer (and ``rule``)."""
     at = _app("app_pages/5_Train.py")
     at.selectbox(key="train_task").set_value("digits").run()
+    if rule is not None:
+        at.radio(key="train_strategy").set_value(rule).run()
     at.number_input(key="train_width").set_value(1)
     at.number_input(key="train_layers").set_value(1)
-    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_epochs").set_value(epochs)
     at.run()
     at.button(key="train_start").click().run()
+    return at
+
+
+@pytest.mark.slow  # a real training run under AppTest: among the slowest tests
+def test_train_tiny_model_joins_sidebar_and_compare_table():
+    at = _start_tiny_run(epochs=1)
     assert_no_exception(at)
     assert at.session_state["training_run"].active or at.session_state["training_run"].finished.is_set()
     at.button(key="train_start").click().run()  # a second click while it runs starts nothing
@@ -163,20 +170,13 @@ def test_train_tiny_model_joins_sidebar_and_compare_table():
     assert_no_exception(at)
     table = _models_table(at)
     row = table[table["name"] == run.name].iloc[0]
-    assert row["task"] == "digits" and row["strategy"] == "fading" and row["source"] == "trained"
+    assert row["task"] == "digits" and row["TREESELECT rule"] == "fading" and row["source"] == "trained"
     assert 0.0 <= row["test score"] <= 1.0
 
 
 @pytest.mark.slow  # a real training run under AppTest: among the slowest tests
 def test_stop_ends_a_long_learned_run_with_a_usable_model_and_its_selection_history():
-    at = _app("app_pages/5_Train.py")
-    at.selectbox(key="train_task").set_value("digits").run()
-    at.radio(key="train_strategy").set_value("learned").run()
-    at.number_input(key="train_width").set_value(1)
-    at.number_input(key="train_layers").set_value(1)
-    at.number_input(key="train_epochs").set_value(500)
-    at.run()
-    at.button(key="train_start").click().run()
+    at = _start_tiny_run(epochs=500, rule="learned")
     at.session_state["training_run"].request_stop()  # what the Stop button's on_click does
     run = _wait_for_collected(at)
     assert run.result is not None and run.result.stopped and run.result.stop_reason == "callback"
@@ -290,7 +290,7 @@ def test_training_curves_figure_has_loss_train_and_validation_traces():
     assert len(fig.data[0].x) <= 100 and fig.data[0].x[-1] == 1000  # thinned, last point kept
     assert fig.layout.yaxis2.title.text == "accuracy (fraction correct)"
     reserved = {c.upper() for c in (*FILTER_COLORS.values(), *TREE_SELECT_COLORS.values(), "#E69F00")}
-    assert not {t.line.color.upper() for t in fig.data} & reserved  # blue/orange mean h0/h1, hues strategies
+    assert not {t.line.color.upper() for t in fig.data} & reserved  # blue/orange mean h0/h1, hues rules
     assert fig.data[2].line.dash == "dash" and fig.data[1].line.dash is None
 
 
@@ -314,9 +314,9 @@ def test_selection_figures_sum_bands_and_place_slots_on_the_tree():
 
 def _rows() -> pd.DataFrame:
     rows = []
-    for i, (strategy, wavelet, frozen) in enumerate([("fading", "haar", False), ("fading", "haar", True),
+    for i, (rule, wavelet, frozen) in enumerate([("fading", "haar", False), ("fading", "haar", True),
                                                      ("uniform", None, False), ("learned", "haar", False)]):
-        config = ModelConfig(tree_select=strategy, memory_size=None if strategy == "fading" else 7,
+        config = ModelConfig(tree_select=rule, memory_size=None if rule == "fading" else 7,
                              wavelet=wavelet, kernel_size=2)
         metrics = {"task": "memory", "test_r2_mean": 0.1 * (i + 1), "train_config": {"freeze_filters": frozen},
                    "lags": [1, 2, 4], "test_r2_per_lag": [0.9, 0.5, None]}
@@ -367,7 +367,7 @@ def test_score_ranges_figure_starts_at_zero_unless_an_explicit_labelled_zoom():
     assert f"axis starts at {low:.2f}" in zoomed.layout.xaxis.title.text
 
 
-def test_score_ranges_figure_colours_strategies_and_draws_baselines():
+def test_score_ranges_figure_colours_rules_and_draws_baselines():
     groups = seed_groups(_rows())
     fig = score_ranges_figure(groups, "title", "test mean R²", {"MiniRocket": 0.99, "1-NN DTW": 0.91})
     colours = {t.name.split(" · ")[0]: t.marker.color for t in fig.data if t.mode == "markers" and t.name != "one seed"}
@@ -399,12 +399,12 @@ def test_example_series_figure_one_panel_per_class_shown():
     assert "first 2 of 3 classes" in fig.layout.title.text
 
 
-def test_lag_r2_figure_one_line_per_model_coloured_by_strategy():
+def test_lag_r2_figure_one_line_per_model_coloured_by_rule():
     table = _rows()
     fig = lag_r2_figure(table.to_dict("records"))
     _assert_labelled(fig, "lag", "R²")
     assert len(fig.data) == 4
-    assert [t.line.color for t in fig.data] == [TREE_SELECT_COLORS[s] for s in table["strategy"]]
+    assert [t.line.color for t in fig.data] == [TREE_SELECT_COLORS[s] for s in table["TREESELECT rule"]]
     assert fig.layout.xaxis.type == "log"
     assert np.isnan(fig.data[0].y[-1])  # a missing R² is a gap, not a zero
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import chart_spec, decode_arrays, open_app
 from streamlit.testing.v1 import AppTest
 
+from conftest import chart_spec, decode_arrays, open_app
 from multires.figures.reduce import HALF_WIDTH_PX, line_budget
 
 

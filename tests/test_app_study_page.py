@@ -6,12 +6,12 @@ import io
 
 import pandas as pd
 import pytest
-from ui.train_data import task_label
-from conftest import ROOT, chart_layouts, open_app
 from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT, chart_layouts, open_app
 from multires.study import read_results
 from ui.safe_text import unescape
+from ui.train_data import task_label
 
 PAGE = "app_pages/7_Study.py"
 SHIPPED = ROOT / "assets" / "studies" / "paired.csv"

@@ -15,12 +15,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, assert_no_exception, open_app
-from multires import ModelConfig, MultiresNet
-from multires.study.results import baseline_levels, read_baselines
-from multires.data.tasks import load_task
 import multires.model as model_module
 import multires.training.loop as training_module
+from conftest import ROOT, assert_no_exception, open_app
+from multires import ModelConfig, MultiresNet
+from multires.data.tasks import load_task
+from multires.study.results import baseline_levels, read_baselines
 from multires.training import Progress, TrainConfig
 from ui import training_runner
 from ui.safe_text import unescape

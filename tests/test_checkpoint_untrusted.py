@@ -21,10 +21,10 @@ from multires import ModelConfig, MultiresConv
 from multires.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from multires.checkpoint.format import read_metadata
 from multires.checkpoint.metrics import SchemaError, validate_metrics
-from multires.cost import ConfigCostError, parameter_count
-from multires.options import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
 from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bounded
+from multires.cost import ConfigCostError, parameter_count
 from multires.model import build_model
+from multires.options import MAX_JSON_DEPTH, MAX_KERNEL_VALUES, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
 
 CONFIG = ModelConfig(d_model=4, n_layers=2, seq_len=64)
 METRICS = {"task": "digits", "kind": "classify", "metric_name": "accuracy", "test_metric": 0.5, "train_time_s": 1.5,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import free_port
 
 import multires.training.cli as cli
+from conftest import free_port
 from multires.checkpoint import load_checkpoint
 from multires.data.tasks import load_task
 from multires.training import TrainConfig

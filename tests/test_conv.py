@@ -12,8 +12,8 @@ import pywt
 import torch
 from torch.func import functional_call
 
-from multires.conv import MultiresConv
 from multires import kernel as kernel_module
+from multires.conv import MultiresConv
 from multires.kernel import _band_sum_kernel, causal_fft_conv, composite_kernel, slot_filters, synthesis_plan
 from multires.tree import coefficient_tree
 from multires.treeselect import Slot, default_depth, memory_slots, receptive_field
@@ -28,7 +28,7 @@ CAUSAL_F64_RTOL = 1e-12
 CAUSAL_F32_RTOL = 1e-5
 SEED = 7
 
-STRATEGIES = ["fading", "uniform", "learned"]
+RULES = ["fading", "uniform", "learned"]
 LEARNED_MEMORY = 5
 #: Largest candidate lag of the learned layers here: enough candidates (~2 * 96) to prune from,
 #: few enough that the slot-by-slot reference stays quick.
@@ -48,15 +48,15 @@ def partial_uniform_memory(k: int) -> int:
     return 2 + k + (3 * k - 2) // 2
 
 
-def make_conv(strategy: str, k: int, n: int, channels: int = 3, seed: int = SEED) -> MultiresConv:
+def make_conv(rule: str, k: int, n: int, channels: int = 3, seed: int = SEED) -> MultiresConv:
     """A random layer; for ``learned`` with random weights and a pruned mask of ``LEARNED_MEMORY`` slots."""
     torch.manual_seed(seed)
-    memory = {"fading": None, "uniform": partial_uniform_memory(k), "learned": LEARNED_MEMORY}[strategy]
-    max_lag = LEARNED_MAX_LAG if strategy == "learned" else None
+    memory = {"fading": None, "uniform": partial_uniform_memory(k), "learned": LEARNED_MEMORY}[rule]
+    max_lag = LEARNED_MAX_LAG if rule == "learned" else None
     conv = MultiresConv(
-        channels, kernel_size=k, tree_select=strategy, memory_size=memory, seq_len=n, max_lag=max_lag
+        channels, kernel_size=k, tree_select=rule, memory_size=memory, seq_len=n, max_lag=max_lag
     )
-    if strategy == "learned":
+    if rule == "learned":
         with torch.no_grad():
             conv.w.normal_()
         conv.select_top(LEARNED_MEMORY)
@@ -75,9 +75,9 @@ def outputs_and_grads(conv: MultiresConv, forward, x: torch.Tensor, probe: torch
 
 @pytest.mark.parametrize("n", [77, 300, 1000], ids=lambda n: f"N{n}")
 @pytest.mark.parametrize("k", [2, 3, 4], ids=lambda k: f"k{k}")
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_fast_forward_matches_reference_outputs_and_gradients_float32(strategy, k, n):
-    conv = make_conv(strategy, k, n)
+@pytest.mark.parametrize("rule", RULES)
+def test_fast_forward_matches_reference_outputs_and_gradients_float32(rule, k, n):
+    conv = make_conv(rule, k, n)
     g = torch.Generator().manual_seed(SEED + n)
     x = torch.randn(2, 3, n, generator=g)
     probe = torch.randn(2, 3, n, generator=g)
@@ -89,9 +89,9 @@ def test_fast_forward_matches_reference_outputs_and_gradients_float32(strategy, 
 
 @pytest.mark.parametrize("n", [77, 300], ids=lambda n: f"N{n}")
 @pytest.mark.parametrize("k", [2, 3, 4], ids=lambda k: f"k{k}")
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_fast_forward_matches_reference_float64(strategy, k, n):
-    conv = make_conv(strategy, k, n).double()
+@pytest.mark.parametrize("rule", RULES)
+def test_fast_forward_matches_reference_float64(rule, k, n):
+    conv = make_conv(rule, k, n).double()
     g = torch.Generator().manual_seed(SEED + n)
     x = torch.randn(2, 3, n, generator=g, dtype=torch.float64)
     probe = torch.randn(2, 3, n, generator=g, dtype=torch.float64)
@@ -118,9 +118,9 @@ def test_learned_mask_keeps_memory_size_slots_per_channel():
 
 
 @pytest.mark.parametrize("t", [0, 40, 119], ids=lambda t: f"t{t}")
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_causality_changing_x_t_never_changes_y_before_t(strategy, t):
-    conv = make_conv(strategy, 3, 120).double()
+@pytest.mark.parametrize("rule", RULES)
+def test_causality_changing_x_t_never_changes_y_before_t(rule, t):
+    conv = make_conv(rule, 3, 120).double()
     g = torch.Generator().manual_seed(SEED)
     x = torch.randn(2, 3, 120, generator=g, dtype=torch.float64)
     bump = 1e6
@@ -138,9 +138,9 @@ def test_causality_changing_x_t_never_changes_y_before_t(strategy, t):
     assert (fast2[..., t:] - fast[..., t:]).abs().max().item() > 1e-3 * bump
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_causality_float32_fast_path(strategy):
-    conv = make_conv(strategy, 2, 1000)
+@pytest.mark.parametrize("rule", RULES)
+def test_causality_float32_fast_path(rule):
+    conv = make_conv(rule, 2, 1000)
     g = torch.Generator().manual_seed(SEED)
     x = torch.randn(1, 3, 1000, generator=g)
     x2 = x.clone()
@@ -150,9 +150,9 @@ def test_causality_float32_fast_path(strategy):
     assert leak <= CAUSAL_F32_RTOL * 1e3
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_layer_is_linear(strategy):
-    conv = make_conv(strategy, 2, 200).double()
+@pytest.mark.parametrize("rule", RULES)
+def test_layer_is_linear(rule):
+    conv = make_conv(rule, 2, 200).double()
     g = torch.Generator().manual_seed(SEED)
     x1 = torch.randn(2, 3, 200, generator=g, dtype=torch.float64)
     x2 = torch.randn(2, 3, 200, generator=g, dtype=torch.float64)
@@ -165,18 +165,18 @@ def test_layer_is_linear(strategy):
 
 def one_hot_cases():
     cases = []
-    for strategy, k, memory in [("fading", 2, None), ("uniform", 3, 9), ("uniform", 2, 8)]:
+    for rule, k, memory in [("fading", 2, None), ("uniform", 3, 9), ("uniform", 2, 8)]:
         depth = 3
-        for index, slot in enumerate(memory_slots(strategy, depth, k, memory)):
-            cases.append(pytest.param(strategy, k, memory, index, id=f"{strategy}-k{k}-{slot}"))
+        for index, slot in enumerate(memory_slots(rule, depth, k, memory)):
+            cases.append(pytest.param(rule, k, memory, index, id=f"{rule}-k{k}-{slot}"))
     return cases
 
 
-@pytest.mark.parametrize(("strategy", "k", "memory", "index"), one_hot_cases())
-def test_one_hot_weight_reads_that_slots_coefficient_at_its_lag(strategy, k, memory, index):
+@pytest.mark.parametrize(("rule", "k", "memory", "index"), one_hot_cases())
+def test_one_hot_weight_reads_that_slots_coefficient_at_its_lag(rule, k, memory, index):
     """``w = e_s`` gives ``y[n] = coeff_s[n - lag_s]``: the weight order is the slot order."""
     torch.manual_seed(SEED)
-    conv = MultiresConv(2, depth=3, kernel_size=k, tree_select=strategy, memory_size=memory).double()
+    conv = MultiresConv(2, depth=3, kernel_size=k, tree_select=rule, memory_size=memory).double()
     with torch.no_grad():
         conv.w.zero_()
         conv.w[:, index] = 1.0
@@ -200,9 +200,9 @@ def test_last_weight_is_the_skip():
         assert_rel_close(conv(x), x, F64_RTOL, "skip")
 
 
-@pytest.mark.parametrize("strategy", ["fading", "uniform"])
-def test_kernel_is_the_weighted_sum_of_slot_filters_plus_skip_delta(strategy):
-    conv = make_conv(strategy, 3, 100).double()
+@pytest.mark.parametrize("rule", ["fading", "uniform"])
+def test_kernel_is_the_weighted_sum_of_slot_filters_plus_skip_delta(rule):
+    conv = make_conv(rule, 3, 100).double()
     with torch.no_grad():
         kernel = conv.kernel()  # (C L)
         filters = conv.slot_filters()  # (C S L)
@@ -374,22 +374,22 @@ def test_depth_from_seq_len(kwargs, depth):
 
 
 @pytest.mark.parametrize(
-    ("strategy", "memory", "n_weights"),
+    ("rule", "memory", "n_weights"),
     [("fading", None, 5 + 1), ("uniform", 7, 7 + 1), ("uniform", 16, 16 + 1)],
     ids=["fading", "uniform-7", "uniform-full"],
 )
-def test_parameter_shapes(strategy, memory, n_weights):
-    conv = MultiresConv(6, depth=4, tree_select=strategy, memory_size=memory)
+def test_parameter_shapes(rule, memory, n_weights):
+    conv = MultiresConv(6, depth=4, tree_select=rule, memory_size=memory)
     assert conv.h0.shape == conv.h1.shape == (6, 2)
     assert conv.w.shape == (6, n_weights)
     assert conv.n_slots == n_weights - 1
 
 
-@pytest.mark.parametrize("strategy", ["fading", "uniform"])
-def test_gradcheck_tiny_double(strategy):
-    memory = 5 if strategy == "uniform" else None
+@pytest.mark.parametrize("rule", ["fading", "uniform"])
+def test_gradcheck_tiny_double(rule):
+    memory = 5 if rule == "uniform" else None
     torch.manual_seed(SEED)
-    conv = MultiresConv(2, depth=3, kernel_size=3, tree_select=strategy, memory_size=memory).double()
+    conv = MultiresConv(2, depth=3, kernel_size=3, tree_select=rule, memory_size=memory).double()
     x = torch.randn(1, 2, 9, dtype=torch.float64, requires_grad=True)
     params = {name: p.detach().clone().requires_grad_(True) for name, p in conv.named_parameters()}
 
@@ -436,7 +436,7 @@ def test_gradcheck_tiny_double(strategy):
         "continuous-wavelet",
         "uniform-without-memory",
         "memory-too-large",
-        "unknown-strategy",
+        "unknown-rule",
         "neither-depth-nor-seq-len",
         "depth-zero",
         "channels-zero",
@@ -453,9 +453,9 @@ def test_bad_arguments_raise_value_error(make, match):
 # --- budget counting and compaction ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("strategy", ["fading", "uniform"])
-def test_hand_made_rules_read_the_same_slots_in_every_channel(strategy):
-    conv = make_conv(strategy, 2, 64, channels=5)
+@pytest.mark.parametrize("rule", ["fading", "uniform"])
+def test_hand_made_rules_read_the_same_slots_in_every_channel(rule):
+    conv = make_conv(rule, 2, 64, channels=5)
     assert conv.slots_per_channel() == conv.distinct_slots() == len(conv.slots)
 
 

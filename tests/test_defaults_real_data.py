@@ -6,15 +6,12 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import open_app
 from multires.data.tasks import load_task
 from ui import defaults
 from ui.state import MODELS_DIR, ModelEntry
 
-APP = str(ROOT / "app.py")
-TIMEOUT_S = 300
 INDEX = {m["name"]: m for m in json.loads((MODELS_DIR / "index.json").read_text())["models"]}
 
 
@@ -51,10 +48,7 @@ def test_model_note_says_what_the_model_learned_from_and_its_score():
 @pytest.mark.parametrize("page", ["app_pages/2_Filters.py", "app_pages/3_Coefficient_tree.py",
                                   "app_pages/4_TREESELECT.py", "app_pages/6_Compare.py"])
 def test_explorer_pages_open_on_the_real_data_model_with_its_note(page):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_app(page)
     assert at.session_state["model"] == defaults.REAL_MODEL
     assert any("GunPoint" in c.value and "trained on" in c.value.lower() for c in at.caption)
     if page != "app_pages/6_Compare.py":
@@ -64,9 +58,7 @@ def test_explorer_pages_open_on_the_real_data_model_with_its_note(page):
 
 
 def test_which_class_question_reveals_the_truth_the_models_answer_and_its_evidence():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.run()
-    at.switch_page("app_pages/4_TREESELECT.py").run()
+    at = open_app("app_pages/4_TREESELECT.py")
     assert "Which class is this series?" in [s.value for s in at.subheader]
     assert "ts_class_figure" not in str([c.proto.id for c in at.get("plotly_chart")])  # nothing before Reveal
     at.radio(key="ts_class_guess").set_value(1).run()

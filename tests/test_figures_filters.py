@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from multires.analysis.cascade import cascade
+from multires.analysis.filters import filter_diagnostics, frequency_response
 from multires.figures.filters import (
     cascade_figure,
     channel_taps_figure,
@@ -16,8 +18,6 @@ from multires.figures.filters import (
     taps_figure,
 )
 from multires.figures.style import FILTER_COLORS
-from multires.analysis.filters import filter_diagnostics, frequency_response
-from multires.analysis.cascade import cascade
 from multires.wavelets import wavelet_filters
 
 HAAR = wavelet_filters("haar")

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from multires import coefficient_tree, memory_slots, slot_filters
+from multires.analysis.cascade import cascade
+from multires.analysis.families import wavelet_family
 from multires.figures.filters import cascade_figure
 from multires.figures.reduce import (
     FULL_WIDTH_PX,
@@ -26,8 +28,6 @@ from multires.figures.reduce import (
 from multires.figures.tree import level_traces, signal_figure, tree_heatmap
 from multires.figures.treeselect import capacity_figure, kernel_figure, reconstruction_figure
 from multires.figures.wavelets import family_figure, mother_wavelet_figure
-from multires.analysis.cascade import cascade
-from multires.analysis.families import wavelet_family
 from multires.wavelets import wavelet_filters
 
 SEED = 3

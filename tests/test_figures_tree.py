@@ -8,13 +8,24 @@ import pytest
 import torch
 
 from multires import ModelConfig, MultiresNet, coefficient_tree, kept_cells, memory_slots, slot_filters
-from multires.figures.style import SIGNED_COLORSCALE, TREE_SELECT_COLORS
-from multires.figures.tree import (
-    KEPT_HALO_WIDTH, KEPT_LINE_WIDTH, KEPT_MARKER_SIZES, MAX_HEATMAP_COLUMNS, MAX_TRACE_POINTS, level_energy,
-    level_traces, normalized_level_energy, signal_figure, tree_heatmap,
-)
+from multires.analysis.families import family_gram, wavelet_family
+from multires.analysis.footprint import footprint
+from multires.analysis.memory import memory_capacity, reconstruct_past, reconstruction_error_by_lag
 from multires.figures.cells import cell_coords, cell_label
 from multires.figures.dilated_tree import dilated_tree_figure
+from multires.figures.style import SIGNED_COLORSCALE, TREE_SELECT_COLORS
+from multires.figures.tree import (
+    KEPT_HALO_WIDTH,
+    KEPT_LINE_WIDTH,
+    KEPT_MARKER_SIZES,
+    MAX_HEATMAP_COLUMNS,
+    MAX_TRACE_POINTS,
+    level_energy,
+    level_traces,
+    normalized_level_energy,
+    signal_figure,
+    tree_heatmap,
+)
 from multires.figures.treeselect import (
     capacity_figure,
     footprint_figure,
@@ -23,9 +34,6 @@ from multires.figures.treeselect import (
     reconstruction_figure,
 )
 from multires.figures.wavelets import family_figure, family_members_shown, gram_heatmap, mother_wavelet_figure
-from multires.analysis.families import family_gram, wavelet_family
-from multires.analysis.memory import memory_capacity, reconstruct_past, reconstruction_error_by_lag
-from multires.analysis.footprint import footprint
 from multires.treeselect import Slot
 from multires.wavelets import wavelet_filters
 
@@ -78,20 +86,20 @@ def test_cell_coords_keeps_order_and_times():
 # --- the dilated tree (Home, the paper's Figure 2) ----------------------------------------------
 
 
-@pytest.mark.parametrize("strategy,memory_size,n", [("fading", None, 15), ("fading", None, 0),
+@pytest.mark.parametrize("rule,memory_size,n", [("fading", None, 15), ("fading", None, 0),
                                                     ("uniform", 8, 15), ("uniform", 8, 5), ("uniform", 16, 15)])
-def test_dilated_tree_outlines_exactly_the_kept_cells(strategy, memory_size, n):
-    slots = memory_slots(strategy, 4, 2, memory_size=memory_size)
+def test_dilated_tree_outlines_exactly_the_kept_cells(rule, memory_size, n):
+    slots = memory_slots(rule, 4, 2, memory_size=memory_size)
     cells = kept_cells(slots, n)
-    fig = dilated_tree_figure(16, 4, 2, n, cells, strategy)
+    fig = dilated_tree_figure(16, 4, 2, n, cells, rule)
     assert_labelled(fig)
     assert fig.layout.xaxis.title.text == "time t (samples)"
-    kept = trace(fig, f"kept by {'resolution fading' if strategy == 'fading' else 'uniform'}")
+    kept = trace(fig, f"kept by {'resolution fading' if rule == 'fading' else 'uniform'}")
     assert len(kept.x) == len(cells)
     # a_l[t] is drawn at t - 0.2, b_l[t] at t + 0.2, on row l
     expected = sorted((t + (-0.2 if s.band == "approx" else 0.2), float(s.level)) for s, t in cells)
     assert sorted(zip(np.round(kept.x, 9), kept.y)) == [(round(x, 9), y) for x, y in expected]
-    assert kept.marker.color == TREE_SELECT_COLORS[strategy]
+    assert kept.marker.color == TREE_SELECT_COLORS[rule]
 
 
 def test_dilated_tree_has_every_node_and_labelled_levels():
@@ -128,7 +136,7 @@ def test_dilated_tree_rejects_a_time_outside_the_sequence():
 
 
 @pytest.mark.parametrize("n", [0, 20, 63])
-def test_tree_heatmap_outlines_kept_cells_of_every_strategy(n):
+def test_tree_heatmap_outlines_kept_cells_of_every_rule(n):
     rows = coefficient_tree(signal(), *wavelet_filters("haar"), depth=5).rows()
     kept = {
         "fading": cell_coords(kept_cells(memory_slots("fading", 5, 2), n)),
@@ -140,11 +148,11 @@ def test_tree_heatmap_outlines_kept_cells_of_every_strategy(n):
     assert np.asarray(heat.z).shape == (6, 64)
     assert heat.zmid == 0
     assert list(fig.layout.yaxis.categoryarray) == ["a5", "b5", "b4", "b3", "b2", "b1"]
-    for strategy, cells in kept.items():
-        tr = trace(fig, f"kept by {'resolution fading' if strategy == 'fading' else 'uniform'}")
+    for rule, cells in kept.items():
+        tr = trace(fig, f"kept by {'resolution fading' if rule == 'fading' else 'uniform'}")
         assert list(zip(tr.y, tr.x)) == cells
-        assert tr.marker.color == TREE_SELECT_COLORS[strategy]
-        assert tr.marker.size == KEPT_MARKER_SIZES[strategy]
+        assert tr.marker.color == TREE_SELECT_COLORS[rule]
+        assert tr.marker.size == KEPT_MARKER_SIZES[rule]
 
 
 def rgb(color: str) -> tuple[int, int, int]:
@@ -183,7 +191,7 @@ def test_tree_heatmap_signed_scale_and_readable_nested_outlines():
     for i in outlines:
         assert fig.data[i].marker.line.width == KEPT_LINE_WIDTH
     assert (KEPT_HALO_WIDTH - KEPT_LINE_WIDTH) / 2 >= 1.5  # white on both sides of each outline
-    # nested squares (cells kept by several strategies) do not overlap: outlines abut at most
+    # nested squares (cells kept by several rules) do not overlap: outlines abut at most
     sizes = sorted(KEPT_MARKER_SIZES.values(), reverse=True)
     assert all((a - b) / 2 >= KEPT_LINE_WIDTH for a, b in zip(sizes, sizes[1:]))
     colors = {fig.data[i].marker.color for i in outlines}
@@ -267,9 +275,9 @@ def test_reconstruction_figures():
     h0, h1 = wavelet_filters("haar")
     x = signal()
     hats, errors = {}, {}
-    for strategy, slots in (("fading", memory_slots("fading", 4, 2)), ("uniform", memory_slots("uniform", 4, 2, 16))):
-        t, x_window, hats[strategy] = reconstruct_past(x, 40, h0, h1, slots, 4, window=16)
-        lags, errors[strategy] = reconstruction_error_by_lag(h0, h1, slots, 4, window=16)
+    for rule, slots in (("fading", memory_slots("fading", 4, 2)), ("uniform", memory_slots("uniform", 4, 2, 16))):
+        t, x_window, hats[rule] = reconstruct_past(x, 40, h0, h1, slots, 4, window=16)
+        lags, errors[rule] = reconstruction_error_by_lag(h0, h1, slots, 4, window=16)
     fig = reconstruction_figure(t, x_window, hats, 40)
     assert_labelled(fig)
     assert [tr.name for tr in fig.data] == ["signal x", "resolution fading", "uniform"]

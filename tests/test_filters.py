@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 import pywt
 
-from multires.analysis.filters import (
-    ORTHOGONAL_FAMILIES, FilterDiagnostics, filter_diagnostics, frequency_response, nearest_wavelet,
-)
 from multires.analysis.cascade import cascade, normalize_filters
 from multires.analysis.families import family_gram, wavelet_family, wavelet_properties
+from multires.analysis.filters import (
+    ORTHOGONAL_FAMILIES,
+    FilterDiagnostics,
+    filter_diagnostics,
+    frequency_response,
+    nearest_wavelet,
+)
 from multires.wavelets import wavelet_filters
 
 ORTHOGONAL_WAVELETS = ["haar", "db2", "db4", "sym4", "coif1"]

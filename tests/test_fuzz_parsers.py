@@ -34,9 +34,9 @@ from multires.checkpoint.safejson import JsonLimitError, json_depth, loads_bound
 from multires.data.tasks import DatasetError, task_from_files
 from multires.data.uploads import parse_upload
 from multires.data.uploads.checks import SignalError
+from multires.model import build_model
 from multires.plaintext import figure_text, plain_figure, quote
 from multires.study.results import StudyResultsError, read_results
-from multires.model import build_model
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.data_too_large])

@@ -58,8 +58,8 @@ def test_tiny_scale_data_is_not_trained_on_zeros():
 
 def test_predict_warns_when_series_are_constant():
     from multires import ModelConfig
-    from multires.training.inference import predict
     from multires.model import build_model
+    from multires.training.inference import predict
 
     net = build_model(ModelConfig(d_model=4, n_layers=1, seq_len=32, d_output=2), seed=0)
     with pytest.warns(UserWarning, match="1 of 3 series"):

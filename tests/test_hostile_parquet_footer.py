@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, forge_parquet_footer as forge
+from conftest import ROOT
+from conftest import forge_parquet_footer as forge
 from multires.study import parquet_layout
 from multires.study.parquet_layout import layout_problem
 from multires.study.results import ForgedParquetError, StudyResultsError, read_results

@@ -18,10 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, open_app
 from multires.study import read_results
-from multires.study.results import (MAX_CELL_CHARS, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, REQUIRED_COLUMNS,
-                                    StudyResultsError)
+from multires.study.results import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    REQUIRED_COLUMNS,
+    StudyResultsError,
+)
 from ui.upload_cache import BytesCache, nbytes
 
 SHIPPED = ROOT / "assets" / "studies" / "ucr.csv"
@@ -216,13 +222,9 @@ def test_numbers_in_text_columns_become_text_and_the_page_sorts_them():
 
 @pytest.mark.parametrize("case", ["empty task", "inf d_model", "memory_size abc"])
 def test_the_study_page_says_what_is_wrong_with_a_malformed_upload_and_keeps_working(case):
-    from streamlit.testing.v1 import AppTest
-
     from ui.safe_text import unescape
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.run()
-    at.switch_page("app_pages/7_Study.py").run()
+    at = open_app("app_pages/7_Study.py")
     at.radio(key="study_source").set_value("Upload a results file").run()
     at.file_uploader(key="study_upload").set_value(("bad.csv", MALFORMED[case][0], "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]

@@ -19,8 +19,8 @@ import pytest
 from conftest import chart_spec, open_app
 from multires import ModelConfig, memory_slots
 from multires.analysis.memory import max_analysed_slots, memory_span, nearest_slots, shared_analysed_slots
-from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
 from multires.model import build_model
+from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 from ui.treeselect_data import kernel_view

@@ -10,8 +10,8 @@ import torch
 
 import multires
 from multires import ModelConfig, MultiresNet, predict
-from multires.training import inference
 from multires.data.tasks import DatasetError, normalize_series, ucr_task
+from multires.training import inference
 
 TRAIN_STEPS = 30
 

@@ -13,12 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import chart_spec, decode_arrays, open_app
 from multires import coefficient_tree, kept_cells, memory_slots, wavelet_filters
+from multires.analysis.memory import reconstruction_error_by_lag
+from multires.checkpoint.format import read_metadata
 from multires.figures.dilated_tree import ANIMATED_TRACES, impulse_cells, tree_animation_figure
 from multires.figures.style import TREE_SELECT_COLORS
 from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_energy, tree_heatmap
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
-from multires.analysis.memory import reconstruction_error_by_lag
-from multires.checkpoint.format import read_metadata
 from multires.treeselect import Slot, default_depth, receptive_field
 from ui import defaults
 from ui.state import MODELS_DIR
@@ -51,10 +51,10 @@ def frame_trace(fr, prefix: str):
 # --- the animated Figure 2 -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("strategy,memory_size", [("fading", None), ("uniform", 8), ("uniform", 5), ("uniform", 16)])
-def test_animation_has_one_frame_per_step_and_play_controls(strategy, memory_size):
-    slots = memory_slots(strategy, J, K, memory_size=memory_size)
-    fig = tree_animation_figure(N, J, K, slots, strategy, impulse_at=3)
+@pytest.mark.parametrize("rule,memory_size", [("fading", None), ("uniform", 8), ("uniform", 5), ("uniform", 16)])
+def test_animation_has_one_frame_per_step_and_play_controls(rule, memory_size):
+    slots = memory_slots(rule, J, K, memory_size=memory_size)
+    fig = tree_animation_figure(N, J, K, slots, rule, impulse_at=3)
     assert [f.name for f in fig.frames] == [str(n) for n in range(N)]
     assert [step.label for step in fig.layout.sliders[0].steps] == [str(n) for n in range(N)]
     buttons = fig.layout.updatemenus[0].buttons
@@ -64,17 +64,17 @@ def test_animation_has_one_frame_per_step_and_play_controls(strategy, memory_siz
     assert all(list(f.traces) == list(range(1, 1 + len(ANIMATED_TRACES))) for f in fig.frames)
 
 
-@pytest.mark.parametrize("strategy,memory_size,n", [("fading", None, 0), ("fading", None, 9), ("uniform", 8, 5),
+@pytest.mark.parametrize("rule,memory_size,n", [("fading", None, 0), ("fading", None, 9), ("uniform", 8, 5),
                                                     ("uniform", 8, 15), ("uniform", 6, 11), ("uniform", 16, 7)])
-def test_frame_n_highlights_exactly_the_kept_cells(strategy, memory_size, n):
-    slots = memory_slots(strategy, J, K, memory_size=memory_size)
-    fr = frame(tree_animation_figure(N, J, K, slots, strategy), n)
+def test_frame_n_highlights_exactly_the_kept_cells(rule, memory_size, n):
+    slots = memory_slots(rule, J, K, memory_size=memory_size)
+    fr = frame(tree_animation_figure(N, J, K, slots, rule), n)
     cells = kept_cells(slots, n)
     kept = frame_trace(fr, "kept by")
     assert sorted(zip(np.round(kept.x, 9), kept.y)) == positions(cells)
-    assert kept.marker.color == TREE_SELECT_COLORS[strategy]
+    assert kept.marker.color == TREE_SELECT_COLORS[rule]
     strip = frame_trace(fr, "memory z_n")
-    lit = [text for text, color in zip(strip.text, strip.marker.color) if color == TREE_SELECT_COLORS[strategy]]
+    lit = [text for text, color in zip(strip.text, strip.marker.color) if color == TREE_SELECT_COLORS[rule]]
     assert [text.split("<br>")[1] for text in lit] == [
         f"{'a' if s.band == 'approx' else 'b'}{s.level}[{t}]" for s, t in cells]
     assert f"n = {n}" in fr.layout.title.text
@@ -144,7 +144,7 @@ def test_guess_overlay_splits_right_and_wrong_guesses():
     right = next(t for t in fig.data if t.name == "your guess: kept")
     wrong = next(t for t in fig.data if t.name == "your guess: not kept")
     assert list(zip(right.y, right.x)) == [("a2", 7)] and list(zip(wrong.y, wrong.x)) == [("b1", 5)]
-    # shape says right/wrong; neutral black/white with an edge of the other, never a strategy's colour or
+    # shape says right/wrong; neutral black/white with an edge of the other, never a rule's colour or
     # the heatmap's red (positive)
     assert right.marker.symbol != wrong.marker.symbol
     for tr in (right, wrong):

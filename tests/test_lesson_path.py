@@ -129,8 +129,8 @@ def test_the_energy_step_hides_the_bars_until_reveal_then_names_the_largest():
     answer = re.search(r"(?:Right: |The answer: )(\w+)\.", message).group(1)
     assert any(c.key == "lesson_chart_energy" for c in at.get("plotly_chart"))  # the bars, now
     from multires import coefficient_tree, default_depth, wavelet_filters
-    from multires.figures.tree import normalized_level_energy
     from multires.data.signals import load_signal
+    from multires.figures.tree import normalized_level_energy
 
     x = load_signal("ECG", n=512)
     rows = coefficient_tree(x, *wavelet_filters("haar"), depth=default_depth(512, 2)).rows()

@@ -7,11 +7,16 @@ import pytest
 import torch
 
 from multires import MultiresConv
-from multires.kernel import slot_filters
-from multires.analysis.memory import (
-    cell_span, memory_capacity, memory_matrix, memory_span, reconstruct_past, reconstruction_error_by_lag,
-)
 from multires.analysis.footprint import footprint
+from multires.analysis.memory import (
+    cell_span,
+    memory_capacity,
+    memory_matrix,
+    memory_span,
+    reconstruct_past,
+    reconstruction_error_by_lag,
+)
+from multires.kernel import slot_filters
 from multires.tree import coefficient_tree
 from multires.treeselect import Slot, memory_slots
 from multires.wavelets import wavelet_filters
@@ -30,7 +35,7 @@ def random_filters(seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=k), rng.normal(size=k)
 
 
-def strategy_cases() -> list[tuple[str, str, int, int | None]]:
+def rule_cases() -> list[tuple[str, str, int, int | None]]:
     """(wavelet or 'random', tree_select, depth, memory_size)."""
     return [
         ("haar", "fading", 3, None),
@@ -50,7 +55,7 @@ def setup(case, seed: int = 0):
     return h0, h1, slots, depth
 
 
-CASE_IDS = [f"{c[0]}-{c[1]}-J{c[2]}" for c in strategy_cases()]
+CASE_IDS = [f"{c[0]}-{c[1]}-J{c[2]}" for c in rule_cases()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,7 +78,7 @@ def test_memory_span_by_hand(select, depth, k, memory_size, expected):
     assert memory_span(slots, depth, k) == expected
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_memory_matrix_is_reversed_slot_filters(case):
     h0, h1, slots, depth = setup(case)
     a = memory_matrix(h0, h1, slots, depth)
@@ -84,7 +89,7 @@ def test_memory_matrix_is_reversed_slot_filters(case):
     assert np.all(g[:, span:] == 0)  # nothing is lost by trimming to the span
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 @pytest.mark.parametrize("n", [40, 63])
 def test_memory_matrix_reproduces_the_tree(case, n):
     """``A @ x[n-W+1..n]`` equals the coefficients the slow tree computes at the slots."""
@@ -156,24 +161,26 @@ def test_uniform_haar_full_memory_reconstructs_exactly(depth, seed):
     np.testing.assert_allclose(a @ a.T, np.eye(2**depth), atol=EXACT_TOL)  # orthonormal rows
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+def reconstruction_at_70(case, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``case``'s memory matrix, and the window and reconstruction of 80 white-noise samples' past at n = 70."""
+    h0, h1, slots, depth = setup(case)
+    x = np.random.default_rng(seed).normal(size=80)
+    _, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    return memory_matrix(h0, h1, slots, depth), x_window, x_hat
+
+
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_reconstruction_is_consistent_with_the_memory(case):
     """x_hat produces the same memory as x (it lies in x's equivalence class) and is minimal."""
-    h0, h1, slots, depth = setup(case)
-    x = np.random.default_rng(3).normal(size=80)
-    a = memory_matrix(h0, h1, slots, depth)
-    t, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    a, x_window, x_hat = reconstruction_at_70(case, seed=3)
     np.testing.assert_allclose(a @ x_hat, a @ x_window, atol=1e-8)
     assert np.linalg.norm(x_hat) <= np.linalg.norm(x_window) + 1e-9
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_reconstruction_is_the_minimum_norm_signal_with_the_same_memory(case):
     """x_hat is orthogonal to the null space of A: every other signal with the same memory is longer."""
-    h0, h1, slots, depth = setup(case)
-    x = np.random.default_rng(4).normal(size=80)
-    a = memory_matrix(h0, h1, slots, depth)
-    _, x_window, x_hat = reconstruct_past(x, 70, h0, h1, slots, depth)
+    a, x_window, x_hat = reconstruction_at_70(case, seed=4)
     null = np.linalg.svd(a)[2][np.linalg.matrix_rank(a):]  # (W - rank, W): signals the memory cannot see
     if null.shape[0] == 0:  # a memory that sees everything (Haar, uniform, M = 2**J) recovers x itself
         np.testing.assert_allclose(x_hat, x_window, atol=1e-8)
@@ -263,7 +270,7 @@ def test_uniform_haar_error_is_flat():
     np.testing.assert_allclose(error, 0.0, atol=EXACT_TOL)
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_error_by_lag_matches_simulated_reconstructions(case):
     h0, h1, slots, depth = setup(case)
     span = memory_span(slots, depth, len(h0))
@@ -289,7 +296,7 @@ def test_error_by_lag_window_extends_with_ones():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_capacity_closed_form_matches_simulation(case):
     h0, h1, slots, depth = setup(case)
     lags, closed = memory_capacity(h0, h1, slots, depth, max_lag=24)
@@ -298,7 +305,7 @@ def test_capacity_closed_form_matches_simulation(case):
     np.testing.assert_allclose(simulated, closed, atol=CAPACITY_SIM_TOL)
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 @pytest.mark.parametrize("ridge", [0.0, 1e-6, 1.0])
 def test_capacity_is_a_fraction_and_bounded_by_slots(case, ridge):
     h0, h1, slots, depth = setup(case, seed=1)
@@ -309,7 +316,7 @@ def test_capacity_is_a_fraction_and_bounded_by_slots(case, ridge):
     np.testing.assert_array_equal(r2[span:], 0.0)  # the memory cannot see beyond its span
 
 
-@pytest.mark.parametrize("case", strategy_cases(), ids=CASE_IDS)
+@pytest.mark.parametrize("case", rule_cases(), ids=CASE_IDS)
 def test_capacity_without_ridge_is_one_minus_reconstruction_error(case):
     h0, h1, slots, depth = setup(case)
     span = memory_span(slots, depth, len(h0))

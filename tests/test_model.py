@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from multires.config import MODEL_PRESETS
+from multires.config import MODEL_PRESETS, ModelConfig
 from multires.conv import MultiresConv
 from multires.model import MultiresNet
-from multires.config import ModelConfig
 from multires.options import CONFIG_LIMITS
 from multires.wavelets import wavelet_filters
 

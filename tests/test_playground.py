@@ -7,7 +7,6 @@ give a message while the page keeps working.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import pywt
@@ -16,9 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_app
 from multires import ModelConfig, MultiresNet
-from multires.analysis.filters import filter_diagnostics, quadrature_mirror
 from multires.analysis.cascade import normalize_filters
-from multires.options import TAP_PRESETS
+from multires.analysis.filters import filter_diagnostics, quadrature_mirror
 from multires.analysis.playground import (
     MAX_TAPS,
     TapsError,
@@ -29,6 +27,7 @@ from multires.analysis.playground import (
     preset_pair,
     random_pair,
 )
+from multires.options import TAP_PRESETS
 from multires.wavelets import wavelet_filters
 from ui.safe_text import unescape
 from ui.state import ModelEntry

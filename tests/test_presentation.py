@@ -6,17 +6,15 @@ in ``tests/test_browser.py``.
 
 from __future__ import annotations
 
-
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-from plotly.subplots import make_subplots
 import torch
+from plotly.subplots import make_subplots
 
 from conftest import chart_layouts, open_app
-from conftest import open_app as run_app  # noqa: F401 - the name test_robustness_inputs imports
 from multires import ModelConfig, MultiresNet
-from multires.figures.style import PRESENTATION_TICK_SIZE, style_figure, presentation_style
+from multires.figures.style import PRESENTATION_TICK_SIZE, presentation_style, style_figure
 from ui.safe_text import unescape
 from ui.state import ModelEntry
 

@@ -11,19 +11,27 @@ import pytest
 import torch
 
 import multires.training.evaluation as evaluation_module
-import multires.training.recipe as recipe_module
 import multires.training.loop as training_module
-from multires.training.augment import make_augmenter
+import multires.training.recipe as recipe_module
 from multires.checkpoint import CheckpointError, load_checkpoint
+from multires.data.tasks import from_arrays
+from multires.training.augment import make_augmenter
+from multires.training.cli import main
+from multires.training.config import TrainConfig
 from multires.training.device import DeviceError, available_devices, resolve_device
 from multires.training.diagnostics import plateau_gap, undertrained_warnings
 from multires.training.ensemble import MultiresEnsemble, load_model, save_model
 from multires.training.inference import predict
-from multires.training.recipe import CV_MAX_SERIES, RunRefused, check_plan, fit, plan_run, recalibrate_batchnorm, resolve_protocol
-from multires.data.tasks import from_arrays
-from multires.training.cli import main
-from multires.training.config import TrainConfig
 from multires.training.loop import _next_step_passes, train
+from multires.training.recipe import (
+    CV_MAX_SERIES,
+    RunRefused,
+    check_plan,
+    fit,
+    plan_run,
+    recalibrate_batchnorm,
+    resolve_protocol,
+)
 
 TINY = dict(d_model=4, n_layers=1, epochs=3, min_steps=0, batch_size=16, norm="layer", folds=3)
 

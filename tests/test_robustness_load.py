@@ -30,15 +30,28 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, start_app_server, stop_app_server
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, record_reliability, start_app_server, stop_app_server
 from live_app import (
-    BROWSE_PAGES, HANG_S, PAGE_TIMEOUT_MS, TRAINED, TRAINING_PROGRESS, HealthMonitor, Served, browse_pages,
-    errors_on, in_browser, number_label, open_session, set_number, sidebar_models, start_training, wait_idle,
+    BROWSE_PAGES,
+    HANG_S,
+    PAGE_TIMEOUT_MS,
+    TRAINED,
+    TRAINING_PROGRESS,
+    HealthMonitor,
+    Served,
+    browse_pages,
+    errors_on,
+    in_browser,
+    number_label,
+    open_session,
+    set_number,
+    sidebar_models,
+    start_training,
+    wait_idle,
     wait_until,
 )
-from streamlit.testing.v1 import AppTest
-from test_robustness_inputs import record_reliability
-
 from multires.training import TrainConfig
 from ui import runtime, training_runner
 

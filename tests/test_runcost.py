@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import open_app
 
+from conftest import open_app
 from multires.options import MAX_RUN_BYTES, MAX_STEP_SECONDS
+from multires.training import TrainConfig
 from multires.training.runcost import (
     EVAL_ELEMENTS,
     RunBudgetError,
@@ -27,7 +28,6 @@ from multires.training.runcost import (
     eval_batch,
     over_budget,
 )
-from multires.training import TrainConfig
 from ui.train_data import recipe_for
 
 PROBE = Path(__file__).resolve().parent / "runcost_probe.py"

@@ -27,24 +27,20 @@ import tokenize
 import tomllib
 import urllib.error
 import urllib.request
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from conftest import npy, open_app, record_reliability, upload, wav
 from multires import ModelConfig, MultiresNet
 from multires.checkpoint import checkpoint_bytes, load_checkpoint
-from multires.options import MAX_UPLOAD_MB
 from multires.data.uploads import parse_upload
 from multires.data.uploads.checks import SignalTooLongError
-from multires.options import MAX_UPLOAD_BYTES
+from multires.options import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 CONFIG = ROOT / ".streamlit" / "config.toml"
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: The project's own Python (tests and benchmarks excluded: tests build pickles on purpose).
 SCANNED = ["multires", "ui", "app_pages", "app.py", "scripts"]
@@ -53,8 +49,6 @@ SCANNED = ["multires", "ui", "app_pages", "app.py", "scripts"]
 @pytest.fixture(scope="module", autouse=True)
 def report_counts():
     yield
-    from test_robustness_inputs import record_reliability
-
     record_reliability("security", {
         "project_files_scanned": len(PROJECT_FILES), "scanner_must_catch": len(CATCH), "scanner_must_pass": len(PASS),
         "upload_formats_checked_for_disk_writes": len(SIGNAL_UPLOADS) + 1,
@@ -339,26 +333,10 @@ def test_write_recorder_sees_a_write(tmp_path):
 MARKER = 0.123456789012345  # a value unlikely to be in any other file, as text and as float64 bytes
 
 
-def _npy(values: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, values)
-    return buffer.getvalue()
-
-
-def _wav(frames: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(frames.astype("<i2").tobytes())
-    return buffer.getvalue()
-
-
 SIGNAL_UPLOADS = {
     "csv": ("signal.csv", ("x\n" + "\n".join(f"{MARKER * i!r}" for i in range(64)) + "\n").encode()),
-    "npy": ("signal.npy", _npy(MARKER * np.arange(64.0))),
-    "wav": ("signal.wav", _wav(np.arange(64) * 97)),
+    "npy": ("signal.npy", npy(MARKER * np.arange(64.0))),
+    "wav": ("signal.wav", wav(np.arange(64) * 97)),
 }
 
 
@@ -427,17 +405,14 @@ def test_an_upload_flow_through_the_app_writes_nothing_to_disk():
     signal_name, signal_bytes = SIGNAL_UPLOADS["npy"]
     checkpoint = _checkpoint()
     directories = {Path.cwd(): False, Path(tempfile.gettempdir()): False, ROOT: True}
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     load_checkpoint(checkpoint)  # warm-up, see test_load_checkpoint_from_bytes_writes_no_file
-    at.run()  # warm: shipped models loaded, caches filled, before anything is recorded
-    at.switch_page("app_pages/3_Coefficient_tree.py").run()
+    # warm: shipped models loaded, caches filled, before anything is recorded
+    at = open_app("app_pages/3_Coefficient_tree.py")
     before = _snapshot(directories)
     with WriteRecorder() as writes:
-        at.file_uploader(key="tree_upload").set_value((signal_name, signal_bytes, "application/octet-stream"))
-        at.run()
+        upload(at, "tree_upload", signal_name, signal_bytes)
         at.switch_page("app_pages/5_Train.py").run()
-        at.file_uploader(key="train_upload").set_value(("mine.safetensors", checkpoint, "application/octet-stream"))
-        at.run()
+        upload(at, "train_upload", "mine.safetensors", checkpoint)
     after = _snapshot(directories)
     assert not at.exception, [e.message for e in at.exception]
     np.testing.assert_array_equal(at.session_state["uploaded_signal"]["values"], MARKER * np.arange(64.0))

@@ -17,8 +17,19 @@ import torch
 
 from conftest import ROOT
 from multires import ModelConfig, MultiresNet
-from multires.study import (REQUIRED_COLUMNS, all_trials, StudyGrid, StudyResultsError, grid_preset, memory_budget,
-                            pareto_front, read_results, run_study, run_trial, summarise)
+from multires.study import (
+    REQUIRED_COLUMNS,
+    StudyGrid,
+    StudyResultsError,
+    all_trials,
+    grid_preset,
+    memory_budget,
+    pareto_front,
+    read_results,
+    run_study,
+    run_trial,
+    summarise,
+)
 from multires.treeselect import default_depth
 
 RAY_TIMEOUT_S = 300

@@ -12,13 +12,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multires.figures.study import OUTCOME_STYLE, budget_figure, difference_figure, lag_difference_figure, resolved_front
-from multires.study import grid_preset, all_trials
+from multires.figures.study import (
+    OUTCOME_STYLE,
+    budget_figure,
+    difference_figure,
+    lag_difference_figure,
+    resolved_front,
+)
+from multires.study import all_trials, grid_preset
 from multires.study.questions import QUESTIONS, answer, answer_all, summary
 from multires.study.report import write_charts
-from multires.study.stats import (MIN_SEEDS, PairedDifference, StudyStatsError, compare_configs, coverage, half_width,
-                                  paired_difference, paired_scores, paired_spread, seeds_needed, unpaired_configs,
-                                  verdict)
+from multires.study.stats import (
+    MIN_SEEDS,
+    PairedDifference,
+    StudyStatsError,
+    compare_configs,
+    coverage,
+    half_width,
+    paired_difference,
+    paired_scores,
+    paired_spread,
+    seeds_needed,
+    unpaired_configs,
+    verdict,
+)
 
 
 def _trials(effects: dict[tuple, float], seeds: int = 8, noise: float = 0.01, seed_sd: float = 0.05,

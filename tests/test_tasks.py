@@ -13,7 +13,13 @@ from sklearn.metrics import r2_score
 from multires import tasks
 from multires.data.signals import load_signal
 from multires.data.tasks import (
-    DEFAULT_LAGS, SIGNAL_CLASSES, TaskData, load_task, memory_task, recall_r2, signals_task,
+    DEFAULT_LAGS,
+    SIGNAL_CLASSES,
+    TaskData,
+    load_task,
+    memory_task,
+    recall_r2,
+    signals_task,
 )
 from multires.options import TASK_NAMES
 

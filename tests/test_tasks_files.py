@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from multires.data.tasks import (
+    DatasetError,
+    load_task,
+    parse_ucr_file,
+    task_from_files,
+    task_from_paths,
+    ucr_task,
+)
 from multires.options import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
-from multires.data.tasks import DatasetError, load_task, parse_ucr_file, task_from_files, task_from_paths, ucr_task
 
 EXACT = 0.0
 

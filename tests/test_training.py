@@ -11,17 +11,23 @@ import numpy as np
 import pytest
 import torch
 
+import multires.training.loop as training_module
 from multires import wavelet_filters
 from multires.data.tasks import load_task
-import multires.training.loop as training_module
-from multires.training.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
-from multires.training.config import preset_values
-from multires.training import (
-    DistributedHooks, Progress, SelectionSnapshot, TrainConfig, TrainingError, TrainingWarning, evaluate,
-    train,
-)
 from multires.model import build_model
 from multires.options import TRAIN_LIMITS
+from multires.training import (
+    DistributedHooks,
+    Progress,
+    SelectionSnapshot,
+    TrainConfig,
+    TrainingError,
+    TrainingWarning,
+    evaluate,
+    train,
+)
+from multires.training.config import preset_values
+from multires.training.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
 
 # A small model that still learns digits well above chance (10 %) in two short epochs.
 TINY = dict(d_model=16, epochs=2, min_steps=0, batch_size=32, lr=0.02)

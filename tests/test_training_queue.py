@@ -13,10 +13,10 @@ import functools
 import threading
 from types import SimpleNamespace
 
-import conftest
 import pytest
 import torch
 
+import conftest
 from multires.data.tasks import TaskData
 from multires.training import Progress, TrainConfig
 from ui import training_runner

@@ -334,7 +334,7 @@ def test_slot_str():
         (lambda: kept_cells([], n=-1), r"time n must be >= 0"),
     ],
     ids=[
-        "unknown-strategy",
+        "unknown-rule",
         "uniform-without-memory-size",
         "learned-without-memory-size",
         "uniform-memory-too-large",

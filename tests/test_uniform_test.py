@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
-from streamlit.testing.v1 import AppTest
 
+from conftest import open_app
 from multires import memory_slots, wavelet_filters
-from multires.figures.compare import lag_r2_caption
-from multires.figures.uniform_test import (
-    paired_summary,
-    paired_t_interval,
-    uniform_test_caption,
-    uniform_test_figure,
-)
 from multires.data.tasks import (
     WINDOW_CLASSES,
     best_window_accuracy,
@@ -30,11 +21,16 @@ from multires.data.tasks import (
     load_task,
     window_positions,
 )
+from multires.figures.compare import lag_r2_caption
+from multires.figures.uniform_test import (
+    paired_summary,
+    paired_t_interval,
+    uniform_test_caption,
+    uniform_test_figure,
+)
 from multires.training import TrainConfig
 from ui.uniform_test import HEADING, TABLE, load_uniform_test
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TIMEOUT_S = 300  # per script run; only a hang takes this long, however busy the machine
 N_TEST = 4000  # enough test sequences that chance (0.5) and skill are far apart: sd of accuracy ~0.008
 CHANCE_TOL = 0.04  # 5 standard deviations of a coin-flip accuracy over N_TEST
 
@@ -254,10 +250,7 @@ def _verdicts(summary: pd.DataFrame) -> list[str]:
 @pytest.mark.parametrize("page, key", [("app_pages/4_TREESELECT.py", "ts_uniform_test"),
                                        ("app_pages/6_Compare.py", "compare_uniform_test")])
 def test_page_shows_the_comparison_with_a_caption_that_matches_the_table(page, key):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = open_app(page)
     assert any(HEADING in m.value for m in at.markdown)
     charts = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
     assert len(charts) == 1

@@ -18,9 +18,8 @@ from multires.analysis.explain import explain_prediction, kept_windows
 from multires.figures.explain import decision_figure
 from ui import defaults
 from ui.charts import show
-from ui.safe_text import plain
-
 from ui.reveal import predict_then_reveal, verdict  # the shared predict-then-reveal component
+from ui.safe_text import plain
 
 __all__ = ["class_question"]
 

@@ -6,8 +6,9 @@ what the path adds is the order and the questions. Answers that depend on data (
 the energy, which rule recalls a lag better, whether the learned selection won) are computed from
 the same data the chart shows, never written in by hand.
 
-A step is a function that draws its chart and returns its :class:`Question`; :data:`STEPS` lists them
-in order with a title, the page the chart comes from and the sentence.
+A step is a function that draws its chart and returns its :class:`Question`; its docstring is the
+sentence the student reads, and the ``@_step`` above it gives its title and the page the chart comes
+from and adds it to :data:`STEPS` (the lesson's order is the order of this file).
 """
 
 from __future__ import annotations
@@ -66,6 +67,25 @@ def _entry(role: str) -> Any:
     return state.shipped_models().get(LESSON_MODELS[role]) or state.selection().entry
 
 
+HOME, TREE_PAGE, FILTERS = "app_pages/0_Home.py", "app_pages/3_Coefficient_tree.py", "app_pages/2_Filters.py"
+TREESELECT, COMPARE = "app_pages/4_TREESELECT.py", "app_pages/6_Compare.py"
+STEPS: list[Step] = []  # in lesson order: filled by @_step below
+
+
+def _step(title: str, page: str, page_label: str, **values: Any) -> Callable[[Callable[[], Question]], Callable]:
+    """Make the decorated function the lesson's next step (see :class:`Step`). Its docstring is the step's
+    sentence (shown to the student), with ``{name}`` filled in from ``values``."""
+
+    def add(draw: Callable[[], Question]) -> Callable[[], Question]:
+        if not draw.__doc__:
+            raise RuntimeError(f"lesson step {draw.__name__} has no docstring (its sentence): run Python without -OO")
+        sentence = " ".join(draw.__doc__.split()).format(**values)
+        STEPS.append(Step(title, page, page_label, sentence, draw))
+        return draw
+
+    return add
+
+
 # --- 1. the tree ----------------------------------------------------------------------------------
 
 
@@ -76,7 +96,11 @@ def _toy_tree(height: int):
     return tree_animation_figure(16, 4, 2, memory_slots("fading", 4, 2), "fading", impulse_at=2, height=height)
 
 
+@_step("Two filters, one tree", HOME, "Home")
 def _tree_step() -> Question:
+    """MultiresConv remembers a sequence through a tree built from just two short filters: at each level the
+    lowpass h0 keeps the slow part (a) and the highpass h1 the detail (b), and the coloured cells are what
+    the memory keeps at step n. Press ▶ Play to watch an impulse climb the tree."""
     show(_toy_tree(_height(455)), key="lesson_chart_tree")
     return Question(
         "How many different filters does the whole tree use, over all its levels?",
@@ -89,7 +113,10 @@ def _tree_step() -> Question:
 # --- 2. where a signal lives in scale ---------------------------------------------------------------
 
 
+@_step("Where a signal lives in scale", TREE_PAGE, "Coefficient tree", signal=TREE_SIGNAL, length=TREE_LENGTH)
 def _energy_step() -> Question:
+    """The same tree on a real signal ({signal}, {length} samples, Haar): each bar is one level's share of the
+    energy, coarsest a<sub>J</sub> on the left, finest detail b<sub>1</sub> on the right."""
     from ui.trees import energy_figure, energy_shares, heatmap_figure
 
     x = state.cached_signal(TREE_SIGNAL, TREE_LENGTH)
@@ -115,9 +142,12 @@ def _energy_step() -> Question:
 # --- 3. and 4. resolution fading ---------------------------------------------------------------------
 
 
+@_step("Fading keeps about log₂ N numbers", TREESELECT, "TREESELECT memory (Cost)")
 def _footprint_step() -> Question:
-    from multires.figures.treeselect import footprint_figure
+    """Storing the whole past costs N numbers and the whole tree N·(J + 1); resolution fading keeps one cell
+    per level, J + 1 numbers, and J only grows like log₂ N."""
     from multires.analysis.footprint import footprint
+    from multires.figures.treeselect import footprint_figure
 
     fp = footprint(FOOTPRINT_LENGTHS, depth=None, memory_size=8, kernel_size=2)
     series = {"full history": fp["full_history_per_step"], "tree": fp["tree_total"]}
@@ -161,8 +191,8 @@ def _kept_cells_chart(rules: tuple[str, ...], key: str) -> None:
     import hashlib
 
     from multires import kept_cells
-    from multires.figures.tree import tree_heatmap
     from multires.figures.cells import cell_coords
+    from multires.figures.tree import tree_heatmap
     from ui.trees import tree_rows
 
     x = state.cached_signal(TREE_SIGNAL, TREE_LENGTH)
@@ -176,7 +206,10 @@ def _kept_cells_chart(rules: tuple[str, ...], key: str) -> None:
                        kept=kept, n=n, x_range=(first - 0.5, n + 10.5), start=first, height=_height(360)), key=key)
 
 
+@_step("What fading remembers", TREESELECT, "TREESELECT memory (Kept cells)")
 def _fading_recall_step() -> Question:
+    """Fading's memory at step n: one cell per level, all at lag 0 (green squares). b<sub>1</sub>[n] reads the
+    last 2 samples, b<sub>2</sub>[n] the last 4, …, a<sub>6</sub>[n] the last 64."""
     from multires.figures.treeselect import capacity_figure
 
     _kept_cells_chart(("fading",), "lesson_chart_fading_cells")
@@ -202,7 +235,10 @@ def _fading_recall_step() -> Question:
 # --- 5. uniform ----------------------------------------------------------------------------------------
 
 
+@_step("Uniform: the same budget, spread out", TREESELECT, "TREESELECT memory (Kept cells)")
 def _uniform_step() -> Question:
+    """Uniform keeps as many cells as fading, but on each level's grid of lags, coarsest levels first (pink
+    squares): some of them lie back in the past instead of all at n."""
     from multires.figures.treeselect import capacity_figure
 
     _kept_cells_chart(("fading", "uniform"), "lesson_chart_uniform_cells")
@@ -235,10 +271,13 @@ def _uniform_step() -> Question:
 # --- 6. learned vs Haar filters ---------------------------------------------------------------------------
 
 
+@_step("Learned filters vs Haar", FILTERS, "Filters")
 def _filters_step() -> Question:
-    from multires.figures.filters import taps_figure
-    from multires.analysis.filters import filter_diagnostics
+    """A trained model's h0 and h1 (left, normalised) beside the Haar pair it started from (right): one bar per
+    tap, h0 blue, h1 orange."""
     from multires.analysis.cascade import normalize_filters
+    from multires.analysis.filters import filter_diagnostics
+    from multires.figures.filters import taps_figure
 
     entry = _entry("default")
     raw_h0, raw_h1 = state.model_filters(entry, 0, 0)
@@ -262,7 +301,10 @@ def _filters_step() -> Question:
 # --- 7. one convolution ---------------------------------------------------------------------------------------
 
 
+@_step("The whole layer is one long convolution", TREESELECT, "TREESELECT memory (One long convolution)")
 def _convolution_step() -> Question:
+    """Top: the layer's impulse response K[m], how much x[n − m] moves y[n]. Below: what each kept cell adds to
+    it."""
     from multires.figures.treeselect import kernel_figure
     from ui.treeselect_data import kernel_view
 
@@ -292,7 +334,10 @@ def _shorter(fig):
 # --- 8. and 9. learned TREESELECT ------------------------------------------------------------------------------
 
 
+@_step("What learned TREESELECT chose", TREESELECT, "TREESELECT memory (Learned choice)")
 def _learned_choice_step() -> Question:
+    """A model that learned its own selection: training scored every candidate cell and kept each channel's top
+    M. One column per channel, one row per cell some channel kept."""
     from ui.treeselect_data import learned_selection, selection_figure
 
     entry = _entry("learned")
@@ -318,7 +363,9 @@ def _learned_choice_step() -> Question:
         "more than fading's J + 1 or uniform's M — keep that in mind when comparing scores.")
 
 
+@_step("Is the learned selection better?", COMPARE, "Compare")
 def _learned_better_step() -> Question:
+    """The shipped digits models' test accuracy: colour = TREESELECT rule, shape = how the filters started."""
     from multires.figures.compare import score_ranges_figure
     from ui.compare_data import model_rows, model_tables
 
@@ -331,9 +378,9 @@ def _learned_better_step() -> Question:
     digits = groups["digits"]
     show(cached_figure(score_ranges_figure, Named((rows.name, "lesson"), digits), "digits: test accuracy per model",
                        "test accuracy (fraction correct)", {}, True, compact=presenting()), key="lesson_chart_compare")
-    best = {s: float(digits[digits["strategy"] == s]["mean"].max()) for s in ("fading", "uniform", "learned")
-            if (digits["strategy"] == s).any()}
-    distinct = {s: int(digits[digits["strategy"] == s]["distinct coefficients / layer"].max()) for s in best}
+    best = {s: float(digits[digits["TREESELECT rule"] == s]["mean"].max()) for s in ("fading", "uniform", "learned")
+            if (digits["TREESELECT rule"] == s).any()}
+    distinct = {s: int(digits[digits["TREESELECT rule"] == s]["distinct coefficients / layer"].max()) for s in best}
     if "learned" not in best or "fading" not in best:
         return Question("Skip this step: the learned or fading model is missing.", ["skip"], "skip", "")
     better = best["learned"] > best["fading"] + 0.005
@@ -346,39 +393,6 @@ def _learned_better_step() -> Question:
         + f", one seed each, so a gap this small is weak evidence either way. Learning the selection did not beat "
           f"fading here, although its layer reads {distinct['learned']} distinct cells against fading's "
           f"{distinct['fading']}. (The axis is zoomed: its label says where it starts.)")
-
-
-STEPS: list[Step] = [
-    Step("Two filters, one tree", "app_pages/0_Home.py", "Home",
-         "MultiresConv remembers a sequence through a tree built from just two short filters: at each level the "
-         "lowpass h0 keeps the slow part (a) and the highpass h1 the detail (b), and the coloured cells are what "
-         "the memory keeps at step n. Press ▶ Play to watch an impulse climb the tree.", _tree_step),
-    Step("Where a signal lives in scale", "app_pages/3_Coefficient_tree.py", "Coefficient tree",
-         f"The same tree on a real signal ({TREE_SIGNAL}, {TREE_LENGTH} samples, Haar): each bar is one level's share "
-         "of the energy, coarsest a<sub>J</sub> on the left, finest detail b<sub>1</sub> on the right.", _energy_step),
-    Step("Fading keeps about log₂ N numbers", "app_pages/4_TREESELECT.py", "TREESELECT memory (Cost)",
-         "Storing the whole past costs N numbers and the whole tree N·(J + 1); resolution fading keeps one cell "
-         "per level, J + 1 numbers, and J only grows like log₂ N.", _footprint_step),
-    Step("What fading remembers", "app_pages/4_TREESELECT.py", "TREESELECT memory (Kept cells)",
-         "Fading's memory at step n: one cell per level, all at lag 0 (green squares). b<sub>1</sub>[n] reads the "
-         "last 2 samples, b<sub>2</sub>[n] the last 4, …, a<sub>6</sub>[n] the last 64.", _fading_recall_step),
-    Step("Uniform: the same budget, spread out", "app_pages/4_TREESELECT.py", "TREESELECT memory (Kept cells)",
-         "Uniform keeps as many cells as fading, but on each level's grid of lags, coarsest levels first (pink "
-         "squares): some of them lie back in the past instead of all at n.", _uniform_step),
-    Step("Learned filters vs Haar", "app_pages/2_Filters.py", "Filters",
-         "A trained model's h0 and h1 (left, normalised) beside the Haar pair it started from (right): one bar per "
-         "tap, h0 blue, h1 orange.", _filters_step),
-    Step("The whole layer is one long convolution", "app_pages/4_TREESELECT.py",
-         "TREESELECT memory (One long convolution)",
-         "Top: the layer's impulse response K[m], how much x[n − m] moves y[n]. Below: what each kept cell adds "
-         "to it.", _convolution_step),
-    Step("What learned TREESELECT chose", "app_pages/4_TREESELECT.py", "TREESELECT memory (Learned choice)",
-         "A model that learned its own selection: training scored every candidate cell and kept each channel's top "
-         "M. One column per channel, one row per cell some channel kept.", _learned_choice_step),
-    Step("Is the learned selection better?", "app_pages/6_Compare.py", "Compare",
-         "The shipped digits models' test accuracy: colour = TREESELECT rule, shape = how the filters started.",
-         _learned_better_step),
-]
 
 
 def step_from_link(value: str | None) -> tuple[int, str | None]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires.analysis.filters import quadrature_mirror
 from multires.analysis.cascade import normalize_filters
+from multires.analysis.filters import quadrature_mirror
 from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, parse_taps, preset_pair
 from multires.options import TAP_PRESETS
 from multires.wavelets import wavelet_filters

@@ -57,6 +57,7 @@ PRELOAD_MODULES = (
     "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
     "multires.study.results", "multires.analysis.explain", "multires.figures.explain", "multires.analysis.cascade",
     "multires.analysis.families", "multires.analysis.footprint", "multires.figures.uniform_test", "multires.study.stats",
+    "sklearn.model_selection",  # the validation split of every real-data task (multires.data.tasks.splits)
 )
 
 

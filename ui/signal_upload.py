@@ -14,8 +14,8 @@ import streamlit as st
 from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
 from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
-from ui import state
 from multires.plaintext import short
+from ui import state
 from ui.safe_text import plain
 
 __all__ = ["UPLOAD_KEY", "COLUMN_KEY", "START_KEY", "ERROR_KEY", "read_upload", "upload_choice", "upload_panel"]

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import streamlit as st
 
+from multires import ModelConfig, discrete_wavelet_names
+from multires.data.signals import load_signal
+from multires.options import MAX_SIGNAL_LENGTH, SIGNAL_NAMES
+from multires.plaintext import quote
 from ui import defaults
 from ui.charts import PRESENT_KEY, presenting
 from ui.safe_text import plain
-
-from multires.plaintext import quote
-from multires import ModelConfig, discrete_wavelet_names
-from multires.data.signals import load_signal
-from multires.options import SIGNAL_NAMES, MAX_SIGNAL_LENGTH
 
 if TYPE_CHECKING:  # torch is imported only where weights are used: the first page needs none
     from torch import nn

@@ -8,8 +8,8 @@ becomes a task of this session only (kept in ``st.session_state``, never shared)
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

@@ -11,7 +11,11 @@ import re
 import numpy as np
 import streamlit as st
 
-from multires.figures.training import selection_history_figure, selection_snapshot_figure, training_curves_figure
+from multires.figures.training import (
+    selection_history_figure,
+    selection_snapshot_figure,
+    training_curves_figure,
+)
 from multires.training import SelectionSnapshot, TrainHistory
 from ui import state
 from ui.charts import show

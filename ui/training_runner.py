@@ -66,9 +66,9 @@ MAX_MODEL_NAME = 80
 
 if TYPE_CHECKING:  # imported where used: app.py imports this module on every page, torch-free
     from multires import MultiresNet
-    from multires.training.runcost import RunCost
     from multires.data.tasks import TaskData
     from multires.training import Progress, TrainConfig, TrainResult
+    from multires.training.runcost import RunCost
 
 __all__ = [
     "APP_MAX_SECONDS",

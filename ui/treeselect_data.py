@@ -1,22 +1,19 @@
 """What the TREESELECT page computes, cached by its inputs: reconstructions, capacities, slot contributions.
 
 Slots are passed as plain tuples (:data:`SlotKey`): hashing ``Slot`` objects costs far more. One
-call covers every strategy shown, so a rerun finds each result with one hash of its inputs. Kept in
+call covers every rule shown, so a rerun finds each result with one hash of its inputs. Kept in
 a module (not the page) so the cached functions are defined once per server, not on every run.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from dataclasses import dataclass
-from typing import Any
-
-from multires.figures.treeselect import selection_matrix_figure
-from multires.options import MAX_ANALYSED_WINDOW
 from multires.analysis.memory import (
     max_analysed_slots,
     memory_capacity,
@@ -24,6 +21,8 @@ from multires.analysis.memory import (
     nearest_slots,
     reconstruct_past,
 )
+from multires.figures.treeselect import selection_matrix_figure
+from multires.options import MAX_ANALYSED_WINDOW
 from multires.treeselect import Slot
 from ui.figure_cache import Named
 
@@ -31,7 +30,7 @@ __all__ = ["MAX_SELECTION_ROWS", "KernelView", "SlotKey", "capacities", "kernel_
            "selection_figure", "slot_contributions", "slot_key", "slots_of"]
 
 SlotKey = tuple[tuple[str, int, int], ...]  # hashable slots for st.cache_data
-Strategies = tuple[tuple[str, SlotKey], ...]  # (strategy, its slots) for each strategy shown
+Rules = tuple[tuple[str, SlotKey], ...]  # (rule, its slots) for each rule shown
 
 
 def slot_key(slots: list[Slot]) -> SlotKey:
@@ -43,24 +42,24 @@ def slots_of(key: SlotKey) -> list[Slot]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def reconstructions(x: np.ndarray, n: int, h0: np.ndarray, h1: np.ndarray, strategies: Strategies, depth: int,
+def reconstructions(x: np.ndarray, n: int, h0: np.ndarray, h1: np.ndarray, rules: Rules, depth: int,
                     window: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Times, the signal over them, and each strategy's minimum-norm reconstruction of the window ending at ``n``."""
+    """Times, the signal over them, and each rule's minimum-norm reconstruction of the window ending at ``n``."""
     t = x_window = None
     recon = {}
-    for strategy, key in strategies:
-        t, x_window, recon[strategy] = reconstruct_past(x, n, h0, h1, slots_of(key), depth, window=window)
+    for rule, key in rules:
+        t, x_window, recon[rule] = reconstruct_past(x, n, h0, h1, slots_of(key), depth, window=window)
     return t, x_window, recon
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def capacities(h0: np.ndarray, h1: np.ndarray, strategies: Strategies, depth: int,
+def capacities(h0: np.ndarray, h1: np.ndarray, rules: Rules, depth: int,
                window: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Lags and each strategy's R² per lag (memory capacity, white noise); 1 − R² is the reconstruction error."""
+    """Lags and each rule's R² per lag (memory capacity, white noise); 1 − R² is the reconstruction error."""
     lags = None
     r2 = {}
-    for strategy, key in strategies:
-        lags, r2[strategy] = memory_capacity(h0, h1, slots_of(key), depth, max_lag=window - 1)
+    for rule, key in rules:
+        lags, r2[rule] = memory_capacity(h0, h1, slots_of(key), depth, max_lag=window - 1)
     return lags, r2
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from multires.figures.uniform_test import paired_summary, uniform_test_caption, uniform_test_figure
 from multires.data.tasks import DEFAULT_WINDOW_LAGS, DEFAULT_WINDOW_WIDTH
+from multires.figures.uniform_test import paired_summary, uniform_test_caption, uniform_test_figure
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pywt
 
-from ..wavelets import check_wavelet_name
 from ..plaintext import quote
+from ..wavelets import check_wavelet_name
 
 __all__ = ["WaveletFamily", "WaveletProperties", "family_gram", "wavelet_family", "wavelet_properties"]
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..config import check_at_least
-from ..treeselect import default_depth
 from ..plaintext import quote
+from ..treeselect import default_depth
 
 __all__ = ["footprint"]
 

@@ -37,13 +37,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .filters import as_taps
-from ..config import check_at_least
-
-from multires.plaintext import quote
 from multires.options import MAX_ANALYSIS_WORK
+from multires.plaintext import quote
+
+from ..config import check_at_least
 from ..kernel import slot_filters
 from ..treeselect import Slot
+from .filters import as_taps
 
 __all__ = [
     "cell_span",

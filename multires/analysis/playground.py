@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from .filters import quadrature_mirror
 from multires.plaintext import quote
-from ..wavelets import wavelet_filters
+
 from ..options import TAP_PRESETS, TapPreset
+from ..wavelets import wavelet_filters
+from .filters import quadrature_mirror
 
 __all__ = [
     "CASCADE_LIMIT", "MAX_TAPS", "MIN_TAPS", "PRESET_WAVELETS", "TapsError", "cascade_diverges", "check_taps",

@@ -17,10 +17,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .metrics import SchemaError, validate_metrics
 from multires.plaintext import quote, short
+
 from ..config import ModelConfig
 from ..options import MAX_ENSEMBLE_MEMBERS
+from .metrics import SchemaError, validate_metrics
 from .safejson import JsonLimitError, loads_bounded
 
 __all__ = [

@@ -49,6 +49,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 
+from multires.plaintext import quote
+
+from ..config import ModelConfig
+from ..conv import MultiresConv
+from ..model import MultiresNet, build_model, state_layout
+from ..options import MAX_CANDIDATE_SLOTS
+from ..treeselect import Slot, candidate_slots
 from .format import (
     FORMAT,
     FORMAT_VERSION,
@@ -59,13 +66,7 @@ from .format import (
     read_metadata,
     read_source,
 )
-from multires.plaintext import quote
-from ..conv import MultiresConv
-from ..options import MAX_CANDIDATE_SLOTS
 from .metrics import versions
-from ..model import MultiresNet, build_model, state_layout
-from ..config import ModelConfig
-from ..treeselect import Slot, candidate_slots
 
 __all__ = ["OutputDirError", "check_layout", "check_writable_dir", "checkpoint_bytes", "save_checkpoint", "save_run",
            "load_checkpoint"]

@@ -38,12 +38,28 @@ from importlib import metadata
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt, StrictStr, ValidationError
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from .. import __version__
-from ..options import MAX_CANDIDATE_SLOTS, MAX_CURVE_POINTS, MAX_JSON_LIST, MAX_JSON_TEXT, StopReason, TaskKind
+from ..options import (
+    MAX_CANDIDATE_SLOTS,
+    MAX_CURVE_POINTS,
+    MAX_JSON_LIST,
+    MAX_JSON_TEXT,
+    StopReason,
+    TaskKind,
+)
 
 __all__ = ["Curves", "RunMetrics", "SchemaError", "SelectionRecord", "SplitScores", "validate_metrics", "versions"]
 

@@ -103,7 +103,8 @@ def minirocket(task: Any, seed: int = 0, n_kernels: int = 10_000) -> dict[str, A
     ValueError
         If the task is not a classification task.
     """
-    from aeon.classification.convolution_based import MiniRocketClassifier  # aeon takes seconds to import: only baselines need it
+    # aeon takes seconds to import: only baselines need it
+    from aeon.classification.convolution_based import MiniRocketClassifier
 
     x_fit, y_fit, x_test, y_test = _arrays(task)
     return _score(MiniRocketClassifier(n_kernels=n_kernels, random_state=seed, n_jobs=1), x_fit, y_fit, x_test, y_test)
@@ -138,7 +139,8 @@ def dtw_1nn(task: Any, window: float | None = None, max_train: int | None = None
     """
     if window is not None and not (isinstance(window, (int, float)) and 0.0 < window <= 1.0):
         raise ValueError(f"window must be a fraction of the length in (0, 1] or None (full window), got {quote(window)}")
-    from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier  # as above: aeon on first use
+    # as above: aeon on first use
+    from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
 
     x_fit, y_fit, x_test, y_test = _arrays(task)
     x_fit, y_fit = _subsample(x_fit, y_fit, max_train, seed)

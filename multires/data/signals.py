@@ -23,14 +23,20 @@ Examples
 from __future__ import annotations
 
 import functools
+
 import numpy as np
 import pywt
 
-from multires.options import (MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, MAX_WAV_SAMPLE_RATE, MIN_SIGNAL_LENGTH,
-                              SIGNAL_NAMES)
 from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
-from multires.plaintext import quote
 from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
+from multires.options import (
+    MAX_SIGNAL_LENGTH,
+    MAX_UPLOAD_BYTES,
+    MAX_WAV_SAMPLE_RATE,
+    MIN_SIGNAL_LENGTH,
+    SIGNAL_NAMES,
+)
+from multires.plaintext import quote
 
 __all__ = ["DEMO_SIGNAL_NAMES", "digits_arrays", "load_signal"]
 
@@ -82,7 +88,8 @@ def _demo_signal(name: str, n: int) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The 1797 8x8 digits of ``sklearn.datasets.load_digits``: images (1797, 64) 0..16 and labels; read-only."""
-    from sklearn.datasets import load_digits  # scikit-learn takes about a second to import: only digits need it
+    # scikit-learn takes about a second to import: only digits need it
+    from sklearn.datasets import load_digits
 
     bunch = load_digits()
     images = bunch.data.astype(np.float64)  # (1797, 64), values 0..16, rows of the 8x8 image

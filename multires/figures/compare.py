@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 from ..options import InitKind
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = ["INIT_SYMBOLS", "init_kind", "lag_r2_caption", "lag_r2_figure", "score_ranges_figure", "seed_groups",
            "summary_row"]
@@ -132,7 +132,7 @@ def summary_row(name: str, source: str, config: Any, metrics: dict[str, Any], n_
         "name": name,
         "source": source,
         "task": task,
-        "strategy": config.tree_select,
+        "TREESELECT rule": config.tree_select,
         "init": init,
         "init kind": init_kind(wavelet, frozen),
         "test score": score,
@@ -176,7 +176,7 @@ def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
     finite score are left out.
     """
     finite = table[np.isfinite(table["test score"].astype(float))]
-    columns = ["configuration", "task", "strategy", "init kind", "init", "seeds", "mean", "low", "high", "scores",
+    columns = ["configuration", "task", "TREESELECT rule", "init kind", "init", "seeds", "mean", "low", "high", "scores",
                "models", "parameters", "memory slots / step", "distinct coefficients / layer", "config key"]
     if finite.empty:
         return pd.DataFrame(columns=columns)
@@ -185,7 +185,7 @@ def seed_groups(table: pd.DataFrame) -> pd.DataFrame:
         scores = rows_of["test score"].astype(float).to_numpy()
         first = rows_of.iloc[0]
         rows.append({
-            "configuration": first["configuration"], "task": first["task"], "strategy": first["strategy"],
+            "configuration": first["configuration"], "task": first["task"], "TREESELECT rule": first["TREESELECT rule"],
             "init kind": first["init kind"], "init": first["init"], "seeds": len(scores),
             "mean": float(scores.mean()), "low": float(scores.min()), "high": float(scores.max()),
             "scores": tuple(float(s) for s in scores), "models": tuple(rows_of["name"]),
@@ -240,7 +240,7 @@ def score_ranges_figure(groups: pd.DataFrame, title: str, x_title: str,
     baselines = dict(baselines or {})
     fig = go.Figure()
     labels = list(groups["configuration"])
-    for (tree_select, kind), rows in groups.groupby(["strategy", "init kind"], sort=False):
+    for (tree_select, kind), rows in groups.groupby(["TREESELECT rule", "init kind"], sort=False):
         error = dict(type="data", symmetric=False, array=rows["high"] - rows["mean"],
                      arrayminus=rows["mean"] - rows["low"], color="#444444", thickness=1.5, width=6)
         fig.add_trace(go.Scatter(
@@ -302,7 +302,7 @@ def lag_r2_figure(curves: Sequence[dict[str, Any]]) -> go.Figure:
         r2 = np.asarray([np.nan if v is None else v for v in row["r2 per lag"]], dtype=float)
         fig.add_trace(go.Scatter(
             x=lags, y=r2, mode="lines+markers", name=row["name"],
-            line=dict(color=TREE_SELECT_COLORS.get(row["strategy"], "#777777"), width=2.5,
+            line=dict(color=TREE_SELECT_COLORS.get(row["TREESELECT rule"], "#777777"), width=2.5,
                       dash=dashes.get(row["init kind"], "solid")),
             marker=dict(size=7),
             hovertemplate="lag %{x}<br>R² %{y:.3f}<extra>%{fullData.name}</extra>",

@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..study.results import BUDGET_COLUMNS, summarise
-from ..options import BudgetAxis
-from ..study.stats import StudyStatsError, compare_configs
 from multires.plaintext import quote
+
+from ..options import BudgetAxis
+from ..study.results import BUDGET_COLUMNS, summarise
+from ..study.stats import StudyStatsError, compare_configs
 from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = ["BASELINE_DASHES", "DEFAULT_INIT", "INIT_COLORS", "OUTCOME_STYLE", "budget_figure", "difference_figure",

@@ -33,8 +33,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 from ..study.stats import CONFIDENCE
+from .style import TREE_SELECT_COLORS, TREE_SELECT_LABELS, style_figure
 
 __all__ = [
     "UNIFORM_TEST_COLUMNS", "SETTING_LABELS", "paired_summary", "paired_t_interval", "uniform_test_caption",

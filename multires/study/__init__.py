@@ -19,7 +19,6 @@ Examples
 
 from __future__ import annotations
 
-
 from .._lazy import attach
 
 #: Public name -> the module that defines it (imported on first use).

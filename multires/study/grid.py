@@ -27,11 +27,11 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Sequence, get_args
 
+from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
+from ..plaintext import quote
 from ..training.config import TrainConfig
 from ..treeselect import default_depth
 from ..wavelets import check_wavelet_name
-from ..plaintext import quote
-from ..options import GRID_PRESET_NAMES, TREE_SELECTS, GridPreset, TreeSelect
 
 __all__ = ["GRID_PRESETS", "all_trials", "StudyGrid", "TrialSpec", "grid_preset", "init_label"]
 

@@ -21,8 +21,8 @@ from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
-from ..options import BudgetAxis
 
+from ..options import BudgetAxis
 from ..plaintext import quote
 from .parquet_layout import layout_problem
 

@@ -53,14 +53,20 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..checkpoint.io import save_run
-from ..options import DropoutMode, InitScheme
-from ..options import TREE_SELECTS
-from ..data.tasks.registry import load_task
-from ..options import TASK_NAMES
 from ..checkpoint.io import check_writable_dir, save_run
-from .threads import apply_thread_policy, resolve_threads
-from ..options import AUGMENTS, DECAYS, DEVICES, PROTOCOLS, TRAIN_LIMITS, TRAIN_PRESET_NAMES
+from ..data.tasks.registry import load_task
+from ..options import (
+    AUGMENTS,
+    DECAYS,
+    DEVICES,
+    PROTOCOLS,
+    TASK_NAMES,
+    TRAIN_LIMITS,
+    TRAIN_PRESET_NAMES,
+    TREE_SELECTS,
+    DropoutMode,
+    InitScheme,
+)
 from .config import TrainConfig
 from .device import resolve_device
 from .distributed import DistributedHooks
@@ -68,6 +74,7 @@ from .ensemble import MultiresEnsemble, save_model
 from .history import Progress, TrainingError, TrainingWarning
 from .loop import train
 from .recipe import RunRefused, check_plan, fit, plan_run
+from .threads import apply_thread_policy, resolve_threads
 
 __all__ = ["build_parser", "main"]
 

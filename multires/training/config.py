@@ -36,12 +36,25 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from ..config import MODEL_PRESETS, Architecture, ModelConfig, check_choice
-from ..options import (AUGMENTS, DECAYS, DEVICES, PROTOCOLS, TRAIN_LIMITS, TRAIN_PRESET_NAMES, Decay, Device,
-                       Protocol, TrainPreset)
 from multires.plaintext import quote
-from ..options import DropoutMode, InitScheme, Norm
+
 from ..checkpoint.jsonconfig import JsonConfig
+from ..config import MODEL_PRESETS, Architecture, ModelConfig, check_choice
+from ..options import (
+    AUGMENTS,
+    DECAYS,
+    DEVICES,
+    PROTOCOLS,
+    TRAIN_LIMITS,
+    TRAIN_PRESET_NAMES,
+    Decay,
+    Device,
+    DropoutMode,
+    InitScheme,
+    Norm,
+    Protocol,
+    TrainPreset,
+)
 from ..wavelets import check_wavelet_name
 
 __all__ = ["TRAIN_PRESETS", "TrainConfig", "preset_values"]

@@ -36,10 +36,17 @@ from safetensors.torch import load as _safetensors_load
 from safetensors.torch import save as _safetensors_save
 from torch import nn
 
+from ..checkpoint.format import (
+    ENSEMBLE_FORMAT,
+    FORMAT_VERSION,
+    MAX_HEADER_BYTES,
+    CheckpointError,
+    read_source,
+    split_ensemble,
+)
 from ..checkpoint.io import _atomic_write, _json_safe, check_layout, checkpoint_bytes, load_checkpoint
-from ..checkpoint.format import ENSEMBLE_FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, CheckpointError, read_source, split_ensemble
-from ..options import MAX_ENSEMBLE_MEMBERS
 from ..model import MultiresNet
+from ..options import MAX_ENSEMBLE_MEMBERS
 
 __all__ = ["MAX_MEMBERS", "MultiresEnsemble", "ensemble_bytes", "load_model", "model_bytes", "save_model"]
 

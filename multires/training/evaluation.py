@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from multires.plaintext import quote
-from .runcost import EVAL_BATCH, eval_batch
+
 from ..data.tasks.base import TaskData
 from ..data.tasks.builtin import recall_r2
 from ..options import Split
+from .runcost import EVAL_BATCH, eval_batch
 
 if TYPE_CHECKING:
     from ..model import MultiresNet

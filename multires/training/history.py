@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..options import StopReason, TaskKind
 from ..checkpoint.metrics import RunMetrics, SelectionRecord, versions
+from ..options import StopReason, TaskKind
 from .config import TrainConfig
 
 if TYPE_CHECKING:

@@ -13,17 +13,15 @@ Examples
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from multires.data.tasks.arrays import normalize_series, series_array
+from multires.data.tasks.arrays import _normalized, normalize_series, series_array
 from multires.options import PREDICT_NORMALIZATIONS, PredictNormalization
 from multires.plaintext import quote
-from multires.data.tasks.arrays import _normalized, series_array
 
 from .device import resolve_device
 

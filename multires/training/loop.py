@@ -51,20 +51,20 @@ import torch
 from torch import nn
 from torch.utils.data import DistributedSampler
 
+from multires.plaintext import quote
+
 from ..config import ModelConfig
 from ..data.tasks.base import TaskData
 from ..model import MultiresNet, build_model
 from ..options import StopReason
-from .config import TrainConfig
 from .augment import make_augmenter
+from .config import TrainConfig
 from .device import resolve_device
 from .diagnostics import undertrained_warnings
 from .distributed import DistributedHooks, SingleProcess
 from .evaluation import evaluate, loss_fn, running_metric, step_stats
 from .history import Progress, SelectionSnapshot, TrainHistory, TrainingError, TrainingWarning, TrainResult
 from .optimization import RunClock, build_optimizer
-from multires.plaintext import quote
-
 
 __all__ = ["BN_FORGET", "EVAL_GAP", "SELECTION_SNAPSHOTS", "forward_backward", "train"]
 

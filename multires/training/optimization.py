@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from .config import TrainConfig
-from ..options import Decay
 from multires.plaintext import quote
+
+from ..options import Decay
+from .config import TrainConfig
 
 if TYPE_CHECKING:
     from ..model import MultiresNet

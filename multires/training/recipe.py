@@ -51,11 +51,11 @@ import torch
 from sklearn.model_selection import KFold, StratifiedKFold
 from torch import nn
 
+from ..data.tasks import TaskData
+from .config import TrainConfig
 from .ensemble import MultiresEnsemble
 from .evaluation import evaluate
 from .history import Progress, TrainResult, _json_float, _jsonable
-from ..data.tasks import TaskData
-from .config import TrainConfig
 from .loop import BN_FORGET, train
 
 __all__ = [

@@ -65,10 +65,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..options import MAX_RUN_BYTES, MAX_SCORING_SECONDS, MAX_STEP_SECONDS
-from .config import TrainConfig
-from ..treeselect import memory_slots, receptive_field
 from ..cost import parameter_count
+from ..options import MAX_RUN_BYTES, MAX_SCORING_SECONDS, MAX_STEP_SECONDS
+from ..treeselect import memory_slots, receptive_field
+from .config import TrainConfig
 
 __all__ = [
     "BACKWARD_UNITS",

@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from multires.options import MAX_DATASET_SERIES
-from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData, check_seed
-from multires.data.tasks.splits import classification_task, stratified_holdout
-from multires.options import NORMALIZATIONS, Normalization
+from multires.data.tasks.splits import classification_task, validation_split
+from multires.options import MAX_DATASET_SERIES, NORMALIZATIONS, Normalization
+from multires.plaintext import quote
 
 __all__ = ["MIN_SERIES_LENGTH", "constant_note", "count_constant_series", "encode_labels", "from_arrays", "normalize_series",
            "series_array"]
@@ -278,8 +277,8 @@ def from_arrays(
     """Make a classification task from your own labelled series and their train/test split.
 
     The test split is yours, used as given. The validation split is carved from the training
-    series only: stratified, ``round(val_fraction * n)`` of each class (at least one per class
-    with two or more series), drawn from ``np.random.default_rng(seed)``.
+    series only, stratified by class and seeded
+    (:func:`~multires.data.tasks.splits.validation_split`, on scikit-learn's ``StratifiedShuffleSplit``).
 
     Parameters
     ----------
@@ -345,7 +344,7 @@ def from_arrays(
         )
     codes_train, codes_test, class_names = encode_labels(y_train, y_test)
     assert codes_test is not None
-    keep, held = stratified_holdout(codes_train, float(val_fraction), np.random.default_rng(seed))
+    keep, held = validation_split(codes_train, float(val_fraction), seed)
 
     notes: tuple[str, ...] = ()
     if normalize == "series":

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from multires.options import Readout, TaskKind
 from multires.plaintext import quote
 

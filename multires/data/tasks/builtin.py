@@ -16,11 +16,11 @@ import itertools
 import numpy as np
 import torch
 
-from multires.options import MAX_SIGNAL_LENGTH, MEMORY_INPUTS, MIN_SIGNAL_LENGTH, MemoryInputs
 from multires.data.signals import digits_arrays, load_signal
-from multires.plaintext import quote
 from multires.data.tasks.base import TaskData, check_count, check_seed
 from multires.data.tasks.splits import pooled_task
+from multires.options import MAX_SIGNAL_LENGTH, MEMORY_INPUTS, MIN_SIGNAL_LENGTH, MemoryInputs
+from multires.plaintext import quote
 
 __all__ = [
     "DEFAULT_LAGS", "INDEPENDENT_MEMORY_CHANNELS", "SIGNAL_CLASSES", "digits_task", "memory_task",

@@ -29,19 +29,17 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from multires.options import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.data.tasks.arrays import from_arrays
-from multires.options import Normalization
-from multires.plaintext import quote
 from multires.data.tasks.base import DatasetError, TaskData
 from multires.data.uploads.checks import check_upload_bytes, decode_text, upload_too_large_message
+from multires.options import MAX_DATASET_SERIES, MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES, Normalization
+from multires.plaintext import quote
 
 __all__ = [
     "DATASET_EXTENSIONS",

@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from multires.plaintext import quote
 from multires.data.tasks.base import TaskData
 from multires.data.tasks.builtin import digits_task, memory_task, signals_task
 from multires.data.tasks.files import task_from_paths
@@ -24,6 +23,7 @@ from multires.data.tasks.mnist import psmnist_task, smnist_task
 from multires.data.tasks.ucr import UCR_PREFIX, canonical_ucr_name, ucr_datasets, ucr_task
 from multires.data.tasks.windows import distant_windows_task
 from multires.options import TASK_NAMES, TaskName
+from multires.plaintext import quote
 
 __all__ = ["check_task_name", "load_task", "task_names"]
 

@@ -1,12 +1,6 @@
-"""Stratified splits, and turning split NumPy arrays into a :class:`~multires.data.tasks.base.TaskData`.
-
-Examples
---------
->>> import numpy as np
->>> labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
->>> keep, held = stratified_holdout(labels, 0.2, np.random.default_rng(0))
->>> sorted(labels[held].tolist()), len(keep)
-([0, 1], 8)
+"""Stratified splits (the three-way split of the built-in pooled tasks; the validation split carved
+from your own training series, on scikit-learn), and turning split NumPy arrays into a
+:class:`~multires.data.tasks.base.TaskData`.
 """
 
 from __future__ import annotations
@@ -20,8 +14,8 @@ __all__ = [
     "SPLIT_FRACTIONS",
     "classification_task",
     "pooled_task",
-    "stratified_holdout",
     "stratified_three_way",
+    "validation_split",
 ]
 
 SPLIT_FRACTIONS: tuple[float, float, float] = (0.7, 0.1, 0.2)
@@ -54,48 +48,35 @@ def stratified_three_way(
     return train, val, test
 
 
-def stratified_holdout(
-    labels: np.ndarray, fraction: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(keep, held)`` holding out about ``fraction`` of every class, both in random order.
+def validation_split(codes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(keep, held)`` of the training series: about ``fraction`` of them held out for
+    validation, stratified by class (scikit-learn's ``StratifiedShuffleSplit``, ``random_state=seed``),
+    both in random order.
 
-    Each class with at least two members gives ``round(fraction * n)`` of them, but at least one
-    and never all; a class with a single member stays whole in ``keep``.
+    A class of a single series stays whole in ``keep`` (it cannot be split). Of the others,
+    ``round(fraction * n)`` are held out, but at least as many as there are classes and never so many
+    that fewer stay in ``keep``; scikit-learn shares them out in proportion to the classes' sizes, so a
+    class far rarer than the others may have no series in validation.
 
-    Parameters
-    ----------
-    labels : numpy.ndarray
-        Integer class labels ``[n]``.
-    fraction : float
-        Share held out, ``0 < fraction < 1``.
-    rng : numpy.random.Generator
-        Source of the random order.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        int64 indices into ``labels``: the kept ones (e.g. training) and the held-out ones
-        (e.g. validation).
-
-    Raises
-    ------
-    DatasetError
-        If no class has two members, so nothing can be held out.
+    >>> keep, held = validation_split(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]), 0.2, seed=0)
+    >>> sorted(np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])[held].tolist()), len(keep)
+    ([0, 1], 8)
     """
-    keep: list[np.ndarray] = []
-    held: list[np.ndarray] = []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        n_held = 0 if members.size < 2 else min(max(round(fraction * members.size), 1), members.size - 1)
-        held.append(members[:n_held])
-        keep.append(members[n_held:])
-    held_all = np.concatenate(held)
-    if held_all.size == 0:
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    splittable = np.flatnonzero(np.bincount(codes)[codes] >= 2)
+    if splittable.size == 0:
         raise DatasetError(
-            f"too few training series for a validation split: {labels.size} series and no class has "
+            f"too few training series for a validation split: {codes.size} series and no class has "
             "two of them; give at least two series of some class"
         )
-    return rng.permutation(np.concatenate(keep)), rng.permutation(held_all)
+    n_classes = np.unique(codes[splittable]).size
+    n_held = min(max(round(fraction * splittable.size), n_classes), splittable.size - n_classes)
+    splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_held, random_state=seed)
+    kept, held = next(splitter.split(splittable, codes[splittable]))
+    single = np.setdiff1d(np.arange(codes.size), splittable)
+    keep = np.random.default_rng(seed).permutation(np.concatenate([splittable[kept], single]))
+    return keep.astype(np.int64), splittable[held].astype(np.int64)
 
 
 def classification_task(

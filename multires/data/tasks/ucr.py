@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from multires.data.tasks.arrays import from_arrays
+from multires.data.tasks.base import TaskData
 from multires.options import Normalization
 from multires.plaintext import quote
-from multires.data.tasks.base import TaskData
 
 __all__ = [
     "UCR_PREFIX",

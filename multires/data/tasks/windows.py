@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from multires.options import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH
 from multires.data.tasks.base import TaskData, check_count, check_seed
+from multires.options import MAX_SIGNAL_LENGTH, MIN_SIGNAL_LENGTH
 
 __all__ = [
     "DEFAULT_WINDOW_LAGS",

@@ -27,8 +27,8 @@ from multires.data.uploads.checks import (
     SignalError,
     SignalTooLongError,
     check_upload_bytes,
-    decode_text,
     checked_signal,
+    decode_text,
     upload_too_large_message,
     window_signal,
 )

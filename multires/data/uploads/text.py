@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from multires.plaintext import quote
 from multires.data.uploads.checks import ParsedSignal, SignalError, decode_text
+from multires.plaintext import quote
 
 __all__ = ["parse_text"]
 

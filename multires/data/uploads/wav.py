@@ -19,8 +19,8 @@ import wave
 
 import numpy as np
 
-from multires.options import MAX_WAV_SAMPLE_RATE
 from multires.data.uploads.checks import ParsedSignal, SignalError
+from multires.options import MAX_WAV_SAMPLE_RATE
 
 __all__ = ["parse_wav"]
 
