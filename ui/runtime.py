@@ -51,7 +51,8 @@ IDLE_SHARE = 0.6
 
 #: Imported by the preloading thread: everything the other pages and training need (not pandas).
 PRELOAD_MODULES = (
-    "torch", "multires.checkpoint.io", "multires.training.loop", "multires.data.tasks", "multires.analysis.memory",
+    "torch", "multires.checkpoint.io", "multires.training.loop", "multires.training.ensemble", "multires.data.tasks",
+    "multires.analysis.memory",
     "multires.analysis.filters", "multires.figures.filters", "multires.figures.training", "multires.figures.tree",
     "multires.figures.treeselect",
     "multires.figures.wavelets", "multires.analysis.playground", "ui.training_runner", "multires.figures.compare",
