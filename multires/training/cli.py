@@ -47,7 +47,7 @@ import sys
 import warnings
 from dataclasses import fields
 from pathlib import Path
-from typing import get_args
+from typing import Any, Callable, get_args
 
 import torch
 import torch.distributed as dist
@@ -264,13 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             task = load_task(args.task, seed=args.data_seed, **options)
             if hooks is None:
                 return _fit_one_process(args, config, task, threads)
-            bar = _Bar(rank == 0 and not args.quiet, f"{task.name} {config.tree_select}")
-            try:
-                with warnings.catch_warnings():  # printed below, once, as plain lines
-                    warnings.simplefilter("ignore", TrainingWarning)
-                    result = train(task, config, bar, distributed=hooks)
-            finally:
-                bar.close()
+            result = _with_bar(_Bar(rank == 0 and not args.quiet, f"{task.name} {config.tree_select}"),
+                               lambda bar: train(task, config, bar, distributed=hooks))
         except TrainingError as err:
             if rank == 0:
                 print(f"training failed: {err}", file=sys.stderr)
@@ -322,6 +317,16 @@ class _StageBar:
             self.bar.close()
 
 
+def _with_bar(bar: Any, run: Callable[[Any], Any]) -> Any:
+    """``run(bar)`` with the progress bar closed afterwards; training warnings are printed later, once."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrainingWarning)
+            return run(bar)
+    finally:
+        bar.close()
+
+
 def _fit_one_process(args: argparse.Namespace, config: TrainConfig, task, threads: int) -> int:
     """The recipe (:func:`multires.training.recipe.fit`) in this process: plan, refuse or run, save, report."""
     plan = plan_run(task, config, calibrate=args.calibrate)
@@ -334,13 +339,7 @@ def _fit_one_process(args: argparse.Namespace, config: TrainConfig, task, thread
             print(f"refused: {err}", file=sys.stderr)
             return 2
         print(f"warning: {err} (running anyway: --force)", file=sys.stderr)
-    bar = _StageBar(not args.quiet, task.name)
-    try:
-        with warnings.catch_warnings():  # printed below, once, as plain lines
-            warnings.simplefilter("ignore", TrainingWarning)
-            result = fit(task, config, bar, plan=plan)
-    finally:
-        bar.close()
+    result = _with_bar(_StageBar(not args.quiet, task.name), lambda bar: fit(task, config, bar, plan=plan))
     metrics = result.metrics()
     metrics.update(data_seed=args.data_seed, torch_threads=threads, device=device.type)
     try:
