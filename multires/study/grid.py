@@ -16,7 +16,7 @@ Examples
 >>> [(t.tree_select, t.memory_size, t.seed) for t in grid.trials()]
 [('fading', None, 0), ('fading', None, 1), ('uniform', 4, 0), ('uniform', 4, 1), ('uniform', 8, 0), ('uniform', 8, 1)]
 >>> sorted(GRID_PRESETS)
-['full', 'memory', 'paired', 'smoke', 'ucr']
+['full', 'memory', 'paired', 'paired-psmnist', 'smoke', 'ucr']
 """
 
 from __future__ import annotations
