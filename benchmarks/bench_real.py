@@ -259,13 +259,13 @@ def main() -> int:
     report = Report("real")
     threads = apply_thread_policy(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    print(f"datasets {', '.join(args.datasets)}; seeds {args.seeds}; threads {torch.get_num_threads()}")
     start = time.perf_counter()
     out = Path(args.out)
     if args.report_only:
         table = pd.read_csv(out / "results.csv")
         args.seeds = tuple(sorted(int(s) for s in table["seed"].unique()))
     else:
+        print(f"datasets {', '.join(args.datasets)}; seeds {args.seeds}; threads {torch.get_num_threads()}")
         _warm_up()
         table = run(args)
         _flush(table.to_dict("records"), out)
