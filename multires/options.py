@@ -119,7 +119,7 @@ SIGNAL_NAMES: tuple[str, ...] = get_args(SignalName)
 TapPreset = Literal["Haar", "db2", "db3", "sym4", "random pair"]
 TAP_PRESETS: tuple[str, ...] = get_args(TapPreset)
 #: Named study grids of ``python -m multires.study --grid``.
-GridPreset = Literal["smoke", "paired", "paired-psmnist", "full", "ucr", "memory"]
+GridPreset = Literal["smoke", "paired", "paired-psmnist", "paired-ucr-long", "full", "ucr", "memory"]
 GRID_PRESET_NAMES: tuple[str, ...] = get_args(GridPreset)
 #: Which column a memory budget reads: distinct coefficients per layer, or slots per channel.
 BudgetAxis = Literal["distinct", "per_channel"]

@@ -16,7 +16,7 @@ Examples
 >>> [(t.tree_select, t.memory_size, t.seed) for t in grid.trials()]
 [('fading', None, 0), ('fading', None, 1), ('uniform', 4, 0), ('uniform', 4, 1), ('uniform', 8, 0), ('uniform', 8, 1)]
 >>> sorted(GRID_PRESETS)
-['full', 'memory', 'paired', 'paired-psmnist', 'smoke', 'ucr']
+['full', 'memory', 'paired', 'paired-psmnist', 'paired-ucr-long', 'smoke', 'ucr']
 """
 
 from __future__ import annotations
@@ -228,6 +228,9 @@ def _memory_grids(seeds: tuple[int, ...]) -> tuple[StudyGrid, ...]:
 #: epochs of the 3,500 training digits (657 steps of 16): a short, fixed step budget, so 10 seeds fit the
 #: 2-core machine (about a minute per trial); the scores are those of briefly trained models.
 PSMNIST_PAIRED = paired_grids(("psmnist",), PAIRED_SEEDS, epochs=3, min_steps=300, max_seconds=1800.0)
+#: The two long UCR sets' part of the paired study (OSULeaf, length 427, J = 8; ACSF1, length 1,460, J = 10):
+#: the same five configurations and step budget as the short sets (width 16, 300 steps), on the same seeds.
+UCR_LONG_PAIRED = paired_grids(UCR_STUDY_TASKS[3:], PAIRED_SEEDS)
 
 #: Preset studies; each is one or more grids whose trials run together.
 GRID_PRESETS: dict[str, tuple[StudyGrid, ...]] = {
@@ -240,9 +243,12 @@ GRID_PRESETS: dict[str, tuple[StudyGrid, ...]] = {
     # ItalyPowerDemand, GunPoint and ArrowHead with the four questions' configurations, and white-noise recall for
     # "when does uniform beat fading", every configuration on seeds 0-9 (run seed by seed: a study stopped
     # early holds whole seeds of every configuration).
-    # and psMNIST (PSMNIST_PAIRED; ``paired-psmnist`` runs that part alone).
-    "paired": (*paired_grids(UCR_STUDY_TASKS[:3], PAIRED_SEEDS), *_memory_grids(PAIRED_SEEDS), *PSMNIST_PAIRED),
+    # and psMNIST (PSMNIST_PAIRED; ``paired-psmnist`` runs that part alone), and the two long UCR sets OSULeaf and
+    # ACSF1 (UCR_LONG_PAIRED; ``paired-ucr-long`` runs that part alone): all five UCR sets.
+    "paired": (*paired_grids(UCR_STUDY_TASKS[:3], PAIRED_SEEDS), *_memory_grids(PAIRED_SEEDS), *PSMNIST_PAIRED,
+               *UCR_LONG_PAIRED),
     "paired-psmnist": PSMNIST_PAIRED,
+    "paired-ucr-long": UCR_LONG_PAIRED,
     # The full grid (a Ray cluster: README "Studies"): the five UCR sets and psMNIST, rule x budget
     # (M = 4 and M = J + 1 per channel; fading keeps J + 1) x filter init (learned from Haar, frozen Haar,
     # learned from random), 10 paired seeds. psMNIST: 3,500 training digits of length 784.
