@@ -21,9 +21,10 @@ The set is chosen for comparisons the app shows:
   frozen at Haar, learned from a random start} -- the real-data models the explorer pages open on;
 * psMNIST (length 784): the same nine, M = 11.
 
-The psMNIST models are trained by the recipe ``multires-train`` runs (:func:`multires.training.fit`:
-the best epoch on the 500 validation digits; the test split is read once, at the end); the GunPoint
-ones by one run each (the best epoch on a validation carve of the training split).
+The real-data models are trained by the recipe ``multires-train`` runs (:func:`multires.training.fit`,
+its default protocol; the test split is read once, at the end): GunPoint's 50 training series by 5-fold
+cross-validation (the number of epochs with the best mean held-out accuracy) and a refit on all 50;
+psMNIST by the best epoch on its 500 validation digits. ``index.json`` and ``MODELS.md`` say which.
 
 ``--only-task ucr:GunPoint`` regenerates one task's models.
 """
@@ -132,12 +133,12 @@ def _specs() -> list[Spec]:
             f"White-noise recall, {select} TREESELECT with {MEMORY_M} slots, Haar frozen, 8 channels x 1 block: "
             "only the kept coefficients differ",
         ))
-    # Real data: every rule x every filter start. GunPoint: the app's default explorer models, one run each
-    # (the best validation epoch; made before the recipe existed and kept so the app's defaults stay put).
-    # psMNIST (length 784, J = 10: fading keeps 11 slots, uniform/learned get the same): trained by the recipe
-    # (best epoch on the 500 validation digits) at a size that keeps the nine runs to about 15 minutes on one
-    # thread; the long-cpu preset (benchmarks/bench_long.py) trains longer.
-    specs += _every_rule_and_start("gunpoint", "ucr:GunPoint", GUNPOINT_M, recipe=False,
+    # Real data: every rule x every filter start, trained by the recipe. GunPoint (the app's default explorer
+    # models): the default settings (width 48, 2 blocks, 300 steps per run), 5-fold cross-validation then a refit
+    # on all 50 training series. psMNIST (length 784, J = 10: fading keeps 11 slots, uniform/learned get the
+    # same): the best epoch on the 500 validation digits, at a size that keeps the nine runs to about 15 minutes
+    # on one thread; the long-cpu preset (benchmarks/bench_long.py) trains longer.
+    specs += _every_rule_and_start("gunpoint", "ucr:GunPoint", GUNPOINT_M, recipe=True,
                                    words="GunPoint (hand movements: gun drawn or finger pointed, 150 samples)")
     specs += _every_rule_and_start("psmnist", "psmnist", PSMNIST_M, recipe=True,
                                    words="psMNIST (handwritten digits read pixel by pixel in a fixed shuffled "
@@ -167,7 +168,24 @@ def _row(spec: Spec, metrics: dict, size: int) -> dict:
         "seed": config.seed,
         "train_time_s": metrics["train_time_s"],
         "size_bytes": size,
+        "trained_by": trained_by(metrics),
     }
+
+
+def trained_by(metrics: dict) -> str:
+    """How a model was trained, in words, from its checkpoint's metrics (the recipe records its protocol).
+
+    >>> trained_by({"protocol": {"name": "cv", "folds": 5, "refit": True, "n_train_used": 50}})
+    'recipe: 5-fold cross-validation, refit on 50 series'
+    >>> trained_by({"protocol": {"name": "holdout", "refit": False}}), trained_by({})
+    ('recipe: best validation epoch', 'one run: best validation epoch')
+    """
+    protocol = metrics.get("protocol")
+    if not protocol:
+        return "one run: best validation epoch"
+    if protocol["name"] == "cv":
+        return f"recipe: {protocol['folds']}-fold cross-validation, refit on {protocol['n_train_used']} series"
+    return "recipe: best validation epoch" + (", then refit" if protocol.get("refit") else "")
 
 
 def _parameters(row: dict) -> str:
@@ -182,14 +200,17 @@ def _markdown(rows: list[dict]) -> str:
         "Regenerate with `python scripts/make_pretrained.py` (fixed seeds, task split of seed 0, one CPU thread).",
         "Test metric: accuracy for `digits`, `signals`, `ucr:GunPoint` and `psmnist`; mean R² over the recalled lags "
         "for `memory`.",
+        "Trained by: the recipe of `multires-train` (cross-validation and a refit on the small training splits, the",
+        "best validation epoch on large ones) or one run (the best epoch on a validation carve of the training split).",
+        "Training time: every run of the recipe together (cross-validation folds and refit).",
         "Memory slots per step: coefficients each channel keeps per time step (M). Parameters: of the shipped",
         "file (a learned-selection model stores only the candidate slots some channel keeps; trained: all",
         "candidates). Training time: this machine, one thread, as measured when the models were made (the",
         "learned-selection models were regenerated while other jobs shared the CPU: slower than alone).",
         "",
         "| name | task | TREESELECT rule | init | frozen? | test metric | parameters | memory slots / step "
-        "| training time (s) | file size (KB) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| trained by | training time (s) | file size (KB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         strategy = r["tree_select"] + (f" (M={r['memory_size']})" if r["memory_size"] else "")
@@ -197,7 +218,7 @@ def _markdown(rows: list[dict]) -> str:
                   else f"R² {r['test_metric']:.3f}")
         lines.append(
             f"| {r['name']} | {r['task']} | {strategy} | {r['wavelet']} | {'yes' if r['frozen'] else 'no'} "
-            f"| {metric} | {_parameters(r)} | {r['memory_slots_per_step']} | {r['train_time_s']:.1f} "
+            f"| {metric} | {_parameters(r)} | {r['memory_slots_per_step']} | {r['trained_by']} | {r['train_time_s']:.1f} "
             f"| {r['size_bytes'] / 1024:.0f} |"
         )
     return "\n".join(lines) + "\n"
@@ -222,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         args.only = [s.name for s in specs if s.task == args.only_task]
     index_path = args.out_dir / "index.json"
     old = {r["name"]: r for r in json.loads(index_path.read_text())["models"]} if index_path.exists() else {}
+    for name, row in old.items():  # rows written before the index said how each model was trained
+        if "trained_by" not in row and (args.out_dir / row["file"]).is_file():
+            row["trained_by"] = trained_by(load_checkpoint(args.out_dir / row["file"])[2])
     tasks: dict[str, object] = {}
     rows = []
     start = time.perf_counter()

@@ -67,3 +67,18 @@ def test_learned_selection_beats_both_rules_on_the_narrow_memory_models():
     """The issue's headline, as shipped: at equal M, learned > fading and > uniform (mean test R^2)."""
     score = {m["tree_select"]: m["test_metric"] for m in INDEX if m["name"].endswith("frozen-narrow")}
     assert score["learned"] > max(score["fading"], score["uniform"])
+
+
+@pytest.mark.parametrize("entry", [m for m in INDEX if m["task"] in ("ucr:GunPoint", "psmnist")],
+                         ids=lambda m: m["name"])
+def test_real_data_models_are_trained_by_the_recipe(entry):
+    """Issue 20: the shipped real-data models come from the recipe ``multires-train`` runs (its protocol is
+    recorded in the checkpoint): GunPoint's 50 training series by cross-validation and a refit on all of them."""
+    metrics = load_checkpoint(MODELS / entry["file"])[2]
+    protocol = metrics["protocol"]
+    assert entry["trained_by"].startswith("recipe:")
+    if entry["task"] == "ucr:GunPoint":
+        assert protocol["name"] == "cv" and protocol["refit"] and protocol["n_train_used"] == 50
+        assert len(protocol["cv"]["fold_curves"]) == protocol["folds"] == 5
+    else:
+        assert protocol["name"] == "holdout"

@@ -74,7 +74,7 @@ def test_grid_refuses_bad_settings_with_a_clear_message(changes, message):
 
 
 def test_unknown_preset_lists_the_allowed_ones():
-    with pytest.raises(ValueError, match="allowed: smoke, paired, paired-psmnist, full, ucr, memory"):
+    with pytest.raises(ValueError, match="allowed: smoke, paired, paired-psmnist, paired-ucr-long, full, ucr, memory"):
         grid_preset("huge")
 
 
