@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python scripts/make_pretrained.py                 # every model, ~2-4 min on a 2-core CPU
+    python scripts/make_pretrained.py                 # every model, about an hour on one thread
     python scripts/make_pretrained.py --only digits-learned8-haar
 
 Every model is trained by :func:`multires.training.train` with a fixed seed on the task split of
