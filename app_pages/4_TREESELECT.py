@@ -28,10 +28,11 @@ from multires.figures.treeselect import (
 )
 from multires.options import MAX_ANALYSED_WINDOW
 from multires.treeselect import Slot, receptive_field
-from ui import defaults, state
+from ui import defaults, links, pickers, state
 from ui.charts import presenting, show
 from ui.class_question import class_question
 from ui.figure_cache import Named, cached_figure
+from ui.models import ModelEntry, all_models, model_filters
 from ui.reduced import show_chart
 from ui.reveal import predict_then_reveal
 from ui.safe_text import plain
@@ -53,12 +54,12 @@ FORGET_THRESHOLD = 0.1
 QUESTION_LAGS = 16  # lags offered by the "which lag is forgotten first" question
 QUESTION_CELLS = 16  # uniform cells offered by the "which cells" question
 
-def page_model(sidebar: state.ModelEntry, notice) -> state.ModelEntry:
+def page_model(sidebar: ModelEntry, notice) -> ModelEntry:
     """The sidebar's model if it learned a selection, else a page-level pick defaulting to a shipped learned one.
 
     A page that overrides the sidebar's choice says so beside the picker, where the eye already is.
     """
-    models = state.all_models()
+    models = all_models()
     learned = [name for name, e in models.items() if e.config.tree_select == "learned" and name != sidebar.name]
     if sidebar.config.tree_select == "learned" or not learned:
         st.markdown(f"Model: **{plain(sidebar.name)}** (the sidebar's)")
@@ -119,13 +120,13 @@ st.title("TREESELECT: what the memory keeps")
 st.markdown("At every step *n* the layer keeps a few cells of its tree, at fixed lags behind *n*, and mixes them "
             "linearly.")
 
-sel = state.selection()
+sel = pickers.selection()
 notice = st.container()
 top = st.columns([3, 3, 3, 1.7], gap="medium", vertical_alignment="bottom")
 with top[0]:
     entry = page_model(sel.entry, notice)
 with notice:
-    state.member_picker(entry)  # a seed ensemble: which of its models entry.net is
+    pickers.member_picker(entry)  # a seed ensemble: which of its models entry.net is
 layer = min(sel.layer, entry.config.n_layers - 1)
 channel = min(sel.channel, entry.config.d_model - 1)
 conv = entry.net.convs[layer]
@@ -146,14 +147,14 @@ if use_wavelet:
     h0, h1 = wavelet_filters(sel.wavelet)
     source = f"the fixed wavelet **{sel.wavelet}**"
 else:
-    h0, h1 = state.model_filters(entry, layer, channel)
+    h0, h1 = model_filters(entry, layer, channel)
     source = f"the learned h0/h1 of model **{plain(entry.name)}**, layer {layer}, channel {channel}"
 k = int(h0.size)
 largest_m = min(max_uniform_memory(depth, k), MAX_ANALYSED_WINDOW)  # more slots than samples analysed: no use
 default_m = int(min(conv.memory_size or depth + 1, largest_m))
 if state.once_per("_ts_m_source", (entry.name, layer, k)):  # M's default belongs to the model shown
     state.drop("ts_memory_size")
-linked_n = state.link_time_step(n_samples)  # a shared link's ?n=..., once
+linked_n = links.link_time_step(n_samples)  # a shared link's ?n=..., once
 if linked_n is not None:
     state.put("ts_n", linked_n)
 elif not 0 <= state.get("ts_n", -1) <= n_samples - 1:  # first visit, or a shorter signal now
@@ -161,7 +162,7 @@ elif not 0 <= state.get("ts_n", -1) <= n_samples - 1:  # first visit, or a short
 with top[1]:  # the value comes from session state only (a value= as well made Streamlit warn for linked n)
     n = int(st.slider("Time step n (samples)", 0, n_samples - 1, key="ts_n",
                       help="The memory is read at this time step of the sidebar's signal (shared links keep it as n)."))
-state.share_time_step(n)
+links.share_time_step(n)
 with top[2]:
     memory_size = int(st.slider("Memory size M (uniform)", 1, largest_m, default_m, key="ts_memory_size",
                                 help=f"Slots the uniform rule keeps, 1..{largest_m}. The default matches "

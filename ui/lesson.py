@@ -21,9 +21,10 @@ import streamlit as st
 
 from multires import default_depth, memory_slots, wavelet_filters
 from multires.figures.style import TREE_SELECT_LABELS
-from ui import state
+from ui import pickers
 from ui.charts import presenting, show
 from ui.figure_cache import Named, cached_figure
+from ui.models import model_filters, shipped_models
 from ui.reveal import shown
 
 __all__ = ["LESSON_MODELS", "Question", "STEPS", "Step", "step_from_link"]
@@ -64,7 +65,7 @@ def _height(normal: int) -> int:
 
 def _entry(role: str) -> Any:
     """A shipped lesson model, or the sidebar's model when it is not shipped with this copy of the app."""
-    return state.shipped_models().get(LESSON_MODELS[role]) or state.selection().entry
+    return shipped_models().get(LESSON_MODELS[role]) or pickers.selection().entry
 
 
 HOME, TREE_PAGE, FILTERS = "app_pages/0_Home.py", "app_pages/3_Coefficient_tree.py", "app_pages/2_Filters.py"
@@ -119,7 +120,7 @@ def _energy_step() -> Question:
     energy, coarsest a<sub>J</sub> on the left, finest detail b<sub>1</sub> on the right."""
     from ui.trees import energy_figure, energy_shares, heatmap_figure
 
-    x = state.cached_signal(TREE_SIGNAL, TREE_LENGTH)
+    x = pickers.cached_signal(TREE_SIGNAL, TREE_LENGTH)
     h0, h1 = wavelet_filters("haar")
     depth = default_depth(x.size, 2)
     labels, shares = energy_shares(x, h0, h1, depth)
@@ -195,7 +196,7 @@ def _kept_cells_chart(rules: tuple[str, ...], key: str) -> None:
     from multires.figures.tree import tree_heatmap
     from ui.trees import tree_rows
 
-    x = state.cached_signal(TREE_SIGNAL, TREE_LENGTH)
+    x = pickers.cached_signal(TREE_SIGNAL, TREE_LENGTH)
     h0, h1 = wavelet_filters("haar")
     n, window = x.size - 1, 2**MEMORY_DEPTH
     first = n - window - 1
@@ -280,7 +281,7 @@ def _filters_step() -> Question:
     from multires.figures.filters import taps_figure
 
     entry = _entry("default")
-    raw_h0, raw_h1 = state.model_filters(entry, 0, 0)
+    raw_h0, raw_h1 = model_filters(entry, 0, 0)
     h0, h1, _ = normalize_filters(raw_h0, raw_h1)
     fixed = wavelet_filters("haar")
     show(cached_figure(taps_figure, (h0, h1), fixed, f"learned · {entry.name}, layer 0, channel 0", "fixed · haar",
@@ -369,7 +370,7 @@ def _learned_better_step() -> Question:
     from multires.figures.compare import score_ranges_figure
     from ui.compare_data import model_rows, model_tables
 
-    models = {name: e for name, e in state.shipped_models().items() if e.metrics.get("task") == "digits"}
+    models = {name: e for name, e in shipped_models().items() if e.metrics.get("task") == "digits"}
     if not models:
         st.info("No digits models are shipped with this copy of the app.", icon=":material/info:")
         return Question("Skip this step: there are no models to compare.", ["skip"], "skip", "")
