@@ -18,7 +18,7 @@ from multires.analysis.explain import explain_prediction, kept_windows
 from multires.figures.explain import decision_figure
 from ui import defaults
 from ui.charts import show
-from ui.reveal import predict_then_reveal, verdict  # the shared predict-then-reveal component
+from ui.reveal import predict_then_reveal, reset, verdict  # the shared predict-then-reveal component
 from ui.safe_text import plain
 
 __all__ = ["class_question"]
@@ -26,8 +26,7 @@ __all__ = ["class_question"]
 
 def _next(key: str, n: int) -> None:
     st.session_state[f"{key}_index"] = (st.session_state.get(f"{key}_index", 0) + 7) % n
-    st.session_state.pop(f"{key}_shown", None)
-    st.session_state.pop(f"{key}_guess", None)
+    reset(key)
 
 
 def _answer_line(entry: Any, series: np.ndarray, why: Any, truth: int, words: list[str]) -> str:
