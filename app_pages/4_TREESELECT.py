@@ -72,20 +72,12 @@ shown_view = view.TreeselectView(entry, layer, channel, x, sel.signal_name, h0, 
                                  memory_size, largest_m, rules, labels, model_slots, analysis, choices, picked,
                                  focus_span)
 
-kept_tab, remembers_tab, questions_tab, learned_tab, cost_tab, kernel_tab = st.tabs(
-    ["Kept cells", "What it remembers", "Predict, then reveal", "Learned choice", "Cost", "One long convolution"])
-with kept_tab:
-    tabs.kept_cells_tab(shown_view)
-with remembers_tab:
-    tabs.remembers_tab(shown_view)
-with questions_tab:
-    tabs.questions_tab(shown_view)
-with learned_tab:
-    tabs.learned_tab(shown_view)
-with cost_tab:
-    tabs.cost_tab(shown_view)
-with kernel_tab:
-    tabs.kernel_tab(shown_view)
+DRAW_TAB = {"Kept cells": tabs.kept_cells_tab, "What it remembers": tabs.remembers_tab,
+            "Predict, then reveal": tabs.questions_tab, "Learned choice": tabs.learned_tab, "Cost": tabs.cost_tab,
+            "One long convolution": tabs.kernel_tab}
+for tab, draw in zip(st.tabs(list(DRAW_TAB)), DRAW_TAB.values()):
+    with tab:
+        draw(shown_view)
 
 show_uniform_test("ts_uniform_test")  # when uniform wins: the distant-windows comparison (ui/uniform_test.py)
 

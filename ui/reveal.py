@@ -11,9 +11,9 @@ that the answer is revealed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable, Hashable, Sequence
 
 import streamlit as st
 
