@@ -45,7 +45,7 @@ def _answer_line(entry: Any, series: np.ndarray, why: Any, truth: int, words: li
 
 
 def class_question(entry: Any, key: str) -> None:
-    """Draw the question for ``entry`` (a ``ui.state.ModelEntry``); nothing for models it does not fit."""
+    """Draw the question for ``entry`` (a ``ui.models.ModelEntry``); nothing for models it does not fit."""
     task = str((entry.metrics or {}).get("task") or "")
     if entry.config.head != "pool" or entry.config.d_output < 2 or not task.startswith("ucr:"):
         return
