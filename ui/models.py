@@ -24,14 +24,17 @@ if TYPE_CHECKING:  # torch is imported only where weights are used: the first pa
 
     from multires import MultiresNet
 
-__all__ = ["DEFAULT_MODEL", "MEMBER_KEY", "MODELS_DIR", "ROOT", "ModelEntry", "add_session_model", "all_models",
-           "model_filters", "remove_session_model", "session_models", "shipped_models", "shown_member"]
+__all__ = ["DEFAULT_MODEL", "MEMBER_KEY", "MODELS_DIR", "PENDING_MODEL", "REMOVED_MODEL", "ROOT", "ModelEntry",
+           "add_session_model", "all_models", "model_filters", "remove_session_model", "session_models",
+           "shipped_models", "shown_member"]
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "assets" / "models"
 #: The model a new session starts on: the paper's default layer (fading, Haar init, learned filters) trained on
 #: real data (ui.defaults; a copy without it falls back to the digits model).
 DEFAULT_MODEL = defaults.REAL_MODEL
+#: Session keys: the model to select when the sidebar's picker is next drawn, and the one just removed.
+PENDING_MODEL, REMOVED_MODEL = "pending_model", "_removed_model"
 
 
 class ModelEntry:
@@ -121,7 +124,7 @@ def add_session_model(entry: ModelEntry) -> str:
         name, i = f"{entry.name} ({i})", i + 1
     entry.name = name
     models[name] = entry
-    st.session_state["pending_model"] = name  # applied before the picker is drawn on the next run
+    st.session_state[PENDING_MODEL] = name  # applied before the picker is drawn on the next run
     return name
 
 
@@ -135,10 +138,10 @@ def remove_session_model(name: str) -> bool:
     if name not in models:
         return False
     del models[name]
-    if st.session_state.get("model") == name or st.session_state.get("pending_model") == name:
-        st.session_state.pop("pending_model", None)
+    if st.session_state.get("model") == name or st.session_state.get(PENDING_MODEL) == name:
+        st.session_state.pop(PENDING_MODEL, None)
         st.session_state["model"] = defaults.default_model(all_models())
-    st.session_state["_removed_model"] = name
+    st.session_state[REMOVED_MODEL] = name
     return True
 
 

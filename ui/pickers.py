@@ -17,7 +17,15 @@ from multires.data.signals import load_signal
 from multires.options import SIGNAL_NAMES
 from ui import defaults
 from ui.links import report_link_problem, take_link_index
-from ui.models import MEMBER_KEY, ModelEntry, all_models, remove_session_model, shown_member
+from ui.models import (
+    MEMBER_KEY,
+    PENDING_MODEL,
+    REMOVED_MODEL,
+    ModelEntry,
+    all_models,
+    remove_session_model,
+    shown_member,
+)
 from ui.state import UPLOADED, uploaded_signal
 
 __all__ = ["CHANNEL_KEY", "LAYER_KEY", "PICKER_KEYS", "SIGNAL_LENGTHS", "Selection", "cached_signal",
@@ -49,7 +57,7 @@ def model_picker() -> ModelEntry:
                          "Restore them from git or regenerate them with `python scripts/make_pretrained.py`.")
         st.stop()
     names = list(models)
-    pending = st.session_state.pop("pending_model", None)
+    pending = st.session_state.pop(PENDING_MODEL, None)
     if pending in models:
         st.session_state["model"] = pending
     if st.session_state.get("model") not in models:
@@ -61,7 +69,7 @@ def model_picker() -> ModelEntry:
         format_func=lambda n: f"{n}  ·  {models[n].source}",
         help="Shipped models come with the app; models you train or upload join this list.",
     )
-    if st.session_state.pop("_removed_model", None) is not None:
+    if st.session_state.pop(REMOVED_MODEL, None) is not None:
         st.sidebar.caption("Model removed from this session; the shipped models stay.")
     if models[name].source != "shipped":
         st.sidebar.button("Remove this model", key="remove_model", on_click=remove_session_model, args=(name,),
