@@ -68,7 +68,7 @@ def _build(family: str, scale: int):
         else:  # a real checkpoint whose metrics text is the hostile string (its tensors kept)
             from multires import ModelConfig
             from multires.checkpoint import checkpoint_bytes
-            from multires.training import build_model
+            from multires.model import build_model
 
             good = checkpoint_bytes(build_model(ModelConfig(d_model=4, n_layers=1, seq_len=32), seed=0), {})
             length = int.from_bytes(good[:8], "little")
