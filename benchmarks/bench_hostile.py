@@ -199,7 +199,7 @@ def pages_table(before: Path | None) -> tuple[str, str]:
             "caches), one fresh process per page "
             "(`benchmarks/_tab_costs.py`); 'before' is the code before the bound, measured in the same run. The "
             "TREESELECT analyses, the kernel view's rows and the learned selection's rows are bounded by one work "
-            "model (slots² x window, `multires.analysis.memory.max_analysed_slots`), each cut said in one line.")
+            "model (slots² x window, `multires.analysis.span.max_analysed_slots`), each cut said in one line.")
     return table, note
 
 

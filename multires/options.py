@@ -193,7 +193,7 @@ MAX_ANALYSIS_WORK = 128 * 128 * 4096
 slot rows, the learned selection's rows): it grows as slots² x window (a least-squares solve over the
 slots' impulse responses), so a view analyses at most ``isqrt(MAX_ANALYSIS_WORK // window)`` slots
 (128 over a 4096-sample window), the nearest the present; memories shown side by side share it
-(:func:`multires.analysis.memory.shared_analysed_slots`). A legal learned checkpoint therefore cannot
+(:func:`multires.analysis.span.shared_analysed_slots`). A legal learned checkpoint therefore cannot
 cost a page much more than the largest shipped model."""
 
 
