@@ -12,8 +12,9 @@ per process (or a few times), never per click.
   server's first script run, after Home's chart was sent, :func:`start_preloading` imports pandas on
   the script thread, and the rest in a background thread once the CPU is idle (at least
   :data:`PRELOAD_DELAY_S` later, at most :data:`PRELOAD_MAX_WAIT_S`), so the next page a user opens
-  does not wait either. The wait leaves the cores to the browser while it loads Plotly and draws the
-  first chart; importing at once would compete with it and delay that chart.
+  does not wait either; last, it starts a process that checks uploads (:mod:`ui.upload_worker`). The
+  wait leaves the cores to the browser while it loads Plotly and draws the first chart; importing at
+  once would compete with it and delay that chart.
   Never import pandas in the background thread: Plotly looks pandas up in ``sys.modules`` and,
   while another thread is still importing it, fails with "partially initialized module 'pandas'".
   The script thread's import leaves one such window, once per server: a second session drawing a

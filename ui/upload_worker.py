@@ -7,8 +7,10 @@ Here each check runs in a worker process of a small pool that every session of t
 
 * **Bounded.** :data:`~multires.options.UPLOAD_CHECK_WORKERS` workers, each running one check at a time;
   a session whose check finds every worker busy waits for one (without holding the interpreter), at most
-  :data:`~multires.options.UPLOAD_CHECK_SECONDS`. Workers are started on the first upload (``spawn``:
-  never ``fork`` from a threaded server) and kept for the next ones.
+  :data:`~multires.options.UPLOAD_CHECK_SECONDS`. Workers are started with ``spawn`` (never ``fork``
+  from a threaded server) and kept for the next checks; the server's preloading starts the first one
+  (:meth:`WorkerPool.warm`), the second starts when two checks overlap. ``spawn`` runs the server's main
+  module again in the worker: ``streamlit run`` and ``python -m streamlit run`` both guard it.
 * **Only the result crosses back**: the parsed signal, table, task or model (as large as the bounded
   upload), pickled by the worker (this project's code; the upload itself is never unpickled anywhere).
 * **The library's own errors cross intact** (``SignalError``, ``DatasetError``, ``CheckpointError``,
