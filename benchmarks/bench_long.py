@@ -78,15 +78,39 @@ def _wait(out: Path, run: tuple[str, subprocess.Popen, object]) -> None:
         raise SystemExit(f"{task} run failed (exit {proc.returncode}):\n{tail}")
 
 
+def _record(out: Path, task: str, started: float, load_before: tuple, threads: int) -> None:
+    """When the run started, the load around it and its threads: ``<out>/<task>.run.json``."""
+    (out / f"{task}.run.json").write_text(json.dumps({
+        "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)), "load_before": load_before,
+        "load_after": os.getloadavg(), "threads": threads}))
+
+
 def _train(out: Path, tasks: list[str], preset: str, extra: str, parallel: bool) -> None:
     """The runs one after the other on every core, or (``parallel``) at once with one thread each."""
+    threads = 1 if parallel else (os.cpu_count() or 1)
+    started, load = time.time(), os.getloadavg()
     if parallel:
-        runs = [_start(out, task, preset, extra, 1) for task in tasks]
+        runs = [_start(out, task, preset, extra, threads) for task in tasks]
         for run in runs:
             _wait(out, run)
+        for task in tasks:
+            _record(out, task, started, load, threads)
         return
     for task in tasks:
-        _wait(out, _start(out, task, preset, extra, os.cpu_count() or 1))
+        started, load = time.time(), os.getloadavg()
+        _wait(out, _start(out, task, preset, extra, threads))
+        _record(out, task, started, load, threads)
+
+
+def _run_info(source: Path, task: str) -> dict | None:
+    path = source / f"{task}.run.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    legacy = source / "runs.json"  # one record for every run of the directory (earlier layout)
+    if legacy.exists():
+        info = json.loads(legacy.read_text())
+        return {**info, "threads": info.get("threads", 1)}
+    return None
 
 
 def _minirocket(tasks: list[str]) -> dict[str, float]:
@@ -139,45 +163,41 @@ def main() -> int:
     if args.source is None:
         args.out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        load_before = os.getloadavg()
         _train(args.out, args.tasks, args.preset, args.extra, args.parallel)
         print(f"runs done in {time.perf_counter() - start:.0f} s", flush=True)
-        (args.out / "runs.json").write_text(json.dumps({
-            "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(time.time() - (time.perf_counter() - start))),
-            "load_before": load_before, "load_after": os.getloadavg(), "parallel": args.parallel,
-            "threads": 1 if args.parallel else (os.cpu_count() or 1)}))
     tasks = [task for task in TASKS if (source / task / "metrics.json").exists()]
     if not tasks:
         raise SystemExit(f"no finished run in {source} (expected {source}/psmnist/metrics.json or smnist)")
     saved = source / "minirocket.json"
     if args.no_minirocket:
         reference = {}
-    elif args.source is not None and saved.exists():  # the reference measured with those runs
-        reference = json.loads(saved.read_text())
-    else:
-        reference = _minirocket(tasks)
-        saved.write_text(json.dumps(reference))
+    else:  # the reference measured beside those runs; fit for a task that has none yet
+        reference = json.loads(saved.read_text()) if saved.exists() else {}
+        if args.source is None:
+            reference = {task: value for task, value in reference.items() if task not in args.tasks}
+        missing = [task for task in tasks if task not in reference]
+        if missing:
+            reference.update(_minirocket(missing))
+            saved.write_text(json.dumps(reference))
     rows = [_row(source, task, reference) for task in tasks]
     verdicts = _verdicts(rows)
     for text, ok in verdicts:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    infos = {task: _run_info(source, task) for task in tasks}
     table = markdown_table(
         ("task", "test accuracy", "MiniRocket (same run)", "wall time (min)", "printed estimate (min)",
-         "steps done / planned", "best epoch", "ended by", "parameters"),
+         "steps done / planned", "best epoch", "ended by", "parameters", "started (UTC)", "threads",
+         "load (1 min) start → end"),
         [(r["task"], f"{r['accuracy']:.3f}", "–" if r["minirocket"] is None else f"{r['minirocket']:.3f}",
           f"{r['wall_s'] / 60:.1f}", f"{r['estimate_s'] / 60:.1f}", f"{r['steps']} / {r['planned']}",
-          str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}") for r in rows],
-        "lrrrrrrlr")
-    runs = json.loads((source / "runs.json").read_text()) if (source / "runs.json").exists() else None
-    when = ("" if runs is None else
-            f"The runs started {runs['started_utc']} UTC; load average (1 / 5 / 15 min) during them "
-            f"{' / '.join(f'{v:.2f}' for v in runs['load_before'])} at the start, "
-            f"{' / '.join(f'{v:.2f}' for v in runs['load_after'])} at the end. ")
-    how = ("both runs at once, one thread each" if runs is None or runs.get("parallel", True)
-           else f"one run at a time, {runs['threads']} threads each")
-    report.write(table, when + f"`multires-train --preset {args.preset}` on {' and '.join(tasks)} (the bundled 5,000 digits: "
-                        f"3,500 train / 500 validation / 1,000 test), {how}; MiniRocket "
-                        "fit on the 4,000 training digits in the same run.",
+          str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}",
+          *(("–", "–", "–") if (i := infos[r["task"]]) is None else
+            (i["started_utc"], str(i["threads"]), f"{i['load_before'][0]:.1f} → {i['load_after'][0]:.1f}")))
+         for r in rows],
+        "lrrrrrrlrlrl")
+    report.write(table, f"`multires-train --preset {args.preset}` on {' and '.join(tasks)} (the bundled 5,000 digits: "
+                        "3,500 train / 500 validation / 1,000 test), each run with the threads in its row (one run "
+                        "at a time when it has every core); MiniRocket fit on the 4,000 training digits beside the runs.",
                  "\n".join(f"- {'PASS' if ok else 'FAIL'}: {text}" for text, ok in verdicts))
     return 0
 
