@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -76,13 +77,15 @@ def test_a_signal_check_that_cannot_finish_says_so_and_keeps_the_session(error, 
     monkeypatch.setattr(upload_worker, "check", check)
     at = open_session(TREE_PAGE)
     before = snapshot(at)
-    upload(at, "tree_upload", "wave.csv", b"".join(b"%f\n" % v for v in np.sin(np.arange(64) / 5)))
+    # the parsed file is kept by content (st.cache_data) for the whole test process: a file of this test's own
+    wave = b"".join(b"%f\n" % v for v in np.sin(np.arange(64) / 5) * (1 + [TIMEOUT, CRASH].index(error)))
+    upload(at, "tree_upload", "wave.csv", wave)
     assert_no_exception(at)
     assert_shown(at.error, f"Could not use wave.csv: {re.escape(str(error))}")
     assert snapshot(at) == before and "uploaded_signal" not in at.session_state
     at.run()
     assert check.calls == 1, "a rerun does not check the same upload again"
-    upload(at, "tree_upload", "wave.csv", b"".join(b"%f\n" % v for v in np.sin(np.arange(64) / 5)))  # again
+    upload(at, "tree_upload", "wave.csv", wave)  # again
     assert_no_exception(at)
     assert not at.error and at.session_state["uploaded_signal"]["name"] == "wave.csv"
     assert widget(at.sidebar.selectbox, "signal").value == "Uploaded signal"
@@ -110,7 +113,7 @@ def test_a_study_table_check_that_cannot_finish_says_so_and_the_shipped_study_st
     monkeypatch.setattr(upload_worker, "check", check)
     at = open_app(STUDY_PAGE)
     at.radio(key="study_source").set_value("Upload a results file").run()
-    data = SHIPPED_STUDY.read_bytes()
+    data = SHIPPED_STUDY.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n"  # not a table kept by another test
     at.file_uploader(key="study_upload").set_value(("mine.csv", data, "text/csv")).run()
     assert_no_exception(at)
     assert_shown(at.error, f"mine.csv: {re.escape(str(TIMEOUT))}")
@@ -192,12 +195,13 @@ def _state_and_ticks(pid: int) -> tuple[str, int] | None:
 
 
 class WorkerWatch(threading.Thread):
-    """Samples the server's check workers every 0.1 s: a sample is busy when a worker runs (state R) or
-    used CPU since the previous sample."""
+    """Samples the server's check workers and the server itself every 0.1 s: a sample is busy when a
+    worker runs (state R) or used CPU since the previous sample; CPU ticks of both are kept."""
 
     def __init__(self, server_pid: int) -> None:
         super().__init__(daemon=True)
-        self.server_pid, self.samples, self._stop_event = server_pid, [], threading.Event()
+        self.server_pid, self._stop_event = server_pid, threading.Event()
+        self.samples: list[tuple[float, bool, int, int]] = []  # (time, busy, worker ticks, server ticks)
 
     def run(self) -> None:
         ticks: dict[int, int] = {}
@@ -209,7 +213,8 @@ class WorkerWatch(threading.Thread):
                     continue
                 busy |= seen[0] == "R" or seen[1] > ticks.get(pid, seen[1])
                 ticks[pid] = seen[1]
-            self.samples.append((time.time(), busy))
+            server = _state_and_ticks(self.server_pid)
+            self.samples.append((time.time(), busy, sum(ticks.values()), server[1] if server else 0))
             time.sleep(0.1)
 
     def stop(self) -> None:
@@ -217,8 +222,16 @@ class WorkerWatch(threading.Thread):
         self.join(timeout=10)
 
     def busy_window(self, t0: float, t1: float) -> tuple[float, float] | None:
-        busy = [t for t, b in self.samples if b and t0 <= t <= t1]
+        busy = [t for t, b, _, _ in self.samples if b and t0 <= t <= t1]
         return (busy[0], busy[-1]) if busy else None
+
+    def cpu_seconds(self, t0: float, t1: float) -> tuple[float, float]:
+        """CPU seconds the workers and the server used between ``t0`` and ``t1``."""
+        inside = [s for s in self.samples if t0 <= s[0] <= t1]
+        if len(inside) < 2:
+            return 0.0, 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        return (inside[-1][2] - inside[0][2]) / tick, (inside[-1][3] - inside[0][3]) / tick
 
 
 def _workers_idle(server_pid: int) -> bool:
@@ -260,8 +273,12 @@ def upload_while_probing(browser, url: str, server_pid: int, health, path: Path,
     window = watch.busy_window(t0, t1)
     probes = health.samples(t0, t1)
     during = [] if window is None else [p for p in probes if p[0] >= window[0] and p[0] + p[1] <= window[1] and p[2]]
+    worker_cpu, server_cpu = watch.cpu_seconds(*window) if window else (0.0, 0.0)
     return {"shown": shown, "upload_to_message_s": round(t1 - t0, 1),
             "check_busy_s": None if window is None else round(window[1] - window[0], 1),
+            "worker_cpu_s": round(worker_cpu, 2), "server_cpu_s_during_check": round(server_cpu, 2),
+            "max_probe_latency_during_check_s": round(max((p[1] for p in probes if window and
+                                                           window[0] <= p[0] <= window[1]), default=0.0), 2),
             "probes": len(probes), "probes_answered_during_check": len(during),
             "max_probe_latency_s": round(max((p[1] for p in probes), default=0.0), 2),
             "probe_latency": health.latency(t0, t1)}
@@ -285,4 +302,5 @@ def test_the_server_answers_health_checks_while_a_heavy_upload_is_checked(tmp_pa
     record_reliability("upload_checks_off_the_server", {**seen, "file_bytes": path.stat().st_size})
     assert seen["shown"].startswith("Loaded “heavy”"), seen
     assert seen["check_busy_s"] is not None, f"no worker process of the server did the check: {seen}"
+    assert seen["server_cpu_s_during_check"] < seen["worker_cpu_s"], f"the server did the check's work: {seen}"
     assert seen["probes_answered_during_check"] >= 1, f"the server did not answer while the upload was checked: {seen}"
