@@ -165,6 +165,17 @@ def test_a_check_past_its_time_bound_is_stopped_with_a_clear_message(pool):
     assert pool.run(abs, -2) == 2
 
 
+def test_the_imports_a_check_needs_are_not_counted_in_its_time_bound(tmp_path, monkeypatch):
+    (tmp_path / "slow_to_import.py").write_text("import time\ntime.sleep(30)\nVALUE = 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # before the worker starts: it takes this path with it
+    slow = WorkerPool(workers=1, modules=())
+    try:
+        assert slow.run(abs, -6, seconds=20, needs=("slow_to_import",)) == 6
+        assert slow.run(abs, -7, seconds=20, needs=("slow_to_import",)) == 7  # imported once per worker
+    finally:
+        slow.close()
+
+
 def test_a_library_error_is_not_a_crash(pool):
     with pytest.raises(SignalError, match="unsupported file type") as raised:
         pool.run(parse_upload, b"\x00", "song.mp3")

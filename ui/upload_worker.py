@@ -9,7 +9,9 @@ Here each check runs in a worker process of a small pool that every session of t
   a session whose check finds every worker busy waits for one (without holding the interpreter), at most
   :data:`~multires.options.UPLOAD_CHECK_SECONDS`. Workers are started with ``spawn`` (never ``fork``
   from a threaded server) and kept for the next checks; the server's preloading starts the first one
-  (:meth:`WorkerPool.warm`), the second starts when two checks overlap. ``spawn`` runs the server's main
+  with every parser imported, PyTorch included (:meth:`WorkerPool.warm`), the second starts when two
+  checks overlap. A worker imports what a check needs (:data:`NEEDS`) before the check's time bound
+  starts, within :data:`START_SECONDS`. ``spawn`` runs the server's main
   module again in the worker: ``streamlit run`` and ``python -m streamlit run`` both guard it.
 * **Only the result crosses back**: the parsed signal, table, task or model (as large as the bounded
   upload), pickled by the worker (this project's code; the upload itself is never unpickled anywhere).
@@ -71,12 +73,11 @@ __all__ = [
 
 #: Run checks in the calling process (tests that watch the library's stages from inside set this).
 INLINE = False
-#: Longest a new worker may take to start and import the parsers (numpy, pandas, PyTorch), on a busy machine.
-START_SECONDS = 300.0
-#: What a worker imports when it starts: the signal parsers and pandas (text files and study tables).
-#: Dataset and checkpoint checks import PyTorch themselves, within their own time bound: importing it in
-#: every worker made the first signal upload after a start wait a minute on the busy 2-core machine.
-WORKER_MODULES = ("multires.data.uploads", "pandas")
+#: Longest a worker may take to start or to import what a check needs (a ceiling on a hang: importing
+#: PyTorch at low priority on the busy 2-core machine took minutes). Not counted in a check's own bound.
+START_SECONDS = 600.0
+#: What every worker imports when it starts: NumPy and the signal parsers.
+WORKER_MODULES = ("multires.data.uploads",)
 
 
 class UploadCheckError(RuntimeError):
@@ -164,6 +165,15 @@ def _study_table(data: bytes) -> pd.DataFrame:
     return read_results(data)
 
 
+#: What each check imports, imported before the check starts so its time bound counts the check only.
+NEEDS: dict[Callable[..., Any], tuple[str, ...]] = {
+    _signal: ("multires.data.uploads", "pandas"), _dataset: ("multires.data.tasks",),
+    _checkpoint: ("multires.training.ensemble",), _study_table: ("multires.study.results",),
+}
+#: What the server's preloading has its first worker import: every check's modules, PyTorch included.
+ALL_NEEDS = tuple(dict.fromkeys(name for names in NEEDS.values() for name in names))
+
+
 # --- in the server ----------------------------------------------------------------------------------------
 
 
@@ -174,17 +184,23 @@ class _Worker:
         self._context = context
         self._modules = modules
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._imported: set[str] = set()
 
-    def start(self) -> concurrent.futures.ProcessPoolExecutor:
-        """The running worker, started (and its modules imported) if it was not."""
+    def start(self, needs: tuple[str, ...] = ()) -> concurrent.futures.ProcessPoolExecutor:
+        """The running worker, started if it was not, with ``needs`` imported (within :data:`START_SECONDS`)."""
         if self._executor is None:
             self._executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._context,
                                                                     initializer=_prepare)
-            self._result(self._executor.submit(_ready, self._modules), START_SECONDS)
+            self._imported = set()
+        missing = tuple(name for name in (*self._modules, *needs) if name not in self._imported)
+        if missing:
+            self._result(self._executor.submit(_ready, missing), START_SECONDS)
+            self._imported.update(missing)
         return self._executor
 
-    def run(self, job: Callable[..., Any], args: tuple, seconds: float) -> Any:
-        return pickle.loads(self._result(self.start().submit(_run, job, args), seconds))
+    def run(self, job: Callable[..., Any], args: tuple, seconds: float, needs: tuple[str, ...] = ()) -> Any:
+        executor = self.start(needs)
+        return pickle.loads(self._result(executor.submit(_run, job, args), seconds))
 
     def _result(self, future: concurrent.futures.Future, seconds: float) -> Any:
         """The future's result; the job's own exception passes through as it was raised."""
@@ -239,23 +255,26 @@ class WorkerPool:
         for worker in reversed(self.workers):
             self._idle.put(worker)
 
-    def run(self, job: Callable[..., Any], *args: Any, seconds: float = UPLOAD_CHECK_SECONDS) -> Any:
-        """``job(*args)`` in a free worker: its result, or its exception; :class:`UploadCheckError` if no
-        worker became free within ``seconds`` or the job did not finish in ``seconds``."""
+    def run(self, job: Callable[..., Any], *args: Any, seconds: float = UPLOAD_CHECK_SECONDS,
+            needs: tuple[str, ...] = ()) -> Any:
+        """``job(*args)`` in a free worker, once it has imported the modules ``needs`` names: its result,
+        or its exception; :class:`UploadCheckError` if no worker became free within ``seconds`` or the
+        job did not finish in ``seconds`` (its imports are bounded by :data:`START_SECONDS` apart)."""
         try:
             worker = self._idle.get(timeout=seconds)
         except queue.Empty:
             raise UploadCheckBusy(BUSY_MESSAGE) from None
         try:
-            return worker.run(job, args, seconds)
+            return worker.run(job, args, seconds, needs)
         finally:
             self._idle.put(worker)
 
-    def warm(self) -> None:
-        """Start one worker now (the server's preloading does, so the first upload does not wait for it)."""
+    def warm(self, needs: tuple[str, ...] = ALL_NEEDS) -> None:
+        """Start one worker now with ``needs`` imported (the server's preloading does, so the first upload
+        of any kind waits for neither)."""
         worker = self._idle.get()
         try:
-            worker.start()
+            worker.start(needs)
         except UploadCheckError:  # a worker that cannot start now is started again by the first check
             pass
         finally:
@@ -288,7 +307,7 @@ def check(job: Callable[..., Any], *args: Any) -> Any:
     """``job(*args)`` in the shared pool (in this process if :data:`INLINE`)."""
     if INLINE:
         return job(*args)
-    return shared_pool().run(job, *args)
+    return shared_pool().run(job, *args, needs=NEEDS.get(job, ()))
 
 
 def read_signal(data: bytes, filename: str, column: str | None = None) -> tuple[ParsedSignal, bool]:
