@@ -234,6 +234,14 @@ class WorkerWatch(threading.Thread):
         return (inside[-1][2] - inside[0][2]) / tick, (inside[-1][3] - inside[0][3]) / tick
 
 
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+
+
 def _workers_idle(server_pid: int) -> bool:
     """Some worker exists (the preloading starts one) and none used CPU over one second."""
     workers = check_workers(server_pid)
@@ -267,6 +275,7 @@ def upload_while_probing(browser, url: str, server_pid: int, health, path: Path,
         outcome.wait_for(state="visible")
         t1 = time.time()
         watch.stop()
+        worker_mb = [round(_rss_kb(pid) / 1024) for pid in check_workers(server_pid)]
         shown = outcome.inner_text()
     finally:
         page.close()
@@ -279,7 +288,7 @@ def upload_while_probing(browser, url: str, server_pid: int, health, path: Path,
             "worker_cpu_s": round(worker_cpu, 2), "server_cpu_s_during_check": round(server_cpu, 2),
             "max_probe_latency_during_check_s": round(max((p[1] for p in probes if window and
                                                            window[0] <= p[0] <= window[1]), default=0.0), 2),
-            "probes": len(probes), "probes_answered_during_check": len(during),
+            "probes": len(probes), "probes_answered_during_check": len(during), "worker_rss_mb": worker_mb,
             "max_probe_latency_s": round(max((p[1] for p in probes), default=0.0), 2),
             "probe_latency": health.latency(t0, t1)}
 
