@@ -133,8 +133,24 @@ def _ready(modules: tuple[str, ...]) -> int:
 
 
 def _run(job: Callable[..., Any], args: tuple) -> bytes:
-    """``job(*args)``, pickled here so PyTorch tensors travel as bytes (not through shared memory)."""
-    return pickle.dumps(job(*args), protocol=pickle.HIGHEST_PROTOCOL)
+    """``job(*args)``, pickled here so PyTorch tensors travel as bytes (not through shared memory); then
+    the memory the check freed goes back to the system (an idle worker keeps its imports only)."""
+    try:
+        return pickle.dumps(job(*args), protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """Return freed heap pages to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _signal(data: bytes, filename: str, column: str | None) -> tuple[ParsedSignal, bool]:
