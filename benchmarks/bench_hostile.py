@@ -68,7 +68,7 @@ def _build(family: str, scale: int):
         else:  # a real checkpoint whose metrics text is the hostile string (its tensors kept)
             from multires import ModelConfig
             from multires.checkpoint import checkpoint_bytes
-            from multires.training import build_model
+            from multires.model import build_model
 
             good = checkpoint_bytes(build_model(ModelConfig(d_model=4, n_layers=1, seq_len=32), seed=0), {})
             length = int.from_bytes(good[:8], "little")
@@ -199,7 +199,7 @@ def pages_table(before: Path | None) -> tuple[str, str]:
             "caches), one fresh process per page "
             "(`benchmarks/_tab_costs.py`); 'before' is the code before the bound, measured in the same run. The "
             "TREESELECT analyses, the kernel view's rows and the learned selection's rows are bounded by one work "
-            "model (slots² x window, `multires.analysis.memory.max_analysed_slots`), each cut said in one line.")
+            "model (slots² x window, `multires.analysis.span.max_analysed_slots`), each cut said in one line.")
     return table, note
 
 

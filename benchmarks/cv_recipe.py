@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from multires.data.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, train  # noqa: E402
-from multires.training.recipe import recalibrate_batchnorm  # noqa: E402
+from multires.training.batchnorm import recalibrate_batchnorm  # noqa: E402
 from multires.training.threads import apply_thread_policy, resolve_threads  # noqa: E402
 
 VARIANTS: dict[str, dict] = {

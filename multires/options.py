@@ -68,7 +68,7 @@ TrainPreset = Literal["default", "paper", "paper-cpu", "long-cpu"]
 TRAIN_PRESET_NAMES: tuple[str, ...] = get_args(TrainPreset)
 #: How the recipe (:func:`multires.training.recipe.fit`) chooses the budget: ``holdout`` (best epoch on the
 #: task's validation split), ``cv`` (stratified k-fold on the training split, then a refit on all of
-#: it) or ``auto`` (``cv`` up to :data:`multires.training.recipe.CV_MAX_SERIES` training series, else holdout).
+#: it) or ``auto`` (``cv`` up to :data:`multires.training.crossval.CV_MAX_SERIES` training series, else holdout).
 Protocol = Literal["auto", "holdout", "cv"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 #: Where a run computes: ``auto`` picks CUDA, then Apple's MPS, when present, else the CPU.
@@ -204,7 +204,7 @@ MAX_ANALYSIS_WORK = 128 * 128 * 4096
 slot rows, the learned selection's rows): it grows as slots² x window (a least-squares solve over the
 slots' impulse responses), so a view analyses at most ``isqrt(MAX_ANALYSIS_WORK // window)`` slots
 (128 over a 4096-sample window), the nearest the present; memories shown side by side share it
-(:func:`multires.analysis.memory.shared_analysed_slots`). A legal learned checkpoint therefore cannot
+(:func:`multires.analysis.span.shared_analysed_slots`). A legal learned checkpoint therefore cannot
 cost a page much more than the largest shipped model."""
 
 

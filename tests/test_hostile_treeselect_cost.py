@@ -18,7 +18,7 @@ import pytest
 
 from conftest import chart_spec, open_app
 from multires import ModelConfig, memory_slots
-from multires.analysis.memory import max_analysed_slots, memory_span, nearest_slots, shared_analysed_slots
+from multires.analysis.span import max_analysed_slots, memory_span, nearest_slots, shared_analysed_slots
 from multires.model import build_model
 from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
 from ui.safe_text import unescape

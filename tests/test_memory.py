@@ -9,13 +9,12 @@ import torch
 from multires import MultiresConv
 from multires.analysis.footprint import footprint
 from multires.analysis.memory import (
-    cell_span,
     memory_capacity,
     memory_matrix,
-    memory_span,
     reconstruct_past,
     reconstruction_error_by_lag,
 )
+from multires.analysis.span import cell_span, memory_span
 from multires.kernel import slot_filters
 from multires.tree import coefficient_tree
 from multires.treeselect import Slot, memory_slots

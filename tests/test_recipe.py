@@ -3,6 +3,7 @@ diagnostics. Small synthetic tasks and tiny models; no wall-clock asserts."""
 
 from __future__ import annotations
 
+import copy as copy_module
 import json
 from types import SimpleNamespace
 
@@ -11,27 +12,26 @@ import pytest
 import torch
 
 import multires.training.evaluation as evaluation_module
-import multires.training.loop as training_module
 import multires.training.recipe as recipe_module
+import multires.training.runstate as runstate_module
 from multires.checkpoint import CheckpointError, load_checkpoint
+from multires.config import ModelConfig
 from multires.data.tasks import from_arrays
+from multires.model import build_model
 from multires.training.augment import make_augmenter
+from multires.training.batchnorm import recalibrate_batchnorm
 from multires.training.cli import main
 from multires.training.config import TrainConfig
+from multires.training.crossval import CV_MAX_SERIES, resolve_protocol
 from multires.training.device import DeviceError, available_devices, resolve_device
 from multires.training.diagnostics import plateau_gap, undertrained_warnings
 from multires.training.ensemble import MultiresEnsemble, load_model, save_model
+from multires.training.history import TrainingError
 from multires.training.inference import predict
-from multires.training.loop import _next_step_passes, train
-from multires.training.recipe import (
-    CV_MAX_SERIES,
-    RunRefused,
-    check_plan,
-    fit,
-    plan_run,
-    recalibrate_batchnorm,
-    resolve_protocol,
-)
+from multires.training.loop import train
+from multires.training.plan import RunRefused, check_plan, plan_run
+from multires.training.recipe import fit
+from multires.training.runstate import next_step_passes
 
 TINY = dict(d_model=4, n_layers=1, epochs=3, min_steps=0, batch_size=16, norm="layer", folds=3)
 
@@ -113,7 +113,7 @@ def test_refit_uses_all_training_series_and_test_is_read_once_at_the_end(task, m
 
     monkeypatch.setattr(recipe_module, "train", spy_train)
     monkeypatch.setattr(recipe_module, "evaluate", spy_eval)
-    monkeypatch.setattr(training_module, "evaluate", spy_eval)
+    monkeypatch.setattr(runstate_module, "evaluate", spy_eval)
     result = fit(task, TrainConfig(**TINY))
     kinds = [e[0] for e in events]
     assert kinds == ["train"] * 4 + ["test"]  # 3 folds, 1 refit, then the test split once
@@ -131,7 +131,7 @@ def test_no_sub_run_receives_the_test_split(task):
     poisoned = task.__class__(**{**task.__dict__, "x_test": torch.full_like(task.x_test, float("nan"))})
     result = fit(poisoned, TrainConfig(**TINY))
     assert result.protocol.name == "cv" and result.test["n"] == len(task.x_test)
-    with pytest.raises(training_module.TrainingError, match="non-finite"):
+    with pytest.raises(TrainingError, match="non-finite"):
         train(poisoned, TrainConfig(**TINY))
 
 
@@ -153,7 +153,7 @@ def test_metrics_say_which_protocol_was_used(task):
 
 
 def test_best_epoch_ties_go_to_the_later_epoch(task, monkeypatch):
-    real = training_module.evaluate
+    real = runstate_module.evaluate
 
     def flat(net, run_task, split="test"):
         score = real(net, run_task, split)
@@ -161,7 +161,7 @@ def test_best_epoch_ties_go_to_the_later_epoch(task, monkeypatch):
             score.update(metric=0.5, loss=float(np.random.default_rng().uniform()))
         return score
 
-    monkeypatch.setattr(training_module, "evaluate", flat)
+    monkeypatch.setattr(runstate_module, "evaluate", flat)
     result = train(task, TrainConfig(**{**TINY, "epochs": 4}))
     assert result.best_epoch == 4
 
@@ -229,8 +229,8 @@ def test_label_smoothing_and_augmentation_train(task):
 
 
 def test_next_step_rule_keeps_runs_within_one_step_of_the_bound():
-    assert not _next_step_passes(10.0, now=8.0, steps=8)  # next ends at 9 s
-    assert _next_step_passes(10.0, now=9.5, steps=10)  # next would end at 10.45 s
+    assert not next_step_passes(10.0, now=8.0, steps=8)  # next ends at 9 s
+    assert next_step_passes(10.0, now=9.5, steps=10)  # next would end at 10.45 s
 
 
 def test_undertrained_warnings_name_the_cause():
@@ -282,3 +282,39 @@ def test_recalibrated_batchnorm_statistics_match_the_training_data(task):
         recalibrate_batchnorm(net, x, batch_size=len(x))  # one batch: the exact statistics of x
         assert not net.training
         assert torch.allclose(net(x), net.train()(x), atol=1e-3)  # eval mode now matches batch statistics
+
+
+def _recalibrated_after_global_seed(net, x, seed):
+    """``recalibrate_batchnorm`` on a copy of ``net`` right after ``torch.manual_seed(seed)``: the
+    statistics it computed and the global generator's state before and after the call."""
+    copy = copy_module.deepcopy(net)
+    torch.manual_seed(seed)
+    before = torch.get_rng_state()
+    recalibrate_batchnorm(copy, x, batch_size=8)
+    stats = [t.clone() for name, t in copy.state_dict().items() if name.endswith(("running_mean", "running_var"))]
+    return stats, before, torch.get_rng_state()
+
+
+def test_recalibration_neither_draws_from_nor_depends_on_the_global_random_state(task):
+    """With dropout the model draws random masks in training mode: the recalibration must not (issue 19).
+
+    It ran the whole net in training mode, so every dropout layer drew from PyTorch's global
+    generator: the caller's random state moved and the statistics depended on it. Now only the
+    BatchNorm layers gather statistics and dropout is off, as when the model is scored.
+    """
+    net = build_model(ModelConfig(d_model=4, n_layers=2, dropout=0.5, norm="batch", d_input=1, d_output=3,
+                                  seq_len=task.x_train.shape[-1]), seed=0)
+    x = task.x_train
+    first, before, after = _recalibrated_after_global_seed(net, x, seed=1)
+    second, _, _ = _recalibrated_after_global_seed(net, x, seed=2)
+    assert first and all(torch.equal(a, b) for a, b in zip(first, second)), "the statistics depend on the global seed"
+    assert torch.equal(before, after), "recalibration consumed the caller's random numbers"
+    with torch.no_grad():  # the statistics are the exact ones of the eval-mode (dropout-off) inputs
+        net.eval()
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.train()
+        exact = net(x)  # one batch of all of x, batch statistics, dropout off
+        recalibrated = copy_module.deepcopy(net)
+        recalibrate_batchnorm(recalibrated, x, batch_size=len(x))
+        assert torch.allclose(recalibrated(x), exact, atol=1e-3)  # running_var is the unbiased estimate

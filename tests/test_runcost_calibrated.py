@@ -20,7 +20,8 @@ from multires.model import build_model
 from multires.training.calibrate import CALIBRATION_MAX_STEPS, measure_rates, time_steps
 from multires.training.cli import main
 from multires.training.config import TrainConfig
-from multires.training.recipe import RunRefused, check_plan, fit, plan_run
+from multires.training.plan import RunRefused, check_plan, plan_run
+from multires.training.recipe import fit
 from multires.training.runcost import MeasuredRates, TaskShape, estimate_run
 
 TINY = dict(d_model=4, n_layers=1, epochs=2, min_steps=0, batch_size=8, folds=2)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import multires.training.loop as training_module
+import multires.training.runstate as runstate_module
 from multires import wavelet_filters
 from multires.data.tasks import load_task
 from multires.model import build_model
@@ -27,6 +27,7 @@ from multires.training import (
     train,
 )
 from multires.training.config import preset_values
+from multires.training.diagnostics import score_warnings
 from multires.training.optimization import WARMUP_FRACTION, build_optimizer, lr_factor, param_groups
 
 # A small model that still learns digits well above chance (10 %) in two short epochs.
@@ -318,9 +319,9 @@ def test_train_score_gap_warning(digits):
     result = train(digits, TrainConfig(d_model=4, epochs=1, min_steps=0, norm="layer"))
     faked = dataclasses.replace(result, train={**result.train, "metric": 0.52}, best_epoch=1,
                                 history=dataclasses.replace(result.history, epoch_train=[0.96]))
-    messages = training_module._score_warnings(faked)
+    messages = score_warnings(faked)
     assert len(messages) == 1 and "0.520" in messages[0] and "0.960" in messages[0]
-    assert training_module._score_warnings(dataclasses.replace(faked, train={**result.train, "metric": 0.9})) == []
+    assert score_warnings(dataclasses.replace(faked, train={**result.train, "metric": 0.9})) == []
 
 
 def test_result_train_score_is_eval_mode_on_the_training_split(digits):
@@ -357,7 +358,7 @@ def test_select_best_false_keeps_the_last_epoch(digits):
 
 def test_patience_stops_after_that_many_epochs_without_improvement(digits, monkeypatch):
     scripted = iter([0.5, 0.6, 0.55, 0.58, 0.59, 0.9, 0.9])
-    real = training_module.evaluate
+    real = runstate_module.evaluate
 
     def fake(net, task, split="test"):
         score = real(net, task, split)
@@ -365,7 +366,7 @@ def test_patience_stops_after_that_many_epochs_without_improvement(digits, monke
             score.update(metric=next(scripted), loss=1.0)
         return score
 
-    monkeypatch.setattr(training_module, "evaluate", fake)
+    monkeypatch.setattr(runstate_module, "evaluate", fake)
     result = train(digits, TrainConfig(d_model=4, epochs=10, min_steps=0, batch_size=256, patience=3, norm="layer"))
     assert result.stopped and result.stop_reason == "early_stopping"
     assert result.epochs_done == 5 and result.best_epoch == 2

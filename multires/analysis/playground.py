@@ -3,7 +3,7 @@
 The wavelet playground lets a student set the taps of ``h0`` (and optionally ``h1``) and see what
 makes a pair a wavelet. This module holds the pure part: where the starting taps come from, what
 counts as a usable pair, and the quadrature-mirror highpass. The diagnostics themselves are
-:func:`multires.analysis.filters.filter_diagnostics` and :func:`multires.analysis.filters.cascade`.
+:func:`multires.analysis.filters.filter_diagnostics` and :func:`multires.analysis.cascade.cascade`.
 
 Taps are in the layer's cross-correlation convention (``h0 = dec_lo[::-1]``, docs/design.md, section 1).
 

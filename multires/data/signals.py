@@ -12,12 +12,9 @@
 
 Examples
 --------
->>> from multires.data.signals import load_signal, parse_upload
+>>> from multires.data.signals import load_signal
 >>> load_signal("Doppler", n=256).shape
 (256,)
->>> parsed = parse_upload(b"t,volts\\n0,0.5\\n1,0.25\\n2,0\\n3,1\\n4,2\\n5,3\\n6,4\\n7,5\\n", "x.csv")
->>> parsed.columns, parsed.column
-(('t', 'volts'), 't')
 """
 
 from __future__ import annotations

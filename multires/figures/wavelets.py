@@ -1,7 +1,7 @@
 """Figures of continuous wavelets: the mother wavelet, its dilated/shifted family, their Gram matrix.
 
-Inputs are the plain arrays of :func:`multires.analysis.filters.wavelet_family` and
-:func:`multires.analysis.filters.family_gram`.
+Inputs are the plain arrays of :func:`multires.analysis.families.wavelet_family` and
+:func:`multires.analysis.families.family_gram`.
 
 Examples
 --------

@@ -73,7 +73,8 @@ from .distributed import DistributedHooks
 from .ensemble import MultiresEnsemble, save_model
 from .history import Progress, TrainingError, TrainingWarning
 from .loop import train
-from .recipe import RunRefused, check_plan, fit, plan_run
+from .plan import RunRefused, check_plan, plan_run
+from .recipe import fit
 from .threads import apply_thread_policy, resolve_threads
 
 __all__ = ["build_parser", "main"]

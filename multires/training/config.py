@@ -207,6 +207,27 @@ class TrainConfig(Architecture):
             raise ValueError(f"steps_per_epoch must be at least 1, got {steps_per_epoch}")
         return max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
 
+    def with_values(self, **changes: Any) -> TrainConfig:
+        """This config with ``changes``, every value kept as given (``dataclasses.replace`` would let
+        the preset refill a field set to its default value).
+
+        >>> import dataclasses
+        >>> paper = TrainConfig.from_preset("paper")  # min_steps 0; the default is 300
+        >>> paper.with_values(min_steps=300).min_steps, dataclasses.replace(paper, min_steps=300).min_steps
+        (300, 0)
+        """
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def for_epochs(self, epochs: int, n_train: int, **changes: Any) -> TrainConfig:
+        """This config set to exactly ``epochs`` epochs over ``n_train`` series, as a step count
+        (``epochs`` is capped by ``TRAIN_LIMITS``, ``min_steps`` much higher); plus ``changes``.
+
+        >>> config = TrainConfig(batch_size=16).for_epochs(500, n_train=40)
+        >>> config.epochs, config.min_steps, config.total_epochs(steps_per_epoch=3)
+        (1, 1500, 500)
+        """
+        return self.with_values(epochs=1, min_steps=epochs * math.ceil(n_train / self.batch_size), **changes)
+
     def model_config(self, task: Any) -> ModelConfig:
         """The :class:`~multires.ModelConfig` of this run on ``task`` (a ``TaskData``; validated)."""
         return ModelConfig(**{**self.architecture(), "dropout": float(self.dropout)}, d_input=task.channels_in,

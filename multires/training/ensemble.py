@@ -2,7 +2,7 @@
 
 :class:`MultiresEnsemble` averages its members' class *probabilities* (classification; the mean
 output for recall) and returns their log, so ``argmax`` of its output is the ensemble's vote and
-:func:`multires.predict`, :func:`multires.evaluation.evaluate` and cross entropy work unchanged.
+:func:`multires.predict`, :func:`multires.training.evaluation.evaluate` and cross entropy work unchanged.
 Inspection that needs one network (filters, memory trees) reads the first member:
 ``ensemble.config``, ``ensemble.convs`` and ``ensemble.layers`` are member 0's.
 
