@@ -14,12 +14,12 @@ run_started = run_timing.start()  # off unless WME_RUN_TIMES is set (the capacit
 runtime.limit_torch_threads()  # before anything imports torch
 runtime.await_module("pandas")  # another session may be importing pandas right now: Plotly must not see it half-done
 
-from ui import state, training_runner  # noqa: E402 - torch-free: torch loads after the first page
+from ui import links, models, pickers, presentation, training_runner  # noqa: E402 - torch-free: torch loads after the first page
 from ui.safe_text import plain  # noqa: E402
 
 # The favicon is a file served by this server (/media/...): a Material icon as page icon made the browser fetch
 # it from fonts.gstatic.com on every page load, and an emoji loads Streamlit's emoji table (0.2-0.6 s of cold start).
-st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=str(state.ROOT / "assets" / "icon.png"),
+st.set_page_config(page_title="Wavelet Memory Explorer", page_icon=str(models.ROOT / "assets" / "icon.png"),
                    layout="wide")
 
 HOME = st.Page("app_pages/0_Home.py", title="Home", icon=":material/home:", default=True)
@@ -37,32 +37,30 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 
-state.apply_query_params()
-state.presentation_layout()  # before anything is drawn: the sidebar's initial state and page fonts
+links.apply_query_params()
+presentation.presentation_layout()  # before anything is drawn: the sidebar's initial state and page fonts
 # A training run that finished in the background joins the session's models (and is selected)
 # before the sidebar is drawn, whichever page the user is on.
-collected = training_runner.collect_finished()
-if collected is not None and collected.result is not None:
-    st.session_state["train_result_model"] = collected.name
+training_runner.collect_finished()
 notices = st.container()  # the link's problems, above the page even when the pickers come after it
 
 
-def sidebar_controls(pickers: bool) -> None:
+def sidebar_controls(show_pickers: bool) -> None:
     """The presentation switch, then the pickers every page shares (pages read them through
-    ``state.selection()``); a page that reads none (Home) keeps their values without drawing them."""
-    state.presentation_toggle()
-    if pickers:
+    ``pickers.selection()``); a page that reads none (Home) keeps their values without drawing them."""
+    presentation.presentation_toggle()
+    if show_pickers:
         with st.sidebar:
             st.caption("Shared by every page")
-        entry = state.model_picker()
-        layer, channel = state.layer_channel_picker(entry)
-        signal_name, signal = state.signal_picker()
-        wavelet = state.wavelet_picker()
-        state.set_selection(state.Selection(entry, layer, channel, signal_name, signal, wavelet))
+        entry = pickers.model_picker()
+        layer, channel = pickers.layer_channel_picker(entry)
+        signal_name, signal = pickers.signal_picker()
+        wavelet = pickers.wavelet_picker()
+        pickers.set_selection(pickers.Selection(entry, layer, channel, signal_name, signal, wavelet))
     else:
-        state.keep_picker_choices()
+        pickers.keep_picker_choices()
         st.sidebar.caption("The model, signal and wavelet pickers are on the pages that use them.")
-    for problem in state.query_problems():
+    for problem in links.query_problems():
         notices.warning(f"Ignored a link parameter: {plain(problem)}.", icon=":material/link_off:")
 
 
@@ -71,11 +69,11 @@ def sidebar_controls(pickers: bool) -> None:
 # the browser's work before the chart on a 2-core machine). Every other page draws the pickers first.
 if page is HOME:
     page.run()
-    sidebar_controls(pickers=state.pickers_on_home())
+    sidebar_controls(show_pickers=links.pickers_on_home())
 else:
-    sidebar_controls(pickers=True)
+    sidebar_controls(show_pickers=True)
     page.run()
-state.share_view()
+links.share_view()
 runtime.start_preloading()  # once per server, after the first page: pandas now, torch and the model code later
 runtime.freeze_long_lived_objects()  # keeps Streamlit's post-run full GC from stalling the server
 run_timing.finish(run_started, page.url_path)

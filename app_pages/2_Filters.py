@@ -17,7 +17,7 @@ from multires.figures.filters import (
     taps_figure,
 )
 from multires.wavelets import wavelet_filters
-from ui import defaults, state
+from ui import defaults, models, pickers
 from ui.charts import presenting, show
 from ui.figure_cache import cached_figure
 from ui.reduced import show_chart
@@ -60,7 +60,7 @@ def cascade_of(h0: np.ndarray, h1: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return cascade(h0, h1, level=CASCADE_LEVEL)
 
 
-sel = state.selection()
+sel = pickers.selection()
 entry, layer, channel, wavelet = sel.entry, sel.layer, sel.channel, sel.wavelet
 config = entry.config
 frozen = bool((entry.metrics.get("train_config") or {}).get("freeze_filters", False))
@@ -72,11 +72,11 @@ st.markdown(
     f"**{wavelet}**. Every level of the tree reuses this one pair: **h0** (lowpass) makes the approximations, "
     "**h1** (highpass) the details."
 )
-state.member_picker(entry)  # a seed ensemble: which of its models entry.net is
+pickers.member_picker(entry)  # a seed ensemble: which of its models entry.net is
 if not presenting():  # presenting, the key chart needs the line: the note is one switch away
     st.caption(plain(defaults.model_note(entry)))
 
-raw_h0, raw_h1 = state.model_filters(entry, layer, channel)
+raw_h0, raw_h1 = models.model_filters(entry, layer, channel)
 fix_h0, fix_h1 = wavelet_filters(wavelet)
 summary = st.columns([1.1, 1, 1, 1.1, 0.9])
 normalise = summary[4].toggle(

@@ -14,8 +14,8 @@ from multires.figures.tree import tree_heatmap
 from multires.figures.wavelets import mother_wavelet_figure
 from multires.treeselect import default_depth
 from multires.wavelets import wavelet_filters
+from ui import pickers
 from ui import playground_state as pg
-from ui import state
 from ui.charts import show
 from ui.figure_cache import cached_figure
 from ui.reduced import show_chart
@@ -85,7 +85,7 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
                     + (f" · nearest named wavelet **{diag.nearest_wavelet}** (distance {diag.nearest_distance:.3f})"
                        if diag.nearest_wavelet else " · no orthogonal wavelet has this length"))
 
-    checks, response, tree = st.tabs(["Checks", "Frequency response", f"Coefficient tree of {plain(state.selection().signal_name)}"])
+    checks, response, tree = st.tabs(["Checks", "Frequency response", f"Coefficient tree of {plain(pickers.selection().signal_name)}"])
     with checks:
         rows = [r for r in diag.rows() if r["ideal"] is not None]
         st.table({"check": [r["quantity"] for r in rows],
@@ -105,9 +105,9 @@ def draw_results(h0: np.ndarray, h1: np.ndarray, chart: DeltaGenerator, verdict_
         st.caption("Gain of h0 (blue) and h1 (orange) from slow (0) to fastest (0.5 cycles/sample): a wavelet pair "
                    "splits the band, h0 passes 0 and blocks 0.5, h1 the reverse. Dashed: the nearest named wavelet.")
     with tree:
-        signal = state.selection().signal
+        signal = pickers.selection().signal
         rows = tree_rows(signal, h0, h1, default_depth(signal.size, h0.size))
-        show_chart(cached_figure(tree_heatmap, rows, f"Coefficient tree of {figure_text(state.selection().signal_name)} with your filters"),
+        show_chart(cached_figure(tree_heatmap, rows, f"Coefficient tree of {figure_text(pickers.selection().signal_name)} with your filters"),
                    key="pg_tree", file_name="playground_tree.csv",
                    exact=lambda: {"t": np.arange(signal.size), "x": signal, **dict(rows)})
         st.caption("Rows a_J (top) to b_1 (bottom), time left to right, each row scaled to its largest |value|: "

@@ -7,7 +7,7 @@ import streamlit as st
 
 from multires import default_depth, wavelet_filters
 from multires.figures.tree import signal_figure
-from ui import defaults, state
+from ui import defaults, models, pickers
 from ui.charts import presenting, show
 from ui.figure_cache import cached_figure
 from ui.reduced import csv_bytes, show_chart
@@ -37,11 +37,11 @@ st.markdown(
     unsafe_allow_html=True,
 )
 
-sel = state.selection()
-state.member_picker(sel.entry)  # a seed ensemble: which of its models sel.entry.net is
+sel = pickers.selection()
+pickers.member_picker(sel.entry)  # a seed ensemble: which of its models sel.entry.net is
 x = np.asarray(sel.signal, dtype=np.float64)
 n_samples = x.size
-model_h0, model_h1 = state.model_filters(sel.entry, sel.layer, sel.channel)
+model_h0, model_h1 = models.model_filters(sel.entry, sel.layer, sel.channel)
 wave_h0, wave_h1 = wavelet_filters(sel.wavelet)
 model_depth = sel.entry.net.convs[sel.layer].depth
 

@@ -1,8 +1,8 @@
 """Train: a small MultiresConv model on a real or your own dataset, with live curves and live filters.
 
-Training runs in a background thread of this session (``ui.training_runner``); this page starts it,
-polls it with a fragment while it runs (curves, the filters h0/h1 and a learned selection change
-as it trains), and the finished models join the session's models (every page can show them).
+Training runs in a background thread of this session (``ui.training_run``, started by
+``ui.training_runner``); this page starts it, polls it with a fragment while it runs (curves, the
+filters h0/h1 and a learned selection change as it trains), and the finished models join the session's models (every page can show them).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ with panel:
                 st.error(plain(task_error), icon=":material/error:")
         else:
             with st.empty(), st.spinner("Loading the dataset…"):  # one element in every run: no remounts below
-                task = runner.cached_task(task_name)
+                task = data.cached_task(task_name)
         if task is not None:
             size = data.dataset_summary(task)
             classes = f"{size['classes']} classes" if size["kind"] == "classify" else f"{len(task.lags)} recall lags"

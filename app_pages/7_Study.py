@@ -12,7 +12,7 @@ from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
 from multires.plaintext import short
 from multires.study.grid import GRID_PRESETS
 from multires.study.results import StudyResultsError, read_results, summarise
-from ui import state
+from ui import models
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
@@ -21,7 +21,7 @@ from ui.train_data import BASELINES_CSV, measured_baselines, task_label
 from ui.upload_cache import upload_cache
 from ui.upload_worker import UploadCheckError, read_study_table
 
-STUDIES_DIR = state.ROOT / "assets" / "studies"
+STUDIES_DIR = models.ROOT / "assets" / "studies"
 UPLOAD = "Upload a results file"
 _UNFINISHED_KEY = "study_upload_unfinished"  # session_state: (file id, message) of a check that could not finish
 BUDGET_AXES = {"distinct": "Distinct coefficients per layer", "per_channel": "Slots per channel (M)"}

@@ -30,8 +30,7 @@ forward.button("Next", key="lesson_next", icon=":material/arrow_forward:", on_cl
 st.markdown(current.sentence, unsafe_allow_html=True)
 question = current.draw()
 
-key = f"lesson_q_{current.draw.__name__.strip('_').removesuffix('_step')}"
-asked = predict_then_reveal(key, question.options, prompt=f"**Predict:** {question.prompt}", label="Your answer")
+asked = predict_then_reveal(current.question_key, question.options, prompt=f"**Predict:** {question.prompt}", label="Your answer")
 if asked.shown:
     right = asked.guess == question.answer
     verdict(right, ("Right: " if right else f"Not quite (you said: {asked.guess or 'nothing'}). The answer: ")

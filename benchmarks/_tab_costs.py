@@ -79,7 +79,7 @@ def main() -> None:
     from multires import ModelConfig
     from multires.checkpoint import checkpoint_bytes, load_checkpoint
     from multires.model import build_model
-    from ui.state import ModelEntry
+    from ui.models import ModelEntry
 
     data = checkpoint_bytes(build_model(ModelConfig(**HOSTILE), seed=0).eval(), {"task": "digits"})
     net, _config, metrics = load_checkpoint(data)

@@ -201,7 +201,8 @@ def _app_at(length: int):
     import numpy as np
     from streamlit.testing.v1 import AppTest
 
-    from ui.state import SIGNAL_LENGTHS, UPLOADED
+    from ui.pickers import SIGNAL_LENGTHS
+    from ui.state import UPLOADED
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
@@ -280,7 +281,7 @@ def _pick_signal(page, url: str, log: Path, length: int) -> None:
     """Open the Coefficient tree page and pick the signal and its length in the sidebar, as a user
     does (a link setting the signal would also put the pickers on Home, which a session normally
     does not draw)."""
-    from ui.state import SIGNAL_LENGTHS
+    from ui.pickers import SIGNAL_LENGTHS
 
     page.goto(f"{url}/tree")
     page.wait_for_selector(".js-plotly-plot", timeout=CHART_TIMEOUT_MS)
@@ -312,7 +313,7 @@ def server_warm_runs(repeats: int, length: int) -> dict[str, float]:
     Chromium clicks to each page and reruns it with ``r``."""
     from playwright.sync_api import sync_playwright
 
-    from ui.state import SIGNAL_LENGTHS
+    from ui.pickers import SIGNAL_LENGTHS
 
     if length not in SIGNAL_LENGTHS:
         raise ValueError(f"the server's warm runs need a length the sidebar offers ({SIGNAL_LENGTHS}), not {length}")

@@ -254,7 +254,7 @@ TRAIN_LIMITS: dict[str, tuple[float, float]] = {
 
 MAX_RUN_BYTES = 3 * 2**29
 """Most memory one training run may add to the server (1.5 GiB). The server idles at about 0.85 GB
-and two runs train at once (``ui.training_runner.MAX_CONCURRENT_RUNS``): 0.85 + 2 x 1.5 = 3.85 GB
+and two runs train at once (``ui.training_run.MAX_CONCURRENT_RUNS``): 0.85 + 2 x 1.5 = 3.85 GB
 stays inside a small machine's RAM."""
 
 MAX_STEP_SECONDS = 2.0

@@ -47,7 +47,7 @@ from multires.data.tasks import load_task  # noqa: E402
 from multires.training import TrainConfig, fit, train  # noqa: E402
 
 OUT_DIR = ROOT / "assets" / "models"
-TASK_SEED = 0  # the app's split (ui.training_runner.TASK_SEED)
+TASK_SEED = 0  # the app's split (ui.train_data.TASK_SEED)
 SEED = 0
 MAX_MODEL_BYTES = 2**20
 # digits: 1 + 2 levels coarse-to-fine on the uniform grid (a6, b6, b5 x2, b4 x4) = 8 slots.

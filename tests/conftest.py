@@ -162,7 +162,7 @@ def session_model():
     """A small trained-looking session model (3 layers, 4 channels), so layer 2 and channel 3 exist."""
     from multires import ModelConfig
     from multires.model import build_model
-    from ui.state import ModelEntry
+    from ui.models import ModelEntry
 
     net = build_model(ModelConfig(d_model=4, n_layers=3, seq_len=64, wavelet="haar"), seed=7).eval()
     return ModelEntry(SESSION_MODEL, net, {"task": "digits"}, "trained")

@@ -31,8 +31,8 @@ from multires.training.history import TrainingWarning
 from multires.training.inference import predict_proba
 from multires.training.recipe import fit
 from ui.class_question import _answer_line
+from ui.models import MEMBER_KEY, ModelEntry
 from ui.safe_text import unescape
-from ui.state import MEMBER_KEY, ModelEntry
 
 TRAIN, FILTERS, TREE, TREESELECT, COMPARE = (
     "app_pages/5_Train.py", "app_pages/2_Filters.py", "app_pages/3_Coefficient_tree.py",

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import APP, chart_spec, open_app
 from multires import ModelConfig, MultiresNet, kept_cells, max_uniform_memory, memory_slots
 from ui import defaults
-from ui.state import UPLOADED, ModelEntry
+from ui.models import ModelEntry
+from ui.state import UPLOADED
 
 SEED = 3
 FADING, LEARNED = "test fading net", "test learned net"

@@ -33,9 +33,9 @@ from multires.figures.training import (
 )
 from multires.training import Progress, TrainConfig
 from test_figures_filters import _assert_labelled
-from ui import training_runner
+from ui import training_run, training_runner
+from ui.models import ModelEntry
 from ui.safe_text import unescape
-from ui.state import ModelEntry
 
 TRAINING_DEADLINE_S = 600  # the tiny run takes a few seconds; this only guards against a hang
 MODEL = "test model · haar · 4×2"
@@ -117,7 +117,7 @@ def test_filters_raw_toggle_shows_unnormalised_taps():
 # --- Train and Compare -----------------------------------------------------------------------------
 
 
-def _wait_for_collected(at: AppTest) -> training_runner.TrainingRun:
+def _wait_for_collected(at: AppTest) -> training_run.TrainingRun:
     deadline = time.monotonic() + TRAINING_DEADLINE_S
     while time.monotonic() < deadline:
         time.sleep(0.25)
@@ -247,17 +247,17 @@ def _progress(step: int) -> Progress:
 
 
 def test_runner_callback_records_curves_and_stops_when_the_session_is_gone(monkeypatch):
-    run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id="gone")
+    run = training_run.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id="gone")
     connected = {"value": True}
-    monkeypatch.setattr(training_runner, "_session_connected", lambda session_id: connected["value"])
-    monkeypatch.setattr(training_runner, "SESSION_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(training_run, "_session_connected", lambda session_id: connected["value"])
+    monkeypatch.setattr(training_run, "SESSION_GRACE_SECONDS", 0.0)
     assert run._callback(_progress(1)) is False
     assert run._check_session(0.0) is False  # the watcher's look: connected
     connected["value"] = False
     assert run._check_session(1.0) is False  # first sight of a missing session starts the grace period
     assert run._callback(_progress(2)) is False
     assert run._check_session(1.0) is True  # gone for the (zero) grace period: stopped
-    with pytest.raises(training_runner._SessionGone):  # the step in progress is the last: train() ends unscored
+    with pytest.raises(training_run._SessionGone):  # the step in progress is the last: train() ends unscored
         run._callback(_progress(10))
     assert run.stop_cause == "session closed"
     curves = run.curves()
@@ -265,7 +265,7 @@ def test_runner_callback_records_curves_and_stops_when_the_session_is_gone(monke
 
 
 def test_runner_stop_button_cause_is_kept():
-    run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
+    run = training_run.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
     run.request_stop()
     run.request_stop("session closed")
     assert run.stop_event.is_set() and run.stop_cause == "Stop button"

@@ -22,9 +22,9 @@ from multires import ModelConfig, MultiresNet
 from multires.data.tasks import load_task
 from multires.study.results import baseline_levels, read_baselines
 from multires.training import Progress, TrainConfig
-from ui import training_runner
+from ui import train_data, training_run
+from ui.models import ModelEntry
 from ui.safe_text import unescape
-from ui.state import ModelEntry
 
 TRAIN, COMPARE = "app_pages/5_Train.py", "app_pages/6_Compare.py"
 BASELINES_CSV = ROOT / "assets" / "studies" / "baselines.csv"
@@ -49,7 +49,7 @@ def _tiny(at: AppTest, seconds: int = 5) -> None:
     at.run()
 
 
-def _train_to_end(at: AppTest) -> training_runner.TrainingRun:
+def _train_to_end(at: AppTest) -> training_run.TrainingRun:
     at.button(key="train_start").click().run()
     assert_no_exception(at)
     deadline = time.monotonic() + RUN_DEADLINE_S
@@ -200,10 +200,10 @@ def _progress(step: int, net: MultiresNet | None = None) -> Progress:
 
 
 def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
-    monkeypatch.setattr(training_runner, "LIVE_SECONDS", 0.0)  # copy at every step
+    monkeypatch.setattr(training_run, "LIVE_SECONDS", 0.0)  # copy at every step
     net = MultiresNet(ModelConfig(d_model=3, n_layers=2, seq_len=64, wavelet="haar", tree_select="learned",
                                   memory_size=3))
-    run = training_runner.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
+    run = training_run.TrainingRun("m", "digits", TrainConfig(max_seconds=10.0), session_id=None)
     run._start_model(net)
     start = run.curves()["initial"]
     assert start.step == 0 and start.h0.shape == (2, 3, 2) and start.learned_layers == (0, 1)
@@ -224,16 +224,16 @@ def test_live_filters_follow_the_model_as_the_callback_sees_it(monkeypatch):
 
 @pytest.mark.slow  # a real training run: among the slowest tests
 def test_live_filters_change_during_a_real_run(monkeypatch):
-    monkeypatch.setattr(training_runner, "LIVE_SECONDS", 0.0)
+    monkeypatch.setattr(training_run, "LIVE_SECONDS", 0.0)
     seen: list[tuple[int, np.ndarray]] = []
-    original = training_runner.TrainingRun._callback
+    original = training_run.TrainingRun._callback
 
     def spy(self, progress):
         stop = original(self, progress)
         seen.append((self.live.step, self.live.h0.copy()))
         return stop
 
-    monkeypatch.setattr(training_runner.TrainingRun, "_callback", spy)
+    monkeypatch.setattr(training_run.TrainingRun, "_callback", spy)
     built: list[dict[str, torch.Tensor]] = []  # every model build_model made, as built
     original_build = model_module.build_model
 
@@ -246,7 +246,7 @@ def test_live_filters_change_during_a_real_run(monkeypatch):
     monkeypatch.setattr(training_module, "build_model", build_spy)  # train's build
     task = load_task("ucr:GunPoint")
     config = TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=20, lr=0.05, max_seconds=60.0)
-    run = training_runner.TrainingRun("gp", "ucr:GunPoint", config, session_id=None, task=task)
+    run = training_run.TrainingRun("gp", "ucr:GunPoint", config, session_id=None, task=task)
     run._work()
     assert run.error is None and run.result is not None
     assert [step for step, _ in seen] == list(range(1, len(seen) + 1))  # a fresh copy after every step
@@ -259,14 +259,13 @@ def test_live_filters_change_during_a_real_run(monkeypatch):
 
 def test_a_run_leaves_the_shared_cached_task_unchanged():
     """The cached task is shared by every session: training and the page's examples only read it."""
-    from ui import train_data
 
-    task = training_runner.cached_task("ucr:GunPoint")
-    assert training_runner.cached_task("ucr:GunPoint") is task  # loaded once per server
+    task = train_data.cached_task("ucr:GunPoint")
+    assert train_data.cached_task("ucr:GunPoint") is task  # loaded once per server
     before = {name: getattr(task, name).clone() for name in ("x_train", "y_train", "x_val", "x_test", "y_test")}
     x, y, _ = train_data.examples(task)
     x[:] = 0.0  # a caller scribbling on the examples must not reach the cache
-    run = training_runner.TrainingRun("gp", "ucr:GunPoint", TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=5,
+    run = training_run.TrainingRun("gp", "ucr:GunPoint", TrainConfig(d_model=2, n_layers=1, epochs=1, min_steps=5,
                                                                          max_seconds=30.0), session_id=None)
     run._work()
     assert run.error is None

@@ -53,7 +53,7 @@ from test_checkpoint_untrusted import (
     with_metrics,
 )
 from ui import upload_worker
-from ui.state import DEFAULT_MODEL, ModelEntry
+from ui.models import DEFAULT_MODEL, ModelEntry
 
 TRAIN_PAGE = "app_pages/5_Train.py"
 CASES = CaseLog()
@@ -123,9 +123,9 @@ CHECKPOINT_CASES: dict[str, tuple[bytes | Callable[[Path], bytes], str, str]] = 
 def _load_shipped_weights() -> None:
     """Load every shipped model's weights now: the app may load them lazily (building a model), and
     the stage checks below forbid model builds, which must only ever catch the upload's."""
-    from ui import state
+    from ui import models
 
-    for entry in state.shipped_models().values():
+    for entry in models.shipped_models().values():
         assert entry.net is not None
 
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import open_app
 from multires.data.tasks import load_task
 from ui import defaults
-from ui.state import MODELS_DIR, ModelEntry
+from ui.models import MODELS_DIR, ModelEntry
 
 INDEX = {m["name"]: m for m in json.loads((MODELS_DIR / "index.json").read_text())["models"]}
 

@@ -220,7 +220,7 @@ def test_any_bytes_as_a_study_table_are_read_or_refused(data):
 @FUZZ
 @given(st.text(max_size=40), st.integers(0, 20), st.integers(0, 20))
 def test_a_link_number_is_in_range_or_refused(value, low, high):
-    from ui.state import _int_param
+    from ui.links import _int_param
 
     number = _int_param(value, low, high)
     assert number is None or (isinstance(number, int) and low <= number <= high and str(number) in value)

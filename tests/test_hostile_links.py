@@ -22,8 +22,9 @@ from conftest import (
     snapshot,
 )
 from ui import defaults
+from ui.links import _int_param
+from ui.models import DEFAULT_MODEL
 from ui.safe_text import plain, unescape
-from ui.state import DEFAULT_MODEL, _int_param
 
 CASES = CaseLog()
 

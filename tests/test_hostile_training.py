@@ -17,7 +17,7 @@ import pytest
 import multires.training.cli as cli
 from conftest import CaseLog, assert_shown, open_session, snapshot
 from multires.data.tasks import load_task
-from ui import training_runner
+from ui import train_data
 
 TRAIN_PAGE = "app_pages/5_Train.py"
 TRAINING_DEADLINE_S = 600  # a failing run ends at its first step; this only guards against a hang
@@ -44,7 +44,7 @@ TRAINING_CASES = {
 def test_training_that_cannot_go_on_reports_and_adds_no_model(case, monkeypatch):
     poisoned = _poisoned(case)
     at = open_session(TRAIN_PAGE)
-    monkeypatch.setattr(training_runner, "cached_task", lambda name: poisoned)
+    monkeypatch.setattr(train_data, "cached_task", lambda name: poisoned)
     at.number_input(key="train_width").set_value(4)  # as tests/test_training.py: overflows at step 1
     at.number_input(key="train_layers").set_value(2)
     at.number_input(key="train_epochs").set_value(2)
@@ -65,7 +65,7 @@ def test_training_that_cannot_go_on_reports_and_adds_no_model(case, monkeypatch)
     assert_shown(at.error, f"Training “{run.name}” failed: .*{TRAINING_CASES[case]}")
     assert snapshot(at) == before  # no new session model, nothing re-selected
     # A failed run does not block the next one.
-    monkeypatch.setattr(training_runner, "cached_task", lambda name: load_task("digits", seed=0))
+    monkeypatch.setattr(train_data, "cached_task", lambda name: load_task("digits", seed=0))
     at.button(key="train_start").click().run()
     assert not any("Already training" in w.value for w in at.warning)
     next_run = at.session_state["training_run"]

@@ -21,8 +21,8 @@ from multires import ModelConfig, memory_slots
 from multires.analysis.span import max_analysed_slots, memory_span, nearest_slots, shared_analysed_slots
 from multires.model import build_model
 from multires.options import MAX_ANALYSED_WINDOW, MAX_ANALYSIS_WORK
+from ui.models import ModelEntry
 from ui.safe_text import unescape
-from ui.state import ModelEntry
 from ui.treeselect_data import kernel_view
 
 BIG = ModelConfig(d_model=8, n_layers=2, depth=16, tree_select="learned", memory_size=1800, seq_len=4096)

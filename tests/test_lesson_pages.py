@@ -21,7 +21,7 @@ from multires.figures.tree import FOCUS_COLOR, level_energy, normalized_level_en
 from multires.figures.treeselect import capacity_figure, guess_overlay, kernel_figure, selection_matrix_figure
 from multires.treeselect import Slot, default_depth, receptive_field
 from ui import defaults
-from ui.state import MODELS_DIR
+from ui.models import MODELS_DIR
 
 #: The learned model TREESELECT opens on (real data): its depth, width and M drive the page's numbers.
 TS_CONFIG = read_metadata(MODELS_DIR / f"{defaults.REAL_LEARNED_MODEL}.safetensors")[0]

@@ -172,7 +172,7 @@ def test_the_learned_choice_step_counts_distinct_cells_from_the_layer():
     options = list(at.radio(key="lesson_q_learned_choice_guess").options)
     assert "8" in options
     reveal(at, options[-1])
-    from ui.state import shipped_models
+    from ui.models import shipped_models
 
     conv = shipped_models()["digits-learned8-haar"].net.convs[0]
     assert f"{conv.distinct_slots()}: the channels" in " ".join(m.value for m in at.markdown)
@@ -192,7 +192,7 @@ def test_treeselect_says_it_overrides_the_sidebar_model_beside_the_picker():
 
 def test_treeselect_learned_rule_lists_the_candidates_it_really_had():
     at = open_app("app_pages/4_TREESELECT.py")
-    from ui.state import all_models
+    from ui.models import all_models
 
     name = next(s for s in at.selectbox if s.label == "Model (this page only)").value
     conv = all_models()[name].net.convs[0]

@@ -29,8 +29,8 @@ from multires.analysis.playground import (
 )
 from multires.options import TAP_PRESETS
 from multires.wavelets import wavelet_filters
+from ui.models import ModelEntry
 from ui.safe_text import unescape
-from ui.state import ModelEntry
 
 PAGE = "app_pages/2b_Playground.py"
 EXACT = 1e-12  # float64 round-off for filters PyWavelets stores to ~1e-16

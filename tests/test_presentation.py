@@ -15,8 +15,8 @@ from plotly.subplots import make_subplots
 from conftest import chart_layouts, open_app
 from multires import ModelConfig, MultiresNet
 from multires.figures.style import PRESENTATION_TICK_SIZE, presentation_style, style_figure
+from ui.models import ModelEntry
 from ui.safe_text import unescape
-from ui.state import ModelEntry
 
 MIN_TICK_PX = 14  # readable from the back of a room at 1280 x 720
 MODEL = "presentation test net"

@@ -1,6 +1,6 @@
 """The server's training line (``ui.run_queue``) and how runs wait in it, start, cancel and stop.
 
-Runs here are real :class:`ui.training_runner.TrainingRun` objects on their real worker and watcher
+Runs here are real :class:`ui.training_run.TrainingRun` objects on their real worker and watcher
 threads; only :func:`multires.training.train` is replaced by :class:`GatedTrainer`, whose every
 optimizer step waits for the test to allow it. So "training", "waiting" and "one step in progress"
 are states the test sets up, and every assertion is about state; waits are conditions with a
@@ -19,7 +19,7 @@ import torch
 import conftest
 from multires.data.tasks import TaskData
 from multires.training import Progress, TrainConfig
-from ui import training_runner
+from ui import training_run
 from ui.run_queue import Place, RunQueue, waiting_message
 
 CEILING_S = 60.0  # only catches a hang
@@ -65,16 +65,16 @@ class GatedTrainer:
 def trainer(monkeypatch):
     fake = GatedTrainer()
     monkeypatch.setattr("multires.training.train", fake)
-    monkeypatch.setattr(training_runner, "_queue", RunQueue(training_runner.MAX_CONCURRENT_RUNS))
-    monkeypatch.setattr(training_runner, "WATCH_SECONDS", 0.02)
+    monkeypatch.setattr(training_run, "_queue", RunQueue(training_run.MAX_CONCURRENT_RUNS))
+    monkeypatch.setattr(training_run, "WATCH_SECONDS", 0.02)
     return fake
 
 
-def new_run(name: str, session_id: str | None = None) -> training_runner.TrainingRun:
-    return training_runner.TrainingRun(name, "tiny", TrainConfig(max_seconds=10.0), session_id, task=tiny_task())
+def new_run(name: str, session_id: str | None = None) -> training_run.TrainingRun:
+    return training_run.TrainingRun(name, "tiny", TrainConfig(max_seconds=10.0), session_id, task=tiny_task())
 
 
-def stop_and_end(trainer: GatedTrainer, run: training_runner.TrainingRun) -> None:
+def stop_and_end(trainer: GatedTrainer, run: training_run.TrainingRun) -> None:
     run.request_stop()
     trainer.allow(run.name)  # the step in progress ends, its callback sees the stop
     assert run.finished.wait(CEILING_S), f"{run.name} did not end"
@@ -116,10 +116,10 @@ def test_waiting_message_text():
 
 
 def test_third_session_waits_with_its_place_then_starts_by_itself(trainer):
-    assert training_runner.MAX_CONCURRENT_RUNS == 2
+    assert training_run.MAX_CONCURRENT_RUNS == 2
     a, b, c, d = (new_run(name, session_id=None) for name in ("a", "b", "c", "d"))
     for run in (a, b, c, d):
-        training_runner.launch(run)
+        training_run.launch(run)
     wait_until(lambda: not a.waiting and not b.waiting, "the first two runs train")
     trainer.allow("a")
     trainer.allow("b")
@@ -138,19 +138,19 @@ def test_third_session_waits_with_its_place_then_starts_by_itself(trainer):
     d.request_stop()  # Cancel while waiting: d leaves the line without training
     assert d.finished.wait(CEILING_S)
     assert d.results == [] and "d" not in trainer.steps and d._outcome().startswith("not started")
-    assert training_runner._queue.waiting == 0
+    assert training_run._queue.waiting == 0
     for run in (b, c):
         stop_and_end(trainer, run)
-    assert training_runner._queue.running == 0
+    assert training_run._queue.running == 0
     assert [a.result.steps, b.result.steps, c.result.steps] == [2, 2, 2]
 
 
 def test_a_closed_session_stops_its_run_during_the_step_in_progress(trainer, monkeypatch):
     connected = {"value": True}
-    monkeypatch.setattr(training_runner, "_session_connected", lambda session_id: connected["value"])
-    monkeypatch.setattr(training_runner, "SESSION_GRACE_SECONDS", 0.1)
+    monkeypatch.setattr(training_run, "_session_connected", lambda session_id: connected["value"])
+    monkeypatch.setattr(training_run, "SESSION_GRACE_SECONDS", 0.1)
     run = new_run("closing", session_id="tab")
-    training_runner.launch(run)
+    training_run.launch(run)
     trainer.allow("closing")
     wait_until(lambda: trainer.steps.get("closing") == 1, "the first step")
     # Step 2 is now in progress (blocked) when the tab closes: the watcher, not the step, notices.
@@ -166,14 +166,14 @@ def test_a_closed_session_stops_its_run_during_the_step_in_progress(trainer, mon
 
 def test_a_closed_session_leaves_the_line_without_training(trainer, monkeypatch):
     gone = {"waiting-tab"}
-    monkeypatch.setattr(training_runner, "_session_connected", lambda session_id: session_id not in gone)
-    monkeypatch.setattr(training_runner, "SESSION_GRACE_SECONDS", 0.1)
+    monkeypatch.setattr(training_run, "_session_connected", lambda session_id: session_id not in gone)
+    monkeypatch.setattr(training_run, "SESSION_GRACE_SECONDS", 0.1)
     busy = [new_run(name) for name in ("x", "y")]
     for run in busy:
-        training_runner.launch(run)
+        training_run.launch(run)
     wait_until(lambda: not any(r.waiting for r in busy), "two runs train")
     waiting = new_run("w", session_id="waiting-tab")
-    training_runner.launch(waiting)
+    training_run.launch(waiting)
     assert waiting.finished.wait(CEILING_S)
     assert waiting.stop_cause == "session closed" and waiting.results == [] and "w" not in trainer.steps
     for run in busy:
@@ -182,8 +182,8 @@ def test_a_closed_session_leaves_the_line_without_training(trainer, monkeypatch)
 
 def test_the_session_watcher_keeps_a_reconnected_session_running(monkeypatch):
     seen = iter([False, True, False, False, False])
-    monkeypatch.setattr(training_runner, "_session_connected", lambda session_id: next(seen))
-    monkeypatch.setattr(training_runner, "SESSION_GRACE_SECONDS", 5.0)
+    monkeypatch.setattr(training_run, "_session_connected", lambda session_id: next(seen))
+    monkeypatch.setattr(training_run, "SESSION_GRACE_SECONDS", 5.0)
     run = new_run("r", session_id="tab")
     assert run._check_session(0.0) is False  # gone: the grace period starts
     assert run._check_session(1.0) is False  # back (a reload): the grace period is forgotten
@@ -196,9 +196,9 @@ def test_the_session_watcher_keeps_a_reconnected_session_running(monkeypatch):
 
 
 def test_train_page_shows_the_place_in_line_and_cancel_leaves_it(monkeypatch):
-    line = RunQueue(training_runner.MAX_CONCURRENT_RUNS)
-    monkeypatch.setattr(training_runner, "_queue", line)
-    others = [line.join() for _ in range(training_runner.MAX_CONCURRENT_RUNS)]
+    line = RunQueue(training_run.MAX_CONCURRENT_RUNS)
+    monkeypatch.setattr(training_run, "_queue", line)
+    others = [line.join() for _ in range(training_run.MAX_CONCURRENT_RUNS)]
     assert all(line.try_start(t) for t in others)  # two other sessions are training
     try:
         at = conftest.open_app("app_pages/5_Train.py", check=False)

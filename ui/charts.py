@@ -14,16 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from multires.plaintext import plain_figure
+from ui.presentation import presenting
 
-__all__ = ["PRESENT_KEY", "presenting", "show"]
-
-#: Session-state key of the presentation-mode toggle (mirrored into the URL as ``present=1``).
-PRESENT_KEY = "present"
-
-
-def presenting() -> bool:
-    """True when the user turned presentation mode on."""
-    return bool(st.session_state.get(PRESENT_KEY, False))
+__all__ = ["show"]
 
 
 def show(fig: go.Figure, key: str, **kwargs: Any) -> Any:

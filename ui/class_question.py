@@ -18,7 +18,7 @@ from multires.analysis.explain import explain_prediction, kept_windows
 from multires.figures.explain import decision_figure
 from ui import defaults
 from ui.charts import show
-from ui.reveal import predict_then_reveal, verdict  # the shared predict-then-reveal component
+from ui.reveal import predict_then_reveal, reset, verdict  # the shared predict-then-reveal component
 from ui.safe_text import plain
 
 __all__ = ["class_question"]
@@ -26,8 +26,7 @@ __all__ = ["class_question"]
 
 def _next(key: str, n: int) -> None:
     st.session_state[f"{key}_index"] = (st.session_state.get(f"{key}_index", 0) + 7) % n
-    st.session_state.pop(f"{key}_shown", None)
-    st.session_state.pop(f"{key}_guess", None)
+    reset(key)
 
 
 def _answer_line(entry: Any, series: np.ndarray, why: Any, truth: int, words: list[str]) -> str:
@@ -46,7 +45,7 @@ def _answer_line(entry: Any, series: np.ndarray, why: Any, truth: int, words: li
 
 
 def class_question(entry: Any, key: str) -> None:
-    """Draw the question for ``entry`` (a ``ui.state.ModelEntry``); nothing for models it does not fit."""
+    """Draw the question for ``entry`` (a ``ui.models.ModelEntry``); nothing for models it does not fit."""
     task = str((entry.metrics or {}).get("task") or "")
     if entry.config.head != "pool" or entry.config.d_output < 2 or not task.startswith("ucr:"):
         return

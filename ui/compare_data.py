@@ -9,13 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from multires.figures.compare import seed_groups, summary_row
-from ui import state
 from ui.figure_cache import HASH_NAMED, Named
+from ui.models import ModelEntry, all_models
 
 __all__ = ["model_row", "model_rows", "model_tables", "value_range"]
 
 
-def model_row(name: str, entry: state.ModelEntry) -> dict:
+def model_row(name: str, entry: ModelEntry) -> dict:
     """One model's row of the comparison table (budgets counted by the layer itself).
 
     A seed ensemble is one row: its recorded test score is the whole ensemble's (probabilities averaged),
@@ -29,11 +29,11 @@ def model_row(name: str, entry: state.ModelEntry) -> dict:
                        nets[0].convs[0].n_slots, distinct)
 
 
-def model_rows(models: dict[str, state.ModelEntry] | None = None) -> Named:
+def model_rows(models: dict[str, ModelEntry] | None = None) -> Named:
     """Every model's row (default: the session's and the shipped ones), named by a digest of their text (plain
     Python values, so ``repr`` is complete): tables and charts are found again by that name instead of hashing
     DataFrames every rerun."""
-    models = state.all_models() if models is None else models
+    models = all_models() if models is None else models
     rows = [model_row(name, e) for name, e in models.items()]
     return Named(hashlib.sha256(repr(rows).encode()).hexdigest(), rows)
 

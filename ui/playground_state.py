@@ -16,7 +16,7 @@ from multires.analysis.filters import quadrature_mirror
 from multires.analysis.playground import MAX_TAPS, MIN_TAPS, TapsError, parse_taps, preset_pair
 from multires.options import TAP_PRESETS
 from multires.wavelets import wavelet_filters
-from ui import state
+from ui import models, pickers
 
 __all__ = [
     "CUSTOM", "DERIVE", "EDIT", "LEARNED", "PRESET_OPTIONS", "SAVED", "current_taps", "h1_mode", "load_preset",
@@ -94,8 +94,8 @@ def pop_problem() -> str | None:
 
 
 def _learned_pair() -> tuple[np.ndarray, np.ndarray]:
-    sel = state.selection()
-    raw_h0, raw_h1 = state.model_filters(sel.entry, sel.layer, sel.channel)
+    sel = pickers.selection()
+    raw_h0, raw_h1 = models.model_filters(sel.entry, sel.layer, sel.channel)
     if not MIN_TAPS <= raw_h0.size <= MAX_TAPS:
         raise TapsError(f"{sel.entry.name} has {raw_h0.size} taps per filter; the playground takes "
                         f"{MIN_TAPS} to {MAX_TAPS}")

@@ -11,12 +11,13 @@ that the answer is revealed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any
 
 import streamlit as st
 
-__all__ = ["Reveal", "hide", "predict_then_reveal", "shown", "verdict"]
+__all__ = ["Reveal", "hide", "predict_then_reveal", "reset", "shown", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,13 @@ class Reveal:
 def hide(key: str) -> None:
     """Hide the answer of question ``key`` (a callback: the guess or the question changed)."""
     st.session_state.pop(f"{key}_shown", None)
+
+
+def reset(key: str) -> None:
+    """Ask question ``key`` afresh (a callback: a new question in the same place): forget the guess and hide
+    the answer."""
+    hide(key)
+    st.session_state.pop(f"{key}_guess", None)
 
 
 def predict_then_reveal(key: str, options: Sequence[Any], *, prompt: str | None = None, label: str = "Your guess",

@@ -1,6 +1,6 @@
 """A first-come, first-served line for the server's training slots, shared by every session.
 
-At most ``capacity`` runs train at once (``ui.training_runner.MAX_CONCURRENT_RUNS``). A run that
+At most ``capacity`` runs train at once (``ui.training_run.MAX_CONCURRENT_RUNS``). A run that
 cannot start at once takes a ticket and waits in line; it starts by itself when a slot frees and
 every run ahead of it has started (FIFO: one run per session, so fair across sessions). While it
 waits, :meth:`RunQueue.place` says where it stands, and the waiting session may leave the line

@@ -150,13 +150,13 @@ def start_preloading(delay: float = PRELOAD_DELAY_S, max_wait: float = PRELOAD_M
 
 def _first_calls() -> None:
     """First calls that cost more than their imports, made once so no page pays for them."""
-    from ui import state, training_runner, upload_worker
+    from ui import defaults, models, train_data, upload_worker
 
     # The default model, loaded into the cache its pages read from. Validating a checkpoint builds
     # the network on the meta device, whose first use imports sympy and torch._dynamo (about a second).
-    models = state.shipped_models()
-    models[state.defaults.default_model(models)].net  # noqa: B018 - the property loads and caches the weights
-    training_runner.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
+    shipped = models.shipped_models()
+    shipped[defaults.default_model(shipped)].net  # noqa: B018 - the property loads and caches the weights
+    train_data.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
     upload_worker.shared_pool().warm()  # a process that checks uploads, started and its parsers imported
 
 

@@ -1,12 +1,13 @@
 """The Train page's data side: which tasks it offers, their recommended recipes, and uploaded datasets.
 
 Nothing here draws; the page calls these and shows the results. Tasks are loaded through
-:func:`ui.training_runner.cached_task` (once per server, read-only); an uploaded pair of files
+:func:`cached_task` (once per server, read-only); an uploaded pair of files
 becomes a task of this session only (kept in ``st.session_state``, never shared).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
     from multires.data.tasks import TaskData
 
 __all__ = [
+    "TASK_SEED",
     "UPLOAD",
     "Recipe",
+    "cached_task",
     "dataset_summary",
     "examples",
     "measured_baselines",
@@ -37,6 +40,20 @@ BASELINES_CSV = Path(__file__).resolve().parent.parent / "assets" / "studies" / 
 #: The task picker's entry for the user's own files.
 UPLOAD = "your own dataset"
 _UPLOAD_KEY = "train_uploaded_task"  # session_state: (digest, TaskData | None, error | None, attempt | None)
+#: Every task is split with this seed, so models trained here share the shipped models' test split.
+TASK_SEED = 0
+
+
+@functools.lru_cache(maxsize=4)
+def cached_task(name: str) -> TaskData:
+    """The named task's tensors, loaded once per server (read-only, shared by every session and run).
+
+    Large tasks (sequential MNIST, the longer UCR sets) take seconds to build; nothing here or in
+    :func:`multires.training.train` writes into a task's tensors.
+    """
+    from multires.data.tasks import load_task
+
+    return load_task(name, seed=TASK_SEED)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The Train page's live view of the active run: progress, Stop, live curves, live filters and selection.
 
 The page draws :func:`live_view` in a fragment that reruns every ``POLL_SECONDS`` while the run is
-active (``ui.training_runner`` trains in a background thread and copies what these charts need).
+active (``ui.training_run`` trains in a background thread and copies what these charts need).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from multires.figures.training import live_filters_figure, selection_snapshot_figure, training_curves_figure
+from ui import training_run
 from ui import training_runner as runner
 from ui.charts import show
 from ui.safe_text import plain
@@ -19,7 +20,7 @@ __all__ = ["POLL_SECONDS", "live_view", "run_header"]
 POLL_SECONDS = 1.0  # redraw the live view once a second (every few steps), not after every step
 
 
-def _live_filters(live: runner.LiveFilters, initial: runner.LiveFilters | None) -> None:
+def _live_filters(live: training_run.LiveFilters, initial: training_run.LiveFilters | None) -> None:
     """One layer's filters (and learned selection) as the worker last copied them."""
     layers, channels = live.h0.shape[0], live.h0.shape[1]
     pick = st.columns(2)
@@ -44,7 +45,7 @@ def _live_filters(live: runner.LiveFilters, initial: runner.LiveFilters | None) 
 _STOP_DRAWN_WAITING = "_train_stop_drawn_waiting"
 
 
-def run_header(current: runner.TrainingRun) -> None:
+def run_header(current: training_run.TrainingRun) -> None:
     """The run's heading and its Stop (or Cancel, while it waits in line) button, drawn by the page
     itself, outside the polled fragment: a click on a widget inside a fragment that reruns every second
     can be overtaken by the fragment's own timed rerun on a busy server, while a full-page rerun always
@@ -71,7 +72,7 @@ def live_view() -> None:
     seed_text = f"Seed {current.seed_index + 1}/{current.seeds} · " if current.seeds > 1 else ""
     if current.waiting:
         st.info(current.waiting_text() or "Waiting for a free training slot…", icon=":material/hourglass_top:")
-        st.caption(f"At most {runner.MAX_CONCURRENT_RUNS} runs train at once on this server, first come first "
+        st.caption(f"At most {training_run.MAX_CONCURRENT_RUNS} runs train at once on this server, first come first "
                    "served: yours starts by itself when a slot frees. Cancel leaves the line.")
     elif last is None:
         st.progress(0.0, text=f"{seed_text}Loading the task and building the model…")

@@ -17,14 +17,16 @@ from multires.figures.training import (
     training_curves_figure,
 )
 from multires.training import SelectionSnapshot, TrainHistory
-from ui import state
+from ui import pickers
 from ui.charts import show
 from ui.figure_cache import cached_figure
+from ui.models import ModelEntry, all_models
+from ui.training_runner import RESULTS_MODEL_KEY
 
 __all__ = ["epoch_end_steps", "results_tab"]
 
 
-def _history(entry: state.ModelEntry) -> tuple[dict, list[SelectionSnapshot]] | None:
+def _history(entry: ModelEntry) -> tuple[dict, list[SelectionSnapshot]] | None:
     """Curves (as TrainHistory.compact() gives them) and selection snapshots of a model, if recorded."""
     history = entry.extra.get("history")
     curves = history.compact(points=400) if isinstance(history, TrainHistory) else entry.metrics.get("history")
@@ -55,7 +57,7 @@ def epoch_end_steps(curves: dict, metrics: dict, total_steps: int) -> list[int]:
     return [round(per_epoch * (i + 1)) for i in range(epochs_run)]
 
 
-def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapshot]) -> None:
+def _selection_history(entry: ModelEntry, snapshots: list[SelectionSnapshot]) -> None:
     st.subheader("How the learned selection moved during training")
     learned_layers = [i for i, conv in enumerate(entry.net.convs) if conv.tree_select == "learned"]
     pick = st.columns([1, 3], gap="large")
@@ -81,7 +83,7 @@ def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapsho
     chosen_step = pick[1].select_slider("Snapshot (optimizer step)", steps, value=steps[-1], key="train_sel_step")
     index = steps.index(chosen_step)
     mask = snapshots[index].masks[position]  # (C candidates)
-    channel = min(state.selection().channel, mask.shape[0] - 1)
+    channel = min(pickers.selection().channel, mask.shape[0] - 1)
     show(cached_figure(selection_snapshot_figure, kept[index], bands, lags, layer_index, chosen_step, channel,
                        mask[channel]), key="train_sel_snapshot")
     st.caption(f"Every candidate slot at its place in the tree (lag behind n across, band down); darker = kept by "
@@ -91,17 +93,17 @@ def _selection_history(entry: state.ModelEntry, snapshots: list[SelectionSnapsho
 def results_tab(run_active: bool) -> None:
     """The Results tab: curves, test score, selection history and checkpoint of any model with a history
     (while a run is active, only a note that its results come when it ends)."""
-    models = state.all_models()
+    models = all_models()
     with_history = [name for name, e in models.items() if _history(e) is not None]
     if run_active:
         st.caption("The run's curves, test score, selection history and checkpoint appear here when it ends.")
     elif not with_history:
         st.info("No model with a recorded training history yet: train one in *Set up a run*.", icon=":material/info:")
     else:
-        sidebar_model = state.selection().entry.name
-        if st.session_state.get("train_result_model") not in with_history:
-            st.session_state["train_result_model"] = sidebar_model if sidebar_model in with_history else with_history[-1]
-        chosen = st.selectbox("Model", with_history, key="train_result_model",
+        sidebar_model = pickers.selection().entry.name
+        if st.session_state.get(RESULTS_MODEL_KEY) not in with_history:
+            st.session_state[RESULTS_MODEL_KEY] = sidebar_model if sidebar_model in with_history else with_history[-1]
+        chosen = st.selectbox("Model", with_history, key=RESULTS_MODEL_KEY,
                               format_func=lambda n: f"{n}  ·  {models[n].source}")
         entry = models[chosen]
         curves, snapshots = _history(entry)

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 __all__ = ["TreeSide", "energy_figure", "energy_shares", "heatmap_figure", "side_by_side", "traces_figure",
-           "tree_columns", "tree_rows"]
+           "tree_columns", "tree_rows", "tree_window"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -23,6 +23,20 @@ def tree_rows(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int) -> list
     from multires import coefficient_tree
 
     return coefficient_tree(x, h0, h1, depth=depth).rows()
+
+
+def tree_window(x: np.ndarray, h0: np.ndarray, h1: np.ndarray, depth: int, first: int, n: int):
+    """The tree's rows over times ``first..n``, as a :class:`ui.figure_cache.Named` for a cached figure.
+
+    Named by its inputs: hashing two filters and a digest of ``x`` is cheaper than hashing the J + 1 rows
+    on every rerun (TREESELECT's kept cells, the lesson path).
+    """
+    import hashlib
+
+    from ui.figure_cache import Named
+
+    return Named((hashlib.sha256(x.tobytes()).hexdigest(), h0.tobytes(), h1.tobytes(), depth, first, n),
+                 [(label, values[first : n + 1]) for label, values in tree_rows(x, h0, h1, depth)])
 
 
 # Figures of a tree, cached (ui.figure_cache) by the tree's inputs: hashing x and the filters on every

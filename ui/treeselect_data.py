@@ -135,7 +135,7 @@ def kernel_view(entry: Any, layer: int, channel: int) -> KernelView:
     over the drawn length): past the bound only the slots nearest the present are drawn, while ``residual``
     still checks that every slot's row adds up to K.
     """
-    from ui.state import model_filters
+    from ui.models import model_filters
 
     net = entry.net
     depth = net.convs[layer].depth
