@@ -12,7 +12,7 @@ from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
 from multires.plaintext import short
 from multires.study.grid import GRID_PRESETS
 from multires.study.results import StudyResultsError, read_results, summarise
-from ui import models
+from ui import models, state
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
