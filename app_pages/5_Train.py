@@ -114,7 +114,8 @@ with panel:
             st.caption("UCR layout: one series per line, the label first (.tsv/.csv), or an aeon .ts file.")
             if train_file is not None and test_file is not None:
                 task, task_error = data.uploaded_task((train_file.getvalue(), train_file.name),
-                                                      (test_file.getvalue(), test_file.name))
+                                                      (test_file.getvalue(), test_file.name),
+                                                      attempt=(train_file.file_id, test_file.file_id))
             if task_error:
                 st.error(plain(task_error), icon=":material/error:")
         else:

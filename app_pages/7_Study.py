@@ -12,16 +12,18 @@ from multires.figures.study import DEFAULT_INIT, budget_figure, init_figure
 from multires.plaintext import short
 from multires.study.grid import GRID_PRESETS
 from multires.study.results import StudyResultsError, read_results, summarise
-from ui import models
+from ui import models, state
 from ui.charts import presenting, show
 from ui.figure_cache import HASH_NAMED, Named, cached_figure
 from ui.safe_text import plain
 from ui.study_answers import render_answers
 from ui.train_data import BASELINES_CSV, measured_baselines, task_label
 from ui.upload_cache import upload_cache
+from ui.upload_worker import UploadCheckError, read_study_table
 
 STUDIES_DIR = models.ROOT / "assets" / "studies"
 UPLOAD = "Upload a results file"
+_UNFINISHED_KEY = "study_upload_unfinished"  # session_state: (file id, message) of a check that could not finish
 BUDGET_AXES = {"distinct": "Distinct coefficients per layer", "per_channel": "Slots per channel (M)"}
 
 
@@ -31,16 +33,25 @@ def _shipped(path: str, modified: float) -> pd.DataFrame:
     return read_results(path)
 
 
-def _uploaded(data: bytes, digest: str) -> pd.DataFrame | str:
+def _uploaded(data: bytes, digest: str, file_id: str) -> pd.DataFrame | str:
     """The upload's table, or the reason it is refused; kept by digest in the server's byte-bounded
-    upload cache (ui.upload_cache), so neither is worked out again on a rerun."""
+    upload cache (ui.upload_cache), so neither is worked out again on a rerun. The table is read and
+    checked in a worker process (ui.upload_worker); a check that could not finish is remembered for this
+    upload (``file_id``) only, so a new upload of the file tries again."""
     def build() -> pd.DataFrame | str:
         try:
-            return read_results(data)
+            return read_study_table(data)
         except StudyResultsError as err:
             return str(err)
 
-    return upload_cache().get_or_build(("study", digest), build)
+    unfinished = state.get(_UNFINISHED_KEY)
+    if unfinished is not None and unfinished[0] == file_id:
+        return unfinished[1]
+    try:
+        return upload_cache().get_or_build(("study", digest), build)
+    except UploadCheckError as err:
+        state.put(_UNFINISHED_KEY, (file_id, str(err)))
+        return str(err)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=HASH_NAMED)
@@ -105,7 +116,7 @@ if source == UPLOAD:
     if uploaded is not None:
         data = uploaded.getvalue()
         digest = hashlib.sha256(data).hexdigest()
-        outcome = _uploaded(data, digest)
+        outcome = _uploaded(data, digest, uploaded.file_id)
         if isinstance(outcome, str):
             st.error(plain(f"{short(uploaded.name)}: {outcome}"), icon=":material/error:")
         else:

@@ -26,6 +26,7 @@ __all__ = [
     "NORMS", "Norm", "Normalization", "PREDICT_NORMALIZATIONS", "PROTOCOLS", "PredictNormalization", "Protocol", "READOUTS", "Readout", "SIGNAL_NAMES", "SPLITS",
     "STOP_REASONS", "SignalName", "Split", "StopReason", "TAP_PRESETS", "TASK_KINDS", "TASK_NAMES", "TRAIN_LIMITS",
     "TRAIN_PRESET_NAMES", "TREE_SELECTS", "TapPreset", "TaskKind", "TaskName", "TrainPreset", "TreeSelect",
+    "UPLOAD_CHECK_SECONDS", "UPLOAD_CHECK_WORKERS",
 ]
 
 # ================================================================================================
@@ -157,6 +158,16 @@ MAX_WAV_SAMPLE_RATE = 384_000
 
 MAX_DATASET_SERIES = 20_000
 """Most series accepted in one dataset file (train or test)."""
+
+UPLOAD_CHECK_WORKERS = 2
+"""Worker processes that read and check uploaded files for all the sessions of one app server together
+(``ui/upload_worker.py``): a check never runs in the process that serves the pages, and at most this many
+run at once (each holds one core while it works)."""
+
+UPLOAD_CHECK_SECONDS = 180.0
+"""Longest the check of one upload may take in its worker process; past it the worker is stopped and the
+file refused with a message. Checks are linear in the file size: the slowest legal 5 MB file took 53 s
+on the project's 2-core machine at load 13."""
 
 # --- what a model config may cost (checked by multires.cost when a config is validated) --------------
 

@@ -52,6 +52,7 @@ from test_checkpoint_untrusted import (
     with_metric,
     with_metrics,
 )
+from ui import upload_worker
 from ui.models import DEFAULT_MODEL, ModelEntry
 
 TRAIN_PAGE = "app_pages/5_Train.py"
@@ -132,6 +133,8 @@ def _forbid(monkeypatch, stage: str) -> None:
     def forbidden(*_args, **_kwargs):
         raise AssertionError(f"a bad checkpoint got past the {stage!r} stage")
 
+    # The app checks uploads in a worker process, where these replacements would not exist: check in this one.
+    monkeypatch.setattr(upload_worker, "INLINE", True)
     monkeypatch.setattr(checkpoint_module, "build_model", forbidden)  # a real (allocated) model
     if stage in ("header", "shapes"):
         monkeypatch.setattr(checkpoint_module, "_safetensors_load", forbidden)  # reading tensor data

@@ -12,8 +12,9 @@ per process (or a few times), never per click.
   server's first script run, after Home's chart was sent, :func:`start_preloading` imports pandas on
   the script thread, and the rest in a background thread once the CPU is idle (at least
   :data:`PRELOAD_DELAY_S` later, at most :data:`PRELOAD_MAX_WAIT_S`), so the next page a user opens
-  does not wait either. The wait leaves the cores to the browser while it loads Plotly and draws the
-  first chart; importing at once would compete with it and delay that chart.
+  does not wait either; last, it starts a process that checks uploads (:mod:`ui.upload_worker`). The
+  wait leaves the cores to the browser while it loads Plotly and draws the first chart; importing at
+  once would compete with it and delay that chart.
   Never import pandas in the background thread: Plotly looks pandas up in ``sys.modules`` and,
   while another thread is still importing it, fails with "partially initialized module 'pandas'".
   The script thread's import leaves one such window, once per server: a second session drawing a
@@ -149,13 +150,14 @@ def start_preloading(delay: float = PRELOAD_DELAY_S, max_wait: float = PRELOAD_M
 
 def _first_calls() -> None:
     """First calls that cost more than their imports, made once so no page pays for them."""
-    from ui import defaults, models, train_data
+    from ui import defaults, models, train_data, upload_worker
 
     # The default model, loaded into the cache its pages read from. Validating a checkpoint builds
     # the network on the meta device, whose first use imports sympy and torch._dynamo (about a second).
     shipped = models.shipped_models()
     shipped[defaults.default_model(shipped)].net  # noqa: B018 - the property loads and caches the weights
     train_data.cached_task("digits")  # the Train page's default task: imports sklearn, reads the digits
+    upload_worker.shared_pool().warm()  # a process that checks uploads, started and its parsers imported
 
 
 _freeze_lock = threading.Lock()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from multires.data.uploads import UPLOAD_EXTENSIONS, parse_upload
-from multires.data.uploads.checks import ParsedSignal, SignalError, SignalTooLongError, window_signal
+from multires.data.uploads import UPLOAD_EXTENSIONS
+from multires.data.uploads.checks import ParsedSignal, SignalError, window_signal
 from multires.options import MAX_SIGNAL_LENGTH, MAX_UPLOAD_BYTES
 from multires.plaintext import short
 from ui import state
 from ui.safe_text import plain
+from ui.upload_worker import UploadCheckError, read_signal
 
 __all__ = ["UPLOAD_KEY", "COLUMN_KEY", "START_KEY", "ERROR_KEY", "read_upload", "upload_choice", "upload_panel"]
 
@@ -25,15 +26,14 @@ UPLOAD_KEY, COLUMN_KEY, START_KEY, ERROR_KEY = "tree_upload", "tree_upload_colum
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def read_upload(data: bytes, filename: str, column: str | None) -> tuple[ParsedSignal, bool]:
-    """Parse an upload; a signal that is too long comes back whole with ``True`` (window it next)."""
-    try:
-        return parse_upload(data, filename, column), False
-    except SignalTooLongError as error:
-        return error.parsed, True
+    """Parse an upload in a worker process (:mod:`ui.upload_worker`); a signal that is too long comes back
+    whole with ``True`` (window it next). Raises ``SignalError`` or ``UploadCheckError``."""
+    return read_signal(data, filename, column)
 
 
 def upload_choice(data: bytes, filename: str, column: str | None, start: int | None) -> tuple[str, np.ndarray]:
-    """Name and values of an upload with the user's column and window choices (raises SignalError)."""
+    """Name and values of an upload with the user's column and window choices (raises SignalError or
+    UploadCheckError)."""
     parsed, too_long = read_upload(data, filename, column)
     name, values = filename, parsed.values
     if len(parsed.columns) > 1:
@@ -61,7 +61,7 @@ def _sync(new_file: bool = False) -> None:
         return
     try:
         name, values = upload_choice(file.getvalue(), file.name, state.get(COLUMN_KEY), state.get(START_KEY))
-    except SignalError as error:
+    except (SignalError, UploadCheckError) as error:
         state.put(ERROR_KEY, (_file_identity(file), f"Could not use {short(file.name)}: {error}"))
         return
     state.drop(ERROR_KEY)
@@ -87,7 +87,7 @@ def upload_panel() -> None:
     elif file is not None:
         try:
             parsed, too_long = read_upload(file.getvalue(), file.name, state.get(COLUMN_KEY))
-        except SignalError as problem:  # only if the file changed without its callback running
+        except (SignalError, UploadCheckError) as problem:  # only if the file changed without its callback running
             st.error(plain(f"Could not use {short(file.name)}: {problem}"))
         else:
             if len(parsed.columns) > 1:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
+from ui.upload_worker import UploadCheckError, read_dataset
+
 if TYPE_CHECKING:
     from multires.data.tasks import TaskData
 
@@ -37,7 +39,7 @@ __all__ = [
 BASELINES_CSV = Path(__file__).resolve().parent.parent / "assets" / "studies" / "baselines.csv"
 #: The task picker's entry for the user's own files.
 UPLOAD = "your own dataset"
-_UPLOAD_KEY = "train_uploaded_task"  # session_state: (digest, TaskData | None, error | None)
+_UPLOAD_KEY = "train_uploaded_task"  # session_state: (digest, TaskData | None, error | None, attempt | None)
 #: Every task is split with this seed, so models trained here share the shipped models' test split.
 TASK_SEED = 0
 
@@ -115,32 +117,39 @@ def task_label(name: str) -> str:
     return labels.get(name, name)
 
 
-def uploaded_task(train: tuple[bytes, str], test: tuple[bytes, str]) -> tuple[TaskData | None, str | None]:
+def uploaded_task(train: tuple[bytes, str], test: tuple[bytes, str],
+                  attempt: object = None) -> tuple[TaskData | None, str | None]:
     """Build (once per pair of files) a task from an uploaded train and test file; never raises.
 
     Parameters
     ----------
     train, test : (bytes, filename)
         UCR-format files: ``.tsv``/``.csv`` with the label in the first column, or aeon ``.ts``
-        (parsed by :func:`multires.data.tasks.task_from_files`).
+        (parsed by :func:`multires.data.tasks.task_from_files` in a worker process, :mod:`ui.upload_worker`).
+    attempt : hashable, optional
+        Which upload of these files this is (the uploads' file ids): a check that could not finish
+        (too slow, its worker stopped) is tried again for a new upload of the same files, not on a rerun.
 
     Returns
     -------
     (task, None), or (None, message) when the files cannot make a task (ragged, non-numeric,
-    single-class, oversized, ...); the session's models and choices are untouched either way.
+    single-class, oversized, ...) or could not be checked; the session's models and choices are
+    untouched either way.
     """
-    from multires.data.tasks import DatasetError, task_from_files
+    from multires.data.tasks import DatasetError
 
     digest = hashlib.sha256(b"\0".join([train[0], test[0], train[1].encode(), test[1].encode()])).hexdigest()
     cached = st.session_state.get(_UPLOAD_KEY)
-    if cached is not None and cached[0] == digest:
+    if cached is not None and cached[0] == digest and cached[3] in (None, attempt):
         return cached[1], cached[2]
+    unfinished = None
     try:
-        outcome: tuple[TaskData | None, str | None] = (task_from_files(train[0], train[1], test[0], test[1], seed=0),
-                                                       None)
+        outcome: tuple[TaskData | None, str | None] = (read_dataset(train, test, seed=0), None)
     except DatasetError as err:
         outcome = (None, str(err))
-    st.session_state[_UPLOAD_KEY] = (digest, *outcome)
+    except UploadCheckError as err:
+        outcome, unfinished = (None, str(err)), attempt
+    st.session_state[_UPLOAD_KEY] = (digest, *outcome, unfinished)
     return outcome
 
 

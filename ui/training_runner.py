@@ -168,12 +168,14 @@ def add_uploaded_checkpoint(data: bytes, filename: str) -> tuple[str | None, str
     case nothing in the session changes.
     """
     from multires.checkpoint import CheckpointError
-    from multires.training.ensemble import load_model
+    from ui.upload_worker import UploadCheckError, read_checkpoint
 
     try:
-        net = load_model(data)
+        net = read_checkpoint(data)  # checked and built in a worker process: the server keeps serving meanwhile
     except CheckpointError as err:
         return None, f"“{short(filename)}” is not a usable checkpoint: {err}"
+    except UploadCheckError as err:
+        return None, f"“{short(filename)}” was not loaded. {err}"
     metrics = net.metrics
     net.eval()
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename

@@ -54,6 +54,10 @@ class SignalTooLongError(SignalError):
         super().__init__(message)
         self.parsed = parsed
 
+    def __reduce__(self) -> tuple:
+        """Pickled with its signal (an upload checked in a worker process sends its errors back)."""
+        return type(self), (self.args[0], self.parsed)
+
 
 @dataclass(frozen=True, eq=False)
 class ParsedSignal:
