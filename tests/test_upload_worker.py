@@ -212,3 +212,52 @@ def test_inline_mode_checks_in_this_process(monkeypatch):
     seen = []
     monkeypatch.setattr(upload_worker, "_signal", lambda *args: seen.append(os.getpid()) or ("parsed", False))
     assert upload_worker.read_signal(b"1\n", "x.csv") == ("parsed", False) and seen == [os.getpid()]
+
+
+_MAIN_IS_A_SCRIPT = r"""
+import pathlib, sys, types
+script = pathlib.Path(sys.argv[1])
+# As under Streamlit: the running app script is __main__, a module with a file and no spec.
+main = types.ModuleType("__main__")
+main.__file__ = str(script)
+main.__spec__ = None
+sys.modules["__main__"] = main
+from ui.upload_worker import WorkerPool
+pool = WorkerPool(1)
+try:
+    print(pool.run(len, b"abc", seconds=600))
+    assert main.__spec__ is None, "the main module was left changed"
+finally:
+    pool.close()
+"""
+
+
+def test_a_worker_never_runs_the_servers_main_module(tmp_path):
+    """spawn re-runs ``__main__`` in a new process; Streamlit makes the app script ``__main__``, so a worker
+    would run the app, whose preloading starts a worker, which runs the app ... (a chain that filled the
+    machine's memory). The worker must start without running it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "fake_app.py"
+    script.write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('the app ran in a worker')\n")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", _MAIN_IS_A_SCRIPT, str(script)], check=False, cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "3"
+    assert not marker.exists(), "the worker ran the server's main module"
+
+
+def test_a_worker_process_never_starts_workers(monkeypatch):
+    import multiprocessing
+
+    started = []
+    pool = WorkerPool(1)
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())  # as inside a worker
+    monkeypatch.setattr(pool.workers[0], "start", lambda needs=(): started.append(needs))
+    pool.warm()
+    assert started == []

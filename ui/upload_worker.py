@@ -11,8 +11,11 @@ Here each check runs in a worker process of a small pool that every session of t
   from a threaded server) and kept for the next checks; the server's preloading starts the first one
   with every parser imported, PyTorch included (:meth:`WorkerPool.warm`), the second starts when two
   checks overlap. A worker imports what a check needs (:data:`NEEDS`) before the check's time bound
-  starts, within :data:`START_SECONDS`. ``spawn`` runs the server's main
-  module again in the worker: ``streamlit run`` and ``python -m streamlit run`` both guard it.
+  starts, within :data:`START_SECONDS`. A worker never runs the server's main module: ``spawn``
+  re-runs ``__main__`` in every new process, and Streamlit makes the app script ``__main__`` while it
+  runs, so each worker would run the app, whose preloading would start a worker of its own, without
+  end. Workers are started with ``__main__`` marked as not to be re-run (:func:`_main_not_rerun`), and
+  a worker process never starts workers itself.
 * **Only the result crosses back**: the parsed signal, table, task or model (as large as the bounded
   upload), pickled by the worker (this project's code; the upload itself is never unpickled anywhere).
 * **The library's own errors cross intact** (``SignalError``, ``DatasetError``, ``CheckpointError``,
@@ -36,12 +39,15 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import importlib.machinery
 import multiprocessing
 import os
 import pickle
 import queue
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
@@ -208,9 +214,11 @@ class _Worker:
             self._executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._context,
                                                                     initializer=_prepare)
             self._imported = set()
-        missing = tuple(name for name in (*self._modules, *needs) if name not in self._imported)
-        if missing:
-            self._result(self._executor.submit(_ready, missing), START_SECONDS)
+        missing = tuple(name for name in (*self._modules, *needs, *WORKER_MODULES) if name not in self._imported)
+        if missing:  # a new worker always has something to import: its process starts here
+            with _main_not_rerun():
+                future = self._executor.submit(_ready, missing)
+            self._result(future, START_SECONDS)
             self._imported.update(missing)
         return self._executor
 
@@ -287,7 +295,9 @@ class WorkerPool:
 
     def warm(self, needs: tuple[str, ...] = ALL_NEEDS) -> None:
         """Start one worker now with ``needs`` imported (the server's preloading does, so the first upload
-        of any kind waits for neither)."""
+        of any kind waits for neither); nothing in a worker process (workers never start workers)."""
+        if multiprocessing.parent_process() is not None:
+            return
         worker = self._idle.get()
         try:
             worker.start(needs)
@@ -304,6 +314,29 @@ class WorkerPool:
         """Stop every worker (tests; a server's pool lives as long as the server)."""
         for worker in self.workers:
             worker.stop()
+
+
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """While a worker process starts: ``__main__`` marked so that ``spawn`` does not run it in the worker.
+
+    ``spawn`` re-runs the parent's main module in the child unless the module's spec names it
+    ``__main__`` (or ``<package>.__main__``); Streamlit's app script, which Streamlit makes ``__main__``,
+    has no spec. The mark is taken off again, so the module is left as it was.
+    """
+    with _main_lock:
+        main = sys.modules.get("__main__")
+        if main is None or getattr(main, "__spec__", None) is not None:
+            yield
+            return
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+        try:
+            yield
+        finally:
+            main.__spec__ = None
 
 
 _shared: WorkerPool | None = None
