@@ -261,7 +261,7 @@ def test_the_worker_unpickles_only_its_own_results():
     calls = [_dotted(node.func) for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
              and _dotted(node.func).startswith("pickle.")]
     assert sorted(calls) == ["pickle.dumps", "pickle.loads"]
-    assert "pickle.loads(self._result(executor.submit(_run, job, args), seconds))" in source
+    assert "pickle.loads(self._result(future, seconds))" in source
 
 
 CATCH = {

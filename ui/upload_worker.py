@@ -214,9 +214,9 @@ class _Worker:
             self._executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._context,
                                                                     initializer=_prepare)
             self._imported = set()
-        missing = tuple(name for name in (*self._modules, *needs, *WORKER_MODULES) if name not in self._imported)
-        if missing:  # a new worker always has something to import: its process starts here
-            with _main_not_rerun():
+        missing = tuple(name for name in (*self._modules, *needs) if name not in self._imported)
+        if missing:
+            with _main_not_rerun():  # the executor starts its process on the first submit
                 future = self._executor.submit(_ready, missing)
             self._result(future, START_SECONDS)
             self._imported.update(missing)
@@ -224,7 +224,9 @@ class _Worker:
 
     def run(self, job: Callable[..., Any], args: tuple, seconds: float, needs: tuple[str, ...] = ()) -> Any:
         executor = self.start(needs)
-        return pickle.loads(self._result(executor.submit(_run, job, args), seconds))
+        with _main_not_rerun():  # the first submit when nothing was imported first
+            future = executor.submit(_run, job, args)
+        return pickle.loads(self._result(future, seconds))
 
     def _result(self, future: concurrent.futures.Future, seconds: float) -> Any:
         """The future's result; the job's own exception passes through as it was raised."""
