@@ -69,7 +69,7 @@ TRAIN_PRESET_NAMES: tuple[str, ...] = get_args(TrainPreset)
 #: How the recipe (:func:`multires.training.recipe.fit`) chooses the budget: ``holdout`` (best epoch on the
 #: task's validation split), ``cv`` (stratified k-fold on the training split, then a refit on all of
 #: it) or ``auto`` (``cv`` up to :data:`multires.training.crossval.CV_MAX_SERIES` training series, else holdout).
-Protocol = Literal["auto", "holdout", "cv"]
+Protocol = Literal["auto", "holdout", "cv", "fixed"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 #: Where a run computes: ``auto`` picks CUDA, then Apple's MPS, when present, else the CPU.
 Device = Literal["auto", "cpu", "cuda", "mps"]

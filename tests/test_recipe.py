@@ -144,6 +144,31 @@ def test_holdout_refit_trains_on_train_and_validation(task):
     assert plain.n_train_used == len(task.x_train) and plain.members == plain.holdout
 
 
+def test_fixed_protocol_is_one_run_on_all_training_series_for_the_configured_budget(task, monkeypatch):
+    sub_runs = []
+    real_train = recipe_module.train
+    monkeypatch.setattr(recipe_module, "train", lambda t, c, cb=None, **kw: sub_runs.append(c) or real_train(t, c, cb, **kw))
+    config = TrainConfig(**{**TINY, "epochs": 4}, protocol="fixed")
+    plan = plan_run(task, config, calibrate=False)
+    result = fit(task, config, plan=plan)
+    n_pool = len(task.x_train) + len(task.x_val)
+    assert len(sub_runs) == 1 and not sub_runs[0].select_best  # no selection, last weights
+    assert result.protocol.name == "fixed" and result.n_train_used == n_pool and result.holdout == []
+    assert result.budget_epochs == 4 == result.members[0].epochs_done
+    assert [what for what, _, _ in plan.runs] == ["the whole training split"]
+    assert plan.total_steps == 4 * -(-n_pool // TINY["batch_size"])
+    assert "no selection" in result.metrics()["protocol"]["description"]
+    with pytest.raises(ValueError, match="fixed"):
+        resolve_protocol(task, TrainConfig(**TINY, protocol="fixed", refit=False))
+
+
+def test_a_refit_scores_its_curve_on_at_most_500_of_its_training_series():
+    big = _task(n_per_class=(700, 650, 600), length=8)
+    pooled = recipe_module._pooled_task(big)
+    assert len(pooled.y_train) == 1950 and 250 < len(pooled.y_val) <= 500
+    assert len(recipe_module._pooled_task(_task()).y_val) == 30  # a small pool is scored whole
+
+
 def test_metrics_say_which_protocol_was_used(task):
     metrics = fit(task, TrainConfig(**TINY)).metrics()
     assert metrics["protocol"]["name"] == "cv" and metrics["protocol"]["folds"] == 3

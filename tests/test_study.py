@@ -197,6 +197,21 @@ def test_cli_runs_the_smoke_grid_on_a_local_ray_and_resumes(tmp_path):
     assert read_results(tmp_path / "results.csv")["key"].tolist() == table["key"].tolist()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3 * RAY_TIMEOUT_S + 60)  # three CLI runs, each bounded by RAY_TIMEOUT_S
+def test_cli_local_backend_runs_the_same_trials_without_ray_and_resumes(tmp_path):
+    first = _cli(tmp_path, "--backend", "local")
+    assert first.returncode == 0, first.stderr[-3000:]
+    table = read_results(tmp_path / "results.csv")
+    assert len(table) == 2 and (table["status"] == "ok").all() and set(table["tree_select"]) == {"fading", "uniform"}
+    assert sum(line.startswith("[") for line in first.stderr.splitlines()) == 2
+    assert not (tmp_path / "tune").exists()  # Ray Tune never ran
+    again = _cli(tmp_path, "--backend", "local")
+    assert again.returncode == 0 and "2 already done, 0 to run" in again.stderr
+    refused = _cli(tmp_path, "--backend", "local", "--address", "127.0.0.1:6379")
+    assert refused.returncode == 2 and "--backend ray" in refused.stderr
+
+
 def test_cli_refuses_bad_flags_before_starting_ray(tmp_path):
     bad = _cli(tmp_path, "--tree-selects", "fading,best")
     assert bad.returncode == 2 and "unknown tree_select 'best'" in bad.stderr

@@ -62,7 +62,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
                    help="where trials compute (default: the TrainConfig default, auto: a GPU when present)")
     p.add_argument("--address", help="Ray cluster address (default: a local Ray for this run)")
-    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray = trials at once (default: all)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray or pool = trials at once (default: all)")
+    p.add_argument("--backend", choices=runner.BACKENDS, default="ray",
+                   help="ray (default: Ray Tune, local or --address) or local (a process pool on this machine, no Ray)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     p.add_argument("--dry-run", action="store_true", help="list the trials and exit")
     return p.parse_args(argv)
@@ -111,8 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_task_name(task)
         check_writable_dir(args.out, "--out directory")
         if args.address is not None:
+            if args.backend == "local":
+                raise ValueError("--address needs --backend ray (the local backend runs on this machine)")
             runner.check_ray_address(args.address)
-        table = runner.run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
+        table = runner.run_study(grids, args.out, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose,
+                                 backend=args.backend)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

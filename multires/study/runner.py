@@ -1,4 +1,4 @@
-"""Run a :class:`~multires.study.grid.StudyGrid` on Ray Tune; resumable, one row per trial.
+"""Run a :class:`~multires.study.grid.StudyGrid` on Ray Tune (or a local process pool); resumable, one row per trial.
 
 Each trial is a Ray Tune *function trainable* that calls :func:`~multires.study.trial.run_trial`
 and reports its row once, with ``{"cpu": 1}`` of resources and one torch thread, so a machine with
@@ -9,7 +9,13 @@ holds whole seeds of every configuration, which is what the paired comparisons
 (:mod:`multires.study.stats`) need, and running the same grid into the same directory again skips every trial
 whose key already has a ``status == "ok"`` row (failed trials are retried).
 
-Ray is imported here only, inside :func:`run_study`.
+``backend="local"`` (``multires-study --backend local``) runs the same trials with the same
+:func:`~multires.study.trial.run_trial` in a pool of ``num_cpus`` spawned processes instead: no
+Ray start-up and no Ray daemons, for a laptop where Ray cannot start or keep its node (e.g. under
+memory pressure). The rows, the order (seed-major: the pool takes trials first in, first out) and
+the resume are the same.
+
+Ray is imported here only, inside :func:`run_study` with the Ray backend.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ from .grid import StudyGrid, TrialSpec, all_trials
 from .results import read_results, write_results
 from .trial import run_trial
 
-__all__ = ["RAY_CONNECT_TIMEOUT_S", "check_ray_address", "run_study"]
+__all__ = ["BACKENDS", "RAY_CONNECT_TIMEOUT_S", "check_ray_address", "run_study"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Where :func:`run_study` runs trials: Ray Tune (local or a cluster), or a local process pool.
+BACKENDS = ("ray", "local")
 #: How long :func:`check_ray_address` waits for a cluster's head to accept a connection.
 RAY_CONNECT_TIMEOUT_S = 10.0
 
@@ -103,8 +111,9 @@ def run_study(
     num_cpus: int | None = None,
     verbose: int = 1,
     log: Callable[[str], Any] | None = None,
+    backend: str = "ray",
 ) -> pd.DataFrame:
-    """Run every unfinished trial of ``grid`` on Ray Tune and return the whole results table.
+    """Run every unfinished trial of ``grid`` on Ray Tune (or a local pool) and return the whole results table.
 
     Parameters
     ----------
@@ -117,18 +126,25 @@ def run_study(
         A running Ray cluster (``"ray://host:10001"`` or ``"auto"``); its workers must have this
         package installed. Default: start a local Ray for this call and stop it afterwards.
     num_cpus : int, optional
-        CPUs of the local Ray (trials run at once); default all of them. Ignored with ``address``.
+        CPUs of the local Ray or the local pool (trials run at once); default all of them. Ignored
+        with ``address``.
     verbose : {0, 1, 2}
         Progress display: 0 silent, 1 one line per finished trial (with the time left), 2 also
         Ray Tune's own status tables and the workers' logs.
     log : callable, optional
         Called with one line per finished trial (default: print to stderr; ``verbose=0`` silences it).
+    backend : {"ray", "local"}
+        Ray Tune (the default), or a pool of ``num_cpus`` local processes (no ``address``).
 
     Returns
     -------
     pandas.DataFrame
         Old and new rows, one per trial key.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {quote(backend)}")
+    if backend == "local" and address is not None:
+        raise ValueError("a Ray cluster address needs backend='ray' (the local backend runs on this machine)")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     specs = all_trials(grid)
@@ -143,36 +159,62 @@ def run_study(
     log(f"study: {len(specs)} trials, {len(specs) - len(todo)} already done, {len(todo)} to run -> {out}")
     if not todo:
         return existing
-    rows = _run_on_ray(todo, out, existing, address=address, num_cpus=num_cpus, verbose=verbose, log=log)
-    table = _merge(existing, rows)
+    recorder = _Recorder(todo, out, existing, log)
+    if backend == "local":
+        _run_locally(todo, recorder, num_cpus=num_cpus)
+    else:
+        _run_on_ray(todo, out, recorder, address=address, num_cpus=num_cpus, verbose=verbose)
+    table = _merge(existing, recorder.rows)
     write_results(table, out)
     return table
 
 
-def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, address: str | None,
-                num_cpus: int | None, verbose: int, log: Callable[[str], Any]) -> list[dict[str, Any]]:
+class _Recorder:
+    """Appends each finished trial's row to the results files at once (resumable) and logs a line."""
+
+    def __init__(self, todo: list[TrialSpec], out: Path, existing: pd.DataFrame, log: Callable[[str], Any]) -> None:
+        self.todo, self.out, self.existing, self.log = todo, out, existing, log
+        self.fields = set(todo[0].to_dict())
+        self.rows: list[dict[str, Any]] = []
+        self.start = time.perf_counter()
+
+    def add(self, result: dict[str, Any]) -> None:
+        row = _row_only(result, self.fields)
+        self.rows.append(row)
+        write_results(_merge(self.existing, self.rows), self.out)
+        score = row.get("test_score")
+        shown = f"{score:.3f}" if isinstance(score, float) else row.get("error", "")
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / len(self.rows) * (len(self.todo) - len(self.rows))
+        self.log(f"[{len(self.rows)}/{len(self.todo)}, {elapsed:.0f} s, ~{left:.0f} s left] {row['task']} "
+                 f"{row['tree_select']} M={row['memory_size']} {row['init']} d={row['d_model']} seed={row['seed']}: "
+                 f"{row['status']} {shown} ({row.get('wall_time_s', 0):.1f} s)")
+
+
+def _run_locally(todo: list[TrialSpec], recorder: _Recorder, *, num_cpus: int | None) -> None:
+    """The trials in a pool of spawned processes, one torch thread each; first in, first out (seed-major)."""
+    import concurrent.futures
+    import multiprocessing
+
+    workers = max(1, min(num_cpus or os.cpu_count() or 1, len(todo)))
+    context = multiprocessing.get_context("spawn")  # no forked copies of the caller's threads and locks
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(run_trial, spec, 1) for spec in todo]
+        for future in concurrent.futures.as_completed(futures):
+            recorder.add(future.result())
+
+
+def _run_on_ray(todo: list[TrialSpec], out: Path, recorder: _Recorder, *, address: str | None,
+                num_cpus: int | None, verbose: int) -> None:
     import ray  # optional, as in _trainable
     from ray import tune
 
-    spec_fields = set(todo[0].to_dict())
-    rows: list[dict[str, Any]] = []
-
     class _SaveRows(tune.Callback):
-        """Append each finished trial's row to the results files at once (resumable studies)."""
+        """Hands each finished trial's report to the recorder."""
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-            row = _row_only(result, spec_fields)
-            rows.append(row)
-            write_results(_merge(existing, rows), out)
-            score = row.get("test_score")
-            shown = f"{score:.3f}" if isinstance(score, float) else row.get("error", "")
-            elapsed = time.perf_counter() - start
-            left = elapsed / len(rows) * (len(todo) - len(rows))
-            log(f"[{len(rows)}/{len(todo)}, {elapsed:.0f} s, ~{left:.0f} s left] {row['task']} {row['tree_select']} M={row['memory_size']} "
-                f"{row['init']} d={row['d_model']} seed={row['seed']}: {row['status']} {shown} "
-                f"({row.get('wall_time_s', 0):.1f} s)")
+            recorder.add(result)
 
-    start = time.perf_counter()
     started_here = not ray.is_initialized()
     if started_here:
         env = {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
@@ -201,4 +243,3 @@ def _run_on_ray(todo: list[TrialSpec], out: Path, existing: pd.DataFrame, *, add
     finally:
         if started_here:
             ray.shutdown()
-    return rows

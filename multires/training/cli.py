@@ -184,7 +184,7 @@ def _add_protocol_options(p: argparse.ArgumentParser, d: dict) -> None:
     rec.add_argument("--protocol", choices=PROTOCOLS, default=d["protocol"],
                      help="cv: stratified k-fold cross-validation on the training split chooses the number of "
                           "epochs, then a refit on all of it; holdout: best epoch on the validation split; "
-                          "auto (default): cv up to 1000 training series, else holdout")
+                          "fixed: no selection, the configured epochs on the whole training split; auto (default): cv up to 1000 training series, else holdout")
     rec.add_argument("--folds", type=int, default=d["folds"], help=f"folds of the cross-validation (default: {d['folds']})")
     rec.add_argument("--refit", dest="refit", action="store_true", default=d["refit"],
                      help="holdout: refit on train + validation for the best epoch's number of epochs (cv always refits)")

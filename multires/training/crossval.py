@@ -35,10 +35,15 @@ from .batchnorm import settle_steps
 from .config import TrainConfig
 from .history import TrainResult
 
-__all__ = ["CV_MAX_SERIES", "Protocol", "cross_validate", "fold_epochs", "resolve_protocol", "training_pool"]
+__all__ = ["CV_MAX_SERIES", "POOLED_CURVE_SERIES", "Protocol", "cross_validate", "curve_stride", "fold_epochs",
+           "resolve_protocol", "training_pool"]
 
 #: ``protocol="auto"`` cross-validates classification tasks with at most this many training series.
 CV_MAX_SERIES = 1000
+
+#: A refit's per-epoch curve is scored on at most this many of its own training series (evenly spaced):
+#: nothing is chosen on it, and scoring all 4,000 MNIST digits every epoch would add a third to a run.
+POOLED_CURVE_SERIES = 500
 
 #: One sub-run of the recipe: ``run(task, config, stage)`` trains on ``task`` (``stage`` names it).
 SubRun = Callable[[TaskData, TrainConfig, str], TrainResult]
@@ -46,7 +51,7 @@ SubRun = Callable[[TaskData, TrainConfig, str], TrainResult]
 
 @dataclass(frozen=True)
 class Protocol:
-    """What :func:`multires.training.fit` will do: ``name`` (cv or holdout), folds, refit, and why."""
+    """What :func:`multires.training.fit` will do: ``name`` (cv, holdout or fixed), folds, refit, and why."""
 
     name: str
     folds: int | None
@@ -75,6 +80,11 @@ def resolve_protocol(task: TaskData, config: TrainConfig) -> Protocol:
             name, reason = "holdout", (f"{n} training series, more than {CV_MAX_SERIES}" if n > CV_MAX_SERIES
                                        else "too few series per class for folds" if smallest < 2
                                        else "not a classification task")
+    if name == "fixed":
+        if config.refit is False:
+            raise ValueError("protocol='fixed' trains the final model on the whole training split; refit=False "
+                             "contradicts it (use protocol='holdout' to keep a validation split)")
+        return Protocol("fixed", None, True, reason)
     if name == "cv":
         folds = min(config.folds, smallest) if task.kind == "classify" else config.folds
         if folds < 2:
@@ -87,6 +97,11 @@ def resolve_protocol(task: TaskData, config: TrainConfig) -> Protocol:
                              "refit=False would leave no final model (use protocol='holdout' for no refit)")
         return Protocol("cv", folds, True, reason)
     return Protocol("holdout", None, bool(config.refit), reason)
+
+
+def curve_stride(n_pool: int) -> int:
+    """Every how many training series a refit's per-epoch curve is scored (see :data:`POOLED_CURVE_SERIES`)."""
+    return max(1, -(-n_pool // POOLED_CURVE_SERIES))
 
 
 def fold_epochs(config: TrainConfig, n_fold_train: int) -> int:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..data.tasks import TaskData
 from .config import TrainConfig
-from .crossval import Protocol, fold_epochs, resolve_protocol
+from .crossval import Protocol, curve_stride, fold_epochs, resolve_protocol
 
 __all__ = ["FAR_PAST", "RecipePlan", "RunRefused", "check_plan", "plan_run"]
 
@@ -100,23 +100,24 @@ def plan_run(task: TaskData, config: TrainConfig, calibrate: bool = True) -> Rec
     runs: list[tuple[str, int, int]] = []
     seconds = 0.0
     one = config.with_values(max_seconds=None)
+    pooled = dataclasses.replace(shape, n_train=n, n_val=len(range(0, n, curve_stride(n))), n_test=1)
     if protocol.name == "cv":
         k = protocol.folds
         fold_shape = dataclasses.replace(shape, n_train=n - n // k, n_val=n // k, n_test=n // k)
         cost = estimate_run(one, fold_shape, rates)
         runs.append((f"{k}-fold cross-validation", k, cost.steps))
         seconds += k * cost.total_seconds
-        final_shape = dataclasses.replace(shape, n_train=n, n_val=n, n_test=1)
-        final = estimate_run(one.for_epochs(fold_epochs(config, n - n // k), n), final_shape, rates)
+        final = estimate_run(one.for_epochs(fold_epochs(config, n - n // k), n), pooled, rates)
+    elif protocol.name == "fixed":
+        final = cost = estimate_run(one, pooled, rates)
     else:
         cost = estimate_run(one, shape, rates)
         runs.append(("holdout run" if config.ensemble == 1 else "holdout runs", config.ensemble, cost.steps))
         seconds += config.ensemble * cost.total_seconds
-        final = cost if protocol.refit else None
-        if final is not None:
-            final = estimate_run(one, dataclasses.replace(shape, n_train=n, n_val=n, n_test=1), rates)
+        final = estimate_run(one, pooled, rates) if protocol.refit else None
     if final is not None:
-        runs.append(("refit on the whole training split", config.ensemble, final.steps))
+        what = "the whole training split" if protocol.name == "fixed" else "refit on the whole training split"
+        runs.append((what, config.ensemble, final.steps))
         seconds += config.ensemble * final.total_seconds
     fit_series = n if final is not None else shape.n_train
     seconds += _final_scoring_series(config, shape.n_test, fit_series) * cost.forward_seconds_per_sample

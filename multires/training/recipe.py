@@ -14,6 +14,9 @@ one training loop it calls for every sub-run. The protocols (``TrainConfig.proto
 * ``holdout`` -- one run on the task's own train/validation split, the best validation epoch's
   weights (ties to the later epoch); with ``refit=True`` it is then refit on train + validation for
   the best epoch's number of epochs.
+* ``fixed`` -- no selection: one run on the whole training split for the config's own budget
+  (``epochs``, raised to ``min_steps``), keeping the last weights. For a budget chosen beforehand on
+  training data, e.g. the ``long-cpu`` preset's, chosen by a holdout run on the 500 validation digits.
 * ``auto`` (the default) -- ``cv`` for classification tasks of at most
   :data:`~multires.training.crossval.CV_MAX_SERIES` training series, ``holdout`` otherwise (a
   3,500-series MNIST split has a validation split large enough to choose an epoch, and k refits
@@ -58,7 +61,7 @@ from torch import nn
 from ..data.tasks import TaskData
 from .batchnorm import recalibrate_batchnorm
 from .config import TrainConfig
-from .crossval import Protocol, cross_validate, training_pool
+from .crossval import Protocol, cross_validate, curve_stride, fold_epochs, training_pool
 from .ensemble import MultiresEnsemble
 from .evaluation import evaluate
 from .history import Progress, TrainResult, _json_float, _jsonable
@@ -100,6 +103,9 @@ class RecipeResult:
             return (f"{p.folds}-fold cross-validation on the training split ({p.reason}) chose "
                     f"{self.budget_epochs} epochs (mean held-out accuracy {score:.3f}), then refit on all "
                     f"{self.n_train_used} training series")
+        if p.name == "fixed":
+            return (f"no selection ({p.reason}): all {self.n_train_used} training series for the configured "
+                    f"{self.budget_epochs} epochs, last weights")
         text = f"holdout validation split ({p.reason})"
         if p.refit:
             text += f", then refit on all {self.n_train_used} training series for {self.budget_epochs} epochs"
@@ -185,6 +191,8 @@ def fit(task: TaskData, config: TrainConfig | None = None,
         cv = cross_validate(task, config, protocol.folds, run)
         epochs = cv["chosen_epochs"]
         warnings_out += cv.pop("warnings")
+    elif protocol.name == "fixed":
+        epochs = fold_epochs(config, len(training_pool(task)[1]))
     else:
         for member in range(config.ensemble if not protocol.refit else 1):
             seed = config.seed + member
@@ -212,9 +220,12 @@ def fit(task: TaskData, config: TrainConfig | None = None,
 
 
 def _pooled_task(task: TaskData) -> TaskData:
-    """``task`` with the whole training split as its train (and validation) part; test a stand-in."""
+    """``task`` with the whole training split as its train part, at most
+    :data:`~multires.training.crossval.POOLED_CURVE_SERIES` of them as its validation part (the
+    refit's training curve); test a stand-in."""
     x_pool, y_pool = training_pool(task)
-    return dataclasses.replace(task, x_train=x_pool, y_train=y_pool, x_val=x_pool, y_val=y_pool,
+    every = curve_stride(len(y_pool))
+    return dataclasses.replace(task, x_train=x_pool, y_train=y_pool, x_val=x_pool[::every], y_val=y_pool[::every],
                                x_test=x_pool[:1], y_test=y_pool[:1])
 
 
