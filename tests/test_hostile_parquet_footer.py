@@ -12,6 +12,8 @@ decompresses the table is called.
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -127,6 +129,22 @@ def test_honest_files_of_every_layout_match_their_footer():
 
 
 SMALL = _write(pa.table({"key": ["a", "b", "c"], "score": [0.5, 0.25, 1.0]}), compression="none")
+
+
+def test_a_level_histogram_of_the_wrong_length_is_refused_before_pyarrow_aborts_on_it():
+    """These three bytes gave a size-statistics histogram of 2 levels to a required column; pyarrow
+    threw from code that cannot pass it on (``Definition level histogram size mismatch``) and the
+    whole process aborted, taking the test run (or a server) with it. Run in a child process, so the
+    old code fails this test instead of killing pytest."""
+    data = bytearray(SMALL)
+    for where, value in [(203, 82), (141, 226), (50, 186)]:
+        data[where] = value
+    code = ("import sys; from multires.study.results import read_results, StudyResultsError\n"
+            "try:\n    read_results(sys.stdin.buffer.read())\nexcept StudyResultsError as err:\n    print(err)")
+    child = subprocess.run([sys.executable, "-c", code], input=bytes(data), capture_output=True, cwd=ROOT,
+                           timeout=120, check=False)
+    assert child.returncode == 0, child.stderr.decode(errors="replace")[-2000:]
+    assert "level histogram of the wrong length" in child.stdout.decode()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -94,9 +94,9 @@ class _Reader:
         if kind in (_LIST, _SET):
             head = self.byte()
             size = head >> 4 if head >> 4 != 15 else self.varint()
-            for _ in range(size):  # each element reads at least one byte, so size is bounded by the chunk
-                self.value(head & 0x0F if head & 0x0F not in (_TRUE, _FALSE) else _BYTE, depth + 1)
-            return None
+            # each element reads at least one byte, so size is bounded by the chunk
+            return [self.value(head & 0x0F if head & 0x0F not in (_TRUE, _FALSE) else _BYTE, depth + 1)
+                    for _ in range(size)]
         if kind == _MAP:
             size = self.varint()
             if size:
@@ -149,12 +149,47 @@ def _walk_chunk(data: bytes, start: int, size: int, pages_left: int) -> tuple[in
     return compressed, uncompressed, values, pages
 
 
+def _level_histograms_problem(data: bytes, footer_start: int) -> str | None:
+    """A column chunk whose size statistics carry a level histogram of the wrong length, or None.
+
+    pyarrow checks these lengths when it builds a column chunk's metadata and, on a mismatch, throws
+    from code that cannot pass the error on: the whole process aborts. So the footer (Thrift
+    ``FileMetaData``) is walked here first: its flat schema's leaves give each column's largest
+    repetition and definition levels (0, or 1 for an optional or repeated leaf), and a histogram must
+    be empty or hold one count per level.
+    """
+    try:
+        footer = _Reader(data, footer_start, len(data) - 8).struct()
+    except _Malformed as err:
+        return f"its footer cannot be parsed ({err})"
+    schema = footer.get(2) if isinstance(footer.get(2), list) else []
+    leaves = [element for element in schema[1:] if isinstance(element, dict)]
+    for g, group in enumerate(footer.get(4) if isinstance(footer.get(4), list) else []):
+        chunks = group.get(1) if isinstance(group, dict) and isinstance(group.get(1), list) else []
+        for c, chunk in enumerate(chunks):
+            column = chunk.get(3) if isinstance(chunk, dict) else None
+            stats = column.get(16) if isinstance(column, dict) else None
+            if not isinstance(stats, dict):
+                continue
+            repetition = leaves[c].get(3, 0) if c < len(leaves) else 0  # 0 required, 1 optional, 2 repeated
+            expected = {2: 1 + (repetition == 2), 3: 1 + (repetition in (1, 2))}
+            for field, levels in expected.items():
+                histogram = stats.get(field)
+                if histogram is not None and (not isinstance(histogram, list) or len(histogram) not in (0, levels)):
+                    return (f"column chunk {c} of row group {g} has a level histogram of the wrong length "
+                            f"(the column has {levels} level(s))")
+    return None
+
+
 def layout_problem(data: bytes, meta: Any) -> str | None:
     """What in ``meta`` (``pyarrow.parquet.FileMetaData`` of ``data``) disagrees with the file's bytes, or None.
 
     Linear in ``len(data)``: chunks may not overlap, so each byte is walked at most once.
     """
     footer_start = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    histograms = _level_histograms_problem(data, footer_start)
+    if histograms is not None:
+        return histograms
     if meta.num_row_groups > MAX_ROW_GROUPS:
         return f"it claims {meta.num_row_groups:,} row groups; at most {MAX_ROW_GROUPS:,} are read"
     chunks, rows = [], 0
