@@ -250,6 +250,7 @@ TRAIN_LIMITS: dict[str, tuple[float, float]] = {
     "folds": (2, 20),
     "ensemble": (1, MAX_ENSEMBLE_MEMBERS),
     "label_smoothing": (0.0, 0.5),
+    "mixup": (0.0, 10.0),
 }
 
 MAX_RUN_BYTES = 3 * 2**29

@@ -18,7 +18,7 @@ from multires.checkpoint import CheckpointError, load_checkpoint
 from multires.config import ModelConfig
 from multires.data.tasks import from_arrays
 from multires.model import build_model
-from multires.training.augment import make_augmenter
+from multires.training.augment import make_augmenter, make_mixup
 from multires.training.batchnorm import recalibrate_batchnorm
 from multires.training.cli import main
 from multires.training.config import TrainConfig
@@ -28,7 +28,7 @@ from multires.training.diagnostics import plateau_gap, undertrained_warnings
 from multires.training.ensemble import MultiresEnsemble, load_model, save_model
 from multires.training.history import TrainingError
 from multires.training.inference import predict
-from multires.training.loop import train
+from multires.training.loop import forward_backward, train
 from multires.training.plan import RunRefused, check_plan, plan_run
 from multires.training.recipe import fit
 from multires.training.runstate import next_step_passes
@@ -248,6 +248,47 @@ def test_augmentations_keep_shape_are_seeded_and_do_not_modify_the_batch():
         TrainConfig(augment="crop+warp")
 
 
+def test_mixup_mixes_each_series_with_the_one_whose_targets_it_returns():
+    x, y = torch.eye(6)[:, None, :] * 10.0, torch.arange(6)  # row i is 10 * e_i: the mix can be read off
+    before = x.clone()
+    mixed, other, lam = make_mixup(0.4, seed=5)(x, y)
+    assert 0.5 <= lam <= 1.0 and torch.equal(x, before)
+    for i in range(6):
+        expected = torch.zeros(6)
+        expected[i] += 10.0 * lam
+        expected[int(other[i])] += 10.0 * (1.0 - lam)
+        assert torch.allclose(mixed[i, 0], expected)
+    again = make_mixup(0.4, seed=5)(x, y)
+    assert torch.equal(again[0], mixed) and torch.equal(again[1], other) and again[2] == lam
+    lams = [make_mixup(0.4, seed=s)(x, y)[2] for s in range(40)]
+    assert len(set(lams)) == 40 and min(lams) < 0.75  # drawn per seed, and not all near 1
+    assert make_mixup(0.0, seed=0) is None
+    with pytest.raises(ValueError, match="mixup"):
+        TrainConfig(mixup=-0.1)
+
+
+def test_mixup_loss_is_the_mix_of_both_targets_losses():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(5, 1, 8), torch.tensor([0, 1, 2, 0, 1])
+    out, loss = forward_backward(model, optimizer, x, y, "classify", 0.0, make_mixup(1.0, seed=2))
+    mixed, other, lam = make_mixup(1.0, seed=2)(x, y)
+    logits = model(mixed)
+    expected = lam * torch.nn.functional.cross_entropy(logits, y) + (1 - lam) * torch.nn.functional.cross_entropy(logits, other)
+    assert torch.allclose(out, logits) and torch.allclose(loss, expected)
+    assert lam < 1.0 and not torch.allclose(loss, torch.nn.functional.cross_entropy(logits, y))
+
+
+def test_mixup_trains_and_the_recipe_recalibrates_batchnorm(task, monkeypatch):
+    calls = []
+    monkeypatch.setattr(recipe_module, "recalibrate_batchnorm", lambda net, x: calls.append(len(x)))
+    config = TrainConfig(**{**TINY, "norm": "batch"}, mixup=0.4, protocol="holdout")
+    assert config.transforms_inputs and TrainConfig.from_json(config.to_json()).mixup == 0.4
+    result = fit(task, config)
+    assert np.isfinite(result.members[0].history.step_loss).all() and calls == [len(task.x_train)]
+
+
 def test_label_smoothing_and_augmentation_train(task):
     result = train(task, TrainConfig(**TINY, augment="crop+jitter", label_smoothing=0.1))
     assert np.isfinite(result.history.step_loss).all()
@@ -289,12 +330,12 @@ def test_cli_trains_with_the_recipe_and_records_protocol_and_device(tmp_path, ca
     out = tmp_path / "run"
     status = main(["--task", "ucr:GunPoint", "--out", str(out), "--quiet", "--d-model", "4", "--n-layers", "1",
                    "--epochs", "2", "--min-steps", "0", "--batch-size", "32", "--folds", "2", "--norm", "layer",
-                   "--device", "cpu", "--ensemble", "2"])
+                   "--device", "cpu", "--ensemble", "2", "--mixup", "0.3"])
     captured = capsys.readouterr()
     assert status == 0 and "2-fold cross-validation" in captured.out and "plan:" in captured.err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["protocol"]["name"] == "cv" and metrics["device"] == "cpu"
-    assert metrics["ensemble_members"] == 2
+    assert metrics["ensemble_members"] == 2 and metrics["train_config"]["mixup"] == 0.3
     assert isinstance(load_model(out), MultiresEnsemble)
 
 

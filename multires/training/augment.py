@@ -1,4 +1,4 @@
-"""Series augmentation for training on few series: window slicing (crop), jitter and scaling.
+"""Series augmentation for training on few series: window slicing (crop), jitter, scaling and mixup.
 
 :func:`make_augmenter` turns ``TrainConfig.augment`` (``"none"`` or names joined by ``+``) into a
 function applied to every training batch ``(batch, channels, length)`` inside
@@ -12,6 +12,10 @@ and the caller's global generator is untouched.
   z-normalised, so this is 5 % of their scale; Um et al. 2017).
 * ``scale`` -- every series times a factor drawn from ``N(1, SCALE_STD**2)``.
 
+Mixup (Zhang et al. 2018, ``TrainConfig.mixup``) also mixes the targets, so it is not one of the
+series transforms: :func:`make_mixup` gives a function of the batch *and* its targets; the loss of
+a mixed batch is ``lam * loss(y) + (1 - lam) * loss(y_other)``.
+
 Examples
 --------
 >>> import torch
@@ -19,16 +23,20 @@ Examples
 >>> x = torch.zeros(4, 1, 32)
 >>> tuple(aug(x).shape), make_augmenter("none", seed=0) is None
 ((4, 1, 32), True)
+>>> mixed, other, lam = make_mixup(0.4, seed=0)(torch.ones(4, 1, 8), torch.arange(4))
+>>> tuple(mixed.shape), tuple(other.shape), 0.5 <= lam <= 1.0
+((4, 1, 8), (4,), True)
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["CROP_SHARE", "JITTER_STD", "SCALE_STD", "make_augmenter", "crop", "jitter", "scale"]
+__all__ = ["CROP_SHARE", "JITTER_STD", "SCALE_STD", "Mixup", "crop", "jitter", "make_augmenter", "make_mixup", "scale"]
 
 CROP_SHARE = 0.9
 JITTER_STD = 0.05
@@ -84,3 +92,28 @@ def make_augmenter(spec: str, seed: int) -> Callable[[torch.Tensor], torch.Tenso
         return x
 
     return augment
+
+
+#: ``mix(x, y) -> (mixed x, the other targets, lam)``: the batch mixed with a shuffled copy of itself.
+Mixup = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, float]]
+
+
+def make_mixup(alpha: float, seed: int) -> Mixup | None:
+    """Mixup with ``lam ~ Beta(alpha, alpha)`` per batch (0 gives None), drawing from its own generators.
+
+    ``lam`` is folded into ``[0.5, 1]`` (``max(lam, 1 - lam)``, the same distribution of mixes) so the
+    batch's own targets always carry the larger share and the running training accuracy, scored
+    against them, stays meaningful.
+    """
+    if alpha <= 0:
+        return None
+    shares = np.random.default_rng(int(seed) + 104729)
+    generator = torch.Generator().manual_seed(int(seed) + 15485863)
+
+    def mix(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+        lam = float(shares.beta(alpha, alpha))
+        lam = max(lam, 1.0 - lam)
+        perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
+        return lam * x + (1.0 - lam) * x[perm], y[perm], lam
+
+    return mix

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from ..model import MultiresNet, build_model
-from .augment import make_augmenter
+from .augment import make_augmenter, make_mixup
 from .config import TrainConfig
 from .device import resolve_device
 from .evaluation import step_stats
@@ -79,7 +79,7 @@ def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.
         raise ValueError(f"steps must be at least 1 and warmup at least 0, got {steps} and {warmup}")
     limit = steps if max_steps is None else max(steps, max_steps)
     device = next(net.parameters()).device
-    augment = make_augmenter(config.augment, config.seed)
+    augment, mixup = make_augmenter(config.augment, config.seed), make_mixup(config.mixup, config.seed)
     optimizer, scheduler, clock = build_optimizer(net, config, 1, warmup + limit)
     learned = any(conv.tree_select == "learned" for conv in net.convs)
     net.train()
@@ -93,7 +93,7 @@ def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.
             batch = augment(batch)
         if learned:
             net.update_selection(clock.progress)
-        out, loss = forward_backward(net, optimizer, batch, target, kind, config.label_smoothing)
+        out, loss = forward_backward(net, optimizer, batch, target, kind, config.label_smoothing, mixup)
         totals = torch.cat([step_stats(out.detach(), target, loss.detach(), kind),
                             torch.tensor([time.perf_counter() - start_all], dtype=torch.float64)])
         bool(totals[2] > 0)  # the loop reads the non-finite flag before stepping

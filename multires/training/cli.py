@@ -176,6 +176,9 @@ def _add_optimisation_options(p: argparse.ArgumentParser, d: dict) -> None:
                      help=f"series augmentation while training: none, or some of {', '.join(AUGMENTS)} joined by '+'")
     opt.add_argument("--label-smoothing", type=float, default=d["label_smoothing"],
                      help="cross-entropy label smoothing (default: 0)")
+    opt.add_argument("--mixup", type=float, default=d["mixup"], metavar="ALPHA",
+                     help="mixup: train on batches mixed with a shuffled copy, share ~ Beta(ALPHA, ALPHA) "
+                          "(default: 0, off)")
 
 
 def _add_protocol_options(p: argparse.ArgumentParser, d: dict) -> None:

@@ -130,6 +130,7 @@ class TrainConfig(Architecture):
     device: Device = "auto"  # cpu, cuda, mps, or auto (an accelerator when present)
     augment: str = "none"  # series augmentation while training: none, or crop/jitter/scale joined by "+"
     label_smoothing: float = 0.0  # cross-entropy label smoothing (classification)
+    mixup: float = 0.0  # mixup: batches mixed with lam ~ Beta(mixup, mixup); 0 is off
     protocol: Protocol = "auto"  # fit(): how the budget is chosen (holdout, cv, auto by dataset size)
     folds: int = 5  # fit(): k of the stratified k-fold cross-validation
     refit: bool | None = None  # fit(): retrain on the whole training split (None: yes for cv, no for holdout)
@@ -176,7 +177,7 @@ class TrainConfig(Architecture):
         self._check_integers(("epochs", "min_steps", "batch_size", "seed", "patience", "folds", "ensemble"),
                              optional=("patience",))
         self.validate_architecture()
-        for name in ("lr", "weight_decay", "max_seconds", "warmup_epochs", "label_smoothing"):
+        for name in ("lr", "weight_decay", "max_seconds", "warmup_epochs", "label_smoothing", "mixup"):
             value = getattr(self, name)
             if value is None and name in ("max_seconds", "warmup_epochs"):
                 continue
@@ -198,6 +199,16 @@ class TrainConfig(Architecture):
         parts = self.augment.split("+") if isinstance(self.augment, str) else [None]
         if self.augment != "none" and (not all(p in AUGMENTS for p in parts) or len(set(parts)) != len(parts)):
             raise ValueError(f"augment must be 'none' or some of {AUGMENTS} joined by '+', got {quote(self.augment)}")
+
+    @property
+    def transforms_inputs(self) -> bool:
+        """True when training batches are not the clean series (augmentation or mixup), so BatchNorm
+        statistics gathered while training describe other inputs than the ones the model is scored on.
+
+        >>> TrainConfig().transforms_inputs, TrainConfig(mixup=0.4).transforms_inputs
+        (False, True)
+        """
+        return self.augment != "none" or self.mixup > 0
 
     def total_epochs(self, steps_per_epoch: int) -> int:
         """Epochs of the full run: ``epochs``, raised so it has at least ``min_steps`` steps.

@@ -56,7 +56,7 @@ from multires.plaintext import quote
 
 from ..data.tasks.base import TaskData
 from ..model import build_model
-from .augment import make_augmenter
+from .augment import Mixup, make_augmenter, make_mixup
 from .config import TrainConfig
 from .device import resolve_device
 from .distributed import DistributedHooks, SingleProcess
@@ -117,7 +117,7 @@ def train(
     config.validate()
     _check_task(task)
     hooks = SingleProcess(resolve_device(config.device)) if distributed is None else distributed
-    augment = make_augmenter(config.augment, config.seed)
+    augment, mixup = make_augmenter(config.augment, config.seed), make_mixup(config.mixup, config.seed)
     net = build_model(config.model_config(task), config.seed).to(hooks.device)
     for conv in net.convs:
         conv.h0.requires_grad_(not config.freeze_filters)
@@ -142,7 +142,7 @@ def train(
                     x = augment(x)
                 run.advance_selection()
                 lr = optimizer.param_groups[0]["lr"]
-                out, loss = forward_backward(run.model, optimizer, x, y, task.kind, config.label_smoothing)
+                out, loss = forward_backward(run.model, optimizer, x, y, task.kind, config.label_smoothing, mixup)
                 totals = hooks.all_sum(torch.cat([step_stats(out.detach(), y, loss.detach(), task.kind),
                                                   torch.tensor([time.perf_counter() - loop_start], dtype=torch.float64)]))
                 run.check_finite(totals, epoch)
@@ -158,14 +158,22 @@ def train(
 
 
 def forward_backward(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                     kind: str, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                     kind: str, label_smoothing: float = 0.0,
+                     mixup: Mixup | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The first half of one optimizer step of :func:`train`: forward, loss, zeroed gradients, backward.
 
-    Returns the outputs ``(B, outputs)`` and the loss. :mod:`multires.training.calibrate` times the same
-    step with it, so the run-cost estimate measures what the loop does.
+    With ``mixup`` the batch is first mixed with a shuffled copy of itself and the loss is the same
+    mix of the losses against both sets of targets. Returns the outputs ``(B, outputs)`` and the loss.
+    :mod:`multires.training.calibrate` times the same step with it, so the run-cost estimate measures
+    what the loop does.
     """
-    out = model(x)
-    loss = loss_fn(out, y, kind, label_smoothing)
+    if mixup is None:
+        out = model(x)
+        loss = loss_fn(out, y, kind, label_smoothing)
+    else:
+        x, y_other, lam = mixup(x, y)
+        out = model(x)
+        loss = lam * loss_fn(out, y, kind, label_smoothing) + (1.0 - lam) * loss_fn(out, y_other, kind, label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     return out, loss

@@ -129,7 +129,7 @@ def _final_scoring_series(config: TrainConfig, n_test: int, n_fit: int) -> int:
     """Series :func:`multires.training.fit` passes through its final models after the sub-runs (each
     member counted)."""
     series = n_test  # the one read of the test split
-    if config.augment != "none":
+    if config.transforms_inputs:
         series += 2 * n_fit  # BatchNorm statistics recomputed, then the training split rescored
     elif config.ensemble > 1:
         series += n_fit  # the ensemble's training score

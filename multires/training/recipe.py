@@ -22,7 +22,7 @@ one training loop it calls for every sub-run. The protocols (``TrainConfig.proto
   3,500-series MNIST split has a validation split large enough to choose an epoch, and k refits
   would multiply a long run).
 
-With ``augment`` the final models' BatchNorm statistics are recomputed on the clean training series
+With ``augment`` or ``mixup`` the final models' BatchNorm statistics are recomputed on the clean training series
 (:func:`~multires.training.batchnorm.recalibrate_batchnorm`): the running statistics gathered on
 augmented batches describe other inputs than the ones the model is scored on.
 
@@ -207,11 +207,11 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     for member in members:
         warnings_out += [w for w in member.warnings if w not in warnings_out]
     nets = [m.net for m in members]
-    if config.augment != "none":  # BatchNorm statistics gathered on augmented batches: redo them on clean series
+    if config.transforms_inputs:  # BatchNorm statistics gathered on augmented batches: redo them on clean series
         for net in nets:
             recalibrate_batchnorm(net, fit_task.x_train)
     net = nets[0] if len(nets) == 1 else MultiresEnsemble(nets).eval()
-    train_score = members[0].train if len(nets) == 1 and config.augment == "none" else evaluate(net, fit_task, "train")
+    train_score = members[0].train if len(nets) == 1 and not config.transforms_inputs else evaluate(net, fit_task, "train")
     test = evaluate(net, task, "test")  # the one and only read of the test split
     return RecipeResult(net=net, config=config, protocol=protocol, task_name=task.name, kind=task.kind,
                         test=test, train=train_score, members=members, cv=cv, holdout=holdout,
