@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = _DEFAULTS
     task = p.add_argument_group("task and output")
     task.add_argument("--task", default="digits",
-                      help=f"task name for load_task: {', '.join(TASK_NAMES)}, ucr:NAME, smnist, psmnist, "
+                      help=f"task name for load_task: {', '.join(TASK_NAMES)}, ucr:NAME, "
                            "or TRAIN.tsv,TEST.tsv (default: digits)")
     task.add_argument("--data-seed", type=int, default=0, help="seed of the task's data and split (default: 0)")
     task.add_argument("--out", type=Path, required=True, help="run directory for model.safetensors + sidecars")
@@ -116,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of each class of the training split held out for validation (holdout "
                            "protocol; UCR and file tasks; default 0.2)")
     p.add_argument("--preset", choices=TRAIN_PRESET_NAMES, default=d["preset"],
-                   help="named recipe: default (this project's), paper (the official classification code's) "
-                        "or paper-cpu (the paper's model sized to a 2-core laptop); explicit options override it")
+                   help="named recipe: default (this project's), paper (the official classification code's), "
+                        "paper-cpu (the paper's model sized to a 2-core laptop) or long-cpu (sMNIST / psMNIST, "
+                        "length 784, within 30 minutes on 2 cores); explicit options override it")
     _add_model_options(p, d)
     _add_optimisation_options(p, d)
     _add_protocol_options(p, d)
