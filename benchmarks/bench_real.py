@@ -295,7 +295,8 @@ def main() -> int:
         f"Mean test accuracy over the seeds measured (differences: 0.01 = 1 point); seeds of the default recipe "
         f"per dataset: {_seeds_per_dataset(table)}; its mean fit times (cross-validation and refit) "
         f"{_fit_times(table)}, at a 1-minute load average of {_loads(table)} when each fit started "
-        f"(the 2-core machine was shared: times on a quiet one are shorter).",
+        f"(a load above the machine's {os.cpu_count()} cores means it was shared and the times are longer than on a "
+        f"quiet one; on this 2-core machine two fits side by side took 4-7 times as long as one alone).",
         "\n".join(f"- {'PASS' if ok else 'FAIL'}: {target}" for target, ok in verdict.items()),
     )
     return 0
