@@ -8,10 +8,14 @@ Usage (from the repository root)::
 
     python benchmarks/bench_real.py --quick --datasets ucr:ArrowHead,ucr:GunPoint   # recipe + baselines only
 
-    # the five UCR sets on a 2-core machine: two processes (one core each), then one joined report
-    python benchmarks/bench_real.py --quick --datasets ucr:ItalyPowerDemand,ucr:GunPoint,ucr:OSULeaf --out artifacts/bench_real/a &
-    python benchmarks/bench_real.py --quick --datasets ucr:ArrowHead,ucr:ACSF1 --out artifacts/bench_real/b; wait
+    # runs made separately (other datasets, or at other times), then one joined report
+    python benchmarks/bench_real.py --quick --datasets ucr:ItalyPowerDemand,ucr:GunPoint,ucr:ArrowHead --out artifacts/bench_real/a
+    python benchmarks/bench_real.py --quick --datasets ucr:OSULeaf,ucr:ACSF1 --out artifacts/bench_real/b
     python benchmarks/bench_real.py --report-only --out artifacts/bench_real/a --also artifacts/bench_real/b
+
+Run one at a time: on the 2-core machine of docs/benchmarks.md, two fits side by side (one core each)
+took 4-7 times as long as one alone, so parallel runs save no time and make the fit times meaningless.
+One quiet pass over the five UCR sets, three seeds, takes about 40 minutes there (ACSF1 about 7 min a seed).
 
 What is measured, per dataset (every bundled UCR dataset, smnist, psmnist) and seed
     * ``fading``: the default recipe, :func:`multires.training.fit` with ``TrainConfig()`` (what
