@@ -79,12 +79,13 @@ def main() -> int:
             options = VARIANTS.get(name, {})
             seed = args.seed + 1 if name == "seed+1" else args.seed
             start = time.perf_counter()
-            result = train(fold_task, TrainConfig(select_best=False, seed=seed, device="cpu", **options))
+            config = TrainConfig(select_best=False, seed=seed, device="cpu", **options)
+            result = train(fold_task, config)
             probs[name] = _probs(result.net, fold_task.x_val)
             acc = float((probs[name].argmax(1) == fold_task.y_val).double().mean())
             row = {"dataset": args.dataset, "fold": fold, "variant": name, "held_out_accuracy": acc,
                    "train_accuracy_eval_mode": result.train["metric"], "seconds": time.perf_counter() - start}
-            if options.get("augment", "none") != "none":  # BatchNorm statistics of clean training series
+            if config.transforms_inputs:  # BatchNorm statistics of clean training series
                 recalibrate_batchnorm(result.net, fold_task.x_train)
                 recal = _probs(result.net, fold_task.x_val)
                 extra = {**row, "variant": name + "+recalibrated",
