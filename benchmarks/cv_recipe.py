@@ -42,6 +42,13 @@ VARIANTS: dict[str, dict] = {
     "scale": {"augment": "scale"},
     "label_smoothing_0.1": {"label_smoothing": 0.1},
     "weight_decay_0.1": {"weight_decay": 0.1},
+    "steps_1500": {"min_steps": 1500},
+    "wide_96x3": {"d_model": 96, "n_layers": 3},
+    "lr_0.003": {"lr": 0.003},
+    "db4": {"wavelet": "db4"},
+    "uniform_32": {"tree_select": "uniform", "memory_size": 32},
+    "learned_16": {"tree_select": "learned", "memory_size": 16},
+    **{f"depth_{j}": {"depth": j} for j in (3, 4, 5, 6, 7)},
 }
 
 

@@ -104,6 +104,7 @@ class Architecture(JsonConfig):
     max_lag: int | None = None  # learned only: largest candidate lag (None: the receptive field)
     wavelet: str | None = "haar"  # filter init from PyWavelets; None: random filters
     kernel_size: int = 2  # filter length k when wavelet is None (a wavelet sets its own)
+    depth: int | None = None  # tree depth J (how far back the coarsest coefficient reaches); None: covers seq_len
     d_model: int = 32  # channels H of every MultiresConv
     n_layers: int = 2  # stacked residual blocks
     dropout: float = 0.0  # after each MultiresConv's GELU
@@ -126,8 +127,8 @@ class Architecture(JsonConfig):
 
     def validate_architecture(self) -> None:
         """Raise ``ValueError`` naming the first bad shared field and what is allowed."""
-        self._check_integers(("d_model", "n_layers", "kernel_size", "memory_size", "max_lag"),
-                             optional=("memory_size", "max_lag"))
+        self._check_integers(("d_model", "n_layers", "kernel_size", "depth", "memory_size", "max_lag"),
+                             optional=("depth", "memory_size", "max_lag"))
         check_choice("tree_select", self.tree_select, TREE_SELECTS)
         if self.tree_select in ("uniform", "learned") and self.memory_size is None:
             raise ValueError(f"tree_select={quote(self.tree_select)} needs memory_size (the slots M per channel)")
@@ -163,7 +164,6 @@ class ModelConfig(Architecture):
     d_input: int = 1  # input features per time step (1 for a scalar signal)
     d_output: int = 10  # classes, or regression targets
     seq_len: int = 64  # sequence length, sets the default depth
-    depth: int | None = None  # tree depth J; None: covers seq_len
     head: Head = "pool"  # pool: mean over time; last: last step; sequence: every step
 
     @classmethod
@@ -183,7 +183,7 @@ class ModelConfig(Architecture):
         the fields are each in range but the network would cost more than :mod:`multires.options`
         allows (receptive field, kernel values, slots, parameters).
         """
-        self._check_integers(("d_input", "d_output", "seq_len", "depth"), optional=("depth",))
+        self._check_integers(("d_input", "d_output", "seq_len"))
         self.validate_architecture()
         check_choice("head", self.head, HEADS)
         check_network_cost(  # ConfigCostError: fields in range, but the whole too costly

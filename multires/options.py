@@ -240,6 +240,7 @@ TRAIN_LIMITS: dict[str, tuple[float, float]] = {
     "d_model": (1, 256),
     "n_layers": (1, 10),
     "kernel_size": (2, 16),
+    "depth": (1, 16),
     "memory_size": (1, 4096),
     "batch_size": (1, 4096),
     "lr": (1e-6, 1.0),

@@ -138,6 +138,9 @@ def _add_model_options(p: argparse.ArgumentParser, d: dict) -> None:
     model.add_argument("--wavelet", type=_wavelet, default=d["wavelet"],
                        help="filter init: a PyWavelets name (haar, db2, ...) or 'none' for random (default: haar)")
     model.add_argument("--kernel-size", type=int, default=d["kernel_size"], help="filter length with --wavelet none")
+    model.add_argument("--depth", type=int, default=d["depth"],
+                       help="tree depth J: the coarsest coefficient covers the last (k-1)(2**J-1)+1 samples (2**J for Haar) "
+                            "(default: the depth that covers the whole series)")
     model.add_argument("--freeze-filters", action="store_true", help="keep h0, h1 fixed (fixed-wavelet baseline)")
     model.add_argument("--d-model", type=int, default=d["d_model"], help=f"channels (default: {d['d_model']})")
     model.add_argument("--n-layers", type=int, default=d["n_layers"], help=f"blocks (default: {d['n_layers']})")
@@ -190,6 +193,9 @@ def _add_protocol_options(p: argparse.ArgumentParser, d: dict) -> None:
                           "epochs, then a refit on all of it; holdout: best epoch on the validation split; "
                           "fixed: no selection, the configured epochs on the whole training split; auto (default): cv up to 1000 training series, else holdout")
     rec.add_argument("--folds", type=int, default=d["folds"], help=f"folds of the cross-validation (default: {d['folds']})")
+    rec.add_argument("--cv-depths", default=d["cv_depths"],
+                     help="tree depths the cross-validation compares when --depth is not given, e.g. 4,full "
+                          f"('full': the depth covering the series; default: {d['cv_depths']})")
     rec.add_argument("--refit", dest="refit", action="store_true", default=d["refit"],
                      help="holdout: refit on train + validation for the best epoch's number of epochs (cv always refits)")
     rec.add_argument("--no-refit", dest="refit", action="store_false", help="holdout: keep the holdout run's model")

@@ -133,6 +133,7 @@ class TrainConfig(Architecture):
     mixup: float = 0.0  # mixup: batches mixed with lam ~ Beta(mixup, mixup); 0 is off
     protocol: Protocol = "auto"  # fit(): how the budget is chosen (holdout, cv, auto by dataset size)
     folds: int = 5  # fit(): k of the stratified k-fold cross-validation
+    cv_depths: str = "full"  # fit(), protocol cv, depth unset: tree depths compared, e.g. "4,full"
     refit: bool | None = None  # fit(): retrain on the whole training split (None: yes for cv, no for holdout)
     ensemble: int = 1  # fit(): seeds averaged (probabilities) into one model
 
@@ -193,6 +194,7 @@ class TrainConfig(Architecture):
                 raise ValueError(f"{name} must be True or False, got {quote(getattr(self, name))}")
         if self.refit is not None and not isinstance(self.refit, bool):
             raise ValueError(f"refit must be True, False or None, got {quote(self.refit)}")
+        _check_depth_list(self.cv_depths)
         check_choice("decay", self.decay, DECAYS)
         check_choice("device", self.device, DEVICES)
         check_choice("protocol", self.protocol, PROTOCOLS)
@@ -247,6 +249,16 @@ class TrainConfig(Architecture):
                            d_output=task.n_outputs, seq_len=task.length,
                            # a TaskData names its head; a bare shape (the run-cost estimate's) goes by its kind
                            head=getattr(task, "head", None) or ("pool" if task.kind == "classify" else "last"))
+
+
+def _check_depth_list(text: Any) -> None:
+    """``cv_depths``: comma-separated tree depths (integers in ``TRAIN_LIMITS["depth"]``) or ``full``."""
+    low, high = TRAIN_LIMITS["depth"]
+    parts = text.split(",") if isinstance(text, str) else [None]
+    if not all(p == "full" or (p.isdigit() and low <= int(p) <= high) for p in parts if p is not None) \
+            or None in parts or len(set(parts)) != len(parts):
+        raise ValueError(f"cv_depths must be distinct tree depths ({low:g}..{high:g}) or 'full' joined by ',', "
+                         f"e.g. '4,full'; got {quote(text)}")
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}

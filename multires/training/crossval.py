@@ -3,12 +3,14 @@
 :func:`resolve_protocol` decides what :func:`multires.training.fit` does (``TrainConfig.protocol``;
 the module docstring of :mod:`multires.training.recipe` describes each protocol): ``cv`` for
 classification tasks of at most :data:`CV_MAX_SERIES` training series under ``auto``, ``holdout``
-otherwise. :func:`cross_validate` runs the ``cv`` protocol's folds and chooses the number of epochs
-the final models train: stratified k-fold (scikit-learn's ``StratifiedKFold``, shuffled with
-``random_state=seed``) on the task's whole training split (:func:`training_pool`), every fold the
-full planned budget, its held-out fold scored after every epoch; the chosen budget is the epoch
-count with the best mean held-out accuracy (ties to the *later* epoch; only epochs whose BatchNorm
-statistics can have converged compete). The test split is never handed to a fold.
+otherwise. :func:`cross_validate` runs the ``cv`` protocol's folds and chooses the tree depth and the
+number of epochs the final models train: stratified k-fold (scikit-learn's ``StratifiedKFold``,
+shuffled with ``random_state=seed``) on the task's whole training split (:func:`training_pool`); for
+every candidate depth (:func:`depth_candidates`: ``TrainConfig.cv_depths`` unless ``depth`` is set),
+every fold trains the full planned budget, its held-out fold scored after every epoch. The chosen
+pair is the depth and epoch count with the best mean held-out accuracy (ties to the *later* epoch,
+then to the deeper tree; only epochs whose BatchNorm statistics can have converged compete). Every
+depth sees the same folds. The test split is never handed to a fold.
 
 Examples
 --------
@@ -35,8 +37,8 @@ from .batchnorm import settle_steps
 from .config import TrainConfig
 from .history import TrainResult
 
-__all__ = ["CV_MAX_SERIES", "POOLED_CURVE_SERIES", "Protocol", "cross_validate", "curve_stride", "fold_epochs",
-           "resolve_protocol", "training_pool"]
+__all__ = ["CV_MAX_SERIES", "POOLED_CURVE_SERIES", "Protocol", "cross_validate", "curve_stride", "depth_candidates",
+           "fold_epochs", "resolve_protocol", "training_pool"]
 
 #: ``protocol="auto"`` cross-validates classification tasks with at most this many training series.
 CV_MAX_SERIES = 1000
@@ -109,11 +111,30 @@ def fold_epochs(config: TrainConfig, n_fold_train: int) -> int:
     return config.total_epochs(math.ceil(n_fold_train / config.batch_size))
 
 
-def cross_validate(task: TaskData, config: TrainConfig, k: int, run: SubRun) -> dict[str, Any]:
-    """Train ``k`` folds of the training split with ``run`` and choose the budget (see the module docstring).
+def depth_candidates(task: TaskData, config: TrainConfig) -> list[int]:
+    """The tree depths the ``cv`` protocol compares on ``task``: ``config.depth`` alone when it is set,
+    else ``config.cv_depths`` resolved against the series length (``full``: the depth covering the
+    series; a depth past it is the same tree, so it is dropped), deepest first.
 
-    Returns the record kept in ``RecipeResult.cv``: the folds, every fold's held-out curve, their
-    mean, ``chosen_epochs`` and its scores, and ``warnings`` (folds the time limit cut).
+    >>> from multires.data.tasks import load_task
+    >>> task = load_task("ucr:GunPoint", seed=0)  # length 150: the full Haar tree has depth 8
+    >>> depth_candidates(task, TrainConfig(cv_depths="4,full")), depth_candidates(task, TrainConfig(depth=5))
+    ([8, 4], [5])
+    """
+    full = config.with_values(depth=None).model_config(task).resolved_depth
+    if config.depth is not None:
+        return [config.depth]
+    depths = {full if part == "full" else min(int(part), full) for part in config.cv_depths.split(",")}
+    return sorted(depths, reverse=True)
+
+
+def cross_validate(task: TaskData, config: TrainConfig, k: int, run: SubRun) -> dict[str, Any]:
+    """Train ``k`` folds of the training split with ``run`` for every candidate tree depth
+    (:func:`depth_candidates`) and choose the depth and the budget (see the module docstring).
+
+    Returns the record kept in ``RecipeResult.cv``: the folds, ``chosen_depth``, and for it every
+    fold's held-out curve, their mean, ``chosen_epochs`` and its scores; ``depths``: each candidate's
+    mean curve and best score; ``warnings`` (folds the time limit cut).
     """
     x, y = training_pool(task)
     labels = y.numpy()
@@ -122,34 +143,50 @@ def cross_validate(task: TaskData, config: TrainConfig, k: int, run: SubRun) -> 
     folds = list(splitter.split(np.zeros(len(labels)), labels if task.kind == "classify" else None))
     epochs = fold_epochs(config, max(len(tr) for tr, _ in folds))
     fold_config = config.for_epochs(epochs, max(len(tr) for tr, _ in folds), select_best=False, patience=None)
-    curves, losses, eligible, fold_indices, messages = [], [], None, [], []
+    depths = depth_candidates(task, config)
+    records = [_depth_folds(x, y, task, folds, fold_config.with_values(depth=depth), run,
+                            "" if len(depths) == 1 else f", depth {depth}") for depth in depths]
+    best = max(records, key=lambda r: (r["chosen_score"], r["chosen_epochs"]))  # ties: the later epoch, then deeper
+    return {
+        "folds": k,
+        "splitter": type(splitter).__name__,
+        "random_state": config.seed,
+        "fold_sizes": [len(v) for _, v in folds],
+        "held_out_indices": [v.tolist() for _, v in folds],
+        "epochs_per_fold": epochs,
+        "chosen_depth": best["depth"],
+        **{key: value for key, value in best.items() if key not in ("depth", "warnings")},
+        "depths": [{key: r[key] for key in ("depth", "mean_curve", "chosen_epochs", "chosen_score")} for r in records],
+        "train_time_s": sum(r["train_time_s"] for r in records),
+        "warnings": [m for r in records for m in r["warnings"]],
+    }
+
+
+def _depth_folds(x: torch.Tensor, y: torch.Tensor, task: TaskData, folds: list, fold_config: TrainConfig,
+                 run: SubRun, label: str) -> dict[str, Any]:
+    """Every fold at one tree depth: the held-out curves, their mean and the best eligible epoch."""
+    curves, losses, eligible, messages = [], [], None, []
     train_time = 0.0
     for index, (tr, va) in enumerate(folds):
         tr_t, va_t = torch.from_numpy(tr), torch.from_numpy(va)
         fold_task = dataclasses.replace(task, x_train=x[tr_t], y_train=y[tr_t], x_val=x[va_t], y_val=y[va_t],
                                         x_test=x[va_t], y_test=y[va_t])  # the held-out fold, never test
-        result = run(fold_task, fold_config, f"fold {index + 1}/{k}")
+        result = run(fold_task, fold_config, f"fold {index + 1}/{len(folds)}{label}")
         curves.append(list(result.history.epoch_val))
         losses.append(list(result.history.epoch_val_loss))
-        fold_indices.append(va.tolist())
         train_time += result.train_time
         needed = settle_steps(result.net)
         ok = [s >= needed for s in result.history.epoch_step]
         eligible = ok if eligible is None else [a and b for a, b in zip(eligible, ok)]
         if result.stop_reason == "max_seconds":
-            messages.append(f"the time limit cut cross-validation fold {index + 1} at {result.steps} of "
+            messages.append(f"the time limit cut cross-validation fold {index + 1}{label} at {result.steps} of "
                             f"{result.total_steps} steps: the budget was chosen among the epochs it reached")
     done = min(len(c) for c in curves)
     mean = [float(np.mean([c[e] for c in curves])) for e in range(done)]
     candidates = [e for e in range(done) if eligible[e]] or list(range(done))
     best = max(candidates, key=lambda e: (mean[e], e))  # ties go to the later epoch
     return {
-        "folds": k,
-        "splitter": type(splitter).__name__,
-        "random_state": config.seed,
-        "fold_sizes": [len(v) for v in fold_indices],
-        "held_out_indices": fold_indices,
-        "epochs_per_fold": epochs,
+        "depth": fold_config.depth,
         "fold_curves": curves,
         "fold_val_loss": losses,
         "mean_curve": mean,

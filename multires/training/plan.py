@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..data.tasks import TaskData
 from .config import TrainConfig
-from .crossval import Protocol, curve_stride, fold_epochs, resolve_protocol
+from .crossval import Protocol, curve_stride, depth_candidates, fold_epochs, resolve_protocol
 
 __all__ = ["FAR_PAST", "RecipePlan", "RunRefused", "check_plan", "plan_run"]
 
@@ -87,14 +87,9 @@ def plan_run(task: TaskData, config: TrainConfig, calibrate: bool = True) -> Rec
     from .runcost import TaskShape, estimate_run
 
     protocol = resolve_protocol(task, config)
-    rates, not_measured = None, "timing was turned off"
-    if calibrate:
-        from .calibrate import measure_rates
-
-        try:
-            rates = measure_rates(task, config)
-        except RuntimeError as err:  # e.g. out of memory on the device: the model's figures still stand
-            not_measured = f"timing a step failed ({str(err).splitlines()[0][:200]})"
+    depths = depth_candidates(task, config) if protocol.name == "cv" else [config.depth]
+    timed = [_measured(task, config.with_values(depth=depth), calibrate) for depth in depths]
+    rates, not_measured = timed[0]
     shape = TaskShape.from_task(task)
     n = shape.n_train + shape.n_val
     runs: list[tuple[str, int, int]] = []
@@ -104,10 +99,14 @@ def plan_run(task: TaskData, config: TrainConfig, calibrate: bool = True) -> Rec
     if protocol.name == "cv":
         k = protocol.folds
         fold_shape = dataclasses.replace(shape, n_train=n - n // k, n_val=n // k, n_test=n // k)
-        cost = estimate_run(one, fold_shape, rates)
-        runs.append((f"{k}-fold cross-validation", k, cost.steps))
-        seconds += k * cost.total_seconds
-        final = estimate_run(one.for_epochs(fold_epochs(config, n - n // k), n), pooled, rates)
+        for depth, (depth_rates, _) in zip(depths, timed):
+            cost = estimate_run(one.with_values(depth=depth), fold_shape, depth_rates)
+            label = f", tree depth {depth}" if len(depths) > 1 else ""
+            runs.append((f"{k}-fold cross-validation{label}", k, cost.steps))
+            seconds += k * cost.total_seconds
+        # the refit's depth is chosen by the folds: the deepest tree (the slowest) bounds it
+        final = estimate_run(one.for_epochs(fold_epochs(config, n - n // k), n, depth=depths[0]), pooled, rates)
+        cost = estimate_run(one.with_values(depth=depths[0]), fold_shape, rates)
     elif protocol.name == "fixed":
         final = cost = estimate_run(one, pooled, rates)
     else:
@@ -122,7 +121,21 @@ def plan_run(task: TaskData, config: TrainConfig, calibrate: bool = True) -> Rec
     fit_series = n if final is not None else shape.n_train
     seconds += _final_scoring_series(config, shape.n_test, fit_series) * cost.forward_seconds_per_sample
     return RecipePlan(protocol, tuple(runs), seconds, cost.step_seconds, cost.measured_steps,
-                      None if rates is not None else not_measured, 0.0 if rates is None else rates.seconds)
+                      None if rates is not None else not_measured,
+                      sum(r.seconds for r, _ in timed if r is not None))
+
+
+def _measured(task: TaskData, config: TrainConfig, calibrate: bool):
+    """``(rates, why not)``: the step and evaluation times measured on this machine
+    (:func:`multires.training.calibrate.measure_rates`), or ``None`` and why they were not."""
+    if not calibrate:
+        return None, "timing was turned off"
+    from .calibrate import measure_rates
+
+    try:
+        return measure_rates(task, config), None
+    except RuntimeError as err:  # e.g. out of memory on the device: the model's figures still stand
+        return None, f"timing a step failed ({str(err).splitlines()[0][:200]})"
 
 
 def _final_scoring_series(config: TrainConfig, n_test: int, n_fit: int) -> int:

@@ -100,7 +100,9 @@ class RecipeResult:
         p = self.protocol
         if p.name == "cv":
             score = self.cv["chosen_score"]
-            return (f"{p.folds}-fold cross-validation on the training split ({p.reason}) chose "
+            compared = ", ".join(str(d["depth"]) for d in self.cv["depths"])
+            depth = f"tree depth {self.cv['chosen_depth']} (of {compared}) and " if len(self.cv["depths"]) > 1 else ""
+            return (f"{p.folds}-fold cross-validation on the training split ({p.reason}) chose {depth}"
                     f"{self.budget_epochs} epochs (mean held-out accuracy {score:.3f}), then refit on all "
                     f"{self.n_train_used} training series")
         if p.name == "fixed":
@@ -189,19 +191,21 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     warnings_out: list[str] = []
     if protocol.name == "cv":
         cv = cross_validate(task, config, protocol.folds, run)
-        epochs = cv["chosen_epochs"]
+        epochs, final_config = cv["chosen_epochs"], config
+        if len(cv["depths"]) > 1:  # the depth chosen among several
+            final_config = config.with_values(depth=cv["chosen_depth"])
         warnings_out += cv.pop("warnings")
     elif protocol.name == "fixed":
-        epochs = fold_epochs(config, len(training_pool(task)[1]))
+        epochs, final_config = fold_epochs(config, len(training_pool(task)[1])), config
     else:
         for member in range(config.ensemble if not protocol.refit else 1):
             seed = config.seed + member
             run_task = dataclasses.replace(task, x_test=task.x_val, y_test=task.y_val)  # test stays unread
             holdout.append(run(run_task, config.with_values(seed=seed), f"holdout run (seed {seed})"))
-        epochs = holdout[0].best_epoch or holdout[0].epochs_done
+        epochs, final_config = holdout[0].best_epoch or holdout[0].epochs_done, config
     if protocol.name == "cv" or protocol.refit:
         fit_task = _pooled_task(task)
-        members = _refit(fit_task, config, epochs, run)
+        members = _refit(fit_task, final_config, epochs, run)
     else:
         members, fit_task = holdout, task
     for member in members:
