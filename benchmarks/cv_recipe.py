@@ -48,7 +48,7 @@ VARIANTS: dict[str, dict] = {
     "db4": {"wavelet": "db4"},
     "uniform_32": {"tree_select": "uniform", "memory_size": 32},
     "learned_16": {"tree_select": "learned", "memory_size": 16},
-    **{f"depth_{j}": {"depth": j} for j in (3, 4, 5, 6, 7)},
+    **{f"depth_{j}": {"depth": j} for j in (2, 3, 4, 5, 6, 7)},
 }
 
 

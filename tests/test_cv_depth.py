@@ -40,7 +40,8 @@ def test_candidates_are_resolved_against_the_series_length(task):
     assert depth_candidates(task, TrainConfig(cv_depths="2,full")) == [full, 2]
     assert depth_candidates(task, TrainConfig(cv_depths=f"{full + 3},full,2")) == [full, 2]  # past full: the same tree
     assert depth_candidates(task, TrainConfig(depth=3, cv_depths="2,full")) == [3]  # a given depth is not searched
-    assert depth_candidates(task, TrainConfig()) == [full]
+    assert depth_candidates(task, TrainConfig(cv_depths="full")) == [full]
+    assert depth_candidates(task, TrainConfig()) == [full, 3]  # the default "3,5,full": 5 is this series' full tree
 
 
 @pytest.mark.parametrize("bad", ["", "0,full", "4,4", "deep", "4;full", 4])
@@ -113,7 +114,7 @@ def test_the_plan_times_every_candidate_depth(task):
     assert [what for what, _, _ in plan.runs] == [f"3-fold cross-validation, tree depth {full}",
                                                  "3-fold cross-validation, tree depth 2",
                                                  "refit on the whole training split"]
-    single = plan_run(task, TrainConfig(**TINY), calibrate=False)
+    single = plan_run(task, TrainConfig(**TINY, cv_depths="full"), calibrate=False)
     assert [what for what, _, _ in single.runs] == ["3-fold cross-validation", "refit on the whole training split"]
     assert plan.seconds > single.seconds
 
@@ -128,3 +129,11 @@ def test_cli_depth_options_reach_the_model_and_the_metrics(tmp_path, capsys):
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert metrics["protocol"]["cv"]["chosen_depth"] in (3, default_depth(150, 2))
     assert "tree depth" in capsys.readouterr().out
+
+
+def test_depths_too_shallow_for_a_uniform_or_learned_memory_are_left_out(task):
+    full = default_depth(LENGTH, 2)  # 5: a depth-2 tree offers 4 uniform slots, a depth-3 tree 8
+    uniform = TrainConfig(tree_select="uniform", memory_size=6, cv_depths="2,3,full")
+    assert depth_candidates(task, uniform) == [full, 3]
+    learned = TrainConfig(tree_select="learned", memory_size=6, cv_depths="2,3,full")
+    assert 2 not in depth_candidates(task, learned) and full in depth_candidates(task, learned)

@@ -33,7 +33,8 @@ from multires.training.plan import RunRefused, check_plan, plan_run
 from multires.training.recipe import fit
 from multires.training.runstate import next_step_passes
 
-TINY = dict(d_model=4, n_layers=1, epochs=3, min_steps=0, batch_size=16, norm="layer", folds=3)
+# One tree depth (no depth search: tests/test_cv_depth.py covers it), so the sub-runs here are the folds and refits.
+TINY = dict(d_model=4, n_layers=1, epochs=3, min_steps=0, batch_size=16, norm="layer", folds=3, cv_depths="full")
 
 
 def _task(n_per_class=(14, 10, 6), length=24, seed=0, n_test=9):

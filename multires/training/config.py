@@ -133,7 +133,7 @@ class TrainConfig(Architecture):
     mixup: float = 0.0  # mixup: batches mixed with lam ~ Beta(mixup, mixup); 0 is off
     protocol: Protocol = "auto"  # fit(): how the budget is chosen (holdout, cv, auto by dataset size)
     folds: int = 5  # fit(): k of the stratified k-fold cross-validation
-    cv_depths: str = "full"  # fit(), protocol cv, depth unset: tree depths compared, e.g. "4,full"
+    cv_depths: str = "3,5,full"  # fit(), protocol cv, depth unset: the tree depths compared ("full": covers the series)
     refit: bool | None = None  # fit(): retrain on the whole training split (None: yes for cv, no for holdout)
     ensemble: int = 1  # fit(): seeds averaged (probabilities) into one model
 

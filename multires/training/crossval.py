@@ -33,6 +33,7 @@ import torch
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..data.tasks import TaskData
+from ..treeselect import memory_slots
 from .batchnorm import settle_steps
 from .config import TrainConfig
 from .history import TrainResult
@@ -114,18 +115,32 @@ def fold_epochs(config: TrainConfig, n_fold_train: int) -> int:
 def depth_candidates(task: TaskData, config: TrainConfig) -> list[int]:
     """The tree depths the ``cv`` protocol compares on ``task``: ``config.depth`` alone when it is set,
     else ``config.cv_depths`` resolved against the series length (``full``: the depth covering the
-    series; a depth past it is the same tree, so it is dropped), deepest first.
+    series; a depth past it is the same tree, so it is dropped), deepest first. A depth whose tree
+    has fewer slots than a uniform or learned memory keeps is left out.
 
     >>> from multires.data.tasks import load_task
     >>> task = load_task("ucr:GunPoint", seed=0)  # length 150: the full Haar tree has depth 8
     >>> depth_candidates(task, TrainConfig(cv_depths="4,full")), depth_candidates(task, TrainConfig(depth=5))
     ([8, 4], [5])
+    >>> depth_candidates(task, TrainConfig(cv_depths="3,full", tree_select="uniform", memory_size=16))  # 3 has 8 slots
+    [8]
     """
-    full = config.with_values(depth=None).model_config(task).resolved_depth
+    model = config.with_values(depth=None).model_config(task)
+    full = model.resolved_depth
     if config.depth is not None:
         return [config.depth]
     depths = {full if part == "full" else min(int(part), full) for part in config.cv_depths.split(",")}
-    return sorted(depths, reverse=True)
+    return sorted((d for d in depths if d == full or _holds_memory(model, d)), reverse=True)
+
+
+def _holds_memory(model: Any, depth: int) -> bool:
+    """Whether a tree of ``depth`` offers the slots ``model``'s TREESELECT rule keeps (uniform and learned
+    need ``memory_size`` of them; a shallower tree has fewer)."""
+    try:
+        memory_slots(model.tree_select, depth, model.resolved_kernel_size, model.memory_size, model.max_lag)
+    except ValueError:
+        return False
+    return True
 
 
 def cross_validate(task: TaskData, config: TrainConfig, k: int, run: SubRun) -> dict[str, Any]:

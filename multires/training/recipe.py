@@ -6,11 +6,13 @@ one training loop it calls for every sub-run. The protocols (``TrainConfig.proto
 * ``cv`` -- stratified k-fold cross-validation (scikit-learn's ``StratifiedKFold``, shuffled with
   ``random_state=seed``, so seeds vary the folds) on the task's whole *training split* (its
   ``train`` and ``val`` parts together: for UCR and ``from_arrays`` tasks that is the official
-  training split). Every fold trains the full planned budget and keeps the last weights; after each
-  epoch it is scored on its held-out fold. The chosen budget is the epoch count with the best mean
-  held-out accuracy over the folds (ties go to the *later* epoch, and only epochs whose BatchNorm
-  statistics can have converged compete). Then the model is refit on the whole training split for
-  that many epochs (a full warm-up + cosine schedule of that length), keeping the last weights.
+  training split). For every candidate tree depth (``cv_depths``, unless ``depth`` is set) every fold
+  trains the full planned budget and keeps the last weights; after each epoch it is scored on its
+  held-out fold. The chosen depth and budget are those with the best mean held-out accuracy over the
+  folds (ties go to the *later* epoch, then the deeper tree, and only epochs whose BatchNorm
+  statistics can have converged compete). Then the model is refit on the whole training split at
+  that depth for that many epochs (a full warm-up + cosine schedule of that length), keeping the
+  last weights.
 * ``holdout`` -- one run on the task's own train/validation split, the best validation epoch's
   weights (ties to the later epoch); with ``refit=True`` it is then refit on train + validation for
   the best epoch's number of epochs.
