@@ -15,12 +15,13 @@ Usage (from the repository root)::
 
 Run one at a time: on the 2-core machine of docs/benchmarks.md, two fits side by side (one core each)
 took 4-7 times as long as one alone, so parallel runs save no time and make the fit times meaningless.
-One quiet pass over the five UCR sets, three seeds, takes about 40 minutes there (ACSF1 about 7 min a seed).
+One quiet pass over the five UCR sets, three seeds, takes about 70 minutes there (ACSF1 about 13 min a
+seed, the other four together about 9 min a seed: the cross-validation trains every fold at three tree depths).
 
 What is measured, per dataset (every bundled UCR dataset, smnist, psmnist) and seed
     * ``fading``: the default recipe, :func:`multires.training.fit` with ``TrainConfig()`` (what
-      ``multires-train`` runs: cross-validation on the training split chooses the epoch budget,
-      refit on all of it; holdout on the MNIST tasks, see multires/training/recipe.py), the test
+      ``multires-train`` runs: cross-validation on the training split chooses the tree depth and
+      the epoch budget, refit on all of it; holdout on the MNIST tasks, see multires/training/recipe.py), the test
       split scored once at the end; ``--quick`` measures only this row and the baselines;
     * ``learned``: the same recipe with ``tree_select="learned", memory_size=--learned-memory``
       (M=8 was the better learned budget of the shipped UCR study, assets/studies/ucr.csv);

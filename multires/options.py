@@ -67,8 +67,8 @@ INIT_SCHEMES: tuple[str, ...] = get_args(InitScheme)
 TrainPreset = Literal["default", "paper", "paper-cpu", "long-cpu"]
 TRAIN_PRESET_NAMES: tuple[str, ...] = get_args(TrainPreset)
 #: How the recipe (:func:`multires.training.recipe.fit`) chooses the budget: ``holdout`` (best epoch on the
-#: task's validation split), ``cv`` (stratified k-fold on the training split, then a refit on all of
-#: it) or ``auto`` (``cv`` up to :data:`multires.training.crossval.CV_MAX_SERIES` training series, else holdout).
+#: task's validation split), ``cv`` (stratified k-fold on the training split choosing the tree depth and
+#: the epochs, then a refit on all of it) or ``auto`` (``cv`` up to :data:`multires.training.crossval.CV_MAX_SERIES` training series, else holdout).
 Protocol = Literal["auto", "holdout", "cv", "fixed"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 #: Where a run computes: ``auto`` picks CUDA, then Apple's MPS, when present, else the CPU.

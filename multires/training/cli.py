@@ -189,8 +189,8 @@ def _add_protocol_options(p: argparse.ArgumentParser, d: dict) -> None:
     """How the recipe chooses the budget (cross-validation or holdout), refits and ensembles."""
     rec = p.add_argument_group("protocol (how the training budget is chosen; the test split is scored once, last)")
     rec.add_argument("--protocol", choices=PROTOCOLS, default=d["protocol"],
-                     help="cv: stratified k-fold cross-validation on the training split chooses the number of "
-                          "epochs, then a refit on all of it; holdout: best epoch on the validation split; "
+                     help="cv: stratified k-fold cross-validation on the training split chooses the tree depth "
+                          "(--cv-depths) and the number of epochs, then a refit on all of it; holdout: best epoch on the validation split; "
                           "fixed: no selection, the configured epochs on the whole training split; auto (default): cv up to 1000 training series, else holdout")
     rec.add_argument("--folds", type=int, default=d["folds"], help=f"folds of the cross-validation (default: {d['folds']})")
     rec.add_argument("--cv-depths", default=d["cv_depths"],

@@ -9,6 +9,9 @@ imports PyTorch. The architecture fields and their checks are :class:`multires.c
   on the dense weights), 5 % warm-up then cosine, at least 15 epochs *and* at least 300 optimizer
   steps, the best validation epoch's weights. The budget is ``epochs`` raised until the run has
   ``min_steps`` steps, so a 50-series dataset trains as long (in steps) as a 3,500-series one.
+  :func:`multires.training.fit`'s cross-validation (``protocol`` ``cv``, small data) also chooses
+  the tree depth among ``cv_depths`` (3, 5 and the full tree; docs/recipe.md has the numbers);
+  ``train()`` itself uses ``depth`` (None: the tree covers the series).
 * ``preset="paper"`` -- the official classification recipe of Shi, Wang & Fox (ICML 2023), from
   ``classification.py`` of github.com/thjashin/multires-conv: ``AdamW(model.parameters(), lr=0.01,
   weight_decay=0.01)`` (decay on *all* parameters), 100 epochs of batch 64, a linear warm-up of whole
