@@ -211,7 +211,7 @@ def test_every_member_is_refused_on_its_header_before_any_tensor_is_read(trained
     ("too many members", lambda m: {**m, "members": "21"}, "holds 1 to 20 models; this one says '21'"),
     ("members not a number", lambda m: {**m, "members": "٢"}, "holds 1 to 20 models"),
     ("costly config", lambda m: {**m, "config": json.dumps({**json.loads(m["config"]), "d_model": 512,
-                                                            "n_layers": 16, "seq_len": 65536})},
+                                                            "n_layers": 16, "seq_len": 65536, "depth": None})},
      "ensemble file holds an invalid model config: .*more than the 4194304 allowed"),
     ("unknown version", lambda m: {**m, "format_version": "2"}, "format_version '2' is not supported"),
 ])

@@ -11,9 +11,10 @@ Examples
 --------
 >>> from multires.data.tasks import load_task
 >>> task = load_task("ucr:GunPoint", seed=0)
->>> plan = plan_run(task, TrainConfig(d_model=4, n_layers=1, epochs=2, min_steps=0, folds=2), calibrate=False)
+>>> plan = plan_run(task, TrainConfig(d_model=4, n_layers=1, epochs=2, min_steps=0, folds=2, cv_depths="3,full"),
+...                 calibrate=False)
 >>> [(what, count) for what, count, _ in plan.runs], plan.measured_steps
-([('2-fold cross-validation', 2), ('refit on the whole training split', 1)], 0)
+([('2-fold cross-validation, tree depth 8', 2), ('2-fold cross-validation, tree depth 3', 2), ('refit on the whole training split', 1)], 0)
 """
 
 from __future__ import annotations
