@@ -257,9 +257,9 @@ class TrainConfig(Architecture):
 def _check_depth_list(text: Any) -> None:
     """``cv_depths``: comma-separated tree depths (integers in ``TRAIN_LIMITS["depth"]``) or ``full``."""
     low, high = TRAIN_LIMITS["depth"]
-    parts = text.split(",") if isinstance(text, str) else [None]
-    if not all(p == "full" or (p.isdigit() and low <= int(p) <= high) for p in parts if p is not None) \
-            or None in parts or len(set(parts)) != len(parts):
+    parts = text.split(",") if isinstance(text, str) else []
+    if not parts or len(set(parts)) != len(parts) \
+            or not all(p == "full" or (p.isdigit() and low <= int(p) <= high) for p in parts):
         raise ValueError(f"cv_depths must be distinct tree depths ({low:g}..{high:g}) or 'full' joined by ',', "
                          f"e.g. '4,full'; got {quote(text)}")
 

@@ -100,14 +100,14 @@ def plan_run(task: TaskData, config: TrainConfig, calibrate: bool = True) -> Rec
     if protocol.name == "cv":
         k = protocol.folds
         fold_shape = dataclasses.replace(shape, n_train=n - n // k, n_val=n // k, n_test=n // k)
-        for depth, (depth_rates, _) in zip(depths, timed):
-            cost = estimate_run(one.with_values(depth=depth), fold_shape, depth_rates)
+        costs = [estimate_run(one.with_values(depth=depth), fold_shape, depth_rates)
+                 for depth, (depth_rates, _) in zip(depths, timed)]
+        for depth, depth_cost in zip(depths, costs):
             label = f", tree depth {depth}" if len(depths) > 1 else ""
-            runs.append((f"{k}-fold cross-validation{label}", k, cost.steps))
-            seconds += k * cost.total_seconds
-        # the refit's depth is chosen by the folds: the deepest tree (the slowest) bounds it
+            runs.append((f"{k}-fold cross-validation{label}", k, depth_cost.steps))
+            seconds += k * depth_cost.total_seconds
+        cost = costs[0]  # the deepest tree, the slowest: it bounds the refit, whose depth the folds choose
         final = estimate_run(one.for_epochs(fold_epochs(config, n - n // k), n, depth=depths[0]), pooled, rates)
-        cost = estimate_run(one.with_values(depth=depths[0]), fold_shape, rates)
     elif protocol.name == "fixed":
         final = cost = estimate_run(one, pooled, rates)
     else:
