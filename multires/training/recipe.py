@@ -191,20 +191,21 @@ def fit(task: TaskData, config: TrainConfig | None = None,
     cv: dict[str, Any] | None = None
     holdout: list[TrainResult] = []
     warnings_out: list[str] = []
+    final_config = config  # the final runs' config: the cv protocol may choose their tree depth
     if protocol.name == "cv":
         cv = cross_validate(task, config, protocol.folds, run)
-        epochs, final_config = cv["chosen_epochs"], config
+        epochs = cv["chosen_epochs"]
         if len(cv["depths"]) > 1:  # the depth chosen among several
             final_config = config.with_values(depth=cv["chosen_depth"])
         warnings_out += cv.pop("warnings")
     elif protocol.name == "fixed":
-        epochs, final_config = fold_epochs(config, len(training_pool(task)[1])), config
+        epochs = fold_epochs(config, len(training_pool(task)[1]))
     else:
         for member in range(config.ensemble if not protocol.refit else 1):
             seed = config.seed + member
             run_task = dataclasses.replace(task, x_test=task.x_val, y_test=task.y_val)  # test stays unread
             holdout.append(run(run_task, config.with_values(seed=seed), f"holdout run (seed {seed})"))
-        epochs, final_config = holdout[0].best_epoch or holdout[0].epochs_done, config
+        epochs = holdout[0].best_epoch or holdout[0].epochs_done
     if protocol.name == "cv" or protocol.refit:
         fit_task = _pooled_task(task)
         members = _refit(fit_task, final_config, epochs, run)
