@@ -178,6 +178,14 @@ def test_metrics_say_which_protocol_was_used(task):
     json.dumps(metrics)
 
 
+@pytest.mark.parametrize("refit", [False, True])
+def test_training_time_counts_each_run_once(task, refit):
+    result = fit(task, TrainConfig(**TINY, protocol="holdout", refit=refit))
+    runs = [*result.holdout, *([] if not refit else result.members)]
+    assert len(runs) == 1 + refit and (result.members[0] is result.holdout[0]) != refit
+    assert result.metrics()["train_time_s"] == pytest.approx(sum(r.train_time for r in runs), abs=2e-3)
+
+
 def test_best_epoch_ties_go_to_the_later_epoch(task, monkeypatch):
     real = runstate_module.evaluate
 

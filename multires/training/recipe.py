@@ -118,6 +118,7 @@ class RecipeResult:
     def metrics(self) -> dict[str, Any]:
         """JSON-ready metrics: member 0's run record, with the final model's scores and the protocol."""
         out = self.members[0].metrics()
+        runs = {id(m): m for m in (*self.members, *self.holdout)}.values()  # without a refit, members are the holdout runs
         out.update({
             "metric_name": self.test["metric_name"],
             "test_metric": _json_float(self.test["metric"]),
@@ -134,9 +135,7 @@ class RecipeResult:
             "member_seeds": [m.config.seed for m in self.members],
             "warnings": list(self.warnings),
             "wall_time_s": round(self.wall_time, 3),
-            "train_time_s": round(sum(m.train_time for m in self.members)
-                                  + sum(m.train_time for m in self.holdout)
-                                  + (self.cv or {}).get("train_time_s", 0.0), 3),
+            "train_time_s": round(sum(m.train_time for m in runs) + (self.cv or {}).get("train_time_s", 0.0), 3),
             "train_config": self.config.to_dict(),
             "n_parameters": self.net.n_parameters(),
         })
