@@ -75,7 +75,7 @@ PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 Device = Literal["auto", "cpu", "cuda", "mps"]
 DEVICES: tuple[str, ...] = get_args(Device)
 #: Series augmentations :mod:`multires.training.augment` offers; ``TrainConfig.augment`` joins any of them with ``+``.
-AUGMENTS: tuple[str, ...] = ("crop", "jitter", "scale")
+AUGMENTS: tuple[str, ...] = ("crop", "jitter", "scale", "shift")
 #: Which parameters AdamW decays: ``dense`` (encoder, 1x1 mixers, decoder weights) or ``all``.
 Decay = Literal["dense", "all"]
 DECAYS: tuple[str, ...] = get_args(Decay)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -39,6 +39,9 @@ from .evaluation import step_stats
 from .loop import forward_backward
 from .optimization import build_optimizer
 from .runcost import MeasuredRates, eval_batch
+
+if TYPE_CHECKING:
+    from ..data.tasks import ImageLayout
 
 __all__ = [
     "CALIBRATION_MAX_STEPS", "CALIBRATION_MIN_SECONDS", "CALIBRATION_SECONDS", "CALIBRATION_STEPS", "measure_rates",
@@ -65,7 +68,7 @@ def _sync(device: torch.device) -> None:
 
 def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.Tensor, kind: str,
                steps: int = CALIBRATION_STEPS, warmup: int = 1, max_seconds: float | None = CALIBRATION_SECONDS,
-               min_seconds: float = 0.0, max_steps: int | None = None) -> list[float]:
+               min_seconds: float = 0.0, max_steps: int | None = None, image: ImageLayout | None = None) -> list[float]:
     """Seconds of each timed optimizer step of ``net`` on the batch ``(x, y)``, as :func:`train` steps.
 
     ``net`` is trained by these steps (pass a copy); ``x`` and ``y`` are moved to its device at every
@@ -73,13 +76,14 @@ def time_steps(net: MultiresNet, config: TrainConfig, x: torch.Tensor, y: torch.
     returned. ``steps`` steps are timed, and more, up to ``max_steps``, while the timed ones add up to
     less than ``min_seconds``. With ``max_seconds``, fewer than ``steps`` are timed when the warm-up
     shows they would take longer (at least one always is), and a warm-up step that alone takes
-    ``max_seconds`` or more is returned as the only measurement.
+    ``max_seconds`` or more is returned as the only measurement. ``image`` is the task's picture layout,
+    for a config that shifts pictures.
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be at least 1 and warmup at least 0, got {steps} and {warmup}")
     limit = steps if max_steps is None else max(steps, max_steps)
     device = next(net.parameters()).device
-    augment, mixup = make_augmenter(config.augment, config.seed), make_mixup(config.mixup, config.seed)
+    augment, mixup = make_augmenter(config.augment, config.seed, image), make_mixup(config.mixup, config.seed)
     optimizer, scheduler, clock = build_optimizer(net, config, 1, warmup + limit)
     learned = any(conv.tree_select == "learned" for conv in net.convs)
     net.train()
@@ -163,7 +167,8 @@ def measure_rates(task: Any, config: TrainConfig, steps: int = CALIBRATION_STEPS
         index = torch.arange(min(config.batch_size, len(task.x_train)))
         x, y = task.x_train[index], task.y_train[index]
         times = time_steps(net, config, x, y, task.kind, steps=steps, max_seconds=max_seconds,
-                           min_seconds=CALIBRATION_MIN_SECONDS, max_steps=CALIBRATION_MAX_STEPS)
+                           min_seconds=CALIBRATION_MIN_SECONDS, max_steps=CALIBRATION_MAX_STEPS,
+                           image=task.image)
         pool = torch.cat([task.x_train, task.x_val])
         size = min(eval_batch(config.d_model, task.length), len(pool))
         forward = time_forward(net, pool[:size].to(device))

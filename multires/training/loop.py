@@ -117,7 +117,7 @@ def train(
     config.validate()
     _check_task(task)
     hooks = SingleProcess(resolve_device(config.device)) if distributed is None else distributed
-    augment, mixup = make_augmenter(config.augment, config.seed), make_mixup(config.mixup, config.seed)
+    augment, mixup = make_augmenter(config.augment, config.seed, task.image), make_mixup(config.mixup, config.seed)
     net = build_model(config.model_config(task), config.seed).to(hooks.device)
     for conv in net.convs:
         conv.h0.requires_grad_(not config.freeze_filters)

@@ -61,7 +61,7 @@ _EXPORTS: dict[str, str] = {
                      "smnist_task"], "mnist"),
     **dict.fromkeys(["SPLIT_FRACTIONS"], "splits"),
     **dict.fromkeys(["UCR_PREFIX", "ucr_datasets", "ucr_task"], "ucr"),
-    **dict.fromkeys(["DatasetError", "TaskData"], "base"),
+    **dict.fromkeys(["DatasetError", "ImageLayout", "TaskData"], "base"),
     **dict.fromkeys(["load_task", "task_names"], "registry"),
     **dict.fromkeys(["DEFAULT_WINDOW_LAGS", "DEFAULT_WINDOW_WIDTH", "WINDOW_CLASSES", "best_window_accuracy",
                      "distant_windows_task", "window_positions"], "windows"),

@@ -21,12 +21,41 @@ import torch
 from multires.options import Readout, TaskKind
 from multires.plaintext import quote
 
-__all__ = ["DatasetError", "TaskData", "check_count", "check_seed"]
+__all__ = ["DatasetError", "ImageLayout", "TaskData", "check_count", "check_seed"]
 
 
 
 class DatasetError(ValueError):
     """A user's dataset (arrays or files) is unusable; the message is written to be shown as-is."""
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """How a task's one-channel series are pictures: which pixel each time step reads.
+
+    Augmentations that move the picture (``shift`` in :mod:`multires.training.augment`) need it;
+    tasks whose series are not pictures have none.
+
+    Attributes
+    ----------
+    height, width : int
+        The picture's size; a series has ``height * width`` steps.
+    order : tuple of int
+        ``order[t]`` is the pixel (row-major index) that step ``t`` reads: ``range(height * width)``
+        row by row (sMNIST), one fixed permutation for psMNIST.
+    background : float
+        A blank pixel's value as the model sees it (after the task's normalisation): what a shifted
+        picture is filled with where it moved away from the frame.
+    """
+
+    height: int
+    width: int
+    order: tuple[int, ...]
+    background: float
+
+    def __post_init__(self) -> None:
+        if sorted(self.order) != list(range(self.height * self.width)):
+            raise ValueError(f"order must be a permutation of the {self.height} x {self.width} pixels")
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +93,8 @@ class TaskData:
         Where a model reads its answer: ``"pool"`` (mean over time), ``"last"`` (the last step's
         output: the label is about fixed lags behind the end), or None for the kind's usual head
         (``pool`` for classification, ``last`` for recall).
+    image : ImageLayout or None, default None
+        The picture each series reads, pixel by pixel (sMNIST, psMNIST); None when series are not pictures.
     """
 
     name: str
@@ -82,6 +113,7 @@ class TaskData:
     lag_channels: tuple[int, ...] = ()
     readout: Readout | None = None
     notes: tuple[str, ...] = ()
+    image: ImageLayout | None = None
 
     @classmethod
     def from_splits(cls, xs: list[torch.Tensor], ys: list[torch.Tensor], **fields: Any) -> TaskData:

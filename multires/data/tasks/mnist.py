@@ -24,7 +24,7 @@ from importlib import resources
 
 import numpy as np
 
-from multires.data.tasks.base import TaskData, check_seed
+from multires.data.tasks.base import ImageLayout, TaskData, check_seed
 from multires.data.tasks.splits import pooled_task
 
 __all__ = [
@@ -82,19 +82,20 @@ def _mnist_task(seed: int, permute: bool) -> TaskData:
     rng = np.random.default_rng(check_seed(seed))
     images, labels = _mnist()
     inputs = images / 255.0
-    if permute:
-        inputs = inputs[:, pixel_permutation()]
+    order = pixel_permutation() if permute else np.arange(MNIST_LENGTH)
+    inputs = inputs[:, order]
     name = "psmnist" if permute else "smnist"
-    order = "in one fixed random pixel order" if permute else "pixel by pixel"
+    reading = "in one fixed random pixel order" if permute else "pixel by pixel"
     return pooled_task(
         name=name,
         inputs=inputs[:, None, :],  # (n, 1, 784)
         labels=labels,
         rng=rng,
         class_names=tuple(str(d) for d in range(10)),
-        description=f"MNIST digits (28x28) read {order} as length-784 sequences: which digit is it?",
+        description=f"MNIST digits (28x28) read {reading} as length-784 sequences: which digit is it?",
         standardise=True,
         source=_SOURCE + (f"; pixel permutation from seed {PERMUTATION_SEED}" if permute else ""),
+        image=ImageLayout(28, 28, tuple(order.tolist()), background=0.0),
     )
 
 

@@ -5,10 +5,12 @@ from your own training series, on scikit-learn), and turning split NumPy arrays 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
-from multires.data.tasks.base import DatasetError, TaskData
+from multires.data.tasks.base import DatasetError, ImageLayout, TaskData
 
 __all__ = [
     "SPLIT_FRACTIONS",
@@ -86,6 +88,7 @@ def classification_task(
     description: str,
     source: str = "",
     notes: tuple[str, ...] = (),
+    image: ImageLayout | None = None,
 ) -> TaskData:
     """Pack ``{"train": (X, y), "val": (X, y), "test": (X, y)}`` into a classification task.
 
@@ -123,6 +126,7 @@ def classification_task(
         description=description,
         source=source,
         notes=tuple(notes),
+        image=image,
     )
 
 
@@ -135,12 +139,14 @@ def pooled_task(
     description: str,
     standardise: bool,
     source: str = "",
+    image: ImageLayout | None = None,
 ) -> TaskData:
     """A classification task from one pool of labelled series, split by :func:`stratified_three_way`.
 
     With ``standardise``, inputs are shifted and scaled by one mean and standard deviation per
     channel over all training samples and time steps (as in sequential CIFAR); per-position
-    statistics would divide by zero at always-blank border pixels.
+    statistics would divide by zero at always-blank border pixels. ``image`` (one-channel pictures)
+    gives its blank pixel's value in the raw units of ``inputs``; the task's layout holds it standardised.
 
     Examples
     --------
@@ -154,7 +160,9 @@ def pooled_task(
         mean = inputs[train].mean(axis=(0, 2), keepdims=True)
         std = inputs[train].std(axis=(0, 2), keepdims=True)
         inputs = (inputs - mean) / std
+        if image is not None:
+            image = replace(image, background=float((image.background - mean.item()) / std.item()))
     splits = {
         part: (inputs[idx], labels[idx]) for part, idx in (("train", train), ("val", val), ("test", test))
     }
-    return classification_task(name, splits, class_names, description, source)
+    return classification_task(name, splits, class_names, description, source, image=image)
