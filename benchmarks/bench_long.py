@@ -134,6 +134,7 @@ def _row(source: Path, task: str, reference: dict[str, float]) -> dict:
             "best_epoch": m.get("best_epoch"), "stop": m.get("stop_reason") or "finished",
             "protocol": (m.get("protocol") or {}).get("name", "holdout"),
             "n_train": (m.get("protocol") or {}).get("n_train_used"),
+            "augment": m.get("train_config", {}).get("augment", "none"),
             "n_parameters": int(m["n_parameters"]), "warnings": len(m.get("warnings") or [])}
 
 
@@ -189,15 +190,15 @@ def main() -> int:
     infos = {task: _run_info(source, task) for task in tasks}
     table = markdown_table(
         ("task", "test accuracy", "MiniRocket (same run)", "wall time (min)", "printed estimate (min)",
-         "steps done / planned", "protocol (training digits)", "best epoch", "ended by", "parameters", "started (UTC)", "threads",
+         "steps done / planned", "protocol (training digits)", "augmentation", "best epoch", "ended by", "parameters", "started (UTC)", "threads",
          "load (1 min) start → end"),
         [(r["task"], f"{r['accuracy']:.3f}", "–" if r["minirocket"] is None else f"{r['minirocket']:.3f}",
           f"{r['wall_s'] / 60:.1f}", f"{r['estimate_s'] / 60:.1f}", f"{r['steps']} / {r['planned']}",
-          f"{r['protocol']} ({r['n_train'] or '–'})", "–" if r["best_epoch"] is None else str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}",
+          f"{r['protocol']} ({r['n_train'] or '–'})", r["augment"], "–" if r["best_epoch"] is None else str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}",
           *(("–", "–", "–") if (i := infos[r["task"]]) is None else
             (i["started_utc"], str(i["threads"]), f"{i['load_before'][0]:.1f} → {i['load_after'][0]:.1f}")))
          for r in rows],
-        "lrrrrrlrlrlrl")
+        "lrrrrrllrlrlrl")
     report.write(table, f"`multires-train --preset {args.preset}` on {' and '.join(tasks)} (the bundled 5,000 digits: "
                         "4,000 training digits, 500 of them a validation carve unless the protocol trains on all, and "
                         "1,000 test), each run with the threads in its row (one run "
