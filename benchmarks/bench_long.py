@@ -134,8 +134,18 @@ def _row(source: Path, task: str, reference: dict[str, float]) -> dict:
             "best_epoch": m.get("best_epoch"), "stop": m.get("stop_reason") or "finished",
             "protocol": (m.get("protocol") or {}).get("name", "holdout"),
             "n_train": (m.get("protocol") or {}).get("n_train_used"),
-            "augment": m.get("train_config", {}).get("augment", "none"),
+            "options": _beyond_preset(m.get("train_config", {})),
             "n_parameters": int(m["n_parameters"]), "warnings": len(m.get("warnings") or [])}
+
+
+def _beyond_preset(config: dict) -> str:
+    """The run's options that differ from its preset's, e.g. ``augment=shift, ensemble=2`` ("–": none)."""
+    from multires.training.config import TrainConfig
+
+    preset = TrainConfig.from_preset(config.get("preset", "long-cpu")).to_dict()
+    changed = [f"{key}={value}" for key, value in sorted(config.items())
+               if key in preset and key not in ("seed", "device") and value != preset[key]]
+    return ", ".join(changed) or "–"
 
 
 def _verdicts(rows: list[dict]) -> list[tuple[str, bool]]:
@@ -190,11 +200,11 @@ def main() -> int:
     infos = {task: _run_info(source, task) for task in tasks}
     table = markdown_table(
         ("task", "test accuracy", "MiniRocket (same run)", "wall time (min)", "printed estimate (min)",
-         "steps done / planned", "protocol (training digits)", "augmentation", "best epoch", "ended by", "parameters", "started (UTC)", "threads",
+         "steps done / planned", "protocol (training digits)", "options beyond the preset", "best epoch", "ended by", "parameters", "started (UTC)", "threads",
          "load (1 min) start → end"),
         [(r["task"], f"{r['accuracy']:.3f}", "–" if r["minirocket"] is None else f"{r['minirocket']:.3f}",
           f"{r['wall_s'] / 60:.1f}", f"{r['estimate_s'] / 60:.1f}", f"{r['steps']} / {r['planned']}",
-          f"{r['protocol']} ({r['n_train'] or '–'})", r["augment"], "–" if r["best_epoch"] is None else str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}",
+          f"{r['protocol']} ({r['n_train'] or '–'})", r["options"], "–" if r["best_epoch"] is None else str(r["best_epoch"]), r["stop"], f"{r['n_parameters']:,}",
           *(("–", "–", "–") if (i := infos[r["task"]]) is None else
             (i["started_utc"], str(i["threads"]), f"{i['load_before'][0]:.1f} → {i['load_after'][0]:.1f}")))
          for r in rows],
